@@ -1,0 +1,367 @@
+// gpulab-cli train / devices / help. Bad settings get one line and exit code 2; a run
+// that fails (out of memory, diverged) prints why and exits 1.
+#include "cli_commands.h"
+
+#include "data/fashion_mnist.h"
+#include "data/idx.h"
+#include "device/device_factory.h"
+#include "trace/event_stream.h"
+#include "trace/trace_export.h"
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <map>
+#include <stdexcept>
+#include <thread>
+#include <unistd.h>
+
+namespace gpulab::cli {
+
+namespace {
+
+std::atomic<int> g_signal{0};
+
+extern "C" void on_signal(int sig)
+{
+    g_signal = sig;
+}
+
+class Usage : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// --name value pairs and --flags, checked against what the command knows.
+class Args {
+public:
+    Args(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+         const std::vector<std::string>& flags)
+    {
+        for (size_t i = 0; i < args.size(); ++i) {
+            const std::string& a = args[i];
+            std::string name = a, value;
+            bool has_inline = false;
+            if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
+                name = a.substr(0, eq);
+                value = a.substr(eq + 1);
+                has_inline = true;
+            }
+            if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+                m_values[name] = "1";
+            } else if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
+                if (!has_inline) {
+                    if (i + 1 >= args.size())
+                        throw Usage(name + " needs a value");
+                    value = args[++i];
+                }
+                m_values[name] = value;
+            } else {
+                throw Usage("unknown option '" + a + "' (see gpulab-cli --help)");
+            }
+        }
+    }
+    bool has(const std::string& n) const { return m_values.count(n) > 0; }
+    std::string str(const std::string& n, const std::string& def) const
+    {
+        auto it = m_values.find(n);
+        return it == m_values.end() ? def : it->second;
+    }
+    long long integer(const std::string& n, long long def) const
+    {
+        if (!has(n))
+            return def;
+        const std::string v = str(n, "");
+        try {
+            size_t used = 0;
+            long long x = std::stoll(v, &used);
+            if (used == v.size())
+                return x;
+        } catch (...) {
+        }
+        throw Usage(n + " needs a whole number (got '" + v + "')");
+    }
+    double real(const std::string& n, double def) const
+    {
+        if (!has(n))
+            return def;
+        const std::string v = str(n, "");
+        try {
+            size_t used = 0;
+            double x = std::stod(v, &used);
+            if (used == v.size())
+                return x;
+        } catch (...) {
+        }
+        throw Usage(n + " needs a number (got '" + v + "')");
+    }
+
+private:
+    std::map<std::string, std::string> m_values;
+};
+
+int default_devices()
+{
+    const unsigned hc = std::thread::hardware_concurrency();
+    return static_cast<int>(std::clamp(hc, 1u, 8u));
+}
+
+std::string join_names(const std::vector<std::string>& names)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < names.size(); ++i)
+        s += (i ? ", " : "") + names[i];
+    return s + "]";
+}
+
+TrainConfig config_from(const Args& a)
+{
+    TrainConfig c;
+    c.backend = parse_backend(a.str("--backend", "cpu"));
+    c.devices = static_cast<int>(a.integer("--devices", default_devices()));
+    c.batch_size = a.integer("--batch-size", 256);
+    c.lr = a.real("--lr", 0.2);
+    c.epochs = static_cast<int>(a.integer("--epochs", 4));
+    c.mode = parse_exec_mode(a.str("--mode", "sync"));
+    c.inflight = static_cast<int>(a.integer("--inflight", 2));
+    c.allreduce = parse_allreduce(a.str("--allreduce", "naive"));
+    c.seed = static_cast<uint64_t>(a.integer("--seed", 1));
+    c.train_subset = a.integer("--subset", 0);
+    c.test_subset = a.integer("--test-subset", 0);
+    c.threads_per_device = static_cast<int>(a.integer("--threads-per-device", 1));
+    c.snapshot_interval = static_cast<int>(a.integer("--snapshot-every", 0));
+    if (a.has("--memory-budget"))
+        c.memory_budget = parse_bytes(a.str("--memory-budget", ""));
+    if (a.has("--engine")) {
+        const std::string e = a.str("--engine", "");
+        if (e != "threaded" && e != "sync")
+            throw Usage("unknown engine '" + e + "' (choose threaded or sync)");
+        c.engine = e == "sync" ? EngineKind::Sync : EngineKind::Threaded;
+    }
+    return c;
+}
+
+void write_exports(const EventStream& trace, const std::string& trace_path,
+                   const std::string& csv_path)
+{
+    if (trace_path.empty() && csv_path.empty())
+        return;
+    const auto events = trace.all();
+    std::string err;
+    if (!trace_path.empty()) {
+        if (export_chrome_trace(events, trace_path, &err))
+            std::printf("trace written to %s (open in https://ui.perfetto.dev or chrome://tracing)\n",
+                        trace_path.c_str());
+        else
+            std::fprintf(stderr, "gpulab-cli: %s\n", err.c_str());
+    }
+    if (!csv_path.empty()) {
+        if (export_events_csv(events, csv_path, &err))
+            std::printf("events written to %s\n", csv_path.c_str());
+        else
+            std::fprintf(stderr, "gpulab-cli: %s\n", err.c_str());
+    }
+}
+
+} // namespace
+
+int cmd_help()
+{
+    std::printf(
+        "gpulab-cli: the book's data-parallel LeNet training on Fashion-MNIST, headless.\n"
+        "\n"
+        "usage:\n"
+        "  gpulab-cli train [options]   train and print loss, test accuracy, sec/epoch\n"
+        "  gpulab-cli devices           list the devices gpulab can use\n"
+        "\n"
+        "train options:\n"
+        "  --devices N            logical devices (default: one per core, here %d)\n"
+        "  --backend B            auto | cpu | cuda (default cpu)\n"
+        "  --batch-size B         minibatch size, split over the devices (default 256)\n"
+        "  --lr X                 learning rate, w -= lr * grad / batch (default 0.2)\n"
+        "  --epochs E             (default 4)\n"
+        "  --mode M               sync | async | bounded (default sync)\n"
+        "  --inflight K           bounded mode: minibatches in flight at most (default 2)\n"
+        "  --allreduce S          naive | ring (default naive)\n"
+        "  --seed S               initialisation and shuffling seed (default 1)\n"
+        "  --data DIR             Fashion-MNIST directory (default %s)\n"
+        "  --subset N             train on the first N images only (default all 60000)\n"
+        "  --test-subset N        evaluate on the first N test images (default all 10000)\n"
+        "  --memory-budget BYTES  per simulated device, e.g. 256MiB (default 2GiB)\n"
+        "  --threads-per-device T compute threads per simulated device (default 1)\n"
+        "  --engine E             threaded | sync (debugging oracle; or GPULAB_ENGINE=sync)\n"
+        "  --snapshot-every N     record parameter snapshots every N minibatches\n"
+        "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
+        "  --csv FILE             write every event as CSV\n"
+        "  --quiet                no progress line\n"
+        "\n"
+        "exit codes: 0 done, 1 the run failed (out of memory, diverged), 2 bad settings or\n"
+        "data, 130 interrupted.\n",
+        default_devices(), default_fashion_mnist_dir().c_str());
+    return 0;
+}
+
+int cmd_devices(const std::vector<std::string>& args)
+{
+    if (!args.empty() && args[0] != "--help") {
+        std::fprintf(stderr, "gpulab-cli devices: takes no arguments\n");
+        return 2;
+    }
+    std::printf("cpu-sim: simulated devices on %u CPU cores (default budget 2.00 GiB each)\n",
+                std::thread::hardware_concurrency());
+    std::string why;
+    if (cuda_usable(&why))
+        std::printf("cuda: %d GPU(s)\n", cuda_device_count());
+    else
+        std::printf("cuda: not usable: %s\n", why.c_str());
+    return 0;
+}
+
+int cmd_train(const std::vector<std::string>& argv)
+{
+    TrainConfig cfg;
+    std::string data_dir, trace_path, csv_path;
+    bool quiet = false;
+    try {
+        Args a(argv,
+               {"--devices", "--backend", "--batch-size", "--lr", "--epochs", "--mode",
+                "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
+                "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
+                "--trace", "--csv"},
+               {"--quiet", "--help"});
+        if (a.has("--help"))
+            return cmd_help();
+        cfg = config_from(a);
+        data_dir = a.str("--data", default_fashion_mnist_dir());
+        trace_path = a.str("--trace", "");
+        csv_path = a.str("--csv", "");
+        quiet = a.has("--quiet") || !isatty(STDERR_FILENO);
+        if (cfg.backend == Backend::Auto) {
+            std::string why;
+            if (cuda_usable(&why)) {
+                cfg.backend = Backend::Cuda;
+                std::printf("backend auto: using CUDA\n");
+            } else {
+                cfg.backend = Backend::Cpu;
+                std::printf("backend auto: using simulated CPU devices (CUDA: %s)\n", why.c_str());
+            }
+        }
+        if (cfg.backend == Backend::Cuda) {
+            std::string why;
+            if (!cuda_usable(&why))
+                throw Usage("--backend cuda: " + why + "; use --backend cpu");
+        }
+        if (std::string err = validate(cfg); !err.empty())
+            throw Usage(err);
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
+        return 2;
+    } catch (const Usage& e) {
+        std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
+        return 2;
+    }
+
+    std::shared_ptr<FashionMnist> data;
+    try {
+        data = std::make_shared<FashionMnist>(load_fashion_mnist(data_dir));
+    } catch (const DataError& e) {
+        std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
+        return 2;
+    }
+
+    EventStream trace;
+    Trainer trainer(cfg, data, trace);
+    std::signal(SIGINT, on_signal);
+    std::signal(SIGTERM, on_signal);
+
+    RunResult result;
+    std::atomic<bool> finished{false};
+    std::thread front([&] {
+        result = trainer.run();
+        finished = true;
+    });
+
+    // Drain the event stream: per-epoch lines in the book's manner, a progress line.
+    size_t cursor = 0;
+    std::vector<Event> news;
+    std::string devices = "[]";
+    bool progress_shown = false;
+    double last_loss = 0;
+    auto epoch_start = std::chrono::steady_clock::now();
+    bool interrupted = false;
+    auto drain = [&] {
+        news.clear();
+        trace.drain(cursor, news);
+        for (const auto& e : news) {
+            if (e.kind == EventKind::MinibatchLoss) {
+                last_loss = e.value;
+                if (e.batch == 0)
+                    epoch_start = std::chrono::steady_clock::now();
+                if (!quiet) {
+                    const double secs = std::chrono::duration<double>(
+                                            std::chrono::steady_clock::now() - epoch_start)
+                                            .count();
+                    const double imgs = (e.batch + 1) * e.value2;
+                    std::fprintf(stderr, "\r  epoch %d  [%d/%d]  loss %.3f  %.0f img/s   ",
+                                 e.epoch, e.batch + 1, static_cast<int>(e.value3), last_loss,
+                                 secs > 0 ? imgs / secs : 0.0);
+                    progress_shown = true;
+                }
+            } else if (e.kind == EventKind::EpochEnd) {
+                if (progress_shown)
+                    std::fprintf(stderr, "\r%60s\r", "");
+                progress_shown = false;
+                std::printf("epoch %d: loss %.3f, test acc %.3f, %.1f sec/epoch on %s\n", e.epoch,
+                            e.value, e.value2, e.value3, devices.c_str());
+                std::fflush(stdout);
+            } else if (e.kind == EventKind::RunBegin) {
+                std::printf("training: %s\n", e.name.c_str());
+            }
+        }
+    };
+    while (!finished) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (g_signal && !interrupted) {
+            interrupted = true;
+            trainer.cancel();
+        }
+        if (devices == "[]") {
+            // names are known once the run has started; build them like the device does
+            std::vector<std::string> names;
+            for (int d = 0; d < cfg.devices; ++d)
+                names.push_back((cfg.backend == Backend::Cuda ? "cuda(" : "cpu-sim(") +
+                                std::to_string(d) + ")");
+            devices = join_names(names);
+        }
+        drain();
+    }
+    front.join();
+    if (!result.device_names.empty())
+        devices = join_names(result.device_names);
+    drain();
+    if (progress_shown)
+        std::fprintf(stderr, "\n");
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+
+    write_exports(trace, trace_path, csv_path);
+    for (size_t d = 0; d < result.bytes_in_use_after.size(); ++d)
+        if (result.bytes_in_use_after[d] != 0)
+            std::fprintf(stderr, "gpulab-cli: warning: device %zu still holds %lld bytes\n", d,
+                         static_cast<long long>(result.bytes_in_use_after[d]));
+    switch (result.status) {
+    case RunStatus::Completed: return 0;
+    case RunStatus::Cancelled:
+        std::fprintf(stderr, "gpulab-cli train: interrupted; what was recorded is kept\n");
+        return 130;
+    case RunStatus::Failed:
+        std::fprintf(stderr, "gpulab-cli train: %s\n", result.message.c_str());
+        return 1;
+    }
+    return 1;
+}
+
+} // namespace gpulab::cli

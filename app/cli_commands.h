@@ -1,0 +1,15 @@
+// gpulab-cli's subcommands. Each returns the process exit code:
+// 0 success, 1 the run failed (out of memory, diverged, error), 2 bad arguments or data,
+// 130 interrupted (SIGINT/SIGTERM).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace gpulab::cli {
+
+int cmd_train(const std::vector<std::string>& args);
+int cmd_devices(const std::vector<std::string>& args);
+int cmd_help();
+
+} // namespace gpulab::cli

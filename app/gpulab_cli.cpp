@@ -1,0 +1,28 @@
+// gpulab-cli: headless entry point (train, devices). No Qt.
+#include "cli_commands.h"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv)
+{
+    using namespace gpulab::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help")
+        return cmd_help();
+    const std::string cmd = args[0];
+    args.erase(args.begin());
+    try {
+        if (cmd == "train")
+            return cmd_train(args);
+        if (cmd == "devices")
+            return cmd_devices(args);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gpulab-cli: %s\n", e.what());
+        return 1;
+    }
+    std::fprintf(stderr, "gpulab-cli: unknown command '%s' (try gpulab-cli --help)\n", cmd.c_str());
+    return 2;
+}

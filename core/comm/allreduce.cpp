@@ -1,0 +1,187 @@
+// Naive and ring allreduce on any device kind: a transfer is a copy into a scratch
+// buffer on the receiver (copy_from) followed by an add, or a copy straight into place.
+#include "comm/allreduce.h"
+
+#include "kernels/kernels.h"
+#include "trace/event_stream.h"
+
+#include <stdexcept>
+
+namespace gpulab {
+
+const char* allreduce_name(AllreduceKind k)
+{
+    switch (k) {
+    case AllreduceKind::Naive: return "naive";
+    case AllreduceKind::Ring: return "ring";
+    case AllreduceKind::Nccl: return "nccl";
+    }
+    return "?";
+}
+
+AllreduceKind parse_allreduce(const std::string& s)
+{
+    if (s == "naive")
+        return AllreduceKind::Naive;
+    if (s == "ring")
+        return AllreduceKind::Ring;
+    if (s == "nccl")
+        return AllreduceKind::Nccl;
+    throw std::invalid_argument("unknown allreduce strategy '" + s +
+                                "' (choose naive, ring or nccl)");
+}
+
+int allreduce_steps(AllreduceKind, int n)
+{
+    return n <= 1 ? 0 : 2 * (n - 1);
+}
+
+namespace {
+
+// One transfer, run on dst's device: dst (+)= src. reads/writes are the vars that order
+// it (the chunk's own var, or every chunk var for a whole-buffer transfer).
+void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, int src_dev,
+                   int dst_dev, int chunk, const Tensor& src, const Tensor& dst,
+                   std::vector<Var> reads, std::vector<Var> writes, bool accumulate)
+{
+    Engine& e = *ctx.engine;
+    Device& dd = dst.device();
+    const Kernels* k = &kernels_for(dd);
+    Tensor tmp;
+    if (accumulate && &src.device() != &dd) {
+        tmp = make_tensor(e, dd, src.shape); // receive buffer
+        writes.push_back(tmp.var);
+    }
+    OpDesc op;
+    op.device = dd.index();
+    op.name = info.phase + " " + std::to_string(info.step) + ": " + std::to_string(src_dev) +
+              "->" + std::to_string(dst_dev);
+    op.reads = std::move(reads);
+    op.writes = std::move(writes);
+    EventStream* trace = ctx.trace;
+    const int epoch = ctx.epoch, batch = ctx.batch;
+    op.fn = [=, &dd] {
+        const double t0 = trace ? trace->now_us() : 0;
+        const int64_t count = src.numel();
+        if (!accumulate) {
+            dd.copy_from(dst.f(), src.device(), src.f(), count * 4);
+        } else if (tmp.defined()) {
+            dd.copy_from(tmp.f(), src.device(), src.f(), count * 4);
+            k->add(count, tmp.f(), dst.f());
+        } else {
+            k->add(count, src.f(), dst.f());
+        }
+        if (trace) {
+            dd.synchronize(); // the step ends when its data has landed
+            Event ev;
+            ev.kind = EventKind::AllreduceStep;
+            ev.t_us = t0;
+            ev.t_end_us = trace->now_us();
+            ev.epoch = epoch;
+            ev.batch = batch;
+            ev.step = info.step;
+            ev.src = src_dev;
+            ev.dst = dst_dev;
+            ev.chunk = chunk;
+            ev.bytes = count * 4;
+            ev.name = info.phase;
+            ev.value = info.steps;
+            trace->emit(std::move(ev));
+        }
+    };
+    e.push(std::move(op));
+}
+
+// Device d's whole gradient as one tensor, and every chunk var that covers it.
+Tensor whole(const std::vector<Tensor>& chunks, std::vector<Var>& vars)
+{
+    int64_t count = 0;
+    for (const auto& c : chunks) {
+        count += c.numel();
+        vars.push_back(c.var);
+    }
+    return chunks.front().view(0, {count}, nullptr);
+}
+
+bool push_naive(const AllreduceContext& ctx, const std::vector<std::vector<Tensor>>& bufs)
+{
+    const int n = static_cast<int>(bufs.size());
+    const int steps = allreduce_steps(AllreduceKind::Naive, n);
+    int step = 0;
+    auto push_whole = [&](const char* phase, int s, int d, bool acc) {
+        AllreduceStepInfo info{step++, steps, phase};
+        if (ctx.before_step && !ctx.before_step(info))
+            return false;
+        std::vector<Var> rv, wv;
+        Tensor src = whole(bufs[s], rv), dst = whole(bufs[d], wv);
+        push_transfer(ctx, info, s, d, -1, src, dst, std::move(rv), std::move(wv), acc);
+        return true;
+    };
+    for (int s = 1; s < n; ++s)
+        if (!push_whole("reduce", s, 0, true))
+            return false;
+    for (int d = 1; d < n; ++d)
+        if (!push_whole("broadcast", 0, d, false))
+            return false;
+    return true;
+}
+
+bool push_ring(const AllreduceContext& ctx, const std::vector<std::vector<Tensor>>& bufs)
+{
+    const int n = static_cast<int>(bufs.size());
+    for (const auto& b : bufs)
+        if (static_cast<int>(b.size()) != n)
+            throw std::invalid_argument("ring allreduce needs one chunk per device");
+    const int steps = allreduce_steps(AllreduceKind::Ring, n);
+    for (int k = 0; k < n - 1; ++k) {
+        AllreduceStepInfo info{k, steps, "reduce-scatter"};
+        if (ctx.before_step && !ctx.before_step(info))
+            return false;
+        for (int i = 0; i < n; ++i) {
+            const int dst = (i + 1) % n, c = ((i - k) % n + n) % n;
+            push_transfer(ctx, info, i, dst, c, bufs[i][c], bufs[dst][c], {bufs[i][c].var},
+                          {bufs[dst][c].var}, true);
+        }
+    }
+    for (int k = 0; k < n - 1; ++k) {
+        AllreduceStepInfo info{n - 1 + k, steps, "all-gather"};
+        if (ctx.before_step && !ctx.before_step(info))
+            return false;
+        for (int i = 0; i < n; ++i) {
+            const int dst = (i + 1) % n, c = ((i + 1 - k) % n + n) % n;
+            push_transfer(ctx, info, i, dst, c, bufs[i][c], bufs[dst][c], {bufs[i][c].var},
+                          {bufs[dst][c].var}, false);
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
+                    const std::vector<std::vector<Tensor>>& bufs)
+{
+    if (bufs.empty())
+        throw std::invalid_argument("allreduce over zero devices");
+    if (bufs.size() == 1)
+        return true;
+    switch (kind) {
+    case AllreduceKind::Naive: return push_naive(ctx, bufs);
+    case AllreduceKind::Ring: return push_ring(ctx, bufs);
+    case AllreduceKind::Nccl:
+        throw std::invalid_argument(
+            "NCCL allreduce needs the CUDA backend with one physical GPU per device");
+    }
+    return true;
+}
+
+std::vector<float> reference_allreduce(const std::vector<std::vector<float>>& parts)
+{
+    std::vector<float> sum(parts.at(0).size(), 0.0f);
+    for (const auto& p : parts)
+        for (size_t i = 0; i < sum.size(); ++i)
+            sum[i] += p[i];
+    return sum;
+}
+
+} // namespace gpulab

@@ -1,0 +1,50 @@
+// Allreduce strategies over the devices' gradient buffers: the book's naive one (sum
+// into device 0, broadcast back) and ring (reduce-scatter, then all-gather). Each
+// transfer is an engine op on the receiving device and an AllreduceStep event.
+#pragma once
+
+#include "engine/tensor.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+
+class EventStream;
+
+enum class AllreduceKind { Naive, Ring, Nccl };
+
+const char* allreduce_name(AllreduceKind k);
+// "naive" | "ring" | "nccl"; throws std::invalid_argument naming the choices.
+AllreduceKind parse_allreduce(const std::string& s);
+
+// Steps an allreduce of n devices takes: naive 2(n-1), ring 2(n-1) (each with n
+// transfers at once); 0 when n == 1.
+int allreduce_steps(AllreduceKind k, int n);
+
+struct AllreduceStepInfo {
+    int step = 0;         // 0 .. steps-1
+    int steps = 0;
+    std::string phase;    // "reduce", "broadcast", "reduce-scatter", "all-gather"
+};
+
+struct AllreduceContext {
+    Engine* engine = nullptr;
+    EventStream* trace = nullptr;
+    int epoch = 0, batch = 0; // for the events
+    // Called on the front end before each step is pushed; false stops the allreduce
+    // (the caller is cancelling). May block (the GUI's step mode).
+    std::function<bool(const AllreduceStepInfo&)> before_step;
+};
+
+// bufs[d] = device d's gradient, split into chunks (views with their own vars). For ring,
+// every buffer must have exactly bufs.size() chunks; naive uses every chunk var at once.
+// Pushes the ops; returns false when before_step asked to stop.
+bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
+                    const std::vector<std::vector<Tensor>>& bufs);
+
+// Sum of the parts, host side: what every device must hold afterwards (tests).
+std::vector<float> reference_allreduce(const std::vector<std::vector<float>>& parts);
+
+} // namespace gpulab

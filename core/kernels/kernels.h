@@ -1,0 +1,83 @@
+// The op set every backend implements. Pointers are in the device's memory; tensors are
+// dense, row-major, NCHW. A backend (CPU reference, CUDA) replaces this whole table, so
+// the trainer never knows which one runs.
+#pragma once
+
+#include <cstdint>
+
+namespace gpulab {
+
+class Device;
+
+// Convolution with stride 1 and no padding, as in the book's LeNet.
+struct ConvShape {
+    int n = 0, c = 0, h = 0, w = 0; // input  (n, c, h, w)
+    int k = 0, r = 0, s = 0;        // filters (k, c, r, s)
+    int oh() const { return h - r + 1; }
+    int ow() const { return w - s + 1; }
+};
+
+class Kernels {
+public:
+    virtual ~Kernels() = default;
+    virtual const char* name() const = 0;
+
+    // ---- convolution ----
+    // Scratch the conv calls may use, in bytes, for this shape (0 = none).
+    virtual int64_t conv_workspace_bytes(const ConvShape& sh) const = 0;
+    // y (n,k,oh,ow) = conv(x (n,c,h,w), w (k,c,r,s)) + b (k)
+    virtual void conv2d_forward(const ConvShape& sh, const float* x, const float* w,
+                                const float* b, float* y, float* ws) const = 0;
+    // dx (n,c,h,w) from dy (n,k,oh,ow) and w; overwrites dx
+    virtual void conv2d_backward_data(const ConvShape& sh, const float* dy, const float* w,
+                                      float* dx, float* ws) const = 0;
+    // dw (k,c,r,s) and db (k) from x and dy; overwrites both
+    virtual void conv2d_backward_weights(const ConvShape& sh, const float* x, const float* dy,
+                                         float* dw, float* db, float* ws) const = 0;
+
+    // ---- 2x2 average pooling, stride 2 ----
+    // y (n,c,h/2,w/2), rounded down: an odd last row/column is ignored (as MXNet's
+    // 'valid' convention: LeNet's 9x9 -> 4x4), and gets zero gradient.
+    virtual void avgpool2_forward(int n, int c, int h, int w, const float* x, float* y) const = 0;
+    // dx (n,c,h,w) from dy (n,c,h/2,w/2); overwrites all of dx (ignored cells get 0)
+    virtual void avgpool2_backward(int n, int c, int h, int w, const float* dy, float* dx) const = 0;
+
+    // ---- ReLU ----
+    virtual void relu_forward(int64_t count, const float* x, float* y) const = 0;
+    // dx = dy where y > 0, else 0 (y is the forward output)
+    virtual void relu_backward(int64_t count, const float* y, const float* dy, float* dx) const = 0;
+
+    // ---- dense ----
+    // y (n,out) = x (n,in) . w (in,out) + b (out)
+    virtual void dense_forward(int n, int in, int out, const float* x, const float* w,
+                               const float* b, float* y) const = 0;
+    // dx (n,in) (skipped when nullptr), dw (in,out), db (out) from dy (n,out); overwrites
+    virtual void dense_backward(int n, int in, int out, const float* x, const float* w,
+                                const float* dy, float* dx, float* dw, float* db) const = 0;
+
+    // ---- loss ----
+    // loss_sum (1) = sum over rows of -log softmax(logits)[label];
+    // dlogits (n,classes) = softmax(logits) - onehot(label): the gradient of the sum.
+    // Labels outside [0, classes) are an error (throws).
+    virtual void softmax_xent(int n, int classes, const float* logits, const int32_t* labels,
+                              float* loss_sum, float* dlogits) const = 0;
+    // correct (1) = number of rows whose argmax equals the label
+    virtual void count_correct(int n, int classes, const float* logits, const int32_t* labels,
+                               float* correct) const = 0;
+
+    // ---- elementwise ----
+    // w -= scale * grad  (scale = lr / batch_size)
+    virtual void sgd_update(int64_t count, float scale, const float* grad, float* w) const = 0;
+    // y += a
+    virtual void add(int64_t count, const float* a, float* y) const = 0;
+    virtual void copy(int64_t count, const float* src, float* dst) const = 0;
+    virtual void fill(int64_t count, float value, float* y) const = 0;
+};
+
+// The CPU reference kernels (plain loops + BLAS sgemm): the oracle for every backend.
+const Kernels& cpu_reference_kernels();
+
+// The kernels that run on this device.
+const Kernels& kernels_for(const Device& device);
+
+} // namespace gpulab

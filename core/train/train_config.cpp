@@ -1,0 +1,140 @@
+// Parsing and checking of run settings: one clear line for whatever cannot work.
+#include "train/train_config.h"
+
+#include <cctype>
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace gpulab {
+
+const char* exec_mode_name(ExecMode m)
+{
+    switch (m) {
+    case ExecMode::Sync: return "sync";
+    case ExecMode::Async: return "async";
+    case ExecMode::Bounded: return "bounded";
+    }
+    return "?";
+}
+
+ExecMode parse_exec_mode(const std::string& s)
+{
+    if (s == "sync")
+        return ExecMode::Sync;
+    if (s == "async")
+        return ExecMode::Async;
+    if (s == "bounded")
+        return ExecMode::Bounded;
+    throw std::invalid_argument("unknown mode '" + s + "' (choose sync, async or bounded)");
+}
+
+const char* backend_name(Backend b)
+{
+    switch (b) {
+    case Backend::Cpu: return "cpu";
+    case Backend::Cuda: return "cuda";
+    case Backend::Auto: return "auto";
+    }
+    return "?";
+}
+
+Backend parse_backend(const std::string& s)
+{
+    if (s == "cpu")
+        return Backend::Cpu;
+    if (s == "cuda")
+        return Backend::Cuda;
+    if (s == "auto")
+        return Backend::Auto;
+    throw std::invalid_argument("unknown backend '" + s + "' (choose auto, cpu or cuda)");
+}
+
+int64_t parse_bytes(const std::string& text)
+{
+    size_t i = 0;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+        ++i;
+    std::string num = text.substr(0, i), unit = text.substr(i);
+    for (auto& ch : unit)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    double mult = 0;
+    if (unit.empty() || unit == "b")
+        mult = 1;
+    else if (unit == "k" || unit == "kib" || unit == "kb")
+        mult = 1024.0;
+    else if (unit == "m" || unit == "mib" || unit == "mb")
+        mult = 1024.0 * 1024;
+    else if (unit == "g" || unit == "gib" || unit == "gb")
+        mult = 1024.0 * 1024 * 1024;
+    double v = 0;
+    try {
+        size_t used = 0;
+        v = num.empty() ? -1 : std::stod(num, &used);
+        if (used != num.size())
+            v = -1;
+    } catch (...) {
+        v = -1;
+    }
+    if (mult == 0 || v < 0 || !std::isfinite(v * mult) || v * mult > 9.0e18)
+        throw std::invalid_argument("cannot read '" + text +
+                                    "' as a size (examples: 268435456, 256MiB, 2GiB)");
+    return static_cast<int64_t>(v * mult);
+}
+
+std::string TrainConfig::describe() const
+{
+    std::ostringstream o;
+    o << devices << " x " << (backend == Backend::Cuda ? "cuda" : "cpu-sim") << ", batch "
+      << batch_size << ", lr " << lr << ", " << exec_mode_name(mode);
+    if (mode == ExecMode::Bounded)
+        o << " (k=" << inflight << ")";
+    o << ", " << allreduce_name(allreduce) << " allreduce, seed " << seed;
+    if (train_subset > 0)
+        o << ", " << train_subset << " images";
+    return o.str();
+}
+
+std::string validate(const TrainConfig& c)
+{
+    std::ostringstream o;
+    if (c.devices < 1 || c.devices > 64)
+        o << "devices must be between 1 and 64 (got " << c.devices << ")";
+    else if (c.batch_size < 1)
+        o << "batch size must be at least 1 (got " << c.batch_size << ")";
+    else if (c.batch_size < c.devices)
+        o << "batch size " << c.batch_size << " is smaller than the number of devices ("
+          << c.devices << "): every device needs at least one image per minibatch";
+    else if (!std::isfinite(c.lr) || c.lr <= 0)
+        o << "learning rate must be a positive finite number (got " << c.lr << ")";
+    else if (c.epochs < 1)
+        o << "epochs must be at least 1 (got " << c.epochs << ")";
+    else if (c.mode == ExecMode::Bounded && c.inflight < 1)
+        o << "bounded mode needs --inflight of at least 1 (got " << c.inflight << ")";
+    else if (c.memory_budget < (int64_t(1) << 20))
+        o << "memory budget must be at least 1 MiB (got " << c.memory_budget << " bytes)";
+    else if (c.threads_per_device < 1)
+        o << "threads per device must be at least 1 (got " << c.threads_per_device << ")";
+    else if (c.train_subset < 0 || (c.train_subset > 0 && c.train_subset < c.devices))
+        o << "training subset must be 0 (all) or at least the number of devices (got "
+          << c.train_subset << ")";
+    else if (c.test_subset < 0)
+        o << "test subset must be 0 (all) or positive (got " << c.test_subset << ")";
+    else if (c.snapshot_interval < 0)
+        o << "snapshot interval must be 0 (off) or positive";
+    else if (c.allreduce == AllreduceKind::Nccl && c.backend != Backend::Cuda)
+        o << "NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring";
+    return o.str();
+}
+
+const char* run_status_name(RunStatus s)
+{
+    switch (s) {
+    case RunStatus::Completed: return "completed";
+    case RunStatus::Cancelled: return "cancelled";
+    case RunStatus::Failed: return "failed";
+    }
+    return "?";
+}
+
+} // namespace gpulab

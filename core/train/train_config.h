@@ -1,0 +1,75 @@
+// What a training run is asked to do, how such a request is checked, and what a run
+// reports back. Shared by the CLI, the GUI and the tests.
+#pragma once
+
+#include "comm/allreduce.h"
+#include "engine/engine.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+
+enum class ExecMode { Sync, Async, Bounded };
+enum class Backend { Cpu, Cuda, Auto };
+
+const char* exec_mode_name(ExecMode m);
+ExecMode parse_exec_mode(const std::string& s); // throws std::invalid_argument
+const char* backend_name(Backend b);
+Backend parse_backend(const std::string& s);    // throws std::invalid_argument
+
+// "256MiB", "2GiB", "1000000", "64M" -> bytes; throws std::invalid_argument.
+int64_t parse_bytes(const std::string& s);
+
+struct TrainConfig {
+    Backend backend = Backend::Cpu;
+    int devices = 1;
+    int64_t batch_size = 256;
+    double lr = 0.2;
+    int epochs = 4;
+    ExecMode mode = ExecMode::Sync;
+    int inflight = 2;                  // bounded mode: minibatches in flight at most
+    AllreduceKind allreduce = AllreduceKind::Naive;
+    uint64_t seed = 1;
+    int64_t train_subset = 0;          // 0 = all 60,000
+    int64_t test_subset = 0;           // 0 = all 10,000
+    int64_t memory_budget = int64_t(2) << 30; // per simulated device
+    int threads_per_device = 1;
+    int snapshot_interval = 0;         // minibatches between snapshots; 0 = never
+    std::string snapshot_grad = "b1";  // which gradient to snapshot around allreduce
+    bool step_mode = false;            // wait for step() before each allreduce step
+    EngineKind engine = engine_kind_from_env();
+
+    std::string describe() const;      // one line: "2 x cpu-sim, batch 256, lr 0.2, ..."
+};
+
+// Empty when the configuration can run; otherwise one line saying what is wrong and
+// what to do.
+std::string validate(const TrainConfig& c);
+
+struct EpochStats {
+    int epoch = 0;           // 1-based
+    double train_loss = 0;   // mean over the epoch's examples
+    double test_acc = 0;
+    double seconds = 0;      // training time of the epoch (not the evaluation)
+    int64_t images = 0;
+};
+
+enum class RunStatus { Completed, Cancelled, Failed };
+const char* run_status_name(RunStatus s);
+
+struct RunResult {
+    RunStatus status = RunStatus::Completed;
+    std::string message;                 // the error, when failed
+    bool out_of_memory = false;
+    bool diverged = false;               // loss became NaN/Inf
+    std::vector<EpochStats> epochs;
+    std::vector<std::string> device_names;
+    std::vector<int64_t> peak_bytes;     // per device
+    std::vector<int64_t> bytes_in_use_after; // per device, after teardown: must be 0
+    std::vector<std::vector<float>> final_params; // per device, when completed
+};
+
+} // namespace gpulab

@@ -1,0 +1,488 @@
+// The book's data-parallel training loop, as a front end pushing ops on the engine:
+// split_and_load, forward/backward per device, allreduce, the same SGD step everywhere.
+#include "train/trainer.h"
+
+#include "data/batcher.h"
+#include "data/fashion_mnist.h"
+#include "device/device_factory.h"
+#include "kernels/kernels.h"
+#include "kernels/cpu_threads.h"
+#include "model/lenet.h"
+#include "trace/event_stream.h"
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <sstream>
+
+namespace gpulab {
+
+struct Trainer::Run {
+    std::vector<std::unique_ptr<Device>> devices; // outlive everything below
+    std::unique_ptr<Engine> engine;
+    std::vector<DeviceModel> models;
+    int n = 0;
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0)
+{
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// One op on device d that reads `reads` and hands a host copy of `t` to `use` (on the
+// worker). Used for losses, counts and snapshots: the front end never waits for them.
+void push_readback(Engine& e, int d, const char* name, const Tensor& t, std::vector<Var> reads,
+                   std::function<void(std::vector<float>&)> use, int64_t offset = 0,
+                   int64_t count = -1)
+{
+    if (count < 0)
+        count = t.numel();
+    OpDesc op;
+    op.device = d;
+    op.name = name;
+    op.reads = std::move(reads);
+    op.fn = [t, use = std::move(use), offset, count] {
+        std::vector<float> host(static_cast<size_t>(count));
+        t.device().download(host.data(), t.f() + offset, count * 4);
+        use(host);
+    };
+    e.push(std::move(op));
+}
+
+// Copies host examples [indices] into fresh device tensors x (n,1,28,28) and y (n).
+std::pair<Tensor, Tensor> push_load(Engine& e, Device& dev, const Dataset& data,
+                                    const int64_t* indices, int64_t n)
+{
+    auto imgs = std::make_shared<std::vector<float>>(static_cast<size_t>(n * kImagePixels));
+    auto labs = std::make_shared<std::vector<int32_t>>(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        const int64_t src = indices[i];
+        std::copy_n(data.images.data() + src * kImagePixels, kImagePixels,
+                    imgs->data() + i * kImagePixels);
+        (*labs)[static_cast<size_t>(i)] = data.labels[static_cast<size_t>(src)];
+    }
+    Tensor x = make_tensor(e, dev, {n, 1, kImageSide, kImageSide});
+    Tensor y = make_tensor(e, dev, {n});
+    OpDesc op;
+    op.device = dev.index();
+    op.name = "load_shard";
+    op.writes = {x.var, y.var};
+    op.fn = [x, y, imgs, labs] {
+        x.device().upload(x.f(), imgs->data(), x.bytes());
+        y.device().upload(y.i32(), labs->data(), y.bytes());
+    };
+    e.push(std::move(op));
+    return {x, y};
+}
+
+// Sums one value per device; the last device to report calls done(total).
+struct Meter {
+    std::mutex mutex;
+    int remaining;
+    double total = 0;
+    explicit Meter(int parts) : remaining(parts) {}
+    bool add(double v, double* total_out)
+    {
+        std::lock_guard lock(mutex);
+        total += v;
+        *total_out = total;
+        return --remaining == 0;
+    }
+};
+
+struct EpochMeter {
+    std::mutex mutex;
+    double loss_sum = 0;
+    int64_t images = 0;
+};
+
+} // namespace
+
+Trainer::Trainer(TrainConfig config, std::shared_ptr<const FashionMnist> data, EventStream& trace)
+    : m_cfg(std::move(config)), m_data(std::move(data)), m_trace(trace)
+{
+    m_step_mode = m_cfg.step_mode;
+}
+
+Trainer::~Trainer() = default;
+
+void Trainer::cancel()
+{
+    std::lock_guard lock(m_mutex);
+    m_cancel = true;
+    if (m_engine)
+        static_cast<Engine*>(m_engine)->cancel();
+    m_cv.notify_all();
+}
+
+void Trainer::pause()
+{
+    m_paused = true;
+}
+
+void Trainer::resume()
+{
+    std::lock_guard lock(m_mutex);
+    m_paused = false;
+    m_cv.notify_all();
+}
+
+void Trainer::step()
+{
+    std::lock_guard lock(m_mutex);
+    ++m_step_tokens;
+    m_cv.notify_all();
+}
+
+void Trainer::set_step_mode(bool on)
+{
+    std::lock_guard lock(m_mutex);
+    m_step_mode = on;
+    m_cv.notify_all();
+}
+
+bool Trainer::wait_at_boundary()
+{
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_cancel || !m_paused || m_step_tokens > 0; });
+    if (m_cancel)
+        return false;
+    if (m_paused && m_step_tokens > 0)
+        --m_step_tokens;
+    return true;
+}
+
+bool Trainer::wait_allreduce_gate()
+{
+    std::unique_lock lock(m_mutex);
+    m_cv.wait(lock, [&] { return m_cancel || !m_step_mode || m_step_tokens > 0; });
+    if (m_cancel)
+        return false;
+    if (m_step_mode && m_step_tokens > 0)
+        --m_step_tokens;
+    return true;
+}
+
+RunResult Trainer::run()
+{
+    if (std::string err = validate(m_cfg); !err.empty())
+        throw std::invalid_argument(err);
+    if (!m_data)
+        throw std::invalid_argument("no dataset given to the trainer");
+
+    RunResult res;
+    {
+        Event e;
+        e.kind = EventKind::RunBegin;
+        e.name = m_cfg.describe();
+        e.value = m_cfg.devices;
+        m_trace.emit(std::move(e));
+    }
+    Run r;
+    r.n = m_cfg.devices;
+    try {
+        DeviceKind kind = DeviceKind::CpuSim;
+        if (m_cfg.backend == Backend::Cuda || (m_cfg.backend == Backend::Auto && cuda_usable()))
+            kind = DeviceKind::Cuda;
+        if (kind == DeviceKind::CpuSim)
+            set_cpu_kernel_threads(m_cfg.threads_per_device);
+        r.devices = make_devices(kind, r.n, m_cfg.memory_budget, m_cfg.threads_per_device, &m_trace);
+        for (auto& d : r.devices)
+            res.device_names.push_back(d->name());
+        auto engine = make_engine(m_cfg.engine, r.n, &m_trace);
+        {
+            std::lock_guard lock(m_mutex);
+            r.engine = std::move(engine);
+            m_engine = r.engine.get();
+            if (m_cancel)
+                r.engine->cancel();
+        }
+        const int chunks = m_cfg.allreduce == AllreduceKind::Ring ? r.n : 1;
+        for (auto& d : r.devices)
+            r.models.push_back(make_device_model(*r.engine, *d, chunks));
+        run_epochs(r, res);
+    } catch (const Cancelled&) {
+        res.status = RunStatus::Cancelled;
+        res.message = "stopped by the user";
+    } catch (const OutOfMemory& e) {
+        res.status = RunStatus::Failed;
+        res.out_of_memory = true;
+        res.message = std::string(e.what()) +
+                      ". Use sync or bounded mode, a smaller batch, or a larger memory budget.";
+    } catch (const NonFiniteLoss& e) {
+        res.status = RunStatus::Failed;
+        res.diverged = true;
+        res.message = e.what();
+    } catch (const std::exception& e) {
+        res.status = RunStatus::Failed;
+        res.message = e.what();
+    }
+    // Teardown: the front end's handles, then the engine (drains: every closure and its
+    // buffers are released), then we can read what each device still holds.
+    r.models.clear();
+    {
+        std::lock_guard lock(m_mutex);
+        m_engine = nullptr;
+    }
+    r.engine.reset();
+    for (auto& d : r.devices) {
+        res.peak_bytes.push_back(d->peak_bytes_in_use());
+        res.bytes_in_use_after.push_back(d->bytes_in_use());
+    }
+    if (res.status == RunStatus::Failed) {
+        Event e;
+        e.kind = EventKind::Error;
+        e.text = res.message;
+        m_trace.emit(std::move(e));
+    }
+    Event e;
+    e.kind = EventKind::RunEnd;
+    e.name = run_status_name(res.status);
+    e.text = res.message;
+    m_trace.emit(std::move(e));
+    return res;
+}
+
+void Trainer::run_epochs(Run& r, RunResult& res)
+{
+    Engine& eng = *r.engine;
+    const TrainConfig& c = m_cfg;
+    const Dataset& train = m_data->train;
+    const Dataset& test = m_data->test;
+    const int64_t train_count = c.train_subset > 0 ? std::min(c.train_subset, train.count) : train.count;
+    const int64_t test_count = c.test_subset > 0 ? std::min(c.test_subset, test.count) : test.count;
+    if (train_count < c.devices)
+        throw std::invalid_argument("the training set has fewer images than devices");
+
+    // get_params: the same initial values on every device.
+    {
+        auto init = std::make_shared<std::vector<float>>(lenet_init(c.seed));
+        for (auto& m : r.models) {
+            OpDesc op;
+            op.device = m.device->index();
+            op.name = "init_params";
+            op.writes = {m.params.var};
+            op.fn = [init, W = m.params] { W.device().upload(W.f(), init->data(), W.bytes()); };
+            eng.push(std::move(op));
+        }
+    }
+    const ParamSpec& snap_grad = lenet_param(c.snapshot_grad);
+
+    Batcher batcher(train_count, c.batch_size, c.seed);
+    int64_t global_batch = 0;
+    for (int epoch = 1; epoch <= c.epochs; ++epoch) {
+        batcher.start_epoch(epoch);
+        const int64_t nb = batcher.num_batches();
+        auto em = std::make_shared<EpochMeter>();
+        std::deque<Var> inflight;
+        const auto t0 = Clock::now();
+        for (int64_t b = 0; b < nb; ++b, ++global_batch) {
+            if (!wait_at_boundary())
+                throw Cancelled();
+            if (c.mode == ExecMode::Bounded) {
+                while (static_cast<int>(inflight.size()) >= c.inflight) {
+                    eng.wait_to_read(inflight.front());
+                    inflight.pop_front();
+                }
+            }
+            const std::vector<int64_t> idx = batcher.batch(b);
+            const int64_t bs = static_cast<int64_t>(idx.size());
+            const auto shards = split_even(bs, r.n);
+            auto meter = std::make_shared<Meter>(r.n);
+            EventStream* trace = &m_trace;
+            for (int d = 0; d < r.n; ++d) {
+                DeviceModel& m = r.models[static_cast<size_t>(d)];
+                const auto [off, cnt] = shards[static_cast<size_t>(d)];
+                Tensor loss;
+                if (cnt > 0) {
+                    auto [x, y] = push_load(eng, *m.device, train, idx.data() + off, cnt);
+                    loss = push_forward_backward(eng, m, x, y, static_cast<int>(cnt));
+                } else {
+                    push_zero_grads(eng, m);
+                    loss = make_tensor(eng, *m.device, {1});
+                    OpDesc z;
+                    z.device = d;
+                    z.name = "zero_loss";
+                    z.writes = {loss.var};
+                    z.fn = [loss] { kernels_for(loss.device()).fill(1, 0.0f, loss.f()); };
+                    eng.push(std::move(z));
+                }
+                auto inject = inject_in_loss_op;
+                push_readback(eng, d, "loss_readback", loss, {loss.var},
+                              [=](std::vector<float>& v) {
+                                  if (inject)
+                                      inject(d, epoch, b);
+                                  const double l = v[0];
+                                  if (!std::isfinite(l)) {
+                                      std::ostringstream o;
+                                      o << "the loss became " << (std::isnan(l) ? "NaN" : "infinite")
+                                        << " at epoch " << epoch << ", minibatch " << b + 1
+                                        << " (device " << d << "): training diverged; lower the "
+                                        << "learning rate (now " << c.lr << ")";
+                                      throw NonFiniteLoss(o.str());
+                                  }
+                                  double total = 0;
+                                  if (meter->add(l, &total)) {
+                                      {
+                                          std::lock_guard lock(em->mutex);
+                                          em->loss_sum += total;
+                                          em->images += bs;
+                                      }
+                                      Event ev;
+                                      ev.kind = EventKind::MinibatchLoss;
+                                      ev.epoch = epoch;
+                                      ev.batch = static_cast<int>(b);
+                                      ev.value = total / static_cast<double>(bs);
+                                      ev.value2 = static_cast<double>(bs);
+                                      ev.value3 = static_cast<double>(nb);
+                                      trace->emit(std::move(ev));
+                                  }
+                              });
+            }
+            const bool snap = c.snapshot_interval > 0 && global_batch % c.snapshot_interval == 0;
+            auto push_grad_snapshot = [&](Snapshot::What what) {
+                for (auto& m : r.models) {
+                    const int d = m.device->index();
+                    push_readback(
+                        eng, d, "snapshot_grad", m.grads, m.grad_vars(),
+                        [=](std::vector<float>& v) {
+                            Snapshot s;
+                            s.what = what;
+                            s.epoch = epoch;
+                            s.batch = static_cast<int>(b);
+                            s.device = d;
+                            s.tensor = snap_grad.name;
+                            s.values.push_back(std::move(v));
+                            trace->emit_snapshot(std::move(s));
+                        },
+                        snap_grad.offset, snap_grad.count);
+                }
+            };
+            if (snap)
+                push_grad_snapshot(Snapshot::What::GradBefore);
+
+            // allreduce: sum the gradients, every device gets the sum
+            std::vector<std::vector<Tensor>> bufs;
+            for (auto& m : r.models)
+                bufs.push_back(m.grad_chunks);
+            AllreduceContext ctx;
+            ctx.engine = &eng;
+            ctx.trace = &m_trace;
+            ctx.epoch = epoch;
+            ctx.batch = static_cast<int>(b);
+            ctx.before_step = [this, &eng](const AllreduceStepInfo&) {
+                if (m_step_mode) {
+                    eng.wait_all(); // show the previous step landed before waiting
+                }
+                return wait_allreduce_gate();
+            };
+            if (!push_allreduce(c.allreduce, ctx, bufs))
+                throw Cancelled();
+            if (snap)
+                push_grad_snapshot(Snapshot::What::GradAfter);
+
+            for (auto& m : r.models)
+                push_sgd(eng, m, static_cast<float>(c.lr), bs);
+
+            if (snap) {
+                for (auto& m : r.models) {
+                    const int d = m.device->index();
+                    push_readback(eng, d, "snapshot_params", m.params, {m.params.var},
+                                  [=](std::vector<float>& v) {
+                                      Snapshot s;
+                                      s.what = Snapshot::What::Params;
+                                      s.epoch = epoch;
+                                      s.batch = static_cast<int>(b);
+                                      s.device = d;
+                                      s.tensor = "all";
+                                      for (const auto& p : lenet_params()) {
+                                          s.names.push_back(p.name);
+                                          s.values.emplace_back(v.begin() + p.offset,
+                                                                v.begin() + p.offset + p.count);
+                                      }
+                                      trace->emit_snapshot(std::move(s));
+                                  });
+                }
+            }
+
+            if (c.mode == ExecMode::Sync) {
+                eng.wait_all();
+            } else if (c.mode == ExecMode::Bounded) {
+                // Marker: done once every device's SGD of this minibatch is done.
+                OpDesc mk;
+                mk.device = 0;
+                mk.name = "minibatch_done";
+                mk.trace = false;
+                for (auto& m : r.models)
+                    mk.reads.push_back(m.params.var);
+                Var done = eng.new_var();
+                mk.writes = {done};
+                mk.fn = [] {};
+                eng.push(std::move(mk));
+                inflight.push_back(done);
+            }
+            if (on_minibatch_pushed)
+                on_minibatch_pushed(epoch, b);
+        }
+        eng.wait_all();
+        EpochStats st;
+        st.epoch = epoch;
+        st.seconds = seconds_since(t0);
+        {
+            std::lock_guard lock(em->mutex);
+            st.images = em->images;
+            st.train_loss = em->images > 0 ? em->loss_sum / static_cast<double>(em->images) : 0;
+        }
+
+        // evaluate_accuracy on the test set, split over the devices
+        auto correct = std::make_shared<Meter>(1 << 30);
+        for (int64_t start = 0; start < test_count; start += c.batch_size) {
+            if (m_cancel)
+                throw Cancelled();
+            const int64_t bs = std::min<int64_t>(c.batch_size, test_count - start);
+            std::vector<int64_t> idx(static_cast<size_t>(bs));
+            for (int64_t i = 0; i < bs; ++i)
+                idx[static_cast<size_t>(i)] = start + i;
+            const auto shards = split_even(bs, r.n);
+            for (int d = 0; d < r.n; ++d) {
+                const auto [off, cnt] = shards[static_cast<size_t>(d)];
+                if (cnt == 0)
+                    continue;
+                DeviceModel& m = r.models[static_cast<size_t>(d)];
+                auto [x, y] = push_load(eng, *m.device, test, idx.data() + off, cnt);
+                Tensor k = push_evaluate(eng, m, x, y, static_cast<int>(cnt));
+                push_readback(eng, d, "acc_readback", k, {k.var}, [correct](std::vector<float>& v) {
+                    double t;
+                    correct->add(v[0], &t);
+                });
+            }
+            eng.wait_all(); // evaluation is bounded to one batch in flight
+        }
+        st.test_acc = test_count > 0 ? correct->total / static_cast<double>(test_count) : 0;
+        res.epochs.push_back(st);
+        Event ev;
+        ev.kind = EventKind::EpochEnd;
+        ev.epoch = epoch;
+        ev.value = st.train_loss;
+        ev.value2 = st.test_acc;
+        ev.value3 = st.seconds;
+        ev.bytes = st.images;
+        m_trace.emit(std::move(ev));
+    }
+
+    // Final parameters of every device, for checks (all copies must agree).
+    res.final_params.assign(static_cast<size_t>(r.n), {});
+    for (auto& m : r.models) {
+        const int d = m.device->index();
+        auto* slot = &res.final_params[static_cast<size_t>(d)];
+        push_readback(eng, d, "final_params", m.params, {m.params.var},
+                      [slot](std::vector<float>& v) { *slot = std::move(v); });
+    }
+    eng.wait_all();
+}
+
+} // namespace gpulab

@@ -1,0 +1,71 @@
+// Trainer: the book's train(num_gpus, batch_size, lr) on the engine. run() is the front
+// end: it pushes ops and returns when the run ends; cancel/pause/step come from any
+// other thread.
+#pragma once
+
+#include "train/train_config.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+namespace gpulab {
+
+class EventStream;
+struct FashionMnist;
+
+// The loss became NaN or infinite: the learning rate is too high.
+class NonFiniteLoss : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Trainer {
+public:
+    Trainer(TrainConfig config, std::shared_ptr<const FashionMnist> data, EventStream& trace);
+    ~Trainer();
+
+    // Runs to the end, a cancel or an error. Never throws for run-time failures: they
+    // are in the result (and in the event stream). Throws std::invalid_argument when
+    // the configuration does not validate.
+    RunResult run();
+
+    // ---- steering (any thread) ----
+    void cancel();
+    void pause();              // stops at the next minibatch boundary
+    void resume();
+    void step();               // paused: run one more minibatch; step mode: one allreduce step
+    void set_step_mode(bool on);
+    bool paused() const { return m_paused; }
+
+    // Test hook: called on the front end after each minibatch is pushed.
+    std::function<void(int epoch, int64_t batch)> on_minibatch_pushed;
+    // Test hook: runs inside the op that computes device d's loss of a minibatch (fault
+    // injection: throw from it).
+    std::function<void(int device, int epoch, int64_t batch)> inject_in_loss_op;
+
+    const TrainConfig& config() const { return m_cfg; }
+
+private:
+    struct Run;
+    bool wait_at_boundary();                 // false when cancelled
+    bool wait_allreduce_gate();              // false when cancelled
+    void run_epochs(Run& r, RunResult& res);
+
+    TrainConfig m_cfg;
+    std::shared_ptr<const FashionMnist> m_data;
+    EventStream& m_trace;
+
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::atomic<bool> m_cancel{false};
+    std::atomic<bool> m_paused{false};
+    std::atomic<bool> m_step_mode{false};
+    int m_step_tokens = 0;
+    void* m_engine = nullptr; // the running engine (Engine*), for cancel(); guarded
+};
+
+} // namespace gpulab

@@ -1,0 +1,376 @@
+// Engine tests: random op graphs on the threaded engine must equal the synchronous
+// engine; MXNet's read/write rules hold; errors reach the wait point; cancel never hangs.
+#include "engine/engine.h"
+#include "trace/event_stream.h"
+
+#include <QtTest>
+
+#include <atomic>
+#include <chrono>
+#include <random>
+#include <thread>
+
+using namespace gpulab;
+
+namespace {
+
+// A graph: vars hold 64-bit values; each op mixes the values it reads into the ones it
+// writes. The result depends on the order of conflicting ops only, which the engine must
+// keep; the guards catch a reader and a writer (or two writers) running at once.
+struct Graph {
+    struct Op {
+        int device;
+        std::vector<int> reads, writes;
+        uint64_t salt;
+    };
+    int vars = 0;
+    std::vector<Op> ops;
+    std::vector<int> wait_points; // op index after which the front end waits on a var
+};
+
+Graph random_graph(std::mt19937_64& rng, int devices)
+{
+    Graph g;
+    g.vars = 2 + static_cast<int>(rng() % 10);
+    const int nops = 5 + static_cast<int>(rng() % 60);
+    for (int i = 0; i < nops; ++i) {
+        Graph::Op op;
+        op.device = static_cast<int>(rng() % devices);
+        op.salt = rng();
+        const int nr = static_cast<int>(rng() % 4), nw = static_cast<int>(rng() % 3);
+        for (int k = 0; k < nr; ++k)
+            op.reads.push_back(static_cast<int>(rng() % g.vars));
+        for (int k = 0; k < nw; ++k) {
+            int v = static_cast<int>(rng() % g.vars);
+            if (std::find(op.writes.begin(), op.writes.end(), v) == op.writes.end())
+                op.writes.push_back(v);
+        }
+        g.ops.push_back(op);
+        if (rng() % 10 == 0)
+            g.wait_points.push_back(i);
+    }
+    return g;
+}
+
+struct Guard {
+    std::atomic<int> readers{0};
+    std::atomic<int> writers{0};
+};
+
+std::vector<uint64_t> run_graph(const Graph& g, EngineKind kind, int devices,
+                                std::atomic<int>& violations, std::mt19937_64& jitter_rng)
+{
+    auto engine = make_engine(kind, devices, nullptr);
+    std::vector<uint64_t> values(static_cast<size_t>(g.vars));
+    for (int i = 0; i < g.vars; ++i)
+        values[static_cast<size_t>(i)] = 1000 + static_cast<uint64_t>(i);
+    std::vector<Guard> guards(static_cast<size_t>(g.vars));
+    std::vector<Var> vars;
+    for (int i = 0; i < g.vars; ++i)
+        vars.push_back(engine->new_var());
+    size_t wp = 0;
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+        const auto& o = g.ops[i];
+        OpDesc d;
+        d.device = o.device;
+        d.name = "op" + std::to_string(i);
+        for (int r : o.reads)
+            d.reads.push_back(vars[static_cast<size_t>(r)]);
+        for (int w : o.writes)
+            d.writes.push_back(vars[static_cast<size_t>(w)]);
+        const int sleep_us = static_cast<int>(jitter_rng() % 3) * 50;
+        d.fn = [&, o, sleep_us] {
+            for (int r : o.reads) {
+                bool also_w = std::find(o.writes.begin(), o.writes.end(), r) != o.writes.end();
+                if (!also_w) {
+                    guards[static_cast<size_t>(r)].readers++;
+                    if (guards[static_cast<size_t>(r)].writers.load() != 0)
+                        violations++;
+                }
+            }
+            for (int w : o.writes) {
+                if (guards[static_cast<size_t>(w)].writers++ != 0 ||
+                    guards[static_cast<size_t>(w)].readers.load() != 0)
+                    violations++;
+            }
+            uint64_t h = o.salt;
+            for (int r : o.reads)
+                h = h * 6364136223846793005ULL + values[static_cast<size_t>(r)];
+            if (sleep_us)
+                std::this_thread::sleep_for(std::chrono::microseconds(sleep_us));
+            for (int w : o.writes)
+                values[static_cast<size_t>(w)] = values[static_cast<size_t>(w)] * 31 + h;
+            for (int w : o.writes)
+                guards[static_cast<size_t>(w)].writers--;
+            for (int r : o.reads) {
+                bool also_w = std::find(o.writes.begin(), o.writes.end(), r) != o.writes.end();
+                if (!also_w)
+                    guards[static_cast<size_t>(r)].readers--;
+            }
+        };
+        engine->push(std::move(d));
+        if (wp < g.wait_points.size() && g.wait_points[wp] == static_cast<int>(i)) {
+            ++wp;
+            if (!o.writes.empty()) {
+                const int v = o.writes[0];
+                engine->wait_to_read(vars[static_cast<size_t>(v)]);
+                // After wait_to_read, the value must be final for every write pushed so far.
+                (void)values[static_cast<size_t>(v)];
+            }
+        }
+    }
+    engine->wait_all();
+    return values;
+}
+
+} // namespace
+
+class TestEngine : public QObject {
+    Q_OBJECT
+
+private slots:
+    void randomGraphsMatchSyncEngine()
+    {
+        std::mt19937_64 rng(20261127);
+        std::mt19937_64 jitter(7);
+        std::atomic<int> violations{0};
+        int graphs = 0, ops = 0;
+        for (int i = 0; i < 250; ++i) {
+            const int devices = 4 + static_cast<int>(rng() % 3);
+            Graph g = random_graph(rng, devices);
+            const auto expect = run_graph(g, EngineKind::Sync, devices, violations, jitter);
+            const auto got = run_graph(g, EngineKind::Threaded, devices, violations, jitter);
+            QCOMPARE(got, expect);
+            ++graphs;
+            ops += static_cast<int>(g.ops.size());
+        }
+        QCOMPARE(violations.load(), 0);
+        qInfo("%d random graphs, %d ops, identical on both engines", graphs, ops);
+    }
+
+    void readsRunTogether()
+    {
+        // Two readers of one var on different devices must be able to overlap: each
+        // waits (bounded) for the other to have started.
+        auto engine = make_engine(EngineKind::Threaded, 2, nullptr);
+        Var v = engine->new_var();
+        std::atomic<int> started{0};
+        std::atomic<bool> overlapped{true};
+        for (int d = 0; d < 2; ++d) {
+            OpDesc op;
+            op.device = d;
+            op.reads = {v};
+            op.fn = [&] {
+                started++;
+                auto t0 = std::chrono::steady_clock::now();
+                while (started.load() < 2) {
+                    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(5)) {
+                        overlapped = false;
+                        return;
+                    }
+                    std::this_thread::yield();
+                }
+            };
+            engine->push(std::move(op));
+        }
+        engine->wait_all();
+        QVERIFY(overlapped);
+    }
+
+    void writeWaitsForEarlierReads()
+    {
+        auto engine = make_engine(EngineKind::Threaded, 3, nullptr);
+        Var v = engine->new_var();
+        std::atomic<int> reads_done{0};
+        int seen_by_writer = -1;
+        for (int d = 0; d < 2; ++d) {
+            OpDesc op;
+            op.device = d;
+            op.reads = {v};
+            op.fn = [&] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(30));
+                reads_done++;
+            };
+            engine->push(std::move(op));
+        }
+        OpDesc w;
+        w.device = 2;
+        w.writes = {v};
+        w.fn = [&] { seen_by_writer = reads_done.load(); };
+        engine->push(std::move(w));
+        engine->wait_to_read(v);
+        QCOMPARE(seen_by_writer, 2);
+    }
+
+    void pushReturnsAtOnce()
+    {
+        auto engine = make_engine(EngineKind::Threaded, 1, nullptr);
+        Var v = engine->new_var();
+        std::atomic<bool> release{false};
+        OpDesc slow;
+        slow.writes = {v};
+        slow.fn = [&] {
+            while (!release)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        };
+        auto t0 = std::chrono::steady_clock::now();
+        engine->push(std::move(slow));
+        for (int i = 0; i < 100; ++i) {
+            OpDesc op;
+            op.reads = {v};
+            op.fn = [] {};
+            engine->push(std::move(op));
+        }
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        QVERIFY2(engine->pending() == 101, "ops still queued behind the slow op");
+        release = true;
+        engine->wait_all();
+        QVERIFY2(ms < 1000, "push blocked");
+        QCOMPARE(engine->pending(), size_t(0));
+    }
+
+    void errorIsKeptAndRethrown_data()
+    {
+        QTest::addColumn<int>("kind");
+        QTest::newRow("threaded") << int(EngineKind::Threaded);
+        QTest::newRow("sync") << int(EngineKind::Sync);
+    }
+    void errorIsKeptAndRethrown()
+    {
+        QFETCH(int, kind);
+        auto engine = make_engine(EngineKind(kind), 4, nullptr);
+        Var a = engine->new_var(), b = engine->new_var();
+        std::atomic<int> ran_after{0};
+        OpDesc bad;
+        bad.device = 1;
+        bad.writes = {a};
+        bad.fn = [] { throw std::runtime_error("injected failure"); };
+        engine->push(std::move(bad));
+        for (int i = 0; i < 20; ++i) {
+            OpDesc op;
+            op.device = i % 4;
+            op.reads = {a};
+            op.writes = {b};
+            op.fn = [&] { ran_after++; };
+            engine->push(std::move(op));
+        }
+        bool thrown = false;
+        try {
+            engine->wait_all();
+        } catch (const std::runtime_error& e) {
+            thrown = QString(e.what()).contains("injected failure");
+        }
+        QVERIFY(thrown);
+        QCOMPARE(ran_after.load(), 0); // dependents of the failed op never run
+        QCOMPARE(engine->pending(), size_t(0));
+        // The next wait still reports it; after reset the engine works again.
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, engine->wait_to_read(b));
+        engine->reset();
+        int x = 0;
+        OpDesc ok;
+        ok.writes = {b};
+        ok.fn = [&] { x = 42; };
+        engine->push(std::move(ok));
+        engine->wait_to_read(b);
+        QCOMPARE(x, 42);
+    }
+
+    void cancelDropsQueuedOpsAndNeverHangs()
+    {
+        for (int round = 0; round < 100; ++round) {
+            auto engine = make_engine(EngineKind::Threaded, 4, nullptr);
+            std::vector<Var> vars;
+            for (int i = 0; i < 4; ++i)
+                vars.push_back(engine->new_var());
+            std::atomic<int> ran{0};
+            for (int i = 0; i < 400; ++i) {
+                OpDesc op;
+                op.device = i % 4;
+                op.reads = {vars[static_cast<size_t>((i + 1) % 4)]};
+                op.writes = {vars[static_cast<size_t>(i % 4)]};
+                op.fn = [&] {
+                    ran++;
+                    std::this_thread::sleep_for(std::chrono::microseconds(20));
+                };
+                engine->push(std::move(op));
+                if (i == round * 3)
+                    engine->cancel();
+            }
+            QVERIFY_THROWS_EXCEPTION(Cancelled, engine->wait_all());
+            QCOMPARE(engine->pending(), size_t(0));
+            QVERIFY(ran.load() < 400);
+        }
+    }
+
+    void destroyWithQueuedOpsDoesNotHang()
+    {
+        std::atomic<int> ran{0};
+        {
+            auto engine = make_engine(EngineKind::Threaded, 2, nullptr);
+            Var v = engine->new_var();
+            for (int i = 0; i < 1000; ++i) {
+                OpDesc op;
+                op.device = i % 2;
+                op.writes = {v};
+                op.fn = [&] {
+                    ran++;
+                    std::this_thread::sleep_for(std::chrono::microseconds(100));
+                };
+                engine->push(std::move(op));
+            }
+        }
+        QVERIFY(ran.load() < 1000);
+    }
+
+    void traceRecordsPushesAndOps()
+    {
+        EventStream trace;
+        auto engine = make_engine(EngineKind::Threaded, 2, &trace);
+        Var v = engine->new_var();
+        for (int i = 0; i < 6; ++i) {
+            OpDesc op;
+            op.device = i % 2;
+            op.name = "op" + std::to_string(i);
+            op.writes = {v};
+            op.fn = [] {};
+            engine->push(std::move(op));
+        }
+        engine->wait_all();
+        int pushes = 0, ops = 0;
+        for (const auto& e : trace.all()) {
+            if (e.kind == EventKind::Push)
+                ++pushes;
+            if (e.kind == EventKind::Op) {
+                ++ops;
+                QVERIFY(e.t_end_us >= e.t_us);
+                QVERIFY(e.device == 0 || e.device == 1);
+            }
+        }
+        QCOMPARE(pushes, 6);
+        QCOMPARE(ops, 6);
+    }
+
+    void envSelectsSyncEngine()
+    {
+        qputenv("GPULAB_ENGINE", "sync");
+        QCOMPARE(engine_kind_from_env(), EngineKind::Sync);
+        qputenv("GPULAB_ENGINE", "threaded");
+        QCOMPARE(engine_kind_from_env(), EngineKind::Threaded);
+        qunsetenv("GPULAB_ENGINE");
+        QCOMPARE(engine_kind_from_env(), EngineKind::Threaded);
+    }
+
+    void badDeviceIsRejected()
+    {
+        auto engine = make_engine(EngineKind::Threaded, 2, nullptr);
+        OpDesc op;
+        op.device = 5;
+        op.fn = [] {};
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, engine->push(std::move(op)));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, make_engine(EngineKind::Sync, 0, nullptr));
+    }
+};
+
+QTEST_APPLESS_MAIN(TestEngine)
+#include "tst_engine.moc"

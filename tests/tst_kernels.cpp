@@ -1,0 +1,567 @@
+// tst_kernels: the CPU reference kernels checked against finite differences and naive loops.
+// Every other backend is then checked against these (see DESIGN.md, Tests).
+#include "device/cpu_device.h"
+#include "kernels/kernels.h"
+
+#include <QObject>
+#include <QTest>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <vector>
+
+using gpulab::ConvShape;
+using gpulab::Kernels;
+
+namespace {
+
+const Kernels& cpu() { return gpulab::cpu_reference_kernels(); }
+
+constexpr float kCanary = -777.25f; // written past the end of buffers; must survive
+constexpr float kStale = 123.5f;    // left in outputs that a kernel must overwrite
+
+std::vector<float> random_vector(std::mt19937& rng, size_t count, float lo = -1.0f, float hi = 1.0f)
+{
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(count);
+    for (float& x : v)
+        x = dist(rng);
+    return v;
+}
+
+double dot(const std::vector<float>& a, const std::vector<float>& b)
+{
+    double sum = 0.0;
+    for (size_t i = 0; i < a.size(); ++i)
+        sum += double(a[i]) * double(b[i]);
+    return sum;
+}
+
+// |got - ref| <= tol + eps*|ref| for every entry. Prints the worst difference either way.
+template <class Got, class Ref>
+bool all_close(const char* what, const std::vector<Got>& got, const std::vector<Ref>& ref, double tol, double eps)
+{
+    if (got.size() != ref.size()) {
+        qWarning("%s: %zu values, expected %zu", what, got.size(), ref.size());
+        return false;
+    }
+    double worst = 0.0;
+    size_t worst_at = 0;
+    size_t failures = 0;
+    for (size_t i = 0; i < got.size(); ++i) {
+        const double diff = std::fabs(double(got[i]) - double(ref[i]));
+        if (!(diff <= tol + eps * std::fabs(double(ref[i])))) // also catches NaN
+            ++failures;
+        if (!(diff <= worst)) {
+            worst = diff;
+            worst_at = i;
+        }
+    }
+    if (got.empty()) {
+        qInfo("%s: no values", what);
+        return true;
+    }
+    const auto message = QStringLiteral("%1: worst |a-b| = %2 at [%3] (got %4, ref %5) over %6 values; "
+                                        "tol %7 + %8*|ref|; %9 outside")
+                             .arg(what)
+                             .arg(worst, 0, 'g', 3)
+                             .arg(worst_at)
+                             .arg(double(got[worst_at]), 0, 'g', 9)
+                             .arg(double(ref[worst_at]), 0, 'g', 9)
+                             .arg(got.size())
+                             .arg(tol, 0, 'g', 2)
+                             .arg(eps, 0, 'g', 2)
+                             .arg(failures);
+    if (failures)
+        qWarning("%s", qPrintable(message));
+    else
+        qInfo("%s", qPrintable(message));
+    return failures == 0;
+}
+
+// Central differences of loss() with respect to every entry of p. The step actually taken
+// is measured in float, so for ops that are linear in p the quotient is exact up to rounding.
+std::vector<double> numeric_gradient(std::vector<float>& p, float h, const std::function<double()>& loss)
+{
+    std::vector<double> grad(p.size());
+    for (size_t i = 0; i < p.size(); ++i) {
+        const float original = p[i];
+        p[i] = original + h;
+        const double up_at = p[i];
+        const double up = loss();
+        p[i] = original - h;
+        const double down_at = p[i];
+        const double down = loss();
+        p[i] = original;
+        grad[i] = (up - down) / (up_at - down_at);
+    }
+    return grad;
+}
+
+// A conv workspace of exactly conv_workspace_bytes, followed by canaries.
+struct Workspace {
+    explicit Workspace(const ConvShape& sh)
+        : floats(size_t(cpu().conv_workspace_bytes(sh) / int64_t(sizeof(float)))), data(floats + 16, kCanary)
+    {
+    }
+    float* get() { return data.data(); }
+    bool canaries_intact() const
+    {
+        for (size_t i = floats; i < data.size(); ++i)
+            if (data[i] != kCanary)
+                return false;
+        return true;
+    }
+    size_t floats;
+    std::vector<float> data;
+};
+
+// y (n,k,oh,ow) by the definition, in double.
+std::vector<double> naive_conv2d(const ConvShape& sh, const std::vector<float>& x, const std::vector<float>& w,
+                                 const std::vector<float>& b)
+{
+    const int oh = sh.oh(), ow = sh.ow();
+    std::vector<double> y(size_t(sh.n) * sh.k * oh * ow);
+    for (int i = 0; i < sh.n; ++i)
+        for (int f = 0; f < sh.k; ++f)
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ++ox) {
+                    double sum = b[f];
+                    for (int ci = 0; ci < sh.c; ++ci)
+                        for (int ri = 0; ri < sh.r; ++ri)
+                            for (int si = 0; si < sh.s; ++si)
+                                sum += double(x[((size_t(i) * sh.c + ci) * sh.h + oy + ri) * sh.w + ox + si])
+                                       * double(w[((size_t(f) * sh.c + ci) * sh.r + ri) * sh.s + si]);
+                    y[((size_t(i) * sh.k + f) * oh + oy) * ow + ox] = sum;
+                }
+    return y;
+}
+
+// y (n,out) = x (n,in) . w (in,out) + b, in double.
+std::vector<double> naive_dense(int n, int in, int out, const std::vector<float>& x, const std::vector<float>& w,
+                                const std::vector<float>& b)
+{
+    std::vector<double> y(size_t(n) * out);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < out; ++j) {
+            double sum = b[j];
+            for (int t = 0; t < in; ++t)
+                sum += double(x[size_t(i) * in + t]) * double(w[size_t(t) * out + j]);
+            y[size_t(i) * out + j] = sum;
+        }
+    return y;
+}
+
+bool conv_forward_matches_naive(const ConvShape& sh, uint32_t seed)
+{
+    std::mt19937 rng(seed);
+    auto x = random_vector(rng, size_t(sh.n) * sh.c * sh.h * sh.w, 0.0f, 1.0f); // pixels
+    auto w = random_vector(rng, size_t(sh.k) * sh.c * sh.r * sh.s);
+    auto b = random_vector(rng, size_t(sh.k));
+    std::vector<float> y(size_t(sh.n) * sh.k * sh.oh() * sh.ow(), kStale);
+    Workspace ws(sh);
+    cpu().conv2d_forward(sh, x.data(), w.data(), b.data(), y.data(), ws.get());
+    const auto what = QStringLiteral("conv2d_forward x(%1,%2,%3,%4) w(%5,%2,%6,%7)")
+                          .arg(sh.n).arg(sh.c).arg(sh.h).arg(sh.w).arg(sh.k).arg(sh.r).arg(sh.s);
+    if (!ws.canaries_intact()) {
+        qWarning("%s wrote past its workspace", qPrintable(what));
+        return false;
+    }
+    return all_close(qPrintable(what), y, naive_conv2d(sh, x, w, b), 1e-4, 1e-5);
+}
+
+} // namespace
+
+class TestKernels : public QObject {
+    Q_OBJECT
+
+private slots:
+    // ---- convolution ----
+    void conv2dWorkspaceIsOneImage();
+    void conv2dForwardMatchesNaive();
+    void conv2dBackwardMatchesFiniteDifferences();
+    void conv2dBackwardWeightsSumsOverBatch();
+
+    // ---- pooling, ReLU ----
+    void avgpool2ForwardValues();
+    void avgpool2BackwardMatchesFiniteDifferences();
+    void reluValues();
+    void reluBackwardMatchesFiniteDifferences();
+
+    // ---- dense ----
+    void denseForwardMatchesNaive();
+    void denseBackwardMatchesFiniteDifferences();
+
+    // ---- loss ----
+    void softmaxXentHandValues();
+    void softmaxXentIsStableForLargeLogits();
+    void softmaxXentGradientMatchesFiniteDifferences();
+    void softmaxXentRejectsBadLabels();
+    void countCorrectValues();
+
+    // ---- elementwise, dispatch ----
+    void elementwiseValues();
+    void kernelsForCpuDeviceIsTheReference();
+};
+
+// ---- convolution ----------------------------------------------------------------------
+
+void TestKernels::conv2dWorkspaceIsOneImage()
+{
+    // One image's im2col buffer: c*r*s*oh*ow floats, whatever the batch size.
+    const ConvShape conv1{.n = 256, .c = 1, .h = 28, .w = 28, .k = 20, .r = 3, .s = 3};
+    const ConvShape conv2{.n = 256, .c = 20, .h = 13, .w = 13, .k = 50, .r = 5, .s = 5};
+    QCOMPARE(cpu().conv_workspace_bytes(conv1), int64_t(1 * 3 * 3 * 26 * 26) * 4);
+    QCOMPARE(cpu().conv_workspace_bytes(conv2), int64_t(20 * 5 * 5 * 9 * 9) * 4);
+    QCOMPARE(cpu().name(), "cpu-reference");
+}
+
+void TestKernels::conv2dForwardMatchesNaive()
+{
+    QVERIFY(conv_forward_matches_naive({.n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .r = 3, .s = 2}, 1));
+    QVERIFY(conv_forward_matches_naive({.n = 1, .c = 2, .h = 5, .w = 5, .k = 3, .r = 5, .s = 5}, 2)); // 1x1 out
+    QVERIFY(conv_forward_matches_naive({.n = 3, .c = 1, .h = 4, .w = 9, .k = 2, .r = 1, .s = 1}, 3));
+    // LeNet's two convolutions.
+    QVERIFY(conv_forward_matches_naive({.n = 2, .c = 1, .h = 28, .w = 28, .k = 20, .r = 3, .s = 3}, 4));
+    QVERIFY(conv_forward_matches_naive({.n = 2, .c = 20, .h = 13, .w = 13, .k = 50, .r = 5, .s = 5}, 5));
+}
+
+void TestKernels::conv2dBackwardMatchesFiniteDifferences()
+{
+    const ConvShape sh{.n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .r = 3, .s = 2}; // y (2,4,5,5)
+    std::mt19937 rng(42);
+    auto x = random_vector(rng, size_t(sh.n) * sh.c * sh.h * sh.w);        // (n,c,h,w)
+    auto w = random_vector(rng, size_t(sh.k) * sh.c * sh.r * sh.s);        // (k,c,r,s)
+    auto b = random_vector(rng, size_t(sh.k));                             // (k)
+    const auto dy = random_vector(rng, size_t(sh.n) * sh.k * sh.oh() * sh.ow()); // (n,k,oh,ow)
+    std::vector<float> y(dy.size());
+    Workspace ws(sh);
+
+    // loss = sum(y * dy), so dloss/dy = dy. conv is linear in each argument: a big step is exact.
+    const auto loss = [&] {
+        cpu().conv2d_forward(sh, x.data(), w.data(), b.data(), y.data(), ws.get());
+        return dot(y, dy);
+    };
+    const float h = 0.125f;
+    const auto dx_num = numeric_gradient(x, h, loss);
+    const auto dw_num = numeric_gradient(w, h, loss);
+    const auto db_num = numeric_gradient(b, h, loss);
+
+    std::vector<float> dx(x.size(), kStale), dw(w.size(), kStale), db(b.size(), kStale);
+    cpu().conv2d_backward_data(sh, dy.data(), w.data(), dx.data(), ws.get());
+    cpu().conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), ws.get());
+    QVERIFY2(ws.canaries_intact(), "a conv kernel wrote past its workspace");
+
+    QVERIFY(all_close("conv2d_backward_data dx", dx, dx_num, 1e-4, 1e-4));
+    QVERIFY(all_close("conv2d_backward_weights dw", dw, dw_num, 1e-4, 1e-4));
+    QVERIFY(all_close("conv2d_backward_weights db", db, db_num, 1e-4, 1e-4));
+}
+
+void TestKernels::conv2dBackwardWeightsSumsOverBatch()
+{
+    // dw over a batch of two = dw(image 0) + dw(image 1); stale values in dw, db are overwritten.
+    ConvShape sh{.n = 2, .c = 2, .h = 6, .w = 5, .k = 3, .r = 2, .s = 3};
+    std::mt19937 rng(7);
+    const auto x = random_vector(rng, size_t(sh.n) * sh.c * sh.h * sh.w);
+    const auto dy = random_vector(rng, size_t(sh.n) * sh.k * sh.oh() * sh.ow());
+    const size_t wsize = size_t(sh.k) * sh.c * sh.r * sh.s;
+    Workspace ws(sh);
+
+    std::vector<float> dw(wsize, kStale), db(sh.k, kStale);
+    cpu().conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), ws.get());
+
+    std::vector<double> dw_sum(wsize, 0.0), db_sum(sh.k, 0.0);
+    const size_t x_image = x.size() / 2, dy_image = dy.size() / 2;
+    ConvShape one = sh;
+    one.n = 1;
+    for (int i = 0; i < 2; ++i) {
+        std::vector<float> dwi(wsize, kStale), dbi(sh.k, kStale);
+        cpu().conv2d_backward_weights(one, x.data() + i * x_image, dy.data() + i * dy_image, dwi.data(),
+                                      dbi.data(), ws.get());
+        for (size_t j = 0; j < wsize; ++j)
+            dw_sum[j] += dwi[j];
+        for (int j = 0; j < sh.k; ++j)
+            db_sum[j] += dbi[j];
+    }
+    QVERIFY(all_close("conv2d_backward_weights dw (batch = sum of images)", dw, dw_sum, 1e-5, 1e-5));
+    QVERIFY(all_close("conv2d_backward_weights db (batch = sum of images)", db, db_sum, 1e-5, 1e-5));
+
+    // An empty batch still overwrites: the gradients are zero.
+    sh.n = 0;
+    std::fill(dw.begin(), dw.end(), kStale);
+    std::fill(db.begin(), db.end(), kStale);
+    cpu().conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), ws.get());
+    QVERIFY(all_close("conv2d_backward_weights dw (n = 0)", dw, std::vector<double>(wsize, 0.0), 0.0, 0.0));
+    QVERIFY(all_close("conv2d_backward_weights db (n = 0)", db, std::vector<double>(sh.k, 0.0), 0.0, 0.0));
+}
+
+// ---- pooling, ReLU --------------------------------------------------------------------
+
+void TestKernels::avgpool2ForwardValues()
+{
+    // One 4x4 plane holding 0..15.
+    std::vector<float> x(16);
+    for (int i = 0; i < 16; ++i)
+        x[i] = float(i);
+    std::vector<float> y(4, kStale);
+    cpu().avgpool2_forward(1, 1, 4, 4, x.data(), y.data());
+    QCOMPARE(y, (std::vector<float>{2.5f, 4.5f, 10.5f, 12.5f}));
+
+    // LeNet's second pool: 9x9 -> 4x4, the last row and column are dropped.
+    std::vector<float> x9(2 * 81, 1.0f);
+    x9[81 + 8] = 1000.0f;      // plane 1, row 0, col 8: dropped
+    x9[81 + 8 * 9] = 1000.0f;  // plane 1, row 8, col 0: dropped
+    x9[81 + 7 * 9 + 7] = 5.0f; // plane 1, row 7, col 7: in the last window
+    std::vector<float> y4(2 * 16 + 1, kStale);
+    cpu().avgpool2_forward(2, 1, 9, 9, x9.data(), y4.data());
+    std::vector<float> expected(2 * 16 + 1, 1.0f);
+    expected[16 + 15] = 2.0f; // (1 + 1 + 1 + 5) / 4
+    expected.back() = kStale; // untouched past the end
+    QCOMPARE(y4, expected);
+}
+
+void TestKernels::avgpool2BackwardMatchesFiniteDifferences()
+{
+    std::mt19937 rng(43);
+    // An odd height checks the dropped row gets a zero gradient.
+    for (const auto& shape : {std::array{2, 3, 6, 8}, std::array{2, 3, 7, 6}}) {
+        const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        auto x = random_vector(rng, size_t(n) * c * h * w);
+        const auto dy = random_vector(rng, size_t(n) * c * (h / 2) * (w / 2));
+        std::vector<float> y(dy.size());
+        const auto loss = [&] {
+            cpu().avgpool2_forward(n, c, h, w, x.data(), y.data());
+            return dot(y, dy);
+        };
+        const auto dx_num = numeric_gradient(x, 0.125f, loss);
+        std::vector<float> dx(x.size(), kStale);
+        cpu().avgpool2_backward(n, c, h, w, dy.data(), dx.data());
+        const auto what = QStringLiteral("avgpool2_backward (%1,%2,%3,%4)").arg(n).arg(c).arg(h).arg(w);
+        QVERIFY(all_close(qPrintable(what), dx, dx_num, 1e-5, 1e-5));
+    }
+}
+
+void TestKernels::reluValues()
+{
+    const std::vector<float> x{-2.0f, -0.0f, 0.0f, 1e-30f, 3.5f};
+    std::vector<float> y(x.size(), kStale);
+    cpu().relu_forward(int64_t(x.size()), x.data(), y.data());
+    QCOMPARE(y, (std::vector<float>{0.0f, 0.0f, 0.0f, 1e-30f, 3.5f}));
+
+    const std::vector<float> dy{1.0f, 2.0f, 3.0f, 4.0f, 5.0f};
+    std::vector<float> dx(x.size(), kStale);
+    cpu().relu_backward(int64_t(x.size()), y.data(), dy.data(), dx.data());
+    QCOMPARE(dx, (std::vector<float>{0.0f, 0.0f, 0.0f, 4.0f, 5.0f})); // zero where y == 0
+
+    // In place, as a trainer may do it.
+    std::vector<float> z = x;
+    cpu().relu_forward(int64_t(z.size()), z.data(), z.data());
+    QCOMPARE(z, y);
+}
+
+void TestKernels::reluBackwardMatchesFiniteDifferences()
+{
+    std::mt19937 rng(44);
+    auto x = random_vector(rng, 200);
+    for (float& v : x) // keep clear of the kink at 0, further than the step
+        if (std::fabs(v) < 0.1f)
+            v = v < 0.0f ? v - 0.1f : v + 0.1f;
+    const auto dy = random_vector(rng, x.size());
+    std::vector<float> y(x.size());
+    const auto loss = [&] {
+        cpu().relu_forward(int64_t(x.size()), x.data(), y.data());
+        return dot(y, dy);
+    };
+    const auto dx_num = numeric_gradient(x, 0.05f, loss);
+    cpu().relu_forward(int64_t(x.size()), x.data(), y.data());
+    std::vector<float> dx(x.size(), kStale);
+    cpu().relu_backward(int64_t(x.size()), y.data(), dy.data(), dx.data());
+    QVERIFY(all_close("relu_backward dx", dx, dx_num, 1e-5, 1e-5));
+}
+
+// ---- dense ----------------------------------------------------------------------------
+
+void TestKernels::denseForwardMatchesNaive()
+{
+    std::mt19937 rng(45);
+    // LeNet's dense layers, then an odd small one.
+    for (const auto& shape : {std::array{4, 800, 128}, std::array{4, 128, 10}, std::array{3, 7, 5}}) {
+        const int n = shape[0], in = shape[1], out = shape[2];
+        const auto x = random_vector(rng, size_t(n) * in);
+        const auto w = random_vector(rng, size_t(in) * out);
+        const auto b = random_vector(rng, size_t(out));
+        std::vector<float> y(size_t(n) * out, kStale);
+        cpu().dense_forward(n, in, out, x.data(), w.data(), b.data(), y.data());
+        const auto what = QStringLiteral("dense_forward %1x%2 -> %3").arg(n).arg(in).arg(out);
+        QVERIFY(all_close(qPrintable(what), y, naive_dense(n, in, out, x, w, b), 1e-4, 1e-5));
+    }
+}
+
+void TestKernels::denseBackwardMatchesFiniteDifferences()
+{
+    const int n = 3, in = 7, out = 5;
+    std::mt19937 rng(46);
+    auto x = random_vector(rng, size_t(n) * in);     // (n,in)
+    auto w = random_vector(rng, size_t(in) * out);   // (in,out)
+    auto b = random_vector(rng, size_t(out));        // (out)
+    const auto dy = random_vector(rng, size_t(n) * out); // (n,out)
+    std::vector<float> y(dy.size());
+    const auto loss = [&] {
+        cpu().dense_forward(n, in, out, x.data(), w.data(), b.data(), y.data());
+        return dot(y, dy);
+    };
+    const float h = 0.125f; // linear in each argument
+    const auto dx_num = numeric_gradient(x, h, loss);
+    const auto dw_num = numeric_gradient(w, h, loss);
+    const auto db_num = numeric_gradient(b, h, loss);
+
+    std::vector<float> dx(x.size(), kStale), dw(w.size(), kStale), db(b.size(), kStale);
+    cpu().dense_backward(n, in, out, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+    QVERIFY(all_close("dense_backward dx", dx, dx_num, 1e-5, 1e-5));
+    QVERIFY(all_close("dense_backward dw", dw, dw_num, 1e-5, 1e-5));
+    QVERIFY(all_close("dense_backward db", db, db_num, 1e-5, 1e-5));
+
+    // dx == nullptr (the first layer): dw and db are the same.
+    std::vector<float> dw2(w.size(), kStale), db2(b.size(), kStale);
+    cpu().dense_backward(n, in, out, x.data(), w.data(), dy.data(), nullptr, dw2.data(), db2.data());
+    QCOMPARE(dw2, dw);
+    QCOMPARE(db2, db);
+}
+
+// ---- loss -----------------------------------------------------------------------------
+
+void TestKernels::softmaxXentHandValues()
+{
+    const std::vector<float> logits{1.0f, 2.0f, 3.0f, //
+                                    0.0f, 0.0f, 0.0f};
+    const std::vector<int32_t> labels{2, 0};
+    float loss = kStale;
+    std::vector<float> dlogits(logits.size(), kStale);
+    cpu().softmax_xent(2, 3, logits.data(), labels.data(), &loss, dlogits.data());
+
+    // row 0: log(e + e^2 + e^3) - 3; row 1: log 3. A sum, not a mean.
+    const double e = std::exp(1.0);
+    const double z = e + e * e + e * e * e;
+    const double expected_loss = (std::log(z) - 3.0) + std::log(3.0);
+    QVERIFY(all_close("softmax_xent loss_sum", std::vector<float>{loss}, std::vector<double>{expected_loss}, 1e-6,
+                      1e-6));
+    const std::vector<double> expected_d{e / z, e * e / z, e * e * e / z - 1.0, //
+                                         1.0 / 3 - 1.0, 1.0 / 3, 1.0 / 3};
+    QVERIFY(all_close("softmax_xent dlogits", dlogits, expected_d, 1e-6, 1e-6));
+
+    // Only the loss.
+    float loss_only = kStale;
+    cpu().softmax_xent(2, 3, logits.data(), labels.data(), &loss_only, nullptr);
+    QCOMPARE(loss_only, loss);
+}
+
+void TestKernels::softmaxXentIsStableForLargeLogits()
+{
+    // exp(1000) overflows a float; subtracting the row max keeps everything finite.
+    const std::vector<float> logits{1000.0f, 0.0f, -1000.0f, //
+                                    500.0f, 500.0f, -500.0f};
+    const std::vector<int32_t> labels{1, 0};
+    float loss = kStale;
+    std::vector<float> dlogits(logits.size(), kStale);
+    cpu().softmax_xent(2, 3, logits.data(), labels.data(), &loss, dlogits.data());
+    QVERIFY(all_close("softmax_xent loss_sum (large logits)", std::vector<float>{loss},
+                      std::vector<double>{1000.0 + std::log(2.0)}, 1e-3, 1e-6));
+    QVERIFY(all_close("softmax_xent dlogits (large logits)", dlogits,
+                      std::vector<double>{1.0, -1.0, 0.0, -0.5, 0.5, 0.0}, 1e-6, 0.0));
+}
+
+void TestKernels::softmaxXentGradientMatchesFiniteDifferences()
+{
+    const int n = 3, classes = 5;
+    std::mt19937 rng(47);
+    auto logits = random_vector(rng, size_t(n) * classes, -2.0f, 2.0f);
+    const std::vector<int32_t> labels{4, 0, 2};
+    float loss_sum = 0.0f;
+    const auto loss = [&] {
+        cpu().softmax_xent(n, classes, logits.data(), labels.data(), &loss_sum, nullptr);
+        return double(loss_sum);
+    };
+    // Not linear: the step trades truncation (h^2) against the float rounding of loss_sum (1/h).
+    const auto d_num = numeric_gradient(logits, 0.02f, loss);
+    std::vector<float> d(logits.size(), kStale);
+    cpu().softmax_xent(n, classes, logits.data(), labels.data(), &loss_sum, d.data());
+    QVERIFY(all_close("softmax_xent dlogits", d, d_num, 2e-4, 1e-3));
+}
+
+void TestKernels::softmaxXentRejectsBadLabels()
+{
+    const std::vector<float> logits(2 * 10, 0.0f);
+    std::vector<float> dlogits(logits.size(), kStale);
+    float loss = kStale;
+    for (const int32_t bad : {-1, 10, 255}) {
+        const std::vector<int32_t> labels{3, bad};
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range, cpu().softmax_xent(2, 10, logits.data(), labels.data(), &loss,
+                                                                       dlogits.data()));
+    }
+    try {
+        const std::vector<int32_t> labels{3, 10};
+        cpu().softmax_xent(2, 10, logits.data(), labels.data(), &loss, dlogits.data());
+        QFAIL("softmax_xent accepted label 10 with 10 classes");
+    } catch (const std::out_of_range& e) {
+        const QString message = QString::fromUtf8(e.what());
+        QVERIFY2(message.contains(QLatin1String("label 10")) && message.contains(QLatin1String("[0, 10)")),
+                 e.what());
+    }
+    QCOMPARE(loss, kStale); // nothing was written
+}
+
+void TestKernels::countCorrectValues()
+{
+    const std::vector<float> logits{0.1f, 0.7f, 0.2f,   // argmax 1
+                                    5.0f, -1.0f, 4.0f,  // argmax 0
+                                    1.0f, 3.0f, 3.0f,   // tie: first max, 1
+                                    -3.0f, -2.0f, -1.0f}; // argmax 2
+    float correct = kStale;
+    std::vector<int32_t> labels{1, 0, 1, 2};
+    cpu().count_correct(4, 3, logits.data(), labels.data(), &correct);
+    QCOMPARE(correct, 4.0f);
+    labels = {1, 2, 2, 0}; // the tie goes to class 1, so label 2 there is wrong
+    cpu().count_correct(4, 3, logits.data(), labels.data(), &correct);
+    QCOMPARE(correct, 1.0f);
+    cpu().count_correct(0, 3, logits.data(), labels.data(), &correct);
+    QCOMPARE(correct, 0.0f);
+}
+
+// ---- elementwise, dispatch ------------------------------------------------------------
+
+void TestKernels::elementwiseValues()
+{
+    std::vector<float> w{1.0f, 2.0f, -3.0f, kCanary};
+    const std::vector<float> grad{10.0f, -4.0f, 0.5f, 99.0f};
+    cpu().sgd_update(3, 0.25f, grad.data(), w.data()); // w -= 0.25 * grad
+    QCOMPARE(w, (std::vector<float>{-1.5f, 3.0f, -3.125f, kCanary}));
+
+    std::vector<float> y{1.0f, 2.0f, 3.0f, kCanary};
+    const std::vector<float> a{0.5f, -2.0f, 10.0f, 99.0f};
+    cpu().add(3, a.data(), y.data());
+    QCOMPARE(y, (std::vector<float>{1.5f, 0.0f, 13.0f, kCanary}));
+
+    std::vector<float> dst(4, kCanary);
+    cpu().copy(3, a.data(), dst.data());
+    QCOMPARE(dst, (std::vector<float>{0.5f, -2.0f, 10.0f, kCanary}));
+
+    std::vector<float> f(4, kCanary);
+    cpu().fill(3, 7.5f, f.data());
+    QCOMPARE(f, (std::vector<float>{7.5f, 7.5f, 7.5f, kCanary}));
+    cpu().fill(0, 1.0f, f.data()); // nothing
+    QCOMPARE(f[0], 7.5f);
+}
+
+void TestKernels::kernelsForCpuDeviceIsTheReference()
+{
+    gpulab::CpuDevice device(0, int64_t(1) << 20, nullptr);
+    QCOMPARE(&gpulab::kernels_for(device), &gpulab::cpu_reference_kernels());
+}
+
+QTEST_APPLESS_MAIN(TestKernels)
+#include "tst_kernels.moc"
