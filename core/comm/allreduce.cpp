@@ -86,7 +86,7 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
             ev.bytes = count * 4;
             ev.name = info.phase;
             ev.value = info.steps;
-            trace->emit(std::move(ev));
+            trace->record(std::move(ev));
         }
     };
     e.push(std::move(op));

@@ -72,7 +72,7 @@ std::shared_ptr<Buffer> Device::allocate(int64_t bytes)
             e.device = m_index;
             e.bytes = bytes;
             e.in_use = in_use;
-            m_trace->emit(std::move(e));
+            m_trace->record(std::move(e));
         }
         throw OutOfMemory(name(), bytes, in_use, m_budget);
     }
@@ -82,7 +82,7 @@ std::shared_ptr<Buffer> Device::allocate(int64_t bytes)
         e.device = m_index;
         e.bytes = bytes;
         e.in_use = in_use;
-        m_trace->emit(std::move(e));
+        m_trace->record(std::move(e));
     }
     return std::make_shared<Buffer>(*this, ptr, bytes);
 }
@@ -102,7 +102,7 @@ void Device::release(void* ptr, int64_t bytes)
         e.device = m_index;
         e.bytes = bytes;
         e.in_use = in_use;
-        m_trace->emit(std::move(e));
+        m_trace->record(std::move(e));
     }
 }
 

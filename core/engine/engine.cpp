@@ -58,7 +58,7 @@ void emit_push(EventStream* trace, const OpDesc& op)
     e.kind = EventKind::Push;
     e.device = op.device;
     e.name = op.name;
-    trace->emit(std::move(e));
+    trace->record(std::move(e));
 }
 
 // Runs op.fn, traces it; returns the exception it threw, if any.
@@ -78,7 +78,7 @@ std::exception_ptr run_op(EventStream* trace, OpDesc& op)
         e.t_end_us = trace->now_us();
         e.device = op.device;
         e.name = op.name;
-        trace->emit(std::move(e));
+        trace->record(std::move(e));
     }
     return err;
 }

@@ -31,7 +31,7 @@ double EventStream::now_us() const
         .count();
 }
 
-void EventStream::emit(Event e)
+void EventStream::record(Event e)
 {
     if (e.t_us == 0)
         e.t_us = now_us();
@@ -39,7 +39,7 @@ void EventStream::emit(Event e)
     m_events.push_back(std::move(e));
 }
 
-void EventStream::emit_snapshot(Snapshot s)
+void EventStream::record_snapshot(Snapshot s)
 {
     Event e;
     e.kind = EventKind::Snapshot;

@@ -17,8 +17,9 @@ public:
 
     // ---- producing ----
     double now_us() const;                   // time since the stream started
-    void emit(Event e);                      // t_us is filled in when it is 0
-    void emit_snapshot(Snapshot s);          // also emits a Snapshot event
+    void record(Event e);                    // t_us is filled in when it is 0
+    void record_snapshot(Snapshot s);        // also records a Snapshot event
+    // (not "emit": that is a macro in every Qt translation unit)
 
     // ---- consuming ----
     // Appends every event with index >= cursor to out and advances cursor.

@@ -180,7 +180,7 @@ RunResult Trainer::run()
         e.kind = EventKind::RunBegin;
         e.name = m_cfg.describe();
         e.value = m_cfg.devices;
-        m_trace.emit(std::move(e));
+        m_trace.record(std::move(e));
     }
     Run r;
     r.n = m_cfg.devices;
@@ -237,13 +237,13 @@ RunResult Trainer::run()
         Event e;
         e.kind = EventKind::Error;
         e.text = res.message;
-        m_trace.emit(std::move(e));
+        m_trace.record(std::move(e));
     }
     Event e;
     e.kind = EventKind::RunEnd;
     e.name = run_status_name(res.status);
     e.text = res.message;
-    m_trace.emit(std::move(e));
+    m_trace.record(std::move(e));
     return res;
 }
 
@@ -339,7 +339,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                                       ev.value = total / static_cast<double>(bs);
                                       ev.value2 = static_cast<double>(bs);
                                       ev.value3 = static_cast<double>(nb);
-                                      trace->emit(std::move(ev));
+                                      trace->record(std::move(ev));
                                   }
                               });
             }
@@ -357,7 +357,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                             s.device = d;
                             s.tensor = snap_grad.name;
                             s.values.push_back(std::move(v));
-                            trace->emit_snapshot(std::move(s));
+                            trace->record_snapshot(std::move(s));
                         },
                         snap_grad.offset, snap_grad.count);
                 }
@@ -404,7 +404,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                                           s.values.emplace_back(v.begin() + p.offset,
                                                                 v.begin() + p.offset + p.count);
                                       }
-                                      trace->emit_snapshot(std::move(s));
+                                      trace->record_snapshot(std::move(s));
                                   });
                 }
             }
@@ -471,7 +471,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         ev.value2 = st.test_acc;
         ev.value3 = st.seconds;
         ev.bytes = st.images;
-        m_trace.emit(std::move(ev));
+        m_trace.record(std::move(ev));
     }
 
     // Final parameters of every device, for checks (all copies must agree).
