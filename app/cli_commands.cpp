@@ -4,6 +4,7 @@
 
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
+#include "data/synthetic.h"
 #include "device/device_factory.h"
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
@@ -188,6 +189,7 @@ int cmd_help()
         "  --allreduce S          naive | ring (default naive)\n"
         "  --seed S               initialisation and shuffling seed (default 1)\n"
         "  --data DIR             Fashion-MNIST directory (default %s)\n"
+        "  --synthetic N          use N generated images instead of Fashion-MNIST (demos)\n"
         "  --subset N             train on the first N images only (default all 60000)\n"
         "  --test-subset N        evaluate on the first N test images (default all 10000)\n"
         "  --memory-budget BYTES  per simulated device, e.g. 256MiB (default 2GiB)\n"
@@ -225,17 +227,21 @@ int cmd_train(const std::vector<std::string>& argv)
     TrainConfig cfg;
     std::string data_dir, trace_path, csv_path;
     bool quiet = false;
+    long long synthetic = 0;
     try {
         Args a(argv,
                {"--devices", "--backend", "--batch-size", "--lr", "--epochs", "--mode",
                 "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
                 "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
-                "--trace", "--csv"},
+                "--trace", "--csv", "--synthetic"},
                {"--quiet", "--help"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
         data_dir = a.str("--data", default_fashion_mnist_dir());
+        synthetic = a.integer("--synthetic", 0);
+        if (synthetic < 0 || synthetic > 1000000)
+            throw Usage("--synthetic needs a number of training images from 1 to 1000000");
         trace_path = a.str("--trace", "");
         csv_path = a.str("--csv", "");
         quiet = a.has("--quiet") || !isatty(STDERR_FILENO);
@@ -266,7 +272,11 @@ int cmd_train(const std::vector<std::string>& argv)
 
     std::shared_ptr<FashionMnist> data;
     try {
-        data = std::make_shared<FashionMnist>(load_fashion_mnist(data_dir));
+        if (synthetic > 0)
+            data = std::make_shared<FashionMnist>(
+                make_synthetic_dataset(synthetic, std::max(1LL, synthetic / 6), cfg.seed));
+        else
+            data = std::make_shared<FashionMnist>(load_fashion_mnist(data_dir));
     } catch (const DataError& e) {
         std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
         return 2;
@@ -319,6 +329,7 @@ int cmd_train(const std::vector<std::string>& argv)
                 std::fflush(stdout);
             } else if (e.kind == EventKind::RunBegin) {
                 std::printf("training: %s\n", e.name.c_str());
+                std::fflush(stdout);
             }
         }
     };

@@ -1,0 +1,174 @@
+// gpulab-cli as a user meets it: impossible settings get one line and exit 2, a failed
+// run exits 1 with the reason, an interrupted run leaves a valid trace and exits 130.
+#include <QtTest>
+
+#include <QJsonDocument>
+#include <QProcess>
+#include <QTemporaryDir>
+
+#include <csignal>
+
+namespace {
+
+struct Outcome {
+    int code = -1;
+    QString out, err;
+};
+
+Outcome cli(const QStringList& args, int timeout_ms = 120000)
+{
+    QProcess p;
+    p.start(GPULAB_CLI, args);
+    Outcome o;
+    if (!p.waitForFinished(timeout_ms)) {
+        p.kill();
+        p.waitForFinished();
+        o.err = "timed out";
+        return o;
+    }
+    o.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
+    o.out = QString::fromUtf8(p.readAllStandardOutput());
+    o.err = QString::fromUtf8(p.readAllStandardError());
+    return o;
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+
+private slots:
+    void help()
+    {
+        Outcome o = cli({"--help"});
+        QCOMPARE(o.code, 0);
+        QVERIFY(o.out.contains("--devices N"));
+        QVERIFY(o.out.contains("--memory-budget"));
+    }
+
+    void impossibleSettings_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("0 devices") << QStringList{"--devices", "0"} << "devices must be";
+        QTest::newRow("batch < devices")
+            << QStringList{"--devices", "4", "--batch-size", "2"} << "smaller than the number of devices";
+        QTest::newRow("lr nan") << QStringList{"--lr", "nan"} << "learning rate";
+        QTest::newRow("lr negative") << QStringList{"--lr", "-0.5"} << "learning rate";
+        QTest::newRow("lr text") << QStringList{"--lr", "fast"} << "--lr needs a number";
+        QTest::newRow("mode") << QStringList{"--mode", "turbo"} << "unknown mode 'turbo'";
+        QTest::newRow("allreduce") << QStringList{"--allreduce", "tree"} << "unknown allreduce";
+        QTest::newRow("budget") << QStringList{"--memory-budget", "lots"} << "cannot read 'lots'";
+        QTest::newRow("epochs") << QStringList{"--epochs", "two"} << "--epochs needs a whole number";
+        QTest::newRow("unknown option") << QStringList{"--gpus", "2"} << "unknown option '--gpus'";
+        QTest::newRow("missing value") << QStringList{"--devices"} << "--devices needs a value";
+        QTest::newRow("no data dir")
+            << QStringList{"--data", "/nonexistent/fashion"} << "dataset-fashion-mnist";
+        QTest::newRow("bounded k=0")
+            << QStringList{"--mode", "bounded", "--inflight", "0"} << "--inflight";
+    }
+    void impossibleSettings()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        Outcome o = cli(QStringList{"train"} + args);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(needle), qPrintable(o.err));
+        QCOMPARE(o.err.trimmed().count('\n'), 0); // one line
+    }
+
+    void unknownCommand()
+    {
+        Outcome o = cli({"fly"});
+        QCOMPARE(o.code, 2);
+        QVERIFY(o.err.contains("unknown command 'fly'"));
+    }
+
+    void asyncOutOfMemoryBoundedCompletes()
+    {
+        const QStringList common{"train", "--synthetic", "3072", "--devices", "1", "--epochs", "1",
+                                 "--memory-budget", "256MiB", "--quiet"};
+        Outcome a = cli(common + QStringList{"--mode", "async"});
+        QCOMPARE(a.code, 1);
+        QVERIFY2(a.err.contains("out of memory on cpu-sim(0)"), qPrintable(a.err));
+        QVERIFY(a.err.contains("sync or bounded mode"));
+        QVERIFY(!a.err.contains("still holds"));
+        Outcome b = cli(common + QStringList{"--mode", "bounded", "--inflight", "2"});
+        QCOMPARE(b.code, 0);
+        QVERIFY2(b.out.contains("epoch 1: loss"), qPrintable(b.out));
+    }
+
+    void divergingLearningRate()
+    {
+        Outcome o = cli({"train", "--synthetic", "1024", "--devices", "2", "--epochs", "1",
+                         "--lr", "1e9", "--batch-size", "64", "--quiet"});
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.err.contains("lower the learning rate"), qPrintable(o.err));
+    }
+
+    void exportsTraceAndCsv()
+    {
+        QTemporaryDir dir;
+        const QString trace = dir.filePath("run.json"), csv = dir.filePath("run.csv");
+        Outcome o = cli({"train", "--synthetic", "512", "--devices", "2", "--epochs", "1",
+                         "--batch-size", "64", "--allreduce", "ring", "--trace", trace, "--csv",
+                         csv, "--quiet"});
+        QCOMPARE(o.code, 0);
+        QVERIFY(o.out.contains("on [cpu-sim(0), cpu-sim(1)]"));
+        QFile t(trace);
+        QVERIFY(t.open(QIODevice::ReadOnly));
+        QVERIFY(QJsonDocument::fromJson(t.readAll()).isObject());
+        QFile c(csv);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        QVERIFY(c.readLine().startsWith("t_us,t_end_us,kind,device"));
+    }
+
+    void interruptedRunKeepsValidTrace_data()
+    {
+        QTest::addColumn<int>("sig");
+        QTest::newRow("SIGINT") << int(SIGINT);
+        QTest::newRow("SIGTERM") << int(SIGTERM);
+    }
+    void interruptedRunKeepsValidTrace()
+    {
+        QFETCH(int, sig);
+        QTemporaryDir dir;
+        const QString trace = dir.filePath("run.json");
+        QProcess p;
+        p.start(GPULAB_CLI, {"train", "--synthetic", "20000", "--devices", "2", "--epochs", "5",
+                             "--mode", "async", "--trace", trace, "--quiet"});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        QElapsedTimer waited;
+        waited.start();
+        while (!out.contains("training:") && p.state() == QProcess::Running &&
+               waited.elapsed() < 60000) {
+            p.waitForReadyRead(200);
+            out += p.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("training:"), out.constData());
+        QTest::qWait(700);
+        QCOMPARE(p.state(), QProcess::Running);
+        ::kill(static_cast<pid_t>(p.processId()), sig);
+        QVERIFY(p.waitForFinished(30000));
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(p.exitCode(), 130);
+        QFile t(trace);
+        QVERIFY(t.open(QIODevice::ReadOnly));
+        QJsonParseError err;
+        const auto doc = QJsonDocument::fromJson(t.readAll(), &err);
+        QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(err.errorString()));
+        QVERIFY(doc.object().value("traceEvents").toArray().size() > 10);
+    }
+
+    void devicesCommand()
+    {
+        Outcome o = cli({"devices"});
+        QCOMPARE(o.code, 0);
+        QVERIFY(o.out.contains("cpu-sim"));
+        QVERIFY(o.out.contains("cuda"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
