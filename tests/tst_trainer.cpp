@@ -328,8 +328,9 @@ private slots:
 
     void cancelAtRandomPoints()
     {
+        // 100 cancels in a row: 90 at a minibatch boundary, 10 from another thread.
         std::mt19937 rng(11);
-        for (int i = 0; i < 30; ++i) {
+        for (int i = 0; i < 90; ++i) {
             TrainConfig c = small_config(1 + static_cast<int>(rng() % 4));
             c.mode = ExecMode(rng() % 3);
             const int at = static_cast<int>(rng() % 9);
@@ -486,6 +487,34 @@ private slots:
         EventStream trace;
         Trainer t(c, synthetic(), trace);
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, t.run());
+    }
+
+    void eightDevicesOnTwoCoresFullEpoch()
+    {
+        if (qEnvironmentVariableIsSet("GPULAB_SANITIZER_RUN"))
+            QSKIP("a full 60,000-image epoch is too slow under sanitizers; it runs in the normal build");
+        auto data = real_data();
+        if (!data)
+            data = std::make_shared<const FashionMnist>(make_synthetic_dataset(60000, 1000, 9));
+        TrainConfig c;
+        c.devices = 8;
+        c.batch_size = 256;
+        c.lr = 0.2;
+        c.epochs = 1;
+        c.test_subset = 1000;
+        c.mode = ExecMode::Bounded;
+        c.inflight = 2;
+        c.allreduce = AllreduceKind::Ring;
+        Recorded r = run(c, data);
+        QCOMPARE(r.result.status, RunStatus::Completed);
+        QCOMPARE(int(r.result.device_names.size()), 8);
+        QCOMPARE(r.result.epochs[0].images, data->train.count);
+        QVERIFY(all_zero(r.result.bytes_in_use_after));
+        qInfo("8 devices, one epoch of %lld images: %.1f s", static_cast<long long>(r.result.epochs[0].images),
+              r.result.epochs[0].seconds);
+        // and the next run in the same process works
+        Recorded ok = run(small_config(2));
+        QCOMPARE(ok.result.status, RunStatus::Completed);
     }
 
     void parsesSizesAndNames()
