@@ -88,8 +88,13 @@ private slots:
     {
         const QStringList common{"train", "--synthetic", "3072", "--devices", "1", "--epochs", "1",
                                  "--memory-budget", "256MiB", "--quiet"};
-        Outcome a = cli(common + QStringList{"--mode", "async"});
+        QTemporaryDir dir;
+        const QString trace = dir.filePath("oom.json");
+        Outcome a = cli(common + QStringList{"--mode", "async", "--trace", trace});
         QCOMPARE(a.code, 1);
+        QFile t(trace); // what was recorded up to the failure is kept
+        QVERIFY(t.open(QIODevice::ReadOnly));
+        QVERIFY(t.readAll().contains("out of memory on device 0"));
         QVERIFY2(a.err.contains("out of memory on cpu-sim(0)"), qPrintable(a.err));
         QVERIFY(a.err.contains("sync or bounded mode"));
         QVERIFY(!a.err.contains("still holds"));

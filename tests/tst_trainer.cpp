@@ -316,7 +316,7 @@ private slots:
             oom_event |= e.kind == EventKind::MemOom;
         QVERIFY(oom_event);
 
-        c.mode = ExecMode::Bounded;
+        c.mode = ExecMode::Bounded; // the next run in the same process works
         c.inflight = 2;
         Recorded b = run(c);
         QCOMPARE(b.result.status, RunStatus::Completed);
@@ -458,6 +458,11 @@ private slots:
         QVERIFY2(QString::fromStdString(r.result.message).contains("lower the learning rate"),
                  r.result.message.c_str());
         QVERIFY(all_zero(r.result.bytes_in_use_after));
+        // Detected within one minibatch: no loss after the first non-finite one is reported.
+        for (double l : r.losses)
+            QVERIFY(std::isfinite(l));
+        Recorded ok = run(small_config(2));
+        QCOMPARE(ok.result.status, RunStatus::Completed);
     }
 
     void impossibleSettingsAreRefused_data()
