@@ -1,6 +1,8 @@
 // tst_kernels: the CPU reference kernels checked against finite differences and naive loops.
-// Every other backend is then checked against these (see DESIGN.md, Tests).
+// Every other backend is then checked against these (see DESIGN.md, Tests): here the fast
+// CPU kernels, op by op, on LeNet's shapes and odd ones.
 #include "device/cpu_device.h"
+#include "kernels/cpu_fast_kernels.h"
 #include "kernels/kernels.h"
 
 #include <QObject>
@@ -8,6 +10,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -175,6 +179,81 @@ bool conv_forward_matches_naive(const ConvShape& sh, uint32_t seed)
     return all_close(qPrintable(what), y, naive_conv2d(sh, x, w, b), 1e-4, 1e-5);
 }
 
+// ---- fast vs reference ------------------------------------------------------------------
+
+// `bytes` of scratch followed by canaries, for any kernel table.
+struct Scratch {
+    explicit Scratch(int64_t bytes) : floats(size_t(bytes / int64_t(sizeof(float)))), data(floats + 16, kCanary) {}
+    float* get() { return data.data(); }
+    bool canaries_intact() const
+    {
+        for (size_t i = floats; i < data.size(); ++i)
+            if (data[i] != kCanary)
+                return false;
+        return true;
+    }
+    size_t floats;
+    std::vector<float> data;
+};
+
+QString conv_name(const char* op, const ConvShape& sh, int threads)
+{
+    return QStringLiteral("%1 x(%2,%3,%4,%5) w(%6,%3,%7,%8), %9 thread(s)")
+        .arg(op).arg(sh.n).arg(sh.c).arg(sh.h).arg(sh.w).arg(sh.k).arg(sh.r).arg(sh.s).arg(threads);
+}
+
+// Every convolution op of `fast` against the reference on one shape. dy gets zeros in its
+// last output row and column when `zero_tail` (what LeNet's floor pooling gives conv2).
+bool conv_fast_matches_reference(const Kernels& fast, int threads, const ConvShape& sh, bool zero_tail,
+                                 uint32_t seed)
+{
+    std::mt19937 rng(seed);
+    const int oh = sh.oh(), ow = sh.ow();
+    const auto x = random_vector(rng, size_t(sh.n) * sh.c * sh.h * sh.w, 0.0f, 1.0f);
+    const auto w = random_vector(rng, size_t(sh.k) * sh.c * sh.r * sh.s, -0.1f, 0.1f);
+    const auto b = random_vector(rng, size_t(sh.k));
+    auto dy = random_vector(rng, size_t(sh.n) * sh.k * oh * ow);
+    if (zero_tail)
+        for (size_t plane = 0; plane < size_t(sh.n) * sh.k; ++plane)
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ++ox)
+                    if (oy == oh - 1 || ox == ow - 1)
+                        dy[(plane * oh + oy) * ow + ox] = 0.0f;
+    bool ok = true;
+    Scratch rws(cpu().conv_workspace_bytes(sh)), fws(fast.conv_workspace_bytes(sh));
+
+    std::vector<float> y_ref(dy.size(), kStale), y(dy.size() + 1, kStale);
+    cpu().conv2d_forward(sh, x.data(), w.data(), b.data(), y_ref.data(), rws.get());
+    fast.conv2d_forward(sh, x.data(), w.data(), b.data(), y.data(), fws.get());
+    ok &= y.back() == kStale;
+    y.pop_back();
+    ok &= all_close(qPrintable(conv_name("fast conv2d_forward y", sh, threads)), y, y_ref, 1e-5, 1e-4);
+
+    std::vector<float> dx_ref(x.size(), kStale), dx(x.size() + 1, kStale);
+    cpu().conv2d_backward_data(sh, dy.data(), w.data(), dx_ref.data(), rws.get());
+    fast.conv2d_backward_data(sh, dy.data(), w.data(), dx.data(), fws.get());
+    ok &= dx.back() == kStale;
+    dx.pop_back();
+    ok &= all_close(qPrintable(conv_name("fast conv2d_backward_data dx", sh, threads)), dx, dx_ref, 1e-5, 1e-4);
+
+    std::vector<float> dw_ref(w.size(), kStale), db_ref(b.size(), kStale);
+    std::vector<float> dw(w.size() + 1, kStale), db(b.size() + 1, kStale);
+    cpu().conv2d_backward_weights(sh, x.data(), dy.data(), dw_ref.data(), db_ref.data(), rws.get());
+    fast.conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), fws.get());
+    ok &= dw.back() == kStale && db.back() == kStale;
+    dw.pop_back();
+    db.pop_back();
+    // Sums over n*oh*ow terms in another order: the tolerance grows with the batch.
+    const double tol = 1e-5 * std::max(1, sh.n * oh * ow / 64);
+    ok &= all_close(qPrintable(conv_name("fast conv2d_backward_weights dw", sh, threads)), dw, dw_ref, tol, 1e-4);
+    ok &= all_close(qPrintable(conv_name("fast conv2d_backward_weights db", sh, threads)), db, db_ref, tol, 1e-4);
+    if (!fws.canaries_intact()) {
+        qWarning("%s wrote past its workspace", qPrintable(conv_name("fast conv", sh, threads)));
+        ok = false;
+    }
+    return ok;
+}
+
 } // namespace
 
 class TestKernels : public QObject {
@@ -206,7 +285,13 @@ private slots:
 
     // ---- elementwise, dispatch ----
     void elementwiseValues();
-    void kernelsForCpuDeviceIsTheReference();
+    void kernelsForCpuDeviceFollowsGpulabKernels();
+
+    // ---- fast kernels against the reference ----
+    void fastConvMatchesReference_data();
+    void fastConvMatchesReference();
+    void fastPoolReluMatchReference();
+    void fastDenseLossElementwiseMatchReference();
 };
 
 // ---- convolution ----------------------------------------------------------------------
@@ -557,10 +642,200 @@ void TestKernels::elementwiseValues()
     QCOMPARE(f[0], 7.5f);
 }
 
-void TestKernels::kernelsForCpuDeviceIsTheReference()
+void TestKernels::kernelsForCpuDeviceFollowsGpulabKernels()
 {
-    gpulab::CpuDevice device(0, int64_t(1) << 20, nullptr);
-    QCOMPARE(&gpulab::kernels_for(device), &gpulab::cpu_reference_kernels());
+    // Simulated devices run the fast kernels (with the device's threads); the reference on
+    // request; anything else is a clear error.
+    const QByteArray saved = qgetenv("GPULAB_KERNELS");
+    const bool had = qEnvironmentVariableIsSet("GPULAB_KERNELS");
+    gpulab::CpuDevice one(0, int64_t(1) << 20, nullptr), two(1, int64_t(1) << 20, nullptr, 2);
+    qunsetenv("GPULAB_KERNELS");
+    QCOMPARE(&gpulab::kernels_for(one), &gpulab::cpu_fast_kernels(1));
+    QCOMPARE(&gpulab::kernels_for(two), &gpulab::cpu_fast_kernels(2));
+    QCOMPARE(gpulab::kernels_for(one).name(), "cpu-fast");
+    qputenv("GPULAB_KERNELS", "reference");
+    QCOMPARE(&gpulab::kernels_for(one), &gpulab::cpu_reference_kernels());
+    qputenv("GPULAB_KERNELS", "fast");
+    QCOMPARE(&gpulab::kernels_for(one), &gpulab::cpu_fast_kernels(1));
+    qputenv("GPULAB_KERNELS", "turbo");
+    QVERIFY_THROWS_EXCEPTION(std::invalid_argument, gpulab::kernels_for(one));
+    if (had)
+        qputenv("GPULAB_KERNELS", saved);
+    else
+        qunsetenv("GPULAB_KERNELS");
+    qInfo("fast kernels' matrix products: %s", gpulab::cpu_fast_gemm_backend());
+}
+
+// ---- fast kernels against the reference ------------------------------------------------
+
+void TestKernels::fastConvMatchesReference_data()
+{
+    QTest::addColumn<int>("threads");
+    QTest::newRow("1 thread") << 1;
+    QTest::newRow("2 threads") << 2;
+    QTest::newRow("3 threads") << 3;
+}
+
+void TestKernels::fastConvMatchesReference()
+{
+    QFETCH(int, threads);
+    const Kernels& fast = gpulab::cpu_fast_kernels(threads);
+    // LeNet's convolutions at a shard size, then odd shapes: a 1x1 output, 1x1 filters,
+    // one input channel with rows wider than a vector and narrower, many blocks of images.
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 37, .c = 1, .h = 28, .w = 28, .k = 20, .r = 3, .s = 3},
+                                        false, 1));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 37, .c = 20, .h = 13, .w = 13, .k = 50, .r = 5, .s = 5},
+                                        true, 2));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 9, .c = 20, .h = 13, .w = 13, .k = 50, .r = 5, .s = 5},
+                                        false, 3));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .r = 3, .s = 2},
+                                        false, 4));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 2, .c = 3, .h = 7, .w = 6, .k = 4, .r = 3, .s = 2},
+                                        true, 5));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 3, .c = 2, .h = 5, .w = 5, .k = 3, .r = 5, .s = 5},
+                                        false, 6));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 3, .c = 1, .h = 4, .w = 9, .k = 2, .r = 1, .s = 1},
+                                        false, 7));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 5, .c = 1, .h = 11, .w = 40, .k = 7, .r = 3, .s = 3},
+                                        false, 8));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 4, .c = 1, .h = 6, .w = 5, .k = 3, .r = 3, .s = 3},
+                                        true, 9));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 1, .c = 4, .h = 40, .w = 40, .k = 3, .r = 4, .s = 4},
+                                        false, 10));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 300, .c = 2, .h = 6, .w = 6, .k = 3, .r = 3, .s = 3},
+                                        true, 11));
+
+    // A NaN in the last row is not zero: it must reach dx and dw as in the reference.
+    const ConvShape sh{.n = 2, .c = 2, .h = 6, .w = 6, .k = 3, .r = 3, .s = 3};
+    std::mt19937 rng(12);
+    const auto x = random_vector(rng, size_t(sh.n) * sh.c * sh.h * sh.w);
+    const auto w = random_vector(rng, size_t(sh.k) * sh.c * sh.r * sh.s);
+    std::vector<float> dy(size_t(sh.n) * sh.k * sh.oh() * sh.ow(), 0.0f);
+    dy[size_t(sh.oh() * sh.ow() - 1)] = std::nanf("");
+    Scratch ws(fast.conv_workspace_bytes(sh));
+    std::vector<float> dx(x.size()), dw(w.size()), db(size_t(sh.k));
+    fast.conv2d_backward_data(sh, dy.data(), w.data(), dx.data(), ws.get());
+    fast.conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), ws.get());
+    QVERIFY(std::isnan(dx[size_t(sh.h * sh.w - 1)]));
+    QVERIFY(std::isnan(dw[0]) && std::isnan(db[0]));
+
+    // An empty batch: gradients are zero, nothing else is touched.
+    ConvShape empty = sh;
+    empty.n = 0;
+    std::vector<float> dw0(w.size(), kStale), db0(size_t(sh.k), kStale);
+    fast.conv2d_backward_weights(empty, x.data(), dy.data(), dw0.data(), db0.data(), ws.get());
+    QVERIFY(all_close("fast conv2d_backward_weights dw (n = 0)", dw0, std::vector<double>(w.size(), 0.0), 0.0, 0.0));
+    QVERIFY(all_close("fast conv2d_backward_weights db (n = 0)", db0, std::vector<double>(size_t(sh.k), 0.0), 0.0, 0.0));
+}
+
+void TestKernels::fastPoolReluMatchReference()
+{
+    const Kernels& fast = gpulab::cpu_fast_kernels(1);
+    std::mt19937 rng(13);
+    // LeNet's pools (26 -> 13, 9 -> 4 dropping the last row and column), then odd planes.
+    for (const auto& shape : {std::array{5, 20, 26, 26}, std::array{5, 50, 9, 9}, std::array{3, 2, 7, 6},
+                              std::array{2, 3, 6, 7}, std::array{1, 1, 1, 5}}) {
+        const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        const auto x = random_vector(rng, size_t(n) * c * h * w);
+        const auto dy = random_vector(rng, size_t(n) * c * (h / 2) * (w / 2));
+        std::vector<float> y_ref(dy.size(), kStale), y(dy.size(), kStale);
+        cpu().avgpool2_forward(n, c, h, w, x.data(), y_ref.data());
+        fast.avgpool2_forward(n, c, h, w, x.data(), y.data());
+        std::vector<float> dx_ref(x.size(), kStale), dx(x.size(), kStale);
+        cpu().avgpool2_backward(n, c, h, w, dy.data(), dx_ref.data());
+        fast.avgpool2_backward(n, c, h, w, dy.data(), dx.data());
+        const auto what = QStringLiteral("(%1,%2,%3,%4)").arg(n).arg(c).arg(h).arg(w);
+        QVERIFY(all_close(qPrintable("fast avgpool2_forward " + what), y, y_ref, 0.0, 0.0));
+        QVERIFY(all_close(qPrintable("fast avgpool2_backward " + what), dx, dx_ref, 0.0, 0.0));
+    }
+    // ReLU in place and not, with zeros, signed zeros and a NaN: the same bits.
+    auto x = random_vector(rng, 1001);
+    x[3] = 0.0f;
+    x[4] = -0.0f;
+    x[5] = std::nanf("");
+    const auto dy = random_vector(rng, x.size());
+    std::vector<float> y_ref(x.size()), y(x.size()), z = x;
+    cpu().relu_forward(int64_t(x.size()), x.data(), y_ref.data());
+    fast.relu_forward(int64_t(x.size()), x.data(), y.data());
+    fast.relu_forward(int64_t(z.size()), z.data(), z.data());
+    QCOMPARE(std::memcmp(y.data(), y_ref.data(), y.size() * 4), 0);
+    QCOMPARE(std::memcmp(z.data(), y_ref.data(), z.size() * 4), 0);
+    std::vector<float> dx_ref(x.size()), dx(x.size()), g = dy;
+    cpu().relu_backward(int64_t(x.size()), y_ref.data(), dy.data(), dx_ref.data());
+    fast.relu_backward(int64_t(x.size()), y_ref.data(), dy.data(), dx.data());
+    fast.relu_backward(int64_t(g.size()), y_ref.data(), g.data(), g.data());
+    QCOMPARE(std::memcmp(dx.data(), dx_ref.data(), dx.size() * 4), 0);
+    QCOMPARE(std::memcmp(g.data(), dx_ref.data(), g.size() * 4), 0);
+}
+
+void TestKernels::fastDenseLossElementwiseMatchReference()
+{
+    std::mt19937 rng(14);
+    for (const int threads : {1, 2}) {
+        const Kernels& fast = gpulab::cpu_fast_kernels(threads);
+        // LeNet's dense layers at a shard size, then odd ones.
+        for (const auto& shape : {std::array{37, 800, 128}, std::array{37, 128, 10}, std::array{3, 7, 5},
+                                  std::array{1, 1, 1}}) {
+            const int n = shape[0], in = shape[1], out = shape[2];
+            const auto x = random_vector(rng, size_t(n) * in);
+            const auto w = random_vector(rng, size_t(in) * out, -0.1f, 0.1f);
+            const auto b = random_vector(rng, size_t(out));
+            const auto dy = random_vector(rng, size_t(n) * out);
+            std::vector<float> y_ref(size_t(n) * out), y(y_ref.size(), kStale);
+            cpu().dense_forward(n, in, out, x.data(), w.data(), b.data(), y_ref.data());
+            fast.dense_forward(n, in, out, x.data(), w.data(), b.data(), y.data());
+            std::vector<float> dx_ref(x.size()), dw_ref(w.size()), db_ref(b.size());
+            std::vector<float> dx(x.size(), kStale), dw(w.size(), kStale), db(b.size(), kStale);
+            cpu().dense_backward(n, in, out, x.data(), w.data(), dy.data(), dx_ref.data(), dw_ref.data(),
+                                 db_ref.data());
+            fast.dense_backward(n, in, out, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data());
+            const auto what = QStringLiteral("%1x%2 -> %3, %4 thread(s)").arg(n).arg(in).arg(out).arg(threads);
+            QVERIFY(all_close(qPrintable("fast dense_forward y " + what), y, y_ref, 1e-5, 1e-4));
+            QVERIFY(all_close(qPrintable("fast dense_backward dx " + what), dx, dx_ref, 1e-5, 1e-4));
+            QVERIFY(all_close(qPrintable("fast dense_backward dw " + what), dw, dw_ref, 1e-5, 1e-4));
+            QVERIFY(all_close(qPrintable("fast dense_backward db " + what), db, db_ref, 1e-5, 1e-4));
+            std::vector<float> dw2(w.size(), kStale), db2(b.size(), kStale);
+            fast.dense_backward(n, in, out, x.data(), w.data(), dy.data(), nullptr, dw2.data(), db2.data());
+            QCOMPARE(dw2, dw);
+            QCOMPARE(db2, db);
+        }
+        // Loss and accuracy: LeNet's 10 classes.
+        const int n = 37;
+        const auto logits = random_vector(rng, size_t(n) * 10, -3.0f, 3.0f);
+        std::vector<int32_t> labels(n);
+        for (int i = 0; i < n; ++i)
+            labels[size_t(i)] = int32_t(rng() % 10);
+        float loss_ref = 0, loss = kStale, correct_ref = 0, correct = kStale;
+        std::vector<float> d_ref(logits.size()), d(logits.size(), kStale);
+        cpu().softmax_xent(n, 10, logits.data(), labels.data(), &loss_ref, d_ref.data());
+        fast.softmax_xent(n, 10, logits.data(), labels.data(), &loss, d.data());
+        QVERIFY(all_close("fast softmax_xent loss", std::vector<float>{loss}, std::vector<float>{loss_ref}, 1e-6, 1e-6));
+        QVERIFY(all_close("fast softmax_xent dlogits", d, d_ref, 1e-7, 1e-6));
+        cpu().count_correct(n, 10, logits.data(), labels.data(), &correct_ref);
+        fast.count_correct(n, 10, logits.data(), labels.data(), &correct);
+        QCOMPARE(correct, correct_ref);
+        labels[0] = 10;
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range,
+                                 fast.softmax_xent(n, 10, logits.data(), labels.data(), &loss, d.data()));
+
+        // SGD, add, copy, fill on LeNet's parameter count, with a canary past the end.
+        const size_t count = 129068;
+        const auto grad = random_vector(rng, count);
+        auto w_ref = random_vector(rng, count + 1);
+        w_ref.back() = kCanary;
+        auto w = w_ref;
+        cpu().sgd_update(int64_t(count), 0.2f / 256, grad.data(), w_ref.data());
+        fast.sgd_update(int64_t(count), 0.2f / 256, grad.data(), w.data());
+        QCOMPARE(w, w_ref);
+        cpu().add(int64_t(count), grad.data(), w_ref.data());
+        fast.add(int64_t(count), grad.data(), w.data());
+        QCOMPARE(w, w_ref);
+        std::vector<float> c(count + 1, kCanary);
+        fast.copy(int64_t(count), grad.data(), c.data());
+        QVERIFY(std::equal(grad.begin(), grad.end(), c.begin()) && c.back() == kCanary);
+        fast.fill(int64_t(count), 0.5f, c.data());
+        QVERIFY(std::all_of(c.begin(), c.end() - 1, [](float v) { return v == 0.5f; }) && c.back() == kCanary);
+    }
 }
 
 QTEST_APPLESS_MAIN(TestKernels)

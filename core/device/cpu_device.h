@@ -4,11 +4,16 @@
 
 #include "device/device.h"
 
+#include <map>
+#include <mutex>
+#include <vector>
+
 namespace gpulab {
 
 class CpuDevice final : public Device {
 public:
     CpuDevice(int index, int64_t memory_budget, EventStream* trace, int threads = 1);
+    ~CpuDevice() override;
 
     DeviceKind kind() const override { return DeviceKind::CpuSim; }
     std::string name() const override;
@@ -18,12 +23,25 @@ public:
     void download(void* host_dst, const void* src, int64_t bytes) override;
     void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) override;
 
+    // ---- the caching pool ----
+    // Released storage is kept, by size, for the next request of that size, as a GPU
+    // framework's caching allocator does: a training loop asks for the same activation
+    // sizes every minibatch, so after the first one no storage comes from the host heap
+    // (no mmap/munmap, no page faults). Accounting, the budget and the MemAlloc/MemFree
+    // events stay per logical allocation (Device::allocate): the memory timeline is the
+    // same with or without the pool. Cached bytes plus bytes in use never exceed the budget.
+    int64_t cached_bytes() const;
+    void release_cached(); // gives every cached block back to the host heap
+
 protected:
     void* raw_allocate(int64_t bytes) override;
     void raw_release(void* ptr, int64_t bytes) override;
 
 private:
     int m_threads;
+    mutable std::mutex m_pool_mutex;
+    std::map<size_t, std::vector<void*>> m_pool; // free blocks by rounded size
+    int64_t m_cached = 0;
 };
 
 } // namespace gpulab

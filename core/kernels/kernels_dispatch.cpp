@@ -1,5 +1,6 @@
 // kernels_for: picks the kernel table for a device, so the trainer never names a backend.
 #include "device/device.h"
+#include "kernels/cpu_fast_kernels.h"
 #include "kernels/kernels.h"
 
 #include <stdexcept>
@@ -15,7 +16,7 @@ const Kernels& kernels_for(const Device& device)
 {
     switch (device.kind()) {
     case DeviceKind::CpuSim:
-        return cpu_reference_kernels();
+        return cpu_sim_kernels(device); // fast, or the reference with GPULAB_KERNELS=reference
     case DeviceKind::Cuda:
 #ifdef GPULAB_HAVE_CUDA
         return cuda_kernels();

@@ -1,0 +1,710 @@
+// The fast CPU kernels: what simulated devices run by default (GPULAB_KERNELS=reference
+// selects the plain reference instead). Same interface and results as the reference up to
+// float rounding; tst_kernels checks every op against it on LeNet's shapes and odd ones.
+//
+// Where the time goes (LeNet, per image): conv2 is 12.2 of 13.3 MFLOP (forward, backward
+// data, backward weights: 4.05 each), so convolution is one large GEMM per block of images
+// instead of one small GEMM per image: im2col of a block into (c*r*s, images*oh*ow),
+// then a single sgemm (oneDNN's AVX-512 kernels where built with it). A block is sized to
+// stay in the core's L2 cache. Pooling, ReLU and the loss are memory-bound loops.
+#include "kernels/cpu_fast_kernels.h"
+
+#include "device/cpu_device.h"
+#include "kernels/cpu_fast_gemm.h"
+#include "kernels/kernels.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+namespace {
+
+// ---- preconditions --------------------------------------------------------------------
+
+void check_conv_shape(const char* op, const ConvShape& sh)
+{
+    if (sh.n < 0 || sh.c <= 0 || sh.k <= 0 || sh.r <= 0 || sh.s <= 0 || sh.oh() <= 0 || sh.ow() <= 0)
+        throw std::invalid_argument(
+            std::string(op) + ": bad shape x(" + std::to_string(sh.n) + "," + std::to_string(sh.c) + ","
+            + std::to_string(sh.h) + "," + std::to_string(sh.w) + ") w(" + std::to_string(sh.k) + ","
+            + std::to_string(sh.c) + "," + std::to_string(sh.r) + "," + std::to_string(sh.s)
+            + "): need positive sizes and a filter no larger than the image");
+}
+
+void check_workspace(const char* op, const float* ws)
+{
+    if (ws == nullptr)
+        throw std::invalid_argument(std::string(op)
+                                    + ": needs a workspace of conv_workspace_bytes(shape) bytes, got nullptr");
+}
+
+// ---- threads --------------------------------------------------------------------------
+// f(thread, threads) on `threads` threads of the calling device (1: the caller alone, no
+// OpenMP team at all). An exception in any thread is rethrown on the caller.
+template <class F>
+void run_threads(int threads, F&& f)
+{
+#ifdef _OPENMP
+    if (threads > 1) {
+        std::exception_ptr err;
+        std::mutex err_mutex;
+#pragma omp parallel num_threads(threads)
+        {
+            try {
+                f(omp_get_thread_num(), omp_get_num_threads());
+            } catch (...) {
+                std::lock_guard lock(err_mutex);
+                if (!err)
+                    err = std::current_exception();
+            }
+        }
+        if (err)
+            std::rethrow_exception(err);
+        return;
+    }
+#endif
+    (void)threads;
+    f(0, 1);
+}
+
+// ---- blocking -------------------------------------------------------------------------
+// A block of images is convolved with one GEMM. Its im2col buffer (c*r*s, block*oh*ow)
+// and the GEMM's output (k, block*oh*ow) are sized to stay in a core's L2 cache.
+constexpr int64_t kBlockFloats = 256 * 1024; // 1 MiB of im2col per block
+
+struct ConvPlan {
+    int depth = 0;           // c*r*s
+    int pix = 0;             // oh*ow
+    int block = 1;           // images per GEMM
+    int threads = 1;         // threads that get blocks
+    int64_t col = 0;         // floats: im2col (depth, block*pix)
+    int64_t stage = 0;       // floats: GEMM output / gathered dy (k, block*pix)
+    int64_t partial = 0;     // floats: a thread's own dw and db (threads > 1)
+    int64_t per_thread = 0;  // floats
+};
+
+ConvPlan plan_conv(const ConvShape& sh, int max_threads)
+{
+    ConvPlan p;
+    p.depth = sh.c * sh.r * sh.s;
+    p.pix = sh.oh() * sh.ow();
+    const int n = std::max(1, sh.n);
+    const int64_t per_image = int64_t(p.depth) * p.pix;
+    p.block = int(std::clamp<int64_t>(kBlockFloats / std::max<int64_t>(1, per_image), 1, n));
+    p.threads = std::max(1, std::min(max_threads, n));
+    if (p.threads > 1) // every thread gets at least one block
+        p.block = std::min(p.block, (n + p.threads - 1) / p.threads);
+    p.col = per_image * p.block;
+    p.stage = int64_t(sh.k) * p.pix * p.block;
+    p.partial = p.threads > 1 ? int64_t(sh.k) * p.depth + sh.k : 0;
+    // Keep each thread's part 64-byte aligned.
+    p.per_thread = (p.col + p.stage + p.partial + 15) / 16 * 16;
+    return p;
+}
+
+// ---- the output region a GEMM covers ----------------------------------------------------
+// Normally all of (oh, ow). In backward, a trailing output row or column whose gradient is
+// zero for every image and filter adds nothing to dx or dw, so it is left out of the GEMMs.
+// LeNet meets this on every step: its second pool drops conv2's 9th row and column (floor),
+// so 17 of conv2's 81 output pixels always have a zero gradient (21% of its backward work).
+struct Extent {
+    int oh = 0, ow = 0;
+    int pix() const { return oh * ow; }
+};
+
+Extent full_extent(const ConvShape& sh)
+{
+    return {sh.oh(), sh.ow()};
+}
+
+// Drops the last output row and/or column when dy is exactly zero there (NaN is not).
+Extent nonzero_extent(const ConvShape& sh, const float* dy)
+{
+    Extent e = full_extent(sh);
+    const int64_t planes = int64_t(sh.n) * sh.k, pix = int64_t(e.oh) * e.ow;
+    bool row_zero = e.oh > 1, col_zero = e.ow > 1;
+    for (int64_t pl = 0; pl < planes && (row_zero || col_zero); ++pl) {
+        const float* d = dy + pl * pix;
+        if (row_zero)
+            for (int ox = 0; ox < e.ow; ++ox)
+                row_zero &= d[(e.oh - 1) * e.ow + ox] == 0.0f;
+        if (col_zero)
+            for (int oy = 0; oy < e.oh; ++oy)
+                col_zero &= d[oy * e.ow + e.ow - 1] == 0.0f;
+    }
+    e.oh -= row_zero ? 1 : 0;
+    e.ow -= col_zero ? 1 : 0;
+    return e;
+}
+
+// ---- im2col / col2im over a block of images -------------------------------------------
+// col (depth, b*pix), leading dimension b*pix (pix = e.oh*e.ow): row (ci, ri, si), column
+// (i, oy, ox) holds x[i, ci, oy+ri, ox+si]. The image loop is outermost so that one image
+// stays in L1.
+
+void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col)
+{
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    for (int i = 0; i < b; ++i) {
+        const float* xi = x + i * chw;
+        float* ci_out = col + int64_t(i) * pix;
+        int64_t row = 0;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int ri = 0; ri < sh.r; ++ri)
+                for (int si = 0; si < sh.s; ++si, ++row) {
+                    float* out = ci_out + row * ld;
+                    const float* in = xi + (int64_t(ci) * sh.h + ri) * sh.w + si;
+                    for (int oy = 0; oy < e.oh; ++oy)
+                        std::memcpy(out + oy * e.ow, in + int64_t(oy) * sh.w, size_t(e.ow) * sizeof(float));
+                }
+    }
+}
+
+// dx[i] += the adjoint of im2col_block (dx of the block's images must be zeroed first).
+void col2im_block_add(const ConvShape& sh, Extent e, const float* col, int b, float* dx)
+{
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    for (int i = 0; i < b; ++i) {
+        float* dxi = dx + i * chw;
+        const float* ci_in = col + int64_t(i) * pix;
+        int64_t row = 0;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int ri = 0; ri < sh.r; ++ri)
+                for (int si = 0; si < sh.s; ++si, ++row) {
+                    const float* in = ci_in + row * ld;
+                    float* out = dxi + (int64_t(ci) * sh.h + ri) * sh.w + si;
+                    for (int oy = 0; oy < e.oh; ++oy) {
+                        float* o = out + int64_t(oy) * sh.w;
+                        const float* g = in + oy * e.ow;
+                        for (int ox = 0; ox < e.ow; ++ox)
+                            o[ox] += g[ox];
+                    }
+                }
+    }
+}
+
+// stage (k, b*pix) <- dy[i] (k, oh, ow) restricted to the extent, for the block's images.
+void gather_dy(const ConvShape& sh, Extent e, const float* dy, int b, float* stage)
+{
+    const int full_ow = sh.ow(), full_pix = sh.oh() * full_ow, pix = e.pix();
+    const int64_t ld = int64_t(b) * pix;
+    for (int i = 0; i < b; ++i)
+        for (int f = 0; f < sh.k; ++f) {
+            const float* src = dy + (int64_t(i) * sh.k + f) * full_pix;
+            float* dst = stage + f * ld + int64_t(i) * pix;
+            if (e.ow == full_ow) {
+                std::memcpy(dst, src, size_t(pix) * sizeof(float));
+            } else {
+                for (int oy = 0; oy < e.oh; ++oy)
+                    std::memcpy(dst + oy * e.ow, src + oy * full_ow, size_t(e.ow) * sizeof(float));
+            }
+        }
+}
+
+// ---- direct convolution of one input channel (LeNet's conv1) --------------------------
+// As a GEMM its depth would be c*r*s = 9: too thin to run near peak, and its backward
+// weights would be a (20 x 9) result summed over 676 pixels per image. Instead a vector
+// holds 16 neighbouring output pixels of a row; forward loads the r*s shifted input
+// vectors once and uses them for every filter, backward keeps r*s vector sums per filter.
+// AVX-512 only (chosen at run time); elsewhere the GEMM path runs.
+
+bool have_avx512()
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    static const bool yes = __builtin_cpu_supports("avx512f");
+    return yes;
+#else
+    return false;
+#endif
+}
+
+bool use_direct(const ConvShape& sh)
+{
+    return sh.c == 1 && sh.r == 3 && sh.s == 3 && have_avx512();
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+
+// Sum of the 16 lanes, in a fixed order.
+inline __attribute__((target("avx512f"))) float lane_sum(__m512 v)
+{
+    alignas(64) float lanes[16];
+    _mm512_store_ps(lanes, v);
+    float sum = 0.0f;
+    for (float l : lanes)
+        sum += l;
+    return sum;
+}
+
+inline __attribute__((target("avx512f"))) __mmask16 tail_mask(int left)
+{
+    return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+}
+
+// y[i] for images [i0, i1).
+template <int R, int S>
+__attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, const float* x, const float* w,
+                                                         const float* b, float* y, int i0, int i1)
+{
+    constexpr int RS = R * S;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    for (int i = i0; i < i1; ++i) {
+        const float* xi = x + int64_t(i) * hw;
+        float* yi = y + int64_t(i) * sh.k * pix;
+        for (int oy = 0; oy < oh; ++oy)
+            for (int ox = 0; ox < ow; ox += 16) {
+                const __mmask16 m = tail_mask(ow - ox);
+                __m512 in[RS];
+                for (int ri = 0; ri < R; ++ri)
+                    for (int si = 0; si < S; ++si)
+                        in[ri * S + si] = _mm512_maskz_loadu_ps(m, xi + (oy + ri) * sh.w + ox + si);
+                float* out = yi + oy * ow + ox;
+                int f = 0;
+                for (; f + 1 < sh.k; f += 2) { // two independent sums in flight
+                    const float* w0 = w + f * RS;
+                    const float* w1 = w0 + RS;
+                    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+                    for (int t = 0; t < RS; ++t) {
+                        a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
+                        a1 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w1[t]), a1);
+                    }
+                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, _mm512_add_ps(a0, _mm512_set1_ps(b[f])));
+                    _mm512_mask_storeu_ps(out + int64_t(f + 1) * pix, m,
+                                          _mm512_add_ps(a1, _mm512_set1_ps(b[f + 1])));
+                }
+                for (; f < sh.k; ++f) {
+                    const float* w0 = w + f * RS;
+                    __m512 a0 = _mm512_setzero_ps();
+                    for (int t = 0; t < RS; ++t)
+                        a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
+                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, _mm512_add_ps(a0, _mm512_set1_ps(b[f])));
+                }
+            }
+    }
+}
+
+// dw[f], db[f] for filters [f0, f1), summed over every image.
+template <int R, int S>
+__attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape& sh, const float* x,
+                                                                  const float* dy, float* dw, float* db, int f0,
+                                                                  int f1)
+{
+    constexpr int RS = R * S;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    for (int f = f0; f < f1; ++f) {
+        __m512 acc[RS];
+        for (int t = 0; t < RS; ++t)
+            acc[t] = _mm512_setzero_ps();
+        __m512 accb = _mm512_setzero_ps();
+        for (int i = 0; i < sh.n; ++i) {
+            const float* xi = x + int64_t(i) * hw;
+            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ox += 16) {
+                    const __mmask16 m = tail_mask(ow - ox);
+                    const __m512 g = _mm512_maskz_loadu_ps(m, d + oy * ow + ox);
+                    accb = _mm512_add_ps(accb, g);
+                    for (int ri = 0; ri < R; ++ri)
+                        for (int si = 0; si < S; ++si)
+                            acc[ri * S + si] = _mm512_fmadd_ps(
+                                g, _mm512_maskz_loadu_ps(m, xi + (oy + ri) * sh.w + ox + si), acc[ri * S + si]);
+                }
+        }
+        for (int t = 0; t < RS; ++t)
+            dw[int64_t(f) * RS + t] = lane_sum(acc[t]);
+        db[f] = lane_sum(accb);
+    }
+}
+
+#endif
+
+void direct_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0, int i1)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    direct1_forward<3, 3>(sh, x, w, b, y, i0, i1);
+#else
+    (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1;
+    throw std::logic_error("direct convolution is not built for this CPU");
+#endif
+}
+
+void direct_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db, int f0,
+                             int f1)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    direct1_backward_weights<3, 3>(sh, x, dy, dw, db, f0, f1);
+#else
+    (void)sh, (void)x, (void)dy, (void)dw, (void)db, (void)f0, (void)f1;
+    throw std::logic_error("direct convolution is not built for this CPU");
+#endif
+}
+
+// [begin, end) of `count` items for thread t of nt: contiguous, as even as can be.
+std::pair<int, int> share(int count, int t, int nt)
+{
+    const int base = count / nt, extra = count % nt;
+    const int begin = t * base + std::min(t, extra);
+    return {begin, begin + base + (t < extra ? 1 : 0)};
+}
+
+// ---- the kernels ----------------------------------------------------------------------
+
+class CpuFastKernels final : public Kernels {
+public:
+    explicit CpuFastKernels(int threads) : m_threads(std::max(1, threads)) {}
+
+    const char* name() const override { return "cpu-fast"; }
+
+    // ---- convolution ----
+
+    int64_t conv_workspace_bytes(const ConvShape& sh) const override
+    {
+        if (use_direct(sh))
+            return 0;
+        const ConvPlan p = plan_conv(sh, m_threads);
+        return p.per_thread * p.threads * int64_t(sizeof(float));
+    }
+
+    void conv2d_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                        float* ws) const override
+    {
+        check_conv_shape("conv2d_forward", sh);
+        if (sh.n == 0)
+            return;
+        if (use_direct(sh)) {
+            const int threads = std::min(m_threads, sh.n);
+            run_threads(threads, [&](int t, int nt) {
+                const auto [i0, i1] = share(sh.n, t, nt);
+                direct_forward(sh, x, w, b, y, i0, i1);
+            });
+            return;
+        }
+        check_workspace("conv2d_forward", ws);
+        const ConvPlan p = plan_conv(sh, m_threads);
+        const int64_t chw = int64_t(sh.c) * sh.h * sh.w, kp = int64_t(sh.k) * p.pix;
+        const int blocks = (sh.n + p.block - 1) / p.block;
+        run_threads(p.threads, [&](int t, int nt) {
+            float* col = ws + t * p.per_thread;
+            float* stage = col + p.col;
+            for (int blk = t; blk < blocks; blk += nt) {
+                const int i0 = blk * p.block, bn = std::min(p.block, sh.n - i0);
+                const int ld = bn * p.pix;
+                im2col_block(sh, full_extent(sh), x + i0 * chw, bn, col);
+                // stage (k, bn*pix) = w (k, depth) . col (depth, bn*pix)
+                fast_sgemm(false, false, sh.k, ld, p.depth, 1.0f, w, p.depth, col, ld, 0.0f, stage, ld, 1);
+                for (int i = 0; i < bn; ++i) {
+                    float* yi = y + (i0 + i) * kp;
+                    for (int f = 0; f < sh.k; ++f) {
+                        const float* s = stage + int64_t(f) * ld + int64_t(i) * p.pix;
+                        float* o = yi + int64_t(f) * p.pix;
+                        const float bias = b[f];
+                        for (int q = 0; q < p.pix; ++q)
+                            o[q] = s[q] + bias;
+                    }
+                }
+            }
+        });
+    }
+
+    void conv2d_backward_data(const ConvShape& sh, const float* dy, const float* w, float* dx,
+                              float* ws) const override
+    {
+        check_conv_shape("conv2d_backward_data", sh);
+        if (sh.n == 0)
+            return;
+        if (use_direct(sh)) { // not in LeNet (conv1 needs no dx): plain loops, no workspace
+            const int oh = sh.oh(), ow = sh.ow(), rs = sh.r * sh.s;
+            std::fill(dx, dx + int64_t(sh.n) * sh.h * sh.w, 0.0f);
+            for (int i = 0; i < sh.n; ++i) {
+                float* dxi = dx + int64_t(i) * sh.h * sh.w;
+                for (int f = 0; f < sh.k; ++f) {
+                    const float* d = dy + (int64_t(i) * sh.k + f) * oh * ow;
+                    for (int oy = 0; oy < oh; ++oy)
+                        for (int ri = 0; ri < sh.r; ++ri)
+                            for (int si = 0; si < sh.s; ++si) {
+                                const float wv = w[f * rs + ri * sh.s + si];
+                                float* o = dxi + (oy + ri) * sh.w + si;
+                                for (int ox = 0; ox < ow; ++ox)
+                                    o[ox] += wv * d[oy * ow + ox];
+                            }
+                }
+            }
+            return;
+        }
+        check_workspace("conv2d_backward_data", ws);
+        const ConvPlan p = plan_conv(sh, m_threads);
+        const Extent e = nonzero_extent(sh, dy);
+        const int64_t chw = int64_t(sh.c) * sh.h * sh.w, kp = int64_t(sh.k) * p.pix;
+        const int blocks = (sh.n + p.block - 1) / p.block;
+        run_threads(p.threads, [&](int t, int nt) {
+            float* col = ws + t * p.per_thread;
+            float* stage = col + p.col;
+            for (int blk = t; blk < blocks; blk += nt) {
+                const int i0 = blk * p.block, bn = std::min(p.block, sh.n - i0);
+                const int ld = bn * e.pix();
+                gather_dy(sh, e, dy + i0 * kp, bn, stage);
+                // dcol (depth, bn*pix) = w^T (depth, k) . dy (k, bn*pix)
+                fast_sgemm(true, false, p.depth, ld, sh.k, 1.0f, w, p.depth, stage, ld, 0.0f, col, ld, 1);
+                float* dxb = dx + i0 * chw;
+                std::fill(dxb, dxb + bn * chw, 0.0f);
+                col2im_block_add(sh, e, col, bn, dxb);
+            }
+        });
+    }
+
+    void conv2d_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
+                                 float* ws) const override
+    {
+        check_conv_shape("conv2d_backward_weights", sh);
+        const int64_t wsize = int64_t(sh.k) * sh.c * sh.r * sh.s;
+        if (sh.n == 0) {
+            std::fill(dw, dw + wsize, 0.0f);
+            std::fill(db, db + sh.k, 0.0f);
+            return;
+        }
+        if (use_direct(sh)) {
+            const int threads = std::min(m_threads, sh.k);
+            run_threads(threads, [&](int t, int nt) {
+                const auto [f0, f1] = share(sh.k, t, nt);
+                direct_backward_weights(sh, x, dy, dw, db, f0, f1);
+            });
+            return;
+        }
+        check_workspace("conv2d_backward_weights", ws);
+        const ConvPlan p = plan_conv(sh, m_threads);
+        const Extent e = nonzero_extent(sh, dy);
+        const int64_t chw = int64_t(sh.c) * sh.h * sh.w, kp = int64_t(sh.k) * p.pix;
+        const int blocks = (sh.n + p.block - 1) / p.block;
+        std::vector<int> used(size_t(p.threads), 0);
+        run_threads(p.threads, [&](int t, int nt) {
+            float* col = ws + t * p.per_thread;
+            float* stage = col + p.col;
+            // Thread 0 sums into dw, db; the others into their own part, added below.
+            float* my_dw = t == 0 ? dw : stage + p.stage;
+            float* my_db = t == 0 ? db : my_dw + wsize;
+            bool first = true;
+            for (int blk = t; blk < blocks; blk += nt) {
+                const int i0 = blk * p.block, bn = std::min(p.block, sh.n - i0);
+                const int ld = bn * e.pix();
+                im2col_block(sh, e, x + i0 * chw, bn, col);
+                gather_dy(sh, e, dy + i0 * kp, bn, stage);
+                // dw (k, depth) (+)= dy (k, bn*pix) . col^T (bn*pix, depth)
+                fast_sgemm(false, true, sh.k, p.depth, ld, 1.0f, stage, ld, col, ld, first ? 0.0f : 1.0f, my_dw,
+                           p.depth, 1);
+                for (int f = 0; f < sh.k; ++f) {
+                    const float* s = stage + int64_t(f) * ld;
+                    float sum = 0.0f;
+                    for (int q = 0; q < ld; ++q)
+                        sum += s[q];
+                    my_db[f] = first ? sum : my_db[f] + sum;
+                }
+                first = false;
+            }
+            used[size_t(t)] = first ? 0 : 1;
+        });
+        for (int t = 1; t < p.threads; ++t) {
+            if (!used[size_t(t)])
+                continue;
+            const float* pdw = ws + t * p.per_thread + p.col + p.stage;
+            const float* pdb = pdw + wsize;
+            for (int64_t j = 0; j < wsize; ++j)
+                dw[j] += pdw[j];
+            for (int f = 0; f < sh.k; ++f)
+                db[f] += pdb[f];
+        }
+    }
+
+    // ---- 2x2 average pooling, stride 2 (as the reference: floor, dropped cells get 0) ----
+
+    void avgpool2_forward(int n, int c, int h, int w, const float* x, float* y) const override
+    {
+        const int oh = h / 2, ow = w / 2;
+        for (int64_t plane = 0; plane < int64_t(n) * c; ++plane) {
+            const float* xp = x + plane * h * w;
+            float* yp = y + plane * oh * ow;
+            for (int oy = 0; oy < oh; ++oy) {
+                const float* r0 = xp + (2 * oy) * w;
+                const float* r1 = r0 + w;
+                float* o = yp + oy * ow;
+                for (int ox = 0; ox < ow; ++ox)
+                    o[ox] = 0.25f * (r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]);
+            }
+        }
+    }
+
+    void avgpool2_backward(int n, int c, int h, int w, const float* dy, float* dx) const override
+    {
+        const int oh = h / 2, ow = w / 2;
+        for (int64_t plane = 0; plane < int64_t(n) * c; ++plane) {
+            const float* dyp = dy + plane * oh * ow;
+            float* dxp = dx + plane * h * w;
+            for (int oy = 0; oy < oh; ++oy) {
+                const float* g = dyp + oy * ow;
+                float* r0 = dxp + (2 * oy) * w;
+                float* r1 = r0 + w;
+                for (int ox = 0; ox < ow; ++ox) {
+                    const float v = 0.25f * g[ox];
+                    r0[2 * ox] = v;
+                    r0[2 * ox + 1] = v;
+                    r1[2 * ox] = v;
+                    r1[2 * ox + 1] = v;
+                }
+                if (w & 1) {
+                    r0[w - 1] = 0.0f;
+                    r1[w - 1] = 0.0f;
+                }
+            }
+            if (h & 1)
+                std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
+        }
+    }
+
+    // ---- ReLU ----
+
+    // LeNet runs both in place (x == y, dy == dx); element i only touches index i, so the
+    // loops are vector loops whatever the aliasing (ivdep). Backward loads dy[i] whatever
+    // the mask: the reference's `y > 0 ? dy : 0` loads it only where y > 0, which GCC keeps
+    // as a branch per element (mispredicted half the time: 25x slower on conv1's output).
+    void relu_forward(int64_t count, const float* x, float* y) const override
+    {
+#pragma GCC ivdep
+        for (int64_t i = 0; i < count; ++i)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    }
+
+    void relu_backward(int64_t count, const float* y, const float* dy, float* dx) const override
+    {
+#pragma GCC ivdep
+        for (int64_t i = 0; i < count; ++i) {
+            const float g = dy[i];
+            dx[i] = y[i] > 0.0f ? g : 0.0f;
+        }
+    }
+
+    // ---- dense ----
+
+    void dense_forward(int n, int in, int out, const float* x, const float* w, const float* b,
+                       float* y) const override
+    {
+        for (int i = 0; i < n; ++i)
+            std::memcpy(y + int64_t(i) * out, b, size_t(out) * sizeof(float));
+        if (n == 0 || in == 0 || out == 0)
+            return;
+        // y (n,out) += x (n,in) . w (in,out)
+        fast_sgemm(false, false, n, out, in, 1.0f, x, in, w, out, 1.0f, y, out, m_threads);
+    }
+
+    void dense_backward(int n, int in, int out, const float* x, const float* w, const float* dy, float* dx,
+                        float* dw, float* db) const override
+    {
+        if (n == 0 || in == 0 || out == 0) {
+            std::fill(dw, dw + int64_t(in) * out, 0.0f);
+            std::fill(db, db + out, 0.0f);
+            if (dx)
+                std::fill(dx, dx + int64_t(n) * in, 0.0f);
+            return;
+        }
+        // dx (n,in) = dy (n,out) . w^T (out,in)
+        if (dx)
+            fast_sgemm(false, true, n, in, out, 1.0f, dy, out, w, out, 0.0f, dx, in, m_threads);
+        // dw (in,out) = x^T (in,n) . dy (n,out)
+        fast_sgemm(true, false, in, out, n, 1.0f, x, in, dy, out, 0.0f, dw, out, m_threads);
+        // db (out) = column sums of dy
+        std::fill(db, db + out, 0.0f);
+        for (int i = 0; i < n; ++i) {
+            const float* row = dy + int64_t(i) * out;
+            for (int j = 0; j < out; ++j)
+                db[j] += row[j];
+        }
+    }
+
+    // ---- loss, elementwise: tiny next to the convolutions; the reference's loops ----
+
+    void softmax_xent(int n, int classes, const float* logits, const int32_t* labels, float* loss_sum,
+                      float* dlogits) const override
+    {
+        cpu_reference_kernels().softmax_xent(n, classes, logits, labels, loss_sum, dlogits);
+    }
+
+    void count_correct(int n, int classes, const float* logits, const int32_t* labels,
+                       float* correct) const override
+    {
+        cpu_reference_kernels().count_correct(n, classes, logits, labels, correct);
+    }
+
+    void sgd_update(int64_t count, float scale, const float* grad, float* w) const override
+    {
+        for (int64_t i = 0; i < count; ++i)
+            w[i] -= scale * grad[i];
+    }
+
+    void add(int64_t count, const float* a, float* y) const override
+    {
+        for (int64_t i = 0; i < count; ++i)
+            y[i] += a[i];
+    }
+
+    void copy(int64_t count, const float* src, float* dst) const override
+    {
+        if (count > 0 && src != dst)
+            std::memmove(dst, src, size_t(count) * sizeof(float));
+    }
+
+    void fill(int64_t count, float value, float* y) const override { std::fill(y, y + count, value); }
+
+private:
+    int m_threads;
+};
+
+} // namespace
+
+const Kernels& cpu_fast_kernels(int threads_per_device)
+{
+    // One table per thread count, made once and never freed (devices hold references).
+    static std::mutex mutex;
+    static std::map<int, std::unique_ptr<CpuFastKernels>> tables;
+    threads_per_device = std::max(1, threads_per_device);
+    std::lock_guard lock(mutex);
+    auto& k = tables[threads_per_device];
+    if (!k)
+        k = std::make_unique<CpuFastKernels>(threads_per_device);
+    return *k;
+}
+
+const Kernels& cpu_sim_kernels(const Device& device)
+{
+    const char* choice = std::getenv("GPULAB_KERNELS");
+    const std::string c = choice ? choice : "";
+    if (c == "reference")
+        return cpu_reference_kernels();
+    if (!c.empty() && c != "fast")
+        throw std::invalid_argument("GPULAB_KERNELS='" + c + "' is not a kernel set: use fast (the default) "
+                                    "or reference (the plain oracle)");
+    const auto* cpu = dynamic_cast<const CpuDevice*>(&device);
+    return cpu_fast_kernels(cpu ? cpu->threads() : 1);
+}
+
+const char* cpu_fast_gemm_backend()
+{
+    return fast_sgemm_backend();
+}
+
+} // namespace gpulab
