@@ -176,7 +176,9 @@ int cmd_help()
         "\n"
         "usage:\n"
         "  gpulab-cli train [options]   train and print loss, test accuracy, sec/epoch\n"
-        "  gpulab-cli devices           list the devices gpulab can use\n"
+        "  gpulab-cli devices           list the devices gpulab can use (GPUs, or why none)\n"
+        "  gpulab-cli verify [options]  check every op, allreduce and a few training steps on\n"
+        "                               every usable backend against the CPU reference\n"
         "\n"
         "train options:\n"
         "  --devices N            logical devices (default: one per core, here %d)\n"
@@ -186,7 +188,7 @@ int cmd_help()
         "  --epochs E             (default 4)\n"
         "  --mode M               sync | async | bounded (default sync)\n"
         "  --inflight K           bounded mode: minibatches in flight at most (default 2)\n"
-        "  --allreduce S          naive | ring (default naive)\n"
+        "  --allreduce S          naive | ring | nccl (cuda, one GPU per device) (default naive)\n"
         "  --seed S               initialisation and shuffling seed (default 1)\n"
         "  --data DIR             Fashion-MNIST directory (default %s)\n"
         "  --synthetic N          use N generated images instead of Fashion-MNIST (demos)\n"
@@ -199,6 +201,14 @@ int cmd_help()
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
         "  --quiet                no progress line\n"
+        "\n"
+        "verify options:\n"
+        "  --backend B            all | cpu | cuda (default all: every usable backend)\n"
+        "  --devices N            logical CUDA devices for the multi-device checks\n"
+        "                         (default: 2, or one per GPU when there are more)\n"
+        "  --seed S               seed of the random inputs (default 1)\n"
+        "verify prints OK or FAIL per check with the worst difference |a-b| (allowed:\n"
+        "tol + eps*|reference|) and exits 1 when any check fails.\n"
         "\n"
         "exit codes: 0 done, 1 the run failed (out of memory, diverged), 2 bad settings or\n"
         "data, 130 interrupted.\n",
@@ -215,10 +225,21 @@ int cmd_devices(const std::vector<std::string>& args)
     std::printf("cpu-sim: simulated devices on %u CPU cores (default budget 2.00 GiB each)\n",
                 std::thread::hardware_concurrency());
     std::string why;
-    if (cuda_usable(&why))
-        std::printf("cuda: %d GPU(s)\n", cuda_device_count());
-    else
+    if (cuda_usable(&why)) {
+        const auto gpus = cuda_gpus();
+        std::printf("cuda: %zu GPU(s); %s\n", gpus.size(), cuda_versions().c_str());
+        for (const GpuInfo& g : gpus)
+            std::printf("  GPU %d: %s, compute capability %d.%d, %s memory (%s free), %d SMs\n", g.index,
+                        g.name.c_str(), g.major, g.minor, format_bytes(g.total_bytes).c_str(),
+                        format_bytes(g.free_bytes).c_str(), g.multiprocessors);
+        std::string no_nccl;
+        if (nccl_available(&no_nccl))
+            std::printf("  allreduce: naive, ring; nccl with up to %zu device(s) (one per GPU)\n", gpus.size());
+        else
+            std::printf("  allreduce: naive, ring (%s)\n", no_nccl.c_str());
+    } else {
         std::printf("cuda: not usable: %s\n", why.c_str());
+    }
     return 0;
 }
 

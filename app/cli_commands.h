@@ -10,6 +10,7 @@ namespace gpulab::cli {
 
 int cmd_train(const std::vector<std::string>& args);
 int cmd_devices(const std::vector<std::string>& args);
+int cmd_verify(const std::vector<std::string>& args); // cli_verify.cpp
 int cmd_help();
 
 } // namespace gpulab::cli

@@ -1,4 +1,4 @@
-// gpulab-cli: headless entry point (train, devices). No Qt.
+// gpulab-cli: headless entry point (train, devices, verify). No Qt.
 #include "cli_commands.h"
 
 #include <cstdio>
@@ -19,6 +19,8 @@ int main(int argc, char** argv)
             return cmd_train(args);
         if (cmd == "devices")
             return cmd_devices(args);
+        if (cmd == "verify")
+            return cmd_verify(args);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "gpulab-cli: %s\n", e.what());
         return 1;

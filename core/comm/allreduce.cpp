@@ -5,6 +5,11 @@
 #include "kernels/kernels.h"
 #include "trace/event_stream.h"
 
+#ifdef GPULAB_HAVE_NCCL
+#include "comm/nccl_allreduce.h"
+#endif
+
+#include <algorithm>
 #include <stdexcept>
 
 namespace gpulab {
@@ -31,9 +36,23 @@ AllreduceKind parse_allreduce(const std::string& s)
                                 "' (choose naive, ring or nccl)");
 }
 
-int allreduce_steps(AllreduceKind, int n)
+int allreduce_steps(AllreduceKind k, int n)
 {
-    return n <= 1 ? 0 : 2 * (n - 1);
+    if (n <= 1)
+        return 0;
+    return k == AllreduceKind::Nccl ? 1 : 2 * (n - 1);
+}
+
+bool nccl_available(std::string* why_not)
+{
+#ifdef GPULAB_HAVE_NCCL
+    (void)why_not;
+    return true;
+#else
+    if (why_not)
+        *why_not = "this build of gpulab has no NCCL (configure with CUDA and NCCL installed)";
+    return false;
+#endif
 }
 
 namespace {
@@ -63,20 +82,29 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
     op.fn = [=, &dd] {
         const double t0 = trace ? trace->now_us() : 0;
         const int64_t count = src.numel();
-        if (!accumulate) {
-            dd.copy_from(dst.f(), src.device(), src.f(), count * 4);
-        } else if (tmp.defined()) {
-            dd.copy_from(tmp.f(), src.device(), src.f(), count * 4);
-            k->add(count, tmp.f(), dst.f());
-        } else {
-            k->add(count, src.f(), dst.f());
+        auto work = [&] {
+            if (!accumulate) {
+                dd.copy_from(dst.f(), src.device(), src.f(), count * 4);
+            } else if (tmp.defined()) {
+                dd.copy_from(tmp.f(), src.device(), src.f(), count * 4);
+                k->add(count, tmp.f(), dst.f());
+            } else {
+                k->add(count, src.f(), dst.f());
+            }
+        };
+        if (!trace) {
+            work();
+            return;
         }
-        if (trace) {
-            dd.synchronize(); // the step ends when its data has landed
+        // The step ends when its data has landed; it lasted what the device spent on it (a
+        // GPU times its stream, so queued work before the step does not count).
+        const double busy = dd.run_timed(work);
+        const double t1 = trace->now_us();
+        {
             Event ev;
             ev.kind = EventKind::AllreduceStep;
-            ev.t_us = t0;
-            ev.t_end_us = trace->now_us();
+            ev.t_us = std::max(t0, t1 - busy);
+            ev.t_end_us = t1;
             ev.epoch = epoch;
             ev.batch = batch;
             ev.step = info.step;
@@ -169,8 +197,13 @@ bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
     case AllreduceKind::Naive: return push_naive(ctx, bufs);
     case AllreduceKind::Ring: return push_ring(ctx, bufs);
     case AllreduceKind::Nccl:
+#ifdef GPULAB_HAVE_NCCL
+        return push_nccl_allreduce(ctx, bufs);
+#else
         throw std::invalid_argument(
-            "NCCL allreduce needs the CUDA backend with one physical GPU per device");
+            "NCCL allreduce needs the CUDA backend with NCCL and one physical GPU per device; "
+            "this build has no NCCL");
+#endif
     }
     return true;
 }

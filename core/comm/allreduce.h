@@ -20,8 +20,11 @@ const char* allreduce_name(AllreduceKind k);
 AllreduceKind parse_allreduce(const std::string& s);
 
 // Steps an allreduce of n devices takes: naive 2(n-1), ring 2(n-1) (each with n
-// transfers at once); 0 when n == 1.
+// transfers at once), NCCL 1 (one collective; one event per device); 0 when n == 1.
 int allreduce_steps(AllreduceKind k, int n);
+
+// Whether this build has NCCL; when not, why (one line).
+bool nccl_available(std::string* why_not = nullptr);
 
 struct AllreduceStepInfo {
     int step = 0;         // 0 .. steps-1

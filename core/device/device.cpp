@@ -4,6 +4,7 @@
 
 #include "trace/event_stream.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace gpulab {
@@ -82,6 +83,7 @@ std::shared_ptr<Buffer> Device::allocate(int64_t bytes)
         e.device = m_index;
         e.bytes = bytes;
         e.in_use = in_use;
+        e.value = static_cast<double>(bytes_reserved());
         m_trace->record(std::move(e));
     }
     return std::make_shared<Buffer>(*this, ptr, bytes);
@@ -102,6 +104,7 @@ void Device::release(void* ptr, int64_t bytes)
         e.device = m_index;
         e.bytes = bytes;
         e.in_use = in_use;
+        e.value = static_cast<double>(bytes_reserved());
         m_trace->record(std::move(e));
     }
 }
@@ -110,6 +113,14 @@ int64_t Device::bytes_in_use() const
 {
     std::lock_guard lock(m_mutex);
     return m_in_use;
+}
+
+double Device::run_timed(const std::function<void()>& work)
+{
+    const auto t0 = std::chrono::steady_clock::now();
+    work();
+    synchronize();
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
 }
 
 int64_t Device::peak_bytes_in_use() const

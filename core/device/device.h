@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -64,6 +65,9 @@ public:
 
     int64_t bytes_in_use() const;
     int64_t peak_bytes_in_use() const;
+    // Bytes the device's allocator holds, in use or cached for reuse (CUDA's pool); the
+    // bytes in use where there is no cache. MemAlloc/MemFree events carry it as value.
+    virtual int64_t bytes_reserved() const { return bytes_in_use(); }
     int64_t memory_budget() const { return m_budget; }
     EventStream* trace() const { return m_trace; }
 
@@ -76,6 +80,10 @@ public:
     virtual void synchronize() {}
     // Called once on the engine worker thread that runs this device's ops.
     virtual void bind_worker_thread() {}
+    // Runs work (which queues transfers or kernels on this device), waits for it, and
+    // returns how long the device spent on it in microseconds. CPU devices time the call;
+    // CUDA devices time their stream with events. Used for allreduce step events.
+    virtual double run_timed(const std::function<void()>& work);
 
 protected:
     friend class Buffer;

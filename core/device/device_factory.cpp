@@ -23,6 +23,16 @@ int cuda_device_count()
 {
     return 0;
 }
+
+std::vector<GpuInfo> cuda_gpus()
+{
+    return {};
+}
+
+std::string cuda_versions()
+{
+    return "no CUDA backend in this build";
+}
 #endif
 
 std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_t memory_budget,

@@ -16,6 +16,20 @@ bool cuda_usable(std::string* why_not = nullptr);
 // Physical GPUs visible (0 where CUDA is not usable).
 int cuda_device_count();
 
+// What `gpulab-cli devices` and the GUI show of each GPU (empty where CUDA is not usable).
+struct GpuInfo {
+    int index = 0;
+    std::string name;          // "NVIDIA H100 80GB HBM3"
+    int major = 0, minor = 0;  // compute capability
+    int64_t total_bytes = 0;
+    int64_t free_bytes = 0;
+    int multiprocessors = 0;
+};
+std::vector<GpuInfo> cuda_gpus();
+
+// "driver CUDA 13.0, runtime CUDA 13.0, cuDNN 9.19.0, NCCL 2.28.9"; says when not built.
+std::string cuda_versions();
+
 // n logical devices of the kind asked for. cuda: logical i on GPU i mod P. Throws
 // std::runtime_error when the backend is not usable.
 std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_t memory_budget,

@@ -58,7 +58,8 @@ public:
     // ---- loss ----
     // loss_sum (1) = sum over rows of -log softmax(logits)[label];
     // dlogits (n,classes) = softmax(logits) - onehot(label): the gradient of the sum.
-    // Labels outside [0, classes) are an error (throws).
+    // Labels outside [0, classes) are an error: std::out_of_range, thrown here by the CPU,
+    // by a GPU at the device's next synchronisation (download or synchronize).
     virtual void softmax_xent(int n, int classes, const float* logits, const int32_t* labels,
                               float* loss_sum, float* dlogits) const = 0;
     // correct (1) = number of rows whose argmax equals the label

@@ -6,11 +6,11 @@
 #include <stdexcept>
 #include <string>
 
-namespace gpulab {
-
 #ifdef GPULAB_HAVE_CUDA
-extern const Kernels& cuda_kernels(); // core/kernels/cuda_kernels.cu
+#include "device/cuda_device.h" // each CUDA device owns its table (its stream and handles)
 #endif
+
+namespace gpulab {
 
 const Kernels& kernels_for(const Device& device)
 {
@@ -19,7 +19,9 @@ const Kernels& kernels_for(const Device& device)
         return cpu_sim_kernels(device); // fast, or the reference with GPULAB_KERNELS=reference
     case DeviceKind::Cuda:
 #ifdef GPULAB_HAVE_CUDA
-        return cuda_kernels();
+        if (const auto* cuda = dynamic_cast<const CudaDevice*>(&device))
+            return cuda->kernels();
+        throw std::logic_error("kernels_for: " + device.name() + " says it is CUDA but is no CudaDevice");
 #else
         throw std::runtime_error("CUDA kernels not built: " + device.name()
                                  + " needs a gpulab built with a CUDA toolkit (GPULAB_WITH_CUDA=ON)");

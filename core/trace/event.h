@@ -13,8 +13,9 @@ enum class EventKind {
     RunEnd,         // name = "completed" | "cancelled" | "failed"; text = message
     Push,           // front end pushed an op: device = target device, name = op
     Op,             // a device worker ran an op: t_us .. t_end_us, name, device
-    MemAlloc,       // bytes = request, in_use = device bytes in use afterwards
-    MemFree,        // bytes = released, in_use = afterwards
+    MemAlloc,       // bytes = request, in_use = device bytes in use afterwards,
+                    // value = bytes reserved (CUDA pool: in use + cached)
+    MemFree,        // bytes = released, in_use = afterwards, value = bytes reserved
     MemOom,         // bytes = failed request, in_use = bytes in use at the time
     AllreduceStep,  // step, src, dst, chunk, bytes, t_us .. t_end_us
     MinibatchLoss,  // epoch, batch, value = mean loss of the minibatch

@@ -1,6 +1,8 @@
 // Parsing and checking of run settings: one clear line for whatever cannot work.
 #include "train/train_config.h"
 
+#include "device/device_factory.h"
+
 #include <cctype>
 #include <cmath>
 #include <sstream>
@@ -124,6 +126,12 @@ std::string validate(const TrainConfig& c)
         o << "snapshot interval must be 0 (off) or positive";
     else if (c.allreduce == AllreduceKind::Nccl && c.backend != Backend::Cuda)
         o << "NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring";
+    else if (std::string why; c.allreduce == AllreduceKind::Nccl && !nccl_available(&why))
+        o << "NCCL allreduce: " << why << "; use naive or ring";
+    else if (c.allreduce == AllreduceKind::Nccl && cuda_usable() && c.devices > cuda_device_count())
+        o << "NCCL allreduce needs one GPU per device: " << c.devices << " devices but "
+          << cuda_device_count() << " GPU(s) here; use naive or ring, or --devices "
+          << cuda_device_count();
     return o.str();
 }
 

@@ -1,0 +1,509 @@
+// CudaDevice: stream, handles, caching pool, transfers ordered with events; and the
+// backend's availability check, which must answer (not crash) where there is no driver.
+#include "device/cuda_device.h"
+
+#include "device/cuda_check.h"
+#include "kernels/cuda_elementwise.h"
+#include "kernels/cuda_kernels.h"
+#include "kernels/kernels.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+
+namespace gpulab {
+
+// ---- the checking macro's failure path ---------------------------------------------------
+
+namespace cuda_check_detail {
+
+[[noreturn]] void fail(const char* call, const char* file, int line, int code, const std::string& why)
+{
+    // Paths relative to the source tree read better than the build machine's absolute ones.
+    std::string where = file;
+    for (const char* top : {"/core/", "/app/", "/tests/"})
+        if (auto at = where.rfind(top); at != std::string::npos) {
+            where = where.substr(at + 1);
+            break;
+        }
+    throw CudaError(std::string(call) + " failed at " + where + ":" + std::to_string(line) + ": " + why,
+                    code);
+}
+
+} // namespace cuda_check_detail
+
+namespace {
+
+// Sets a GPU current on this thread for a scope and restores the previous one.
+class ScopedGpu {
+public:
+    explicit ScopedGpu(int gpu)
+    {
+        GPULAB_CUDA_CHECK(cudaGetDevice(&m_prev));
+        if (m_prev != gpu)
+            GPULAB_CUDA_CHECK(cudaSetDevice(gpu));
+        m_changed = m_prev != gpu;
+    }
+    ~ScopedGpu()
+    {
+        if (m_changed)
+            (void)cudaSetDevice(m_prev);
+    }
+    ScopedGpu(const ScopedGpu&) = delete;
+    ScopedGpu& operator=(const ScopedGpu&) = delete;
+
+private:
+    int m_prev = 0;
+    bool m_changed = false;
+};
+
+// An event created on the current GPU, destroyed at scope end. Destroying an event that
+// is recorded but not reached yet is allowed: CUDA frees it once it completes.
+class ScopedEvent {
+public:
+    explicit ScopedEvent(bool timing = false)
+    {
+        GPULAB_CUDA_CHECK(cudaEventCreateWithFlags(&m_event, timing ? cudaEventDefault : cudaEventDisableTiming));
+    }
+    ~ScopedEvent() { (void)cudaEventDestroy(m_event); }
+    ScopedEvent(const ScopedEvent&) = delete;
+    ScopedEvent& operator=(const ScopedEvent&) = delete;
+    cudaEvent_t get() const { return m_event; }
+
+private:
+    cudaEvent_t m_event = nullptr;
+};
+
+// run_timed's start event, re-recorded by copy_from once the copy's inputs are ready.
+struct TimedSpan {
+    const CudaDevice* device = nullptr;
+    cudaEvent_t start = nullptr;
+};
+thread_local TimedSpan t_span;
+
+std::string version_string(int v) // 12040 -> "12.4"
+{
+    return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
+}
+
+struct Availability {
+    bool usable = false;
+    int count = 0;
+    std::string why;
+};
+
+Availability probe()
+{
+    Availability a;
+    int driver = 0, runtime = 0;
+    (void)cudaDriverGetVersion(&driver); // 0 when no driver is installed
+    (void)cudaRuntimeGetVersion(&runtime);
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    (void)cudaGetLastError();
+    if (err == cudaSuccess && count > 0) {
+        const cudaError_t img = cuda::kernel_image_status();
+        (void)cudaGetLastError();
+        if (img == cudaSuccess) {
+            a.usable = true;
+            a.count = count;
+            return a;
+        }
+        cudaDeviceProp p{};
+        (void)cudaGetDeviceProperties(&p, 0);
+        (void)cudaGetLastError();
+        a.why = "GPU 0 (" + std::string(p.name) + ", compute capability " + std::to_string(p.major) + "."
+                + std::to_string(p.minor) + ") cannot run this build's kernels (" + cudaGetErrorString(img)
+                + "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(p.major * 10 + p.minor);
+        return a;
+    }
+    if (driver == 0) {
+        a.why = "no NVIDIA driver found (libcuda could not be loaded); install the NVIDIA driver to use GPUs";
+    } else if (err == cudaErrorInsufficientDriver || driver < runtime) {
+        a.why = "the NVIDIA driver is too old: it supports CUDA " + version_string(driver) + ", this build needs CUDA "
+                + version_string(runtime) + "; update the driver";
+    } else if (err == cudaErrorNoDevice || (err == cudaSuccess && count == 0)) {
+        a.why = "no CUDA device: the NVIDIA driver (CUDA " + version_string(driver) + ") sees no GPU";
+    } else {
+        a.why = std::string("the CUDA runtime could not start (") + cudaGetErrorName(err) + ": "
+                + cudaGetErrorString(err) + ")";
+    }
+    return a;
+}
+
+const Availability& availability()
+{
+    static const Availability a = probe();
+    return a;
+}
+
+// Peer access between every pair of GPUs that supports it, once per process: peer copies
+// and NCCL then go GPU to GPU instead of through host memory.
+void enable_peer_access_once()
+{
+    static std::once_flag once;
+    std::call_once(once, [] {
+        const int n = availability().count;
+        for (int a = 0; a < n; ++a) {
+            ScopedGpu on(a);
+            for (int b = 0; b < n; ++b) {
+                int can = 0;
+                if (a == b || cudaDeviceCanAccessPeer(&can, a, b) != cudaSuccess || !can)
+                    continue;
+                const cudaError_t e = cudaDeviceEnablePeerAccess(b, 0);
+                if (e != cudaSuccess && e != cudaErrorPeerAccessAlreadyEnabled)
+                    GPULAB_CUDA_CHECK(e);
+                (void)cudaGetLastError();
+            }
+        }
+    });
+}
+
+constexpr size_t kPoolGranularity = 512; // bytes; cudaMalloc aligns to 256 anyway
+
+} // namespace
+
+// ---- the backend ----------------------------------------------------------------------------
+
+bool cuda_usable(std::string* why_not)
+{
+    const Availability& a = availability();
+    if (!a.usable && why_not)
+        *why_not = a.why;
+    return a.usable;
+}
+
+int cuda_device_count()
+{
+    return availability().count;
+}
+
+std::vector<GpuInfo> cuda_gpus()
+{
+    std::vector<GpuInfo> gpus;
+    for (int i = 0; i < cuda_device_count(); ++i) {
+        cudaDeviceProp p{};
+        GPULAB_CUDA_CHECK(cudaGetDeviceProperties(&p, i));
+        GpuInfo g;
+        g.index = i;
+        g.name = p.name;
+        g.major = p.major;
+        g.minor = p.minor;
+        g.total_bytes = static_cast<int64_t>(p.totalGlobalMem);
+        g.multiprocessors = p.multiProcessorCount;
+        {
+            ScopedGpu on(i);
+            size_t free_b = 0, total_b = 0;
+            if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess)
+                g.free_bytes = static_cast<int64_t>(free_b);
+            (void)cudaGetLastError();
+        }
+        gpus.push_back(std::move(g));
+    }
+    return gpus;
+}
+
+std::string cuda_versions()
+{
+    int driver = 0, runtime = 0;
+    (void)cudaDriverGetVersion(&driver);
+    (void)cudaRuntimeGetVersion(&runtime);
+    const size_t dnn = cudnnGetVersion(); // 90190 -> 9.19.0 (cuDNN 9 encodes M*10000+m*100+p)
+    std::string s = "driver " + (driver ? "CUDA " + version_string(driver) : std::string("none")) + ", runtime CUDA "
+                    + version_string(runtime) + ", cuDNN " + std::to_string(dnn / 10000) + "."
+                    + std::to_string((dnn % 10000) / 100) + "." + std::to_string(dnn % 100);
+#ifdef GPULAB_HAVE_NCCL
+    int nccl = 0;
+    if (ncclGetVersion(&nccl) == ncclSuccess) // 22809 -> 2.28.9
+        s += ", NCCL " + std::to_string(nccl / 10000) + "." + std::to_string((nccl % 10000) / 100) + "."
+             + std::to_string(nccl % 100);
+#else
+    s += ", no NCCL in this build";
+#endif
+    return s;
+}
+
+std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget, EventStream* trace)
+{
+    std::string why;
+    if (!cuda_usable(&why))
+        throw std::runtime_error("CUDA backend not usable: " + why);
+    const int gpu = logical_index % cuda_device_count();
+    if (cuda_device_count() > 1)
+        enable_peer_access_once();
+    return std::make_unique<CudaDevice>(logical_index, gpu, memory_budget, trace);
+}
+
+// ---- device ------------------------------------------------------------------------------
+
+CudaDevice::CudaDevice(int index, int gpu, int64_t memory_budget, EventStream* trace)
+    : Device(index, memory_budget, trace), m_gpu(gpu)
+{
+    activate();
+    try {
+        GPULAB_CUDA_CHECK(cudaStreamCreateWithFlags(&m_stream, cudaStreamNonBlocking));
+        GPULAB_CUDA_CHECK(cublasCreate(&m_cublas));
+        GPULAB_CUDA_CHECK(cublasSetStream(m_cublas, m_stream));
+        // Plain FP32 (no TF32): results stay within float rounding of the CPU reference.
+        GPULAB_CUDA_CHECK(cublasSetMathMode(m_cublas, CUBLAS_DEFAULT_MATH));
+        GPULAB_CUDA_CHECK(cudnnCreate(&m_cudnn));
+        GPULAB_CUDA_CHECK(cudnnSetStream(m_cudnn, m_stream));
+        GPULAB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&m_async_dev), sizeof(CudaAsyncError)));
+        GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
+        GPULAB_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&m_async_host), sizeof(CudaAsyncError)));
+        *m_async_host = CudaAsyncError{};
+        m_kernels = make_cuda_kernels(*this);
+        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    } catch (...) {
+        if (m_async_host)
+            (void)cudaFreeHost(m_async_host);
+        if (m_async_dev)
+            (void)cudaFree(m_async_dev);
+        if (m_cudnn)
+            (void)cudnnDestroy(m_cudnn);
+        if (m_cublas)
+            (void)cublasDestroy(m_cublas);
+        if (m_stream)
+            (void)cudaStreamDestroy(m_stream);
+        throw;
+    }
+}
+
+CudaDevice::~CudaDevice()
+{
+    (void)cudaSetDevice(m_gpu);
+    (void)cudaStreamSynchronize(m_stream);
+    m_nccl.reset();
+    m_kernels.reset();
+    {
+        std::lock_guard lock(m_pool_mutex);
+        for (auto& [size, ptr] : m_free)
+            (void)cudaFree(ptr);
+        m_free.clear();
+        // Blocks still in m_in_use belong to buffers that outlive their device (a bug
+        // elsewhere): leave them rather than free memory something may still use.
+    }
+    (void)cudaFreeHost(m_async_host);
+    (void)cudaFree(m_async_dev);
+    (void)cudnnDestroy(m_cudnn);
+    (void)cublasDestroy(m_cublas);
+    (void)cudaStreamDestroy(m_stream);
+    (void)cudaGetLastError();
+}
+
+std::string CudaDevice::name() const
+{
+    return "cuda(" + std::to_string(index()) + " on GPU " + std::to_string(m_gpu) + ")";
+}
+
+void CudaDevice::activate() const
+{
+    GPULAB_CUDA_CHECK(cudaSetDevice(m_gpu));
+}
+
+// ---- transfers ----------------------------------------------------------------------------
+
+void CudaDevice::upload(void* dst, const void* host_src, int64_t bytes)
+{
+    if (bytes <= 0)
+        return;
+    activate();
+    GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, m_stream));
+    // From pageable memory the call returns once the data is staged; from pinned memory it
+    // may still be reading, and the caller may free the buffer as soon as we return.
+    cudaPointerAttributes attr{};
+    if (cudaPointerGetAttributes(&attr, host_src) == cudaSuccess && attr.type == cudaMemoryTypeHost)
+        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    (void)cudaGetLastError();
+}
+
+void CudaDevice::download(void* host_dst, const void* src, int64_t bytes)
+{
+    activate();
+    if (bytes > 0)
+        GPULAB_CUDA_CHECK(
+            cudaMemcpyAsync(host_dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost, m_stream));
+    sync_and_check(); // the host reads host_dst right after we return
+}
+
+void CudaDevice::copy_from(void* dst, const Device& from, const void* src, int64_t bytes)
+{
+    if (bytes <= 0)
+        return;
+    const auto* source = dynamic_cast<const CudaDevice*>(&from);
+    if (!source)
+        throw std::invalid_argument("copy_from: " + name() + " cannot copy from " + from.name()
+                                    + " (not a CUDA device)");
+    activate();
+    if (source == this) {
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, m_stream));
+        return;
+    }
+    // 1. The copy waits for everything queued on the source's stream so far (which holds
+    //    the work that produced src: the engine completed those ops before this one ran).
+    {
+        ScopedGpu on(source->m_gpu);
+        ScopedEvent ready;
+        GPULAB_CUDA_CHECK(cudaEventRecord(ready.get(), source->m_stream));
+        activate();
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(m_stream, ready.get(), 0));
+    }
+    if (t_span.device == this) // a run_timed span starts once the inputs are ready
+        GPULAB_CUDA_CHECK(cudaEventRecord(t_span.start, m_stream));
+    // 2. The copy, on this (the receiving) device's stream.
+    if (source->m_gpu == m_gpu)
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToDevice, m_stream));
+    else
+        GPULAB_CUDA_CHECK(cudaMemcpyPeerAsync(dst, m_gpu, src, source->m_gpu, static_cast<size_t>(bytes), m_stream));
+    // 3. Fence back: later work on the source's stream (a write to src, or a new buffer
+    //    from its pool in src's place) waits until the copy has read src.
+    ScopedEvent copied;
+    GPULAB_CUDA_CHECK(cudaEventRecord(copied.get(), m_stream));
+    {
+        ScopedGpu on(source->m_gpu);
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(source->m_stream, copied.get(), 0));
+    }
+}
+
+void CudaDevice::synchronize()
+{
+    activate();
+    sync_and_check();
+}
+
+double CudaDevice::run_timed(const std::function<void()>& work)
+{
+    activate();
+    ScopedEvent start(true), end(true);
+    GPULAB_CUDA_CHECK(cudaEventRecord(start.get(), m_stream));
+    t_span = TimedSpan{this, start.get()};
+    try {
+        work();
+    } catch (...) {
+        t_span = TimedSpan{};
+        throw;
+    }
+    t_span = TimedSpan{};
+    activate();
+    GPULAB_CUDA_CHECK(cudaEventRecord(end.get(), m_stream));
+    sync_and_check();
+    float ms = 0;
+    GPULAB_CUDA_CHECK(cudaEventElapsedTime(&ms, start.get(), end.get()));
+    return double(ms) * 1000.0;
+}
+
+CudaAsyncError* CudaDevice::async_error_slot()
+{
+    std::lock_guard lock(m_async_mutex);
+    m_async_check_due = true;
+    return m_async_dev;
+}
+
+void CudaDevice::sync_and_check()
+{
+    bool due;
+    {
+        std::lock_guard lock(m_async_mutex);
+        due = m_async_check_due;
+        m_async_check_due = false;
+    }
+    if (due)
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(m_async_host, m_async_dev, sizeof(CudaAsyncError), cudaMemcpyDeviceToHost,
+                                          m_stream));
+    GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    if (due && m_async_host->code != 0) {
+        const CudaAsyncError e = *m_async_host;
+        *m_async_host = CudaAsyncError{};
+        GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
+        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+        throw std::out_of_range("softmax_xent on " + name() + ": label " + std::to_string(e.label) + " at row "
+                                + std::to_string(e.row) + " is outside [0, " + std::to_string(e.classes)
+                                + "); the labels do not match the number of classes");
+    }
+}
+
+// ---- memory ------------------------------------------------------------------------------
+
+void* CudaDevice::raw_allocate(int64_t bytes)
+{
+    const size_t want = (std::max<size_t>(static_cast<size_t>(bytes), 1) + kPoolGranularity - 1) / kPoolGranularity
+                        * kPoolGranularity;
+    std::lock_guard lock(m_pool_mutex);
+    // Reuse the smallest cached block that fits without wasting more than half of it.
+    if (auto it = m_free.lower_bound(want); it != m_free.end() && it->first <= 2 * want) {
+        void* p = it->second;
+        m_in_use.emplace(p, it->first);
+        m_free.erase(it);
+        return p;
+    }
+    ScopedGpu on(m_gpu); // the front end allocates at push time, on its own thread
+    void* p = nullptr;
+    cudaError_t err = cudaMalloc(&p, want);
+    if (err == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        free_cached_locked(); // give the cache back to the GPU and try once more
+        err = cudaMalloc(&p, want);
+    }
+    if (err == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        return nullptr; // Device::allocate reports it as OutOfMemory, with an event
+    }
+    GPULAB_CUDA_CHECK(err);
+    m_in_use.emplace(p, want);
+    m_reserved += static_cast<int64_t>(want);
+    return p;
+}
+
+void CudaDevice::raw_release(void* ptr, int64_t)
+{
+    // Called from Buffer's destructor, on any thread: no CUDA call, no throw. Every use of
+    // the block is already queued on m_stream (or fenced into it), so later work queued on
+    // m_stream may reuse it.
+    std::lock_guard lock(m_pool_mutex);
+    auto it = m_in_use.find(ptr);
+    if (it == m_in_use.end())
+        return;
+    m_free.emplace(it->second, ptr);
+    m_in_use.erase(it);
+}
+
+int64_t CudaDevice::bytes_reserved() const
+{
+    std::lock_guard lock(m_pool_mutex);
+    return m_reserved;
+}
+
+void CudaDevice::release_cached()
+{
+    std::lock_guard lock(m_pool_mutex);
+    ScopedGpu on(m_gpu);
+    free_cached_locked();
+}
+
+void CudaDevice::free_cached_locked()
+{
+    // cudaFree waits for the GPU to finish pending work, so queued uses of a block are done.
+    for (auto& [size, ptr] : m_free) {
+        GPULAB_CUDA_CHECK(cudaFree(ptr));
+        m_reserved -= static_cast<int64_t>(size);
+    }
+    m_free.clear();
+}
+
+// ---- NCCL communicators -------------------------------------------------------------------
+
+std::shared_ptr<NcclComms> CudaDevice::nccl_comms() const
+{
+    std::lock_guard lock(m_nccl_mutex);
+    return m_nccl;
+}
+
+void CudaDevice::set_nccl_comms(std::shared_ptr<NcclComms> comms)
+{
+    std::lock_guard lock(m_nccl_mutex);
+    m_nccl = std::move(comms);
+}
+
+} // namespace gpulab

@@ -1,0 +1,109 @@
+// CudaDevice: a logical device on an NVIDIA GPU (logical i on GPU i mod P) with its own
+// stream, cuBLAS and cuDNN handles, and a caching memory pool accounted like a simulated
+// device's budget. Built only with the CUDA backend (GPULAB_HAVE_CUDA).
+#pragma once
+
+#include "device/cuda_async_error.h"
+#include "device/device.h"
+#include "device/device_factory.h"
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+struct cublasContext; // cublasHandle_t = cublasContext*
+struct cudnnContext;  // cudnnHandle_t  = cudnnContext*
+
+namespace gpulab {
+
+class Kernels;
+struct NcclComms; // comm/nccl_allreduce.cpp
+
+// ---- the backend as a whole -----------------------------------------------------------
+// cuda_usable(), cuda_device_count() and cuda_gpus() are declared in device_factory.h.
+
+// One logical device on physical GPU (logical_index mod cuda_device_count()).
+std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget,
+                                         EventStream* trace);
+
+// ---- device -----------------------------------------------------------------------------
+class CudaDevice final : public Device {
+public:
+    CudaDevice(int index, int gpu, int64_t memory_budget, EventStream* trace);
+    ~CudaDevice() override;
+
+    DeviceKind kind() const override { return DeviceKind::Cuda; }
+    std::string name() const override; // "cuda(1 on GPU 0)"
+
+    int gpu() const { return m_gpu; }
+    cudaStream_t stream() const { return m_stream; }
+    cublasContext* cublas() const { return m_cublas; }
+    cudnnContext* cudnn() const { return m_cudnn; }
+    const Kernels& kernels() const { return *m_kernels; }
+
+    // Makes this device's GPU current on the calling thread (every entry point does).
+    void activate() const;
+    void bind_worker_thread() override { activate(); }
+
+    // ---- transfers: ordered on this device's stream ----
+    // upload returns once the host buffer may be reused; download once the data is in
+    // host memory; copy_from orders the source's stream before the copy and the copy
+    // before the source's later work with events (no host synchronisation).
+    void upload(void* dst, const void* host_src, int64_t bytes) override;
+    void download(void* host_dst, const void* src, int64_t bytes) override;
+    void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) override;
+    // Waits for the stream; reports a pending CudaAsyncError (std::out_of_range).
+    void synchronize() override;
+    // Times work on the stream with CUDA events, from when its inputs were ready (after
+    // the wait of a copy_from inside it) to when it ended; waits for it.
+    double run_timed(const std::function<void()>& work) override;
+
+    // ---- memory ----
+    int64_t bytes_reserved() const override; // taken from cudaMalloc, in use or cached
+    void release_cached();                   // gives every cached free block back
+
+    // Device pointer where kernels report a CudaAsyncError; marks a check as due.
+    CudaAsyncError* async_error_slot();
+
+    // NCCL communicators this device belongs to (comm/nccl_allreduce.cpp manages them).
+    std::shared_ptr<NcclComms> nccl_comms() const;
+    void set_nccl_comms(std::shared_ptr<NcclComms> comms);
+
+protected:
+    void* raw_allocate(int64_t bytes) override;
+    void raw_release(void* ptr, int64_t bytes) override;
+
+private:
+    void sync_and_check();
+    void free_cached_locked(); // m_pool_mutex held
+
+    int m_gpu;
+    cudaStream_t m_stream = nullptr;
+    cublasContext* m_cublas = nullptr;
+    cudnnContext* m_cudnn = nullptr;
+    std::unique_ptr<Kernels> m_kernels;
+
+    // Caching pool: freed blocks wait in m_free for a request of about their size. A block
+    // is only ever used by work queued on m_stream (or fenced into it), so handing it out
+    // again to later work on the same stream needs no synchronisation.
+    mutable std::mutex m_pool_mutex;
+    std::multimap<size_t, void*> m_free;          // capacity -> block
+    std::unordered_map<void*, size_t> m_in_use;   // block -> capacity
+    int64_t m_reserved = 0;
+
+    CudaAsyncError* m_async_dev = nullptr;  // device memory
+    CudaAsyncError* m_async_host = nullptr; // pinned host copy
+    bool m_async_check_due = false;         // guarded by m_async_mutex
+    std::mutex m_async_mutex;
+
+    mutable std::mutex m_nccl_mutex;
+    std::shared_ptr<NcclComms> m_nccl;
+};
+
+} // namespace gpulab

@@ -1,0 +1,205 @@
+// gpulab's own CUDA kernels: the small ops cuDNN and cuBLAS do not cover. Sections as in
+// llm.c: kernels, then launchers. Reductions run in a fixed order, so results repeat.
+#include "kernels/cuda_elementwise.h"
+
+#include "device/cuda_async_error.h"
+#include "device/cuda_check.h"
+
+#include <math_constants.h>
+
+#include <algorithm>
+
+namespace gpulab {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// ---- kernels ------------------------------------------------------------------------------
+
+__global__ void fill_kernel(int64_t count, float value, float* y)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] = value;
+}
+
+__global__ void add_kernel(int64_t count, const float* a, float* y)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] += a[i];
+}
+
+__global__ void sgd_kernel(int64_t count, float scale, const float* grad, float* w)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        w[i] -= scale * grad[i];
+}
+
+__global__ void broadcast_rows_kernel(int64_t count, int out, const float* b, float* y)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] = b[i % out];
+}
+
+// One block per column: each thread sums a strided set of rows, then a tree in shared memory.
+__global__ void column_sums_kernel(int n, int out, const float* dy, float* db)
+{
+    __shared__ float part[kThreads];
+    const int j = blockIdx.x;
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x)
+        sum += dy[int64_t(i) * out + j];
+    part[threadIdx.x] = sum;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half)
+            part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        db[j] = part[0];
+}
+
+// One block: rows are few (a device's shard) and classes fewer (10). Sums in double, as
+// the CPU reference does.
+__global__ void softmax_xent_kernel(int n, int classes, const float* logits, const int32_t* labels,
+                                    float* loss_sum, float* dlogits, CudaAsyncError* err)
+{
+    __shared__ double part[kThreads];
+    double total = 0.0;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) {
+        const float* row = logits + int64_t(i) * classes;
+        const int label = labels[i];
+        const bool bad = label < 0 || label >= classes;
+        if (bad) {
+            if (atomicCAS(&err->code, 0, 1) == 0) {
+                err->row = i;
+                err->label = label;
+                err->classes = classes;
+            }
+            total += CUDART_NAN;
+        }
+        float mx = row[0];
+        for (int j = 1; j < classes; ++j)
+            mx = fmaxf(mx, row[j]);
+        double sum = 0.0;
+        for (int j = 0; j < classes; ++j)
+            sum += exp(double(row[j]) - mx);
+        if (!bad)
+            total += log(sum) - (double(row[label]) - mx);
+        if (dlogits) {
+            float* d = dlogits + int64_t(i) * classes;
+            for (int j = 0; j < classes; ++j)
+                d[j] = float(exp(double(row[j]) - mx) / sum) - (j == label ? 1.0f : 0.0f);
+        }
+    }
+    part[threadIdx.x] = total;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half)
+            part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        *loss_sum = float(part[0]);
+}
+
+__global__ void count_correct_kernel(int n, int classes, const float* logits, const int32_t* labels,
+                                     float* correct)
+{
+    __shared__ int part[kThreads];
+    int count = 0;
+    for (int i = threadIdx.x; i < n && classes > 0; i += blockDim.x) {
+        const float* row = logits + int64_t(i) * classes;
+        int best = 0;
+        for (int j = 1; j < classes; ++j)
+            if (row[j] > row[best])
+                best = j;
+        if (best == labels[i])
+            ++count;
+    }
+    part[threadIdx.x] = count;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half)
+            part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        *correct = float(part[0]);
+}
+
+// ---- launch helpers -----------------------------------------------------------------------
+
+int blocks_for(int64_t count)
+{
+    return int(std::min<int64_t>((count + kThreads - 1) / kThreads, 4096));
+}
+
+} // namespace
+
+// ---- launchers ----------------------------------------------------------------------------
+
+void fill(cudaStream_t s, int64_t count, float value, float* y)
+{
+    if (count <= 0)
+        return;
+    fill_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, value, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void add(cudaStream_t s, int64_t count, const float* a, float* y)
+{
+    if (count <= 0)
+        return;
+    add_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, a, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void sgd(cudaStream_t s, int64_t count, float scale, const float* grad, float* w)
+{
+    if (count <= 0)
+        return;
+    sgd_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, scale, grad, w);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void broadcast_rows(cudaStream_t s, int n, int out, const float* b, float* y)
+{
+    const int64_t count = int64_t(n) * out;
+    if (count <= 0)
+        return;
+    broadcast_rows_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, out, b, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void column_sums(cudaStream_t s, int n, int out, const float* dy, float* db)
+{
+    if (out <= 0)
+        return;
+    column_sums_kernel<<<out, kThreads, 0, s>>>(n, out, dy, db);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
+                  float* loss_sum, float* dlogits, CudaAsyncError* err)
+{
+    softmax_xent_kernel<<<1, kThreads, 0, s>>>(n, classes, logits, labels, loss_sum, dlogits, err);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
+                   float* correct)
+{
+    count_correct_kernel<<<1, kThreads, 0, s>>>(n, classes, logits, labels, correct);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+cudaError_t kernel_image_status()
+{
+    cudaFuncAttributes attr{};
+    return cudaFuncGetAttributes(&attr, fill_kernel);
+}
+
+} // namespace cuda
+} // namespace gpulab

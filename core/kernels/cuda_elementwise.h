@@ -1,0 +1,35 @@
+// Launchers of gpulab's own CUDA kernels (cuda_elementwise.cu): bias, loss, SGD, sums and
+// fills. Each queues one kernel on the stream given and checks the launch. Plain C++, so
+// the host code that calls them compiles with the C++ compiler; only the .cu needs nvcc.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace gpulab {
+
+struct CudaAsyncError;
+
+namespace cuda {
+
+void fill(cudaStream_t s, int64_t count, float value, float* y);                     // y = value
+void add(cudaStream_t s, int64_t count, const float* a, float* y);                   // y += a
+void sgd(cudaStream_t s, int64_t count, float scale, const float* grad, float* w);   // w -= scale*grad
+// y (n,out): every row = b (out)
+void broadcast_rows(cudaStream_t s, int n, int out, const float* b, float* y);
+// db (out) = column sums of dy (n,out); deterministic (fixed summation order)
+void column_sums(cudaStream_t s, int n, int out, const float* dy, float* db);
+// As Kernels::softmax_xent; a label outside [0, classes) is written to *err (the first
+// one) and its row adds NaN to the loss. dlogits may be nullptr.
+void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
+                  float* loss_sum, float* dlogits, CudaAsyncError* err);
+// As Kernels::count_correct (ties go to the first maximum).
+void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
+                   float* correct);
+
+// cudaSuccess when this build holds code the current GPU can run.
+cudaError_t kernel_image_status();
+
+} // namespace cuda
+} // namespace gpulab

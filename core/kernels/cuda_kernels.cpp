@@ -1,0 +1,444 @@
+// CudaKernels: the Kernels table on one CudaDevice. Every call makes the device's GPU
+// current, queues its work on the device's stream and returns without waiting (the
+// engine's next op on this device is ordered after it by the stream).
+//
+// cuDNN: convolution descriptors and algorithms are chosen once per shape and cached
+// (heuristics, no benchmarking: it allocates nothing behind our pool's back). Algorithms
+// use plain FP32 FMA math (no TF32) and deterministic ones are preferred, so results stay
+// within float rounding of the CPU reference and repeat run to run.
+#include "kernels/cuda_kernels.h"
+
+#include "device/cuda_check.h"
+#include "device/cuda_device.h"
+#include "kernels/cuda_elementwise.h"
+#include "kernels/kernels.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+namespace gpulab {
+namespace {
+
+// ---- cuDNN descriptors, owned ---------------------------------------------------------------
+
+struct TensorDesc {
+    cudnnTensorDescriptor_t d = nullptr;
+    TensorDesc() { GPULAB_CUDA_CHECK(cudnnCreateTensorDescriptor(&d)); }
+    TensorDesc(int n, int c, int h, int w) : TensorDesc() { set(n, c, h, w); }
+    ~TensorDesc() { (void)cudnnDestroyTensorDescriptor(d); }
+    TensorDesc(const TensorDesc&) = delete;
+    TensorDesc& operator=(const TensorDesc&) = delete;
+    void set(int n, int c, int h, int w)
+    {
+        GPULAB_CUDA_CHECK(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, n, c, h, w));
+    }
+};
+
+struct FilterDesc {
+    cudnnFilterDescriptor_t d = nullptr;
+    FilterDesc() { GPULAB_CUDA_CHECK(cudnnCreateFilterDescriptor(&d)); }
+    ~FilterDesc() { (void)cudnnDestroyFilterDescriptor(d); }
+    FilterDesc(const FilterDesc&) = delete;
+    FilterDesc& operator=(const FilterDesc&) = delete;
+};
+
+struct ConvDesc {
+    cudnnConvolutionDescriptor_t d = nullptr;
+    ConvDesc() { GPULAB_CUDA_CHECK(cudnnCreateConvolutionDescriptor(&d)); }
+    ~ConvDesc() { (void)cudnnDestroyConvolutionDescriptor(d); }
+    ConvDesc(const ConvDesc&) = delete;
+    ConvDesc& operator=(const ConvDesc&) = delete;
+};
+
+// Everything one convolution shape needs: descriptors and the three chosen algorithms.
+struct ConvPlan {
+    TensorDesc x, y, bias; // x (n,c,h,w), y (n,k,oh,ow), bias (1,k,1,1)
+    FilterDesc w;          // (k,c,r,s)
+    ConvDesc conv;         // stride 1, no padding, cross-correlation (as the CPU reference)
+    cudnnConvolutionFwdAlgo_t fwd{};
+    cudnnConvolutionBwdDataAlgo_t bwd_data{};
+    cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
+    size_t fwd_bytes = 0, bwd_data_bytes = 0, bwd_filter_bytes = 0;
+    size_t workspace_bytes() const { return std::max({fwd_bytes, bwd_data_bytes, bwd_filter_bytes}); }
+};
+
+std::string shape_text(const ConvShape& sh)
+{
+    return "x(" + std::to_string(sh.n) + "," + std::to_string(sh.c) + "," + std::to_string(sh.h) + ","
+           + std::to_string(sh.w) + ") w(" + std::to_string(sh.k) + "," + std::to_string(sh.c) + ","
+           + std::to_string(sh.r) + "," + std::to_string(sh.s) + ")";
+}
+
+void check_conv_shape(const char* op, const ConvShape& sh)
+{
+    if (sh.n < 0 || sh.c <= 0 || sh.k <= 0 || sh.r <= 0 || sh.s <= 0 || sh.oh() <= 0 || sh.ow() <= 0)
+        throw std::invalid_argument(std::string(op) + ": bad shape " + shape_text(sh)
+                                    + ": need positive sizes and a filter no larger than the image");
+}
+
+bool tensor_core_math(cudnnMathType_t m)
+{
+    return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+// The first algorithm of the heuristics' ranking that succeeds, uses no tensor-core math,
+// and whose workspace query (under FMA math) succeeds; deterministic ones first.
+template <class Perf, class Algo, class WsQuery>
+Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t* bytes, const char* what,
+            const ConvShape& sh)
+{
+    for (int pass = 0; pass < 2; ++pass)
+        for (int i = 0; i < count; ++i) {
+            const Perf& p = perf[i];
+            if (p.status != CUDNN_STATUS_SUCCESS || tensor_core_math(p.mathType))
+                continue;
+            if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC)
+                continue;
+            size_t b = 0;
+            if (ws_query(p.algo, &b) != CUDNN_STATUS_SUCCESS)
+                continue;
+            *bytes = b;
+            return p.algo;
+        }
+    throw std::runtime_error(std::string("cuDNN offers no FP32 ") + what + " algorithm for " + shape_text(sh));
+}
+
+// ---- the kernel table -------------------------------------------------------------------------
+
+class CudaKernels final : public Kernels {
+public:
+    explicit CudaKernels(CudaDevice& device) : m_dev(device)
+    {
+        GPULAB_CUDA_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
+        GPULAB_CUDA_CHECK(cudnnSetPooling2dDescriptor(m_pool, CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
+                                                      CUDNN_NOT_PROPAGATE_NAN, 2, 2, 0, 0, 2, 2));
+        GPULAB_CUDA_CHECK(cudnnCreateActivationDescriptor(&m_relu));
+        GPULAB_CUDA_CHECK(cudnnSetActivationDescriptor(m_relu, CUDNN_ACTIVATION_RELU, CUDNN_NOT_PROPAGATE_NAN, 0.0));
+    }
+    ~CudaKernels() override
+    {
+        (void)cudnnDestroyActivationDescriptor(m_relu);
+        (void)cudnnDestroyPoolingDescriptor(m_pool);
+    }
+
+    const char* name() const override { return "cuda (cuDNN, cuBLAS)"; }
+
+    // ---- convolution ----
+
+    int64_t conv_workspace_bytes(const ConvShape& sh) const override
+    {
+        check_conv_shape("conv_workspace_bytes", sh);
+        if (sh.n == 0)
+            return 0;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        return static_cast<int64_t>(plan(sh).workspace_bytes());
+    }
+
+    void conv2d_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                        float* ws) const override
+    {
+        check_conv_shape("conv2d_forward", sh);
+        if (sh.n == 0)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        const ConvPlan& p = plan(sh);
+        check_workspace("conv2d_forward", p.fwd_bytes, ws);
+        const float one = 1.0f, zero = 0.0f;
+        GPULAB_CUDA_CHECK(cudnnConvolutionForward(m_dev.cudnn(), &one, p.x.d, x, p.w.d, w, p.conv.d, p.fwd, ws,
+                                                  p.fwd_bytes, &zero, p.y.d, y));
+        GPULAB_CUDA_CHECK(cudnnAddTensor(m_dev.cudnn(), &one, p.bias.d, b, &one, p.y.d, y));
+    }
+
+    void conv2d_backward_data(const ConvShape& sh, const float* dy, const float* w, float* dx,
+                              float* ws) const override
+    {
+        check_conv_shape("conv2d_backward_data", sh);
+        if (sh.n == 0)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        const ConvPlan& p = plan(sh);
+        check_workspace("conv2d_backward_data", p.bwd_data_bytes, ws);
+        const float one = 1.0f, zero = 0.0f;
+        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardData(m_dev.cudnn(), &one, p.w.d, w, p.y.d, dy, p.conv.d,
+                                                       p.bwd_data, ws, p.bwd_data_bytes, &zero, p.x.d, dx));
+    }
+
+    void conv2d_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
+                                 float* ws) const override
+    {
+        check_conv_shape("conv2d_backward_weights", sh);
+        m_dev.activate();
+        if (sh.n == 0) { // nothing to sum: the gradients are zero
+            const size_t wbytes = size_t(sh.k) * sh.c * sh.r * sh.s * sizeof(float);
+            GPULAB_CUDA_CHECK(cudaMemsetAsync(dw, 0, wbytes, m_dev.stream()));
+            GPULAB_CUDA_CHECK(cudaMemsetAsync(db, 0, size_t(sh.k) * sizeof(float), m_dev.stream()));
+            return;
+        }
+        std::lock_guard lock(m_cudnn_mutex);
+        const ConvPlan& p = plan(sh);
+        check_workspace("conv2d_backward_weights", p.bwd_filter_bytes, ws);
+        const float one = 1.0f, zero = 0.0f;
+        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardFilter(m_dev.cudnn(), &one, p.x.d, x, p.y.d, dy, p.conv.d,
+                                                         p.bwd_filter, ws, p.bwd_filter_bytes, &zero, p.w.d, dw));
+        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardBias(m_dev.cudnn(), &one, p.y.d, dy, &zero, p.bias.d, db));
+    }
+
+    // ---- 2x2 average pooling, stride 2 (an odd last row/column is dropped) ----
+
+    void avgpool2_forward(int n, int c, int h, int w, const float* x, float* y) const override
+    {
+        if (int64_t(n) * c == 0 || h < 2 || w < 2)
+            return; // no output cells
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        TensorDesc xd(n, c, h, w), yd(n, c, h / 2, w / 2);
+        const float one = 1.0f, zero = 0.0f;
+        GPULAB_CUDA_CHECK(cudnnPoolingForward(m_dev.cudnn(), m_pool, &one, xd.d, x, &zero, yd.d, y));
+    }
+
+    void avgpool2_backward(int n, int c, int h, int w, const float* dy, float* dx) const override
+    {
+        const int64_t total = int64_t(n) * c * h * w;
+        if (total <= 0)
+            return;
+        m_dev.activate();
+        const bool odd = (h % 2) || (w % 2);
+        if (odd || h < 2 || w < 2) // cells no window covers get a zero gradient
+            GPULAB_CUDA_CHECK(cudaMemsetAsync(dx, 0, size_t(total) * sizeof(float), m_dev.stream()));
+        if (h < 2 || w < 2)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        TensorDesc xd(n, c, h, w), yd(n, c, h / 2, w / 2);
+        // Average pooling's gradient needs neither x nor y; cuDNN's signature asks for both,
+        // so dy stands in for y and dx for x. With an odd size, accumulate (beta 1) onto the
+        // zeroed dx, so the dropped row/column keeps its zero whatever cuDNN writes there.
+        const float one = 1.0f, zero = 0.0f;
+        GPULAB_CUDA_CHECK(cudnnPoolingBackward(m_dev.cudnn(), m_pool, &one, yd.d, dy, yd.d, dy, xd.d, dx,
+                                               odd ? &one : &zero, xd.d, dx));
+    }
+
+    // ---- ReLU (in place allowed: y == x, dx == dy) ----
+
+    void relu_forward(int64_t count, const float* x, float* y) const override
+    {
+        if (count <= 0)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        const float one = 1.0f, zero = 0.0f;
+        for (int64_t off = 0; off < count; off += kMaxPart) {
+            TensorDesc d(1, 1, 1, int(std::min(kMaxPart, count - off)));
+            GPULAB_CUDA_CHECK(cudnnActivationForward(m_dev.cudnn(), m_relu, &one, d.d, x + off, &zero, d.d, y + off));
+        }
+    }
+
+    void relu_backward(int64_t count, const float* y, const float* dy, float* dx) const override
+    {
+        if (count <= 0)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        const float one = 1.0f, zero = 0.0f;
+        // ReLU's x > 0 exactly where y > 0, so y serves as x too.
+        for (int64_t off = 0; off < count; off += kMaxPart) {
+            TensorDesc d(1, 1, 1, int(std::min(kMaxPart, count - off)));
+            GPULAB_CUDA_CHECK(cudnnActivationBackward(m_dev.cudnn(), m_relu, &one, d.d, y + off, d.d, dy + off, d.d,
+                                                      y + off, &zero, d.d, dx + off));
+        }
+    }
+
+    // ---- dense (row-major, so cuBLAS sees every matrix transposed) ----
+
+    void dense_forward(int n, int in, int out, const float* x, const float* w, const float* b,
+                       float* y) const override
+    {
+        if (n <= 0 || out <= 0)
+            return;
+        m_dev.activate();
+        cuda::broadcast_rows(m_dev.stream(), n, out, b, y);
+        if (in <= 0)
+            return;
+        // column-major: y^T (out,n) += w^T (out,in) . x^T (in,n)
+        const float one = 1.0f;
+        GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, &one, w, out, x, in, &one,
+                                      y, out));
+    }
+
+    void dense_backward(int n, int in, int out, const float* x, const float* w, const float* dy, float* dx,
+                        float* dw, float* db) const override
+    {
+        m_dev.activate();
+        cudaStream_t s = m_dev.stream();
+        if (n <= 0 || in <= 0 || out <= 0) { // empty sums: zero gradients
+            GPULAB_CUDA_CHECK(cudaMemsetAsync(dw, 0, size_t(std::max(in, 0)) * std::max(out, 0) * sizeof(float), s));
+            GPULAB_CUDA_CHECK(cudaMemsetAsync(db, 0, size_t(std::max(out, 0)) * sizeof(float), s));
+            if (dx)
+                GPULAB_CUDA_CHECK(cudaMemsetAsync(dx, 0, size_t(std::max(n, 0)) * std::max(in, 0) * sizeof(float), s));
+            return;
+        }
+        const float one = 1.0f, zero = 0.0f;
+        // dx (n,in) = dy (n,out) . w^T    column-major: dx^T (in,n) = w (in,out) . dy^T (out,n)
+        if (dx)
+            GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, in, n, out, &one, w, out, dy, out,
+                                          &zero, dx, in));
+        // dw (in,out) = x^T . dy          column-major: dw^T (out,in) = dy^T (out,n) . x (n,in)
+        GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, out, in, n, &one, dy, out, x, in,
+                                      &zero, dw, out));
+        cuda::column_sums(s, n, out, dy, db);
+    }
+
+    // ---- loss ----
+    // A label out of range cannot throw here (the labels are on the GPU and we do not wait
+    // for it): the kernel records the first one, and the device throws std::out_of_range
+    // at its next synchronisation point (download or synchronize), as CUDA reports its own
+    // asynchronous errors. The trainer reads every loss back, so a run stops there.
+
+    void softmax_xent(int n, int classes, const float* logits, const int32_t* labels, float* loss_sum,
+                      float* dlogits) const override
+    {
+        check_sizes("softmax_xent", n, classes);
+        m_dev.activate();
+        cuda::softmax_xent(m_dev.stream(), n, classes, logits, labels, loss_sum, dlogits, m_dev.async_error_slot());
+    }
+
+    void count_correct(int n, int classes, const float* logits, const int32_t* labels,
+                       float* correct) const override
+    {
+        check_sizes("count_correct", n, std::max(classes, 1));
+        m_dev.activate();
+        cuda::count_correct(m_dev.stream(), n, classes, logits, labels, correct);
+    }
+
+    // ---- elementwise ----
+
+    void sgd_update(int64_t count, float scale, const float* grad, float* w) const override
+    {
+        m_dev.activate();
+        cuda::sgd(m_dev.stream(), count, scale, grad, w);
+    }
+
+    void add(int64_t count, const float* a, float* y) const override
+    {
+        m_dev.activate();
+        cuda::add(m_dev.stream(), count, a, y);
+    }
+
+    // src and dst may be equal, not partly overlapping.
+    void copy(int64_t count, const float* src, float* dst) const override
+    {
+        if (count <= 0 || src == dst)
+            return;
+        m_dev.activate();
+        GPULAB_CUDA_CHECK(
+            cudaMemcpyAsync(dst, src, size_t(count) * sizeof(float), cudaMemcpyDeviceToDevice, m_dev.stream()));
+    }
+
+    void fill(int64_t count, float value, float* y) const override
+    {
+        m_dev.activate();
+        cuda::fill(m_dev.stream(), count, value, y);
+    }
+
+private:
+    static constexpr int64_t kMaxPart = int64_t(1) << 30; // elements per cuDNN call (int dims)
+
+    static void check_sizes(const char* op, int n, int classes)
+    {
+        if (n < 0 || classes <= 0)
+            throw std::invalid_argument(std::string(op) + ": need n >= 0 and classes > 0 (got n " + std::to_string(n)
+                                        + ", classes " + std::to_string(classes) + ")");
+    }
+
+    static void check_workspace(const char* op, size_t needed, const float* ws)
+    {
+        if (needed > 0 && ws == nullptr)
+            throw std::invalid_argument(std::string(op)
+                                        + ": needs a workspace of conv_workspace_bytes(shape) bytes, got nullptr");
+    }
+
+    // The cached plan for a shape; built on first use. m_cudnn_mutex held, GPU current.
+    const ConvPlan& plan(const ConvShape& sh) const
+    {
+        const std::array<int, 7> key{sh.n, sh.c, sh.h, sh.w, sh.k, sh.r, sh.s};
+        if (auto it = m_plans.find(key); it != m_plans.end())
+            return *it->second;
+        auto p = std::make_unique<ConvPlan>();
+        cudnnHandle_t h = m_dev.cudnn();
+        p->x.set(sh.n, sh.c, sh.h, sh.w);
+        p->y.set(sh.n, sh.k, sh.oh(), sh.ow());
+        p->bias.set(1, sh.k, 1, 1);
+        GPULAB_CUDA_CHECK(cudnnSetFilter4dDescriptor(p->w.d, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, sh.k, sh.c, sh.r, sh.s));
+        GPULAB_CUDA_CHECK(cudnnSetConvolution2dDescriptor(p->conv.d, 0, 0, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                          CUDNN_DATA_FLOAT));
+        GPULAB_CUDA_CHECK(cudnnSetConvolutionMathType(p->conv.d, CUDNN_FMA_MATH));
+        int on = 0, oc = 0, ohh = 0, oww = 0;
+        GPULAB_CUDA_CHECK(cudnnGetConvolution2dForwardOutputDim(p->conv.d, p->x.d, p->w.d, &on, &oc, &ohh, &oww));
+        if (on != sh.n || oc != sh.k || ohh != sh.oh() || oww != sh.ow())
+            throw std::logic_error("cuDNN's output shape for " + shape_text(sh) + " differs from gpulab's");
+
+        {
+            cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+            int got = 0;
+            GPULAB_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(h, p->x.d, p->w.d, p->conv.d, p->y.d,
+                                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &got, perf));
+            p->fwd = choose<cudnnConvolutionFwdAlgoPerf_t, cudnnConvolutionFwdAlgo_t>(
+                perf, got,
+                [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
+                    return cudnnGetConvolutionForwardWorkspaceSize(h, p->x.d, p->w.d, p->conv.d, p->y.d, a, b);
+                },
+                &p->fwd_bytes, "forward convolution", sh);
+        }
+        {
+            cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+            int got = 0;
+            GPULAB_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                h, p->w.d, p->y.d, p->conv.d, p->x.d, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &got, perf));
+            p->bwd_data = choose<cudnnConvolutionBwdDataAlgoPerf_t, cudnnConvolutionBwdDataAlgo_t>(
+                perf, got,
+                [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
+                    return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w.d, p->y.d, p->conv.d, p->x.d, a, b);
+                },
+                &p->bwd_data_bytes, "backward-data convolution", sh);
+        }
+        {
+            cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+            int got = 0;
+            GPULAB_CUDA_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(
+                h, p->x.d, p->y.d, p->conv.d, p->w.d, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &got, perf));
+            p->bwd_filter = choose<cudnnConvolutionBwdFilterAlgoPerf_t, cudnnConvolutionBwdFilterAlgo_t>(
+                perf, got,
+                [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
+                    return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x.d, p->y.d, p->conv.d, p->w.d, a, b);
+                },
+                &p->bwd_filter_bytes, "backward-filter convolution", sh);
+        }
+        const ConvPlan& ref = *p;
+        m_plans.emplace(key, std::move(p));
+        return ref;
+    }
+
+    CudaDevice& m_dev;
+    cudnnPoolingDescriptor_t m_pool = nullptr;
+    cudnnActivationDescriptor_t m_relu = nullptr;
+    // A cuDNN handle may not be used by two threads at once, and conv_workspace_bytes runs
+    // on the front end (at push time) while the device's worker runs convolutions.
+    mutable std::mutex m_cudnn_mutex;
+    mutable std::map<std::array<int, 7>, std::unique_ptr<ConvPlan>> m_plans;
+};
+
+} // namespace
+
+std::unique_ptr<Kernels> make_cuda_kernels(CudaDevice& device)
+{
+    return std::make_unique<CudaKernels>(device);
+}
+
+} // namespace gpulab

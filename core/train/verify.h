@@ -1,0 +1,83 @@
+// Backend verification: every op of the Kernels table, the transfers, each allreduce
+// strategy and a few training steps, run on a backend's devices and compared with the CPU
+// reference (|a-b| <= tol + eps*|ref|, the worst difference reported). Used by
+// `gpulab-cli verify` and by the GPU test suites.
+#pragma once
+
+#include "comm/allreduce.h"
+#include "data/fashion_mnist.h"
+#include "engine/engine.h"
+#include "train/train_config.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+
+class Device;
+
+// ---- one check ----------------------------------------------------------------------------
+struct VerifyCheck {
+    std::string backend;  // "cpu" | "cuda"
+    std::string group;    // "kernels" | "transfers" | "memory" | "allreduce" | "training"
+    std::string name;     // "conv2d_forward x(3,20,13,13) w(50,20,5,5)"
+    bool ok = false;
+    double worst = 0;     // worst |a-b| over the values compared
+    double tol = 0, eps = 0;
+    int64_t values = 0;   // how many values were compared
+    std::string note;     // why it failed, or what else was seen
+};
+
+// |got[i] - ref[i]| <= tol + eps*|ref[i]| for every i (NaN fails; sizes must match).
+VerifyCheck compare_values(const std::vector<float>& got, const std::vector<float>& ref, double tol,
+                           double eps);
+
+// ---- building blocks (the GPU tests call these) ---------------------------------------------
+// Every op of kernels_for(device) against cpu_reference_kernels() on the same random inputs,
+// including the edge cases the reference defines (odd pooling sizes, empty batches,
+// in-place ReLU, dx == nullptr, dlogits == nullptr, a label out of range).
+std::vector<VerifyCheck> verify_kernels(Device& device, uint64_t seed = 1);
+
+// upload/download round trips on every device, copy_from between every ordered pair.
+std::vector<VerifyCheck> verify_transfers(const std::vector<Device*>& devices, uint64_t seed = 1);
+
+// Memory accounting: a pool's reuse, bytes back to zero, an out-of-memory that is reported
+// (OutOfMemory and a MemOom event) and leaves the device usable. Makes its own devices.
+std::vector<VerifyCheck> verify_memory(DeviceKind kind);
+
+// One allreduce over these devices (a flat buffer of `count` floats per device, split in
+// one chunk per device for ring) on an engine of `engine` kind: every device must hold the
+// host sum, all copies identical, with the expected number of AllreduceStep events.
+VerifyCheck verify_allreduce(const std::vector<Device*>& devices, AllreduceKind kind, EngineKind engine,
+                             int64_t count = 100003, uint64_t seed = 1);
+
+// Runs `cfg` and `reference` on `data` and compares their epoch losses, accuracies and final
+// parameters (tol/eps for the parameters; 0/0 asks for identical runs). Every device's copy
+// of the parameters must also agree exactly with device 0's.
+VerifyCheck verify_training(const std::string& name, const TrainConfig& cfg, const TrainConfig& reference,
+                            const FashionMnist& data, double tol, double eps);
+
+// A small learnable data set and a short run of the book's loop (a few SGD steps).
+FashionMnist verify_dataset(uint64_t seed = 7);
+TrainConfig verify_train_config(Backend backend, int devices, AllreduceKind kind);
+
+// ---- everything -----------------------------------------------------------------------------
+struct VerifyOptions {
+    bool cpu = true;
+    bool cuda = true;
+    int cuda_devices = 0; // logical CUDA devices for multi-device checks; 0: max(2, GPUs)
+    uint64_t seed = 1;
+    std::function<void(const VerifyCheck&)> on_check; // called as each check ends
+};
+
+struct VerifyReport {
+    std::vector<VerifyCheck> checks;
+    std::vector<std::string> skipped; // "cuda: no NVIDIA driver found ..."
+    int failures() const;
+};
+
+VerifyReport run_verify(const VerifyOptions& options);
+
+} // namespace gpulab

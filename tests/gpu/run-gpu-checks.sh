@@ -1,0 +1,112 @@
+#!/bin/bash
+# The GPU checks of the CUDA backend, in ONE call on the GPU machine: `gpulab-cli devices`,
+# `gpulab-cli verify`, every GPU test suite, and 2-epoch training runs on 1 and on 4 logical
+# GPUs (plus ring and NCCL runs). Writes the whole log to $OUT/gpu-checks.log (or to
+# ./gpu-checks.log where OUT is unset) and ends with one PASS/FAIL line per step.
+#
+# Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
+#   tests/gpu/prepare-gpu-bundle.sh
+# then run it through the device tool's `run` (one call, about 3-6 minutes):
+#   run(command="bash tests/gpu/run-gpu-checks.sh build-gpu/bundle",
+#       carry=["build-gpu/bundle"], timeout_s=540)
+# Here (no GPU) the same command runs the CPU parts and reports "no CUDA device" cleanly.
+#
+# Usage: run-gpu-checks.sh [BUNDLE_DIR]   (default build-gpu/bundle; BUNDLE_DIR/data holds
+# the Fashion-MNIST .gz files, else the training runs use --synthetic data)
+set -u
+cd "$(dirname "$0")/../.."
+BUNDLE=${1:-build-gpu/bundle}
+BIN=$BUNDLE/bin
+LOGDIR=${OUT:-.}
+LOG=$LOGDIR/gpu-checks.log
+mkdir -p "$LOGDIR"
+: >"$LOG"
+STEP_TIMEOUT=${STEP_TIMEOUT:-240}
+
+say() { echo "$*" | tee -a "$LOG"; }
+RESULTS=()
+FAILED=0
+# step NAME COMMAND...: runs it with a timeout, logs everything, records PASS/FAIL/SKIP.
+# Exit status 77 means "skipped" (the test programs: no usable CUDA device).
+step() {
+  local name=$1
+  shift
+  say ""
+  say "==== $name: $*"
+  local t0=$SECONDS
+  timeout --kill-after=10 "$STEP_TIMEOUT" "$@" 2>&1 | tee -a "$LOG"
+  local rc=${PIPESTATUS[0]}
+  local verdict=PASS
+  if [ "$rc" -eq 77 ]; then verdict=SKIP
+  elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then verdict="FAIL (timed out after ${STEP_TIMEOUT}s)"; FAILED=$((FAILED + 1))
+  elif [ "$rc" -ne 0 ]; then verdict="FAIL (exit $rc)"; FAILED=$((FAILED + 1))
+  fi
+  RESULTS+=("$verdict  $name  ($((SECONDS - t0)) s)")
+  say "==== $name: $verdict"
+}
+
+say "gpulab GPU checks, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+if [ ! -x "$BIN/gpulab-cli" ]; then
+  say "no $BIN/gpulab-cli: run tests/gpu/prepare-gpu-bundle.sh first and carry $BUNDLE"
+  exit 2
+fi
+
+# ---- the CUDA libraries: the bundle's own, the toolkit's, PyTorch's nvidia-* wheels ----
+LIBS="$PWD/$BUNDLE/lib"
+for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do
+  [ -d "$d" ] && LIBS="$LIBS:$d"
+done
+for py in python3 /opt/torch/.venv/bin/python3; do
+  command -v "$py" >/dev/null 2>&1 || continue
+  NV=$("$py" -c 'import nvidia, os; print("\n".join(os.path.abspath(p) for p in nvidia.__path__))' 2>/dev/null) || continue
+  for root in $NV; do
+    while IFS= read -r d; do LIBS="$LIBS:$d"; done < <(find "$root" -maxdepth 3 -type d -name lib 2>/dev/null | sort)
+  done
+  break
+done
+export LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+say ""
+say "---- libraries the programs load:"
+ldd "$BIN/gpulab-cli" 2>&1 | grep -E "cuda|cublas|cudnn|nccl|openblas|gomp|not found" | tee -a "$LOG"
+if ldd "$BIN/gpulab-cli" 2>&1 | grep -q "not found"; then
+  say "WARNING: some libraries were not found (above); the steps below will fail to start"
+fi
+command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi 2>&1 | tee -a "$LOG"
+
+# ---- the checks ----
+DATA=(--synthetic 12000)
+if ls "$BUNDLE"/data/train-images-idx3-ubyte.gz >/dev/null 2>&1; then DATA=(--data "$BUNDLE/data"); fi
+HAVE_GPU=0
+"$BIN/gpulab-cli" devices 2>/dev/null | grep -q "^cuda: [0-9]" && HAVE_GPU=1
+
+step "devices" "$BIN/gpulab-cli" devices
+step "verify" "$BIN/gpulab-cli" verify
+step "tst_cuda_kernels" "$BIN/tst_cuda_kernels"
+step "tst_cuda_allreduce" "$BIN/tst_cuda_allreduce"
+step "tst_verify" "$BIN/tst_verify"
+if [ "$HAVE_GPU" = 1 ]; then
+  TRAIN=(train --backend cuda --epochs 2 --batch-size 256 --lr 0.2 --quiet "${DATA[@]}")
+  step "train 1 GPU device" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1
+  step "train 4 logical devices, naive" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce naive
+  step "train 4 logical devices, ring (12000 images)" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 \
+    --allreduce ring --subset 12000 --test-subset 2000
+  step "train 1 device, nccl (12000 images)" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --allreduce nccl \
+    --subset 12000 --test-subset 2000
+  step "train 4 devices, async, trace" "$BIN/gpulab-cli" train --backend cuda --devices 4 --mode bounded \
+    --inflight 3 --epochs 1 --subset 4096 --test-subset 1000 --quiet "${DATA[@]}" --trace "$LOGDIR/trace-4gpu.json"
+  step "backend auto picks CUDA" "$BIN/gpulab-cli" train --backend auto --devices 2 --epochs 1 --subset 2048 \
+    --test-subset 500 --quiet "${DATA[@]}"
+  step "nccl refused for 2 devices on 1 GPU" bash -c "! '$BIN/gpulab-cli' train --backend cuda --devices \$(( \$('$BIN/gpulab-cli' devices | sed -n 's/^cuda: \([0-9]*\) GPU.*/\1/p') + 1 )) --allreduce nccl --epochs 1 --subset 512 --quiet ${DATA[*]}"
+else
+  say ""
+  say "no usable CUDA device: the training runs on GPUs are skipped"
+  step "asking for cuda is a clear error" bash -c "! '$BIN/gpulab-cli' train --backend cuda --devices 1 --epochs 1 --synthetic 256"
+  step "train on the CPU (2 devices, synthetic)" "$BIN/gpulab-cli" train --backend auto --devices 2 --epochs 1 --synthetic 2048 --quiet
+fi
+
+say ""
+say "==== summary"
+for r in "${RESULTS[@]}"; do say "$r"; done
+say "$(( ${#RESULTS[@]} - FAILED )) passed, $FAILED failed"
+exit $(( FAILED > 0 ? 1 : 0 ))

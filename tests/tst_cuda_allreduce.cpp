@@ -1,0 +1,127 @@
+// tst_cuda_allreduce: naive, ring and NCCL allreduce on CUDA devices (several logical
+// devices per GPU where there is one GPU), and short training runs against the CPU
+// reference. Skips ("no CUDA device") where CUDA is not usable. Plain C++, no Qt.
+#include "plain_test.h"
+
+#include "device/device_factory.h"
+#include "trace/event_stream.h"
+#include "train/verify.h"
+
+#ifdef GPULAB_HAVE_NCCL
+#include "comm/nccl_allreduce.h"
+#endif
+
+#include <memory>
+#include <stdexcept>
+
+using namespace gpulab;
+
+namespace {
+
+void require_cuda()
+{
+    std::string why;
+    if (!cuda_usable(&why))
+        PT_SKIP("no CUDA device (" + why + ")");
+}
+
+void require_ok(const VerifyCheck& c)
+{
+    std::printf("  %s %s: worst %.3g (allowed %.0e + %.0e*|ref|) %s\n", c.ok ? "OK  " : "FAIL", c.name.c_str(), c.worst,
+                c.tol, c.eps, c.note.c_str());
+    PT_VERIFY2(c.ok, c.name + ": " + c.note);
+}
+
+std::vector<Device*> first(const std::vector<std::unique_ptr<Device>>& devs, int n)
+{
+    std::vector<Device*> p;
+    for (int i = 0; i < n; ++i)
+        p.push_back(devs[size_t(i)].get());
+    return p;
+}
+
+} // namespace
+
+PT_TEST(naive_and_ring_match_the_host_sum)
+{
+    require_cuda();
+    auto devs = make_devices(DeviceKind::Cuda, 4, kDefaultMemoryBudget, 1, nullptr);
+    for (int n : {1, 2, 3, 4})
+        for (EngineKind e : {EngineKind::Threaded, EngineKind::Sync})
+            for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
+                require_ok(verify_allreduce(first(devs, n), k, e, 129068, 7));
+}
+
+PT_TEST(step_events_time_the_transfers)
+{
+    require_cuda();
+    auto devs = make_devices(DeviceKind::Cuda, 4, kDefaultMemoryBudget, 1, nullptr);
+    // verify_allreduce checks the count and order of every step event's times; this also
+    // checks that a step's span is the transfer's, not the whole queue's.
+    require_ok(verify_allreduce(first(devs, 4), AllreduceKind::Ring, EngineKind::Threaded, 1 << 22, 9));
+}
+
+PT_TEST(nccl_over_one_device_per_gpu)
+{
+    require_cuda();
+    std::string why;
+    if (!nccl_available(&why))
+        PT_SKIP(why);
+    const int gpus = cuda_device_count();
+    auto devs = make_devices(DeviceKind::Cuda, gpus, kDefaultMemoryBudget, 1, nullptr);
+    for (int n = 1; n <= gpus; ++n)
+        require_ok(verify_allreduce(first(devs, n), AllreduceKind::Nccl, EngineKind::Threaded, 129068, 5));
+}
+
+PT_TEST(nccl_is_refused_when_devices_share_a_gpu)
+{
+    require_cuda();
+    std::string why;
+    if (!nccl_available(&why))
+        PT_SKIP(why);
+    const int gpus = cuda_device_count();
+    auto devs = make_devices(DeviceKind::Cuda, gpus + 1, kDefaultMemoryBudget, 1, nullptr);
+    const VerifyCheck c = verify_allreduce(first(devs, gpus + 1), AllreduceKind::Nccl, EngineKind::Sync, 1024);
+    PT_VERIFY(!c.ok);
+    PT_VERIFY2(c.note.find("share GPU") != std::string::npos, c.note);
+    TrainConfig cfg = verify_train_config(Backend::Cuda, gpus + 1, AllreduceKind::Nccl);
+    const std::string err = validate(cfg);
+    std::printf("  validate: %s\n", err.c_str());
+    PT_VERIFY2(err.find("one GPU per device") != std::string::npos, err);
+}
+
+PT_TEST(training_matches_the_cpu_reference)
+{
+    require_cuda();
+    const FashionMnist data = verify_dataset();
+    const double tol = 1e-5, eps = 1e-3;
+    require_ok(verify_training("1 device", verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive),
+                               verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, tol, eps));
+    for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
+        require_ok(verify_training(std::string("4 devices, ") + allreduce_name(k),
+                                   verify_train_config(Backend::Cuda, 4, k), verify_train_config(Backend::Cpu, 4, k),
+                                   data, tol, eps));
+    if (nccl_available()) {
+        const int gpus = cuda_device_count();
+        require_ok(verify_training(std::to_string(gpus) + " devices, nccl",
+                                   verify_train_config(Backend::Cuda, gpus, AllreduceKind::Nccl),
+                                   verify_train_config(Backend::Cpu, gpus, AllreduceKind::Naive), data, tol, eps));
+    }
+}
+
+PT_TEST(async_and_bounded_modes_train_like_sync)
+{
+    require_cuda();
+    const FashionMnist data = verify_dataset();
+    TrainConfig sync = verify_train_config(Backend::Cuda, 4, AllreduceKind::Ring);
+    TrainConfig async = sync, bounded = sync;
+    async.mode = ExecMode::Async;
+    bounded.mode = ExecMode::Bounded;
+    bounded.inflight = 2;
+    // Same ops in the same order on each stream: the same results (bit for bit with
+    // deterministic cuDNN algorithms; a race between streams would be far outside this).
+    require_ok(verify_training("4 devices, async = sync", async, sync, data, 1e-6, 1e-5));
+    require_ok(verify_training("4 devices, bounded = sync", bounded, sync, data, 1e-6, 1e-5));
+}
+
+PT_MAIN()

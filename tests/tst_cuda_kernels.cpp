@@ -1,0 +1,178 @@
+// tst_cuda_kernels: the CUDA kernel table against the CPU reference, the CUDA device's
+// pool, transfers and error reporting. Skips ("no CUDA device") where CUDA is not usable;
+// runs for real on the GPU machine (tests/gpu/run-gpu-checks.sh). Plain C++, no Qt.
+#include "plain_test.h"
+
+#include "data/synthetic.h"
+#include "device/device_factory.h"
+#include "kernels/kernels.h"
+#include "trace/event_stream.h"
+#include "train/trainer.h"
+#include "train/verify.h"
+
+#ifdef GPULAB_HAVE_CUDA
+#include "device/cuda_check.h"
+#include "device/cuda_device.h"
+#endif
+
+#include <memory>
+#include <stdexcept>
+
+using namespace gpulab;
+
+namespace {
+
+void require_cuda()
+{
+    std::string why;
+    if (!cuda_usable(&why))
+        PT_SKIP("no CUDA device (" + why + ")");
+}
+
+std::vector<std::unique_ptr<Device>> cuda_devices(int n, int64_t budget = kDefaultMemoryBudget,
+                                                  EventStream* trace = nullptr)
+{
+    return make_devices(DeviceKind::Cuda, n, budget, 1, trace);
+}
+
+void require_all_ok(const std::vector<VerifyCheck>& checks)
+{
+    PT_VERIFY(!checks.empty());
+    for (const auto& c : checks) {
+        std::printf("  %s %s %s: worst %.3g (allowed %.0e + %.0e*|ref|) %s\n", c.ok ? "OK  " : "FAIL", c.group.c_str(),
+                    c.name.c_str(), c.worst, c.tol, c.eps, c.note.c_str());
+        PT_VERIFY2(c.ok, c.group + " " + c.name + ": " + c.note);
+    }
+}
+
+} // namespace
+
+PT_TEST(devices_map_logical_to_physical_gpus)
+{
+    require_cuda();
+    const int gpus = cuda_device_count();
+    PT_VERIFY(gpus >= 1);
+    PT_COMPARE(int(cuda_gpus().size()), gpus);
+    for (const GpuInfo& g : cuda_gpus()) {
+        std::printf("  GPU %d: %s, cc %d.%d, %s\n", g.index, g.name.c_str(), g.major, g.minor,
+                    format_bytes(g.total_bytes).c_str());
+        PT_VERIFY(g.total_bytes > 0);
+        PT_VERIFY(g.major >= 7);
+    }
+    auto devs = cuda_devices(gpus + 1);
+    PT_COMPARE(devs.back()->name(), "cuda(" + std::to_string(gpus) + " on GPU 0)");
+    PT_VERIFY(devs.front()->kind() == DeviceKind::Cuda);
+    PT_VERIFY(kernels_for(*devs.front()).name() != std::string(cpu_reference_kernels().name()));
+    PT_VERIFY(&kernels_for(*devs[0]) != &kernels_for(*devs[1])); // each device its own handles
+}
+
+PT_TEST(every_kernel_matches_the_cpu_reference)
+{
+    require_cuda();
+    auto devs = cuda_devices(cuda_device_count());
+    for (auto& d : devs) // once per physical GPU
+        require_all_ok(verify_kernels(*d, 1));
+}
+
+PT_TEST(every_kernel_matches_with_other_inputs)
+{
+    require_cuda();
+    auto devs = cuda_devices(1);
+    require_all_ok(verify_kernels(*devs.front(), 12345));
+}
+
+PT_TEST(transfers_between_logical_devices_on_one_or_more_gpus)
+{
+    require_cuda();
+    auto devs = cuda_devices(std::max(3, cuda_device_count()));
+    std::vector<Device*> all;
+    for (auto& d : devs)
+        all.push_back(d.get());
+    require_all_ok(verify_transfers(all, 3));
+}
+
+PT_TEST(pool_accounting_and_out_of_memory)
+{
+    require_cuda();
+    require_all_ok(verify_memory(DeviceKind::Cuda));
+}
+
+PT_TEST(conv_workspace_is_planned_once_per_shape)
+{
+    require_cuda();
+    auto devs = cuda_devices(1);
+    const Kernels& k = kernels_for(*devs.front());
+    const ConvShape a{64, 20, 13, 13, 50, 5, 5}, b{7, 20, 13, 13, 50, 5, 5};
+    const int64_t wa = k.conv_workspace_bytes(a);
+    PT_VERIFY(wa >= 0);
+    PT_COMPARE(k.conv_workspace_bytes(a), wa); // cached: the same answer
+    PT_VERIFY(k.conv_workspace_bytes(b) >= 0);
+    PT_COMPARE(k.conv_workspace_bytes(ConvShape{0, 20, 13, 13, 50, 5, 5}), int64_t(0));
+    bool threw = false;
+    try {
+        k.conv_workspace_bytes(ConvShape{1, 1, 2, 2, 1, 3, 3}); // filter larger than the image
+    } catch (const std::invalid_argument&) {
+        threw = true;
+    }
+    PT_VERIFY(threw);
+}
+
+PT_TEST(a_failing_call_throws_with_call_file_and_line)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    try {
+        GPULAB_CUDA_CHECK(cudaSetDevice(1 << 20));
+        PT_VERIFY2(false, "no throw");
+    } catch (const CudaError& e) {
+        const std::string what = e.what();
+        std::printf("  %s\n", what.c_str());
+        PT_VERIFY2(what.find("cudaSetDevice(1 << 20)") != std::string::npos, what);
+        PT_VERIFY2(what.find("tst_cuda_kernels.cpp:") != std::string::npos, what);
+    }
+    // The device is still usable after the failed call.
+    auto devs = cuda_devices(1);
+    require_all_ok(verify_memory(DeviceKind::Cuda));
+#endif
+}
+
+PT_TEST(a_bad_label_ends_a_training_run_cleanly)
+{
+    require_cuda();
+    FashionMnist data = make_synthetic_dataset(256, 64, 3);
+    data.train.labels[100] = 12; // a corrupt label: reported at the loss read-back
+    TrainConfig cfg = verify_train_config(Backend::Cuda, 2, AllreduceKind::Naive);
+    cfg.epochs = 1;
+    EventStream trace;
+    Trainer t(cfg, std::make_shared<const FashionMnist>(data), trace);
+    const RunResult r = t.run();
+    std::printf("  %s: %s\n", run_status_name(r.status), r.message.c_str());
+    PT_VERIFY(r.status == RunStatus::Failed);
+    PT_VERIFY2(r.message.find("label 12") != std::string::npos, r.message);
+    for (int64_t b : r.bytes_in_use_after)
+        PT_COMPARE(b, int64_t(0));
+}
+
+PT_TEST(an_unbounded_async_run_reports_out_of_memory)
+{
+    require_cuda();
+    const FashionMnist data = make_synthetic_dataset(4096, 64, 3);
+    TrainConfig cfg = verify_train_config(Backend::Cuda, 2, AllreduceKind::Ring);
+    cfg.mode = ExecMode::Async;
+    cfg.epochs = 1;
+    cfg.memory_budget = int64_t(24) << 20;
+    EventStream trace;
+    Trainer t(cfg, std::make_shared<const FashionMnist>(data), trace);
+    const RunResult r = t.run();
+    std::printf("  %s: %s\n", run_status_name(r.status), r.message.c_str());
+    PT_VERIFY(r.status == RunStatus::Failed);
+    PT_VERIFY(r.out_of_memory);
+    int ooms = 0;
+    for (const Event& e : trace.all())
+        ooms += e.kind == EventKind::MemOom;
+    PT_VERIFY(ooms >= 1);
+    for (int64_t b : r.bytes_in_use_after)
+        PT_COMPARE(b, int64_t(0));
+}
+
+PT_MAIN()

@@ -1,0 +1,103 @@
+// tst_verify: the verification that `gpulab-cli verify` runs, on the CPU backend (every op
+// of the simulated devices' table against the reference, allreduce, training runs), and
+// what it says where CUDA is absent. Plain C++ (tests/plain_test.h): runs without Qt.
+#include "plain_test.h"
+
+#include "device/device_factory.h"
+#include "train/verify.h"
+
+#include <cmath>
+#include <stdexcept>
+
+using namespace gpulab;
+
+namespace {
+
+void require_all_ok(const std::vector<VerifyCheck>& checks)
+{
+    PT_VERIFY(!checks.empty());
+    for (const auto& c : checks) {
+        std::printf("  %s %s %s %s: worst %.3g %s\n", c.ok ? "OK  " : "FAIL", c.backend.c_str(), c.group.c_str(),
+                    c.name.c_str(), c.worst, c.note.c_str());
+        PT_VERIFY2(c.ok, c.group + " " + c.name + ": " + c.note);
+    }
+}
+
+} // namespace
+
+PT_TEST(compare_values_uses_tol_plus_eps_times_ref)
+{
+    PT_VERIFY(compare_values({1.0f, 2.0f}, {1.0f, 2.0f}, 0, 0).ok);
+    PT_VERIFY(compare_values({1.0f + 1e-3f}, {1.0f}, 0, 2e-3).ok);   // eps*|ref|
+    PT_VERIFY(!compare_values({1.0f + 1e-3f}, {1.0f}, 0, 5e-4).ok);
+    PT_VERIFY(compare_values({1e-5f}, {0.0f}, 2e-5, 0).ok);           // tol
+    PT_VERIFY(!compare_values({NAN}, {0.0f}, 1, 1).ok);               // NaN always fails
+    PT_VERIFY(!compare_values({1.0f}, {1.0f, 2.0f}, 1, 1).ok);        // sizes
+    const VerifyCheck c = compare_values({0.0f, 0.5f, 3.0f}, {0.0f, 0.25f, 3.0f}, 0, 0);
+    PT_VERIFY(!c.ok);
+    PT_VERIFY(std::fabs(c.worst - 0.25) < 1e-12);
+    PT_COMPARE(c.values, int64_t(3));
+}
+
+PT_TEST(cpu_kernels_match_the_reference)
+{
+    auto devs = make_devices(DeviceKind::CpuSim, 1, kDefaultMemoryBudget, 1, nullptr);
+    require_all_ok(verify_kernels(*devs.front()));
+}
+
+PT_TEST(cpu_transfers_memory_and_allreduce)
+{
+    auto devs = make_devices(DeviceKind::CpuSim, 4, kDefaultMemoryBudget, 1, nullptr);
+    std::vector<Device*> all;
+    for (auto& d : devs)
+        all.push_back(d.get());
+    require_all_ok(verify_transfers(all));
+    require_all_ok(verify_memory(DeviceKind::CpuSim));
+    for (EngineKind e : {EngineKind::Threaded, EngineKind::Sync})
+        for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
+            require_all_ok({verify_allreduce(all, k, e, 10007)});
+}
+
+PT_TEST(nccl_is_refused_off_cuda)
+{
+    auto devs = make_devices(DeviceKind::CpuSim, 2, kDefaultMemoryBudget, 1, nullptr);
+    const VerifyCheck c = verify_allreduce({devs[0].get(), devs[1].get()}, AllreduceKind::Nccl, EngineKind::Sync, 16);
+    PT_VERIFY(!c.ok);
+    PT_VERIFY2(c.note.find("NCCL") != std::string::npos, c.note);
+}
+
+PT_TEST(run_verify_on_the_cpu_passes_and_says_why_cuda_was_skipped)
+{
+    VerifyOptions opt;
+    opt.cuda = true;
+    int seen = 0;
+    opt.on_check = [&](const VerifyCheck&) { ++seen; };
+    const VerifyReport r = run_verify(opt);
+    require_all_ok(r.checks);
+    PT_COMPARE(seen, int(r.checks.size()));
+    std::string why;
+    if (!cuda_usable(&why)) {
+        PT_COMPARE(r.skipped.size(), size_t(1));
+        PT_COMPARE(r.skipped.front(), "cuda: " + why);
+        PT_VERIFY(!why.empty());
+    }
+    PT_COMPARE(r.failures(), 0);
+}
+
+PT_TEST(asking_for_cuda_where_there_is_none_is_a_clear_error)
+{
+    std::string why;
+    if (cuda_usable(&why))
+        PT_SKIP("CUDA is usable here");
+    PT_VERIFY(!why.empty());
+    PT_COMPARE(cuda_device_count(), 0);
+    PT_VERIFY(cuda_gpus().empty());
+    try {
+        make_devices(DeviceKind::Cuda, 1, kDefaultMemoryBudget, 1, nullptr);
+        PT_VERIFY2(false, "make_devices(Cuda) did not throw");
+    } catch (const std::runtime_error& e) {
+        PT_VERIFY2(std::string(e.what()).find(why) != std::string::npos, e.what());
+    }
+}
+
+PT_MAIN()
