@@ -49,10 +49,9 @@ else
   cp -L /lib/x86_64-linux-gnu/libopenblas.so.0 "$BUNDLE/lib/" # no static archive: the whole one
 fi
 # Whatever else is not part of every Linux system (libstdc++/libc/libm/libgcc_s are).
+NEEDED=$(LD_LIBRARY_PATH="$PWD/$BUNDLE/lib" ldd "$BUNDLE"/bin/* "$BUNDLE/lib/libopenblas.so.0" 2>/dev/null || true)
 for lib in libgomp.so.1 libz.so.1 libgfortran.so.5 libquadmath.so.0; do
-  if ldd "$BUNDLE"/bin/* "$BUNDLE/lib/libopenblas.so.0" 2>/dev/null | grep -q "$lib"; then
-    cp -L "/lib/x86_64-linux-gnu/$lib" "$BUNDLE/lib/"
-  fi
+  case "$NEEDED" in *"$lib"*) cp -L "/lib/x86_64-linux-gnu/$lib" "$BUNDLE/lib/" ;; esac
 done
 
 if ls /usr/share/datasets/fashion-mnist/*.gz >/dev/null 2>&1; then
