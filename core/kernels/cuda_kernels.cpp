@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <array>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -87,10 +88,11 @@ bool tensor_core_math(cudnnMathType_t m)
 }
 
 // The first algorithm of the heuristics' ranking that succeeds, uses no tensor-core math,
-// and whose workspace query (under FMA math) succeeds; deterministic ones first.
+// and whose workspace query (under FMA math) succeeds; deterministic ones first. Should the
+// heuristics offer none, the classic GEMM-based algorithms in `fallback` are tried.
 template <class Perf, class Algo, class WsQuery>
 Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t* bytes, const char* what,
-            const ConvShape& sh)
+            const ConvShape& sh, std::initializer_list<Algo> fallback)
 {
     for (int pass = 0; pass < 2; ++pass)
         for (int i = 0; i < count; ++i) {
@@ -105,6 +107,13 @@ Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t* bytes,
             *bytes = b;
             return p.algo;
         }
+    for (Algo a : fallback) {
+        size_t b = 0;
+        if (ws_query(a, &b) == CUDNN_STATUS_SUCCESS) {
+            *bytes = b;
+            return a;
+        }
+    }
     throw std::runtime_error(std::string("cuDNN offers no FP32 ") + what + " algorithm for " + shape_text(sh));
 }
 
@@ -394,7 +403,9 @@ private:
                 [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionForwardWorkspaceSize(h, p->x.d, p->w.d, p->conv.d, p->y.d, a, b);
                 },
-                &p->fwd_bytes, "forward convolution", sh);
+                &p->fwd_bytes, "forward convolution", sh,
+                {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
+                 CUDNN_CONVOLUTION_FWD_ALGO_GEMM});
         }
         {
             cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -406,7 +417,8 @@ private:
                 [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w.d, p->y.d, p->conv.d, p->x.d, a, b);
                 },
-                &p->bwd_data_bytes, "backward-data convolution", sh);
+                &p->bwd_data_bytes, "backward-data convolution", sh,
+                {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0});
         }
         {
             cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -418,7 +430,9 @@ private:
                 [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x.d, p->y.d, p->conv.d, p->w.d, a, b);
                 },
-                &p->bwd_filter_bytes, "backward-filter convolution", sh);
+                &p->bwd_filter_bytes, "backward-filter convolution", sh,
+                {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0,
+                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3});
         }
         const ConvPlan& ref = *p;
         m_plans.emplace(key, std::move(p));
