@@ -26,8 +26,11 @@ namespace {
 
 std::atomic<int> g_signal{0};
 
+// First SIGINT/SIGTERM: cancel the run and write what was recorded. A second one: leave now.
 extern "C" void on_signal(int sig)
 {
+    if (g_signal != 0)
+        _exit(130);
     g_signal = sig;
 }
 
