@@ -1,0 +1,161 @@
+// gpulab: the visual lab (Qt GUI). Without options it opens the window; with --run,
+// --export-dir and --quit it runs presets headless and writes plots, data and
+// screenshots (used by tests/screenshots.sh and the tests).
+#include "control_panel.h"
+#include "main_window.h"
+#include "presets.h"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QLibraryInfo>
+#include <QLocale>
+#include <QTranslator>
+
+#include <cstdio>
+
+using namespace gpulab;
+
+namespace {
+
+[[noreturn]] void usageError(const QString& message)
+{
+    std::fprintf(stderr, "gpulab: %s (see gpulab --help)\n", qPrintable(message));
+    std::exit(2);
+}
+
+template <class T>
+std::optional<T> number(const QCommandLineParser& p, const QCommandLineOption& o)
+{
+    if (!p.isSet(o))
+        return std::nullopt;
+    bool ok = false;
+    const QString v = p.value(o);
+    T x{};
+    if constexpr (std::is_same_v<T, double>)
+        x = v.toDouble(&ok);
+    else
+        x = static_cast<T>(v.toLongLong(&ok));
+    if (!ok)
+        usageError(QStringLiteral("--%1 needs a number (got '%2')").arg(o.names().constFirst(), v));
+    return x;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    QApplication::setApplicationName(QStringLiteral("gpulab"));
+    QApplication::setApplicationVersion(QStringLiteral(GPULAB_VERSION));
+    QApplication::setOrganizationName(QStringLiteral("gpulab"));
+    QApplication::setDesktopFileName(QStringLiteral("gpulab"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(QStringLiteral(
+        "A visual lab for data-parallel training (Dive into Deep Learning, \"Computational Performance\")."));
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption preset(QStringLiteral("preset"),
+                              QStringLiteral("Preset to apply (repeat to run several in turn): %1.")
+                                  .arg(presetIds().join(QStringLiteral(", "))),
+                              QStringLiteral("name"));
+    QCommandLineOption run(QStringLiteral("run"), QStringLiteral("Start the run(s) at once."));
+    QCommandLineOption exportDir(QStringLiteral("export-dir"),
+                                 QStringLiteral("After the runs, write every plot (PNG, PDF, SVG), its data (CSV), "
+                                                "the trace (trace.json, events.csv) and a screenshot of each view here."),
+                                 QStringLiteral("dir"));
+    QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
+    QCommandLineOption devices(QStringLiteral("devices"), QStringLiteral("Number of devices (1-8)."), QStringLiteral("n"));
+    QCommandLineOption batch(QStringLiteral("batch-size"), QStringLiteral("Minibatch size."), QStringLiteral("n"));
+    QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Learning rate."), QStringLiteral("x"));
+    QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Epochs."), QStringLiteral("n"));
+    QCommandLineOption mode(QStringLiteral("mode"), QStringLiteral("sync, async or bounded."), QStringLiteral("mode"));
+    QCommandLineOption inflight(QStringLiteral("inflight"), QStringLiteral("Bounded mode: minibatches in flight."), QStringLiteral("k"));
+    QCommandLineOption allreduce(QStringLiteral("allreduce"), QStringLiteral("naive or ring."), QStringLiteral("kind"));
+    QCommandLineOption subset(QStringLiteral("subset"), QStringLiteral("Train on the first N images (0 = all)."), QStringLiteral("n"));
+    QCommandLineOption testSubset(QStringLiteral("test-subset"), QStringLiteral("Evaluate on the first N test images (0 = all)."), QStringLiteral("n"));
+    QCommandLineOption budget(QStringLiteral("memory-budget"), QStringLiteral("Memory per simulated device (e.g. 256MiB)."), QStringLiteral("bytes"));
+    QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Random seed."), QStringLiteral("n"));
+    QCommandLineOption stepMode(QStringLiteral("step-mode"), QStringLiteral("Wait for Step before each allreduce step."));
+    QCommandLineOption synthetic(QStringLiteral("synthetic"), QStringLiteral("Use the synthetic dataset (no files needed)."));
+    QCommandLineOption data(QStringLiteral("data"), QStringLiteral("Fashion-MNIST folder."), QStringLiteral("dir"));
+    QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: training, devices, allreduce, memory, engine."), QStringLiteral("name"));
+    QCommandLineOption window(QStringLiteral("engine-window"), QStringLiteral("Seconds the Engine view shows (0 = the whole run)."), QStringLiteral("s"));
+    QCommandLineOption memoryTime(QStringLiteral("memory-time"), QStringLiteral("Memory view's time axis: linear or log."), QStringLiteral("axis"));
+    QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1600x1000."), QStringLiteral("WxH"));
+    QCommandLineOption lang(QStringLiteral("lang"), QStringLiteral("Language: en or zh_CN (default: the system's)."), QStringLiteral("code"));
+    parser.addOptions({preset, run, exportDir, quit, devices, batch, lr, epochs, mode, inflight, allreduce, subset,
+                       testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, size, lang});
+    parser.process(app);
+
+    // translations: the app's own (embedded) and Qt's
+    const QLocale locale = parser.isSet(lang) ? QLocale(parser.value(lang)) : QLocale::system();
+    QTranslator qtTr, appTr;
+    if (locale.language() != QLocale::English) {
+        if (qtTr.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
+                      QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
+            QApplication::installTranslator(&qtTr);
+        if (appTr.load(locale, QStringLiteral("gpulab"), QStringLiteral("_"), QStringLiteral(":/i18n")))
+            QApplication::installTranslator(&appTr);
+    }
+
+    ScriptOptions opts;
+    opts.presets = parser.values(preset);
+    for (const QString& id : opts.presets)
+        if (!findPreset(id))
+            usageError(QStringLiteral("unknown preset '%1' (choose one of: %2)")
+                           .arg(id, presetIds().join(QStringLiteral(", "))));
+    opts.run = parser.isSet(run);
+    opts.exportDir = parser.value(exportDir);
+    opts.quit = parser.isSet(quit);
+    opts.synthetic = parser.isSet(synthetic);
+    opts.dataDir = parser.value(data);
+    opts.devices = number<int>(parser, devices);
+    opts.epochs = number<int>(parser, epochs);
+    opts.inflight = number<int>(parser, inflight);
+    opts.batchSize = number<qint64>(parser, batch);
+    opts.subset = number<qint64>(parser, subset);
+    opts.testSubset = number<qint64>(parser, testSubset);
+    opts.seed = number<qint64>(parser, seed);
+    opts.lr = number<double>(parser, lr);
+    opts.engineWindow = number<double>(parser, window);
+    if (parser.isSet(budget)) {
+        try {
+            opts.memoryBudget = parse_bytes(parser.value(budget).toStdString());
+        } catch (const std::exception& e) {
+            usageError(QString::fromStdString(e.what()));
+        }
+    }
+    if (parser.isSet(mode))
+        opts.mode = parser.value(mode);
+    if (parser.isSet(allreduce))
+        opts.allreduce = parser.value(allreduce);
+    if (parser.isSet(stepMode))
+        opts.stepMode = true;
+    opts.view = parser.value(view);
+    if (parser.isSet(memoryTime)) {
+        const QString axis = parser.value(memoryTime);
+        if (axis != QLatin1String("linear") && axis != QLatin1String("log"))
+            usageError(QStringLiteral("--memory-time is linear or log (got '%1')").arg(axis));
+        opts.memoryLogTime = axis == QLatin1String("log");
+    }
+
+    MainWindow w;
+    if (parser.isSet(size)) {
+        const QStringList wh = parser.value(size).split(QLatin1Char('x'));
+        if (wh.size() != 2 || wh[0].toInt() < 400 || wh[1].toInt() < 300)
+            usageError(QStringLiteral("--size needs WIDTHxHEIGHT, e.g. 1600x1000"));
+        w.resize(wh[0].toInt(), wh[1].toInt());
+    }
+    w.show();
+    const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
+                          !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || opts.devices ||
+                          opts.epochs || opts.batchSize || opts.subset || opts.mode || opts.lr ||
+                          !opts.view.isEmpty();
+    if (scripted) {
+        if (!opts.run && opts.presets.size() == 1)
+            w.panel()->applyPreset(opts.presets.first()); // just fill the panel
+        w.runScript(opts);
+    }
+    return app.exec();
+}

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Runs the lab under Xvfb through short runs and saves a screenshot of each view (and
+# every plot in PNG, PDF and SVG) into shots/<scene>/ (or $1/<scene>/): what to look at
+# before a class sees it. Uses the real Fashion-MNIST when installed, else the synthetic
+# data. Needs a built gpulab ($BUILD_DIR, default build/) and xvfb-run.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR="${BUILD_DIR:-build}"
+OUT="${1:-shots}"
+APP="$BUILD_DIR/app/gpulab"
+if [ ! -x "$APP" ]; then
+  echo "screenshots: $APP not found; build first (cmake --build $BUILD_DIR)" >&2
+  exit 2
+fi
+DATA=(--synthetic)
+if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  DATA=(--data /usr/share/datasets/fashion-mnist)
+fi
+SIZE="${SIZE:-1600x1000}"
+status=0
+
+scene() { # name, then gpulab's options
+  local name="$1"; shift
+  rm -rf "${OUT:?}/$name"
+  echo "== $name: gpulab $*"
+  # exit 1 = a run failed: expected for the out-of-memory scene
+  xvfb-run -a -s "-screen 0 1920x1200x24" "$APP" "${DATA[@]}" --size "$SIZE" "$@" \
+    --run --export-dir "$OUT/$name" --quit
+  local rc=$?
+  if [ "$rc" -gt 1 ] || [ ! -f "$OUT/$name/screen_training.png" ]; then
+    echo "screenshots: scene $name failed (exit $rc)" >&2
+    status=1
+  fi
+}
+
+# The book's first two runs (1 and 2 devices), shortened: Training overlays them.
+scene book --preset book-1 --preset book-2 --batch-size 64 --lr 0.5 --subset 12000 \
+  --test-subset 2000 --epochs 2 --view training
+# Sync against async at 256 MiB per device: Memory overlays them, the OOM marked.
+scene memory --preset sync-256mib --preset async-oom --subset 6000 --test-subset 1000 \
+  --memory-time log --view memory
+# Eight devices, ring allreduce, async: Devices, Allreduce and Engine at full speed.
+scene eight --preset ring-4 --devices 8 --batch-size 512 --lr 0.5 --mode async \
+  --subset 8192 --test-subset 1000 --epochs 1 --engine-window 0 --view engine
+
+echo "screenshots: look at $OUT/*/screen_*.png"
+exit $status

@@ -1,0 +1,512 @@
+// UI tests: drive the real MainWindow offscreen on the synthetic dataset: controls,
+// runs that feed every view, pause / step / stop, refused settings, exports that decode,
+// and the headless command line.
+#include "allreduce_view.h"
+#include "control_panel.h"
+#include "dataset_loader.h"
+#include "devices_view.h"
+#include "engine_view.h"
+#include "main_window.h"
+#include "memory_view.h"
+#include "training_view.h"
+#include "device/device_factory.h"
+#include "trace/trace_export.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QMessageBox>
+#include <QProcess>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QSvgRenderer>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace gpulab;
+
+namespace {
+
+// Generous: CI is a loaded 2-core machine.
+constexpr int kRunTimeoutMs = 180000;
+
+// Waits until spy has seen at least n signals.
+bool waitCount(QSignalSpy& spy, int n, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (spy.count() < n && t.elapsed() < timeoutMs)
+        spy.wait(static_cast<int>(std::max<qint64>(10, timeoutMs - t.elapsed())));
+    return spy.count() >= n;
+}
+
+// Processes events until f() is true or the time is up.
+template <class F>
+bool waitUntil(F f, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (!f() && t.elapsed() < timeoutMs)
+        QTest::qWait(20);
+    return f();
+}
+
+} // namespace
+
+class TestUi : public QObject {
+    Q_OBJECT
+
+    MainWindow* w = nullptr;
+
+    template <class T>
+    T* child(const char* name)
+    {
+        T* c = w->findChild<T*>(QString::fromLatin1(name));
+        if (!c)
+            qFatal("no widget named %s", name);
+        return c;
+    }
+    QPushButton* button(const char* name) { return child<QPushButton>(name); }
+
+    // The synthetic data loaded (tests run alone start from the default folder).
+    void ensureSyntheticData()
+    {
+        waitUntil([&] { return !w->loader()->loading(); }, 60000);
+        if (w->loader()->data() && w->loader()->source() == DatasetLoader::Source::Synthetic)
+            return;
+        auto* source = child<QComboBox>("dataSourceCombo");
+        source->setCurrentIndex(source->findData(int(DatasetLoader::Source::Synthetic)));
+        waitUntil([&] { return !w->loader()->loading() && w->loader()->data(); }, 60000);
+    }
+
+    // What a user does: set the controls one by one.
+    void setControls(int devices, int batch, int subset, int epochs, const char* mode = "sync",
+                     const char* allreduce = "naive", int budgetMiB = 2048, double lr = 0.5,
+                     int testSubset = 256)
+    {
+        ensureSyntheticData();
+        child<QComboBox>("presetCombo")->setCurrentIndex(0);
+        child<QSpinBox>("devicesSpin")->setValue(devices);
+        child<QSpinBox>("batchSpin")->setValue(batch);
+        child<QSpinBox>("subsetSpin")->setValue(subset);
+        child<QSpinBox>("testSubsetSpin")->setValue(testSubset);
+        child<QSpinBox>("epochsSpin")->setValue(epochs);
+        child<QDoubleSpinBox>("lrSpin")->setValue(lr);
+        child<QSpinBox>("budgetSpin")->setValue(budgetMiB);
+        child<QSpinBox>("inflightSpin")->setValue(2);
+        auto* m = child<QComboBox>("modeCombo");
+        m->setCurrentIndex(QByteArray(mode) == "sync" ? 0 : QByteArray(mode) == "async" ? 1 : 2);
+        child<QComboBox>("allreduceCombo")->setCurrentIndex(QByteArray(allreduce) == "ring" ? 1 : 0);
+        child<QCheckBox>("stepModeCheck")->setChecked(false);
+    }
+
+    // Clicks Start and waits for the run to end; returns its status.
+    int runToEnd()
+    {
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        [&] { QVERIFY2(button("startButton")->isEnabled(), qPrintable(child<QLabel>("validationLabel")->text())); }();
+        QTest::mouseClick(button("startButton"), Qt::LeftButton);
+        if (!waitCount(finished, 1, kRunTimeoutMs))
+            return -1;
+        return finished.at(0).at(1).toInt();
+    }
+
+    void startAndWaitForMinibatches(int n)
+    {
+        QSignalSpy started(w, &MainWindow::runStarted);
+        QTest::mouseClick(button("startButton"), Qt::LeftButton);
+        QCOMPARE(started.count(), 1);
+        const int id = w->currentRunId();
+        QVERIFY2(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= n; }, kRunTimeoutMs),
+                 "the run reported no minibatches");
+    }
+
+private slots:
+    void initTestCase()
+    {
+        w = new MainWindow;
+        w->resize(1400, 900);
+        w->show();
+        QVERIFY(QTest::qWaitForWindowExposed(w));
+    }
+
+    // The data: a folder without the files is explained in the panel, and the synthetic
+    // stand-in is offered (and works).
+    void missingDataIsExplainedAndSyntheticOffered()
+    {
+        QSignalSpy ready(w, &MainWindow::dataReady);
+        child<QLineEdit>("dataDirEdit")->setText(QStringLiteral("/nonexistent/fashion-mnist"));
+        QTest::mouseClick(button("loadDataButton"), Qt::LeftButton);
+        QVERIFY(waitCount(ready, 1, 60000));
+        // a load that was going at startup may report first: wait for the one we asked for
+        QVERIFY(waitUntil([&] { return !w->loader()->loading(); }, 60000));
+        QCOMPARE(w->loader()->data(), nullptr);
+        const QString status = child<QLabel>("dataStatusLabel")->text();
+        QVERIFY2(status.contains(QStringLiteral("/nonexistent/fashion-mnist")), qPrintable(status));
+        QVERIFY(child<QPushButton>("useSyntheticButton")->isVisible());
+        QVERIFY(!button("startButton")->isEnabled());
+        QVERIFY(child<QLabel>("validationLabel")->isVisible());
+
+        ready.clear();
+        QTest::mouseClick(button("useSyntheticButton"), Qt::LeftButton);
+        QVERIFY(waitUntil([&] { return w->loader()->data() != nullptr; }, 60000));
+        QCOMPARE(w->loader()->source(), DatasetLoader::Source::Synthetic);
+        QVERIFY(!child<QPushButton>("useSyntheticButton")->isVisible());
+        setControls(2, 64, 640, 1);
+        QVERIFY(button("startButton")->isEnabled());
+    }
+
+    void presetsFillThePanel()
+    {
+        auto* presets = child<QComboBox>("presetCombo");
+        const int i = presets->findData(QStringLiteral("book-2-512"));
+        QVERIFY(i > 0);
+        presets->setCurrentIndex(i);
+        emit presets->activated(i);
+        QCOMPARE(child<QSpinBox>("devicesSpin")->value(), 2);
+        QCOMPARE(child<QSpinBox>("batchSpin")->value(), 512);
+        QCOMPARE(child<QDoubleSpinBox>("lrSpin")->value(), 0.2);
+        QCOMPARE(child<QSpinBox>("epochsSpin")->value(), 4);
+        // editing a value leaves the preset
+        child<QSpinBox>("devicesSpin")->setValue(3);
+        QCOMPARE(presets->currentIndex(), 0);
+    }
+
+    void impossibleSettingsAreRefused()
+    {
+        QSignalSpy started(w, &MainWindow::runStarted);
+        auto* why = child<QLabel>("validationLabel");
+        setControls(8, 4, 640, 1);
+        QVERIFY(!button("startButton")->isEnabled());
+        QVERIFY(why->isVisible());
+        QVERIFY2(why->text().contains(QStringLiteral("smaller than the number of devices")), qPrintable(why->text()));
+        QTest::mouseClick(button("startButton"), Qt::LeftButton);
+        QCOMPARE(started.count(), 0);
+
+        setControls(2, 64, 640, 1, "sync", "naive", 2048, 0.0);
+        QVERIFY(!button("startButton")->isEnabled());
+        QVERIFY2(why->text().contains(QStringLiteral("learning rate")), qPrintable(why->text()));
+
+        setControls(2, 64, 640, 1, "bounded");
+        child<QSpinBox>("inflightSpin")->setValue(0);
+        QVERIFY(!button("startButton")->isEnabled());
+        QVERIFY2(why->text().contains(QStringLiteral("bounded")), qPrintable(why->text()));
+
+        // the CUDA backend can only be chosen where it works
+        auto* backend = child<QComboBox>("backendCombo");
+        std::string whyNot;
+        if (!cuda_usable(&whyNot)) {
+            QVERIFY(!backend->toolTip().isEmpty());
+            QVERIFY(backend->toolTip().contains(QString::fromStdString(whyNot)));
+        }
+
+        setControls(2, 64, 640, 1);
+        QVERIFY(button("startButton")->isEnabled());
+        QVERIFY(!why->isVisible());
+        QCOMPARE(started.count(), 0);
+    }
+
+    // A short sync run: every view receives data; the copies agree.
+    void shortRunFeedsEveryView()
+    {
+        setControls(2, 64, 640, 2);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        const int id = w->currentRunId();
+        QCOMPARE(w->trainingView()->minibatchCount(id), 20);
+        QCOMPARE(w->trainingView()->epochCount(id), 2);
+        QCOMPARE(w->devicesView()->cardCount(), 2);
+        QVERIFY(w->devicesView()->snapshotsReceived() >= 2);
+        QCOMPARE(w->devicesView()->largestDifference(), 0.0);
+        w->showView(QStringLiteral("devices")); // what the class sees on that tab
+        QVERIFY2(child<QLabel>("agreementLabel")->text().contains(QStringLiteral("identical")),
+                 qPrintable(child<QLabel>("agreementLabel")->text()));
+        w->showView(QStringLiteral("training"));
+        QCOMPARE(w->allreduceView()->stepsReceived(), 2 * 20); // naive, 2 devices: 2 steps
+        QVERIFY(w->allreduceView()->gradientSnapshotsReceived() >= 4);
+        QCOMPARE(w->memoryView()->slotRunId(true), id);
+        QVERIFY(w->memoryView()->receivedCount() > 0);
+        QVERIFY(!w->memoryView()->hasOutOfMemoryMark());
+        QVERIFY(w->engineView()->opsReceived() > 0);
+        QVERIFY(w->engineView()->pushesReceived() >= w->engineView()->opsReceived());
+        for (LabView* v : w->views())
+            QVERIFY2(v->receivedCount() > 0, qPrintable(v->viewId()));
+        QCOMPARE(child<QProgressBar>("progressBar")->value(), 1000);
+        QVERIFY(w->tickStats().ticks > 0);
+        QVERIFY(w->statusMessage().contains(QStringLiteral("completed")));
+        QVERIFY(button("startButton")->isEnabled());
+        QVERIFY(!button("stopButton")->isEnabled());
+    }
+
+    void ringAsyncRunFeedsTheAsyncSlot()
+    {
+        setControls(4, 64, 512, 1, "async", "ring");
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        const int id = w->currentRunId();
+        QCOMPARE(w->trainingView()->minibatchCount(id), 8);
+        QCOMPARE(w->devicesView()->cardCount(), 4);
+        QCOMPARE(w->devicesView()->largestDifference(), 0.0);
+        QCOMPARE(w->allreduceView()->stepsReceived(), 8 * 6 * 4); // 2(n-1) steps, n transfers each
+        QCOMPARE(w->memoryView()->slotRunId(false), id);
+        QVERIFY(w->memoryView()->slotRunId(true) > 0); // the earlier sync run stays overlaid
+    }
+
+    // An async run that outgrows its budget: marked on the Memory view, one message, no
+    // dialog.
+    void outOfMemoryIsMarkedWithOneMessage()
+    {
+        setControls(2, 256, 4096, 1, "async", "naive", 40);
+        QCOMPARE(runToEnd(), int(RunStatus::Failed));
+        QVERIFY(w->controller()->lastResult().out_of_memory);
+        QVERIFY(w->memoryView()->hasOutOfMemoryMark());
+        QVERIFY2(w->statusMessage().contains(QStringLiteral("out of memory")), qPrintable(w->statusMessage()));
+        QVERIFY(child<QLabel>("memoryMessage")->text().contains(QStringLiteral("out of memory")));
+        for (QWidget* top : QApplication::topLevelWidgets())
+            QVERIFY(!(qobject_cast<QMessageBox*>(top) && top->isVisible()));
+        QVERIFY(button("startButton")->isEnabled());
+    }
+
+    void pauseHoldsAndStepRunsOneMinibatch()
+    {
+        setControls(1, 32, 6400, 1, "sync");
+        startAndWaitForMinibatches(3);
+        const int id = w->currentRunId();
+        QTest::mouseClick(button("pauseButton"), Qt::LeftButton);
+        QCOMPARE(w->controller()->state(), RunController::State::Paused);
+        QCOMPARE(button("pauseButton")->text(), QStringLiteral("Resume"));
+        QVERIFY(button("stepButton")->isEnabled());
+        // the front end stops at the next minibatch boundary: the count settles
+        int settled = -1;
+        QVERIFY(waitUntil(
+            [&] {
+                const int now = w->trainingView()->minibatchCount(id);
+                if (now != settled) {
+                    settled = now;
+                    QTest::qWait(1500);
+                    return w->trainingView()->minibatchCount(id) == now;
+                }
+                return true;
+            },
+            60000));
+        const int k = w->trainingView()->minibatchCount(id);
+        QTest::mouseClick(button("stepButton"), Qt::LeftButton);
+        QVERIFY(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= k + 1; }, 60000));
+        QTest::qWait(1500);
+        QCOMPARE(w->trainingView()->minibatchCount(id), k + 1);
+        QCOMPARE(w->controller()->state(), RunController::State::Paused);
+
+        QTest::mouseClick(button("pauseButton"), Qt::LeftButton); // Resume
+        QCOMPARE(w->controller()->state(), RunController::State::Running);
+        QVERIFY(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= k + 3; }, 60000));
+
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        QTest::mouseClick(button("stopButton"), Qt::LeftButton);
+        QVERIFY(waitCount(finished, 1, kRunTimeoutMs));
+        QCOMPARE(finished.at(0).at(1).toInt(), int(RunStatus::Cancelled));
+    }
+
+    void stepModeAdvancesOneAllreduceStep()
+    {
+        setControls(2, 32, 320, 1, "sync");
+        child<QCheckBox>("stepModeCheck")->setChecked(true);
+        QSignalSpy started(w, &MainWindow::runStarted);
+        QTest::mouseClick(button("startButton"), Qt::LeftButton);
+        QCOMPARE(started.count(), 1);
+        AllreduceView* ar = w->allreduceView();
+        // the run waits before the first allreduce step
+        QTest::qWait(1500);
+        QCOMPARE(ar->stepsReceived(), 0);
+        QVERIFY(button("stepButton")->isEnabled());
+        for (int s = 1; s <= 3; ++s) {
+            QTest::mouseClick(button("stepButton"), Qt::LeftButton);
+            QVERIFY(waitUntil([&] { return ar->stepsReceived() >= s; }, 60000));
+            QTest::qWait(700);
+            QCOMPARE(ar->stepsReceived(), s);
+        }
+        // the gradient before the allreduce was captured for the stepped minibatch
+        QVERIFY(waitUntil([&] { return ar->gradientSnapshotsReceived() >= 2; }, 60000));
+        // leaving step mode lets the run finish
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        child<QCheckBox>("stepModeCheck")->setChecked(false);
+        QVERIFY(waitCount(finished, 1, kRunTimeoutMs));
+        QCOMPARE(finished.at(0).at(1).toInt(), int(RunStatus::Completed));
+        QCOMPARE(ar->stepsReceived(), 2 * 10);
+    }
+
+    // Stop in the middle of an epoch is back to ready in under a second, and Start works
+    // again, several times in a row.
+    void stopMidEpochIsQuickAndStartWorksAgain()
+    {
+        for (int round = 0; round < 3; ++round) {
+            setControls(2, 128, 0, 5, round == 1 ? "async" : "sync", round == 2 ? "ring" : "naive");
+            startAndWaitForMinibatches(2);
+            const int id = w->currentRunId();
+            QSignalSpy finished(w, &MainWindow::runFinished);
+            QElapsedTimer clock;
+            clock.start();
+            QTest::mouseClick(button("stopButton"), Qt::LeftButton);
+            QVERIFY(waitCount(finished, 1, 10000));
+            const qint64 ms = clock.elapsed();
+            qInfo("round %d: stop -> ready in %lld ms", round, ms);
+            QVERIFY2(ms < 1000, qPrintable(QStringLiteral("stop took %1 ms").arg(ms)));
+            QCOMPARE(finished.at(0).at(0).toInt(), id);
+            QCOMPARE(finished.at(0).at(1).toInt(), int(RunStatus::Cancelled));
+            QCOMPARE(w->controller()->state(), RunController::State::Idle);
+            QVERIFY(button("startButton")->isEnabled());
+            QVERIFY(w->trainingView()->minibatchCount(id) < 5 * 157);
+        }
+    }
+
+    void earlierRunsStayOverlaidAndCanBeHidden()
+    {
+        TrainingView* t = w->trainingView();
+        QVERIFY(t->runCount() >= 5);
+        const int first = 1;
+        QVERIFY(t->runVisible(first));
+        t->setRunVisible(first, false);
+        QVERIFY(!t->runVisible(first));
+        auto* list = child<QListWidget>("runList");
+        QCOMPARE(list->item(0)->checkState(), Qt::Unchecked);
+        list->item(0)->setCheckState(Qt::Checked); // as a user would tick it again
+        QVERIFY(t->runVisible(first));
+    }
+
+    void exportsDecode()
+    {
+        setControls(2, 64, 384, 1);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QStringList written;
+        QString error;
+        QVERIFY2(w->exportAll(dir.path(), &written, &error), qPrintable(error));
+        QVERIFY2(w->saveScreenshots(dir.path(), &written, &error), qPrintable(error));
+        int png = 0, pdf = 0, svg = 0, csv = 0;
+        for (const QString& path : written) {
+            QFile f(path);
+            QVERIFY2(f.open(QIODevice::ReadOnly), qPrintable(path));
+            QVERIFY2(f.size() > 0, qPrintable(path));
+            if (path.endsWith(QLatin1String(".png"))) {
+                const QImage img(path);
+                QVERIFY2(!img.isNull() && img.width() >= 300 && img.height() >= 200, qPrintable(path));
+                ++png;
+            } else if (path.endsWith(QLatin1String(".pdf"))) {
+                QVERIFY2(f.read(5) == "%PDF-", qPrintable(path));
+                ++pdf;
+            } else if (path.endsWith(QLatin1String(".svg"))) {
+                QSvgRenderer r(path);
+                QVERIFY2(r.isValid(), qPrintable(path));
+                ++svg;
+            } else if (path.endsWith(QLatin1String(".csv"))) {
+                ++csv;
+            }
+        }
+        // every plot in three formats, plus one screenshot per view
+        int plots = 0;
+        for (LabView* v : w->views())
+            plots += v->plots().size();
+        QCOMPARE(pdf, plots);
+        QCOMPARE(svg, plots);
+        QCOMPARE(png, plots + w->views().size());
+
+        // the documented CSV columns (README, "Exports")
+        const QMap<QString, QString> headers{
+            {QStringLiteral("training_loss.csv"), QStringLiteral("run,epoch,batch,x_epoch,loss,smoothed_loss")},
+            {QStringLiteral("training_epochs.csv"), QStringLiteral("run,epoch,train_loss,test_accuracy,seconds,images,settings")},
+            {QStringLiteral("devices.csv"), QStringLiteral("device,in_use_bytes,peak_bytes,budget_bytes,snapshot_epoch,snapshot_batch,max_abs_diff_vs_device0")},
+            {QStringLiteral("devices_params.csv"), QStringLiteral("device,epoch,batch,param,index,value")},
+            {QStringLiteral("allreduce_steps.csv"), QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms")},
+            {QStringLiteral("allreduce_traffic.csv"), QStringLiteral("device,bytes_sent,bytes_received")},
+            {QStringLiteral("allreduce_gradients.csv"), QStringLiteral("epoch,batch,tensor,stage,device,index,value")},
+            {QStringLiteral("memory.csv"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event")},
+            {QStringLiteral("engine.csv"), QStringLiteral("kind,device,name,category,start_s,end_s")},
+            {QStringLiteral("events.csv"), QString::fromLatin1(csv_header())},
+        };
+        QCOMPARE(csv, int(headers.size()));
+        for (auto it = headers.begin(); it != headers.end(); ++it) {
+            QFile f(QDir(dir.path()).filePath(it.key()));
+            QVERIFY2(f.open(QIODevice::ReadOnly | QIODevice::Text), qPrintable(it.key()));
+            QCOMPARE(QString::fromUtf8(f.readLine()).trimmed(), it.value());
+            QVERIFY2(!f.readLine().isEmpty(), qPrintable(it.key() + QStringLiteral(" has no rows")));
+        }
+        QFile loss(QDir(dir.path()).filePath(QStringLiteral("training_loss.csv")));
+        QVERIFY(loss.open(QIODevice::ReadOnly | QIODevice::Text));
+        QVERIFY(loss.readAll().count('\n') > 6);
+
+        // the run as a Chrome trace
+        QFile trace(QDir(dir.path()).filePath(QStringLiteral("trace.json")));
+        QVERIFY(trace.open(QIODevice::ReadOnly));
+        QJsonParseError perr;
+        const QJsonDocument doc = QJsonDocument::fromJson(trace.readAll(), &perr);
+        QVERIFY2(perr.error == QJsonParseError::NoError, qPrintable(perr.errorString()));
+        QVERIFY(doc.object().value(QStringLiteral("traceEvents")).toArray().size() > 100);
+    }
+
+    // The figure the issue asks for: the UI thread's cost per tick with 8 devices at full
+    // speed (printed, not asserted: speed is measured, not asserted).
+    void eightDevicesTickCost()
+    {
+        setControls(8, 256, 4096, 1, "async");
+        w->showView(QStringLiteral("engine"));
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        const auto& s = w->tickStats();
+        QVERIFY(s.ticks > 0);
+        qInfo("8 devices: %s (%d ticks, %lld events)", qPrintable(w->tickSummary()), s.ticks, s.events);
+        w->showView(QStringLiteral("training"));
+    }
+
+    // gpulab --preset ... --run --export-dir DIR --quit
+    void headlessCommandLine()
+    {
+#ifndef GPULAB_APP
+        QSKIP("the gpulab executable is not built");
+#else
+        QTemporaryDir dir;
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(GPULAB_APP),
+                {QStringLiteral("--preset"), QStringLiteral("book-2"), QStringLiteral("--synthetic"),
+                 QStringLiteral("--subset"), QStringLiteral("256"), QStringLiteral("--test-subset"),
+                 QStringLiteral("128"), QStringLiteral("--epochs"), QStringLiteral("1"),
+                 QStringLiteral("--batch-size"), QStringLiteral("64"), QStringLiteral("--run"),
+                 QStringLiteral("--export-dir"), dir.path(), QStringLiteral("--quit")});
+        QVERIFY(p.waitForFinished(kRunTimeoutMs));
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, err.constData());
+        for (const char* f : {"training_loss.png", "training_loss.pdf", "training_loss.svg", "training_loss.csv",
+                              "memory.png", "engine.svg", "trace.json", "events.csv", "screen_training.png",
+                              "screen_devices.png", "screen_allreduce.png", "screen_memory.png", "screen_engine.png"})
+            QVERIFY2(QFile::exists(QDir(dir.path()).filePath(QString::fromLatin1(f))), f);
+        QVERIFY(!QImage(QDir(dir.path()).filePath(QStringLiteral("screen_devices.png"))).isNull());
+
+        // a bad setting: one line, exit code 2
+        QProcess bad;
+        bad.setProcessEnvironment(env);
+        bad.start(QStringLiteral(GPULAB_APP), {QStringLiteral("--synthetic"), QStringLiteral("--devices"),
+                                               QStringLiteral("4"), QStringLiteral("--batch-size"),
+                                               QStringLiteral("2"), QStringLiteral("--run"), QStringLiteral("--quit")});
+        QVERIFY(bad.waitForFinished(kRunTimeoutMs));
+        QCOMPARE(bad.exitCode(), 2);
+        QVERIFY(bad.readAllStandardError().contains("smaller than the number of devices"));
+#endif
+    }
+
+    void cleanupTestCase()
+    {
+        delete w; // cancels and joins anything still running
+        w = nullptr;
+    }
+};
+
+QTEST_MAIN(TestUi)
+#include "tst_ui.moc"

@@ -1,0 +1,625 @@
+// AllreduceView: AllreduceStep events grouped per minibatch and step; GradBefore and
+// GradAfter snapshots (EventKind::Snapshot, value 1 and 2) shown per device.
+#include "allreduce_view.h"
+
+#include "lab_style.h"
+#include "model/lenet.h"
+#include "trace/event_stream.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QElapsedTimer>
+#include <QGridLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QPainterPath>
+#include <QPlainTextEdit>
+#include <QTextStream>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace gpulab {
+
+// ---- the devices as a star or a ring, with the current step's chunks in flight -------
+class TopologyWidget : public QWidget {
+public:
+    explicit TopologyWidget(QWidget* parent) : QWidget(parent)
+    {
+        setMinimumSize(320, 280);
+        setAttribute(Qt::WA_OpaquePaintEvent);
+        m_anim.setInterval(33);
+        connect(&m_anim, &QTimer::timeout, this, [this] {
+            if (m_clock.elapsed() >= kAnimMs)
+                m_anim.stop();
+            update();
+        });
+    }
+    void setLayoutKind(int devices, bool ring)
+    {
+        m_n = devices;
+        m_ring = ring;
+        m_step.clear();
+        m_sent.assign(size_t(devices), 0);
+        m_recv.assign(size_t(devices), 0);
+        update();
+    }
+    void setTraffic(const std::vector<qint64>& sent, const std::vector<qint64>& recv)
+    {
+        m_sent = sent;
+        m_recv = recv;
+    }
+    // The transfers of one step; animated when steps come slowly (step mode), drawn
+    // landed when they come faster than the eye can follow.
+    void showStep(const std::vector<AllreduceView::Transfer>& step)
+    {
+        const bool slow = !m_sinceLast.isValid() || m_sinceLast.elapsed() > kAnimMs;
+        m_sinceLast.start();
+        m_step = step;
+        if (slow) {
+            m_clock.start();
+            m_anim.start();
+        } else {
+            m_anim.stop();
+        }
+        update();
+    }
+    void setWaiting(bool waiting)
+    {
+        m_waiting = waiting;
+        update();
+    }
+
+protected:
+    void paintEvent(QPaintEvent*) override;
+
+private:
+    static constexpr int kAnimMs = 700;
+    QPointF pos(int d, const QRectF& area) const
+    {
+        const QPointF c = area.center();
+        const double r = std::min(area.width(), area.height()) * 0.36;
+        if (!m_ring && d == 0)
+            return c;
+        const int k = m_ring ? d : d - 1;
+        const int count = m_ring ? m_n : std::max(1, m_n - 1);
+        const double a = -M_PI / 2 + 2 * M_PI * k / count;
+        return c + QPointF(r * std::cos(a), r * std::sin(a));
+    }
+    double progress() const
+    {
+        if (!m_anim.isActive())
+            return 1.0;
+        return std::clamp(m_clock.elapsed() / double(kAnimMs), 0.0, 1.0);
+    }
+
+    int m_n = 1;
+    bool m_ring = false;
+    bool m_waiting = false;
+    std::vector<AllreduceView::Transfer> m_step;
+    std::vector<qint64> m_sent, m_recv;
+    QTimer m_anim;
+    QElapsedTimer m_clock, m_sinceLast;
+};
+
+void TopologyWidget::paintEvent(QPaintEvent*)
+{
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    p.fillRect(rect(), Qt::white);
+    QFont title = font();
+    title.setPointSize(13);
+    title.setBold(true);
+    p.setFont(title);
+    p.setPen(Qt::black);
+    p.drawText(QRect(8, 4, width() - 16, 24), Qt::AlignLeft | Qt::AlignVCenter,
+               m_ring ? tr("Ring allreduce") : tr("Naive allreduce (the book's)"));
+    QFont f = font();
+    f.setPointSize(11);
+    p.setFont(f);
+    p.setPen(QColor(80, 80, 80));
+    p.drawText(QRect(8, 28, width() - 16, 20), Qt::AlignLeft | Qt::AlignVCenter,
+               m_ring ? tr("%n device(s): reduce-scatter, then all-gather, one chunk each per step", nullptr, m_n)
+                      : tr("%n device(s): sum into device 0, then broadcast back", nullptr, m_n));
+    QString line;
+    if (!m_step.empty()) {
+        const auto& t = m_step.front();
+        double dur = 0;
+        qint64 bytes = 0;
+        for (const auto& s : m_step) {
+            dur = std::max(dur, s.t1 - s.t0);
+            bytes += s.bytes;
+        }
+        line = tr("Step %1 of %2: %3 · epoch %4, minibatch %5\n%n transfer(s), %6 in all, %7 ms", nullptr,
+                  int(m_step.size()))
+                   .arg(t.step + 1)
+                   .arg(t.steps)
+                   .arg(t.phase)
+                   .arg(t.epoch)
+                   .arg(t.batch + 1)
+                   .arg(formatBytes(bytes))
+                   .arg(dur * 1000, 0, 'f', 2);
+    } else if (m_n <= 1) {
+        line = tr("One device: nothing to reduce.");
+    } else {
+        line = tr("Waiting for the first allreduce…");
+    }
+    p.setPen(QColor(20, 20, 20));
+    p.drawText(QRect(8, 50, width() - 16, 40), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, line);
+    QFont sf = font();
+    sf.setPointSize(10);
+    p.setFont(sf);
+    if (m_waiting) {
+        p.setPen(QColor(176, 0, 32));
+        p.drawText(QRect(8, height() - 24, width() - 16, 22), Qt::AlignLeft | Qt::AlignVCenter,
+                   tr("Step mode: press Step for the next allreduce step"));
+    } else {
+        p.setPen(QColor(90, 90, 90));
+        p.drawText(QRect(8, height() - 24, width() - 16, 22), Qt::AlignLeft | Qt::AlignVCenter,
+                   tr("↑ sent  ↓ received (latest allreduce)"));
+    }
+
+    const QRectF area(10, 92, width() - 20, height() - 92 - 28);
+    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.075, 14.0, 30.0);
+    // links
+    p.setPen(QPen(QColor(200, 200, 200), 3));
+    for (int d = 0; d < m_n; ++d) {
+        if (m_ring && m_n > 1)
+            p.drawLine(pos(d, area), pos((d + 1) % m_n, area));
+        else if (!m_ring && d > 0)
+            p.drawLine(pos(0, area), pos(d, area));
+    }
+    // the current step's transfers
+    const double prog = progress();
+    for (const auto& t : m_step) {
+        if (t.src < 0 || t.dst < 0 || t.src >= m_n || t.dst >= m_n)
+            continue;
+        const QPointF a = pos(t.src, area), b = pos(t.dst, area);
+        const QLineF l(a, b);
+        const double len = l.length();
+        if (len < 1)
+            continue;
+        const QPointF u = (b - a) / len;
+        const QPointF n(-u.y(), u.x());
+        const QPointF off = m_ring ? n * 0.0 : n * 6.0;
+        const QPointF from = a + u * nodeR + off, to = b - u * (nodeR + 2) + off;
+        const QColor col = deviceColor(t.src);
+        p.setPen(QPen(col, 3));
+        p.drawLine(from, to);
+        QPainterPath head;
+        head.moveTo(to);
+        head.lineTo(to - u * 12 + n * 6);
+        head.lineTo(to - u * 12 - n * 6);
+        head.closeSubpath();
+        p.fillPath(head, col);
+        // the chunk on its way
+        // moving while animated; parked mid-way once landed, so it hides no node
+        const QPointF at = from + (to - from) * (m_anim.isActive() ? prog : 0.5);
+        const QRectF box(at.x() - 13, at.y() - 9, 26, 18);
+        p.setPen(QPen(Qt::black, 1));
+        p.setBrush(lighter(col, 0.25));
+        p.drawRoundedRect(box, 3, 3);
+        QFont cf = font();
+        cf.setPointSize(8);
+        cf.setBold(true);
+        p.setFont(cf);
+        p.setPen(Qt::white);
+        p.drawText(box, Qt::AlignCenter, t.chunk < 0 ? tr("all") : tr("c%1").arg(t.chunk));
+        p.setBrush(Qt::NoBrush);
+    }
+    // nodes
+    QFont nf = font();
+    nf.setPointSize(12);
+    nf.setBold(true);
+    for (int d = 0; d < m_n; ++d) {
+        const QPointF c = pos(d, area);
+        p.setPen(QPen(Qt::black, 1.5));
+        p.setBrush(deviceColor(d));
+        p.drawEllipse(c, nodeR, nodeR);
+        p.setFont(nf);
+        p.setPen(Qt::white);
+        p.drawText(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR), Qt::AlignCenter,
+                   QString::number(d));
+        if (size_t(d) < m_sent.size() && (m_sent[size_t(d)] > 0 || m_recv[size_t(d)] > 0)) {
+            QFont sf = font();
+            sf.setPointSize(9);
+            p.setFont(sf);
+            p.setPen(QColor(30, 30, 30));
+            const QPointF dir = c - area.center();
+            const double dl = std::hypot(dir.x(), dir.y());
+            // outside the ring, or beside the hub of the star
+            const QPointF lp = dl > 1 ? c + dir / dl * (nodeR + 24) : c + QPointF(nodeR + 50, 0);
+            p.drawText(QRectF(lp.x() - 70, lp.y() - 16, 140, 32), Qt::AlignCenter,
+                       tr("↑%1\n↓%2").arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
+        }
+    }
+    p.setBrush(Qt::NoBrush);
+}
+
+// ---- the view ------------------------------------------------------------------------
+
+namespace {
+
+QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& x, const QString& y)
+{
+    auto* plot = new QCustomPlot(parent);
+    addPlotTitle(plot, title);
+    plot->xAxis->setLabel(x);
+    plot->yAxis->setLabel(y);
+    stylePlot(plot);
+    plot->setMinimumSize(260, 200);
+    return plot;
+}
+
+bool firstHalf(const QString& phase)
+{
+    return phase == QLatin1String("reduce") || phase == QLatin1String("reduce-scatter");
+}
+
+} // namespace
+
+AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
+{
+    m_topology = new TopologyWidget(this);
+    m_topology->setObjectName(QStringLiteral("topology"));
+
+    m_steps = makePlot(this, tr("Time per step (latest allreduce)"), tr("step"), tr("ms"));
+    m_steps->setObjectName(QStringLiteral("stepsPlot"));
+    m_stepFirst = new QCPBars(m_steps->xAxis, m_steps->yAxis);
+    m_stepSecond = new QCPBars(m_steps->xAxis, m_steps->yAxis);
+    m_stepFirst->setBrush(QColor(31, 119, 180));
+    m_stepFirst->setPen(QPen(QColor(20, 80, 130)));
+    m_stepSecond->setBrush(QColor(255, 127, 14));
+    m_stepSecond->setPen(QPen(QColor(180, 90, 10)));
+    m_stepFirst->setWidth(0.7);
+    m_stepSecond->setWidth(0.7);
+    m_steps->legend->setVisible(true);
+    m_steps->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+
+    m_traffic = makePlot(this, tr("Bytes per device (latest allreduce)"), tr("device"), tr("KiB"));
+    m_traffic->setObjectName(QStringLiteral("trafficPlot"));
+    m_sent = new QCPBars(m_traffic->xAxis, m_traffic->yAxis);
+    m_receivedBars = new QCPBars(m_traffic->xAxis, m_traffic->yAxis);
+    m_sent->setName(tr("sent"));
+    m_receivedBars->setName(tr("received"));
+    m_sent->setBrush(QColor(44, 160, 44));
+    m_sent->setPen(QPen(QColor(30, 110, 30)));
+    m_receivedBars->setBrush(QColor(148, 103, 189));
+    m_receivedBars->setPen(QPen(QColor(100, 70, 130)));
+    auto* group = new QCPBarsGroup(m_traffic);
+    m_sent->setBarsGroup(group);
+    m_receivedBars->setBarsGroup(group);
+    m_sent->setWidth(0.35);
+    m_receivedBars->setWidth(0.35);
+    m_traffic->legend->setVisible(true);
+    m_traffic->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    for (QCustomPlot* p : {m_steps, m_traffic}) {
+        QSharedPointer<QCPAxisTickerFixed> ticker(new QCPAxisTickerFixed);
+        ticker->setTickStep(1.0);
+        ticker->setScaleStrategy(QCPAxisTickerFixed::ssMultiples);
+        p->xAxis->setTicker(ticker);
+    }
+
+    m_before = makePlot(this, tr("Gradient before allreduce\n "), tr("element"), tr("gradient"));
+    m_before->setObjectName(QStringLiteral("gradBeforePlot"));
+    m_after = makePlot(this, tr("Gradient after allreduce\n "), tr("element"), tr("gradient"));
+    m_after->setObjectName(QStringLiteral("gradAfterPlot"));
+    for (QCustomPlot* p : {m_before, m_after}) {
+        p->legend->setVisible(true);
+        p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    }
+
+    auto* side = new QWidget(this);
+    auto* sv = new QVBoxLayout(side);
+    sv->setContentsMargins(0, 0, 0, 0);
+    auto* row = new QHBoxLayout;
+    row->addWidget(new QLabel(tr("Gradient shown:"), side));
+    m_gradient = new QComboBox(side);
+    m_gradient->setObjectName(QStringLiteral("gradientCombo"));
+    for (const ParamSpec& p : lenet_params())
+        m_gradient->addItem(QString::fromStdString(p.name));
+    m_gradient->setCurrentText(QStringLiteral("b1"));
+    m_gradient->setToolTip(tr("Which parameter's gradient is captured around the allreduce (from the next run on)"));
+    row->addWidget(m_gradient);
+    row->addStretch(1);
+    sv->addLayout(row);
+    m_gradNote = new QLabel(tr("As the book prints it, on every device:"), side);
+    m_gradNote->setWordWrap(true);
+    sv->addWidget(m_gradNote);
+    m_book = new QPlainTextEdit(side);
+    m_book->setObjectName(QStringLiteral("bookText"));
+    m_book->setReadOnly(true);
+    m_book->setLineWrapMode(QPlainTextEdit::WidgetWidth);
+    QFont mono(QStringLiteral("monospace"));
+    mono.setStyleHint(QFont::Monospace);
+    mono.setPointSize(10);
+    m_book->setFont(mono);
+    sv->addWidget(m_book, 1);
+
+    auto* grid = new QGridLayout(this);
+    grid->setContentsMargins(4, 4, 4, 4);
+    grid->addWidget(m_topology, 0, 0);
+    grid->addWidget(m_steps, 0, 1);
+    grid->addWidget(m_traffic, 0, 2);
+    grid->addWidget(m_before, 1, 0);
+    grid->addWidget(m_after, 1, 1);
+    grid->addWidget(side, 1, 2);
+    for (int c = 0; c < 3; ++c)
+        grid->setColumnStretch(c, 1);
+    grid->setRowStretch(0, 1);
+    grid->setRowStretch(1, 1);
+}
+
+AllreduceView::~AllreduceView() = default;
+
+QString AllreduceView::gradientName() const
+{
+    return m_gradient->currentText();
+}
+
+void AllreduceView::setStepMode(bool on)
+{
+    m_topology->setWaiting(on);
+}
+
+void AllreduceView::beginRun(const RunInfo& run)
+{
+    m_devices = run.config.devices;
+    m_ring = run.config.allreduce == AllreduceKind::Ring;
+    m_all.clear();
+    m_current.clear();
+    m_grads.clear();
+    m_shownGrad = {-1, -1};
+    m_gradTensor = QString::fromStdString(run.config.snapshot_grad);
+    m_topology->setLayoutKind(m_devices, m_ring);
+    m_topology->setWaiting(run.config.step_mode);
+    m_stepFirst->setName(m_ring ? tr("reduce-scatter") : tr("reduce"));
+    m_stepSecond->setName(m_ring ? tr("all-gather") : tr("broadcast"));
+    m_stepFirst->data()->clear();
+    m_stepSecond->data()->clear();
+    m_sent->data()->clear();
+    m_receivedBars->data()->clear();
+    m_before->clearGraphs();
+    m_after->clearGraphs();
+    m_before->legend->setVisible(false);
+    m_after->legend->setVisible(false);
+    m_book->clear();
+    m_stepsDirty = true;
+    m_gradsDirty = true;
+}
+
+void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run)
+{
+    std::vector<Transfer> latestStep;
+    for (const Event& e : events) {
+        if (e.kind == EventKind::AllreduceStep) {
+            Transfer t{e.epoch, e.batch, e.step, static_cast<int>(e.value), e.src, e.dst, e.chunk,
+                       e.bytes, e.t_us / 1e6, e.t_end_us / 1e6, QString::fromStdString(e.name)};
+            if (!m_current.empty() &&
+                (m_current.front().epoch != t.epoch || m_current.front().batch != t.batch))
+                m_current.clear(); // a new minibatch's allreduce
+            m_current.push_back(t);
+            m_all.push_back(t);
+            if (!latestStep.empty() && latestStep.front().step != t.step)
+                latestStep.clear();
+            if (!latestStep.empty() && (latestStep.front().epoch != t.epoch || latestStep.front().batch != t.batch))
+                latestStep.clear();
+            latestStep.push_back(t);
+            m_stepsDirty = true;
+            ++m_received;
+        } else if (e.kind == EventKind::Snapshot && (e.value == 1 || e.value == 2) && run.stream) {
+            auto s = run.stream->snapshot(size_t(e.snapshot));
+            if (!s || e.device < 0 || e.device >= m_devices)
+                continue;
+            GradSet& g = m_grads[{e.epoch, e.batch}];
+            auto& slot = e.value == 1 ? g.before : g.after;
+            slot.resize(size_t(m_devices));
+            slot[size_t(e.device)] = std::move(s);
+            while (m_grads.size() > 3)
+                m_grads.erase(m_grads.begin());
+            m_gradsDirty = true;
+            ++m_gradSnapshots;
+            ++m_received;
+        }
+    }
+    if (!latestStep.empty()) {
+        // a step's transfers may land across two drains: show all of that step we have
+        std::vector<Transfer> step;
+        for (const auto& t : m_current)
+            if (t.step == latestStep.front().step)
+                step.push_back(t);
+        m_topology->showStep(step);
+    }
+}
+
+void AllreduceView::rebuildStepPlots()
+{
+    const int steps = m_current.empty() ? 0 : m_current.front().steps;
+    std::vector<double> dur(size_t(std::max(steps, 1)), 0.0);
+    std::vector<qint64> sent(size_t(m_devices), 0), recv(size_t(m_devices), 0);
+    std::vector<bool> first(dur.size(), true);
+    for (const auto& t : m_current) {
+        if (t.step < 0 || t.step >= int(dur.size()))
+            continue;
+        dur[size_t(t.step)] = std::max(dur[size_t(t.step)], (t.t1 - t.t0) * 1000);
+        first[size_t(t.step)] = firstHalf(t.phase);
+        if (t.src >= 0 && t.src < m_devices)
+            sent[size_t(t.src)] += t.bytes;
+        if (t.dst >= 0 && t.dst < m_devices)
+            recv[size_t(t.dst)] += t.bytes;
+    }
+    QVector<double> k1, v1, k2, v2;
+    double maxDur = 0;
+    for (int s = 0; s < steps; ++s) {
+        (first[size_t(s)] ? k1 : k2).push_back(s + 1);
+        (first[size_t(s)] ? v1 : v2).push_back(dur[size_t(s)]);
+        maxDur = std::max(maxDur, dur[size_t(s)]);
+    }
+    m_stepFirst->setData(k1, v1, true);
+    m_stepSecond->setData(k2, v2, true);
+    m_steps->xAxis->setRange(0.3, std::max(steps, 1) + 0.7);
+    m_steps->yAxis->setRange(0, maxDur > 0 ? maxDur * 1.25 : 1.0);
+
+    QVector<double> kd, vs, vr;
+    double maxKb = 0;
+    for (int d = 0; d < m_devices; ++d) {
+        kd.push_back(d);
+        vs.push_back(sent[size_t(d)] / 1024.0);
+        vr.push_back(recv[size_t(d)] / 1024.0);
+        maxKb = std::max({maxKb, vs.back(), vr.back()});
+    }
+    m_sent->setData(kd, vs, true);
+    m_receivedBars->setData(kd, vr, true);
+    m_traffic->xAxis->setRange(-0.6, m_devices - 0.4);
+    m_traffic->yAxis->setRange(0, maxKb > 0 ? maxKb * 1.25 : 1.0);
+    m_topology->setTraffic(sent, recv);
+}
+
+void AllreduceView::rebuildGradients()
+{
+    // The newest minibatch with both stages complete, else the newest with anything.
+    const GradSet* show = nullptr;
+    std::pair<int, int> key{-1, -1};
+    for (auto it = m_grads.rbegin(); it != m_grads.rend(); ++it) {
+        auto complete = [&](const std::vector<std::shared_ptr<const Snapshot>>& v) {
+            if (int(v.size()) != m_devices)
+                return false;
+            for (const auto& s : v)
+                if (!s)
+                    return false;
+            return true;
+        };
+        if (complete(it->second.before) && complete(it->second.after)) {
+            show = &it->second;
+            key = it->first;
+            break;
+        }
+        if (!show) {
+            show = &it->second;
+            key = it->first;
+        }
+    }
+    if (!show)
+        return;
+    m_shownGrad = key;
+    const QString name = m_gradTensor;
+    QString book;
+    QTextStream out(&book);
+    auto fill = [&](QCustomPlot* plot, const std::vector<std::shared_ptr<const Snapshot>>& v,
+                    const QString& title, const char* bookTitle) {
+        plot->clearGraphs();
+        if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
+            t->setText(title);
+        out << bookTitle << '\n';
+        for (size_t d = 0; d < v.size(); ++d) {
+            if (!v[d] || v[d]->values.empty())
+                continue;
+            const auto& vals = v[d]->values.front();
+            QVector<double> k(int(vals.size())), y(int(vals.size()));
+            for (size_t i = 0; i < vals.size(); ++i) {
+                k[int(i)] = double(i);
+                y[int(i)] = vals[i];
+            }
+            QCPGraph* g = plot->addGraph();
+            g->setData(k, y, true);
+            const QColor c = deviceColor(int(d));
+            // later devices dashed, so identical copies after the allreduce stay visible
+            g->setPen(QPen(c, d == 0 ? 3.0 : 2.0, d == 0 ? Qt::SolidLine : Qt::DashLine));
+            if (vals.size() <= 64)
+                g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, d == 0 ? 7 : 5));
+            g->setName(tr("device %1").arg(d));
+            out << "[";
+            const size_t shown = std::min<size_t>(vals.size(), 20);
+            for (size_t i = 0; i < shown; ++i)
+                out << (i ? " " : "") << QString::number(vals[i], 'f', 4);
+            if (vals.size() > shown)
+                out << " …";
+            out << "]\n<NDArray " << vals.size() << " @device(" << d << ")>\n";
+        }
+        plot->legend->setVisible(plot->graphCount() > 0);
+        plot->rescaleAxes();
+        const QCPRange r = plot->yAxis->range();
+        const double pad = std::max(1e-9, r.size() * 0.1);
+        plot->yAxis->setRange(r.lower - pad, r.upper + pad);
+        plot->xAxis->setRange(plot->xAxis->range().lower - 0.5, plot->xAxis->range().upper + 0.5);
+    };
+    const QString where = tr("epoch %1, minibatch %2").arg(key.first).arg(key.second + 1);
+    fill(m_before, show->before, tr("%1 gradient before allreduce\n%2").arg(name, where), "before allreduce:");
+    fill(m_after, show->after, tr("%1 gradient after allreduce\n%2").arg(name, where), "after allreduce:");
+    out.flush();
+    m_book->setPlainText(book);
+}
+
+void AllreduceView::refresh()
+{
+    if (m_stepsDirty) {
+        m_stepsDirty = false;
+        rebuildStepPlots();
+        m_steps->replot(QCustomPlot::rpQueuedReplot);
+        m_traffic->replot(QCustomPlot::rpQueuedReplot);
+    }
+    if (m_gradsDirty) {
+        m_gradsDirty = false;
+        rebuildGradients();
+        m_before->replot(QCustomPlot::rpQueuedReplot);
+        m_after->replot(QCustomPlot::rpQueuedReplot);
+    }
+    m_topology->update();
+}
+
+QList<PlotItem> AllreduceView::plots() const
+{
+    return {{QStringLiteral("allreduce_topology"), nullptr, m_topology},
+            {QStringLiteral("allreduce_steps"), m_steps, nullptr},
+            {QStringLiteral("allreduce_traffic"), m_traffic, nullptr},
+            {QStringLiteral("allreduce_grad_before"), m_before, nullptr},
+            {QStringLiteral("allreduce_grad_after"), m_after, nullptr}};
+}
+
+QList<CsvTable> AllreduceView::csvTables() const
+{
+    QList<CsvTable> t;
+    t.append({QStringLiteral("allreduce_steps"),
+              QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms"),
+              [this](QTextStream& out) {
+                  for (const auto& s : m_all)
+                      out << s.epoch << ',' << s.batch << ',' << s.step << ',' << s.steps << ','
+                          << s.phase << ',' << s.src << ',' << s.dst << ',' << s.chunk << ','
+                          << s.bytes << ',' << s.t0 * 1000 << ',' << s.t1 * 1000 << '\n';
+              }});
+    t.append({QStringLiteral("allreduce_traffic"), QStringLiteral("device,bytes_sent,bytes_received"),
+              [this](QTextStream& out) {
+                  std::vector<qint64> sent(size_t(m_devices), 0), recv(size_t(m_devices), 0);
+                  for (const auto& s : m_current) {
+                      if (s.src >= 0 && s.src < m_devices)
+                          sent[size_t(s.src)] += s.bytes;
+                      if (s.dst >= 0 && s.dst < m_devices)
+                          recv[size_t(s.dst)] += s.bytes;
+                  }
+                  for (int d = 0; d < m_devices; ++d)
+                      out << d << ',' << sent[size_t(d)] << ',' << recv[size_t(d)] << '\n';
+              }});
+    t.append({QStringLiteral("allreduce_gradients"),
+              QStringLiteral("epoch,batch,tensor,stage,device,index,value"), [this](QTextStream& out) {
+                  auto it = m_grads.find(m_shownGrad);
+                  if (it == m_grads.end())
+                      return;
+                  for (int stage = 0; stage < 2; ++stage) {
+                      const auto& v = stage == 0 ? it->second.before : it->second.after;
+                      for (size_t d = 0; d < v.size(); ++d) {
+                          if (!v[d] || v[d]->values.empty())
+                              continue;
+                          const auto& vals = v[d]->values.front();
+                          for (size_t i = 0; i < vals.size(); ++i)
+                              out << it->first.first << ',' << it->first.second << ',' << m_gradTensor
+                                  << ',' << (stage == 0 ? "before" : "after") << ',' << d << ','
+                                  << i << ',' << vals[i] << '\n';
+                      }
+                  }
+              }});
+    return t;
+}
+
+} // namespace gpulab

@@ -1,0 +1,90 @@
+// Allreduce: the devices as a star (naive) or a ring, each step drawn as its chunks
+// moving between devices; time and bytes per step; bytes sent and received per device;
+// and a chosen gradient (default b1) on every device before and after, as the book
+// prints it.
+#pragma once
+
+#include "lab_view.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+class QComboBox;
+class QCPBars;
+class QCustomPlot;
+class QLabel;
+class QPlainTextEdit;
+
+namespace gpulab {
+
+struct Snapshot;
+class TopologyWidget;
+
+class AllreduceView : public LabView {
+    Q_OBJECT
+public:
+    explicit AllreduceView(QWidget* parent = nullptr);
+    ~AllreduceView() override;
+
+    QString viewId() const override { return QStringLiteral("allreduce"); }
+    QString title() const override { return tr("Allreduce"); }
+    void beginRun(const RunInfo& run) override;
+    void consume(const std::vector<Event>& events, const RunInfo& run) override;
+    void refresh() override;
+    QList<PlotItem> plots() const override;
+    QList<CsvTable> csvTables() const override;
+    int receivedCount() const override { return m_received; }
+
+    // The gradient to snapshot around the allreduce (TrainConfig::snapshot_grad).
+    QString gradientName() const;
+    // Step mode: say that the run waits for Step before the next step.
+    void setStepMode(bool on);
+
+    // ---- for tests ----
+    int stepsReceived() const { return static_cast<int>(m_all.size()); }
+    int gradientSnapshotsReceived() const { return m_gradSnapshots; }
+
+    struct Transfer {
+        int epoch, batch, step, steps, src, dst, chunk;
+        qint64 bytes;
+        double t0, t1; // seconds since the run started
+        QString phase;
+    };
+
+private:
+    void rebuildStepPlots();
+    void rebuildGradients();
+
+    TopologyWidget* m_topology = nullptr;
+    QCustomPlot* m_steps = nullptr;
+    QCustomPlot* m_traffic = nullptr;
+    QCustomPlot* m_before = nullptr;
+    QCustomPlot* m_after = nullptr;
+    QPlainTextEdit* m_book = nullptr;
+    QComboBox* m_gradient = nullptr;
+    QLabel* m_gradNote = nullptr;
+    QCPBars* m_stepFirst = nullptr;   // reduce / reduce-scatter
+    QCPBars* m_stepSecond = nullptr;  // broadcast / all-gather
+    QCPBars* m_sent = nullptr;
+    QCPBars* m_receivedBars = nullptr;
+
+    std::vector<Transfer> m_all;       // every step of the run (CSV)
+    std::vector<Transfer> m_current;   // the latest allreduce (one minibatch)
+    int m_devices = 1;
+    bool m_ring = false;
+    bool m_stepsDirty = false;
+
+    // gradient snapshots: (epoch, batch) -> stage (1 before, 2 after) -> per device
+    struct GradSet {
+        std::vector<std::shared_ptr<const Snapshot>> before, after;
+    };
+    std::map<std::pair<int, int>, GradSet> m_grads;
+    std::pair<int, int> m_shownGrad{-1, -1};
+    QString m_gradTensor;
+    bool m_gradsDirty = false;
+    int m_gradSnapshots = 0;
+    int m_received = 0;
+};
+
+} // namespace gpulab

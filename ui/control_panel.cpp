@@ -1,0 +1,464 @@
+// ControlPanel: builds the form, maps it to a TrainConfig both ways, and keeps Start
+// disabled (with the reason shown) while the settings or the data cannot run.
+#include "control_panel.h"
+
+#include "data/fashion_mnist.h"
+#include "device/device_factory.h"
+#include "presets.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QStandardItemModel>
+#include <QVBoxLayout>
+
+namespace gpulab {
+
+ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent)
+{
+    buildUi();
+    applyPreset(QStringLiteral("book-2"));
+    updateEnabled();
+}
+
+void ControlPanel::buildUi()
+{
+    auto* top = new QVBoxLayout(this);
+    top->setContentsMargins(8, 8, 8, 8);
+    top->setSpacing(8);
+
+    // ---- presets ----
+    auto* presetBox = new QGroupBox(tr("Preset"), this);
+    auto* pv = new QVBoxLayout(presetBox);
+    m_preset = new QComboBox(presetBox);
+    m_preset->setObjectName(QStringLiteral("presetCombo"));
+    m_preset->addItem(tr("Custom settings"), QString());
+    for (const Preset& p : presets())
+        m_preset->addItem(p.title, p.id);
+    m_lesson = new QLabel(presetBox);
+    m_lesson->setWordWrap(true);
+    m_lesson->setStyleSheet(QStringLiteral("color: #444; font-style: italic;"));
+    pv->addWidget(m_preset);
+    pv->addWidget(m_lesson);
+    top->addWidget(presetBox);
+
+    // ---- data ----
+    auto* dataBox = new QGroupBox(tr("Data"), this);
+    auto* dv = new QVBoxLayout(dataBox);
+    m_source = new QComboBox(dataBox);
+    m_source->setObjectName(QStringLiteral("dataSourceCombo"));
+    m_source->addItem(tr("Fashion-MNIST files"), int(DatasetLoader::Source::FashionMnist));
+    m_source->addItem(tr("Synthetic (no files needed)"), int(DatasetLoader::Source::Synthetic));
+    auto* dirRow = new QHBoxLayout;
+    m_dir = new QLineEdit(QString::fromStdString(default_fashion_mnist_dir()), dataBox);
+    m_dir->setObjectName(QStringLiteral("dataDirEdit"));
+    m_dir->setToolTip(tr("Folder with train-images-idx3-ubyte.gz and the three other IDX files"));
+    m_browse = new QPushButton(tr("…"), dataBox);
+    m_browse->setToolTip(tr("Choose the Fashion-MNIST folder"));
+    m_browse->setFixedWidth(32);
+    m_load = new QPushButton(tr("Load"), dataBox);
+    m_load->setObjectName(QStringLiteral("loadDataButton"));
+    dirRow->addWidget(m_dir, 1);
+    dirRow->addWidget(m_browse);
+    dirRow->addWidget(m_load);
+    m_dataStatus = new QLabel(dataBox);
+    m_dataStatus->setObjectName(QStringLiteral("dataStatusLabel"));
+    m_dataStatus->setWordWrap(true);
+    m_dataStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_useSynthetic = new QPushButton(tr("Use synthetic data instead"), dataBox);
+    m_useSynthetic->setObjectName(QStringLiteral("useSyntheticButton"));
+    m_useSynthetic->setVisible(false);
+    dv->addWidget(m_source);
+    dv->addLayout(dirRow);
+    dv->addWidget(m_dataStatus);
+    dv->addWidget(m_useSynthetic);
+    top->addWidget(dataBox);
+
+    // ---- settings ----
+    auto* runBox = new QGroupBox(tr("Settings"), this);
+    auto* form = new QFormLayout(runBox);
+    form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+
+    m_backend = new QComboBox(runBox);
+    m_backend->setObjectName(QStringLiteral("backendCombo"));
+    m_backend->addItem(tr("Simulated CPU"), int(Backend::Cpu));
+    m_backend->addItem(tr("CUDA GPU"), int(Backend::Cuda));
+    std::string whyNot;
+    m_cudaUsable = cuda_usable(&whyNot);
+    m_backendNote = new QLabel(runBox);
+    m_backendNote->setWordWrap(true);
+    m_backendNote->setStyleSheet(QStringLiteral("color: #666;"));
+    if (!m_cudaUsable) {
+        if (auto* model = qobject_cast<QStandardItemModel*>(m_backend->model()))
+            model->item(1)->setEnabled(false);
+        const QString why = QString::fromStdString(whyNot);
+        m_backend->setItemData(1, tr("Not available: %1").arg(why), Qt::ToolTipRole);
+        m_backend->setToolTip(tr("CUDA is not available here: %1").arg(why));
+        m_backendNote->setText(tr("CUDA: %1").arg(why));
+    } else {
+        m_backendNote->setText(tr("CUDA: %n GPU(s) found", nullptr, cuda_device_count()));
+    }
+    form->addRow(tr("Backend"), m_backend);
+    form->addRow(QString(), m_backendNote);
+
+    m_devices = new QSpinBox(runBox);
+    m_devices->setObjectName(QStringLiteral("devicesSpin"));
+    m_devices->setRange(1, 8);
+    form->addRow(tr("Devices"), m_devices);
+
+    m_batch = new QSpinBox(runBox);
+    m_batch->setObjectName(QStringLiteral("batchSpin"));
+    m_batch->setRange(1, 65536);
+    m_batch->setSingleStep(32);
+    form->addRow(tr("Batch size"), m_batch);
+
+    m_lr = new QDoubleSpinBox(runBox);
+    m_lr->setObjectName(QStringLiteral("lrSpin"));
+    m_lr->setDecimals(3);
+    m_lr->setRange(0.0, 10.0);
+    m_lr->setSingleStep(0.05);
+    form->addRow(tr("Learning rate"), m_lr);
+
+    m_epochs = new QSpinBox(runBox);
+    m_epochs->setObjectName(QStringLiteral("epochsSpin"));
+    m_epochs->setRange(1, 100);
+    form->addRow(tr("Epochs"), m_epochs);
+
+    auto* modeRow = new QHBoxLayout;
+    m_mode = new QComboBox(runBox);
+    m_mode->setObjectName(QStringLiteral("modeCombo"));
+    m_mode->addItem(tr("sync (wait every minibatch)"), int(ExecMode::Sync));
+    m_mode->addItem(tr("async (never wait)"), int(ExecMode::Async));
+    m_mode->addItem(tr("bounded async"), int(ExecMode::Bounded));
+    m_inflight = new QSpinBox(runBox);
+    m_inflight->setObjectName(QStringLiteral("inflightSpin"));
+    m_inflight->setRange(0, 64);
+    m_inflight->setPrefix(tr("k = "));
+    m_inflight->setToolTip(tr("Bounded async: at most k minibatches in flight"));
+    modeRow->addWidget(m_mode, 1);
+    modeRow->addWidget(m_inflight);
+    form->addRow(tr("Execution"), modeRow);
+
+    m_allreduce = new QComboBox(runBox);
+    m_allreduce->setObjectName(QStringLiteral("allreduceCombo"));
+    m_allreduce->addItem(tr("naive (the book's: via device 0)"), int(AllreduceKind::Naive));
+    m_allreduce->addItem(tr("ring"), int(AllreduceKind::Ring));
+    form->addRow(tr("Allreduce"), m_allreduce);
+
+    m_subset = new QSpinBox(runBox);
+    m_subset->setObjectName(QStringLiteral("subsetSpin"));
+    m_subset->setRange(0, 60000);
+    m_subset->setSingleStep(1000);
+    m_subset->setSpecialValueText(tr("all"));
+    m_subset->setToolTip(tr("Train on the first N images only, for a quick demo (0 = all)"));
+    form->addRow(tr("Training images"), m_subset);
+
+    m_testSubset = new QSpinBox(runBox);
+    m_testSubset->setObjectName(QStringLiteral("testSubsetSpin"));
+    m_testSubset->setRange(0, 10000);
+    m_testSubset->setSingleStep(1000);
+    m_testSubset->setSpecialValueText(tr("all"));
+    m_testSubset->setToolTip(tr("Evaluate on the first N test images only (0 = all)"));
+    form->addRow(tr("Test images"), m_testSubset);
+
+    m_budget = new QSpinBox(runBox);
+    m_budget->setObjectName(QStringLiteral("budgetSpin"));
+    m_budget->setRange(1, 1 << 20);
+    m_budget->setSingleStep(64);
+    m_budget->setSuffix(tr(" MiB"));
+    m_budget->setToolTip(tr("Memory of each simulated device; an allocation beyond it fails"));
+    form->addRow(tr("Memory per device"), m_budget);
+
+    m_seed = new QSpinBox(runBox);
+    m_seed->setObjectName(QStringLiteral("seedSpin"));
+    m_seed->setRange(0, 1 << 30);
+    form->addRow(tr("Seed"), m_seed);
+    top->addWidget(runBox);
+
+    m_problem = new QLabel(this);
+    m_problem->setObjectName(QStringLiteral("validationLabel"));
+    m_problem->setWordWrap(true);
+    m_problem->setStyleSheet(QStringLiteral("color: #b00020; font-weight: bold;"));
+    top->addWidget(m_problem);
+
+    // ---- buttons ----
+    auto* buttons = new QGridLayout;
+    QFont big = font();
+    big.setPointSizeF(big.pointSizeF() * 1.15);
+    big.setBold(true);
+    m_start = new QPushButton(tr("Start"), this);
+    m_start->setObjectName(QStringLiteral("startButton"));
+    m_pause = new QPushButton(tr("Pause"), this);
+    m_pause->setObjectName(QStringLiteral("pauseButton"));
+    m_step = new QPushButton(tr("Step"), this);
+    m_step->setObjectName(QStringLiteral("stepButton"));
+    m_stop = new QPushButton(tr("Stop"), this);
+    m_stop->setObjectName(QStringLiteral("stopButton"));
+    for (QPushButton* b : {m_start, m_pause, m_step, m_stop}) {
+        b->setFont(big);
+        b->setMinimumHeight(36);
+    }
+    m_start->setToolTip(tr("Start a run with these settings"));
+    m_pause->setToolTip(tr("Pause at the next minibatch boundary, or resume"));
+    m_step->setToolTip(tr("While paused: run one minibatch. With \"step through allreduce\": one allreduce step"));
+    m_stop->setToolTip(tr("Stop the run (what is queued on the devices is dropped)"));
+    buttons->addWidget(m_start, 0, 0);
+    buttons->addWidget(m_pause, 0, 1);
+    buttons->addWidget(m_step, 1, 0);
+    buttons->addWidget(m_stop, 1, 1);
+    top->addLayout(buttons);
+    m_stepMode = new QCheckBox(tr("Step through allreduce"), this);
+    m_stepMode->setObjectName(QStringLiteral("stepModeCheck"));
+    m_stepMode->setToolTip(tr("The run waits before every allreduce step until Step is pressed"));
+    top->addWidget(m_stepMode);
+
+    // ---- progress ----
+    m_progress = new QProgressBar(this);
+    m_progress->setObjectName(QStringLiteral("progressBar"));
+    m_progress->setRange(0, 1000);
+    m_progress->setValue(0);
+    m_progress->setTextVisible(true);
+    m_progress->setFormat(QStringLiteral("%p%"));
+    m_progressText = new QLabel(tr("Ready"), this);
+    m_progressText->setObjectName(QStringLiteral("progressLabel"));
+    m_progressText->setWordWrap(true);
+    top->addWidget(m_progress);
+    top->addWidget(m_progressText);
+    top->addStretch(1);
+
+    // ---- wiring ----
+    connect(m_preset, &QComboBox::activated, this, &ControlPanel::onPresetChosen);
+    for (QSpinBox* s : {m_devices, m_batch, m_epochs, m_inflight, m_subset, m_testSubset, m_budget, m_seed})
+        connect(s, &QSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
+    connect(m_lr, &QDoubleSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
+    for (QComboBox* c : {m_backend, m_mode, m_allreduce})
+        connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::onSettingChanged);
+    connect(m_start, &QPushButton::clicked, this, &ControlPanel::startClicked);
+    connect(m_pause, &QPushButton::clicked, this, &ControlPanel::pauseClicked);
+    connect(m_step, &QPushButton::clicked, this, &ControlPanel::stepClicked);
+    connect(m_stop, &QPushButton::clicked, this, &ControlPanel::stopClicked);
+    connect(m_stepMode, &QCheckBox::toggled, this, [this](bool on) {
+        updateEnabled();
+        emit stepModeToggled(on);
+    });
+    connect(m_source, &QComboBox::currentIndexChanged, this, [this] {
+        const bool files = dataSource() == DatasetLoader::Source::FashionMnist;
+        m_dir->setEnabled(files);
+        m_browse->setEnabled(files);
+        emit loadDataRequested();
+    });
+    connect(m_load, &QPushButton::clicked, this, &ControlPanel::loadDataRequested);
+    connect(m_dir, &QLineEdit::returnPressed, this, &ControlPanel::loadDataRequested);
+    connect(m_browse, &QPushButton::clicked, this, [this] {
+        const QString d = QFileDialog::getExistingDirectory(this, tr("Fashion-MNIST folder"), m_dir->text());
+        if (!d.isEmpty()) {
+            m_dir->setText(d);
+            emit loadDataRequested();
+        }
+    });
+    connect(m_useSynthetic, &QPushButton::clicked, this,
+            [this] { setDataSource(DatasetLoader::Source::Synthetic); });
+}
+
+TrainConfig ControlPanel::config() const
+{
+    TrainConfig c;
+    c.backend = static_cast<Backend>(m_backend->currentData().toInt());
+    c.devices = m_devices->value();
+    c.batch_size = m_batch->value();
+    c.lr = m_lr->value();
+    c.epochs = m_epochs->value();
+    c.mode = static_cast<ExecMode>(m_mode->currentData().toInt());
+    c.inflight = m_inflight->value();
+    c.allreduce = static_cast<AllreduceKind>(m_allreduce->currentData().toInt());
+    c.train_subset = m_subset->value();
+    c.test_subset = m_testSubset->value();
+    c.memory_budget = static_cast<int64_t>(m_budget->value()) << 20;
+    c.seed = static_cast<uint64_t>(m_seed->value());
+    c.step_mode = m_stepMode->isChecked();
+    return c;
+}
+
+void ControlPanel::setConfig(const TrainConfig& c)
+{
+    m_applying = true;
+    auto pick = [](QComboBox* box, int value) {
+        const int i = box->findData(value);
+        if (i >= 0)
+            box->setCurrentIndex(i);
+    };
+    pick(m_backend, int(c.backend == Backend::Auto ? Backend::Cpu : c.backend));
+    m_devices->setValue(c.devices);
+    m_batch->setValue(static_cast<int>(c.batch_size));
+    m_lr->setValue(c.lr);
+    m_epochs->setValue(c.epochs);
+    pick(m_mode, int(c.mode));
+    m_inflight->setValue(c.inflight);
+    pick(m_allreduce, int(c.allreduce));
+    m_subset->setValue(static_cast<int>(c.train_subset));
+    m_testSubset->setValue(static_cast<int>(c.test_subset));
+    m_budget->setValue(static_cast<int>(c.memory_budget >> 20));
+    m_seed->setValue(static_cast<int>(c.seed));
+    m_applying = false;
+    onSettingChanged();
+}
+
+bool ControlPanel::applyPreset(const QString& id)
+{
+    const Preset* p = findPreset(id);
+    if (!p)
+        return false;
+    setConfig(p->config);
+    setStepMode(p->stepMode);
+    m_preset->setCurrentIndex(m_preset->findData(id));
+    m_lesson->setText(p->lesson);
+    return true;
+}
+
+void ControlPanel::onPresetChosen(int index)
+{
+    const QString id = m_preset->itemData(index).toString();
+    if (id.isEmpty()) {
+        m_lesson->clear();
+        return;
+    }
+    applyPreset(id);
+}
+
+void ControlPanel::onSettingChanged()
+{
+    if (m_applying)
+        return;
+    // An edit that leaves the preset's values makes the settings custom.
+    const QString id = m_preset->currentData().toString();
+    if (const Preset* p = findPreset(id)) {
+        const TrainConfig a = p->config, b = config();
+        const bool same = a.backend == b.backend && a.devices == b.devices &&
+                          a.batch_size == b.batch_size && qFuzzyCompare(a.lr, b.lr) &&
+                          a.epochs == b.epochs && a.mode == b.mode &&
+                          (a.mode != ExecMode::Bounded || a.inflight == b.inflight) &&
+                          a.allreduce == b.allreduce && a.memory_budget == b.memory_budget &&
+                          a.seed == b.seed;
+        if (!same) {
+            m_preset->setCurrentIndex(0);
+            m_lesson->clear();
+        }
+    }
+    updateEnabled();
+    emit settingsChanged();
+}
+
+bool ControlPanel::stepMode() const
+{
+    return m_stepMode->isChecked();
+}
+
+void ControlPanel::setStepMode(bool on)
+{
+    m_stepMode->setChecked(on);
+}
+
+QString ControlPanel::problem() const
+{
+    if (m_dataLoading)
+        return tr("Loading the data…");
+    if (!m_dataReady)
+        return m_dataText.isEmpty() ? tr("No data loaded: choose a folder or the synthetic data")
+                                    : tr("No data: %1").arg(m_dataText);
+    const TrainConfig c = config();
+    if (c.backend == Backend::Cuda && !m_cudaUsable)
+        return tr("The CUDA backend is not available here; choose Simulated CPU");
+    return QString::fromStdString(validate(c));
+}
+
+DatasetLoader::Source ControlPanel::dataSource() const
+{
+    return static_cast<DatasetLoader::Source>(m_source->currentData().toInt());
+}
+
+QString ControlPanel::dataDir() const
+{
+    return m_dir->text();
+}
+
+void ControlPanel::setDataSource(DatasetLoader::Source s)
+{
+    m_source->setCurrentIndex(m_source->findData(int(s))); // emits loadDataRequested on change
+}
+
+void ControlPanel::setDataDir(const QString& dir)
+{
+    m_dir->setText(dir);
+}
+
+void ControlPanel::setDataState(bool loading, bool ready, const QString& text, bool offerSynthetic)
+{
+    m_dataLoading = loading;
+    m_dataReady = ready;
+    m_dataText = text;
+    if (loading) {
+        m_dataStatus->setStyleSheet(QStringLiteral("color: #444;"));
+        m_dataStatus->setText(text.isEmpty() ? tr("Loading…") : text);
+    } else if (ready) {
+        m_dataStatus->setStyleSheet(QStringLiteral("color: #1b5e20;"));
+        m_dataStatus->setText(text);
+    } else {
+        m_dataStatus->setStyleSheet(QStringLiteral("color: #b00020;"));
+        m_dataStatus->setText(text);
+    }
+    m_useSynthetic->setVisible(offerSynthetic);
+    updateEnabled();
+}
+
+void ControlPanel::setRunState(RunController::State s)
+{
+    m_state = s;
+    updateEnabled();
+}
+
+void ControlPanel::setProgress(int permille, const QString& text)
+{
+    m_progress->setValue(std::clamp(permille, 0, 1000));
+    m_progressText->setText(text);
+}
+
+void ControlPanel::updateEnabled()
+{
+    using S = RunController::State;
+    const bool idle = m_state == S::Idle;
+    const QString why = problem();
+    m_problem->setText(idle ? why : QString());
+    m_problem->setVisible(idle && !why.isEmpty());
+
+    for (QWidget* w : {static_cast<QWidget*>(m_preset), static_cast<QWidget*>(m_backend),
+                       static_cast<QWidget*>(m_devices), static_cast<QWidget*>(m_batch),
+                       static_cast<QWidget*>(m_lr), static_cast<QWidget*>(m_epochs),
+                       static_cast<QWidget*>(m_mode), static_cast<QWidget*>(m_allreduce),
+                       static_cast<QWidget*>(m_subset), static_cast<QWidget*>(m_testSubset),
+                       static_cast<QWidget*>(m_budget), static_cast<QWidget*>(m_seed),
+                       static_cast<QWidget*>(m_source), static_cast<QWidget*>(m_load),
+                       static_cast<QWidget*>(m_useSynthetic)})
+        w->setEnabled(idle);
+    const bool files = dataSource() == DatasetLoader::Source::FashionMnist;
+    m_dir->setEnabled(idle && files);
+    m_browse->setEnabled(idle && files);
+    m_inflight->setEnabled(idle && m_mode->currentData().toInt() == int(ExecMode::Bounded));
+
+    m_start->setEnabled(idle && why.isEmpty());
+    m_pause->setEnabled(m_state == S::Running || m_state == S::Paused);
+    m_pause->setText(m_state == S::Paused ? tr("Resume") : tr("Pause"));
+    m_step->setEnabled(m_state == S::Paused || (m_state == S::Running && m_stepMode->isChecked()));
+    m_stop->setEnabled(m_state == S::Running || m_state == S::Paused);
+}
+
+} // namespace gpulab

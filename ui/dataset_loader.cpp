@@ -1,0 +1,82 @@
+// DatasetLoader: load_fashion_mnist / make_synthetic_dataset on a std::thread; the
+// result crosses back to the UI thread through a queued call.
+#include "dataset_loader.h"
+
+#include "data/fashion_mnist.h"
+#include "data/synthetic.h"
+
+#include <QLocale>
+#include <QMetaObject>
+
+namespace gpulab {
+
+DatasetLoader::DatasetLoader(QObject* parent) : QObject(parent) {}
+
+DatasetLoader::~DatasetLoader()
+{
+    if (m_thread.joinable())
+        m_thread.join();
+}
+
+void DatasetLoader::load(Source source, const QString& dir)
+{
+    if (m_thread.joinable())
+        m_thread.join(); // a load still going finishes first (a few seconds at most)
+    m_source = source;
+    m_loading = true;
+    m_error.clear();
+    m_data.reset();
+    const quint64 generation = ++m_generation;
+    const std::string path = dir.toStdString();
+    m_thread = std::thread([this, source, path, generation] {
+        std::shared_ptr<const FashionMnist> data;
+        QString error;
+        try {
+            if (source == Source::Synthetic)
+                data = std::make_shared<const FashionMnist>(
+                    make_synthetic_dataset(kSyntheticTrain, kSyntheticTest, 7));
+            else
+                data = std::make_shared<const FashionMnist>(load_fashion_mnist(path));
+        } catch (const std::exception& e) {
+            error = QString::fromStdString(e.what());
+        }
+        {
+            std::lock_guard lock(m_mutex);
+            m_pending = std::move(data);
+            m_pendingError = error;
+        }
+        QMetaObject::invokeMethod(this, [this, generation] { onDone(generation); },
+                                  Qt::QueuedConnection);
+    });
+}
+
+void DatasetLoader::onDone(quint64 generation)
+{
+    if (generation != m_generation)
+        return; // a newer load replaced this one
+    if (m_thread.joinable())
+        m_thread.join();
+    {
+        std::lock_guard lock(m_mutex);
+        m_data = std::move(m_pending);
+        m_error = m_pendingError;
+    }
+    m_loading = false;
+    if (m_data)
+        emit loaded();
+    else
+        emit failed(m_error);
+}
+
+QString DatasetLoader::summary() const
+{
+    if (!m_data)
+        return {};
+    const QLocale loc;
+    const QString name = m_source == Source::Synthetic ? tr("Synthetic data") : tr("Fashion-MNIST");
+    return tr("%1: %2 training, %3 test images")
+        .arg(name, loc.toString(static_cast<qlonglong>(m_data->train.count)),
+             loc.toString(static_cast<qlonglong>(m_data->test.count)));
+}
+
+} // namespace gpulab

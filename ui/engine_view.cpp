@@ -1,0 +1,400 @@
+// EngineView: Push and Op events as a timeline. Each device row has one step graph per
+// op kind (busy = raised, filled down to the row's baseline), appended per drain.
+#include "engine_view.h"
+
+#include "lab_style.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+
+#include <algorithm>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QTextStream>
+#include <QVBoxLayout>
+
+namespace gpulab {
+
+namespace {
+
+constexpr double kRowHeight = 0.8;
+
+QColor categoryColor(int c)
+{
+    switch (c) {
+    case EngineView::Forward: return QColor(31, 119, 180);
+    case EngineView::Backward: return QColor(255, 127, 14);
+    case EngineView::Allreduce: return QColor(148, 103, 189);
+    case EngineView::Sgd: return QColor(44, 160, 44);
+    default: return QColor(150, 150, 150);
+    }
+}
+
+QString categoryName(int c)
+{
+    switch (c) {
+    case EngineView::Forward: return EngineView::tr("forward");
+    case EngineView::Backward: return EngineView::tr("backward");
+    case EngineView::Allreduce: return EngineView::tr("allreduce");
+    case EngineView::Sgd: return EngineView::tr("SGD");
+    default: return EngineView::tr("other");
+    }
+}
+
+bool startsWith(const std::string& s, const char* prefix)
+{
+    return s.rfind(prefix, 0) == 0;
+}
+
+// Draws the timeline's spans and pushes as solid rectangles and ticks, merging what
+// falls into one pixel: the cost stays bounded by the plot's width, however long the run.
+class SpanPlottable : public QCPAbstractPlottable {
+public:
+    SpanPlottable(QCPAxis* key, QCPAxis* value, const EngineView::Timeline* line)
+        : QCPAbstractPlottable(key, value), m_line(line)
+    {
+    }
+    double selectTest(const QPointF&, bool, QVariant* = nullptr) const override { return -1; }
+    QCPRange getKeyRange(bool& found, QCP::SignDomain = QCP::sdBoth) const override
+    {
+        found = false;
+        QCPRange r;
+        for (const auto& row : m_line->spans)
+            if (!row.empty()) {
+                r = found ? QCPRange(std::min(r.lower, row.front().t0), std::max(r.upper, row.back().t1))
+                          : QCPRange(row.front().t0, row.back().t1);
+                found = true;
+            }
+        return r;
+    }
+    QCPRange getValueRange(bool& found, QCP::SignDomain = QCP::sdBoth, const QCPRange& = QCPRange()) const override
+    {
+        found = true;
+        return QCPRange(0, m_line->devices + 1);
+    }
+
+protected:
+    void draw(QCPPainter* p) override
+    {
+        QCPAxis* kx = keyAxis();
+        QCPAxis* vy = valueAxis();
+        if (!kx || !vy)
+            return;
+        const QCPRange kr = kx->range();
+        const int n = m_line->devices;
+        p->setRenderHint(QPainter::Antialiasing, false);
+        for (int d = 0; d < n; ++d) {
+            const double base = n - 1 - d;
+            const double yTop = vy->coordToPixel(base + kRowHeight), yBot = vy->coordToPixel(base);
+            const double top = std::min(yTop, yBot), h = std::fabs(yBot - yTop);
+            const auto& row = m_line->spans[size_t(d)];
+            // the first span that ends inside the visible range (t1 is sorted too)
+            auto it = std::lower_bound(row.begin(), row.end(), kr.lower,
+                                       [](const EngineView::Span& s, double t) { return s.t1 < t; });
+            double px0 = 0, px1 = -1;
+            int cat = -1;
+            auto flush = [&] {
+                if (cat >= 0)
+                    p->fillRect(QRectF(px0, top, std::max(1.0, px1 - px0), h), categoryColor(cat));
+            };
+            for (; it != row.end() && it->t0 <= kr.upper; ++it) {
+                const double x0 = kx->coordToPixel(it->t0), x1 = kx->coordToPixel(it->t1);
+                if (cat >= 0 && x0 <= px1 + 0.5 && (it->category == cat || x1 - x0 < 1.0)) {
+                    px1 = std::max(px1, x1); // same kind touching, or too thin to see: merge
+                    continue;
+                }
+                flush();
+                px0 = x0;
+                px1 = x1;
+                cat = it->category;
+            }
+            flush();
+        }
+        // pushes: a tick per push in the front-end row, raised by target device
+        const double feBase = n;
+        for (int d = 0; d < n; ++d) {
+            const double frac = n > 1 ? double(d) / (n - 1) : 0.5;
+            const double yc = vy->coordToPixel(feBase + 0.12 + 0.56 * frac);
+            const double half = std::max(3.0, std::fabs(vy->coordToPixel(0) - vy->coordToPixel(0.8)) / (2.5 * std::max(2, n)));
+            p->setPen(QPen(deviceColor(d), 2));
+            const auto& ts = m_line->pushes[size_t(d)];
+            auto it = std::lower_bound(ts.begin(), ts.end(), kr.lower);
+            double lastPx = -10;
+            for (; it != ts.end() && *it <= kr.upper; ++it) {
+                const double x = kx->coordToPixel(*it);
+                if (x - lastPx < 2.0)
+                    continue; // one tick per two pixels is all the eye can tell apart
+                p->drawLine(QLineF(x, yc - half, x, yc + half));
+                lastPx = x;
+            }
+        }
+        // the rows' baselines
+        p->setPen(QPen(QColor(190, 190, 190), 1));
+        const double xl = kx->coordToPixel(kr.lower), xr = kx->coordToPixel(kr.upper);
+        for (int d = -1; d < n; ++d) {
+            const double yb = vy->coordToPixel(d < 0 ? n : n - 1 - d);
+            p->drawLine(QLineF(xl, yb, xr, yb));
+        }
+    }
+    void drawLegendIcon(QCPPainter*, const QRectF&) const override {}
+
+private:
+    const EngineView::Timeline* m_line;
+};
+
+} // namespace
+
+EngineView::Category EngineView::categoryOf(const std::string& n)
+{
+    if (n.find("_bwd") != std::string::npos || startsWith(n, "zero_grad"))
+        return Backward;
+    if (startsWith(n, "reduce") || startsWith(n, "broadcast") || startsWith(n, "all-gather") ||
+        startsWith(n, "ring") || startsWith(n, "nccl"))
+        return Allreduce;
+    if (startsWith(n, "sgd"))
+        return Sgd;
+    if (n.find("_fwd") != std::string::npos || startsWith(n, "load_shard") ||
+        startsWith(n, "softmax") || startsWith(n, "zero_loss"))
+        return Forward;
+    return Other;
+}
+
+EngineView::EngineView(QWidget* parent) : LabView(parent)
+{
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(4, 4, 4, 4);
+    auto* bar = new QHBoxLayout;
+    m_note = new QLabel(tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); "
+                           "the blocks are ops running on the devices; \"other\" is read-backs and evaluation."),
+                        this);
+    m_note->setWordWrap(true);
+    bar->addWidget(m_note, 1);
+    bar->addWidget(new QLabel(tr("Show:"), this));
+    m_windowBox = new QComboBox(this);
+    m_windowBox->setObjectName(QStringLiteral("engineWindowCombo"));
+    m_windowBox->addItem(tr("last 0.5 s"), 0.5);
+    m_windowBox->addItem(tr("last 2 s"), 2.0);
+    m_windowBox->addItem(tr("last 10 s"), 10.0);
+    m_windowBox->addItem(tr("the whole run"), 0.0);
+    m_windowBox->setCurrentIndex(1);
+    bar->addWidget(m_windowBox);
+    v->addLayout(bar);
+
+    m_plot = new QCustomPlot(this);
+    m_plot->setObjectName(QStringLiteral("enginePlot"));
+    addPlotTitle(m_plot, tr("Front end and device workers"));
+    m_timeline = m_plot->axisRect();
+    m_queue = new QCPAxisRect(m_plot);
+    m_plot->plotLayout()->addElement(2, 0, m_queue);
+    m_plot->plotLayout()->setRowStretchFactor(1, 3.0);
+    m_plot->plotLayout()->setRowStretchFactor(2, 1.0);
+    auto* margins = new QCPMarginGroup(m_plot);
+    m_timeline->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+    m_queue->setMarginGroup(QCP::msLeft | QCP::msRight, margins);
+    m_queue->axis(QCPAxis::atBottom)->setLabel(tr("seconds since Start"));
+    m_queue->axis(QCPAxis::atLeft)->setLabel(tr("ops queued"));
+    m_timeline->axis(QCPAxis::atBottom)->setTickLabels(false);
+    connect(m_timeline->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            m_queue->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
+    connect(m_queue->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            m_timeline->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::setRange));
+    for (QCPAxisRect* r : {m_timeline, m_queue}) {
+        r->setRangeDrag(Qt::Horizontal);
+        r->setRangeZoom(Qt::Horizontal);
+    }
+    stylePlot(m_plot);
+    trackUserZoom(m_plot);
+    // the legend (op kinds) below the plot, in one row
+    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
+    m_plot->plotLayout()->addElement(3, 0, m_plot->legend);
+    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    m_plot->legend->setWrap(7);
+    m_plot->legend->setVisible(true);
+    m_plot->plotLayout()->setRowStretchFactor(3, 0.001);
+    m_plot->legend->setMargins(QMargins(6, 2, 6, 2));
+    v->addWidget(m_plot, 1);
+
+    connect(m_windowBox, &QComboBox::currentIndexChanged, this, [this] {
+        m_window = m_windowBox->currentData().toDouble();
+        clearUserZoom(m_plot);
+        refresh();
+    });
+    connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
+}
+
+EngineView::~EngineView() = default;
+
+void EngineView::setWindow(double seconds)
+{
+    for (int i = 0; i < m_windowBox->count(); ++i)
+        if (qFuzzyCompare(m_windowBox->itemData(i).toDouble() + 1, seconds + 1))
+            m_windowBox->setCurrentIndex(i);
+}
+
+double EngineView::rowBase(int device) const
+{
+    // front end on top, then device 0, 1, ... downwards
+    return device < 0 ? m_devices : m_devices - 1 - device;
+}
+
+int EngineView::intern(const std::string& name)
+{
+    const QString q = QString::fromStdString(name);
+    auto it = m_nameIds.constFind(q);
+    if (it != m_nameIds.constEnd())
+        return it.value();
+    m_names.append(q);
+    m_nameIds.insert(q, m_names.size() - 1);
+    return m_names.size() - 1;
+}
+
+void EngineView::beginRun(const RunInfo& run)
+{
+    m_plot->clearPlottables();
+    m_plot->legend->clearItems();
+    m_ops.clear();
+    m_pushes.clear();
+    m_names.clear();
+    m_nameIds.clear();
+    m_depth = 0;
+    m_lastQueueKey = 0;
+    m_lastPushKey = 0;
+    m_tEnd = 0;
+    m_running = true;
+    m_devices = run.config.devices;
+    m_line = Timeline{};
+    m_line.devices = m_devices;
+    m_line.spans.assign(size_t(m_devices), {});
+    m_line.pushes.assign(size_t(m_devices), {});
+    clearUserZoom(m_plot);
+
+    QCPAxis* x = m_timeline->axis(QCPAxis::atBottom);
+    QCPAxis* y = m_timeline->axis(QCPAxis::atLeft);
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    ticker->addTick(rowBase(-1) + kRowHeight / 2, tr("front end"));
+    for (int d = 0; d < m_devices; ++d)
+        ticker->addTick(rowBase(d) + kRowHeight / 2, tr("device %1").arg(d));
+    y->setTicker(ticker);
+    y->setSubTicks(false);
+    y->setTickLength(0, 0);
+    y->grid()->setVisible(false);
+    y->setRange(-0.15, m_devices + 1);
+
+    m_spans = new SpanPlottable(x, y, &m_line);
+    m_spans->removeFromLegend();
+    // legend entries for the op kinds and the pushes (empty graphs carry the swatches)
+    for (int c = 0; c < CategoryCount; ++c) {
+        QCPGraph* g = m_plot->addGraph(x, y);
+        g->setPen(QPen(categoryColor(c), 1));
+        g->setBrush(QBrush(categoryColor(c)));
+        g->setName(categoryName(c));
+    }
+    QCPGraph* push = m_plot->addGraph(x, y);
+    push->setPen(QPen(deviceColor(0), 2));
+    push->setName(tr("push (coloured by device)"));
+
+    m_queued = m_plot->addGraph(m_queue->axis(QCPAxis::atBottom), m_queue->axis(QCPAxis::atLeft));
+    m_queued->setLineStyle(QCPGraph::lsStepLeft);
+    m_queued->setPen(QPen(QColor(60, 60, 60), 1.5));
+    m_queued->setBrush(QBrush(QColor(210, 210, 210)));
+    m_queued->setName(tr("ops queued"));
+    m_queued->addData(0, 0);
+}
+
+void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
+{
+    Q_UNUSED(run);
+    if (!m_queued)
+        return;
+    const int n = m_devices;
+    QVector<double> qk, qv;
+    for (const Event& e : events) {
+        if (e.kind == EventKind::Push) {
+            if (e.device < 0 || e.device >= n)
+                continue;
+            const double t = std::max(e.t_us / 1e6, m_lastPushKey);
+            m_lastPushKey = t;
+            m_pushes.push_back({t, e.device, intern(e.name)});
+            m_line.pushes[size_t(e.device)].push_back(t);
+            ++m_depth;
+            m_lastQueueKey = std::max(m_lastQueueKey, t);
+            qk.push_back(m_lastQueueKey);
+            qv.push_back(double(m_depth));
+            m_tEnd = std::max(m_tEnd, t);
+            ++m_received;
+        } else if (e.kind == EventKind::Op) {
+            if (e.device < 0 || e.device >= n)
+                continue;
+            auto& row = m_line.spans[size_t(e.device)];
+            // one worker per device: its ops come in order; keep them sorted regardless
+            const double last = row.empty() ? 0.0 : row.back().t1;
+            const double t0 = std::max(e.t_us / 1e6, last);
+            const double t1 = std::max(e.t_end_us / 1e6, t0);
+            row.push_back({t0, t1, categoryOf(e.name)});
+            m_ops.push_back({t0, t1, e.device, intern(e.name)});
+            m_depth = std::max<qint64>(0, m_depth - 1);
+            m_lastQueueKey = std::max(m_lastQueueKey, t1);
+            qk.push_back(m_lastQueueKey);
+            qv.push_back(double(m_depth));
+            m_tEnd = std::max(m_tEnd, t1);
+            ++m_received;
+        }
+    }
+    if (!qk.isEmpty())
+        m_queued->addData(qk, qv, true);
+}
+
+void EngineView::endRun(const RunInfo& run, const RunResult& result)
+{
+    Q_UNUSED(run);
+    Q_UNUSED(result);
+    m_running = false;
+    // ops dropped by a stop or an error never run: the queue is empty now
+    if (m_queued && m_depth > 0) {
+        m_depth = 0;
+        m_queued->addData(m_lastQueueKey, 0);
+    }
+}
+
+void EngineView::refresh()
+{
+    if (!m_queued)
+        return;
+    if (!userZoomed(m_plot)) {
+        QCPAxis* x = m_timeline->axis(QCPAxis::atBottom);
+        if (m_window > 0 && m_tEnd > m_window)
+            x->setRange(m_tEnd - m_window, m_tEnd);
+        else
+            x->setRange(0, std::max(0.01, m_tEnd * 1.01));
+        // the queue's height over what is shown
+        bool ok = false;
+        const QCPRange r = m_queued->getValueRange(ok, QCP::sdBoth, x->range());
+        m_queue->axis(QCPAxis::atLeft)->setRange(0, ok && r.upper > 0 ? r.upper * 1.15 : 1.0);
+    }
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QList<PlotItem> EngineView::plots() const
+{
+    return {{QStringLiteral("engine"), m_plot, nullptr}};
+}
+
+QList<CsvTable> EngineView::csvTables() const
+{
+    QList<CsvTable> t;
+    t.append({QStringLiteral("engine"), QStringLiteral("kind,device,name,category,start_s,end_s"),
+              [this](QTextStream& out) {
+                  static const char* ids[] = {"forward", "backward", "allreduce", "sgd", "other"};
+                  for (const auto& p : m_pushes)
+                      out << "push," << p.device << ',' << m_names[p.name] << ",," << p.t << ','
+                          << p.t << '\n';
+                  for (const auto& o : m_ops)
+                      out << "op," << o.device << ',' << m_names[o.name] << ','
+                          << ids[categoryOf(m_names[o.name].toStdString())] << ',' << o.t0 << ','
+                          << o.t1 << '\n';
+              }});
+    return t;
+}
+
+} // namespace gpulab

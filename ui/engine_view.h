@@ -1,0 +1,98 @@
+// Engine: one time line with the front end's pushes and each device worker's ops (by
+// kind: forward, backward, allreduce, SGD, other), and how many ops are queued, so the
+// class sees the front end run ahead in async mode and wait in sync mode.
+#pragma once
+
+#include "lab_view.h"
+
+#include <QHash>
+#include <QStringList>
+
+#include <vector>
+
+class QCPAxisRect;
+class QCPGraph;
+class QCPAbstractPlottable;
+class QComboBox;
+class QCustomPlot;
+class QLabel;
+
+namespace gpulab {
+
+class EngineView : public LabView {
+    Q_OBJECT
+public:
+    explicit EngineView(QWidget* parent = nullptr);
+    ~EngineView() override;
+
+    QString viewId() const override { return QStringLiteral("engine"); }
+    QString title() const override { return tr("Engine"); }
+    void beginRun(const RunInfo& run) override;
+    void consume(const std::vector<Event>& events, const RunInfo& run) override;
+    void endRun(const RunInfo& run, const RunResult& result) override;
+    void refresh() override;
+    QList<PlotItem> plots() const override;
+    QList<CsvTable> csvTables() const override;
+    int receivedCount() const override { return m_received; }
+
+    // Seconds of the run shown while following it; 0 = the whole run.
+    void setWindow(double seconds);
+
+    // ---- for tests ----
+    int opsReceived() const { return static_cast<int>(m_ops.size()); }
+    int pushesReceived() const { return static_cast<int>(m_pushes.size()); }
+
+    enum Category { Forward, Backward, Allreduce, Sgd, Other, CategoryCount };
+    static Category categoryOf(const std::string& opName);
+
+private:
+    struct OpRec {
+        double t0, t1;
+        int device;
+        int name;
+    };
+    struct PushRec {
+        double t;
+        int device;
+        int name;
+    };
+    int intern(const std::string& name);
+    double rowBase(int device) const;       // device -1 = the front end
+
+    QCustomPlot* m_plot = nullptr;
+    QCPAxisRect* m_timeline = nullptr;
+    QCPAxisRect* m_queue = nullptr;
+    QComboBox* m_windowBox = nullptr;
+    QLabel* m_note = nullptr;
+public:
+    // What the timeline draws: per device, its ops as (start, end, kind), in time order;
+    // per target device, the times of the pushes.
+    struct Span {
+        double t0, t1;
+        int category;
+    };
+    struct Timeline {
+        int devices = 0;
+        std::vector<std::vector<Span>> spans;    // [device]
+        std::vector<std::vector<double>> pushes; // [target device]
+    };
+
+private:
+    QCPAbstractPlottable* m_spans = nullptr;     // draws m_line
+    QCPGraph* m_queued = nullptr;
+    Timeline m_line;
+    std::vector<OpRec> m_ops;
+    std::vector<PushRec> m_pushes;
+    QStringList m_names;
+    QHash<QString, int> m_nameIds;
+    qint64 m_depth = 0;
+    double m_lastQueueKey = 0;
+    double m_lastPushKey = 0;
+    double m_tEnd = 0;
+    double m_window = 2.0;
+    int m_devices = 0;
+    bool m_running = false;
+    int m_received = 0;
+};
+
+} // namespace gpulab

@@ -1,0 +1,153 @@
+// Colours, plot styling and formatting shared by every view.
+#include "lab_style.h"
+
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace gpulab {
+
+QColor deviceColor(int device)
+{
+    // Tableau 10, without the grey: readable on a projector and for most colour-blind eyes.
+    static const QColor colors[] = {
+        QColor(31, 119, 180), QColor(255, 127, 14), QColor(44, 160, 44),  QColor(214, 39, 40),
+        QColor(148, 103, 189), QColor(140, 86, 75), QColor(227, 119, 194), QColor(188, 189, 34),
+    };
+    return colors[std::max(device, 0) % 8];
+}
+
+QColor runColor(int runId)
+{
+    static const QColor colors[] = {
+        QColor(31, 119, 180), QColor(214, 39, 40),  QColor(44, 160, 44), QColor(148, 103, 189),
+        QColor(255, 127, 14), QColor(23, 190, 207), QColor(140, 86, 75), QColor(227, 119, 194),
+    };
+    return colors[std::max(runId - 1, 0) % 8];
+}
+
+QColor lighter(const QColor& c, double towardWhite)
+{
+    const double t = std::clamp(towardWhite, 0.0, 1.0);
+    auto mix = [t](int v) { return static_cast<int>(std::lround(v + (255 - v) * t)); };
+    return QColor(mix(c.red()), mix(c.green()), mix(c.blue()));
+}
+
+QRgb divergingColor(float v, float scale)
+{
+    float x = scale > 0 ? v / scale : 0.0f;
+    x = std::clamp(x, -1.0f, 1.0f);
+    // white at 0, (33,102,172) at -1, (178,24,43) at +1 (ColorBrewer RdBu ends)
+    const float a = std::fabs(x);
+    const int r0 = x < 0 ? 33 : 178, g0 = x < 0 ? 102 : 24, b0 = x < 0 ? 172 : 43;
+    auto mix = [a](int end) { return static_cast<int>(255 + (end - 255) * a); };
+    return qRgb(mix(r0), mix(g0), mix(b0));
+}
+
+void styleAxisRect(QCPAxisRect* rect)
+{
+    QFont label;
+    label.setPointSize(12);
+    QFont ticks;
+    ticks.setPointSize(11);
+    for (QCPAxis* axis : rect->axes()) {
+        axis->setLabelFont(label);
+        axis->setTickLabelFont(ticks);
+        axis->setBasePen(QPen(QColor(60, 60, 60), 1));
+        axis->setTickPen(QPen(QColor(60, 60, 60), 1));
+        axis->setSubTickPen(QPen(QColor(90, 90, 90), 1));
+        axis->grid()->setPen(QPen(QColor(215, 215, 215), 1, Qt::DotLine));
+        axis->setLabelColor(QColor(30, 30, 30));
+        axis->setTickLabelColor(QColor(30, 30, 30));
+    }
+}
+
+void styleLegend(QCPLegend* legend)
+{
+    QFont f;
+    f.setPointSize(11);
+    legend->setFont(f);
+    legend->setBrush(QBrush(QColor(255, 255, 255, 235)));
+    legend->setBorderPen(QPen(QColor(170, 170, 170)));
+    legend->setIconSize(24, 12);
+}
+
+void stylePlot(QCustomPlot* plot)
+{
+    plot->setBackground(Qt::white);
+    plot->setNoAntialiasingOnDrag(true);
+    plot->setPlottingHints(QCP::phCacheLabels | QCP::phFastPolylines);
+    plot->setAntialiasedElements(QCP::aeNone);
+    plot->setNotAntialiasedElements(QCP::aeNone);
+    plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    for (QCPAxisRect* r : plot->axisRects())
+        styleAxisRect(r);
+    styleLegend(plot->legend);
+}
+
+void addPlotTitle(QCustomPlot* plot, const QString& title)
+{
+    plot->plotLayout()->insertRow(0);
+    QFont f;
+    f.setPointSize(13);
+    f.setBold(true);
+    auto* text = new QCPTextElement(plot, title, f);
+    text->setMargins(QMargins(4, 6, 4, 0));
+    plot->plotLayout()->addElement(0, 0, text);
+}
+
+void trackUserZoom(QCustomPlot* plot)
+{
+    QObject::connect(plot, &QCustomPlot::mouseWheel, plot,
+                     [plot](QWheelEvent*) { plot->setProperty("userZoomed", true); });
+    QObject::connect(plot, &QCustomPlot::mouseMove, plot, [plot](QMouseEvent* e) {
+        if (e->buttons() & Qt::LeftButton)
+            plot->setProperty("userZoomed", true);
+    });
+    QObject::connect(plot, &QCustomPlot::mouseDoubleClick, plot, [plot](QMouseEvent*) {
+        plot->setProperty("userZoomed", false); // the view rescales on its next refresh
+    });
+    plot->setToolTip(QObject::tr("Drag to pan, wheel to zoom, double-click to follow the data again"));
+}
+
+bool userZoomed(const QCustomPlot* plot)
+{
+    return plot->property("userZoomed").toBool();
+}
+
+void clearUserZoom(QCustomPlot* plot)
+{
+    plot->setProperty("userZoomed", false);
+}
+
+QString formatBytes(qint64 bytes)
+{
+    const double b = static_cast<double>(bytes);
+    if (std::llabs(bytes) < 1024)
+        return QStringLiteral("%1 B").arg(bytes);
+    if (std::fabs(b) < 1024.0 * 1024)
+        return QStringLiteral("%1 KiB").arg(b / 1024, 0, 'f', 1);
+    if (std::fabs(b) < 1024.0 * 1024 * 1024)
+        return QStringLiteral("%1 MiB").arg(b / (1024.0 * 1024), 0, 'f', 1);
+    return QStringLiteral("%1 GiB").arg(b / (1024.0 * 1024 * 1024), 0, 'f', 2);
+}
+
+QString formatDuration(double seconds)
+{
+    if (!std::isfinite(seconds) || seconds < 0)
+        return QStringLiteral("?");
+    if (seconds < 10)
+        return QStringLiteral("%1 s").arg(seconds, 0, 'f', 1);
+    if (seconds < 60)
+        return QStringLiteral("%1 s").arg(static_cast<int>(std::lround(seconds)));
+    const int s = static_cast<int>(std::lround(seconds));
+    if (s < 3600)
+        return QStringLiteral("%1:%2").arg(s / 60).arg(s % 60, 2, 10, QChar('0'));
+    return QStringLiteral("%1:%2:%3")
+        .arg(s / 3600)
+        .arg((s / 60) % 60, 2, 10, QChar('0'))
+        .arg(s % 60, 2, 10, QChar('0'));
+}
+
+} // namespace gpulab

@@ -1,0 +1,39 @@
+// The lab's shared look: device and run colours, a diverging colour map for weights,
+// plot fonts sized for a classroom projector, and number formatting.
+#pragma once
+
+#include <QColor>
+#include <QString>
+
+class QCustomPlot;
+class QCPAxisRect;
+class QCPLegend;
+
+namespace gpulab {
+
+// ---- colours --------------------------------------------------------------------------
+QColor deviceColor(int device);          // eight distinct hues, then repeats
+QColor runColor(int runId);              // a distinct hue per run (1-based)
+QColor lighter(const QColor& c, double towardWhite); // opaque blend toward white, 0..1
+// Blue (negative) - white (0) - red (positive); v / scale clamped to [-1, 1].
+QRgb divergingColor(float v, float scale);
+
+// ---- plots ----------------------------------------------------------------------------
+// Fonts, margins and interactions every plot of the lab shares.
+void stylePlot(QCustomPlot* plot);
+void styleAxisRect(QCPAxisRect* rect);
+void styleLegend(QCPLegend* legend);
+// A bold title row above the plot's main axis rect; returns nothing, keeps the plot's
+// layout (title row 0, axis rect row 1).
+void addPlotTitle(QCustomPlot* plot, const QString& title);
+
+// Auto-ranging stops once the user drags or zooms a plot; a double click resumes it.
+void trackUserZoom(QCustomPlot* plot);
+bool userZoomed(const QCustomPlot* plot);
+void clearUserZoom(QCustomPlot* plot);
+
+// ---- numbers --------------------------------------------------------------------------
+QString formatBytes(qint64 bytes);       // "12.3 MiB"
+QString formatDuration(double seconds);  // "1:05", "12 s", "0.4 s"
+
+} // namespace gpulab

@@ -1,0 +1,839 @@
+// MainWindow: wires the panel, the run controller, the dataset loader and the views.
+// A 30 Hz timer drains the run's event stream in one go and hands the batch to every
+// view; only the visible view replots (queued), so the UI never waits on the engine.
+#include "main_window.h"
+
+#include "allreduce_view.h"
+#include "control_panel.h"
+#include "dataset_loader.h"
+#include "devices_view.h"
+#include "engine_view.h"
+#include "lab_style.h"
+#include "memory_view.h"
+#include "model/lenet.h"
+#include "plot_export.h"
+#include "presets.h"
+#include "trace/event_stream.h"
+#include "trace/trace_export.h"
+#include "training_view.h"
+#include "data/fashion_mnist.h"
+
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QFileDialog>
+#include <QLabel>
+#include <QLocale>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QScrollArea>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+
+// The .qrc lives in a static library: its initializer must be referenced by name.
+static void initResources()
+{
+    Q_INIT_RESOURCE(gpulab);
+}
+
+namespace gpulab {
+
+namespace {
+
+// CPU time of the calling thread, ms: on a machine whose cores are all busy training,
+// wall-clock time also counts the time the scheduler gave to the workers.
+double threadCpuMs()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+constexpr int kTickMs = 33;                         // ~30 Hz
+constexpr qint64 kSnapshotBudget = qint64(192) << 20; // parameter snapshots kept per run
+} // namespace
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
+{
+    initResources();
+    setWindowTitle(tr("gpulab: data-parallel training lab"));
+    setWindowIcon(QIcon(QStringLiteral(":/gpulab/gpulab.svg")));
+    m_controller = new RunController(this);
+    m_loader = new DatasetLoader(this);
+
+    m_panel = new ControlPanel;
+    auto* panelScroll = new QScrollArea;
+    panelScroll->setWidget(m_panel);
+    panelScroll->setWidgetResizable(true);
+    panelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    panelScroll->setMinimumWidth(m_panel->sizeHint().width() + 24);
+    panelScroll->setMaximumWidth(460);
+
+    m_tabs = new QTabWidget;
+    m_tabs->setObjectName(QStringLiteral("viewTabs"));
+    QFont tabFont = m_tabs->font();
+    tabFont.setPointSizeF(tabFont.pointSizeF() * 1.15);
+    tabFont.setBold(true);
+    m_tabs->tabBar()->setFont(tabFont);
+    m_training = new TrainingView;
+    m_devices = new DevicesView;
+    m_allreduce = new AllreduceView;
+    m_memory = new MemoryView;
+    m_engine = new EngineView;
+    m_views = {m_training, m_devices, m_allreduce, m_memory, m_engine};
+    for (LabView* v : m_views)
+        m_tabs->addTab(v, v->title());
+
+    auto* split = new QSplitter(Qt::Horizontal);
+    split->addWidget(panelScroll);
+    split->addWidget(m_tabs);
+    split->setStretchFactor(0, 0);
+    split->setStretchFactor(1, 1);
+    split->setChildrenCollapsible(false);
+    setCentralWidget(split);
+
+    m_stateLabel = new QLabel(tr("Ready"));
+    m_stateLabel->setObjectName(QStringLiteral("stateLabel"));
+    m_stateLabel->setMinimumWidth(120);
+    m_messageLabel = new QLabel;
+    m_messageLabel->setObjectName(QStringLiteral("messageLabel"));
+    m_messageLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_tickLabel = new QLabel;
+    m_tickLabel->setObjectName(QStringLiteral("tickLabel"));
+    m_tickLabel->setToolTip(tr("CPU time the UI thread spends per drain tick (drain + views' update) and "
+                               "per replot, mean and maximum since Start; \"wall\" is the same in "
+                               "wall-clock time (mean/max), which also counts time the workers had the CPU"));
+    statusBar()->addWidget(m_stateLabel);
+    statusBar()->addWidget(m_messageLabel, 1);
+    statusBar()->addPermanentWidget(m_tickLabel);
+
+    m_timer = new QTimer(this);
+    m_timer->setInterval(kTickMs);
+    m_timer->setTimerType(Qt::PreciseTimer);
+    connect(m_timer, &QTimer::timeout, this, &MainWindow::onTick);
+
+    connect(m_panel, &ControlPanel::startClicked, this, [this] {
+        QString error;
+        if (!startRun(&error))
+            showMessage(error, true);
+    });
+    connect(m_panel, &ControlPanel::pauseClicked, this, [this] {
+        if (m_controller->state() == RunController::State::Paused)
+            m_controller->resume();
+        else
+            m_controller->pause();
+    });
+    connect(m_panel, &ControlPanel::stepClicked, m_controller, &RunController::step);
+    connect(m_panel, &ControlPanel::stopClicked, this, [this] {
+        m_stopClock.start();
+        m_controller->stop();
+    });
+    connect(m_panel, &ControlPanel::stepModeToggled, this, [this](bool on) {
+        m_controller->setStepMode(on);
+        m_allreduce->setStepMode(on);
+    });
+    connect(m_panel, &ControlPanel::loadDataRequested, this, &MainWindow::loadData);
+    connect(m_controller, &RunController::stateChanged, this, &MainWindow::onStateChanged);
+    connect(m_controller, &RunController::finished, this, &MainWindow::onFinished);
+    connect(m_loader, &DatasetLoader::loaded, this, [this] {
+        m_panel->setDataState(false, true, m_loader->summary(), false);
+        emit dataReady(true);
+    });
+    connect(m_loader, &DatasetLoader::failed, this, [this](const QString& message) {
+        const bool files = m_loader->source() == DatasetLoader::Source::FashionMnist;
+        m_panel->setDataState(false, false, message, files);
+        emit dataReady(false);
+    });
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { refreshVisible(); });
+
+    // the replots that follow a tick, timed for the tick figure
+    for (LabView* v : m_views)
+        for (QCustomPlot* p : v->findChildren<QCustomPlot*>()) {
+            connect(p, &QCustomPlot::beforeReplot, this, [this] {
+                m_replotClock.start();
+                m_replotCpuStart = threadCpuMs();
+            });
+            connect(p, &QCustomPlot::afterReplot, this, [this] {
+                if (!m_replotClock.isValid() || !m_controller->busy())
+                    return;
+                const double ms = m_replotClock.nsecsElapsed() / 1e6;
+                const double cpu = threadCpuMs() - m_replotCpuStart;
+                m_frameCostMs += ms;
+                ++m_stats.replots;
+                m_stats.replotTotalMs += ms;
+                m_stats.replotMaxMs = std::max(m_stats.replotMaxMs, ms);
+                m_stats.replotCpuTotalMs += cpu;
+                m_stats.replotCpuMaxMs = std::max(m_stats.replotCpuMaxMs, cpu);
+            });
+        }
+
+    buildMenus();
+    installPlotMenus();
+    resize(1500, 950);
+    loadData();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* exportView = file->addAction(tr("Export this view's plots and data…"));
+    exportView->setShortcut(QKeySequence(tr("Ctrl+E")));
+    connect(exportView, &QAction::triggered, this, &MainWindow::exportViewInteractive);
+    QAction* exportAllAct = file->addAction(tr("Export everything to a folder…"));
+    exportAllAct->setShortcut(QKeySequence(tr("Ctrl+Shift+E")));
+    connect(exportAllAct, &QAction::triggered, this, &MainWindow::exportAllInteractive);
+    QAction* trace = file->addAction(tr("Export the run as a Chrome trace (JSON)…"));
+    connect(trace, &QAction::triggered, this, &MainWindow::exportTraceInteractive);
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"));
+    quit->setShortcut(QKeySequence::Quit);
+    connect(quit, &QAction::triggered, this, &QWidget::close);
+
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    QAction* start = run->addAction(tr("Start"));
+    start->setShortcut(QKeySequence(tr("F5")));
+    connect(start, &QAction::triggered, this, [this] {
+        QString error;
+        if (!startRun(&error))
+            showMessage(error, true);
+    });
+    QAction* pause = run->addAction(tr("Pause / Resume"));
+    pause->setShortcut(QKeySequence(tr("Space")));
+    connect(pause, &QAction::triggered, m_panel, &ControlPanel::pauseClicked);
+    QAction* step = run->addAction(tr("Step"));
+    step->setShortcut(QKeySequence(tr("F10")));
+    connect(step, &QAction::triggered, m_controller, &RunController::step);
+    QAction* stop = run->addAction(tr("Stop"));
+    stop->setShortcut(QKeySequence(tr("Shift+F5")));
+    connect(stop, &QAction::triggered, m_panel, &ControlPanel::stopClicked);
+
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (int i = 0; i < m_views.size(); ++i) {
+        QAction* a = view->addAction(m_views[i]->title());
+        a->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
+        connect(a, &QAction::triggered, this, [this, i] { m_tabs->setCurrentIndex(i); });
+    }
+
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    QAction* about = help->addAction(tr("About gpulab"));
+    connect(about, &QAction::triggered, this, [this] {
+        QMessageBox::about(this, tr("About gpulab"),
+                           tr("<h3>gpulab %1</h3><p>A visual lab for data-parallel training, after "
+                              "<i>Dive into Deep Learning</i>, \"Computational Performance\": "
+                              "asynchronous computation and multi-GPU training from scratch.</p>"
+                              "<p>The book's LeNet trains on Fashion-MNIST on simulated devices "
+                              "(or CUDA GPUs); every op, allreduce step and allocation is shown.</p>")
+                               .arg(QApplication::applicationVersion()));
+    });
+}
+
+void MainWindow::installPlotMenus()
+{
+    // Right click on any plot: save just that plot.
+    for (LabView* v : m_views) {
+        for (const PlotItem& item : v->plots()) {
+            QWidget* w = item.plot ? static_cast<QWidget*>(item.plot) : item.widget;
+            w->setContextMenuPolicy(Qt::CustomContextMenu);
+            connect(w, &QWidget::customContextMenuRequested, this, [this, item, w](const QPoint& at) {
+                QMenu menu(this);
+                QAction* save = menu.addAction(tr("Save this plot as PNG, PDF or SVG…"));
+                if (menu.exec(w->mapToGlobal(at)) != save)
+                    return;
+                const QString path = QFileDialog::getSaveFileName(
+                    this, tr("Save plot"), QDir::home().filePath(item.name + QStringLiteral(".png")),
+                    tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
+                if (path.isEmpty())
+                    return;
+                QString error;
+                if (saveItem(item, path, &error))
+                    showMessage(tr("Saved %1").arg(path), false);
+                else
+                    showMessage(error, true);
+            });
+        }
+    }
+}
+
+bool MainWindow::showView(const QString& id)
+{
+    for (int i = 0; i < m_views.size(); ++i)
+        if (m_views[i]->viewId() == id) {
+            m_tabs->setCurrentIndex(i);
+            return true;
+        }
+    return false;
+}
+
+void MainWindow::loadData()
+{
+    if (m_controller->busy())
+        return;
+    m_panel->setDataState(true, false,
+                          m_panel->dataSource() == DatasetLoader::Source::Synthetic
+                              ? tr("Making the synthetic data…")
+                              : tr("Loading Fashion-MNIST from %1…").arg(m_panel->dataDir()),
+                          false);
+    m_loader->load(m_panel->dataSource(), m_panel->dataDir());
+}
+
+int MainWindow::snapshotInterval(const TrainConfig& c) const
+{
+    // Parameter snapshots stay in the run's event stream: keep them within a budget.
+    qint64 count = 60000;
+    if (auto data = m_loader->data())
+        count = data->train.count;
+    if (c.train_subset > 0)
+        count = std::min<qint64>(count, c.train_subset);
+    const qint64 perEpoch = (count + c.batch_size - 1) / std::max<int64_t>(1, c.batch_size);
+    const qint64 total = std::max<qint64>(1, perEpoch * c.epochs);
+    const qint64 perSnapshot = lenet_param_count() * 4 * std::max(1, c.devices);
+    const qint64 most = std::max<qint64>(1, kSnapshotBudget / perSnapshot);
+    const qint64 least = c.step_mode ? 1 : 5;
+    return static_cast<int>(std::max(least, (total + most - 1) / most));
+}
+
+bool MainWindow::startRun(QString* error)
+{
+    if (m_controller->busy()) {
+        if (error)
+            *error = tr("A run is still going: stop it first.");
+        return false;
+    }
+    if (const QString why = m_panel->problem(); !why.isEmpty()) {
+        if (error)
+            *error = why;
+        return false;
+    }
+    TrainConfig c = m_panel->config();
+    c.snapshot_grad = m_allreduce->gradientName().toStdString();
+    c.step_mode = m_panel->stepMode();
+    c.snapshot_interval = snapshotInterval(c);
+    m_controller->setStepMode(c.step_mode);
+
+    RunInfo run;
+    run.id = m_nextRunId;
+    run.config = c;
+    run.label = tr("#%1: %2").arg(run.id).arg(QString::fromStdString(c.describe()));
+    run.shortLabel = tr("#%1 · %2 dev · batch %3 · lr %4 · %5")
+                         .arg(run.id)
+                         .arg(c.devices)
+                         .arg(c.batch_size)
+                         .arg(c.lr)
+                         .arg(QString::fromLatin1(exec_mode_name(c.mode)));
+    if (c.mode == ExecMode::Bounded)
+        run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
+    if (c.allreduce != AllreduceKind::Naive)
+        run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
+    run.color = runColor(run.id);
+    if (!m_controller->start(c, m_loader->data(), error))
+        return false;
+    ++m_nextRunId;
+    run.stream = m_controller->stream();
+    m_current = run;
+    m_stats = TickStats{};
+    m_runClock.start();
+    m_runCpuStart = threadCpuMs();
+    m_lastRefreshAt = -1;
+    m_frameCostMs = 0;
+    m_refreshPending = false;
+    m_errorShown = false;
+    m_epoch = m_batch = m_batches = 0;
+    m_images = 0;
+    m_rate.clear();
+    for (LabView* v : m_views)
+        v->beginRun(run);
+    m_panel->setProgress(0, tr("Starting run %1…").arg(run.id));
+    showMessage(tr("Run %1: %2").arg(run.id).arg(QString::fromStdString(c.describe())), false);
+    m_timer->start();
+    refreshVisible();
+    emit runStarted(run.id);
+    return true;
+}
+
+void MainWindow::onTick()
+{
+    QElapsedTimer clock;
+    clock.start();
+    const double cpu0 = threadCpuMs();
+    m_buffer.clear();
+    m_controller->drain(m_buffer);
+    if (m_buffer.empty()) {
+        if (m_refreshPending)
+            maybeRefresh();
+        return;
+    }
+    dispatch(m_buffer);
+    maybeRefresh();
+    const double ms = clock.nsecsElapsed() / 1e6;
+    const double cpu = threadCpuMs() - cpu0;
+    ++m_stats.ticks;
+    m_stats.events += static_cast<qint64>(m_buffer.size());
+    m_stats.totalMs += ms;
+    m_stats.maxMs = std::max(m_stats.maxMs, ms);
+    m_stats.cpuTotalMs += cpu;
+    m_stats.cpuMaxMs = std::max(m_stats.cpuMaxMs, cpu);
+    if (m_stats.ticks % 15 == 1)
+        m_tickLabel->setText(tickSummary());
+    emit eventsDispatched(static_cast<int>(m_buffer.size()));
+}
+
+void MainWindow::dispatch(const std::vector<Event>& events)
+{
+    for (LabView* v : m_views)
+        v->consume(events, m_current);
+    updateProgress(events);
+    for (const Event& e : events) {
+        if (e.kind == EventKind::RunEnd && e.name == "failed" && !m_errorShown) {
+            m_errorShown = true;
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(QString::fromStdString(e.text)), true);
+        }
+    }
+}
+
+void MainWindow::maybeRefresh()
+{
+    // A view whose drawing took longer than a tick is refreshed less often: the data is
+    // taken in at every tick, only the drawing is coalesced, and the event loop keeps
+    // time for the user's input.
+    const qint64 now = m_runClock.isValid() ? m_runClock.elapsed() : 0;
+    const double interval = std::max<double>(kTickMs, 3.0 * m_frameCostMs);
+    if (m_lastRefreshAt >= 0 && now - m_lastRefreshAt < interval) {
+        m_refreshPending = true;
+        return;
+    }
+    m_refreshPending = false;
+    m_lastRefreshAt = now;
+    m_frameCostMs = 0;
+    refreshVisible();
+}
+
+void MainWindow::refreshVisible()
+{
+    if (auto* v = qobject_cast<LabView*>(m_tabs->currentWidget()))
+        v->refresh();
+}
+
+void MainWindow::updateProgress(const std::vector<Event>& events)
+{
+    bool changed = false;
+    double now = 0;
+    for (const Event& e : events) {
+        if (e.kind == EventKind::MinibatchLoss) {
+            if (e.epoch > m_epoch || (e.epoch == m_epoch && e.batch + 1 > m_batch)) {
+                m_epoch = e.epoch;
+                m_batch = e.batch + 1;
+            }
+            m_batches = static_cast<int>(e.value3);
+            m_images += static_cast<qint64>(e.value2);
+            now = e.t_us / 1e6;
+            changed = true;
+        }
+    }
+    if (!changed)
+        return;
+    m_rate.emplace_back(now, m_images);
+    while (m_rate.size() > 2 && now - m_rate.front().first > 5.0)
+        m_rate.erase(m_rate.begin());
+    double rate = 0;
+    if (m_rate.size() >= 2 && m_rate.back().first > m_rate.front().first)
+        rate = (m_rate.back().second - m_rate.front().second) / (m_rate.back().first - m_rate.front().first);
+    const int epochs = m_current.config.epochs;
+    const qint64 total = qint64(std::max(1, m_batches)) * epochs;
+    const qint64 done = qint64(m_epoch - 1) * m_batches + m_batch;
+    const int permille = static_cast<int>(1000 * done / total);
+    const double perBatch = m_images / double(std::max<qint64>(1, done));
+    const double left = rate > 0 ? (total - done) * perBatch / rate : -1;
+    const QLocale loc;
+    QString text = tr("Epoch %1 of %2 · minibatch %3 of %4").arg(m_epoch).arg(epochs).arg(m_batch).arg(m_batches);
+    if (rate > 0)
+        text += tr(" · %1 images/s · %2 left").arg(loc.toString(qRound(rate))).arg(formatDuration(left));
+    m_panel->setProgress(permille, text);
+}
+
+void MainWindow::onStateChanged(RunController::State s)
+{
+    m_panel->setRunState(s);
+    switch (s) {
+    case RunController::State::Idle: m_stateLabel->setText(tr("Ready")); break;
+    case RunController::State::Running: m_stateLabel->setText(tr("Running run %1").arg(m_current.id)); break;
+    case RunController::State::Paused: m_stateLabel->setText(tr("Paused")); break;
+    case RunController::State::Stopping: m_stateLabel->setText(tr("Stopping…")); break;
+    }
+}
+
+void MainWindow::onFinished()
+{
+    m_buffer.clear();
+    m_controller->drain(m_buffer);
+    if (!m_buffer.empty())
+        dispatch(m_buffer);
+    m_timer->stop();
+    m_stats.runWallMs = m_runClock.elapsed();
+    m_stats.uiCpuMs = threadCpuMs() - m_runCpuStart;
+    m_refreshPending = false;
+    const RunResult& r = m_controller->lastResult();
+    for (LabView* v : m_views)
+        v->endRun(m_current, r);
+    refreshVisible();
+    m_tickLabel->setText(tickSummary());
+    switch (r.status) {
+    case RunStatus::Completed: {
+        QString text = tr("Run %1 completed").arg(m_current.id);
+        if (!r.epochs.empty())
+            text += tr(": test accuracy %1 after %n epoch(s), %2 s per epoch", nullptr, int(r.epochs.size()))
+                        .arg(r.epochs.back().test_acc, 0, 'f', 3)
+                        .arg(r.epochs.back().seconds, 0, 'f', 1);
+        showMessage(text, false);
+        m_panel->setProgress(1000, tr("Done"));
+        break;
+    }
+    case RunStatus::Cancelled: {
+        const QString took = m_stopClock.isValid() ? tr(" in %1 ms").arg(m_stopClock.elapsed()) : QString();
+        showMessage(tr("Run %1 stopped%2").arg(m_current.id).arg(took), false);
+        m_panel->setProgress(0, tr("Stopped"));
+        break;
+    }
+    case RunStatus::Failed:
+        if (!m_errorShown)
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(QString::fromStdString(r.message)), true);
+        m_errorShown = true;
+        m_panel->setProgress(0, tr("Failed"));
+        break;
+    }
+    m_stopClock.invalidate();
+    std::fprintf(stderr, "gpulab: run %d %s; ui %s\n", m_current.id, run_status_name(r.status),
+                 qPrintable(tickSummary()));
+    emit runFinished(m_current.id, static_cast<int>(r.status));
+    if (m_script)
+        QTimer::singleShot(0, this, [this] {
+            ++m_scriptIndex;
+            scriptNext();
+        });
+}
+
+QString MainWindow::tickSummary() const
+{
+    const TickStats& s = m_stats;
+    if (s.ticks == 0)
+        return tr("UI tick: idle");
+    // CPU time of the UI thread; "wall" adds the time the scheduler gave the workers
+    QString text = tr("UI tick %1 ms (max %2; wall %3/%4) · replot %5 ms (max %6) · paint %7 ms (max %8) · %9 events/tick")
+                       .arg(s.cpuTotalMs / s.ticks, 0, 'f', 2)
+                       .arg(s.cpuMaxMs, 0, 'f', 1)
+                       .arg(s.totalMs / s.ticks, 0, 'f', 1)
+                       .arg(s.maxMs, 0, 'f', 1)
+                       .arg(s.replots ? s.replotCpuTotalMs / s.replots : 0.0, 0, 'f', 2)
+                       .arg(s.replotCpuMaxMs, 0, 'f', 1)
+                       .arg(s.paints ? s.paintCpuTotalMs / s.paints : 0.0, 0, 'f', 2)
+                       .arg(s.paintCpuMaxMs, 0, 'f', 1)
+                       .arg(double(s.events) / s.ticks, 0, 'f', 0);
+    if (s.runWallMs > 0)
+        text += tr(" · UI thread busy %1%").arg(100.0 * s.uiCpuMs / s.runWallMs, 0, 'f', 0);
+    return text;
+}
+
+void MainWindow::showMessage(const QString& text, bool error)
+{
+    m_messageLabel->setText(text);
+    m_messageLabel->setToolTip(text);
+    m_messageLabel->setStyleSheet(error ? QStringLiteral("color: #b00020; font-weight: bold;") : QString());
+}
+
+QString MainWindow::statusMessage() const
+{
+    return m_messageLabel->text();
+}
+
+bool MainWindow::event(QEvent* e)
+{
+    // Every widget of the window is painted while the window handles UpdateRequest.
+    if (e->type() != QEvent::UpdateRequest || !m_controller->busy())
+        return QMainWindow::event(e);
+    QElapsedTimer clock;
+    clock.start();
+    const double cpu0 = threadCpuMs();
+    const bool r = QMainWindow::event(e);
+    const double cpu = threadCpuMs() - cpu0;
+    m_frameCostMs += clock.nsecsElapsed() / 1e6;
+    ++m_stats.paints;
+    m_stats.paintCpuTotalMs += cpu;
+    m_stats.paintCpuMaxMs = std::max(m_stats.paintCpuMaxMs, cpu);
+    return r;
+}
+
+void MainWindow::closeEvent(QCloseEvent* e)
+{
+    m_controller->stop(); // the controller's destructor joins the run's thread
+    e->accept();
+}
+
+// ---- export ------------------------------------------------------------------------
+
+bool MainWindow::exportTrace(const QString& path, QString* error)
+{
+    auto stream = m_controller->stream();
+    if (!stream) {
+        if (error)
+            *error = tr("no run to export yet");
+        return false;
+    }
+    std::string err;
+    if (!export_chrome_trace(stream->all(), path.toStdString(), &err)) {
+        if (error)
+            *error = QString::fromStdString(err);
+        return false;
+    }
+    return true;
+}
+
+bool MainWindow::exportAll(const QString& dir, QStringList* written, QString* error)
+{
+    if (!QDir().mkpath(dir)) {
+        if (error)
+            *error = tr("cannot create the folder %1").arg(dir);
+        return false;
+    }
+    for (LabView* v : m_views) {
+        v->refresh();
+        if (!exportView(v, dir, written, error))
+            return false;
+    }
+    if (auto stream = m_controller->stream()) {
+        const QString trace = QDir(dir).filePath(QStringLiteral("trace.json"));
+        if (!exportTrace(trace, error))
+            return false;
+        if (written)
+            written->append(trace);
+        const QString events = QDir(dir).filePath(QStringLiteral("events.csv"));
+        std::string err;
+        if (!export_events_csv(stream->all(), events.toStdString(), &err)) {
+            if (error)
+                *error = QString::fromStdString(err);
+            return false;
+        }
+        if (written)
+            written->append(events);
+    }
+    return true;
+}
+
+bool MainWindow::saveScreenshots(const QString& dir, QStringList* written, QString* error)
+{
+    if (!QDir().mkpath(dir)) {
+        if (error)
+            *error = tr("cannot create the folder %1").arg(dir);
+        return false;
+    }
+    const int before = m_tabs->currentIndex();
+    for (int i = 0; i < m_views.size(); ++i) {
+        m_tabs->setCurrentIndex(i);
+        m_views[i]->refresh();
+        QCoreApplication::processEvents();
+        for (QCustomPlot* p : m_views[i]->findChildren<QCustomPlot*>())
+            p->replot(QCustomPlot::rpImmediateRefresh);
+        QCoreApplication::processEvents();
+        const QString path = QDir(dir).filePath(QStringLiteral("screen_%1.png").arg(m_views[i]->viewId()));
+        if (!grab().save(path, "PNG")) {
+            if (error)
+                *error = tr("cannot write %1").arg(path);
+            return false;
+        }
+        if (written)
+            written->append(path);
+    }
+    m_tabs->setCurrentIndex(before);
+    return true;
+}
+
+void MainWindow::exportViewInteractive()
+{
+    auto* v = qobject_cast<LabView*>(m_tabs->currentWidget());
+    if (!v)
+        return;
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export %1 to folder").arg(v->title()),
+                                                          QDir::homePath());
+    if (dir.isEmpty())
+        return;
+    QStringList written;
+    QString error;
+    v->refresh();
+    if (exportView(v, dir, &written, &error))
+        showMessage(tr("Wrote %n file(s) to %1", nullptr, int(written.size())).arg(dir), false);
+    else
+        showMessage(error, true);
+}
+
+void MainWindow::exportAllInteractive()
+{
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export everything to folder"), QDir::homePath());
+    if (dir.isEmpty())
+        return;
+    QStringList written;
+    QString error;
+    if (exportAll(dir, &written, &error))
+        showMessage(tr("Wrote %n file(s) to %1", nullptr, int(written.size())).arg(dir), false);
+    else
+        showMessage(error, true);
+}
+
+void MainWindow::exportTraceInteractive()
+{
+    const QString path = QFileDialog::getSaveFileName(this, tr("Export Chrome trace"),
+                                                      QDir::home().filePath(QStringLiteral("gpulab-trace.json")),
+                                                      tr("Chrome trace (*.json)"));
+    if (path.isEmpty())
+        return;
+    QString error;
+    if (exportTrace(path, &error))
+        showMessage(tr("Wrote %1: open it in ui.perfetto.dev or chrome://tracing").arg(path), false);
+    else
+        showMessage(error, true);
+}
+
+// ---- headless script -----------------------------------------------------------------
+
+namespace {
+void say(const QString& s)
+{
+    std::fprintf(stderr, "gpulab: %s\n", qPrintable(s));
+}
+} // namespace
+
+void MainWindow::runScript(const ScriptOptions& opts)
+{
+    m_script = opts;
+    m_scriptIndex = 0;
+    m_scriptFailures = 0;
+    if (!opts.view.isEmpty() && !showView(opts.view))
+        say(tr("unknown view '%1' (training, devices, allreduce, memory, engine)").arg(opts.view));
+    if (opts.engineWindow)
+        m_engine->setWindow(*opts.engineWindow);
+    if (opts.memoryLogTime)
+        m_memory->setLogTime(true);
+    auto go = [this] {
+        if (!m_loader->data()) {
+            say(tr("no data: %1").arg(m_loader->error()));
+            if (m_script->quit)
+                QCoreApplication::exit(2);
+            return;
+        }
+        scriptNext();
+    };
+    bool reload = false;
+    if (opts.synthetic && m_panel->dataSource() != DatasetLoader::Source::Synthetic) {
+        QSignalBlocker block(m_panel);
+        m_panel->setDataSource(DatasetLoader::Source::Synthetic);
+        reload = true;
+    }
+    if (!opts.dataDir.isEmpty()) {
+        m_panel->setDataDir(opts.dataDir);
+        reload = true;
+    }
+    if (reload)
+        loadData();
+    if (m_loader->loading()) {
+        auto* once = new QObject(this);
+        connect(this, &MainWindow::dataReady, once, [once, go](bool) {
+            once->deleteLater();
+            go();
+        });
+    } else {
+        QTimer::singleShot(0, this, go);
+    }
+}
+
+void MainWindow::scriptNext()
+{
+    const ScriptOptions& o = *m_script;
+    const int runs = o.run ? std::max<int>(1, o.presets.size()) : 0;
+    if (m_scriptIndex > 0 && m_controller->lastResult().status != RunStatus::Completed)
+        ++m_scriptFailures;
+    if (m_scriptIndex < runs) {
+        if (!o.presets.isEmpty()) {
+            const QString id = o.presets[m_scriptIndex];
+            if (!m_panel->applyPreset(id)) {
+                say(tr("unknown preset '%1' (choose one of: %2)").arg(id, presetIds().join(QStringLiteral(", "))));
+                if (o.quit)
+                    QCoreApplication::exit(2);
+                return;
+            }
+        }
+        TrainConfig c = m_panel->config();
+        try {
+            if (o.devices)
+                c.devices = *o.devices;
+            if (o.epochs)
+                c.epochs = *o.epochs;
+            if (o.inflight)
+                c.inflight = *o.inflight;
+            if (o.batchSize)
+                c.batch_size = *o.batchSize;
+            if (o.subset)
+                c.train_subset = *o.subset;
+            if (o.testSubset)
+                c.test_subset = *o.testSubset;
+            if (o.memoryBudget)
+                c.memory_budget = *o.memoryBudget;
+            if (o.seed)
+                c.seed = static_cast<uint64_t>(*o.seed);
+            if (o.lr)
+                c.lr = *o.lr;
+            if (o.mode)
+                c.mode = parse_exec_mode(o.mode->toStdString());
+            if (o.allreduce)
+                c.allreduce = parse_allreduce(o.allreduce->toStdString());
+        } catch (const std::exception& e) {
+            say(QString::fromStdString(e.what()));
+            if (o.quit)
+                QCoreApplication::exit(2);
+            return;
+        }
+        m_panel->setConfig(c);
+        if (o.stepMode)
+            m_panel->setStepMode(*o.stepMode);
+        QString error;
+        if (m_panel->config().devices != c.devices || m_panel->config().batch_size != c.batch_size) {
+            error = tr("a setting is outside what the panel offers (devices 1 to 8)");
+        } else if (!startRun(&error)) {
+            // error says why
+        } else {
+            say(tr("run %1: %2").arg(m_current.id).arg(QString::fromStdString(c.describe())));
+            return; // onFinished continues the script
+        }
+        say(error);
+        if (o.quit)
+            QCoreApplication::exit(2);
+        return;
+    }
+    int code = m_scriptFailures > 0 ? 1 : 0;
+    if (!o.exportDir.isEmpty()) {
+        QStringList written;
+        QString error;
+        const bool ok = exportAll(o.exportDir, &written, &error) && saveScreenshots(o.exportDir, &written, &error);
+        if (ok) {
+            say(tr("wrote %1 files to %2").arg(written.size()).arg(o.exportDir));
+        } else {
+            say(error);
+            code = 1;
+        }
+    }
+    if (o.run)
+        say(tickSummary());
+    m_script.reset();
+    if (o.quit)
+        QCoreApplication::exit(code);
+}
+
+} // namespace gpulab

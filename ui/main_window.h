@@ -1,0 +1,168 @@
+// The lab's main window: the control panel, the five views as tabs, the drain timer
+// that feeds them from the running trainer's event stream, menus for export, and the
+// headless script behind `gpulab --preset ... --run --export-dir DIR --quit`.
+#pragma once
+
+#include "lab_view.h"
+#include "run_controller.h"
+
+#include <QElapsedTimer>
+#include <QMainWindow>
+#include <QSize>
+#include <QStringList>
+
+#include <optional>
+#include <vector>
+
+class QLabel;
+class QTabWidget;
+class QTimer;
+
+namespace gpulab {
+
+class AllreduceView;
+class ControlPanel;
+class DatasetLoader;
+class DevicesView;
+class EngineView;
+class MemoryView;
+class TrainingView;
+
+// What `gpulab` was asked to do from the command line (see app/gpulab_main.cpp).
+struct ScriptOptions {
+    QStringList presets;             // run each in turn (empty: the panel's settings)
+    bool run = false;
+    QString exportDir;               // plots, CSV, trace and screenshots after the runs
+    bool quit = false;
+    bool synthetic = false;
+    QString dataDir;
+    std::optional<int> devices, epochs, inflight;
+    std::optional<qint64> batchSize, subset, testSubset, memoryBudget, seed;
+    std::optional<double> lr;
+    std::optional<QString> mode, allreduce;
+    std::optional<bool> stepMode;
+    std::optional<double> engineWindow;
+    bool memoryLogTime = false;
+    QString view;                    // the tab to show
+};
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    // ---- parts (tests drive them) ----
+    ControlPanel* panel() const { return m_panel; }
+    RunController* controller() const { return m_controller; }
+    DatasetLoader* loader() const { return m_loader; }
+    TrainingView* trainingView() const { return m_training; }
+    DevicesView* devicesView() const { return m_devices; }
+    AllreduceView* allreduceView() const { return m_allreduce; }
+    MemoryView* memoryView() const { return m_memory; }
+    EngineView* engineView() const { return m_engine; }
+    QList<LabView*> views() const { return m_views; }
+    bool showView(const QString& id);
+
+    // ---- running ----
+    bool startRun(QString* error = nullptr);   // what Start does
+    int currentRunId() const { return m_current.id; }
+    QString statusMessage() const;             // the message area's text
+    void loadData();                           // what the Load button does
+
+    // ---- export ----
+    // Every view's plots (PNG, PDF, SVG) and CSV tables, the run's Chrome trace
+    // (trace.json) and its events (events.csv), into dir.
+    bool exportAll(const QString& dir, QStringList* written, QString* error);
+    bool exportTrace(const QString& path, QString* error);
+    // A grab of the window with each view shown in turn: screen_<view>.png.
+    bool saveScreenshots(const QString& dir, QStringList* written, QString* error);
+
+    // ---- the UI thread's cost per drain tick (since the last Start) ----
+    struct TickStats {
+        int ticks = 0;           // ticks that found events
+        qint64 events = 0;
+        double totalMs = 0, maxMs = 0;        // drain + views' update, wall clock
+        double cpuTotalMs = 0, cpuMaxMs = 0;  // the same, CPU time of the UI thread
+        int replots = 0;
+        double replotTotalMs = 0, replotMaxMs = 0; // the queued replots that followed
+        double replotCpuTotalMs = 0, replotCpuMaxMs = 0;
+        int paints = 0;                       // the window's repaints (cards, labels, plots' blits)
+        double paintCpuTotalMs = 0, paintCpuMaxMs = 0;
+        double runWallMs = 0, uiCpuMs = 0;    // the whole run: how busy the UI thread was
+    };
+    const TickStats& tickStats() const { return m_stats; }
+    QString tickSummary() const;
+
+    // ---- headless ----
+    // Runs opts (after the data has loaded); exits the application when opts.quit.
+    void runScript(const ScriptOptions& opts);
+
+signals:
+    void runStarted(int runId);
+    void runFinished(int runId, int status);   // status: int(RunStatus)
+    void eventsDispatched(int count);
+    void dataReady(bool ok);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+    bool event(QEvent* e) override;
+
+private:
+    void buildMenus();
+    void onTick();
+    void onFinished();
+    void onStateChanged(RunController::State s);
+    void dispatch(const std::vector<Event>& events);
+    void updateProgress(const std::vector<Event>& events);
+    void showMessage(const QString& text, bool error);
+    void refreshVisible();
+    void maybeRefresh(); // refreshVisible, coalesced so that drawing stays a fraction of the UI's time
+    void scriptNext();
+    void exportViewInteractive();
+    void exportAllInteractive();
+    void exportTraceInteractive();
+    void installPlotMenus();
+    int snapshotInterval(const TrainConfig& c) const;
+
+    ControlPanel* m_panel = nullptr;
+    QTabWidget* m_tabs = nullptr;
+    TrainingView* m_training = nullptr;
+    DevicesView* m_devices = nullptr;
+    AllreduceView* m_allreduce = nullptr;
+    MemoryView* m_memory = nullptr;
+    EngineView* m_engine = nullptr;
+    QList<LabView*> m_views;
+    RunController* m_controller = nullptr;
+    DatasetLoader* m_loader = nullptr;
+    QTimer* m_timer = nullptr;
+    QLabel* m_stateLabel = nullptr;
+    QLabel* m_messageLabel = nullptr;
+    QLabel* m_tickLabel = nullptr;
+
+    RunInfo m_current;
+    int m_nextRunId = 1;
+    std::vector<Event> m_buffer;
+    TickStats m_stats;
+    QElapsedTimer m_replotClock;
+    double m_replotCpuStart = 0;
+    QElapsedTimer m_runClock;       // since Start
+    double m_runCpuStart = 0;       // the UI thread's CPU time at Start
+    qint64 m_lastRefreshAt = -1;    // m_runClock time of the last refresh
+    double m_frameCostMs = 0;       // wall time of the replots and repaint after it
+    bool m_refreshPending = false;
+    QElapsedTimer m_stopClock;
+    bool m_errorShown = false;
+
+    // progress of the current run
+    int m_epoch = 0, m_batch = 0, m_batches = 0;
+    qint64 m_images = 0;
+    std::vector<std::pair<double, qint64>> m_rate; // (seconds, images so far)
+
+    // headless script
+    std::optional<ScriptOptions> m_script;
+    int m_scriptIndex = 0;
+    int m_scriptFailures = 0;
+};
+
+} // namespace gpulab

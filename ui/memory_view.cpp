@@ -1,0 +1,318 @@
+// MemoryView: MemAlloc/MemFree/MemOom events become one step graph per device, appended
+// per drain; the sync and the async slot each keep the last run of their kind.
+#include "memory_view.h"
+
+#include "lab_style.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QTextStream>
+#include <QVBoxLayout>
+
+namespace gpulab {
+
+namespace {
+constexpr double kMiB = 1024.0 * 1024.0;
+}
+
+MemoryView::MemoryView(QWidget* parent) : LabView(parent)
+{
+    auto* v = new QVBoxLayout(this);
+    v->setContentsMargins(4, 4, 4, 4);
+    m_message = new QLabel(this);
+    m_message->setObjectName(QStringLiteral("memoryMessage"));
+    m_message->setWordWrap(true);
+    m_message->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QFont f = m_message->font();
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    m_message->setFont(f);
+    m_message->setText(tr("Run once in sync mode and once in async or bounded mode: the two are overlaid here."));
+    auto* row = new QHBoxLayout;
+    row->addWidget(m_message, 1);
+    row->addWidget(new QLabel(tr("Time axis:"), this));
+    m_timeAxis = new QComboBox(this);
+    m_timeAxis->setObjectName(QStringLiteral("memoryTimeAxis"));
+    m_timeAxis->addItem(tr("linear"));
+    m_timeAxis->addItem(tr("logarithmic"));
+    m_timeAxis->setToolTip(tr("Logarithmic time shows a run that fails in a fraction of a second next to a long one"));
+    row->addWidget(m_timeAxis);
+    v->addLayout(row);
+    connect(m_timeAxis, &QComboBox::currentIndexChanged, this, [this](int i) { setLogTime(i == 1); });
+    m_plot = new QCustomPlot(this);
+    m_plot->setObjectName(QStringLiteral("memoryPlot"));
+    addPlotTitle(m_plot, tr("Memory in use per device"));
+    m_plot->xAxis->setLabel(tr("seconds since Start"));
+    m_plot->yAxis->setLabel(tr("MiB in use"));
+    stylePlot(m_plot);
+    trackUserZoom(m_plot);
+    m_plot->legend->setVisible(true);
+    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
+    v->addWidget(m_plot, 1);
+}
+
+MemoryView::~MemoryView() = default;
+
+void MemoryView::resetSlot(Slot& s, const RunInfo& run, bool async)
+{
+    for (QCPGraph* g : s.graphs)
+        m_plot->removeGraph(g);
+    if (s.oom)
+        m_plot->removeGraph(s.oom);
+    for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(s.oomText),
+                                  static_cast<QCPAbstractItem*>(s.budgetLine),
+                                  static_cast<QCPAbstractItem*>(s.budgetText)})
+        if (item)
+            m_plot->removeItem(item);
+    s = Slot{};
+    s.runId = run.id;
+    s.async = async;
+    s.label = run.label;
+    s.mode = QString::fromLatin1(exec_mode_name(run.config.mode));
+    s.budget = run.config.memory_budget;
+    const int n = run.config.devices;
+    // sync in blues and greens (solid), async in reds and oranges (solid, thicker)
+    const QColor base = async ? QColor(214, 39, 40) : QColor(31, 119, 180);
+    for (int d = 0; d < n; ++d) {
+        QCPGraph* g = m_plot->addGraph();
+        g->setLineStyle(QCPGraph::lsStepLeft);
+        g->setAntialiased(false);
+        QColor c = d == 0 ? base : lighter(base, 0.15 + 0.45 * d / std::max(1, n - 1));
+        g->setPen(QPen(c, async ? 2.0 : 2.0, async ? Qt::SolidLine : Qt::SolidLine));
+        if (d == 0)
+            g->setName(run.shortLabel +
+                       (n > 1 ? tr("  (device 0 darkest)") : QString()));
+        else
+            g->removeFromLegend();
+        s.graphs.push_back(g);
+    }
+    s.lastKey.assign(size_t(n), 0.0);
+    s.oom = m_plot->addGraph();
+    s.oom->setLineStyle(QCPGraph::lsNone);
+    s.oom->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCrossCircle, QPen(Qt::black, 2.5),
+                                           QBrush(QColor(255, 230, 0)), 22));
+    s.oom->removeFromLegend();
+    s.budgetLine = new QCPItemStraightLine(m_plot);
+    s.budgetLine->setPen(QPen(base, 1.5, Qt::DashLine));
+    s.budgetLine->point1->setCoords(0, s.budget / kMiB);
+    s.budgetLine->point2->setCoords(1, s.budget / kMiB);
+    s.budgetText = new QCPItemText(m_plot);
+    s.budgetText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+    s.budgetText->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+    s.budgetText->position->setTypeY(QCPItemPosition::ptPlotCoords);
+    s.budgetText->position->setCoords(0.99, s.budget / kMiB);
+    QFont f;
+    f.setPointSize(11);
+    s.budgetText->setFont(f);
+    s.budgetText->setColor(base);
+    s.budgetText->setText(tr("budget %1 per device (%2 run)").arg(formatBytes(s.budget), s.mode));
+}
+
+void MemoryView::beginRun(const RunInfo& run)
+{
+    m_currentAsync = run.config.mode != ExecMode::Sync;
+    resetSlot(slotFor(m_currentAsync), run, m_currentAsync);
+    clearUserZoom(m_plot);
+    const Slot& other = slotFor(!m_currentAsync);
+    if (other.runId)
+        m_message->setText(tr("Run %1 (%2) is drawn over run %3 (%4).")
+                               .arg(run.id)
+                               .arg(m_currentAsync ? tr("async") : tr("sync"))
+                               .arg(other.runId)
+                               .arg(m_currentAsync ? tr("sync") : tr("async")));
+    else
+        m_message->setText(tr("Run %1 (%2). Run the other kind (%3) to overlay it here.")
+                               .arg(run.id)
+                               .arg(m_currentAsync ? tr("async") : tr("sync"))
+                               .arg(m_currentAsync ? tr("sync") : tr("async or bounded")));
+    m_message->setStyleSheet(QString());
+}
+
+void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
+{
+    Slot& s = slotFor(m_currentAsync);
+    if (s.runId != run.id)
+        return;
+    const int n = static_cast<int>(s.graphs.size());
+    std::vector<QVector<double>> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
+    for (const Event& e : events) {
+        if (e.kind != EventKind::MemAlloc && e.kind != EventKind::MemFree && e.kind != EventKind::MemOom)
+            continue;
+        if (e.device < 0 || e.device >= n)
+            continue;
+        ++m_received;
+        const double t = std::max(e.t_us / 1e6, s.lastKey[size_t(e.device)]);
+        if (e.kind == EventKind::MemOom) {
+            // mark where the request would have taken the device
+            s.oom->addData(t, (e.in_use + e.bytes) / kMiB);
+            if (!s.oomText) {
+                s.oomT = t;
+                s.oomDevice = e.device;
+                s.oomText = new QCPItemText(m_plot);
+                s.oomText->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
+                s.oomText->position->setCoords(t, (e.in_use + e.bytes) / kMiB);
+                QFont f;
+                f.setPointSize(12);
+                f.setBold(true);
+                s.oomText->setFont(f);
+                s.oomText->setColor(QColor(176, 0, 32));
+                s.oomText->setBrush(QBrush(QColor(255, 255, 255, 230)));
+                s.oomText->setPadding(QMargins(6, 4, 6, 4));
+                s.oomText->setPen(QPen(QColor(176, 0, 32)));
+                s.oomText->setText(tr("out of memory on device %1\nasked for %2 with %3 in use")
+                                       .arg(e.device)
+                                       .arg(formatBytes(e.bytes), formatBytes(e.in_use)));
+            }
+            continue;
+        }
+        keys[size_t(e.device)].push_back(t);
+        values[size_t(e.device)].push_back(e.in_use / kMiB);
+        s.lastKey[size_t(e.device)] = t;
+        m_maxT = std::max(m_maxT, t);
+    }
+    for (int d = 0; d < n; ++d)
+        if (!keys[size_t(d)].isEmpty())
+            s.graphs[size_t(d)]->addData(keys[size_t(d)], values[size_t(d)], true);
+}
+
+void MemoryView::endRun(const RunInfo& run, const RunResult& result)
+{
+    Slot& s = slotFor(m_currentAsync);
+    if (s.runId != run.id)
+        return;
+    if (result.status == RunStatus::Failed) {
+        m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(QString::fromStdString(result.message)));
+        m_message->setStyleSheet(QStringLiteral("color: #b00020;"));
+    } else {
+        qint64 peak = 0;
+        for (qint64 p : result.peak_bytes)
+            peak = std::max(peak, p);
+        m_message->setText(m_message->text() + QLatin1Char(' ') +
+                           tr("Run %1 peaked at %2 on one device.").arg(run.id).arg(formatBytes(peak)));
+    }
+}
+
+void MemoryView::refresh()
+{
+    if (!userZoomed(m_plot)) {
+        double maxT = 0.1, maxY = 1;
+        for (Slot* s : {&m_sync, &m_async}) {
+            for (QCPGraph* g : s->graphs) {
+                bool ok = false;
+                const QCPRange k = g->getKeyRange(ok);
+                if (ok)
+                    maxT = std::max(maxT, k.upper);
+                const QCPRange v = g->getValueRange(ok);
+                if (ok)
+                    maxY = std::max(maxY, v.upper);
+            }
+            if (s->oom && !s->oom->data()->isEmpty()) {
+                maxT = std::max(maxT, s->oom->data()->constBegin()->key);
+                maxY = std::max(maxY, s->oom->data()->constBegin()->value);
+            }
+        }
+        // show the budget when the curves come near it (or ran into it)
+        for (Slot* s : {&m_sync, &m_async})
+            if (s->runId && s->budget / kMiB < maxY * 1.6)
+                maxY = std::max(maxY, s->budget / kMiB);
+        if (m_logTime)
+            m_plot->xAxis->setRange(1e-3, std::max(0.01, maxT * 1.2));
+        else
+            m_plot->xAxis->setRange(0, maxT * 1.03);
+        m_plot->yAxis->setRange(0, maxY * 1.12);
+    }
+    // The budget lines' notes: one note when both runs had the same budget; a budget far
+    // above the curves is named at the top edge.
+    const double top = m_plot->yAxis->range().upper;
+    const bool same = m_sync.budgetText && m_async.budgetText && m_sync.budget == m_async.budget;
+    int stacked = 0;
+    for (Slot* s : {&m_async, &m_sync}) {
+        if (!s->budgetText)
+            continue;
+        if (same && s == &m_sync) {
+            s->budgetText->setVisible(false);
+            continue;
+        }
+        s->budgetText->setVisible(true);
+        const double b = s->budget / kMiB;
+        const bool above = b > top;
+        const QString who = same ? tr("both runs") : tr("%1 run").arg(s->mode);
+        s->budgetText->setPositionAlignment(Qt::AlignRight | (above ? Qt::AlignTop : Qt::AlignBottom));
+        s->budgetText->position->setCoords(0.99, above ? top * (1.0 - 0.06 * stacked++) : b);
+        s->budgetText->setText(above ? tr("budget %1 per device (%2), above the plot").arg(formatBytes(s->budget), who)
+                                     : tr("budget %1 per device (%2)").arg(formatBytes(s->budget), who));
+    }
+    // the out-of-memory note sits on the side of its marker that has room
+    const QCPRange xr = m_plot->xAxis->range();
+    for (Slot* s : {&m_sync, &m_async}) {
+        if (!s->oomText)
+            continue;
+        const bool leftHalf = m_logTime ? s->oomT < std::sqrt(xr.lower * xr.upper) : s->oomT < xr.center();
+        s->oomText->setPositionAlignment((leftHalf ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignTop);
+        const QPointF at = s->oomText->position->coords();
+        const double nudge = m_logTime ? (leftHalf ? 1.08 : 1 / 1.08) : 1.0;
+        s->oomText->position->setCoords(m_logTime ? s->oomT * nudge
+                                                  : s->oomT + (leftHalf ? 1 : -1) * xr.size() * 0.015,
+                                        at.y());
+    }
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MemoryView::setLogTime(bool on)
+{
+    m_logTime = on;
+    if (m_timeAxis->currentIndex() != (on ? 1 : 0))
+        m_timeAxis->setCurrentIndex(on ? 1 : 0);
+    if (on) {
+        m_plot->xAxis->setScaleType(QCPAxis::stLogarithmic);
+        m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    } else {
+        m_plot->xAxis->setScaleType(QCPAxis::stLinear);
+        m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
+    clearUserZoom(m_plot);
+    refresh();
+}
+
+bool MemoryView::hasOutOfMemoryMark() const
+{
+    return (m_async.oom && !m_async.oom->data()->isEmpty()) || (m_sync.oom && !m_sync.oom->data()->isEmpty());
+}
+
+int MemoryView::slotRunId(bool sync) const
+{
+    return sync ? m_sync.runId : m_async.runId;
+}
+
+QList<PlotItem> MemoryView::plots() const
+{
+    return {{QStringLiteral("memory"), m_plot, nullptr}};
+}
+
+QList<CsvTable> MemoryView::csvTables() const
+{
+    QList<CsvTable> t;
+    t.append({QStringLiteral("memory"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event"),
+              [this](QTextStream& out) {
+                  for (const Slot* s : {&m_sync, &m_async}) {
+                      if (!s->runId)
+                          continue;
+                      const QString mode = s->mode;
+                      for (size_t d = 0; d < s->graphs.size(); ++d)
+                          for (auto it = s->graphs[d]->data()->constBegin();
+                               it != s->graphs[d]->data()->constEnd(); ++it)
+                              out << s->runId << ',' << mode << ',' << d << ',' << it->key << ','
+                                  << qint64(it->value * kMiB + 0.5) << ",in_use\n";
+                      if (s->oom)
+                          for (auto it = s->oom->data()->constBegin(); it != s->oom->data()->constEnd(); ++it)
+                              out << s->runId << ',' << mode << ',' << s->oomDevice << ',' << it->key << ','
+                                  << qint64(it->value * kMiB + 0.5) << ",out_of_memory\n";
+                  }
+              }});
+    return t;
+}
+
+} // namespace gpulab

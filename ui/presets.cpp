@@ -1,0 +1,102 @@
+// The presets: the three runs of the book's multi-GPU chapter (train(num_gpus,
+// batch_size, lr), four epochs) and the asynchronous-computation lessons.
+#include "presets.h"
+
+#include <QCoreApplication>
+
+namespace gpulab {
+
+namespace {
+
+TrainConfig book(int devices, int64_t batch)
+{
+    TrainConfig c;
+    c.devices = devices;
+    c.batch_size = batch;
+    c.lr = 0.2;
+    c.epochs = 4;
+    c.mode = ExecMode::Sync;
+    c.allreduce = AllreduceKind::Naive;
+    c.seed = 1;
+    return c;
+}
+
+QString t(const char* s)
+{
+    return QCoreApplication::translate("Presets", s);
+}
+
+QList<Preset> makePresets()
+{
+    QList<Preset> p;
+    p.append({QStringLiteral("book-1"), t("Book: 1 device, batch 256, lr 0.2"),
+              t("The baseline: one device trains the whole minibatch."), book(1, 256)});
+    p.append({QStringLiteral("book-2"), t("Book: 2 devices, batch 256, lr 0.2"),
+              t("Same batch split over two devices: each does half the work, plus an allreduce."),
+              book(2, 256)});
+    p.append({QStringLiteral("book-2-512"), t("Book: 2 devices, batch 512, lr 0.2"),
+              t("The batch grows with the devices: each device keeps a full share of work."),
+              book(2, 512)});
+    {
+        TrainConfig c = book(2, 256);
+        c.memory_budget = int64_t(256) << 20;
+        c.epochs = 1;
+        p.append({QStringLiteral("sync-256mib"), t("Sync, 256 MiB per device"),
+                  t("One wait per minibatch: memory stays flat, well under the budget."), c});
+        c.mode = ExecMode::Async;
+        p.append({QStringLiteral("async-oom"), t("Async, 256 MiB per device: runs out of memory"),
+                  t("The front end queues the whole epoch; every queued minibatch holds memory."),
+                  c});
+        c.mode = ExecMode::Bounded;
+        c.inflight = 2;
+        p.append({QStringLiteral("bounded-2"), t("Bounded async (k = 2), 256 MiB per device"),
+                  t("At most two minibatches in flight: the front end stays ahead, memory stays bounded."),
+                  c});
+    }
+    {
+        TrainConfig c = book(4, 256);
+        c.allreduce = AllreduceKind::Ring;
+        p.append({QStringLiteral("ring-4"), t("Ring allreduce, 4 devices"),
+                  t("Every device sends and receives the same amount; no device is the hub."), c});
+        TrainConfig s = c;
+        s.epochs = 1;
+        s.train_subset = 2560;
+        s.test_subset = 1000;
+        p.append({QStringLiteral("step-ring-4"), t("Step through a ring allreduce, 4 devices"),
+                  t("Press Step to move the chunks one allreduce step at a time."), s, true});
+    }
+    {
+        TrainConfig c = book(8, 1024);
+        c.lr = 0.4;
+        c.epochs = 2;
+        p.append({QStringLiteral("eight"), t("8 devices, batch 1024, lr 0.4"),
+                  t("All eight simulated devices at full speed."), c});
+    }
+    return p;
+}
+
+} // namespace
+
+const QList<Preset>& presets()
+{
+    static const QList<Preset> list = makePresets();
+    return list;
+}
+
+const Preset* findPreset(const QString& id)
+{
+    for (const Preset& p : presets())
+        if (p.id == id)
+            return &p;
+    return nullptr;
+}
+
+QStringList presetIds()
+{
+    QStringList ids;
+    for (const Preset& p : presets())
+        ids << p.id;
+    return ids;
+}
+
+} // namespace gpulab
