@@ -153,13 +153,72 @@ Extent nonzero_extent(const ConvShape& sh, const float* dy)
     return e;
 }
 
+bool have_avx512();
+
 // ---- im2col / col2im over a block of images -------------------------------------------
 // col (depth, b*pix), leading dimension b*pix (pix = e.oh*e.ow): row (ci, ri, si), column
 // (i, oy, ox) holds x[i, ci, oy+ri, ox+si]. The image loop is outermost so that one image
 // stays in L1.
 
+// Rows of at most 16 floats (LeNet's conv2: 9) move as one masked AVX-512 load and store;
+// a memcpy call per 9 floats costs as much as the copy (im2col was 16% of conv2's time).
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) void im2col_block_narrow(const ConvShape& sh, Extent e, const float* x, int b,
+                                                             float* col)
+{
+    const __mmask16 m = __mmask16((1u << e.ow) - 1u);
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    for (int i = 0; i < b; ++i) {
+        const float* xi = x + i * chw;
+        float* ci_out = col + int64_t(i) * pix;
+        int64_t row = 0;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int ri = 0; ri < sh.r; ++ri)
+                for (int si = 0; si < sh.s; ++si, ++row) {
+                    float* out = ci_out + row * ld;
+                    const float* in = xi + (int64_t(ci) * sh.h + ri) * sh.w + si;
+                    for (int oy = 0; oy < e.oh; ++oy)
+                        _mm512_mask_storeu_ps(out + oy * e.ow, m, _mm512_maskz_loadu_ps(m, in + int64_t(oy) * sh.w));
+                }
+    }
+}
+
+// dx rows of at most 16 floats: each row of dx is summed in a register from every column
+// of col that lands in it (a masked load shifted by si puts them in place), then stored
+// once. Adding into dx in place instead stalls on store-to-load forwarding (overlapping
+// masked stores, one float apart).
+__attribute__((target("avx512f"))) void col2im_block_narrow(const ConvShape& sh, Extent e, const float* col, int b,
+                                                             float* dx)
+{
+    const __mmask16 m = __mmask16((1u << e.ow) - 1u), row_mask = __mmask16((1u << sh.w) - 1u);
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    for (int i = 0; i < b; ++i) {
+        float* dxi = dx + i * chw;
+        const float* ci_in = col + int64_t(i) * pix;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int y = 0; y < sh.h; ++y) {
+                __m512 acc = _mm512_setzero_ps();
+                const int ri0 = std::max(0, y - e.oh + 1), ri1 = std::min(sh.r - 1, y);
+                for (int ri = ri0; ri <= ri1; ++ri) {
+                    const int oy = y - ri;
+                    const float* rows = ci_in + (int64_t(ci) * sh.r + ri) * sh.s * ld + oy * e.ow;
+                    for (int si = 0; si < sh.s; ++si)
+                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(__mmask16(m << si), rows + si * ld - si));
+                }
+                _mm512_mask_storeu_ps(dxi + (int64_t(ci) * sh.h + y) * sh.w, row_mask, acc);
+            }
+    }
+}
+#endif
+
 void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (e.ow <= 16 && have_avx512())
+        return im2col_block_narrow(sh, e, x, b, col);
+#endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
     for (int i = 0; i < b; ++i) {
@@ -177,11 +236,16 @@ void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* c
     }
 }
 
-// dx[i] += the adjoint of im2col_block (dx of the block's images must be zeroed first).
-void col2im_block_add(const ConvShape& sh, Extent e, const float* col, int b, float* dx)
+// dx of the block's images = the adjoint of im2col_block (overwritten).
+void col2im_block(const ConvShape& sh, Extent e, const float* col, int b, float* dx)
 {
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (sh.w <= 16 && have_avx512())
+        return col2im_block_narrow(sh, e, col, b, dx);
+#endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    std::fill(dx, dx + b * chw, 0.0f);
     for (int i = 0; i < b; ++i) {
         float* dxi = dx + i * chw;
         const float* ci_in = col + int64_t(i) * pix;
@@ -301,7 +365,8 @@ __attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, con
     }
 }
 
-// dw[f], db[f] for filters [f0, f1), summed over every image.
+// dw[f], db[f] for filters [f0, f1), summed over every image: r*s vector sums per filter.
+// (Two filters per pass, sharing the input loads, measured slower: GCC spills.)
 template <int R, int S>
 __attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape& sh, const float* x,
                                                                   const float* dy, float* dw, float* db, int f0,
@@ -463,9 +528,7 @@ public:
                 gather_dy(sh, e, dy + i0 * kp, bn, stage);
                 // dcol (depth, bn*pix) = w^T (depth, k) . dy (k, bn*pix)
                 fast_sgemm(true, false, p.depth, ld, sh.k, 1.0f, w, p.depth, stage, ld, 0.0f, col, ld, 1);
-                float* dxb = dx + i0 * chw;
-                std::fill(dxb, dxb + bn * chw, 0.0f);
-                col2im_block_add(sh, e, col, bn, dxb);
+                col2im_block(sh, e, col, bn, dx + i0 * chw);
             }
         });
     }

@@ -5,6 +5,7 @@
 //              activations and workspaces) beside the measured peak
 // Run by tests/bench/run-bench.sh; usable alone (gpulab-bench --help).
 #include "comm/allreduce.h"
+#include "data/batcher.h"
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
 #include "device/cpu_device.h"
@@ -89,18 +90,19 @@ OpTime time_op(const std::function<void()>& f, int reps)
         cpu.push_back(1e3 * (thread_cpu_s() - c0));
         wall.push_back(1e3 * (wall_s() - w0));
     }
-    return {median(cpu), median(wall)};
+    // The fastest call: other processes on the cores only ever add time.
+    return {*std::min_element(cpu.begin(), cpu.end()), *std::min_element(wall.begin(), wall.end())};
 }
 
 int cmd_kernels(int argc, char** argv)
 {
     const int n = std::atoi(arg(argc, argv, "--n", "128"));
-    const int reps = std::atoi(arg(argc, argv, "--reps", "9"));
+    const int reps = std::atoi(arg(argc, argv, "--reps", "15"));
     const int threads = std::atoi(arg(argc, argv, "--threads", "1"));
     set_cpu_kernel_threads(threads); // OpenBLAS (the reference) on as many threads as the fast kernels
     const Kernels& ref = cpu_reference_kernels();
     const Kernels& fast = cpu_fast_kernels(threads);
-    std::printf("kernels: one shard of %d images, LeNet's ops; median of %d calls, CPU ms of the calling "
+    std::printf("kernels: one shard of %d images, LeNet's ops; fastest of %d calls, CPU ms of the calling "
                 "thread (wall ms in brackets); fast = %s, %d thread(s)\n",
                 n, reps, cpu_fast_gemm_backend(), threads);
     std::mt19937 rng(1);
@@ -195,6 +197,203 @@ int cmd_kernels(int argc, char** argv)
     return 0;
 }
 
+// ---- allreduce ----------------------------------------------------------------------
+// nccl-tests' convention: algbw = bytes / time, busbw = algbw * 2(n-1)/n (what each link
+// carries). The yardstick is one device-to-device copy of the same buffer ("copy").
+
+bool backend_is_cuda(int argc, char** argv)
+{
+    return std::string(arg(argc, argv, "--backend", "cpu")) == "cuda";
+}
+
+int cmd_allreduce(int argc, char** argv)
+{
+    const DeviceKind kind = backend_is_cuda(argc, argv) ? DeviceKind::Cuda : DeviceKind::CpuSim;
+    const int reps = std::atoi(arg(argc, argv, "--reps", "5"));
+    const int64_t min_bytes = std::atoll(arg(argc, argv, "--min-bytes", "4096"));
+    const int64_t max_bytes = std::atoll(arg(argc, argv, "--max-bytes", "67108864"));
+    std::vector<int> counts;
+    for (const char* p = arg(argc, argv, "--devices", "2,4"); *p;) {
+        counts.push_back(std::atoi(p));
+        while (*p && *p != ',')
+            ++p;
+        if (*p == ',')
+            ++p;
+    }
+    std::printf("allreduce on %s devices (threaded engine, one worker per device), median of %d; "
+                "algbw = bytes/time, busbw = algbw*2(n-1)/n; copy = one device-to-device copy of the "
+                "buffer (its bandwidth is bytes/time)\n",
+                kind == DeviceKind::Cuda ? "cuda" : "cpu-sim", reps);
+    std::printf("%-8s %3s %10s %12s %12s %12s %8s\n", "strategy", "n", "bytes", "time us", "algbw GB/s",
+                "busbw GB/s", "check");
+    for (const int n : counts) {
+        auto devices = make_devices(kind, n, int64_t(4) << 30, 1, nullptr);
+        auto engine = make_engine(EngineKind::Threaded, n, nullptr);
+        for (int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
+            const int64_t count = bytes / 4;
+            for (const char* strategy : {"copy", "naive", "ring"}) {
+                const std::string st = strategy;
+                if (st == "copy" && n != counts.front())
+                    continue; // the yardstick does not depend on n
+                const int chunks = st == "ring" ? n : 1;
+                std::vector<std::vector<Tensor>> bufs(static_cast<size_t>(n));
+                for (int d = 0; d < n; ++d) {
+                    Tensor t = make_tensor(*engine, *devices[size_t(d)], {count});
+                    const int64_t base = count / chunks, extra = count % chunks;
+                    int64_t off = 0;
+                    for (int c = 0; c < chunks; ++c) {
+                        const int64_t len = base + (c < extra ? 1 : 0);
+                        bufs[size_t(d)].push_back(t.view(off, {len}, engine->new_var()));
+                        off += len;
+                    }
+                }
+                auto fill = [&] { // device d holds d+1 everywhere: the sum is n(n+1)/2
+                    for (int d = 0; d < n; ++d) {
+                        const Tensor t = bufs[size_t(d)].front().view(0, {count}, nullptr);
+                        std::vector<float> host(size_t(count), float(d + 1));
+                        t.device().upload(t.f(), host.data(), bytes);
+                    }
+                    for (auto& d : devices)
+                        d->synchronize();
+                };
+                std::vector<double> times;
+                bool ok = true;
+                for (int r = 0; r <= reps; ++r) { // the first is a warm-up
+                    fill();
+                    AllreduceContext ctx;
+                    ctx.engine = engine.get();
+                    const double t0 = wall_s();
+                    if (st == "copy") {
+                        const Tensor src = bufs[1 % n].front().view(0, {count}, nullptr);
+                        const Tensor dst = bufs[0].front().view(0, {count}, nullptr);
+                        OpDesc op;
+                        op.device = 0;
+                        op.name = "copy";
+                        op.fn = [src, dst, bytes] { dst.device().copy_from(dst.f(), src.device(), src.f(), bytes); };
+                        engine->push(std::move(op));
+                    } else {
+                        push_allreduce(st == "ring" ? AllreduceKind::Ring : AllreduceKind::Naive, ctx, bufs);
+                    }
+                    engine->wait_all();
+                    for (auto& d : devices)
+                        d->synchronize();
+                    if (r > 0)
+                        times.push_back(wall_s() - t0);
+                    if (r == 0 && st != "copy") { // every device holds the sum
+                        const float want = float(n) * float(n + 1) / 2;
+                        for (int d = 0; d < n && ok; ++d) {
+                            const Tensor t = bufs[size_t(d)].front().view(0, {count}, nullptr);
+                            std::vector<float> host(static_cast<size_t>(count));
+                            t.device().download(host.data(), t.f(), bytes);
+                            ok = std::all_of(host.begin(), host.end(), [&](float v) { return v == want; });
+                        }
+                    }
+                }
+                const double t = median(times);
+                const double algbw = double(bytes) / t / 1e9;
+                const double busbw = st == "copy" ? algbw : algbw * 2.0 * (n - 1) / n;
+                std::printf("%-8s %3d %10lld %12.1f %12.2f %12.2f %8s\n", strategy, st == "copy" ? 2 : n,
+                            static_cast<long long>(bytes), t * 1e6, algbw, busbw, st == "copy" ? "-" : ok ? "ok" : "WRONG");
+                std::fflush(stdout);
+            }
+        }
+    }
+    return 0;
+}
+
+// ---- memory ---------------------------------------------------------------------------
+// Sync mode: the front end pushes a whole minibatch, then waits. Every tensor of that
+// minibatch is taken when pushed, so a device's peak is what it holds between minibatches
+// (parameters, gradients) plus everything one minibatch's push takes on it: its shard's
+// activations, gradients of activations and conv workspaces, and the allreduce's receive
+// buffers. The prediction below adds those up from the shapes (lenet.cpp's pushes).
+
+struct Prediction {
+    int64_t params_grads = 0, activations = 0, workspaces = 0, receive = 0;
+    int64_t total() const { return params_grads + activations + workspaces + receive; }
+};
+
+Prediction predict_sync_peak(const Kernels& k, int64_t n, int devices, int device, AllreduceKind ar)
+{
+    Prediction p;
+    const int64_t P = lenet_param_count();
+    p.params_grads = 2 * P * 4;
+    // x, labels, a1, p1, a2, p2, h3, logits, loss, dlogits, dh3, dp2, da2, dp1, da1
+    const int64_t floats = n * 784 + n + n * 13520 + n * 3380 + n * 4050 + n * 800 + n * 128 + n * 10 + 1
+                           + n * 10 + n * 128 + n * 800 + n * 4050 + n * 3380 + n * 13520;
+    p.activations = floats * 4;
+    auto ws = [&](const ConvShape& sh) { return std::max<int64_t>(1, (k.conv_workspace_bytes(sh) + 3) / 4) * 4; };
+    const ConvShape c1{int(n), 1, 28, 28, 20, 3, 3}, c2{int(n), 20, 13, 13, 50, 5, 5};
+    p.workspaces = 2 * ws(c1) + 3 * ws(c2); // conv1 fwd, bwd_w; conv2 fwd, bwd_w, bwd_x
+    if (devices > 1) {
+        if (ar == AllreduceKind::Naive)
+            p.receive = device == 0 ? (devices - 1) * P * 4 : 0;
+        else { // ring: reduce-scatter receives n-1 chunks; chunk c has P/n (+1) floats
+            const int64_t base = P / devices, extra = P % devices;
+            for (int step = 0; step < devices - 1; ++step) {
+                const int from = ((device - 1) % devices + devices) % devices;
+                const int c = ((from - step) % devices + devices) % devices;
+                p.receive += (base + (c < extra ? 1 : 0)) * 4;
+            }
+        }
+    }
+    return p;
+}
+
+int cmd_memory(int argc, char** argv)
+{
+    const std::string data_dir = arg(argc, argv, "--data", default_fashion_mnist_dir().c_str());
+    std::shared_ptr<FashionMnist> data;
+    try {
+        data = std::make_shared<FashionMnist>(load_fashion_mnist(data_dir));
+    } catch (const std::exception& e) {
+        std::printf("memory: skipped (%s)\n", e.what());
+        return 0;
+    }
+    std::printf("memory, sync mode, peak bytes per device: predicted (params + grads + one shard's "
+                "activations and workspaces + allreduce receive buffers) vs measured (the device's "
+                "accounting, 30 minibatches)\n");
+    std::printf("%-32s %6s %12s %12s %12s %10s %10s %8s\n", "run", "device", "params+grads", "activations",
+                "ws+receive", "predicted", "measured", "error");
+    struct Case {
+        int devices;
+        int64_t batch;
+        AllreduceKind ar;
+    };
+    for (const Case c : {Case{1, 256, AllreduceKind::Naive}, Case{2, 256, AllreduceKind::Naive},
+                         Case{2, 512, AllreduceKind::Ring}, Case{4, 512, AllreduceKind::Naive}}) {
+        TrainConfig cfg;
+        cfg.devices = c.devices;
+        cfg.batch_size = c.batch;
+        cfg.epochs = 1;
+        cfg.train_subset = c.batch * 30;
+        cfg.test_subset = c.batch; // evaluation takes less than training: not the peak
+        cfg.allreduce = c.ar;
+        cfg.mode = ExecMode::Sync;
+        EventStream trace;
+        Trainer trainer(cfg, data, trace);
+        const RunResult r = trainer.run();
+        if (r.status != RunStatus::Completed) {
+            std::printf("memory: run failed: %s\n", r.message.c_str());
+            return 1;
+        }
+        const auto shards = split_even(c.batch, c.devices);
+        for (int d = 0; d < c.devices; ++d) {
+            CpuDevice probe(d, int64_t(1) << 30, nullptr, cfg.threads_per_device);
+            const Prediction p = predict_sync_peak(kernels_for(probe), shards[size_t(d)].second, c.devices, d, c.ar);
+            const double measured = double(r.peak_bytes[size_t(d)]);
+            char name[64];
+            std::snprintf(name, sizeof name, "%d dev, batch %lld, %s", c.devices, static_cast<long long>(c.batch),
+                          allreduce_name(c.ar));
+            std::printf("%-32s %6d %12s %12s %12s %10s %10s %+7.2f%%\n", name, d, format_bytes(p.params_grads).c_str(),
+                        format_bytes(p.activations).c_str(),
+                        format_bytes(p.workspaces + p.receive).c_str(), format_bytes(p.total()).c_str(),
+                        format_bytes(int64_t(measured)).c_str(), 100.0 * (measured - double(p.total())) / double(p.total()));
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -202,6 +401,13 @@ int main(int argc, char** argv)
     const std::string cmd = argc > 1 ? argv[1] : "--help";
     if (cmd == "kernels")
         return cmd_kernels(argc - 1, argv + 1);
-    std::printf("usage: gpulab-bench kernels [--n 128] [--reps 9] [--threads 1]\n");
+    if (cmd == "allreduce")
+        return cmd_allreduce(argc - 1, argv + 1);
+    if (cmd == "memory")
+        return cmd_memory(argc - 1, argv + 1);
+    std::printf("usage: gpulab-bench kernels [--n 128] [--reps 15] [--threads 1]\n"
+                "       gpulab-bench allreduce [--backend cpu|cuda] [--devices 2,4] [--min-bytes 4096]\n"
+                "                              [--max-bytes 67108864] [--reps 5]\n"
+                "       gpulab-bench memory [--data DIR]\n");
     return cmd == "--help" ? 0 : 2;
 }

@@ -1,0 +1,185 @@
+#!/usr/bin/python3
+# The benchmark of issue "Performance": gpulab against PyTorch on the book's LeNet (same
+# architecture, init, batch, lr and data), alternating them in one run; images/s for 1, 2
+# and 4 simulated devices; allreduce bandwidth; sync-mode memory, predicted vs measured;
+# the same on CUDA where a GPU is there. It prints and never asserts (not part of ctest).
+# Run through tests/bench/run-bench.sh, which builds gpulab and installs the peer.
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+EPOCH_RE = re.compile(r"^epoch (\d+): loss ([0-9.naninf]+), test acc ([0-9.]+), ([0-9.]+) sec/epoch")
+
+# The peer at its best (issue 5): glibc's allocator told to keep freed memory instead of
+# mapping and unmapping every activation, and OpenBLAS single-threaded under torch's own
+# threads. Set for the PyTorch process only.
+TORCH_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": "33554432",
+    "MALLOC_TRIM_THRESHOLD_": "68719476736",
+    "MALLOC_TOP_PAD_": "268435456",
+    "MALLOC_MMAP_MAX_": "0",
+    "OPENBLAS_NUM_THREADS": "1",
+}
+
+
+def say(*a):
+    print(*a)
+    sys.stdout.flush()
+
+
+def load_note():
+    try:
+        with open("/proc/loadavg") as f:
+            return "load average %s" % " ".join(f.read().split()[:3])
+    except OSError:
+        return "load average unknown"
+
+
+def run_epochs(cmd, env=None, label=""):
+    """Runs a trainer that prints gpulab's epoch lines; returns [(epoch, loss, acc, secs)]."""
+    full_env = dict(os.environ)
+    if env:
+        full_env.update(env)
+    t0 = time.time()
+    p = subprocess.run(cmd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = []
+    for line in p.stdout.splitlines():
+        m = EPOCH_RE.match(line.strip())
+        if m:
+            out.append((int(m.group(1)), float(m.group(2)), float(m.group(3)), float(m.group(4))))
+    if p.returncode != 0 or not out:
+        say("  %s failed (exit %d):\n%s" % (label, p.returncode, p.stdout[-2000:]))
+        return None
+    say("  %-8s %s  (%.0f s)" % (label, "  ".join("e%d %.2fs acc %.3f" % (e, s, a) for e, _, a, s in out),
+                                 time.time() - t0))
+    return out
+
+
+def steady(epochs):
+    """Seconds per epoch at steady state: the median of epochs 2..k."""
+    return statistics.median([s for e, _, _, s in epochs if e >= 2])
+
+
+def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, devices):
+    """Alternates gpulab and PyTorch `pairs` times; returns (ours, theirs, ratios)."""
+    ours_cmd = [cli, "train", "--backend", backend, "--batch-size", "256", "--lr", "0.2", "--epochs", str(epochs),
+                "--quiet"]
+    if devices:
+        ours_cmd += ["--devices", str(devices)]
+    theirs_cmd = [py, os.path.join(ROOT, "tests/bench/torch_lenet.py"), "--device", torch_device,
+                  "--batch-size", "256", "--lr", "0.2", "--epochs", str(epochs)]
+    if torch_threads:
+        theirs_cmd += ["--threads", str(torch_threads)]
+    ours, theirs, ratios = [], [], []
+    for i in range(pairs):
+        say("pair %d of %d (%s)" % (i + 1, pairs, load_note()))
+        o = run_epochs(ours_cmd, label="gpulab")
+        t = run_epochs(theirs_cmd, env=TORCH_ENV, label="pytorch")
+        if not o or not t:
+            continue
+        ours.append(steady(o))
+        theirs.append(steady(t))
+        ratios.append(ours[-1] / theirs[-1])
+        say("  steady sec/epoch: gpulab %.2f, pytorch %.2f, ratio %.3f" % (ours[-1], theirs[-1], ratios[-1]))
+    return ours, theirs, ratios, " ".join(ours_cmd)
+
+
+def report_comparison(title, ours, theirs, ratios, cmd):
+    if not ratios:
+        say("%s: no complete pair" % title)
+        return
+    say("%s: gpulab %.2f s/epoch (median of %s), pytorch %.2f s/epoch (median of %s); median ratio %.3f "
+        "(gpulab/pytorch; pairs %s)" % (title, statistics.median(ours), ", ".join("%.2f" % x for x in ours),
+                                        statistics.median(theirs), ", ".join("%.2f" % x for x in theirs),
+                                        statistics.median(ratios), ", ".join("%.3f" % r for r in ratios)))
+    say("  gpulab command: %s" % cmd)
+
+
+def scaling(cli, backend, epochs):
+    say("\n== images/s by simulated device count (sync, naive allreduce, epoch 2 of %d, %s) ==" % (epochs, load_note()))
+    say("%-8s %-6s %12s %12s" % ("devices", "batch", "s/epoch", "images/s"))
+    rates = {}
+    for batch in (256, 512):
+        for d in (1, 2, 4):
+            out = run_epochs([cli, "train", "--backend", backend, "--devices", str(d), "--batch-size", str(batch),
+                              "--epochs", str(epochs), "--quiet"], label="%dx%d" % (d, batch))
+            if not out:
+                continue
+            s = steady(out)
+            rates[(d, batch)] = 60000 / s
+            say("%-8d %-6d %12.2f %12.0f" % (d, batch, s, 60000 / s))
+    if (1, 256) in rates and (2, 512) in rates:
+        say("2 devices at batch 512 / 1 device at batch 256: %.2fx the images/s (target >= 1.7x)"
+            % (rates[(2, 512)] / rates[(1, 256)]))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--pairs", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=3, help="per run; epochs 2.. are timed")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: cpu,scaling,allreduce,memory,gpu")
+    a = ap.parse_args()
+    skip = set(filter(None, a.skip.split(",")))
+    cli = os.path.join(a.build_dir, "app/gpulab-cli")
+    bench = os.path.join(a.build_dir, "tests/bench/gpulab-bench")
+    cores = os.cpu_count() or 1
+
+    say("== machine ==")
+    try:
+        model = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")][0]
+    except (OSError, IndexError):
+        model = "unknown CPU"
+    say("%s, %d cores; %s" % (model, cores, load_note()))
+    say("OPENBLAS_CORETYPE=%s (left as the environment has it)" % os.environ.get("OPENBLAS_CORETYPE", "(unset)"))
+    subprocess.run([cli, "devices"])
+    subprocess.run([a.python, "-c", "import torch; print('pytorch', torch.__version__, 'cuda available:', "
+                    "torch.cuda.is_available())"])
+    subprocess.run([bench, "kernels", "--n", "1"], stdout=subprocess.DEVNULL)
+
+    if "cpu" not in skip:
+        say("\n== CPU: the book's LeNet, batch 256, lr 0.2, gpulab (one simulated device per core) vs PyTorch "
+            "(torch.set_num_threads(%d)), alternating ==" % cores)
+        o, t, r, cmd = compare(a, "cpu", cli, a.python, a.pairs, a.epochs, "cpu", cores, None)
+        report_comparison("CPU result", o, t, r, cmd)
+
+    if "scaling" not in skip:
+        scaling(cli, "cpu", 2)
+
+    if "allreduce" not in skip:
+        say("\n== allreduce, cpu-sim (%s) ==" % load_note())
+        subprocess.run([bench, "allreduce", "--devices", "2,4"])
+
+    if "memory" not in skip:
+        say("\n== memory (%s) ==" % load_note())
+        subprocess.run([bench, "memory"])
+
+    if "gpu" not in skip:
+        say("\n== GPU ==")
+        devs = subprocess.run([cli, "devices"], stdout=subprocess.PIPE, text=True).stdout
+        torch_cuda = subprocess.run([a.python, "-c", "import torch; print(torch.cuda.is_available())"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
+        m = re.search(r"^cuda: (.*)$", devs, re.M)
+        gpulab_cuda = bool(m) and not m.group(1).startswith("not usable")
+        if not gpulab_cuda:
+            say("skipped: gpulab has no usable CUDA backend here (%s)" % (m.group(1) if m else "no cuda line"))
+        elif torch_cuda != "True":
+            say("skipped: PyTorch cannot use CUDA here (torch.cuda.is_available() = %s)" % (torch_cuda or "no torch"))
+        else:
+            say("CUDA: the book's LeNet, batch 256, lr 0.2, gpulab (1 logical device) vs PyTorch eager on the "
+                "same GPU, alternating")
+            o, t, r, cmd = compare(a, "cuda", cli, a.python, a.pairs, max(a.epochs, 4), "cuda", 0, 1)
+            report_comparison("GPU result", o, t, r, cmd)
+            say("\n== allreduce between logical devices on one GPU vs that GPU's device-to-device copy ==")
+            subprocess.run([bench, "allreduce", "--backend", "cuda", "--devices", "2,4"])
+            say("(the target: ring busbw at 64 MiB >= 70% of the copy's bandwidth at 64 MiB)")
+
+
+if __name__ == "__main__":
+    main()
