@@ -77,10 +77,12 @@ protected:
 
 private:
     static constexpr int kAnimMs = 700;
+    // Device d's centre: the hub in the middle of a star, or on a circle of radius
+    // m_radius around the area's centre.
     QPointF pos(int d, const QRectF& area) const
     {
         const QPointF c = area.center();
-        const double r = std::min(area.width(), area.height()) * 0.36;
+        const double r = m_radius;
         if (!m_ring && d == 0)
             return c;
         const int k = m_ring ? d : d - 1;
@@ -96,6 +98,7 @@ private:
     }
 
     int m_n = 1;
+    double m_radius = 50;
     bool m_ring = false;
     bool m_waiting = false;
     std::vector<AllreduceView::Transfer> m_step;
@@ -116,13 +119,16 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     p.setPen(Qt::black);
     p.drawText(QRect(8, 4, width() - 16, 24), Qt::AlignLeft | Qt::AlignVCenter,
                m_ring ? tr("Ring allreduce") : tr("Naive allreduce (the book's)"));
+    // The text block on top is measured, so the drawing below never runs into it.
     QFont f = font();
     f.setPointSize(11);
     p.setFont(f);
     p.setPen(QColor(80, 80, 80));
-    p.drawText(QRect(8, 28, width() - 16, 20), Qt::AlignLeft | Qt::AlignVCenter,
-               m_ring ? tr("%n device(s): reduce-scatter, then all-gather, one chunk each per step", nullptr, m_n)
-                      : tr("%n device(s): sum into device 0, then broadcast back", nullptr, m_n));
+    const int textW = width() - 16;
+    const QString sub = m_ring ? tr("%n device(s): reduce-scatter, then all-gather, one chunk each per step", nullptr, m_n)
+                               : tr("%n device(s): sum into device 0, then broadcast back", nullptr, m_n);
+    const QRect subR = p.fontMetrics().boundingRect(QRect(8, 30, textW, 200), Qt::AlignLeft | Qt::TextWordWrap, sub);
+    p.drawText(subR, Qt::AlignLeft | Qt::TextWordWrap, sub);
     QString line;
     if (!m_step.empty()) {
         const auto& t = m_step.front();
@@ -132,7 +138,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
             dur = std::max(dur, s.t1 - s.t0);
             bytes += s.bytes;
         }
-        line = tr("Step %1 of %2: %3 · epoch %4, minibatch %5\n%n transfer(s), %6 in all, %7 ms", nullptr,
+        line = tr("Step %1 of %2: %3 (epoch %4, minibatch %5): %n transfer(s), %6 in all, %7 ms", nullptr,
                   int(m_step.size()))
                    .arg(t.step + 1)
                    .arg(t.steps)
@@ -147,7 +153,9 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         line = tr("Waiting for the first allreduce…");
     }
     p.setPen(QColor(20, 20, 20));
-    p.drawText(QRect(8, 50, width() - 16, 40), Qt::AlignLeft | Qt::AlignTop | Qt::TextWordWrap, line);
+    const QRect lineR = p.fontMetrics().boundingRect(QRect(8, subR.bottom() + 4, textW, 200),
+                                                     Qt::AlignLeft | Qt::TextWordWrap, line);
+    p.drawText(lineR, Qt::AlignLeft | Qt::TextWordWrap, line);
     QFont sf = font();
     sf.setPointSize(10);
     p.setFont(sf);
@@ -161,8 +169,17 @@ void TopologyWidget::paintEvent(QPaintEvent*)
                    tr("↑ sent  ↓ received (latest allreduce)"));
     }
 
-    const QRectF area(10, 92, width() - 20, height() - 92 - 28);
-    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.075, 14.0, 30.0);
+    // room for the nodes' byte labels (two lines) around the drawing
+    const double top = lineR.bottom() + 8;
+    QFont labelFont = font();
+    labelFont.setPointSize(9);
+    const QFontMetricsF lfm(labelFont);
+    const double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 6, th = 2 * lfm.height() + 2;
+    // the nodes' circle, with room around it for their labels and the note at the bottom
+    const QRectF area(8 + tw, top + th, std::max(40.0, width() - 16 - 2 * tw),
+                      std::max(40.0, height() - top - 2 * th - 28));
+    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.09, 12.0, 28.0);
+    m_radius = std::max(nodeR, std::min(area.width(), area.height()) / 2 - nodeR - 4);
     // links
     p.setPen(QPen(QColor(200, 200, 200), 3));
     for (int d = 0; d < m_n; ++d) {
@@ -223,15 +240,15 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         p.drawText(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR), Qt::AlignCenter,
                    QString::number(d));
         if (size_t(d) < m_sent.size() && (m_sent[size_t(d)] > 0 || m_recv[size_t(d)] > 0)) {
-            QFont sf = font();
-            sf.setPointSize(9);
-            p.setFont(sf);
+            p.setFont(labelFont);
             p.setPen(QColor(30, 30, 30));
             const QPointF dir = c - area.center();
             const double dl = std::hypot(dir.x(), dir.y());
-            // outside the ring, or beside the hub of the star
-            const QPointF lp = dl > 1 ? c + dir / dl * (nodeR + 24) : c + QPointF(nodeR + 50, 0);
-            p.drawText(QRectF(lp.x() - 70, lp.y() - 16, 140, 32), Qt::AlignCenter,
+            // outside the circle, just clear of the node; beside the hub of a star
+            const QPointF u = dl > 1 ? dir / dl : QPointF(1, 0);
+            const double reach = nodeR + 4 + std::fabs(u.x()) * tw / 2 + std::fabs(u.y()) * th / 2;
+            const QPointF lp = c + u * reach;
+            p.drawText(QRectF(lp.x() - tw / 2, lp.y() - th / 2, tw, th), Qt::AlignCenter,
                        tr("↑%1\n↓%2").arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
         }
     }
@@ -307,8 +324,14 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_after = makePlot(this, tr("Gradient after allreduce\n "), tr("element"), tr("gradient"));
     m_after->setObjectName(QStringLiteral("gradAfterPlot"));
     for (QCustomPlot* p : {m_before, m_after}) {
+        // the devices' legend in rows under the plot, where it hides no data
+        p->axisRect()->insetLayout()->take(p->legend);
+        p->plotLayout()->addElement(2, 0, p->legend);
+        p->plotLayout()->setRowStretchFactor(2, 0.001);
+        p->legend->setFillOrder(QCPLegend::foColumnsFirst);
+        p->legend->setWrap(4);
+        p->legend->setMargins(QMargins(4, 2, 4, 2));
         p->legend->setVisible(true);
-        p->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     }
 
     auto* side = new QWidget(this);
@@ -529,7 +552,7 @@ void AllreduceView::rebuildGradients()
             g->setPen(QPen(c, d == 0 ? 3.0 : 2.0, d == 0 ? Qt::SolidLine : Qt::DashLine));
             if (vals.size() <= 64)
                 g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, d == 0 ? 7 : 5));
-            g->setName(tr("device %1").arg(d));
+            g->setName(tr("dev %1").arg(d));
             out << "[";
             const size_t shown = std::min<size_t>(vals.size(), 20);
             for (size_t i = 0; i < shown; ++i)

@@ -78,12 +78,14 @@ protected:
 
 } // namespace
 
+constexpr int kCardMinWidth = 230;
+
 // One device: painted in one go, so it exports to PNG, PDF and SVG alike.
 class DeviceCard : public QWidget {
 public:
     explicit DeviceCard(int device, QWidget* parent) : QWidget(parent), m_device(device)
     {
-        setMinimumSize(300, 330);
+        setMinimumSize(kCardMinWidth, 330);
         setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
         setAttribute(Qt::WA_OpaquePaintEvent);
     }
@@ -98,6 +100,7 @@ public:
     void setDiff(double d) { m_diff = d; }
     void setName(const QString& n) { m_name = n; }
     void setOutOfMemory(bool oom) { m_oom = oom; }
+    void setEnded(bool ended) { m_ended = ended; }
 
 protected:
     void paintEvent(QPaintEvent*) override;
@@ -112,6 +115,7 @@ private:
     QString m_name;
     qint64 m_inUse = 0, m_peak = 0, m_budget = 0;
     bool m_oom = false;
+    bool m_ended = false;
     std::shared_ptr<const Snapshot> m_snap;
     std::vector<float> m_scales; // per parameter, shared by every card
     double m_diff = -1;
@@ -178,17 +182,24 @@ void DeviceCard::paintEvent(QPaintEvent*)
     QFont head = font();
     head.setPointSize(12);
     head.setBold(true);
+    // header: "Device 3 · cpu-sim(3)" and, right, how it compares with device 0; the
+    // device's name goes first when the card is too narrow for both
+    QFont noteFont = font();
+    noteFont.setPointSize(10);
+    QString note;
+    if (m_diff >= 0 && m_device > 0)
+        note = m_diff == 0 ? tr("= device 0") : tr("Δ %1").arg(m_diff, 0, 'g', 2);
+    const int noteW = note.isEmpty() ? 0 : QFontMetrics(noteFont).horizontalAdvance(note) + 8;
+    QString title = tr("Device %1").arg(m_device);
+    if (!m_name.isEmpty() && QFontMetrics(head).horizontalAdvance(title + QStringLiteral("  ·  ") + m_name) <= w - noteW)
+        title += QStringLiteral("  ·  ") + m_name;
     p.setFont(head);
     p.setPen(Qt::black);
-    p.drawText(QRect(m, y, w, 22), Qt::AlignLeft | Qt::AlignVCenter,
-               tr("Device %1").arg(m_device) + (m_name.isEmpty() ? QString() : QStringLiteral("  ·  ") + m_name));
-    if (m_diff >= 0 && m_device > 0) {
-        QFont f = font();
-        f.setPointSize(10);
-        p.setFont(f);
+    p.drawText(QRect(m, y, w - noteW, 22), Qt::AlignLeft | Qt::AlignVCenter, title);
+    if (!note.isEmpty()) {
+        p.setFont(noteFont);
         p.setPen(m_diff == 0 ? QColor(27, 94, 32) : (m_diff < 1e-4 ? QColor(160, 100, 0) : QColor(176, 0, 32)));
-        p.drawText(QRect(m, y, w, 22), Qt::AlignRight | Qt::AlignVCenter,
-                   m_diff == 0 ? tr("= device 0") : tr("Δ %1").arg(m_diff, 0, 'g', 2));
+        p.drawText(QRect(m, y, w, 22), Qt::AlignRight | Qt::AlignVCenter, note);
     }
     y += 26;
 
@@ -200,9 +211,11 @@ void DeviceCard::paintEvent(QPaintEvent*)
         const double peak = std::clamp(double(m_peak) / double(m_budget), 0.0, 1.0);
         const QColor fill = m_oom ? QColor(214, 39, 40) : (frac > 0.8 ? QColor(255, 127, 14) : accent);
         p.fillRect(QRectF(bar.left(), bar.top(), bar.width() * frac, bar.height()), fill);
+        // the peak: ticks at the bar's edges, clear of the text
         p.setPen(QPen(Qt::black, 2));
         const double px = bar.left() + bar.width() * peak;
-        p.drawLine(QPointF(px, bar.top()), QPointF(px, bar.bottom()));
+        p.drawLine(QPointF(px, bar.top()), QPointF(px, bar.top() + 4));
+        p.drawLine(QPointF(px, bar.bottom() - 4), QPointF(px, bar.bottom()));
     }
     p.setPen(QColor(120, 120, 120));
     p.drawRect(bar.adjusted(0, 0, -1, -1));
@@ -210,11 +223,27 @@ void DeviceCard::paintEvent(QPaintEvent*)
     small.setPointSize(10);
     p.setFont(small);
     p.setPen(Qt::black);
-    p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft,
-               tr("%1 of %2").arg(formatBytes(m_inUse), formatBytes(m_budget)) +
-                   (m_oom ? tr("  ·  OUT OF MEMORY") : QString()));
-    p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignRight,
-               tr("peak %1").arg(formatBytes(m_peak)));
+    // the longest wording that fits beside the peak
+    const QString peakText = tr("peak %1").arg(formatBytes(m_peak));
+    const QFontMetrics sfm(small);
+    const int room = bar.width() - 12 - sfm.horizontalAdvance(peakText) - 10;
+    QStringList wordings;
+    if (m_oom)
+        wordings << tr("%1 of %2 · OUT OF MEMORY").arg(formatBytes(m_inUse), formatBytes(m_budget))
+                 << tr("OUT OF MEMORY");
+    else if (m_ended && m_inUse == 0)
+        wordings << tr("all freed after the run, budget %1").arg(formatBytes(m_budget))
+                 << tr("freed · budget %1").arg(formatBytes(m_budget)) << tr("freed");
+    else
+        wordings << tr("%1 of %2").arg(formatBytes(m_inUse), formatBytes(m_budget)) << formatBytes(m_inUse);
+    QString used = wordings.last();
+    for (const QString& s : wordings)
+        if (sfm.horizontalAdvance(s) <= room) {
+            used = s;
+            break;
+        }
+    p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft, used);
+    p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignRight, peakText);
     y += 26;
 
     if (!m_snap) {
@@ -339,12 +368,10 @@ void DevicesView::beginRun(const RunInfo& run)
         delete c;
     m_cards.clear();
     const int n = run.config.devices;
-    const int cols = n <= 4 ? n : 4;
-    for (int d = 0; d < n; ++d) {
-        auto* card = new DeviceCard(d, m_grid);
-        m_gridLayout->addWidget(card, d / cols, d % cols);
-        m_cards.push_back(card);
-    }
+    for (int d = 0; d < n; ++d)
+        m_cards.push_back(new DeviceCard(d, m_grid));
+    m_columns = 0;
+    layoutCards();
     m_latest.assign(size_t(n), nullptr);
     m_inUse.assign(size_t(n), 0);
     m_peak.assign(size_t(n), 0);
@@ -356,6 +383,29 @@ void DevicesView::beginRun(const RunInfo& run)
         c->setMemory(0, 0, m_budget);
     m_summary->setText(tr("Waiting for the first parameter snapshot of run %1…").arg(run.id));
     m_dirty = true;
+}
+
+void DevicesView::layoutCards()
+{
+    // As many columns as fit (at most 4), so 8 devices show as two rows of four.
+    const int n = static_cast<int>(m_cards.size());
+    if (n == 0)
+        return;
+    const int avail = std::max(kCardMinWidth, width() - 32);
+    const int cols = std::clamp(avail / (kCardMinWidth + 8), 1, std::min(n, 4));
+    if (cols == m_columns)
+        return;
+    m_columns = cols;
+    for (DeviceCard* c : m_cards)
+        m_gridLayout->removeWidget(c);
+    for (int d = 0; d < n; ++d)
+        m_gridLayout->addWidget(m_cards[size_t(d)], d / cols, d % cols);
+}
+
+void DevicesView::resizeEvent(QResizeEvent* e)
+{
+    LabView::resizeEvent(e);
+    layoutCards();
 }
 
 void DevicesView::consume(const std::vector<Event>& events, const RunInfo& run)
@@ -471,11 +521,16 @@ void DevicesView::endRun(const RunInfo& run, const RunResult& result)
     Q_UNUSED(run);
     for (size_t d = 0; d < result.device_names.size() && d < m_cards.size(); ++d)
         m_cards[d]->setName(QString::fromStdString(result.device_names[d]));
+    for (size_t d = 0; d < result.peak_bytes.size() && d < m_peak.size(); ++d)
+        m_peak[d] = std::max<qint64>(m_peak[d], result.peak_bytes[d]);
+    for (DeviceCard* c : m_cards)
+        c->setEnded(true);
     m_dirty = true;
 }
 
 void DevicesView::refresh()
 {
+    layoutCards();
     if (!m_dirty)
         return;
     m_dirty = false;

@@ -39,8 +39,12 @@ public:
     // Largest difference between any two copies of the last complete set; -1 if none yet.
     double largestDifference() const { return m_maxDiff; }
 
+protected:
+    void resizeEvent(QResizeEvent* e) override;
+
 private:
     void checkAgreement();
+    void layoutCards();
     void updateSummary();
 
     QLabel* m_summary = nullptr;
@@ -58,6 +62,7 @@ private:
     int m_received = 0;
     bool m_dirty = false;
     QString m_runLabel;
+    int m_columns = 0;
 };
 
 } // namespace gpulab
