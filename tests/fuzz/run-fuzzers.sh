@@ -12,4 +12,6 @@ work="$(mktemp -d)"
 cp tests/fuzz/corpus/idx/* "$work/"
 ./build-fuzz/tests/fuzz_idx "$work" -max_total_time="$SECONDS_EACH" -max_len=65536 \
   -rss_limit_mb=2048 -timeout=10 -artifact_prefix=tests/fuzz/crashers/idx/ -print_final_stats=1
-echo "fuzz_idx: ${SECONDS_EACH}s without a crash, leak or timeout; corpus grew to $(ls "$work" | wc -l) inputs"
+# Keep what the run found interesting: merge it back into the committed corpus.
+./build-fuzz/tests/fuzz_idx -merge=1 tests/fuzz/corpus/idx "$work" >/dev/null 2>&1
+echo "fuzz_idx: ${SECONDS_EACH}s without a crash, leak or timeout; corpus now $(ls tests/fuzz/corpus/idx | wc -l) inputs"
