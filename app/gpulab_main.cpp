@@ -82,10 +82,11 @@ int main(int argc, char** argv)
     QCommandLineOption view(QStringLiteral("view"), QStringLiteral("View to show: training, devices, allreduce, memory, engine."), QStringLiteral("name"));
     QCommandLineOption window(QStringLiteral("engine-window"), QStringLiteral("Seconds the Engine view shows (0 = the whole run)."), QStringLiteral("s"));
     QCommandLineOption memoryTime(QStringLiteral("memory-time"), QStringLiteral("Memory view's time axis: linear or log."), QStringLiteral("axis"));
+    QCommandLineOption pressStep(QStringLiteral("press-step"), QStringLiteral("With --step-mode: press Step N times, export while the run waits, then stop it."), QStringLiteral("n"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1600x1000."), QStringLiteral("WxH"));
     QCommandLineOption lang(QStringLiteral("lang"), QStringLiteral("Language: en or zh_CN (default: the system's)."), QStringLiteral("code"));
     parser.addOptions({preset, run, exportDir, quit, devices, batch, lr, epochs, mode, inflight, allreduce, subset,
-                       testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, size, lang});
+                       testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, pressStep, size, lang});
     parser.process(app);
 
     // translations: the app's own (embedded) and Qt's
@@ -133,6 +134,7 @@ int main(int argc, char** argv)
     if (parser.isSet(stepMode))
         opts.stepMode = true;
     opts.view = parser.value(view);
+    opts.pressStep = number<int>(parser, pressStep).value_or(0);
     if (parser.isSet(memoryTime)) {
         const QString axis = parser.value(memoryTime);
         if (axis != QLatin1String("linear") && axis != QLatin1String("log"))

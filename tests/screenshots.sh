@@ -17,7 +17,7 @@ if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   DATA=(--data /usr/share/datasets/fashion-mnist)
 fi
 SIZE="${SIZE:-1600x1000}"
-SCENES="${SCENES:-book memory eight}"   # a subset: SCENES=eight tests/screenshots.sh
+SCENES="${SCENES:-book memory eight step}"   # a subset: SCENES=eight tests/screenshots.sh
 status=0
 
 scene() { # name, then gpulab's options
@@ -44,6 +44,8 @@ scene memory --preset sync-256mib --preset async-oom --subset 6000 --test-subset
 # Eight devices, ring allreduce, async: Devices, Allreduce and Engine at full speed.
 scene eight --preset ring-4 --devices 8 --batch-size 512 --lr 0.5 --mode async \
   --subset 8192 --test-subset 1000 --epochs 1 --engine-window 0 --view engine
+# Step through a ring allreduce on 4 devices: five presses, pictured while it waits.
+scene step --preset step-ring-4 --step-mode --press-step 5 --view allreduce
 
 echo "screenshots: look at $OUT/*/screen_*.png"
 exit $status

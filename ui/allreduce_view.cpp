@@ -531,8 +531,21 @@ void AllreduceView::rebuildGradients()
     QString book;
     QTextStream out(&book);
     auto fill = [&](QCustomPlot* plot, const std::vector<std::shared_ptr<const Snapshot>>& v,
-                    const QString& title, const char* bookTitle) {
+                    QString title, const char* bookTitle) {
         plot->clearGraphs();
+        bool any = false;
+        for (const auto& s : v)
+            any = any || (s && !s->values.empty());
+        if (!any) {
+            // step mode: the "after" picture comes with the allreduce's last step
+            if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
+                t->setText(title.section(QLatin1Char('\n'), 0, 0) + QLatin1Char('\n') +
+                           tr("(when the allreduce has finished)"));
+            plot->legend->setVisible(false);
+            plot->xAxis->setRange(m_before->xAxis->range());
+            plot->yAxis->setRange(m_before->yAxis->range());
+            return;
+        }
         if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
             t->setText(title);
         out << bookTitle << '\n';

@@ -229,7 +229,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
     const int room = bar.width() - 12 - sfm.horizontalAdvance(peakText) - 10;
     QStringList wordings;
     if (m_oom)
-        wordings << tr("%1 of %2 · OUT OF MEMORY").arg(formatBytes(m_inUse), formatBytes(m_budget))
+        wordings << tr("OUT OF MEMORY: more than %1 needed").arg(formatBytes(m_budget))
                  << tr("OUT OF MEMORY");
     else if (m_ended && m_inUse == 0)
         wordings << tr("all freed after the run, budget %1").arg(formatBytes(m_budget))
@@ -249,7 +249,8 @@ void DeviceCard::paintEvent(QPaintEvent*)
     if (!m_snap) {
         p.setPen(QColor(110, 110, 110));
         p.drawText(QRect(m, y, w, height() - y - m), Qt::AlignCenter | Qt::TextWordWrap,
-                   tr("The parameters appear here after the first snapshot of the run."));
+                   m_ended ? tr("The run ended before its first parameter snapshot.")
+                           : tr("The parameters appear here after the first snapshot of the run."));
         return;
     }
     const Snapshot& s = *m_snap;
@@ -518,7 +519,8 @@ void DevicesView::updateSummary()
 
 void DevicesView::endRun(const RunInfo& run, const RunResult& result)
 {
-    Q_UNUSED(run);
+    if (m_maxDiff < 0)
+        m_summary->setText(tr("Run %1 ended before its first parameter snapshot.").arg(run.id));
     for (size_t d = 0; d < result.device_names.size() && d < m_cards.size(); ++d)
         m_cards[d]->setName(QString::fromStdString(result.device_names[d]));
     for (size_t d = 0; d < result.peak_bytes.size() && d < m_peak.size(); ++d)

@@ -110,9 +110,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_messageLabel->setTextInteractionFlags(Qt::TextSelectableByMouse);
     m_tickLabel = new QLabel;
     m_tickLabel->setObjectName(QStringLiteral("tickLabel"));
-    m_tickLabel->setToolTip(tr("CPU time the UI thread spends per drain tick (drain + views' update) and "
+    m_tickHelp = (tr("CPU time the UI thread spends per drain tick (drain + views' update) and "
                                "per replot, mean and maximum since Start; \"wall\" is the same in "
                                "wall-clock time (mean/max), which also counts time the workers had the CPU"));
+    m_tickLabel->setToolTip(m_tickHelp);
     statusBar()->addWidget(m_stateLabel);
     statusBar()->addWidget(m_messageLabel, 1);
     statusBar()->addPermanentWidget(m_tickLabel);
@@ -337,11 +338,15 @@ bool MainWindow::startRun(QString* error)
     if (c.allreduce != AllreduceKind::Naive)
         run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
     run.color = runColor(run.id);
-    if (!m_controller->start(c, m_loader->data(), error))
+    const RunInfo previous = m_current;
+    m_current = run; // before start(): its state change names the run
+    if (!m_controller->start(c, m_loader->data(), error)) {
+        m_current = previous;
         return false;
+    }
     ++m_nextRunId;
     run.stream = m_controller->stream();
-    m_current = run;
+    m_current.stream = run.stream;
     m_stats = TickStats{};
     m_runClock.start();
     m_runCpuStart = threadCpuMs();
@@ -385,7 +390,7 @@ void MainWindow::onTick()
     m_stats.cpuTotalMs += cpu;
     m_stats.cpuMaxMs = std::max(m_stats.cpuMaxMs, cpu);
     if (m_stats.ticks % 15 == 1)
-        m_tickLabel->setText(tickSummary());
+        m_tickLabel->setText(shortTickSummary());
     emit eventsDispatched(static_cast<int>(m_buffer.size()));
 }
 
@@ -487,7 +492,8 @@ void MainWindow::onFinished()
     for (LabView* v : m_views)
         v->endRun(m_current, r);
     refreshVisible();
-    m_tickLabel->setText(tickSummary());
+    m_tickLabel->setText(shortTickSummary());
+    m_tickLabel->setToolTip(m_tickHelp + QStringLiteral("\n\n") + tickSummary());
     switch (r.status) {
     case RunStatus::Completed: {
         QString text = tr("Run %1 completed").arg(m_current.id);
@@ -521,6 +527,18 @@ void MainWindow::onFinished()
             ++m_scriptIndex;
             scriptNext();
         });
+}
+
+QString MainWindow::shortTickSummary() const
+{
+    const TickStats& s = m_stats;
+    if (s.ticks == 0)
+        return tr("UI tick: idle");
+    return tr("UI tick %1 ms (max %2) · replot %3 ms · paint %4 ms")
+        .arg(s.cpuTotalMs / s.ticks, 0, 'f', 2)
+        .arg(s.cpuMaxMs, 0, 'f', 1)
+        .arg(s.replots ? s.replotCpuTotalMs / s.replots : 0.0, 0, 'f', 1)
+        .arg(s.paints ? s.paintCpuTotalMs / s.paints : 0.0, 0, 'f', 1);
 }
 
 QString MainWindow::tickSummary() const
@@ -716,6 +734,7 @@ void MainWindow::runScript(const ScriptOptions& opts)
     m_script = opts;
     m_scriptIndex = 0;
     m_scriptFailures = 0;
+    m_scriptExported = false;
     if (!opts.view.isEmpty() && !showView(opts.view))
         say(tr("unknown view '%1' (training, devices, allreduce, memory, engine)").arg(opts.view));
     if (opts.engineWindow)
@@ -752,6 +771,40 @@ void MainWindow::runScript(const ScriptOptions& opts)
     } else {
         QTimer::singleShot(0, this, go);
     }
+}
+
+bool MainWindow::scriptExport()
+{
+    const ScriptOptions& o = *m_script;
+    m_scriptExported = true;
+    if (o.exportDir.isEmpty())
+        return true;
+    QStringList written;
+    QString error;
+    if (exportAll(o.exportDir, &written, &error) && saveScreenshots(o.exportDir, &written, &error)) {
+        say(tr("wrote %1 files to %2").arg(written.size()).arg(o.exportDir));
+        return true;
+    }
+    say(error);
+    return false;
+}
+
+void MainWindow::scriptPressSteps(int left)
+{
+    if (!m_script || !m_controller->busy())
+        return;
+    if (left > 0) {
+        m_controller->step();
+        QTimer::singleShot(600, this, [this, left] { scriptPressSteps(left - 1); });
+        return;
+    }
+    // the run now waits for the next Step: show it as the class sees it, then stop
+    QTimer::singleShot(300, this, [this] {
+        for (LabView* v : m_views)
+            v->refresh();
+        scriptExport();
+        m_controller->stop();
+    });
 }
 
 void MainWindow::scriptNext()
@@ -810,6 +863,8 @@ void MainWindow::scriptNext()
             // error says why
         } else {
             say(tr("run %1: %2").arg(m_current.id).arg(QString::fromStdString(c.describe())));
+            if (o.pressStep > 0 && m_panel->stepMode())
+                QTimer::singleShot(1500, this, [this, n = o.pressStep] { scriptPressSteps(n); });
             return; // onFinished continues the script
         }
         say(error);
@@ -817,18 +872,9 @@ void MainWindow::scriptNext()
             QCoreApplication::exit(2);
         return;
     }
-    int code = m_scriptFailures > 0 ? 1 : 0;
-    if (!o.exportDir.isEmpty()) {
-        QStringList written;
-        QString error;
-        const bool ok = exportAll(o.exportDir, &written, &error) && saveScreenshots(o.exportDir, &written, &error);
-        if (ok) {
-            say(tr("wrote %1 files to %2").arg(written.size()).arg(o.exportDir));
-        } else {
-            say(error);
-            code = 1;
-        }
-    }
+    int code = m_scriptFailures > 0 && !m_scriptExported ? 1 : 0;
+    if (!m_scriptExported && !scriptExport())
+        code = 1;
     if (o.run)
         say(tickSummary());
     m_script.reset();

@@ -43,6 +43,8 @@ struct ScriptOptions {
     std::optional<bool> stepMode;
     std::optional<double> engineWindow;
     bool memoryLogTime = false;
+    int pressStep = 0;               // step mode: press Step this often, export while the
+                                     // run waits, then stop it
     QString view;                    // the tab to show
 };
 
@@ -92,7 +94,8 @@ public:
         double runWallMs = 0, uiCpuMs = 0;    // the whole run: how busy the UI thread was
     };
     const TickStats& tickStats() const { return m_stats; }
-    QString tickSummary() const;
+    QString tickSummary() const;       // everything, for the log and the tooltip
+    QString shortTickSummary() const;  // for the status bar
 
     // ---- headless ----
     // Runs opts (after the data has loaded); exits the application when opts.quit.
@@ -139,6 +142,7 @@ private:
     QLabel* m_stateLabel = nullptr;
     QLabel* m_messageLabel = nullptr;
     QLabel* m_tickLabel = nullptr;
+    QString m_tickHelp;
 
     RunInfo m_current;
     int m_nextRunId = 1;
@@ -163,6 +167,9 @@ private:
     std::optional<ScriptOptions> m_script;
     int m_scriptIndex = 0;
     int m_scriptFailures = 0;
+    bool m_scriptExported = false;
+    void scriptPressSteps(int left);
+    bool scriptExport();
 };
 
 } // namespace gpulab
