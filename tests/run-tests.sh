@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential cmake pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev
-  libopenblas-dev libdnnl-dev zlib1g-dev dataset-fashion-mnist libgl-dev xvfb xauth imagemagick"
+  libopenblas-dev libdnnl-dev zlib1g-dev dataset-fashion-mnist libgl-dev xvfb xauth imagemagick
+  qt6-l10n-tools"
 if [ "${GPULAB_SKIP_APT:-0}" != "1" ]; then
   $SUDO apt-get update
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y $PACKAGES

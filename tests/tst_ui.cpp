@@ -30,6 +30,7 @@
 #include <QSpinBox>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
+#include <QTranslator>
 #include <QtTest>
 
 using namespace gpulab;
@@ -461,6 +462,23 @@ private slots:
         QVERIFY(s.ticks > 0);
         qInfo("8 devices: %s (%d ticks, %lld events)", qPrintable(w->tickSummary()), s.ticks, s.events);
         w->showView(QStringLiteral("training"));
+    }
+
+    // 简体中文: the translation is built in and covers the window's words.
+    void chineseTranslationIsEmbedded()
+    {
+#ifndef GPULAB_HAVE_TRANSLATIONS
+        QSKIP("built without lrelease (qt6-l10n-tools): English only");
+#else
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCOMPARE(zh.translate("gpulab::ControlPanel", "Start"), QString::fromUtf8("开始"));
+        QCOMPARE(zh.translate("gpulab::TrainingView", "Training"), QString::fromUtf8("训练"));
+        QCOMPARE(zh.translate("gpulab::MemoryView", "Memory"), QString::fromUtf8("内存"));
+        QCOMPARE(zh.translate("Presets", "Book: 2 devices, batch 256, lr 0.2"),
+                 QString::fromUtf8("书中示例：2 个设备，批量 256，学习率 0.2"));
+#endif
     }
 
     // gpulab --preset ... --run --export-dir DIR --quit

@@ -25,6 +25,7 @@ namespace gpulab {
 
 // ---- the devices as a star or a ring, with the current step's chunks in flight -------
 class TopologyWidget : public QWidget {
+    Q_OBJECT
 public:
     explicit TopologyWidget(QWidget* parent) : QWidget(parent)
     {
@@ -125,8 +126,9 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     p.setFont(f);
     p.setPen(QColor(80, 80, 80));
     const int textW = width() - 16;
-    const QString sub = m_ring ? tr("%n device(s): reduce-scatter, then all-gather, one chunk each per step", nullptr, m_n)
-                               : tr("%n device(s): sum into device 0, then broadcast back", nullptr, m_n);
+    const QString sub = m_n <= 1 ? tr("One device: nothing to reduce.")
+                        : m_ring ? tr("%1 devices: reduce-scatter, then all-gather, one chunk each per step").arg(m_n)
+                                 : tr("%1 devices: sum into device 0, then broadcast back").arg(m_n);
     const QRect subR = p.fontMetrics().boundingRect(QRect(8, 30, textW, 200), Qt::AlignLeft | Qt::TextWordWrap, sub);
     p.drawText(subR, Qt::AlignLeft | Qt::TextWordWrap, sub);
     QString line;
@@ -138,17 +140,17 @@ void TopologyWidget::paintEvent(QPaintEvent*)
             dur = std::max(dur, s.t1 - s.t0);
             bytes += s.bytes;
         }
-        line = tr("Step %1 of %2: %3 (epoch %4, minibatch %5): %n transfer(s), %6 in all, %7 ms", nullptr,
-                  int(m_step.size()))
+        line = tr("Step %1 of %2: %3 (epoch %4, minibatch %5): transfers %8, %6 in all, %7 ms")
                    .arg(t.step + 1)
                    .arg(t.steps)
                    .arg(t.phase)
                    .arg(t.epoch)
                    .arg(t.batch + 1)
                    .arg(formatBytes(bytes))
-                   .arg(dur * 1000, 0, 'f', 2);
+                   .arg(dur * 1000, 0, 'f', 2)
+                   .arg(m_step.size());
     } else if (m_n <= 1) {
-        line = tr("One device: nothing to reduce.");
+        line.clear();
     } else {
         line = tr("Waiting for the first allreduce…");
     }
@@ -659,3 +661,5 @@ QList<CsvTable> AllreduceView::csvTables() const
 }
 
 } // namespace gpulab
+
+#include "allreduce_view.moc"

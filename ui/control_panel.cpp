@@ -106,7 +106,7 @@ void ControlPanel::buildUi()
         m_backend->setToolTip(tr("CUDA is not available here: %1").arg(why));
         m_backendNote->setText(tr("CUDA: %1").arg(why));
     } else {
-        m_backendNote->setText(tr("CUDA: %n GPU(s) found", nullptr, cuda_device_count()));
+        m_backendNote->setText(tr("CUDA: GPUs found: %1").arg(cuda_device_count()));
     }
     form->addRow(tr("Backend"), m_backend);
     form->addRow(QString(), m_backendNote);

@@ -7,6 +7,7 @@
 #include "trace/event_stream.h"
 
 #include <QGridLayout>
+#include <QHash>
 #include <QLabel>
 #include <QPainter>
 #include <QScrollArea>
@@ -48,8 +49,13 @@ int paramIndex(const Snapshot& s, const char* name)
     return -1;
 }
 
+} // namespace
+
+constexpr int kCardMinWidth = 230;
+
 // The diverging colour bar shown above the cards.
 class ColorLegend : public QWidget {
+    Q_OBJECT
 public:
     using QWidget::QWidget;
     QSize sizeHint() const override { return {260, 34}; }
@@ -76,12 +82,10 @@ protected:
     }
 };
 
-} // namespace
-
-constexpr int kCardMinWidth = 230;
 
 // One device: painted in one go, so it exports to PNG, PDF and SVG alike.
 class DeviceCard : public QWidget {
+    Q_OBJECT
 public:
     explicit DeviceCard(int device, QWidget* parent) : QWidget(parent), m_device(device)
     {
@@ -95,8 +99,23 @@ public:
         m_peak = peak;
         m_budget = budget;
     }
-    void setSnapshot(std::shared_ptr<const Snapshot> s) { m_snap = std::move(s); }
-    void setScales(const std::vector<float>& scales) { m_scales = scales; }
+    // true when it is a new snapshot (the card must be repainted in full)
+    bool setSnapshot(std::shared_ptr<const Snapshot> s)
+    {
+        if (s == m_snap)
+            return false;
+        m_snap = std::move(s);
+        m_heat.clear();
+        return true;
+    }
+    void setScales(const std::vector<float>& scales)
+    {
+        if (scales != m_scales)
+            m_heat.clear();
+        m_scales = scales;
+    }
+    // Only the memory bar changed: repaint just that strip.
+    void updateMemoryBar() { update(QRect(0, 36, width(), 26)); }
     void setDiff(double d) { m_diff = d; }
     void setName(const QString& n) { m_name = n; }
     void setOutOfMemory(bool oom) { m_oom = oom; }
@@ -119,6 +138,7 @@ private:
     std::shared_ptr<const Snapshot> m_snap;
     std::vector<float> m_scales; // per parameter, shared by every card
     double m_diff = -1;
+    mutable QHash<const void*, QImage> m_heat; // heatmaps of m_snap, made once per snapshot
 };
 
 void DeviceCard::caption(QPainter& p, const QRect& r, const QString& text) const
@@ -153,13 +173,16 @@ void DeviceCard::drawHeat(QPainter& p, const QRect& r, const std::vector<float>&
                           int cols, bool transpose, float scale) const
 {
     // (rows, cols) row-major; transpose shows cols as image rows.
-    const int iw = transpose ? rows : cols, ih = transpose ? cols : rows;
-    QImage img(iw, ih, QImage::Format_RGB32);
-    for (int y = 0; y < ih; ++y) {
-        auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
-        for (int x = 0; x < iw; ++x) {
-            const int i = transpose ? x * cols + y : y * cols + x;
-            line[x] = divergingColor(v[size_t(i)], scale);
+    QImage& img = m_heat[v.data()];
+    if (img.isNull()) {
+        const int iw = transpose ? rows : cols, ih = transpose ? cols : rows;
+        img = QImage(iw, ih, QImage::Format_RGB32);
+        for (int y = 0; y < ih; ++y) {
+            auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
+            for (int x = 0; x < iw; ++x) {
+                const int i = transpose ? x * cols + y : y * cols + x;
+                line[x] = divergingColor(v[size_t(i)], scale);
+            }
         }
     }
     p.drawImage(r, img);
@@ -384,6 +407,7 @@ void DevicesView::beginRun(const RunInfo& run)
         c->setMemory(0, 0, m_budget);
     m_summary->setText(tr("Waiting for the first parameter snapshot of run %1…").arg(run.id));
     m_dirty = true;
+    m_fullRepaint = true;
 }
 
 void DevicesView::layoutCards()
@@ -444,6 +468,7 @@ void DevicesView::consume(const std::vector<Event>& events, const RunInfo& run)
     if (newSnap) {
         checkAgreement();
         m_dirty = true;
+        m_fullRepaint = true; // the comparison with device 0 is in every card's header
     }
 }
 
@@ -519,6 +544,7 @@ void DevicesView::updateSummary()
 
 void DevicesView::endRun(const RunInfo& run, const RunResult& result)
 {
+    m_fullRepaint = true;
     if (m_maxDiff < 0)
         m_summary->setText(tr("Run %1 ended before its first parameter snapshot.").arg(run.id));
     for (size_t d = 0; d < result.device_names.size() && d < m_cards.size(); ++d)
@@ -538,10 +564,13 @@ void DevicesView::refresh()
     m_dirty = false;
     for (size_t d = 0; d < m_cards.size(); ++d) {
         m_cards[d]->setMemory(m_inUse[d], m_peak[d], m_budget);
-        if (m_latest[d])
-            m_cards[d]->setSnapshot(m_latest[d]);
-        m_cards[d]->update();
+        const bool fresh = m_latest[d] && m_cards[d]->setSnapshot(m_latest[d]);
+        if (fresh || m_fullRepaint)
+            m_cards[d]->update();
+        else
+            m_cards[d]->updateMemoryBar();
     }
+    m_fullRepaint = false;
     updateSummary();
 }
 
@@ -590,3 +619,5 @@ QList<CsvTable> DevicesView::csvTables() const
 }
 
 } // namespace gpulab
+
+#include "devices_view.moc"

@@ -61,6 +61,7 @@ private:
     int m_snapshots = 0;
     int m_received = 0;
     bool m_dirty = false;
+    bool m_fullRepaint = false;
     QString m_runLabel;
     int m_columns = 0;
 };

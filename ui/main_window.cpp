@@ -332,7 +332,9 @@ bool MainWindow::startRun(QString* error)
                          .arg(c.devices)
                          .arg(c.batch_size)
                          .arg(c.lr)
-                         .arg(QString::fromLatin1(exec_mode_name(c.mode)));
+                         .arg(c.mode == ExecMode::Sync    ? tr("sync")
+                              : c.mode == ExecMode::Async ? tr("async")
+                                                          : tr("bounded"));
     if (c.mode == ExecMode::Bounded)
         run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
     if (c.allreduce != AllreduceKind::Naive)
@@ -498,9 +500,10 @@ void MainWindow::onFinished()
     case RunStatus::Completed: {
         QString text = tr("Run %1 completed").arg(m_current.id);
         if (!r.epochs.empty())
-            text += tr(": test accuracy %1 after %n epoch(s), %2 s per epoch", nullptr, int(r.epochs.size()))
+            text += tr(": test accuracy %1 after epoch %3, %2 s per epoch")
                         .arg(r.epochs.back().test_acc, 0, 'f', 3)
-                        .arg(r.epochs.back().seconds, 0, 'f', 1);
+                        .arg(r.epochs.back().seconds, 0, 'f', 1)
+                        .arg(r.epochs.back().epoch);
         showMessage(text, false);
         m_panel->setProgress(1000, tr("Done"));
         break;
@@ -688,7 +691,7 @@ void MainWindow::exportViewInteractive()
     QString error;
     v->refresh();
     if (exportView(v, dir, &written, &error))
-        showMessage(tr("Wrote %n file(s) to %1", nullptr, int(written.size())).arg(dir), false);
+        showMessage(tr("Wrote %1 files to %2").arg(written.size()).arg(dir), false);
     else
         showMessage(error, true);
 }
@@ -701,7 +704,7 @@ void MainWindow::exportAllInteractive()
     QStringList written;
     QString error;
     if (exportAll(dir, &written, &error))
-        showMessage(tr("Wrote %n file(s) to %1", nullptr, int(written.size())).arg(dir), false);
+        showMessage(tr("Wrote %1 files to %2").arg(written.size()).arg(dir), false);
     else
         showMessage(error, true);
 }

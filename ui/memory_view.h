@@ -4,6 +4,8 @@
 
 #include "lab_view.h"
 
+#include <QVector>
+
 #include <vector>
 
 class QCPGraph;
@@ -38,6 +40,14 @@ public:
     int slotRunId(bool sync) const;   // the run shown as sync / async; 0 if none
 
 private:
+    // Memory events of one device within kBucketSeconds, reduced to two points.
+    static constexpr double kBucketSeconds = 0.005;
+    struct Bucket {
+        double start = 0, maxT = 0, maxV = 0, lastT = 0, lastV = 0;
+        int count = 0;
+    };
+    static void flushBucket(Bucket& b, QVector<double>& keys, QVector<double>& values);
+
     // The last run of one kind: sync, or async/bounded.
     struct Slot {
         int runId = 0;
@@ -50,6 +60,7 @@ private:
         QCPItemStraightLine* budgetLine = nullptr;
         QCPItemText* budgetText = nullptr;
         std::vector<double> lastKey;    // per device, keeps keys sorted
+        std::vector<Bucket> buckets;    // per device
         double oomT = -1;
         int oomDevice = -1;
         QString mode;                   // "sync", "async", "bounded"

@@ -1,0 +1,1170 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>Presets</name>
+    <message>
+        <source>Book: 1 device, batch 256, lr 0.2</source>
+        <translation>书中示例：1 个设备，批量 256，学习率 0.2</translation>
+    </message>
+    <message>
+        <source>The baseline: one device trains the whole minibatch.</source>
+        <translation>基线：一个设备训练整个小批量。</translation>
+    </message>
+    <message>
+        <source>Book: 2 devices, batch 256, lr 0.2</source>
+        <translation>书中示例：2 个设备，批量 256，学习率 0.2</translation>
+    </message>
+    <message>
+        <source>Same batch split over two devices: each does half the work, plus an allreduce.</source>
+        <translation>同一批量分给两个设备：各做一半的工作，再加一次 allreduce。</translation>
+    </message>
+    <message>
+        <source>Book: 2 devices, batch 512, lr 0.2</source>
+        <translation>书中示例：2 个设备，批量 512，学习率 0.2</translation>
+    </message>
+    <message>
+        <source>The batch grows with the devices: each device keeps a full share of work.</source>
+        <translation>批量随设备数增大：每个设备仍有完整的一份工作。</translation>
+    </message>
+    <message>
+        <source>Sync, 256 MiB per device</source>
+        <translation>同步，每设备 256 MiB</translation>
+    </message>
+    <message>
+        <source>One wait per minibatch: memory stays flat, well under the budget.</source>
+        <translation>每个小批量等待一次：内存平稳，远低于预算。</translation>
+    </message>
+    <message>
+        <source>Async, 256 MiB per device: runs out of memory</source>
+        <translation>异步，每设备 256 MiB：内存耗尽</translation>
+    </message>
+    <message>
+        <source>The front end queues the whole epoch; every queued minibatch holds memory.</source>
+        <translation>前端把整个迭代周期都放进队列；每个排队的小批量都占用内存。</translation>
+    </message>
+    <message>
+        <source>Bounded async (k = 2), 256 MiB per device</source>
+        <translation>有界异步（k = 2），每设备 256 MiB</translation>
+    </message>
+    <message>
+        <source>At most two minibatches in flight: the front end stays ahead, memory stays bounded.</source>
+        <translation>最多两个小批量在途：前端保持领先，内存有界。</translation>
+    </message>
+    <message>
+        <source>Ring allreduce, 4 devices</source>
+        <translation>环形 allreduce，4 个设备</translation>
+    </message>
+    <message>
+        <source>Every device sends and receives the same amount; no device is the hub.</source>
+        <translation>每个设备收发的数据量相同；没有中心设备。</translation>
+    </message>
+    <message>
+        <source>Step through a ring allreduce, 4 devices</source>
+        <translation>单步执行环形 allreduce，4 个设备</translation>
+    </message>
+    <message>
+        <source>Press Step to move the chunks one allreduce step at a time.</source>
+        <translation>按“单步”让数据块每次前进一个 allreduce 步骤。</translation>
+    </message>
+    <message>
+        <source>8 devices, batch 1024, lr 0.4</source>
+        <translation>8 个设备，批量 1024，学习率 0.4</translation>
+    </message>
+    <message>
+        <source>All eight simulated devices at full speed.</source>
+        <translation>八个模拟设备全速运行。</translation>
+    </message>
+</context>
+<context>
+    <name>QObject</name>
+    <message>
+        <source>Drag to pan, wheel to zoom, double-click to follow the data again</source>
+        <translation>拖动以平移，滚轮缩放，双击恢复跟随数据</translation>
+    </message>
+    <message>
+        <source>cannot write %1 (is the folder writable?)</source>
+        <translation>无法写入 %1（文件夹可写吗？）</translation>
+    </message>
+    <message>
+        <source>cannot export %1: use a .png, .pdf or .svg file name</source>
+        <translation>无法导出 %1：请使用 .png、.pdf 或 .svg 文件名</translation>
+    </message>
+    <message>
+        <source>nothing to export for %1</source>
+        <translation>%1 没有可导出的内容</translation>
+    </message>
+    <message>
+        <source>cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::AllreduceView</name>
+    <message>
+        <source>Time per step (latest allreduce)</source>
+        <translation>每步耗时（最近一次 allreduce）</translation>
+    </message>
+    <message>
+        <source>step</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>ms</source>
+        <translation>毫秒</translation>
+    </message>
+    <message>
+        <source>Bytes per device (latest allreduce)</source>
+        <translation>每个设备的字节数（最近一次 allreduce）</translation>
+    </message>
+    <message>
+        <source>device</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>KiB</source>
+        <translation>KiB</translation>
+    </message>
+    <message>
+        <source>sent</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>received</source>
+        <translation>接收</translation>
+    </message>
+    <message>
+        <source>Gradient before allreduce
+ </source>
+        <translation>allreduce 之前的梯度
+ </translation>
+    </message>
+    <message>
+        <source>element</source>
+        <translation>元素</translation>
+    </message>
+    <message>
+        <source>gradient</source>
+        <translation>梯度</translation>
+    </message>
+    <message>
+        <source>Gradient after allreduce
+ </source>
+        <translation>allreduce 之后的梯度
+ </translation>
+    </message>
+    <message>
+        <source>Gradient shown:</source>
+        <translation>显示的梯度：</translation>
+    </message>
+    <message>
+        <source>Which parameter's gradient is captured around the allreduce (from the next run on)</source>
+        <translation>在 allreduce 前后记录哪个参数的梯度（从下一次运行起生效）</translation>
+    </message>
+    <message>
+        <source>As the book prints it, on every device:</source>
+        <translation>像书中那样打印每个设备上的值：</translation>
+    </message>
+    <message>
+        <source>reduce-scatter</source>
+        <translation>归约-分散</translation>
+    </message>
+    <message>
+        <source>reduce</source>
+        <translation>归约</translation>
+    </message>
+    <message>
+        <source>all-gather</source>
+        <translation>全收集</translation>
+    </message>
+    <message>
+        <source>broadcast</source>
+        <translation>广播</translation>
+    </message>
+    <message>
+        <source>(when the allreduce has finished)</source>
+        <translation>（allreduce 完成后显示）</translation>
+    </message>
+    <message>
+        <source>dev %1</source>
+        <translation>设备 %1</translation>
+    </message>
+    <message>
+        <source>epoch %1, minibatch %2</source>
+        <translation>第 %1 个迭代周期，第 %2 个小批量</translation>
+    </message>
+    <message>
+        <source>%1 gradient before allreduce
+%2</source>
+        <translation>allreduce 之前 %1 的梯度
+%2</translation>
+    </message>
+    <message>
+        <source>%1 gradient after allreduce
+%2</source>
+        <translation>allreduce 之后 %1 的梯度
+%2</translation>
+    </message>
+    <message>
+        <source>Allreduce</source>
+        <translation>Allreduce</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::ColorLegend</name>
+    <message>
+        <source>−</source>
+        <translation>−</translation>
+    </message>
+    <message>
+        <source>+</source>
+        <translation>+</translation>
+    </message>
+    <message>
+        <source>0</source>
+        <translation>0</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::ControlPanel</name>
+    <message>
+        <source>Preset</source>
+        <translation>预设</translation>
+    </message>
+    <message>
+        <source>Custom settings</source>
+        <translation>自定义设置</translation>
+    </message>
+    <message>
+        <source>Data</source>
+        <translation>数据</translation>
+    </message>
+    <message>
+        <source>Fashion-MNIST files</source>
+        <translation>Fashion-MNIST 文件</translation>
+    </message>
+    <message>
+        <source>Synthetic (no files needed)</source>
+        <translation>合成数据（无需文件）</translation>
+    </message>
+    <message>
+        <source>Folder with train-images-idx3-ubyte.gz and the three other IDX files</source>
+        <translation>包含 train-images-idx3-ubyte.gz 及另外三个 IDX 文件的文件夹</translation>
+    </message>
+    <message>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <source>Choose the Fashion-MNIST folder</source>
+        <translation>选择 Fashion-MNIST 文件夹</translation>
+    </message>
+    <message>
+        <source>Load</source>
+        <translation>加载</translation>
+    </message>
+    <message>
+        <source>Use synthetic data instead</source>
+        <translation>改用合成数据</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Simulated CPU</source>
+        <translation>模拟设备（CPU）</translation>
+    </message>
+    <message>
+        <source>CUDA GPU</source>
+        <translation>CUDA GPU</translation>
+    </message>
+    <message>
+        <source>Not available: %1</source>
+        <translation>不可用：%1</translation>
+    </message>
+    <message>
+        <source>CUDA is not available here: %1</source>
+        <translation>此处无法使用 CUDA：%1</translation>
+    </message>
+    <message>
+        <source>CUDA: %1</source>
+        <translation>CUDA：%1</translation>
+    </message>
+    <message>
+        <source>Backend</source>
+        <translation>后端</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>设备数</translation>
+    </message>
+    <message>
+        <source>Batch size</source>
+        <translation>批量大小</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>Epochs</source>
+        <translation>迭代周期</translation>
+    </message>
+    <message>
+        <source>sync (wait every minibatch)</source>
+        <translation>同步（每个小批量等待）</translation>
+    </message>
+    <message>
+        <source>async (never wait)</source>
+        <translation>异步（从不等待）</translation>
+    </message>
+    <message>
+        <source>bounded async</source>
+        <translation>有界异步</translation>
+    </message>
+    <message>
+        <source>k = </source>
+        <translation>k = </translation>
+    </message>
+    <message>
+        <source>Bounded async: at most k minibatches in flight</source>
+        <translation>有界异步：最多 k 个小批量在途</translation>
+    </message>
+    <message>
+        <source>Execution</source>
+        <translation>执行方式</translation>
+    </message>
+    <message>
+        <source>naive (the book's: via device 0)</source>
+        <translation>朴素（书中做法：经由设备 0）</translation>
+    </message>
+    <message>
+        <source>ring</source>
+        <translation>环形</translation>
+    </message>
+    <message>
+        <source>Allreduce</source>
+        <translation>Allreduce</translation>
+    </message>
+    <message>
+        <source>all</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>Train on the first N images only, for a quick demo (0 = all)</source>
+        <translation>只用前 N 张图像训练，便于快速演示（0 = 全部）</translation>
+    </message>
+    <message>
+        <source>Training images</source>
+        <translation>训练图像</translation>
+    </message>
+    <message>
+        <source>Evaluate on the first N test images only (0 = all)</source>
+        <translation>只用前 N 张测试图像评估（0 = 全部）</translation>
+    </message>
+    <message>
+        <source>Test images</source>
+        <translation>测试图像</translation>
+    </message>
+    <message>
+        <source> MiB</source>
+        <translation> MiB</translation>
+    </message>
+    <message>
+        <source>Memory of each simulated device; an allocation beyond it fails</source>
+        <translation>每个模拟设备的内存；超出后的分配会失败</translation>
+    </message>
+    <message>
+        <source>Memory per device</source>
+        <translation>每设备内存</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>单步</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Start a run with these settings</source>
+        <translation>用这些设置开始一次运行</translation>
+    </message>
+    <message>
+        <source>Pause at the next minibatch boundary, or resume</source>
+        <translation>在下一个小批量边界暂停，或继续</translation>
+    </message>
+    <message>
+        <source>While paused: run one minibatch. With "step through allreduce": one allreduce step</source>
+        <translation>暂停时：运行一个小批量。勾选“单步执行 allreduce”时：执行一个 allreduce 步骤</translation>
+    </message>
+    <message>
+        <source>Stop the run (what is queued on the devices is dropped)</source>
+        <translation>停止运行（设备上排队的操作将被丢弃）</translation>
+    </message>
+    <message>
+        <source>Step through allreduce</source>
+        <translation>单步执行 allreduce</translation>
+    </message>
+    <message>
+        <source>The run waits before every allreduce step until Step is pressed</source>
+        <translation>每个 allreduce 步骤之前等待，直到按下“单步”</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>Fashion-MNIST folder</source>
+        <translation>Fashion-MNIST 文件夹</translation>
+    </message>
+    <message>
+        <source>Loading the data…</source>
+        <translation>正在加载数据…</translation>
+    </message>
+    <message>
+        <source>No data loaded: choose a folder or the synthetic data</source>
+        <translation>尚未加载数据：请选择文件夹或合成数据</translation>
+    </message>
+    <message>
+        <source>No data: %1</source>
+        <translation>没有数据：%1</translation>
+    </message>
+    <message>
+        <source>The CUDA backend is not available here; choose Simulated CPU</source>
+        <translation>此处无法使用 CUDA 后端；请选择模拟设备（CPU）</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>CUDA: GPUs found: %1</source>
+        <translation>CUDA：找到 %1 个 GPU</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::DatasetLoader</name>
+    <message>
+        <source>Synthetic data</source>
+        <translation>合成数据</translation>
+    </message>
+    <message>
+        <source>Fashion-MNIST</source>
+        <translation>Fashion-MNIST</translation>
+    </message>
+    <message>
+        <source>%1: %2 training, %3 test images</source>
+        <translation>%1：%2 张训练图像，%3 张测试图像</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::DeviceCard</name>
+    <message>
+        <source>= device 0</source>
+        <translation>= 设备 0</translation>
+    </message>
+    <message>
+        <source>Δ %1</source>
+        <translation>Δ %1</translation>
+    </message>
+    <message>
+        <source>Device %1</source>
+        <translation>设备 %1</translation>
+    </message>
+    <message>
+        <source>peak %1</source>
+        <translation>峰值 %1</translation>
+    </message>
+    <message>
+        <source>OUT OF MEMORY: more than %1 needed</source>
+        <translation>内存不足：需要超过 %1</translation>
+    </message>
+    <message>
+        <source>OUT OF MEMORY</source>
+        <translation>内存不足</translation>
+    </message>
+    <message>
+        <source>all freed after the run, budget %1</source>
+        <translation>运行结束后已全部释放，预算 %1</translation>
+    </message>
+    <message>
+        <source>freed · budget %1</source>
+        <translation>已释放 · 预算 %1</translation>
+    </message>
+    <message>
+        <source>freed</source>
+        <translation>已释放</translation>
+    </message>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>The run ended before its first parameter snapshot.</source>
+        <translation>运行在第一次参数快照之前就结束了。</translation>
+    </message>
+    <message>
+        <source>The parameters appear here after the first snapshot of the run.</source>
+        <translation>运行的第一次参数快照之后，参数会显示在这里。</translation>
+    </message>
+    <message>
+        <source>W1: 20 filters, 3×3</source>
+        <translation>W1：20 个 3×3 卷积核</translation>
+    </message>
+    <message>
+        <source>b1 (20)</source>
+        <translation>b1 (20)</translation>
+    </message>
+    <message>
+        <source>b2 (50)</source>
+        <translation>b2 (50)</translation>
+    </message>
+    <message>
+        <source>W3: 800 inputs × 128 hidden units</source>
+        <translation>W3：800 个输入 × 128 个隐藏单元</translation>
+    </message>
+    <message>
+        <source>W4: 128 hidden units × 10 classes</source>
+        <translation>W4：128 个隐藏单元 × 10 个类别</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::DevicesView</name>
+    <message>
+        <source>Start a run to see each device's copy of the parameters.</source>
+        <translation>开始一次运行，查看每个设备上的参数副本。</translation>
+    </message>
+    <message>
+        <source>Colour of a weight: blue negative, white zero, red positive</source>
+        <translation>权重的颜色：蓝色为负，白色为零，红色为正</translation>
+    </message>
+    <message>
+        <source>Waiting for the first parameter snapshot of run %1…</source>
+        <translation>等待运行 %1 的第一次参数快照…</translation>
+    </message>
+    <message>
+        <source>one device: nothing to compare</source>
+        <translation>只有一个设备：无需比较</translation>
+    </message>
+    <message>
+        <source>&lt;span style='color:#1b5e20'&gt;&lt;b&gt;✔ all %1 copies are identical&lt;/b&gt;&lt;/span&gt; (largest difference between any two copies: 0)</source>
+        <translation>&lt;span style='color:#1b5e20'&gt;&lt;b&gt;✔ 全部 %1 份副本完全相同&lt;/b&gt;&lt;/span&gt;（任意两份副本的最大差异：0）</translation>
+    </message>
+    <message>
+        <source>&lt;span style='color:#b00020'&gt;&lt;b&gt;✘ the copies differ&lt;/b&gt;&lt;/span&gt;: largest difference between any two copies %1</source>
+        <translation>&lt;span style='color:#b00020'&gt;&lt;b&gt;✘ 副本不一致&lt;/b&gt;&lt;/span&gt;：任意两份副本的最大差异 %1</translation>
+    </message>
+    <message>
+        <source>Parameters after epoch %1, minibatch %2: %3</source>
+        <translation>第 %1 个迭代周期、第 %2 个小批量之后的参数：%3</translation>
+    </message>
+    <message>
+        <source>Run %1 ended before its first parameter snapshot.</source>
+        <translation>运行 %1 在第一次参数快照之前就结束了。</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>设备</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::EngineView</name>
+    <message>
+        <source>forward</source>
+        <translation>前向</translation>
+    </message>
+    <message>
+        <source>backward</source>
+        <translation>反向</translation>
+    </message>
+    <message>
+        <source>allreduce</source>
+        <translation>allreduce</translation>
+    </message>
+    <message>
+        <source>SGD</source>
+        <translation>SGD</translation>
+    </message>
+    <message>
+        <source>other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <source>Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); the blocks are ops running on the devices; "other" is read-backs and evaluation.</source>
+        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（颜色表示目标设备）；色块是在设备上运行的操作；“其他”是读回与评估。</translation>
+    </message>
+    <message>
+        <source>Show:</source>
+        <translation>显示：</translation>
+    </message>
+    <message>
+        <source>last 0.5 s</source>
+        <translation>最近 0.5 秒</translation>
+    </message>
+    <message>
+        <source>last 2 s</source>
+        <translation>最近 2 秒</translation>
+    </message>
+    <message>
+        <source>last 10 s</source>
+        <translation>最近 10 秒</translation>
+    </message>
+    <message>
+        <source>the whole run</source>
+        <translation>整次运行</translation>
+    </message>
+    <message>
+        <source>Front end and device workers</source>
+        <translation>前端与设备工作线程</translation>
+    </message>
+    <message>
+        <source>seconds since Start</source>
+        <translation>自开始以来的秒数</translation>
+    </message>
+    <message>
+        <source>ops queued</source>
+        <translation>排队的操作</translation>
+    </message>
+    <message>
+        <source>front end</source>
+        <translation>前端</translation>
+    </message>
+    <message>
+        <source>device %1</source>
+        <translation>设备 %1</translation>
+    </message>
+    <message>
+        <source>push (coloured by device)</source>
+        <translation>推送（按设备着色）</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::MainWindow</name>
+    <message>
+        <source>gpulab: data-parallel training lab</source>
+        <translation>gpulab：数据并行训练实验室</translation>
+    </message>
+    <message>
+        <source>Ready</source>
+        <translation>就绪</translation>
+    </message>
+    <message>
+        <source>CPU time the UI thread spends per drain tick (drain + views' update) and per replot, mean and maximum since Start; "wall" is the same in wall-clock time (mean/max), which also counts time the workers had the CPU</source>
+        <translation>自开始以来，界面线程每次定时读取事件（读取 + 更新视图）和每次重绘所用的 CPU 时间（平均值和最大值）；“wall”是相应的挂钟时间（平均/最大），其中也包括工作线程占用 CPU 的时间</translation>
+    </message>
+    <message>
+        <source>&amp;File</source>
+        <translation>文件(&amp;F)</translation>
+    </message>
+    <message>
+        <source>Export this view's plots and data…</source>
+        <translation>导出此视图的图表和数据…</translation>
+    </message>
+    <message>
+        <source>Ctrl+E</source>
+        <translation>Ctrl+E</translation>
+    </message>
+    <message>
+        <source>Export everything to a folder…</source>
+        <translation>全部导出到文件夹…</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+E</source>
+        <translation>Ctrl+Shift+E</translation>
+    </message>
+    <message>
+        <source>Export the run as a Chrome trace (JSON)…</source>
+        <translation>将运行导出为 Chrome 跟踪（JSON）…</translation>
+    </message>
+    <message>
+        <source>&amp;Quit</source>
+        <translation>退出(&amp;Q)</translation>
+    </message>
+    <message>
+        <source>&amp;Run</source>
+        <translation>运行(&amp;R)</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>F5</source>
+        <translation>F5</translation>
+    </message>
+    <message>
+        <source>Pause / Resume</source>
+        <translation>暂停 / 继续</translation>
+    </message>
+    <message>
+        <source>Space</source>
+        <translation>Space</translation>
+    </message>
+    <message>
+        <source>Step</source>
+        <translation>单步</translation>
+    </message>
+    <message>
+        <source>F10</source>
+        <translation>F10</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Shift+F5</source>
+        <translation>Shift+F5</translation>
+    </message>
+    <message>
+        <source>&amp;View</source>
+        <translation>视图(&amp;V)</translation>
+    </message>
+    <message>
+        <source>&amp;Help</source>
+        <translation>帮助(&amp;H)</translation>
+    </message>
+    <message>
+        <source>About gpulab</source>
+        <translation>关于 gpulab</translation>
+    </message>
+    <message>
+        <source>&lt;h3&gt;gpulab %1&lt;/h3&gt;&lt;p&gt;A visual lab for data-parallel training, after &lt;i&gt;Dive into Deep Learning&lt;/i&gt;, "Computational Performance": asynchronous computation and multi-GPU training from scratch.&lt;/p&gt;&lt;p&gt;The book's LeNet trains on Fashion-MNIST on simulated devices (or CUDA GPUs); every op, allreduce step and allocation is shown.&lt;/p&gt;</source>
+        <translation>&lt;h3&gt;gpulab %1&lt;/h3&gt;&lt;p&gt;数据并行训练的可视化实验室，取材于《动手学深度学习》“计算性能”一章：异步计算与从零开始的多 GPU 训练。&lt;/p&gt;&lt;p&gt;书中的 LeNet 在模拟设备（或 CUDA GPU）上用 Fashion-MNIST 训练；每个操作、每个 allreduce 步骤和每次内存分配都会显示出来。&lt;/p&gt;</translation>
+    </message>
+    <message>
+        <source>Save this plot as PNG, PDF or SVG…</source>
+        <translation>将此图保存为 PNG、PDF 或 SVG…</translation>
+    </message>
+    <message>
+        <source>Save plot</source>
+        <translation>保存图表</translation>
+    </message>
+    <message>
+        <source>PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)</source>
+        <translation>PNG 图像 (*.png);;PDF 文档 (*.pdf);;SVG 图形 (*.svg)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <source>Making the synthetic data…</source>
+        <translation>正在生成合成数据…</translation>
+    </message>
+    <message>
+        <source>Loading Fashion-MNIST from %1…</source>
+        <translation>正在从 %1 加载 Fashion-MNIST…</translation>
+    </message>
+    <message>
+        <source>A run is still going: stop it first.</source>
+        <translation>仍有运行在进行：请先停止它。</translation>
+    </message>
+    <message>
+        <source>#%1: %2</source>
+        <translation>#%1: %2</translation>
+    </message>
+    <message>
+        <source>#%1 · %2 dev · batch %3 · lr %4 · %5</source>
+        <translation>#%1 · %2 个设备 · 批量 %3 · 学习率 %4 · %5</translation>
+    </message>
+    <message>
+        <source>Starting run %1…</source>
+        <translation>正在开始运行 %1…</translation>
+    </message>
+    <message>
+        <source>Run %1: %2</source>
+        <translation>运行 %1：%2</translation>
+    </message>
+    <message>
+        <source>Run %1 failed: %2</source>
+        <translation>运行 %1 失败：%2</translation>
+    </message>
+    <message>
+        <source>Epoch %1 of %2 · minibatch %3 of %4</source>
+        <translation>迭代周期 %1/%2 · 小批量 %3/%4</translation>
+    </message>
+    <message>
+        <source> · %1 images/s · %2 left</source>
+        <translation> · 每秒 %1 张图像 · 剩余 %2</translation>
+    </message>
+    <message>
+        <source>Running run %1</source>
+        <translation>正在运行 %1</translation>
+    </message>
+    <message>
+        <source>Paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>Stopping…</source>
+        <translation>正在停止…</translation>
+    </message>
+    <message>
+        <source>Run %1 completed</source>
+        <translation>运行 %1 已完成</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source> in %1 ms</source>
+        <translation>，用时 %1 毫秒</translation>
+    </message>
+    <message>
+        <source>Run %1 stopped%2</source>
+        <translation>运行 %1 已停止%2</translation>
+    </message>
+    <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>UI tick: idle</source>
+        <translation>界面刷新：空闲</translation>
+    </message>
+    <message>
+        <source>UI tick %1 ms (max %2) · replot %3 ms · paint %4 ms</source>
+        <translation>界面刷新 %1 毫秒（最大 %2）· 重绘 %3 毫秒 · 绘制 %4 毫秒</translation>
+    </message>
+    <message>
+        <source>UI tick %1 ms (max %2; wall %3/%4) · replot %5 ms (max %6) · paint %7 ms (max %8) · %9 events/tick</source>
+        <translation>界面刷新 %1 毫秒（最大 %2；挂钟 %3/%4）· 重绘 %5 毫秒（最大 %6）· 绘制 %7 毫秒（最大 %8）· 每次 %9 个事件</translation>
+    </message>
+    <message>
+        <source> · UI thread busy %1%</source>
+        <translation> · 界面线程占用 %1%</translation>
+    </message>
+    <message>
+        <source>no run to export yet</source>
+        <translation>还没有可导出的运行</translation>
+    </message>
+    <message>
+        <source>cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>cannot write %1</source>
+        <translation>无法写入 %1</translation>
+    </message>
+    <message>
+        <source>Export %1 to folder</source>
+        <translation>将 %1 导出到文件夹</translation>
+    </message>
+    <message>
+        <source>Export everything to folder</source>
+        <translation>全部导出到文件夹</translation>
+    </message>
+    <message>
+        <source>Export Chrome trace</source>
+        <translation>导出 Chrome 跟踪</translation>
+    </message>
+    <message>
+        <source>Chrome trace (*.json)</source>
+        <translation>Chrome 跟踪 (*.json)</translation>
+    </message>
+    <message>
+        <source>Wrote %1: open it in ui.perfetto.dev or chrome://tracing</source>
+        <translation>已写入 %1：可在 ui.perfetto.dev 或 chrome://tracing 中打开</translation>
+    </message>
+    <message>
+        <source>unknown view '%1' (training, devices, allreduce, memory, engine)</source>
+        <translation>未知视图“%1”（training、devices、allreduce、memory、engine）</translation>
+    </message>
+    <message>
+        <source>no data: %1</source>
+        <translation>没有数据：%1</translation>
+    </message>
+    <message>
+        <source>wrote %1 files to %2</source>
+        <translation>已将 %1 个文件写入 %2</translation>
+    </message>
+    <message>
+        <source>unknown preset '%1' (choose one of: %2)</source>
+        <translation>未知预设“%1”（可选：%2）</translation>
+    </message>
+    <message>
+        <source>a setting is outside what the panel offers (devices 1 to 8)</source>
+        <translation>某项设置超出了面板允许的范围（设备数 1 到 8）</translation>
+    </message>
+    <message>
+        <source>run %1: %2</source>
+        <translation>运行 %1：%2</translation>
+    </message>
+    <message>
+        <source>: test accuracy %1 after epoch %3, %2 s per epoch</source>
+        <translation>：第 %3 个迭代周期后测试准确率 %1，每个迭代周期 %2 秒</translation>
+    </message>
+    <message>
+        <source>Wrote %1 files to %2</source>
+        <translation>已将 %1 个文件写入 %2</translation>
+    </message>
+    <message>
+        <source>sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <source>async</source>
+        <translation>异步</translation>
+    </message>
+    <message>
+        <source>bounded</source>
+        <translation>有界异步</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::MemoryView</name>
+    <message>
+        <source>Run once in sync mode and once in async or bounded mode: the two are overlaid here.</source>
+        <translation>以同步方式运行一次，再以异步或有界异步方式运行一次：两者会叠加显示在这里。</translation>
+    </message>
+    <message>
+        <source>Time axis:</source>
+        <translation>时间轴：</translation>
+    </message>
+    <message>
+        <source>linear</source>
+        <translation>线性</translation>
+    </message>
+    <message>
+        <source>logarithmic</source>
+        <translation>对数</translation>
+    </message>
+    <message>
+        <source>Logarithmic time shows a run that fails in a fraction of a second next to a long one</source>
+        <translation>对数时间轴可以把不到一秒就失败的运行和长时间的运行放在一起比较</translation>
+    </message>
+    <message>
+        <source>Memory in use per device</source>
+        <translation>每个设备已用的内存</translation>
+    </message>
+    <message>
+        <source>seconds since Start</source>
+        <translation>自开始以来的秒数</translation>
+    </message>
+    <message>
+        <source>MiB in use</source>
+        <translation>已用 MiB</translation>
+    </message>
+    <message>
+        <source>  (device 0 darkest)</source>
+        <translation>（设备 0 颜色最深）</translation>
+    </message>
+    <message>
+        <source>budget %1 per device (%2 run)</source>
+        <translation>每设备预算 %1（%2 运行）</translation>
+    </message>
+    <message>
+        <source>Run %1 (%2) is drawn over run %3 (%4).</source>
+        <translation>运行 %1（%2）叠加在运行 %3（%4）之上。</translation>
+    </message>
+    <message>
+        <source>async</source>
+        <translation>异步</translation>
+    </message>
+    <message>
+        <source>sync</source>
+        <translation>同步</translation>
+    </message>
+    <message>
+        <source>Run %1 (%2). Run the other kind (%3) to overlay it here.</source>
+        <translation>运行 %1（%2）。再运行另一种方式（%3）即可在此叠加比较。</translation>
+    </message>
+    <message>
+        <source>async or bounded</source>
+        <translation>异步或有界异步</translation>
+    </message>
+    <message>
+        <source>out of memory on device %1
+asked for %2 with %3 in use</source>
+        <translation>设备 %1 内存不足
+已用 %3 时又申请 %2</translation>
+    </message>
+    <message>
+        <source>Run %1 failed: %2</source>
+        <translation>运行 %1 失败：%2</translation>
+    </message>
+    <message>
+        <source>Run %1 peaked at %2 on one device.</source>
+        <translation>运行 %1 单个设备的峰值为 %2。</translation>
+    </message>
+    <message>
+        <source>both runs</source>
+        <translation>两次运行</translation>
+    </message>
+    <message>
+        <source>%1 run</source>
+        <translation>%1 运行</translation>
+    </message>
+    <message>
+        <source>budget %1 per device (%2), above the plot</source>
+        <translation>每设备预算 %1（%2），在图的上方</translation>
+    </message>
+    <message>
+        <source>budget %1 per device (%2)</source>
+        <translation>每设备预算 %1（%2）</translation>
+    </message>
+    <message>
+        <source>Memory</source>
+        <translation>内存</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::RunController</name>
+    <message>
+        <source>a run is still going: stop it first</source>
+        <translation>仍有运行在进行：请先停止它</translation>
+    </message>
+    <message>
+        <source>no dataset loaded yet</source>
+        <translation>尚未加载数据集</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::TopologyWidget</name>
+    <message>
+        <source>Ring allreduce</source>
+        <translation>环形 allreduce</translation>
+    </message>
+    <message>
+        <source>Naive allreduce (the book's)</source>
+        <translation>朴素 allreduce（书中做法）</translation>
+    </message>
+    <message>
+        <source>One device: nothing to reduce.</source>
+        <translation>只有一个设备：无需归约。</translation>
+    </message>
+    <message>
+        <source>Waiting for the first allreduce…</source>
+        <translation>等待第一次 allreduce…</translation>
+    </message>
+    <message>
+        <source>Step mode: press Step for the next allreduce step</source>
+        <translation>单步模式：按“单步”执行下一个 allreduce 步骤</translation>
+    </message>
+    <message>
+        <source>↑ sent  ↓ received (latest allreduce)</source>
+        <translation>↑ 发送  ↓ 接收（最近一次 allreduce）</translation>
+    </message>
+    <message>
+        <source>all</source>
+        <translation>全部</translation>
+    </message>
+    <message>
+        <source>c%1</source>
+        <translation>块%1</translation>
+    </message>
+    <message>
+        <source>↑%1
+↓%2</source>
+        <translation>↑%1
+↓%2</translation>
+    </message>
+    <message>
+        <source>%1 devices: reduce-scatter, then all-gather, one chunk each per step</source>
+        <translation>%1 个设备：先归约-分散，再全收集，每步每个设备一个数据块</translation>
+    </message>
+    <message>
+        <source>%1 devices: sum into device 0, then broadcast back</source>
+        <translation>%1 个设备：先求和到设备 0，再广播回去</translation>
+    </message>
+    <message>
+        <source>Step %1 of %2: %3 (epoch %4, minibatch %5): transfers %8, %6 in all, %7 ms</source>
+        <translation>第 %1/%2 步：%3（第 %4 个迭代周期，第 %5 个小批量）：%8 次传输，共 %6，%7 毫秒</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::TrainingView</name>
+    <message>
+        <source>Training loss</source>
+        <translation>训练损失</translation>
+    </message>
+    <message>
+        <source>epoch</source>
+        <translation>迭代周期</translation>
+    </message>
+    <message>
+        <source>loss</source>
+        <translation>损失</translation>
+    </message>
+    <message>
+        <source>Test accuracy</source>
+        <translation>测试准确率</translation>
+    </message>
+    <message>
+        <source>accuracy</source>
+        <translation>准确率</translation>
+    </message>
+    <message>
+        <source>Seconds per epoch</source>
+        <translation>每个迭代周期的秒数</translation>
+    </message>
+    <message>
+        <source>seconds</source>
+        <translation>秒</translation>
+    </message>
+    <message>
+        <source>Runs since the app started (untick to hide)</source>
+        <translation>本次启动以来的运行（取消勾选以隐藏）</translation>
+    </message>
+    <message>
+        <source>Exponential moving average of the minibatch losses</source>
+        <translation>小批量损失的指数移动平均</translation>
+    </message>
+    <message>
+        <source>Forget earlier runs</source>
+        <translation>清除之前的运行</translation>
+    </message>
+    <message>
+        <source>Smoothing: %1</source>
+        <translation>平滑：%1</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>%1  (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>Training</source>
+        <translation>训练</translation>
+    </message>
+</context>
+</TS>
