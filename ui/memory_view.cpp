@@ -171,13 +171,14 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
             continue;
         }
         // A full epoch makes hundreds of thousands of allocations per device: within
-        // each 5 ms, keep the highest point and the last one (the peaks stay exact).
+        // each 5 ms, keep the first, the highest and the last point (peaks stay exact).
         Bucket& b = s.buckets[size_t(e.device)];
         const double v = e.in_use / kMiB;
         if (b.count > 0 && t - b.start >= kBucketSeconds)
             flushBucket(b, keys[size_t(e.device)], values[size_t(e.device)]);
         if (b.count == 0) {
             b.start = t;
+            b.firstV = v;
             b.maxT = t;
             b.maxV = v;
         } else if (v > b.maxV) {
@@ -202,6 +203,10 @@ void MemoryView::flushBucket(Bucket& b, QVector<double>& keys, QVector<double>& 
 {
     if (b.count == 0)
         return;
+    if (b.start < b.maxT) {
+        keys.push_back(b.start);
+        values.push_back(b.firstV);
+    }
     if (b.maxT < b.lastT) {
         keys.push_back(b.maxT);
         values.push_back(b.maxV);
@@ -278,18 +283,20 @@ void MemoryView::refresh()
         s->budgetText->setText(above ? tr("budget %1 per device (%2), above the plot").arg(formatBytes(s->budget), who)
                                      : tr("budget %1 per device (%2)").arg(formatBytes(s->budget), who));
     }
-    // the out-of-memory note sits on the side of its marker that has room
+    // the out-of-memory note sits beside its marker, on the side that has room, and a
+    // little below the budget line so that it never covers the budget's own note
     const QCPRange xr = m_plot->xAxis->range();
+    const QCPRange yr = m_plot->yAxis->range();
     for (Slot* s : {&m_sync, &m_async}) {
-        if (!s->oomText)
+        if (!s->oomText || !s->oom || s->oom->data()->isEmpty())
             continue;
         const bool leftHalf = m_logTime ? s->oomT < std::sqrt(xr.lower * xr.upper) : s->oomT < xr.center();
         s->oomText->setPositionAlignment((leftHalf ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignTop);
-        const QPointF at = s->oomText->position->coords();
         const double nudge = m_logTime ? (leftHalf ? 1.08 : 1 / 1.08) : 1.0;
+        const double y = std::min(s->oom->data()->constBegin()->value, s->budget / kMiB) - 0.05 * yr.size();
         s->oomText->position->setCoords(m_logTime ? s->oomT * nudge
                                                   : s->oomT + (leftHalf ? 1 : -1) * xr.size() * 0.015,
-                                        at.y());
+                                        y);
     }
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }

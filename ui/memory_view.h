@@ -40,10 +40,10 @@ public:
     int slotRunId(bool sync) const;   // the run shown as sync / async; 0 if none
 
 private:
-    // Memory events of one device within kBucketSeconds, reduced to two points.
+    // Memory events of one device within kBucketSeconds, reduced to three points.
     static constexpr double kBucketSeconds = 0.005;
     struct Bucket {
-        double start = 0, maxT = 0, maxV = 0, lastT = 0, lastV = 0;
+        double start = 0, firstV = 0, maxT = 0, maxV = 0, lastT = 0, lastV = 0;
         int count = 0;
     };
     static void flushBucket(Bucket& b, QVector<double>& keys, QVector<double>& values);
