@@ -211,7 +211,7 @@ void MainWindow::buildMenus()
             showMessage(error, true);
     });
     QAction* pause = run->addAction(tr("Pause / Resume"));
-    pause->setShortcut(QKeySequence(tr("Space")));
+    pause->setShortcut(QKeySequence(tr("F6"))); // not Space: it would fire while typing a folder name
     connect(pause, &QAction::triggered, m_panel, &ControlPanel::pauseClicked);
     QAction* step = run->addAction(tr("Step"));
     step->setShortcut(QKeySequence(tr("F10")));

@@ -723,10 +723,6 @@
         <translation>暂停 / 继续</translation>
     </message>
     <message>
-        <source>Space</source>
-        <translation>Space</translation>
-    </message>
-    <message>
         <source>Step</source>
         <translation>单步</translation>
     </message>
@@ -941,6 +937,10 @@
     <message>
         <source>bounded</source>
         <translation>有界异步</translation>
+    </message>
+    <message>
+        <source>F6</source>
+        <translation>F6</translation>
     </message>
 </context>
 <context>
