@@ -273,7 +273,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
         p.setPen(QColor(110, 110, 110));
         p.drawText(QRect(m, y, w, height() - y - m), Qt::AlignCenter | Qt::TextWordWrap,
                    m_ended ? tr("The run ended before its first parameter snapshot.")
-                           : tr("The parameters appear here after the first snapshot of the run."));
+                           : tr("The parameters appear here after the first minibatch's SGD step."));
         return;
     }
     const Snapshot& s = *m_snap;
@@ -405,7 +405,7 @@ void DevicesView::beginRun(const RunInfo& run)
     m_runLabel = run.label;
     for (DeviceCard* c : m_cards)
         c->setMemory(0, 0, m_budget);
-    m_summary->setText(tr("Waiting for the first parameter snapshot of run %1…").arg(run.id));
+    m_summary->setText(tr("Waiting for the first parameter snapshot of run %1 (taken after a minibatch's SGD step)…").arg(run.id));
     m_dirty = true;
     m_fullRepaint = true;
 }

@@ -526,10 +526,6 @@
         <translation>运行在第一次参数快照之前就结束了。</translation>
     </message>
     <message>
-        <source>The parameters appear here after the first snapshot of the run.</source>
-        <translation>运行的第一次参数快照之后，参数会显示在这里。</translation>
-    </message>
-    <message>
         <source>W1: 20 filters, 3×3</source>
         <translation>W1：20 个 3×3 卷积核</translation>
     </message>
@@ -549,6 +545,10 @@
         <source>W4: 128 hidden units × 10 classes</source>
         <translation>W4：128 个隐藏单元 × 10 个类别</translation>
     </message>
+    <message>
+        <source>The parameters appear here after the first minibatch's SGD step.</source>
+        <translation>第一个小批量的 SGD 更新之后，参数会显示在这里。</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::DevicesView</name>
@@ -559,10 +559,6 @@
     <message>
         <source>Colour of a weight: blue negative, white zero, red positive</source>
         <translation>权重的颜色：蓝色为负，白色为零，红色为正</translation>
-    </message>
-    <message>
-        <source>Waiting for the first parameter snapshot of run %1…</source>
-        <translation>等待运行 %1 的第一次参数快照…</translation>
     </message>
     <message>
         <source>one device: nothing to compare</source>
@@ -587,6 +583,10 @@
     <message>
         <source>Devices</source>
         <translation>设备</translation>
+    </message>
+    <message>
+        <source>Waiting for the first parameter snapshot of run %1 (taken after a minibatch's SGD step)…</source>
+        <translation>等待运行 %1 的第一次参数快照（在某个小批量的 SGD 更新之后记录）…</translation>
     </message>
 </context>
 <context>
