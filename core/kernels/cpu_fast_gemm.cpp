@@ -57,6 +57,11 @@ void fast_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float*
                                  std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
 }
 
+bool fast_sgemm_has_own_threads()
+{
+    return false;
+}
+
 const char* fast_sgemm_backend()
 {
     static const std::string name = [] {
@@ -85,6 +90,11 @@ void fast_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float*
         return;
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
                 lda, b, ldb, beta, c, ldc);
+}
+
+bool fast_sgemm_has_own_threads()
+{
+    return true;
 }
 
 const char* fast_sgemm_backend()

@@ -10,6 +10,11 @@ namespace gpulab {
 void fast_sgemm(bool ta, bool tb, int m, int n, int k, float alpha, const float* a, int lda,
                 const float* b, int ldb, float beta, float* c, int ldc, int threads);
 
+// True when fast_sgemm's threads are the library's own (OpenBLAS: one thread count for the
+// whole process, set by set_cpu_kernel_threads); callers then never call it from inside
+// their own parallel loops, so threads are not multiplied.
+bool fast_sgemm_has_own_threads();
+
 // "oneDNN 2.6.3 (avx512_core)" or "OpenBLAS": what fast_sgemm runs on.
 const char* fast_sgemm_backend();
 

@@ -107,7 +107,8 @@ ConvPlan plan_conv(const ConvShape& sh, int max_threads)
     const int n = std::max(1, sh.n);
     const int64_t per_image = int64_t(p.depth) * p.pix;
     p.block = int(std::clamp<int64_t>(kBlockFloats / std::max<int64_t>(1, per_image), 1, n));
-    p.threads = std::max(1, std::min(max_threads, n));
+    // With OpenBLAS the GEMM itself runs on the device's threads; the blocks run in turn.
+    p.threads = fast_sgemm_has_own_threads() ? 1 : std::max(1, std::min(max_threads, n));
     if (p.threads > 1) // every thread gets at least one block
         p.block = std::min(p.block, (n + p.threads - 1) / p.threads);
     p.col = per_image * p.block;
@@ -474,7 +475,7 @@ public:
                 const int ld = bn * p.pix;
                 im2col_block(sh, full_extent(sh), x + i0 * chw, bn, col);
                 // stage (k, bn*pix) = w (k, depth) . col (depth, bn*pix)
-                fast_sgemm(false, false, sh.k, ld, p.depth, 1.0f, w, p.depth, col, ld, 0.0f, stage, ld, 1);
+                fast_sgemm(false, false, sh.k, ld, p.depth, 1.0f, w, p.depth, col, ld, 0.0f, stage, ld, gemm_threads());
                 for (int i = 0; i < bn; ++i) {
                     float* yi = y + (i0 + i) * kp;
                     for (int f = 0; f < sh.k; ++f) {
@@ -527,7 +528,7 @@ public:
                 const int ld = bn * e.pix();
                 gather_dy(sh, e, dy + i0 * kp, bn, stage);
                 // dcol (depth, bn*pix) = w^T (depth, k) . dy (k, bn*pix)
-                fast_sgemm(true, false, p.depth, ld, sh.k, 1.0f, w, p.depth, stage, ld, 0.0f, col, ld, 1);
+                fast_sgemm(true, false, p.depth, ld, sh.k, 1.0f, w, p.depth, stage, ld, 0.0f, col, ld, gemm_threads());
                 col2im_block(sh, e, col, bn, dx + i0 * chw);
             }
         });
@@ -571,7 +572,7 @@ public:
                 gather_dy(sh, e, dy + i0 * kp, bn, stage);
                 // dw (k, depth) (+)= dy (k, bn*pix) . col^T (bn*pix, depth)
                 fast_sgemm(false, true, sh.k, p.depth, ld, 1.0f, stage, ld, col, ld, first ? 0.0f : 1.0f, my_dw,
-                           p.depth, 1);
+                           p.depth, gemm_threads());
                 for (int f = 0; f < sh.k; ++f) {
                     const float* s = stage + int64_t(f) * ld;
                     float sum = 0.0f;
@@ -734,6 +735,10 @@ public:
     void fill(int64_t count, float value, float* y) const override { std::fill(y, y + count, value); }
 
 private:
+    // Threads for a GEMM inside a convolution's block loop: the caller's thread alone,
+    // unless the GEMM library threads itself (then the blocks run in turn, see plan_conv).
+    int gemm_threads() const { return fast_sgemm_has_own_threads() ? m_threads : 1; }
+
     int m_threads;
 };
 
