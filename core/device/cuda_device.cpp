@@ -3,9 +3,7 @@
 #include "device/cuda_device.h"
 
 #include "device/cuda_check.h"
-#include "kernels/cuda_elementwise.h"
-#include "kernels/cuda_kernels.h"
-#include "kernels/kernels.h"
+#include "device/cuda_probe.h"
 
 #include <algorithm>
 #include <chrono>
@@ -104,7 +102,7 @@ Availability probe()
     const cudaError_t err = cudaGetDeviceCount(&count);
     (void)cudaGetLastError();
     if (err == cudaSuccess && count > 0) {
-        const cudaError_t img = cuda::kernel_image_status();
+        const cudaError_t img = cuda_kernel_image_status();
         (void)cudaGetLastError();
         if (img == cudaSuccess) {
             a.usable = true;
@@ -254,7 +252,6 @@ CudaDevice::CudaDevice(int index, int gpu, int64_t memory_budget, EventStream* t
         GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
         GPULAB_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&m_async_host), sizeof(CudaAsyncError)));
         *m_async_host = CudaAsyncError{};
-        m_kernels = make_cuda_kernels(*this);
         GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
     } catch (...) {
         if (m_async_host)
@@ -276,7 +273,7 @@ CudaDevice::~CudaDevice()
     (void)cudaSetDevice(m_gpu);
     (void)cudaStreamSynchronize(m_stream);
     m_nccl.reset();
-    m_kernels.reset();
+    drop_extension(); // the kernel table's cuDNN descriptors go before the handles
     {
         std::lock_guard lock(m_pool_mutex);
         for (auto& [size, ptr] : m_free)

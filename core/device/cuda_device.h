@@ -22,7 +22,6 @@ struct cudnnContext;  // cudnnHandle_t  = cudnnContext*
 
 namespace gpulab {
 
-class Kernels;
 struct NcclComms; // comm/nccl_allreduce.cpp
 
 // ---- the backend as a whole -----------------------------------------------------------
@@ -45,7 +44,6 @@ public:
     cudaStream_t stream() const { return m_stream; }
     cublasContext* cublas() const { return m_cublas; }
     cudnnContext* cudnn() const { return m_cudnn; }
-    const Kernels& kernels() const { return *m_kernels; }
 
     // Makes this device's GPU current on the calling thread (every entry point does).
     void activate() const;
@@ -87,7 +85,6 @@ private:
     cudaStream_t m_stream = nullptr;
     cublasContext* m_cublas = nullptr;
     cudnnContext* m_cudnn = nullptr;
-    std::unique_ptr<Kernels> m_kernels;
 
     // Caching pool: freed blocks wait in m_free for a request of about their size. A block
     // is only ever used by work queued on m_stream (or fenced into it), so handing it out

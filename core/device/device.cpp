@@ -129,4 +129,18 @@ int64_t Device::peak_bytes_in_use() const
     return m_peak;
 }
 
+Device::Extension& Device::extension(const std::function<std::unique_ptr<Extension>()>& make) const
+{
+    std::lock_guard lock(m_extension_mutex);
+    if (!m_extension)
+        m_extension = make();
+    return *m_extension;
+}
+
+void Device::drop_extension()
+{
+    std::lock_guard lock(m_extension_mutex);
+    m_extension.reset();
+}
+
 } // namespace gpulab

@@ -85,11 +85,21 @@ public:
     // CUDA devices time their stream with events. Used for allreduce step events.
     virtual double run_timed(const std::function<void()>& work);
 
+    // ---- state a higher layer keeps per device ----
+    // A CUDA device's kernel table (its cuDNN plans) lives here, so that the device layer
+    // never includes the kernels above it. Made on first use, once; dropped before the
+    // device's own handles go (derived destructors call drop_extension() first).
+    struct Extension {
+        virtual ~Extension() = default;
+    };
+    Extension& extension(const std::function<std::unique_ptr<Extension>()>& make) const;
+
 protected:
     friend class Buffer;
     virtual void* raw_allocate(int64_t bytes) = 0; // nullptr when the device has no room
     virtual void raw_release(void* ptr, int64_t bytes) = 0;
     void release(void* ptr, int64_t bytes);
+    void drop_extension();
 
 private:
     int m_index;
@@ -98,6 +108,8 @@ private:
     mutable std::mutex m_mutex;
     int64_t m_in_use = 0;
     int64_t m_peak = 0;
+    mutable std::mutex m_extension_mutex;
+    mutable std::unique_ptr<Extension> m_extension;
 };
 
 } // namespace gpulab

@@ -195,11 +195,5 @@ void count_correct(cudaStream_t s, int n, int classes, const float* logits, cons
     GPULAB_CUDA_CHECK(cudaGetLastError());
 }
 
-cudaError_t kernel_image_status()
-{
-    cudaFuncAttributes attr{};
-    return cudaFuncGetAttributes(&attr, fill_kernel);
-}
-
 } // namespace cuda
 } // namespace gpulab

@@ -28,8 +28,5 @@ void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const
 void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
                    float* correct);
 
-// cudaSuccess when this build holds code the current GPU can run.
-cudaError_t kernel_image_status();
-
 } // namespace cuda
 } // namespace gpulab

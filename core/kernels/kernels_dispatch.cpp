@@ -7,7 +7,8 @@
 #include <string>
 
 #ifdef GPULAB_HAVE_CUDA
-#include "device/cuda_device.h" // each CUDA device owns its table (its stream and handles)
+#include "device/cuda_device.h"
+#include "kernels/cuda_kernels.h"
 #endif
 
 namespace gpulab {
@@ -19,8 +20,19 @@ const Kernels& kernels_for(const Device& device)
         return cpu_sim_kernels(device); // fast, or the reference with GPULAB_KERNELS=reference
     case DeviceKind::Cuda:
 #ifdef GPULAB_HAVE_CUDA
-        if (const auto* cuda = dynamic_cast<const CudaDevice*>(&device))
-            return cuda->kernels();
+        // Each CUDA device has its own table (its stream, handles and cuDNN plans), kept
+        // in the device's extension slot and made on first use.
+        if (const auto* cuda = dynamic_cast<const CudaDevice*>(&device)) {
+            struct Table final : Device::Extension {
+                std::unique_ptr<Kernels> kernels;
+            };
+            auto& ext = device.extension([cuda] {
+                auto t = std::make_unique<Table>();
+                t->kernels = make_cuda_kernels(const_cast<CudaDevice&>(*cuda));
+                return t;
+            });
+            return *static_cast<Table&>(ext).kernels;
+        }
         throw std::logic_error("kernels_for: " + device.name() + " says it is CUDA but is no CudaDevice");
 #else
         throw std::runtime_error("CUDA kernels not built: " + device.name()

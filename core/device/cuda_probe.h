@@ -1,0 +1,11 @@
+// Whether this build holds GPU code the current GPU can run (its architecture is among
+// CMAKE_CUDA_ARCHITECTURES): probed with a kernel of the device layer's own.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+namespace gpulab {
+
+cudaError_t cuda_kernel_image_status(); // cudaSuccess when the current GPU can run it
+
+} // namespace gpulab
