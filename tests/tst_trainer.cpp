@@ -465,6 +465,18 @@ private slots:
         QCOMPARE(ok.result.status, RunStatus::Completed);
     }
 
+    void explodingButFiniteLossIsCaught()
+    {
+        // lr 1000 drives the loss to ~1e10 without ever reaching Inf: still divergence.
+        TrainConfig c = small_config(2);
+        c.lr = 1000;
+        Recorded r = run(c);
+        QCOMPARE(r.result.status, RunStatus::Failed);
+        QVERIFY(r.result.diverged);
+        QVERIFY2(QString::fromStdString(r.result.message).contains("huge"), r.result.message.c_str());
+        QVERIFY(all_zero(r.result.bytes_in_use_after));
+    }
+
     void impossibleSettingsAreRefused_data()
     {
         QTest::addColumn<int>("devices");

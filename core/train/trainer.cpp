@@ -28,6 +28,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Mean cross-entropy per image above which a run has diverged: log(10) = 2.3 at the start,
+// and a model that assigns its label e^-100 is no longer learning, only overflowing.
+constexpr double kDivergedLoss = 100.0;
+
 double seconds_since(Clock::time_point t0)
 {
     return std::chrono::duration<double>(Clock::now() - t0).count();
@@ -317,10 +321,15 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                                   if (inject)
                                       inject(d, epoch, b);
                                   const double l = v[0];
-                                  if (!std::isfinite(l)) {
+                                  const double mean = cnt > 0 ? l / static_cast<double>(cnt) : 0.0;
+                                  if (!std::isfinite(l) || mean > kDivergedLoss) {
                                       std::ostringstream o;
-                                      o << "the loss became " << (std::isnan(l) ? "NaN" : "infinite")
-                                        << " at epoch " << epoch << ", minibatch " << b + 1
+                                      o << "the loss became ";
+                                      if (std::isfinite(l))
+                                          o << "huge (" << mean << " per image)";
+                                      else
+                                          o << (std::isnan(l) ? "NaN" : "infinite");
+                                      o << " at epoch " << epoch << ", minibatch " << b + 1
                                         << " (device " << d << "): training diverged; lower the "
                                         << "learning rate (now " << c.lr << ")";
                                       throw NonFiniteLoss(o.str());

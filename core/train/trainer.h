@@ -17,7 +17,7 @@ namespace gpulab {
 class EventStream;
 struct FashionMnist;
 
-// The loss became NaN or infinite: the learning rate is too high.
+// The loss became NaN, infinite or absurdly large: the learning rate is too high.
 class NonFiniteLoss : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;
