@@ -211,7 +211,7 @@ private slots:
             if (s->what == Snapshot::What::Params)
                 per_batch[s->batch].push_back(s);
         }
-        QCOMPARE(int(per_batch.size()), 10);
+        QCOMPARE(int(per_batch.size()), 11); // the initial copies (batch -1) and 10 steps
         for (auto& [batch, snaps] : per_batch) {
             QCOMPARE(int(snaps.size()), 3);
             for (size_t d = 1; d < snaps.size(); ++d)

@@ -11,6 +11,7 @@
 #include "training_view.h"
 #include "device/device_factory.h"
 #include "trace/trace_export.h"
+#include "train/trainer.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -30,6 +31,7 @@
 #include <QSpinBox>
 #include <QSvgRenderer>
 #include <QTemporaryDir>
+#include <QTimer>
 #include <QTranslator>
 #include <QtTest>
 
@@ -131,6 +133,44 @@ class TestUi : public QObject {
                   kRunTimeoutMs);
         QVERIFY2(w->controller()->busy(), qPrintable(QStringLiteral("the run ended early: ") + w->statusMessage()));
         QVERIFY2(w->trainingView()->minibatchCount(id) >= n, "the run reported no minibatches");
+    }
+
+    // Clicks Start and waits for the end while a 10 ms timer measures the longest gap
+    // between event-loop ticks. Returns the run's status.
+    int runWatchingTheEventLoop(qint64* longestGapMs)
+    {
+        QElapsedTimer sinceLast;
+        sinceLast.start();
+        qint64 longest = 0;
+        QTimer tick;
+        tick.setInterval(10);
+        connect(&tick, &QTimer::timeout, this, [&] {
+            longest = std::max(longest, sinceLast.restart());
+        });
+        tick.start();
+        const int status = runToEnd();
+        tick.stop();
+        *longestGapMs = longest;
+        return status;
+    }
+
+    void expectOneQuietMessage(const QString& needle)
+    {
+        const QString status = w->statusMessage();
+        QVERIFY2(status.count(needle) == 1, qPrintable(status));
+        for (QWidget* top : QApplication::topLevelWidgets())
+            QVERIFY(!(qobject_cast<QMessageBox*>(top) && top->isVisible()));
+        QVERIFY(button("startButton")->isEnabled());
+        QCOMPARE(w->controller()->state(), RunController::State::Idle);
+        for (int64_t bytes : w->controller()->lastResult().bytes_in_use_after)
+            QCOMPARE(bytes, int64_t(0));
+    }
+
+    void nextRunWorks()
+    {
+        w->controller()->setTrainerHook({});
+        setControls(2, 64, 256, 1);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
     }
 
 private slots:
@@ -342,6 +382,50 @@ private slots:
         QVERIFY(waitCount(finished, 1, kRunTimeoutMs));
         QCOMPARE(finished.at(0).at(1).toInt(), int(RunStatus::Completed));
         QCOMPARE(ar->stepsReceived(), 2 * 10);
+    }
+
+    // ---- faults (issue 6): the window keeps ticking, says what happened once, and the
+    // next run works. ----
+
+    void faultOutOfMemoryKeepsTheWindowResponsive()
+    {
+        setControls(2, 256, 4096, 1, "async", "naive", 40);
+        qint64 gap = 0;
+        QCOMPARE(runWatchingTheEventLoop(&gap), int(RunStatus::Failed));
+        qInfo("out of memory: longest event-loop gap %lld ms", gap);
+        QVERIFY2(gap < 1500, qPrintable(QStringLiteral("the window froze for %1 ms").arg(gap)));
+        expectOneQuietMessage(QStringLiteral("out of memory on cpu-sim"));
+        nextRunWorks();
+    }
+
+    void faultDivergingLearningRate()
+    {
+        setControls(2, 64, 2048, 1, "async", "naive", 2048, 1000.0);
+        QVERIFY2(button("startButton")->isEnabled(), "lr 1000 must be allowed: a class should see divergence");
+        qint64 gap = 0;
+        QCOMPARE(runWatchingTheEventLoop(&gap), int(RunStatus::Failed));
+        qInfo("divergence: longest event-loop gap %lld ms", gap);
+        QVERIFY(w->controller()->lastResult().diverged);
+        QVERIFY2(gap < 1500, qPrintable(QStringLiteral("the window froze for %1 ms").arg(gap)));
+        expectOneQuietMessage(QStringLiteral("lower the learning rate"));
+        nextRunWorks();
+    }
+
+    void faultInjectedIntoOneDeviceWorker()
+    {
+        w->controller()->setTrainerHook([](Trainer& t) {
+            t.inject_in_loss_op = [](int device, int, int64_t batch) {
+                if (device == 2 && batch == 3)
+                    throw std::runtime_error("injected fault in device 2's worker");
+            };
+        });
+        setControls(4, 64, 2048, 1, "bounded", "ring");
+        qint64 gap = 0;
+        QCOMPARE(runWatchingTheEventLoop(&gap), int(RunStatus::Failed));
+        qInfo("injected fault: longest event-loop gap %lld ms", gap);
+        QVERIFY2(gap < 1500, qPrintable(QStringLiteral("the window froze for %1 ms").arg(gap)));
+        expectOneQuietMessage(QStringLiteral("injected fault in device 2's worker"));
+        nextRunWorks();
     }
 
     // Stop in the middle of an epoch is back to ready in under a second, and Start works

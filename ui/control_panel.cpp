@@ -125,7 +125,7 @@ void ControlPanel::buildUi()
     m_lr = new QDoubleSpinBox(runBox);
     m_lr->setObjectName(QStringLiteral("lrSpin"));
     m_lr->setDecimals(3);
-    m_lr->setRange(0.0, 10.0);
+    m_lr->setRange(0.0, 1000.0); // high enough to show a class what divergence looks like
     m_lr->setSingleStep(0.05);
     form->addRow(tr("Learning rate"), m_lr);
 

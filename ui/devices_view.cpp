@@ -536,10 +536,13 @@ void DevicesView::updateSummary()
     else
         agree = tr("<span style='color:#b00020'><b>✘ the copies differ</b></span>: largest "
                    "difference between any two copies %1").arg(m_maxDiff, 0, 'g', 3);
-    m_summary->setText(tr("Parameters after epoch %1, minibatch %2: %3")
-                           .arg(m_diffEpoch)
-                           .arg(m_diffBatch + 1)
-                           .arg(agree));
+    if (m_diffEpoch == 0) // the trainer's first snapshot: the values get_params copied
+        m_summary->setText(tr("Initial parameters, copied to every device: %1").arg(agree));
+    else
+        m_summary->setText(tr("Parameters after epoch %1, minibatch %2: %3")
+                               .arg(m_diffEpoch)
+                               .arg(m_diffBatch + 1)
+                               .arg(agree));
 }
 
 void DevicesView::endRun(const RunInfo& run, const RunResult& result)

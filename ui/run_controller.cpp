@@ -61,6 +61,8 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
     m_stream = std::make_shared<EventStream>();
     m_cursor = 0;
     m_trainer = std::make_unique<Trainer>(m_config, std::move(data), *m_stream);
+    if (m_trainerHook)
+        m_trainerHook(*m_trainer);
     m_result = RunResult{};
     Trainer* trainer = m_trainer.get();
     std::shared_ptr<EventStream> stream = m_stream;

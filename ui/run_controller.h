@@ -7,6 +7,8 @@
 
 #include <QObject>
 
+#include <functional>
+
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -46,6 +48,10 @@ public:
     bool busy() const { return m_state != State::Idle; }
     bool stepMode() const { return m_stepMode; }
 
+    // Fault drills and tests: called with each new Trainer before its run starts (e.g. to
+    // set Trainer::inject_in_loss_op).
+    void setTrainerHook(std::function<void(Trainer&)> hook) { m_trainerHook = std::move(hook); }
+
     // ---- its events ----
     // The current (or last) run's stream; null before the first run.
     std::shared_ptr<EventStream> stream() const { return m_stream; }
@@ -71,6 +77,7 @@ private:
     size_t m_cursor = 0;
     State m_state = State::Idle;
     bool m_stepMode = false;
+    std::function<void(Trainer&)> m_trainerHook;
 
     std::mutex m_resultMutex;    // the run's thread hands its result over under it
     RunResult m_pending;

@@ -53,7 +53,7 @@ struct Event {
 struct Snapshot {
     enum class What { Params, GradBefore, GradAfter };
     What what = What::Params;
-    int epoch = 0;
+    int epoch = 0;           // Params: epoch 0, batch -1 = the initial parameters
     int batch = 0;
     int device = 0;
     std::string tensor;                     // "all" for Params, parameter name otherwise

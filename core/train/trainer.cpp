@@ -275,6 +275,30 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         }
     }
     const ParamSpec& snap_grad = lenet_param(c.snapshot_grad);
+    // Host copies of every device's parameters (epoch 0, batch -1: the initial values).
+    auto push_param_snapshots = [&](int epoch, int batch) {
+        EventStream* trace = &m_trace;
+        for (auto& m : r.models) {
+            const int d = m.device->index();
+            push_readback(eng, d, "snapshot_params", m.params, {m.params.var},
+                          [=](std::vector<float>& v) {
+                              Snapshot s;
+                              s.what = Snapshot::What::Params;
+                              s.epoch = epoch;
+                              s.batch = batch;
+                              s.device = d;
+                              s.tensor = "all";
+                              for (const auto& p : lenet_params()) {
+                                  s.names.push_back(p.name);
+                                  s.values.emplace_back(v.begin() + p.offset,
+                                                        v.begin() + p.offset + p.count);
+                              }
+                              trace->record_snapshot(std::move(s));
+                          });
+        }
+    };
+    if (c.snapshot_interval > 0)
+        push_param_snapshots(0, -1);
 
     Batcher batcher(train_count, c.batch_size, c.seed);
     int64_t global_batch = 0;
@@ -397,26 +421,8 @@ void Trainer::run_epochs(Run& r, RunResult& res)
             for (auto& m : r.models)
                 push_sgd(eng, m, static_cast<float>(c.lr), bs);
 
-            if (snap) {
-                for (auto& m : r.models) {
-                    const int d = m.device->index();
-                    push_readback(eng, d, "snapshot_params", m.params, {m.params.var},
-                                  [=](std::vector<float>& v) {
-                                      Snapshot s;
-                                      s.what = Snapshot::What::Params;
-                                      s.epoch = epoch;
-                                      s.batch = static_cast<int>(b);
-                                      s.device = d;
-                                      s.tensor = "all";
-                                      for (const auto& p : lenet_params()) {
-                                          s.names.push_back(p.name);
-                                          s.values.emplace_back(v.begin() + p.offset,
-                                                                v.begin() + p.offset + p.count);
-                                      }
-                                      trace->record_snapshot(std::move(s));
-                                  });
-                }
-            }
+            if (snap)
+                push_param_snapshots(epoch, static_cast<int>(b));
 
             if (c.mode == ExecMode::Sync) {
                 eng.wait_all();
