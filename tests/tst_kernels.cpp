@@ -229,6 +229,15 @@ bool conv_fast_matches_reference(const Kernels& fast, int threads, const ConvSha
     y.pop_back();
     ok &= all_close(qPrintable(conv_name("fast conv2d_forward y", sh, threads)), y, y_ref, 1e-5, 1e-4);
 
+    // Fused with the ReLU: the reference's own composition (conv, then ReLU in place).
+    std::vector<float> yr_ref(dy.size(), kStale), yr(dy.size() + 1, kStale);
+    cpu().conv2d_relu_forward(sh, x.data(), w.data(), b.data(), yr_ref.data(), rws.get());
+    fast.conv2d_relu_forward(sh, x.data(), w.data(), b.data(), yr.data(), fws.get());
+    ok &= yr.back() == kStale;
+    yr.pop_back();
+    ok &= std::all_of(yr.begin(), yr.end(), [](float v) { return v >= 0.0f; });
+    ok &= all_close(qPrintable(conv_name("fast conv2d_relu_forward y", sh, threads)), yr, yr_ref, 1e-5, 1e-4);
+
     std::vector<float> dx_ref(x.size(), kStale), dx(x.size() + 1, kStale);
     cpu().conv2d_backward_data(sh, dy.data(), w.data(), dx_ref.data(), rws.get());
     fast.conv2d_backward_data(sh, dy.data(), w.data(), dx.data(), fws.get());
@@ -747,6 +756,17 @@ void TestKernels::fastPoolReluMatchReference()
         const auto what = QStringLiteral("(%1,%2,%3,%4)").arg(n).arg(c).arg(h).arg(w);
         QVERIFY(all_close(qPrintable("fast avgpool2_forward " + what), y, y_ref, 0.0, 0.0));
         QVERIFY(all_close(qPrintable("fast avgpool2_backward " + what), dx, dx_ref, 0.0, 0.0));
+
+        // Through pool and a ReLU whose output is r (zeros where it cut): the same bits as the
+        // reference's two ops.
+        auto r = random_vector(rng, x.size());
+        for (float& v : r)
+            v = v > 0.0f ? v : 0.0f;
+        std::vector<float> dr_ref(x.size(), kStale), dr(x.size(), kStale);
+        cpu().avgpool2_relu_backward(n, c, h, w, dy.data(), r.data(), dr_ref.data());
+        fast.avgpool2_relu_backward(n, c, h, w, dy.data(), r.data(), dr.data());
+        QCOMPARE(std::memcmp(dr.data(), dr_ref.data(), dr.size() * 4), 0);
+        QVERIFY(all_close(qPrintable("fast avgpool2_relu_backward " + what), dr, dr_ref, 0.0, 0.0));
     }
     // ReLU in place and not, with zeros, signed zeros and a NaN: the same bits.
     auto x = random_vector(rng, 1001);

@@ -324,8 +324,20 @@ inline __attribute__((target("avx512f"))) __mmask16 tail_mask(int left)
     return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
 }
 
-// y[i] for images [i0, i1).
-template <int R, int S>
+// relu(v) as the reference writes it (v > 0 ? v : 0): a NaN or -0 becomes +0.
+inline __attribute__((target("avx512f"))) __m512 relu_lanes(__m512 v)
+{
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
+}
+
+template <bool Relu>
+inline __attribute__((target("avx512f"))) __m512 act(__m512 v)
+{
+    return Relu ? relu_lanes(v) : v;
+}
+
+// y[i] for images [i0, i1); with Relu, y = max(y, 0) as it is stored.
+template <int R, int S, bool Relu>
 __attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, const float* x, const float* w,
                                                          const float* b, float* y, int i0, int i1)
 {
@@ -351,16 +363,16 @@ __attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, con
                         a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
                         a1 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w1[t]), a1);
                     }
-                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, _mm512_add_ps(a0, _mm512_set1_ps(b[f])));
+                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, act<Relu>(_mm512_add_ps(a0, _mm512_set1_ps(b[f]))));
                     _mm512_mask_storeu_ps(out + int64_t(f + 1) * pix, m,
-                                          _mm512_add_ps(a1, _mm512_set1_ps(b[f + 1])));
+                                          act<Relu>(_mm512_add_ps(a1, _mm512_set1_ps(b[f + 1]))));
                 }
                 for (; f < sh.k; ++f) {
                     const float* w0 = w + f * RS;
                     __m512 a0 = _mm512_setzero_ps();
                     for (int t = 0; t < RS; ++t)
                         a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
-                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, _mm512_add_ps(a0, _mm512_set1_ps(b[f])));
+                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, act<Relu>(_mm512_add_ps(a0, _mm512_set1_ps(b[f]))));
                 }
             }
     }
@@ -402,12 +414,16 @@ __attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape
 
 #endif
 
-void direct_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0, int i1)
+void direct_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0, int i1,
+                    bool relu)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    direct1_forward<3, 3>(sh, x, w, b, y, i0, i1);
+    if (relu)
+        direct1_forward<3, 3, true>(sh, x, w, b, y, i0, i1);
+    else
+        direct1_forward<3, 3, false>(sh, x, w, b, y, i0, i1);
 #else
-    (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1;
+    (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1, (void)relu;
     throw std::logic_error("direct convolution is not built for this CPU");
 #endif
 }
@@ -431,6 +447,42 @@ std::pair<int, int> share(int count, int t, int nt)
     return {begin, begin + base + (t < extra ? 1 : 0)};
 }
 
+// ---- pooling backward through a ReLU, AVX-512 ---------------------------------------------
+// dx rows of even width <= 32 (LeNet's pool1: 26): 16 dx values at a time take 8 pooled
+// gradients, each duplicated (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx512f"))) void avgpool2_relu_backward_rows(int64_t planes, int h, int w, const float* dy,
+                                                                     const float* y, float* dx)
+{
+    const int oh = h / 2, ow = w / 2;
+    const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+    const __m512 quarter = _mm512_set1_ps(0.25f), zero = _mm512_setzero_ps();
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const float* dyp = dy + plane * oh * ow;
+        const float* yp = y + plane * h * w;
+        float* dxp = dx + plane * h * w;
+        for (int oy = 0; oy < oh; ++oy) {
+            const float* g = dyp + oy * ow;
+            for (int x = 0; x < w; x += 16) {
+                const int left = w - x; // >= 2, even
+                const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
+                const __mmask16 gm = __mmask16((1u << std::min(8, left / 2)) - 1u);
+                const __m512 v = _mm512_mul_ps(
+                    quarter, _mm512_maskz_permutexvar_ps(__mmask16(0xFFFF), dup, _mm512_maskz_loadu_ps(gm, g + x / 2)));
+                for (int r = 0; r < 2; ++r) {
+                    const int64_t at = int64_t(2 * oy + r) * w + x;
+                    const __m512 yv = _mm512_maskz_loadu_ps(m, yp + at);
+                    const __mmask16 keep = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
+                    _mm512_mask_storeu_ps(dxp + at, m, _mm512_maskz_mov_ps(keep, v));
+                }
+            }
+        }
+        if (h & 1)
+            std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
+    }
+}
+#endif
+
 // ---- the kernels ----------------------------------------------------------------------
 
 class CpuFastKernels final : public Kernels {
@@ -452,6 +504,19 @@ public:
     void conv2d_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
                         float* ws) const override
     {
+        conv_forward(sh, x, w, b, y, ws, false);
+    }
+
+    // One pass: the ReLU is applied as the output is stored.
+    void conv2d_relu_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                             float* ws) const override
+    {
+        conv_forward(sh, x, w, b, y, ws, true);
+    }
+
+    void conv_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, float* ws,
+                      bool relu) const
+    {
         check_conv_shape("conv2d_forward", sh);
         if (sh.n == 0)
             return;
@@ -459,7 +524,7 @@ public:
             const int threads = std::min(m_threads, sh.n);
             run_threads(threads, [&](int t, int nt) {
                 const auto [i0, i1] = share(sh.n, t, nt);
-                direct_forward(sh, x, w, b, y, i0, i1);
+                direct_forward(sh, x, w, b, y, i0, i1, relu);
             });
             return;
         }
@@ -482,8 +547,15 @@ public:
                         const float* s = stage + int64_t(f) * ld + int64_t(i) * p.pix;
                         float* o = yi + int64_t(f) * p.pix;
                         const float bias = b[f];
-                        for (int q = 0; q < p.pix; ++q)
-                            o[q] = s[q] + bias;
+                        if (relu) {
+                            for (int q = 0; q < p.pix; ++q) {
+                                const float v = s[q] + bias;
+                                o[q] = v > 0.0f ? v : 0.0f;
+                            }
+                        } else {
+                            for (int q = 0; q < p.pix; ++q)
+                                o[q] = s[q] + bias;
+                        }
                     }
                 }
             }
@@ -630,6 +702,42 @@ public:
                     r0[2 * ox + 1] = v;
                     r1[2 * ox] = v;
                     r1[2 * ox + 1] = v;
+                }
+                if (w & 1) {
+                    r0[w - 1] = 0.0f;
+                    r1[w - 1] = 0.0f;
+                }
+            }
+            if (h & 1)
+                std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
+        }
+    }
+
+    // pool backward and the ReLU's mask in one pass over dx (the same values as the two).
+    void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y,
+                                float* dx) const override
+    {
+#if defined(__x86_64__) && defined(__GNUC__)
+        if (w % 2 == 0 && w <= 32 && have_avx512())
+            return avgpool2_relu_backward_rows(int64_t(n) * c, h, w, dy, y, dx);
+#endif
+        const int oh = h / 2, ow = w / 2;
+        for (int64_t plane = 0; plane < int64_t(n) * c; ++plane) {
+            const float* dyp = dy + plane * oh * ow;
+            const float* yp = y + plane * h * w;
+            float* dxp = dx + plane * h * w;
+            for (int oy = 0; oy < oh; ++oy) {
+                const float* g = dyp + oy * ow;
+                const float* y0 = yp + (2 * oy) * w;
+                const float* y1 = y0 + w;
+                float* r0 = dxp + (2 * oy) * w;
+                float* r1 = r0 + w;
+                for (int ox = 0; ox < ow; ++ox) {
+                    const float v = 0.25f * g[ox];
+                    r0[2 * ox] = y0[2 * ox] > 0.0f ? v : 0.0f;
+                    r0[2 * ox + 1] = y0[2 * ox + 1] > 0.0f ? v : 0.0f;
+                    r1[2 * ox] = y1[2 * ox] > 0.0f ? v : 0.0f;
+                    r1[2 * ox + 1] = y1[2 * ox + 1] > 0.0f ? v : 0.0f;
                 }
                 if (w & 1) {
                     r0[w - 1] = 0.0f;

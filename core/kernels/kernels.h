@@ -73,6 +73,23 @@ public:
     virtual void add(int64_t count, const float* a, float* y) const = 0;
     virtual void copy(int64_t count, const float* src, float* dst) const = 0;
     virtual void fill(int64_t count, float value, float* y) const = 0;
+
+    // ---- fused (the defaults compose the ops above; a backend may do it in one pass) ----
+    // y = relu(conv(x, w) + b): the book's Conv2D(..., activation='relu'), one layer.
+    virtual void conv2d_relu_forward(const ConvShape& sh, const float* x, const float* w, const float* b,
+                                     float* y, float* ws) const
+    {
+        conv2d_forward(sh, x, w, b, y, ws);
+        relu_forward(int64_t(sh.n) * sh.k * sh.oh() * sh.ow(), y, y);
+    }
+    // dx (n,c,h,w) = the gradient through a ReLU whose output is y (n,c,h,w) followed by
+    // 2x2 average pooling: avgpool2_backward(dy), then zero where y <= 0. Overwrites dx.
+    virtual void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y,
+                                        float* dx) const
+    {
+        avgpool2_backward(n, c, h, w, dy, dx);
+        relu_backward(int64_t(n) * c * h * w, y, dx, dx);
+    }
 };
 
 // The CPU reference kernels (plain loops + BLAS sgemm): the oracle for every backend.

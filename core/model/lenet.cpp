@@ -141,9 +141,9 @@ void push_op(Engine& e, const DeviceModel& m, const char* name, std::vector<Var>
 }
 
 struct Activations {
-    Tensor a1;     // (n,20,26,26) conv1 output, ReLU applied in place
+    Tensor a1;     // (n,20,26,26) conv1 output after its ReLU
     Tensor p1;     // (n,20,13,13)
-    Tensor a2;     // (n,50,9,9)   conv2 output, ReLU in place
+    Tensor a2;     // (n,50,9,9)   conv2 output after its ReLU
     Tensor p2;     // (n,800)      pooled (n,50,4,4), flattened
     Tensor h3;     // (n,128)      dense3 output, ReLU in place
     Tensor logits; // (n,10)
@@ -170,11 +170,9 @@ Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n)
         const ConvShape sh = conv1_shape(n);
         a.a1 = make_tensor(e, *m.device, {n, 20, 26, 26});
         Tensor ws = workspace(e, m, sh);
-        push_op(e, m, "conv1_fwd", {x.var, W.var}, {a.a1.var, ws.var}, [=] {
-            k->conv2d_forward(sh, x.f(), at(W, 0), at(W, 1), a.a1.f(), ws.f());
-        });
-        push_op(e, m, "relu1_fwd", {}, {a.a1.var}, [k, y = a.a1] {
-            k->relu_forward(y.numel(), y.f(), y.f());
+        // The book's Conv2D(activation='relu'): one layer, one op, one pass over its output.
+        push_op(e, m, "conv1_relu_fwd", {x.var, W.var}, {a.a1.var, ws.var}, [=] {
+            k->conv2d_relu_forward(sh, x.f(), at(W, 0), at(W, 1), a.a1.f(), ws.f());
         });
     }
     a.p1 = make_tensor(e, *m.device, {n, 20, 13, 13});
@@ -185,13 +183,10 @@ Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n)
         const ConvShape sh = conv2_shape(n);
         a.a2 = make_tensor(e, *m.device, {n, 50, 9, 9});
         Tensor ws = workspace(e, m, sh);
-        push_op(e, m, "conv2_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var},
+        push_op(e, m, "conv2_relu_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var},
                 [k, sh, in = a.p1, W, out = a.a2, ws] {
-                    k->conv2d_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
+                    k->conv2d_relu_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
                 });
-        push_op(e, m, "relu2_fwd", {}, {a.a2.var}, [k, y = a.a2] {
-            k->relu_forward(y.numel(), y.f(), y.f());
-        });
     }
     a.p2 = make_tensor(e, *m.device, {n, 800});
     push_op(e, m, "pool2_fwd", {a.a2.var}, {a.p2.var}, [k, n, in = a.a2, out = a.p2] {
@@ -254,11 +249,9 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
                 });
     }
     Tensor da2 = make_tensor(e, *m.device, {n, 50, 9, 9});
-    push_op(e, m, "pool2_bwd", {dp2.var}, {da2.var}, [k, n, dp2, da2] {
-        k->avgpool2_backward(n, 50, 9, 9, dp2.f(), da2.f());
-    });
-    push_op(e, m, "relu2_bwd", {a.a2.var}, {da2.var}, [k, a2 = a.a2, da2] {
-        k->relu_backward(da2.numel(), a2.f(), da2.f(), da2.f());
+    // Back through pool2 and conv2's ReLU in one pass (the ReLU's mask is a2 > 0).
+    push_op(e, m, "pool2_relu_bwd", {dp2.var, a.a2.var}, {da2.var}, [k, n, dp2, a2 = a.a2, da2] {
+        k->avgpool2_relu_backward(n, 50, 9, 9, dp2.f(), a2.f(), da2.f());
     });
     Tensor dp1 = make_tensor(e, *m.device, {n, 20, 13, 13});
     {
@@ -276,11 +269,8 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
                 });
     }
     Tensor da1 = make_tensor(e, *m.device, {n, 20, 26, 26});
-    push_op(e, m, "pool1_bwd", {dp1.var}, {da1.var}, [k, n, dp1, da1] {
-        k->avgpool2_backward(n, 20, 26, 26, dp1.f(), da1.f());
-    });
-    push_op(e, m, "relu1_bwd", {a.a1.var}, {da1.var}, [k, a1 = a.a1, da1] {
-        k->relu_backward(da1.numel(), a1.f(), da1.f(), da1.f());
+    push_op(e, m, "pool1_relu_bwd", {dp1.var, a.a1.var}, {da1.var}, [k, n, dp1, a1 = a.a1, da1] {
+        k->avgpool2_relu_backward(n, 20, 26, 26, dp1.f(), a1.f(), da1.f());
     });
     {
         const ConvShape sh = conv1_shape(n);

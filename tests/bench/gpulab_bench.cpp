@@ -113,7 +113,8 @@ int cmd_kernels(int argc, char** argv)
     auto a1 = randv(rng, size_t(n) * 13520), p1 = randv(rng, size_t(n) * 3380);
     auto a2 = randv(rng, size_t(n) * 4050), p2 = randv(rng, size_t(n) * 800);
     auto h3 = randv(rng, size_t(n) * 128);
-    auto da1 = randv(rng, a1.size()), da2 = randv(rng, a2.size()); // gradients: in place, as lenet does
+    auto da1 = randv(rng, a1.size()), da2 = randv(rng, a2.size()); // activation gradients
+    auto dp1 = randv(rng, p1.size()), dp2 = randv(rng, p2.size());
     std::vector<float> dw(25000), db(50), dw3(800 * 128), db3(128);
     auto ws_for = [](const Kernels& k, const ConvShape& sh) {
         return std::vector<float>(size_t(std::max<int64_t>(1, k.conv_workspace_bytes(sh) / 4)));
@@ -124,23 +125,20 @@ int cmd_kernels(int argc, char** argv)
         std::function<void(const Kernels&, std::vector<float>&)> run;
         const ConvShape* sh;
     };
+    // LeNet's ops as lenet.cpp pushes them (ReLUs fused into the conv and pool ops).
     const std::vector<Row> rows = {
-        {"conv1_fwd", 20 * 9 * 676 * 2e-6,
+        {"conv1_relu_fwd", 20 * 9 * 676 * 2e-6,
          [&](const Kernels& k, std::vector<float>& ws) {
-             k.conv2d_forward(c1, x.data(), w1.data(), b1.data(), a1.data(), ws.data());
+             k.conv2d_relu_forward(c1, x.data(), w1.data(), b1.data(), a1.data(), ws.data());
          },
          &c1},
-        {"relu1_fwd", 0, [&](const Kernels& k, std::vector<float>&) { k.relu_forward(int64_t(a1.size()), a1.data(), a1.data()); },
-         nullptr},
         {"pool1_fwd", 0, [&](const Kernels& k, std::vector<float>&) { k.avgpool2_forward(n, 20, 26, 26, a1.data(), p1.data()); },
          nullptr},
-        {"conv2_fwd", 50 * 500 * 81 * 2e-6,
+        {"conv2_relu_fwd", 50 * 500 * 81 * 2e-6,
          [&](const Kernels& k, std::vector<float>& ws) {
-             k.conv2d_forward(c2, p1.data(), w2.data(), b2.data(), a2.data(), ws.data());
+             k.conv2d_relu_forward(c2, p1.data(), w2.data(), b2.data(), a2.data(), ws.data());
          },
          &c2},
-        {"relu2_fwd", 0, [&](const Kernels& k, std::vector<float>&) { k.relu_forward(int64_t(a2.size()), a2.data(), a2.data()); },
-         nullptr},
         {"pool2_fwd", 0, [&](const Kernels& k, std::vector<float>&) { k.avgpool2_forward(n, 50, 9, 9, a2.data(), p2.data()); },
          nullptr},
         {"dense3_fwd", 800 * 128 * 2e-6,
@@ -148,28 +146,24 @@ int cmd_kernels(int argc, char** argv)
          nullptr},
         {"dense3_bwd", 800 * 128 * 4e-6,
          [&](const Kernels& k, std::vector<float>&) {
-             k.dense_backward(n, 800, 128, p2.data(), w3.data(), h3.data(), p2.data(), dw3.data(), db3.data());
+             k.dense_backward(n, 800, 128, p2.data(), w3.data(), h3.data(), dp2.data(), dw3.data(), db3.data());
          },
          nullptr},
-        {"pool2_bwd", 0, [&](const Kernels& k, std::vector<float>&) { k.avgpool2_backward(n, 50, 9, 9, p2.data(), da2.data()); },
+        {"pool2_relu_bwd", 0,
+         [&](const Kernels& k, std::vector<float>&) { k.avgpool2_relu_backward(n, 50, 9, 9, dp2.data(), a2.data(), da2.data()); },
          nullptr},
-        {"relu2_bwd", 0,
-         [&](const Kernels& k, std::vector<float>&) { k.relu_backward(int64_t(a2.size()), a2.data(), da2.data(), da2.data()); },
-         nullptr},
-        {"conv2_bwd_w", 50 * 500 * 81 * 2e-6,
+        {"conv2_bwd_w", 50 * 500 * 64 * 2e-6,
          [&](const Kernels& k, std::vector<float>& ws) {
              k.conv2d_backward_weights(c2, p1.data(), da2.data(), dw.data(), db.data(), ws.data());
          },
          &c2},
-        {"conv2_bwd_x", 50 * 500 * 81 * 2e-6,
+        {"conv2_bwd_x", 50 * 500 * 64 * 2e-6,
          [&](const Kernels& k, std::vector<float>& ws) {
-             k.conv2d_backward_data(c2, da2.data(), w2.data(), p1.data(), ws.data());
+             k.conv2d_backward_data(c2, da2.data(), w2.data(), dp1.data(), ws.data());
          },
          &c2},
-        {"pool1_bwd", 0, [&](const Kernels& k, std::vector<float>&) { k.avgpool2_backward(n, 20, 26, 26, p1.data(), da1.data()); },
-         nullptr},
-        {"relu1_bwd", 0,
-         [&](const Kernels& k, std::vector<float>&) { k.relu_backward(int64_t(a1.size()), a1.data(), da1.data(), da1.data()); },
+        {"pool1_relu_bwd", 0,
+         [&](const Kernels& k, std::vector<float>&) { k.avgpool2_relu_backward(n, 20, 26, 26, dp1.data(), a1.data(), da1.data()); },
          nullptr},
         {"conv1_bwd_w", 20 * 9 * 676 * 2e-6,
          [&](const Kernels& k, std::vector<float>& ws) {
@@ -177,7 +171,7 @@ int cmd_kernels(int argc, char** argv)
          },
          &c1},
     };
-    std::printf("%-12s %18s %18s %8s %10s\n", "op", "reference ms", "fast ms", "speedup", "fast GF/s");
+    std::printf("%-15s %18s %18s %8s %10s\n", "op", "reference ms", "fast ms", "speedup", "fast GF/s");
     double tr = 0, tf = 0;
     for (const auto& row : rows) {
         auto wr = row.sh ? ws_for(ref, *row.sh) : std::vector<float>(1);
@@ -189,10 +183,10 @@ int cmd_kernels(int argc, char** argv)
         char gf[32] = "";
         if (row.mflop_per_image > 0)
             std::snprintf(gf, sizeof gf, "%.1f", row.mflop_per_image * n / f.wall_ms);
-        std::printf("%-12s %8.3f [%7.3f] %8.3f [%7.3f] %7.2fx %10s\n", row.name, r.cpu_ms, r.wall_ms, f.cpu_ms,
+        std::printf("%-15s %8.3f [%7.3f] %8.3f [%7.3f] %7.2fx %10s\n", row.name, r.cpu_ms, r.wall_ms, f.cpu_ms,
                     f.wall_ms, r.cpu_ms / std::max(1e-9, f.cpu_ms), gf);
     }
-    std::printf("%-12s %8.3f            %8.3f            %7.2fx   (%.0f vs %.0f images/s of these ops per thread)\n",
+    std::printf("%-15s %8.3f            %8.3f            %7.2fx   (%.0f vs %.0f images/s of these ops per thread)\n",
                 "total", tr, tf, tr / std::max(1e-9, tf), n / tr * 1e3, n / tf * 1e3);
     return 0;
 }
