@@ -11,6 +11,7 @@
 #include "device/cuda_check.h"
 #include "device/cuda_device.h"
 #include "kernels/cuda_elementwise.h"
+#include "kernels/kernel_checks.h"
 #include "kernels/kernels.h"
 
 #include <algorithm>
@@ -75,12 +76,6 @@ std::string shape_text(const ConvShape& sh)
            + std::to_string(sh.r) + "," + std::to_string(sh.s) + ")";
 }
 
-void check_conv_shape(const char* op, const ConvShape& sh)
-{
-    if (sh.n < 0 || sh.c <= 0 || sh.k <= 0 || sh.r <= 0 || sh.s <= 0 || sh.oh() <= 0 || sh.ow() <= 0)
-        throw std::invalid_argument(std::string(op) + ": bad shape " + shape_text(sh)
-                                    + ": need positive sizes and a filter no larger than the image");
-}
 
 bool tensor_core_math(cudnnMathType_t m)
 {
