@@ -425,6 +425,18 @@ private slots:
         qInfo("injected fault: longest event-loop gap %lld ms", gap);
         QVERIFY2(gap < 1500, qPrintable(QStringLiteral("the window froze for %1 ms").arg(gap)));
         expectOneQuietMessage(QStringLiteral("injected fault in device 2's worker"));
+
+        // Nothing lost: the failed run still exports what it recorded up to the fault.
+        QTemporaryDir dir;
+        QStringList written;
+        QString error;
+        QVERIFY2(w->exportAll(dir.path(), &written, &error), qPrintable(error));
+        QFile trace(dir.filePath(QStringLiteral("trace.json")));
+        QVERIFY(trace.open(QIODevice::ReadOnly));
+        const QByteArray json = trace.readAll();
+        QVERIFY(QJsonDocument::fromJson(json).isObject());
+        QVERIFY(json.contains("injected fault in device 2"));
+        QVERIFY(QImage(dir.filePath(QStringLiteral("training_loss.png"))).width() > 0);
         nextRunWorks();
     }
 
