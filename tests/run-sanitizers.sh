@@ -20,5 +20,5 @@ echo "== TSan =="
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPULAB_WITH_CUDA=OFF \
   -DGPULAB_SANITIZE=thread
 cmake --build build-tsan -j"$JOBS" --target tst_engine tst_trainer
-GPULAB_SANITIZER_RUN=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/tests/sanitizers/tsan.supp" \
+GPULAB_SANITIZER_RUN=1 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1:suppressions=$PWD/tests/sanitizers/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -R '^(tst_engine|tst_trainer)$'
