@@ -320,8 +320,7 @@ void CudaDevice::download(void* host_dst, const void* src, int64_t bytes)
 {
     activate();
     if (bytes > 0)
-        GPULAB_CUDA_CHECK(
-            cudaMemcpyAsync(host_dst, src, static_cast<size_t>(bytes), cudaMemcpyDeviceToHost, m_stream));
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(host_dst, src, size_t(bytes), cudaMemcpyDeviceToHost, m_stream));
     sync_and_check(); // the host reads host_dst right after we return
 }
 

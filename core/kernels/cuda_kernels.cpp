@@ -341,8 +341,8 @@ public:
         if (count <= 0 || src == dst)
             return;
         m_dev.activate();
-        GPULAB_CUDA_CHECK(
-            cudaMemcpyAsync(dst, src, size_t(count) * sizeof(float), cudaMemcpyDeviceToDevice, m_dev.stream()));
+        const size_t bytes = size_t(count) * sizeof(float);
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, m_dev.stream()));
     }
 
     void fill(int64_t count, float value, float* y) const override
