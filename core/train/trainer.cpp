@@ -98,6 +98,17 @@ struct Meter {
     }
 };
 
+// A running total that device workers add to.
+struct Total {
+    std::mutex mutex;
+    double total = 0;
+    void add(double v)
+    {
+        std::lock_guard lock(mutex);
+        total += v;
+    }
+};
+
 struct EpochMeter {
     std::mutex mutex;
     double loss_sum = 0;
@@ -119,7 +130,7 @@ void Trainer::cancel()
     std::lock_guard lock(m_mutex);
     m_cancel = true;
     if (m_engine)
-        static_cast<Engine*>(m_engine)->cancel();
+        m_engine->cancel();
     m_cv.notify_all();
 }
 
@@ -454,7 +465,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         }
 
         // evaluate_accuracy on the test set, split over the devices
-        auto correct = std::make_shared<Meter>(1 << 30);
+        auto correct = std::make_shared<Total>();
         for (int64_t start = 0; start < test_count; start += c.batch_size) {
             if (m_cancel)
                 throw Cancelled();
@@ -470,10 +481,8 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                 DeviceModel& m = r.models[static_cast<size_t>(d)];
                 auto [x, y] = push_load(eng, *m.device, test, idx.data() + off, cnt);
                 Tensor k = push_evaluate(eng, m, x, y, static_cast<int>(cnt));
-                push_readback(eng, d, "acc_readback", k, {k.var}, [correct](std::vector<float>& v) {
-                    double t;
-                    correct->add(v[0], &t);
-                });
+                push_readback(eng, d, "acc_readback", k, {k.var},
+                              [correct](std::vector<float>& v) { correct->add(v[0]); });
             }
             eng.wait_all(); // evaluation is bounded to one batch in flight
         }

@@ -65,7 +65,7 @@ private:
     std::atomic<bool> m_paused{false};
     std::atomic<bool> m_step_mode{false};
     int m_step_tokens = 0;
-    void* m_engine = nullptr; // the running engine (Engine*), for cancel(); guarded
+    Engine* m_engine = nullptr; // the running engine, for cancel(); under m_mutex
 };
 
 } // namespace gpulab
