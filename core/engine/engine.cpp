@@ -132,7 +132,7 @@ private:
 // ---- threaded engine ----------------------------------------------------------------
 class ThreadedEngine final : public Engine {
 public:
-    ThreadedEngine(int n, EventStream* trace) : m_n(n), m_trace(trace), m_queues(n)
+    ThreadedEngine(int n, EventStream* trace) : m_n(n), m_trace(trace), m_cv_work(n), m_queues(n)
     {
         m_workers.reserve(n);
         for (int d = 0; d < n; ++d)
@@ -147,7 +147,7 @@ public:
             std::lock_guard lock(m_mutex);
             m_stop = true;
         }
-        m_cv_work.notify_all();
+        notify_workers();
         for (auto& t : m_workers)
             t.join();
     }
@@ -198,9 +198,11 @@ public:
     void wait_to_read(const Var& var) override
     {
         std::unique_lock lock(m_mutex);
+        ++m_var_waiters;
         m_cv_done.wait(lock, [&] {
             return m_error || m_cancelled || !var->last_write || var->last_write->done;
         });
+        --m_var_waiters;
         rethrow_locked(lock);
     }
 
@@ -217,7 +219,7 @@ public:
             std::lock_guard lock(m_mutex);
             m_cancelled = true;
         }
-        m_cv_work.notify_all();
+        notify_workers();
         m_cv_done.notify_all();
     }
 
@@ -261,7 +263,13 @@ private:
     void make_ready(const std::shared_ptr<OpRecord>& op) // m_mutex held
     {
         m_queues[op->desc.device].push_back(op);
-        m_cv_work.notify_all();
+        m_cv_work[op->desc.device].notify_one(); // only that device's worker takes it
+    }
+
+    void notify_workers()
+    {
+        for (auto& cv : m_cv_work)
+            cv.notify_all();
     }
 
     // Marks op done, releases its closure, readies its dependents. m_mutex held.
@@ -275,7 +283,10 @@ private:
             if (--d->pending_deps == 0)
                 make_ready(d);
         --m_pending;
-        m_cv_done.notify_all(); // wait_to_read waits on particular ops, not only on zero
+        // Wake the front end only when a wait can be over: wait_all at zero; wait_to_read
+        // waits on particular ops, so it is woken by every completion while it waits.
+        if (m_pending == 0 || m_var_waiters > 0)
+            m_cv_done.notify_all();
         lock.unlock();
         desc = OpDesc{};
         deps.clear();
@@ -286,7 +297,7 @@ private:
     {
         std::unique_lock lock(m_mutex);
         for (;;) {
-            m_cv_work.wait(lock, [&] { return m_stop || !m_queues[device].empty(); });
+            m_cv_work[device].wait(lock, [&] { return m_stop || !m_queues[device].empty(); });
             if (m_queues[device].empty()) {
                 if (m_stop)
                     return;
@@ -303,7 +314,8 @@ private:
             lock.lock();
             if (err && !m_error) {
                 m_error = err;
-                m_cv_work.notify_all();
+                notify_workers();
+                m_cv_done.notify_all();
             }
             complete(op, lock);
         }
@@ -312,8 +324,9 @@ private:
     int m_n;
     EventStream* m_trace;
     mutable std::mutex m_mutex;
-    std::condition_variable m_cv_work;
+    std::vector<std::condition_variable> m_cv_work; // one per device worker
     std::condition_variable m_cv_done;
+    int m_var_waiters = 0; // threads inside wait_to_read
     std::vector<std::deque<std::shared_ptr<OpRecord>>> m_queues;
     std::vector<std::thread> m_workers;
     size_t m_pending = 0;

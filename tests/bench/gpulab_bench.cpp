@@ -3,6 +3,8 @@
 //   allreduce  algbw and busbw per strategy for buffers 4 KiB .. 64 MiB (cpu-sim, cuda)
 //   memory     sync-mode peak memory per device: predicted (params + grads + one shard's
 //              activations and workspaces) beside the measured peak
+//   engine     the engine's own cost: empty ops shaped like a LeNet minibatch (what is left
+//              of a step when kernels take no time, as on a fast GPU)
 // Run by tests/bench/run-bench.sh; usable alone (gpulab-bench --help).
 #include "comm/allreduce.h"
 #include "data/batcher.h"
@@ -10,6 +12,7 @@
 #include "data/synthetic.h"
 #include "device/cpu_device.h"
 #include "device/device_factory.h"
+#include "engine/engine.h"
 #include "engine/tensor.h"
 #include "kernels/cpu_fast_kernels.h"
 #include "kernels/cpu_threads.h"
@@ -388,6 +391,76 @@ int cmd_memory(int argc, char** argv)
     return 0;
 }
 
+// ---- engine -------------------------------------------------------------------------
+// One "minibatch" of empty ops with LeNet's shape: per device a chain of 18 ops (load,
+// forward, loss, backward, loss read-back), a naive allreduce (device 0 reads every
+// device's gradients, then every device copies the sum back), an SGD op per device; in
+// sync mode the front end then waits for all of it. The time per minibatch is the floor
+// the engine puts under a step when the kernels cost nothing.
+int cmd_engine(int argc, char** argv)
+{
+    const int steps = std::atoi(arg(argc, argv, "--steps", "2000"));
+    const int chain = 18;
+    std::printf("engine: empty ops shaped like a LeNet minibatch (%d ops per device + allreduce + sgd), "
+                "%d minibatches, median of 5 runs\n",
+                chain, steps);
+    std::printf("%-8s %-6s %-6s %14s %12s %12s\n", "devices", "mode", "trace", "us/minibatch", "us/op", "ops/s");
+    for (int n : {1, 2, 4, 8}) {
+        for (bool sync_mode : {true, false}) {
+            for (bool traced : {false, true}) {
+                std::vector<double> per_mb;
+                int64_t ops = 0;
+                for (int run = 0; run < 5; ++run) {
+                    EventStream trace;
+                    auto eng = make_engine(EngineKind::Threaded, n, traced ? &trace : nullptr);
+                    std::vector<Var> params(static_cast<size_t>(n)), grads(static_cast<size_t>(n));
+                    for (int d = 0; d < n; ++d) {
+                        params[size_t(d)] = eng->new_var();
+                        grads[size_t(d)] = eng->new_var();
+                    }
+                    auto push = [&](int d, std::vector<Var> r, std::vector<Var> w) {
+                        OpDesc op;
+                        op.device = d;
+                        op.name = "op";
+                        op.reads = std::move(r);
+                        op.writes = std::move(w);
+                        op.fn = [] {};
+                        eng->push(std::move(op));
+                        ++ops;
+                    };
+                    ops = 0;
+                    const double t0 = wall_s();
+                    for (int s = 0; s < steps; ++s) {
+                        for (int d = 0; d < n; ++d) {
+                            Var a = eng->new_var();
+                            push(d, {}, {a});
+                            for (int i = 1; i < chain - 1; ++i)
+                                push(d, {a, params[size_t(d)]}, {a});
+                            push(d, {a}, {grads[size_t(d)]});
+                        }
+                        if (n > 1) {
+                            push(0, grads, {grads[0]});
+                            for (int d = 1; d < n; ++d)
+                                push(d, {grads[0]}, {grads[size_t(d)]});
+                        }
+                        for (int d = 0; d < n; ++d)
+                            push(d, {grads[size_t(d)]}, {params[size_t(d)]});
+                        if (sync_mode)
+                            eng->wait_all();
+                    }
+                    eng->wait_all();
+                    per_mb.push_back(1e6 * (wall_s() - t0) / steps);
+                }
+                const double us = median(per_mb);
+                const double us_op = us * double(steps) / double(ops);
+                std::printf("%-8d %-6s %-6s %14.1f %12.2f %12.0f\n", n, sync_mode ? "sync" : "async",
+                            traced ? "on" : "off", us, us_op, 1e6 / us_op);
+            }
+        }
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -399,9 +472,12 @@ int main(int argc, char** argv)
         return cmd_allreduce(argc - 1, argv + 1);
     if (cmd == "memory")
         return cmd_memory(argc - 1, argv + 1);
+    if (cmd == "engine")
+        return cmd_engine(argc - 1, argv + 1);
     std::printf("usage: gpulab-bench kernels [--n 128] [--reps 15] [--threads 1]\n"
                 "       gpulab-bench allreduce [--backend cpu|cuda] [--devices 2,4] [--min-bytes 4096]\n"
                 "                              [--max-bytes 67108864] [--reps 5]\n"
-                "       gpulab-bench memory [--data DIR]\n");
+                "       gpulab-bench memory [--data DIR]\n"
+                "       gpulab-bench engine [--steps 2000]\n");
     return cmd == "--help" ? 0 : 2;
 }
