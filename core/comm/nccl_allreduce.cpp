@@ -136,9 +136,16 @@ bool push_nccl_allreduce(const AllreduceContext& ctx, const std::vector<std::vec
                 GPULAB_CUDA_CHECK(cudaEventRecord(start.back()->e, d->stream()));
             }
         GPULAB_CUDA_CHECK(ncclGroupStart());
-        for (size_t i = 0; i < n; ++i)
-            GPULAB_CUDA_CHECK(ncclAllReduce(data[i], data[i], static_cast<size_t>(count), ncclFloat, ncclSum,
-                                            comms->comms[i], devs[i]->stream()));
+        try {
+            for (size_t i = 0; i < n; ++i)
+                GPULAB_CUDA_CHECK(ncclAllReduce(data[i], data[i], static_cast<size_t>(count), ncclFloat, ncclSum,
+                                                comms->comms[i], devs[i]->stream()));
+        } catch (...) {
+            // The group depth is per thread: left open, every later NCCL call on this thread
+            // (the front end's, under the sync engine) would join this group and never launch.
+            (void)ncclGroupEnd();
+            throw;
+        }
         GPULAB_CUDA_CHECK(ncclGroupEnd());
         if (!trace) {
             devs.front()->activate();
