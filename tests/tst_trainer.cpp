@@ -3,6 +3,7 @@
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
+#include "device/cpu_device.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
@@ -100,6 +101,12 @@ std::shared_ptr<const FashionMnist> real_data()
         }
     }();
     return data;
+}
+
+void defer_readbacks(const std::vector<Device*>& devices)
+{
+    for (Device* d : devices)
+        dynamic_cast<CpuDevice&>(*d).set_deferred_readbacks(true);
 }
 
 } // namespace
@@ -384,6 +391,76 @@ private slots:
         front.join();
         QCOMPARE(res.status, RunStatus::Completed);
         QCOMPARE(pushed.load(), 10);
+    }
+
+    // Losses read back the way a GPU reads them (the host copy lands later, Device::
+    // download_then): every minibatch's loss still arrives, in order, with the same values.
+    void deferredReadbacksLoseNoLoss_data()
+    {
+        QTest::addColumn<int>("mode");
+        QTest::newRow("sync") << int(ExecMode::Sync);
+        QTest::newRow("async") << int(ExecMode::Async);
+        QTest::newRow("bounded") << int(ExecMode::Bounded);
+    }
+    void deferredReadbacksLoseNoLoss()
+    {
+        QFETCH(int, mode);
+        TrainConfig c = small_config(2);
+        c.mode = static_cast<ExecMode>(mode);
+        c.epochs = 2;
+        const Recorded at_once = run(c);
+        const Recorded deferred = run(c, synthetic(), [](Trainer& t) { t.on_devices_made = defer_readbacks; });
+        QCOMPARE(at_once.result.status, RunStatus::Completed);
+        QCOMPARE(deferred.result.status, RunStatus::Completed);
+        QCOMPARE(deferred.losses.size(), size_t(20));
+        QCOMPARE(deferred.losses, at_once.losses);
+        for (int e = 0; e < 2; ++e) {
+            QCOMPARE(deferred.result.epochs[size_t(e)].images, int64_t(640));
+            QCOMPARE(deferred.result.epochs[size_t(e)].train_loss, at_once.result.epochs[size_t(e)].train_loss);
+        }
+        QCOMPARE(deferred.result.final_params, at_once.result.final_params);
+        QVERIFY(all_zero(deferred.result.bytes_in_use_after));
+    }
+
+    void deferredReadbacksStillCatchDivergence()
+    {
+        TrainConfig c = small_config(2);
+        c.mode = ExecMode::Async;
+        c.lr = 1000;
+        Recorded r = run(c, synthetic(), [](Trainer& t) { t.on_devices_made = defer_readbacks; });
+        QCOMPARE(r.result.status, RunStatus::Failed);
+        QVERIFY2(r.result.diverged, r.result.message.c_str());
+        QVERIFY(all_zero(r.result.bytes_in_use_after));
+    }
+
+    // Paused while running ahead: the losses of every minibatch pushed so far are shown,
+    // not held back until the next read-back.
+    void deferredReadbacksShowEveryLossWhenPaused()
+    {
+        TrainConfig c = small_config(2);
+        c.mode = ExecMode::Async;
+        EventStream trace;
+        Trainer t(c, synthetic(), trace);
+        t.on_devices_made = defer_readbacks;
+        t.on_minibatch_pushed = [&](int, int64_t b) {
+            if (b == 3)
+                t.pause();
+        };
+        auto losses = [&] {
+            int n = 0;
+            for (const auto& e : trace.all())
+                n += e.kind == EventKind::MinibatchLoss;
+            return n;
+        };
+        RunResult res;
+        std::thread front([&] { res = t.run(); });
+        QTRY_COMPARE_WITH_TIMEOUT(losses(), 4, 10000);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        QCOMPARE(losses(), 4);
+        t.resume();
+        front.join();
+        QCOMPARE(res.status, RunStatus::Completed);
+        QCOMPARE(losses(), 10);
     }
 
     void stepModeWaitsBeforeEachAllreduceStep()

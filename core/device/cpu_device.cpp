@@ -47,6 +47,25 @@ void CpuDevice::copy_from(void* dst, const Device&, const void* src, int64_t byt
     std::memcpy(dst, src, static_cast<size_t>(bytes));
 }
 
+void CpuDevice::download_then(const float* src, int64_t count, ReadbackFn then)
+{
+    if (!m_defer_readbacks) {
+        Device::download_then(src, count, std::move(then));
+        return;
+    }
+    finish_readbacks(); // what was asked for before has landed
+    m_readbacks.emplace_back(std::vector<float>(src, src + count), std::move(then));
+}
+
+void CpuDevice::finish_readbacks()
+{
+    while (!m_readbacks.empty()) {
+        auto [host, then] = std::move(m_readbacks.front());
+        m_readbacks.pop_front();
+        then(host);
+    }
+}
+
 int64_t CpuDevice::cached_bytes() const
 {
     std::lock_guard lock(m_pool_mutex);

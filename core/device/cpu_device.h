@@ -4,6 +4,7 @@
 
 #include "device/device.h"
 
+#include <deque>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -22,6 +23,13 @@ public:
     void upload(void* dst, const void* host_src, int64_t bytes) override;
     void download(void* host_dst, const void* src, int64_t bytes) override;
     void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) override;
+
+    // Read-backs: at once, unless deferred. Deferred (a test mode that behaves like a GPU's
+    // stream): the copy is taken at once but `then` runs only at the next download_then or
+    // in finish_readbacks(), so the front end's flushing is tested where no GPU is.
+    void download_then(const float* src, int64_t count, ReadbackFn then) override;
+    void finish_readbacks() override;
+    void set_deferred_readbacks(bool on) { m_defer_readbacks = on; }
 
     // ---- the caching pool ----
     // Released storage is kept, by size, for the next request of that size, as a GPU
@@ -42,6 +50,8 @@ private:
     mutable std::mutex m_pool_mutex;
     std::map<size_t, std::vector<void*>> m_pool; // free blocks by rounded size
     int64_t m_cached = 0;
+    bool m_defer_readbacks = false;
+    std::deque<std::pair<std::vector<float>, ReadbackFn>> m_readbacks; // the worker's only
 };
 
 } // namespace gpulab

@@ -123,6 +123,13 @@ double Device::run_timed(const std::function<void()>& work)
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
 }
 
+void Device::download_then(const float* src, int64_t count, ReadbackFn then)
+{
+    std::vector<float> host(static_cast<size_t>(count));
+    download(host.data(), src, count * static_cast<int64_t>(sizeof(float)));
+    then(host);
+}
+
 int64_t Device::peak_bytes_in_use() const
 {
     std::lock_guard lock(m_mutex);

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace gpulab {
 
@@ -78,6 +79,17 @@ public:
     virtual void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) = 0;
     // Blocks until the device has finished every piece of work queued on it.
     virtual void synchronize() {}
+
+    // ---- read-backs that do not wait (losses while the front end runs ahead) ----
+    // Reads count floats at src back to the host without waiting for the device: `then`
+    // gets the host copy once it has landed, on this device's worker, in the order the
+    // read-backs were asked for; at the latest in finish_readbacks(). A `then` that throws
+    // throws out of the call that runs it (a later download_then or finish_readbacks).
+    // Default: download and call `then` at once (a CPU device has nothing to wait for).
+    using ReadbackFn = std::function<void(std::vector<float>&)>;
+    virtual void download_then(const float* src, int64_t count, ReadbackFn then);
+    // Waits for every read-back asked for so far and runs their `then`s, in order.
+    virtual void finish_readbacks() {}
     // Called once on the engine worker thread that runs this device's ops.
     virtual void bind_worker_thread() {}
     // Runs work (which queues transfers or kernels on this device), waits for it, and

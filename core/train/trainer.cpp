@@ -57,6 +57,21 @@ void push_readback(Engine& e, int d, const char* name, const Tensor& t, std::vec
     e.push(std::move(op));
 }
 
+// The loss read-back: an op on device d that asks for a host copy of the one float in
+// `loss` without waiting for it; `use` runs once it has landed (Device::download_then).
+// It writes `readbacks` so that a later op writing it runs after it.
+void push_loss_readback(Engine& e, int d, const Tensor& loss, const Var& readbacks,
+                        Device::ReadbackFn use)
+{
+    OpDesc op;
+    op.device = d;
+    op.name = "loss_readback";
+    op.reads = {loss.var};
+    op.writes = {readbacks};
+    op.fn = [loss, use = std::move(use)] { loss.device().download_then(loss.f(), 1, use); };
+    e.push(std::move(op));
+}
+
 // Copies host examples [indices] into fresh device tensors x (n,1,28,28) and y (n).
 std::pair<Tensor, Tensor> push_load(Engine& e, Device& dev, const Dataset& data,
                                     const int64_t* indices, int64_t n)
@@ -208,6 +223,12 @@ RunResult Trainer::run()
         r.devices = make_devices(kind, r.n, m_cfg.memory_budget, m_cfg.threads_per_device, &m_trace);
         for (auto& d : r.devices)
             res.device_names.push_back(d->name());
+        if (on_devices_made) {
+            std::vector<Device*> devs;
+            for (auto& d : r.devices)
+                devs.push_back(d.get());
+            on_devices_made(devs);
+        }
         auto engine = make_engine(m_cfg.engine, r.n, &m_trace);
         {
             std::lock_guard lock(m_mutex);
@@ -311,6 +332,26 @@ void Trainer::run_epochs(Run& r, RunResult& res)
     if (c.snapshot_interval > 0)
         push_param_snapshots(0, -1);
 
+    // Losses come back without making a device wait (Device::download_then): on a GPU the
+    // worker goes on queueing the next minibatch while the copy lands. Every loss read-back
+    // of device d writes readback_vars[d]; a "readbacks" op that writes it too runs after
+    // them and waits until each has landed and been counted: after every minibatch in sync
+    // mode (the front end waits for the devices), before a pause, and at the end of an epoch.
+    std::vector<Var> readback_vars;
+    for (int d = 0; d < r.n; ++d)
+        readback_vars.push_back(eng.new_var());
+    auto push_finish_readbacks = [&] {
+        for (auto& m : r.models) {
+            OpDesc op;
+            op.device = m.device->index();
+            op.name = "readbacks";
+            op.trace = m.device->kind() == DeviceKind::Cuda; // there it is the wait for the GPU
+            op.writes = {readback_vars[static_cast<size_t>(op.device)]};
+            op.fn = [dev = m.device] { dev->finish_readbacks(); };
+            eng.push(std::move(op));
+        }
+    };
+
     Batcher batcher(train_count, c.batch_size, c.seed);
     int64_t global_batch = 0;
     for (int epoch = 1; epoch <= c.epochs; ++epoch) {
@@ -320,6 +361,8 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         std::deque<Var> inflight;
         const auto t0 = Clock::now();
         for (int64_t b = 0; b < nb; ++b, ++global_batch) {
+            if (m_paused && c.mode != ExecMode::Sync)
+                push_finish_readbacks(); // the last losses show while paused
             if (!wait_at_boundary())
                 throw Cancelled();
             if (c.mode == ExecMode::Bounded) {
@@ -351,7 +394,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                     eng.push(std::move(z));
                 }
                 auto inject = inject_in_loss_op;
-                push_readback(eng, d, "loss_readback", loss, {loss.var},
+                push_loss_readback(eng, d, loss, readback_vars[static_cast<size_t>(d)],
                               [=](std::vector<float>& v) {
                                   if (inject)
                                       inject(d, epoch, b);
@@ -436,6 +479,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                 push_param_snapshots(epoch, static_cast<int>(b));
 
             if (c.mode == ExecMode::Sync) {
+                push_finish_readbacks();
                 eng.wait_all();
             } else if (c.mode == ExecMode::Bounded) {
                 // Marker: done once every device's SGD of this minibatch is done.
@@ -454,6 +498,8 @@ void Trainer::run_epochs(Run& r, RunResult& res)
             if (on_minibatch_pushed)
                 on_minibatch_pushed(epoch, b);
         }
+        if (c.mode != ExecMode::Sync)
+            push_finish_readbacks();
         eng.wait_all();
         EpochStats st;
         st.epoch = epoch;

@@ -10,10 +10,12 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 #include <stdexcept>
 
 namespace gpulab {
 
+class Device;
 class EventStream;
 struct FashionMnist;
 
@@ -46,6 +48,8 @@ public:
     // Test hook: runs inside the op that computes device d's loss of a minibatch (fault
     // injection: throw from it).
     std::function<void(int device, int epoch, int64_t batch)> inject_in_loss_op;
+    // Test hook: called on the front end once the devices are made, before any op.
+    std::function<void(const std::vector<Device*>&)> on_devices_made;
 
     const TrainConfig& config() const { return m_cfg; }
 
