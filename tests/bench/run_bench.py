@@ -65,16 +65,20 @@ def steady(epochs):
     return statistics.median([s for e, _, _, s in epochs if e >= 2])
 
 
-def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, devices):
+def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, devices, extra=()):
     """Alternates gpulab and PyTorch `pairs` times; returns (ours, theirs, ratios)."""
     ours_cmd = [cli, "train", "--backend", backend, "--batch-size", "256", "--lr", "0.2", "--epochs", str(epochs),
-                "--quiet"]
+                "--quiet"] + list(extra)
     if devices:
         ours_cmd += ["--devices", str(devices)]
+    if a.data:
+        ours_cmd += ["--data", a.data]
     theirs_cmd = [py, os.path.join(ROOT, "tests/bench/torch_lenet.py"), "--device", torch_device,
                   "--batch-size", "256", "--lr", "0.2", "--epochs", str(epochs)]
     if torch_threads:
         theirs_cmd += ["--threads", str(torch_threads)]
+    if a.data:
+        theirs_cmd += ["--data", a.data]
     ours, theirs, ratios = [], [], []
     for i in range(pairs):
         say("pair %d of %d (%s)" % (i + 1, pairs, load_note()))
@@ -121,6 +125,9 @@ def scaling(cli, backend, epochs):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--bin-dir", default="", help="where gpulab-cli and gpulab-bench are (the GPU bundle's bin/); "
+                    "overrides --build-dir")
+    ap.add_argument("--data", default="", help="Fashion-MNIST directory for both trainers (default: their own)")
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3, help="per run; epochs 2.. are timed")
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
@@ -129,6 +136,8 @@ def main():
     skip = set(filter(None, a.skip.split(",")))
     cli = os.path.join(a.build_dir, "app/gpulab-cli")
     bench = os.path.join(a.build_dir, "tests/bench/gpulab-bench")
+    if a.bin_dir:
+        cli, bench = os.path.join(a.bin_dir, "gpulab-cli"), os.path.join(a.bin_dir, "gpulab-bench")
     cores = os.cpu_count() or 1
 
     say("== machine ==")
@@ -172,10 +181,16 @@ def main():
         elif torch_cuda != "True":
             say("skipped: PyTorch cannot use CUDA here (torch.cuda.is_available() = %s)" % (torch_cuda or "no torch"))
         else:
-            say("CUDA: the book's LeNet, batch 256, lr 0.2, gpulab (1 logical device) vs PyTorch eager on the "
-                "same GPU, alternating")
-            o, t, r, cmd = compare(a, "cuda", cli, a.python, a.pairs, max(a.epochs, 4), "cuda", 0, 1)
-            report_comparison("GPU result", o, t, r, cmd)
+            # PyTorch eager never waits for the GPU inside an epoch; gpulab's like for like is
+            # bounded mode (the front end runs up to 2 minibatches ahead, losses come back
+            # without a wait). Sync mode (the front end waits for every minibatch) is printed
+            # beside it: the price of waiting.
+            for title, extra in (("GPU result (bounded, 2 in flight)", ["--mode", "bounded", "--inflight", "2"]),
+                                 ("GPU result (sync)", ["--mode", "sync"])):
+                say("CUDA: the book's LeNet, batch 256, lr 0.2, gpulab (1 logical device, %s) vs PyTorch eager on "
+                    "the same GPU, alternating" % " ".join(extra))
+                o, t, r, cmd = compare(a, "cuda", cli, a.python, a.pairs, max(a.epochs, 4), "cuda", 0, 1, extra)
+                report_comparison(title, o, t, r, cmd)
             say("\n== allreduce between logical devices on one GPU vs that GPU's device-to-device copy ==")
             subprocess.run([bench, "allreduce", "--backend", "cuda", "--devices", "2,4"])
             say("(the target: ring busbw at 64 MiB >= 70% of the copy's bandwidth at 64 MiB)")

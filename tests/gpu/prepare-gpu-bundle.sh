@@ -21,11 +21,11 @@ NVCC=${NVCC:-/usr/local/cuda/bin/nvcc}
 # (its library alone would not fit the 64 MiB the device tool carries).
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGPULAB_WITH_QT=OFF -DGPULAB_WITH_DNNL=OFF \
   -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
-cmake --build "$BUILD" -j"${JOBS:-2}" --target gpulab-cli tst_verify tst_cuda_kernels tst_cuda_allreduce
+cmake --build "$BUILD" -j"${JOBS:-2}" --target gpulab-cli gpulab-bench tst_verify tst_cuda_kernels tst_cuda_allreduce
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/bin" "$BUNDLE/lib" "$BUNDLE/data"
-for exe in app/gpulab-cli tests/tst_verify tests/tst_cuda_kernels tests/tst_cuda_allreduce; do
+for exe in app/gpulab-cli tests/bench/gpulab-bench tests/tst_verify tests/tst_cuda_kernels tests/tst_cuda_allreduce; do
   cp "$BUILD/$exe" "$BUNDLE/bin/"
   strip --strip-unneeded "$BUNDLE/bin/$(basename "$exe")"
 done

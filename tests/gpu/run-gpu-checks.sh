@@ -1,7 +1,8 @@
 #!/bin/bash
 # The GPU checks of the CUDA backend, in ONE call on the GPU machine: `gpulab-cli devices`,
 # `gpulab-cli verify`, every GPU test suite, and 2-epoch training runs on 1 and on 4 logical
-# GPUs (plus ring and NCCL runs). Writes the whole log to $OUT/gpu-checks.log (or to
+# GPUs (plus ring and NCCL runs), then the GPU benchmark (gpulab vs the machine's PyTorch
+# eager, tests/bench/run_bench.py; allreduce vs copy bandwidth). Writes the whole log to $OUT/gpu-checks.log (or to
 # ./gpu-checks.log where OUT is unset) and ends with one PASS/FAIL line per step.
 #
 # Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
@@ -21,7 +22,7 @@ LOGDIR=${OUT:-.}
 LOG=$LOGDIR/gpu-checks.log
 mkdir -p "$LOGDIR"
 : >"$LOG"
-STEP_TIMEOUT=${STEP_TIMEOUT:-240}
+STEP_TIMEOUT=${STEP_TIMEOUT:-150}
 
 say() { echo "$*" | tee -a "$LOG"; }
 RESULTS=()
@@ -97,6 +98,24 @@ if [ "$HAVE_GPU" = 1 ]; then
     --inflight 3 --epochs 1 --subset 4096 --test-subset 1000 --quiet "${DATA[@]}" --trace "$LOGDIR/trace-4gpu.json"
   step "backend auto picks CUDA" "$BIN/gpulab-cli" train --backend auto --devices 2 --epochs 1 --subset 2048 \
     --test-subset 500 --quiet "${DATA[@]}"
+  # The GPU benchmark (issue "Performance"): gpulab vs the PyTorch already on this machine,
+  # alternating, and allreduce against the device-to-device copy. It prints, never fails.
+  TORCH_PY=""
+  for py in python3 /opt/torch/.venv/bin/python3; do
+    if "$py" -c 'import torch, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+      TORCH_PY=$py
+      break
+    fi
+  done
+  BENCH_DATA=()
+  [ "${DATA[0]}" = --data ] && BENCH_DATA=(--data "${DATA[1]}")
+  if [ -n "$TORCH_PY" ]; then
+    STEP_TIMEOUT=${BENCH_TIMEOUT:-240} step "benchmark: gpulab vs PyTorch eager, allreduce vs copy" \
+      "$TORCH_PY" tests/bench/run_bench.py --bin-dir "$BIN" --python "$TORCH_PY" "${BENCH_DATA[@]}" \
+      --skip cpu,scaling,allreduce,memory --pairs 3 --epochs 3
+  else
+    say "no Python with a CUDA-enabled torch and numpy: the GPU benchmark is skipped"
+  fi
   step "nccl refused for 2 devices on 1 GPU" bash -c "! '$BIN/gpulab-cli' train --backend cuda --devices \$(( \$('$BIN/gpulab-cli' devices | sed -n 's/^cuda: \([0-9]*\) GPU.*/\1/p') + 1 )) --allreduce nccl --epochs 1 --subset 512 --quiet ${DATA[*]}"
 else
   say ""
