@@ -1,5 +1,6 @@
 // Engine tests: random op graphs on the threaded engine must equal the synchronous
 // engine; MXNet's read/write rules hold; errors reach the wait point; cancel never hangs.
+#include "device/device.h"
 #include "engine/engine.h"
 #include "trace/event_stream.h"
 
@@ -369,6 +370,39 @@ private slots:
         op.fn = [] {};
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, engine->push(std::move(op)));
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, make_engine(EngineKind::Sync, 0, nullptr));
+    }
+
+    // A device whose allocator fails with a device error (not a full budget): the bytes it
+    // reserved come back, and the next allocation works.
+    void allocatorErrorGivesTheBudgetBack()
+    {
+        struct FaultyDevice final : Device {
+            bool fail = false;
+            FaultyDevice() : Device(0, 1000, nullptr) {}
+            DeviceKind kind() const override { return DeviceKind::CpuSim; }
+            std::string name() const override { return "faulty(0)"; }
+            void upload(void*, const void*, int64_t) override {}
+            void download(void*, const void*, int64_t) override {}
+            void copy_from(void*, const Device&, const void*, int64_t) override {}
+            void* raw_allocate(int64_t bytes) override
+            {
+                if (fail)
+                    throw std::runtime_error("device lost");
+                return ::operator new(static_cast<size_t>(bytes));
+            }
+            void raw_release(void* ptr, int64_t) override { ::operator delete(ptr); }
+        } dev;
+        auto kept = dev.allocate(100);
+        dev.fail = true;
+        QVERIFY_THROWS_EXCEPTION(std::runtime_error, dev.allocate(300));
+        QCOMPARE(dev.bytes_in_use(), int64_t(100));
+        dev.fail = false;
+        auto more = dev.allocate(900); // fits only if the failed 300 were given back
+        QCOMPARE(dev.bytes_in_use(), int64_t(1000));
+        QVERIFY_THROWS_EXCEPTION(OutOfMemory, dev.allocate(1));
+        kept.reset();
+        more.reset();
+        QCOMPARE(dev.bytes_in_use(), int64_t(0));
     }
 };
 

@@ -60,7 +60,14 @@ std::shared_ptr<Buffer> Device::allocate(int64_t bytes)
             m_peak = std::max(m_peak, m_in_use);
         }
     }
-    void* ptr = fits ? raw_allocate(bytes) : nullptr;
+    void* ptr = nullptr;
+    try {
+        ptr = fits ? raw_allocate(bytes) : nullptr;
+    } catch (...) { // a device error, not a full budget: give the reservation back
+        std::lock_guard lock(m_mutex);
+        m_in_use -= bytes;
+        throw;
+    }
     if (!ptr) {
         if (fits) {
             std::lock_guard lock(m_mutex);
