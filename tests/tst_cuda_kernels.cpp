@@ -17,6 +17,8 @@
 
 #include <memory>
 #include <stdexcept>
+#include <vector>
+#include <algorithm>
 
 using namespace gpulab;
 
@@ -134,6 +136,64 @@ PT_TEST(a_failing_call_throws_with_call_file_and_line)
     auto devs = cuda_devices(1);
     require_all_ok(verify_memory(DeviceKind::Cuda));
 #endif
+}
+
+// Uploads from pageable memory go through pinned blocks that are reused once their copy has
+// landed; read-backs land later, in order. Many of both in a row must not mix up data.
+PT_TEST(pinned_uploads_and_readbacks_that_land_later)
+{
+    require_cuda();
+    auto devs = cuda_devices(1);
+    Device& dev = *devs.front();
+    const int parts = 40;
+    const int64_t count = 200000; // 800 KB: a minibatch of images
+    std::vector<std::shared_ptr<Buffer>> bufs;
+    std::vector<float> host(static_cast<size_t>(count));
+    for (int p = 0; p < parts; ++p) {
+        bufs.push_back(dev.allocate(count * 4));
+        for (int64_t i = 0; i < count; ++i)
+            host[size_t(i)] = float(p * 1000 + i % 997);
+        dev.upload(bufs.back()->data(), host.data(), count * 4);
+        std::fill(host.begin(), host.end(), -1.0f); // the caller reuses its buffer at once
+    }
+    std::vector<int> order;
+    std::vector<float> firsts, lasts;
+    for (int p = 0; p < parts; ++p)
+        dev.download_then(static_cast<const float*>(bufs[size_t(p)]->data()), count, [&, p](std::vector<float>& v) {
+            PT_COMPARE(int64_t(v.size()), count);
+            order.push_back(p);
+            firsts.push_back(v.front());
+            lasts.push_back(v.back());
+        });
+    dev.finish_readbacks();
+    PT_COMPARE(int(order.size()), parts);
+    for (int p = 0; p < parts; ++p) {
+        PT_COMPARE(order[size_t(p)], p);
+        PT_COMPARE(firsts[size_t(p)], float(p * 1000));
+        PT_COMPARE(lasts[size_t(p)], float(p * 1000 + (count - 1) % 997));
+    }
+    std::vector<float> check(static_cast<size_t>(count));
+    dev.download(check.data(), bufs[7]->data(), count * 4);
+    PT_COMPARE(check[12345], float(7 * 1000 + 12345 % 997));
+    dev.finish_readbacks(); // nothing left: returns at once
+}
+
+PT_TEST(a_bad_label_is_reported_while_running_ahead)
+{
+    require_cuda();
+    FashionMnist data = make_synthetic_dataset(256, 64, 3);
+    data.train.labels[100] = 12;
+    TrainConfig cfg = verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive);
+    cfg.mode = ExecMode::Bounded;
+    cfg.epochs = 1;
+    EventStream trace;
+    Trainer t(cfg, std::make_shared<const FashionMnist>(data), trace);
+    const RunResult r = t.run();
+    std::printf("  %s: %s\n", run_status_name(r.status), r.message.c_str());
+    PT_VERIFY(r.status == RunStatus::Failed);
+    PT_VERIFY2(r.message.find("label 12") != std::string::npos, r.message); // not "diverged"
+    for (int64_t b : r.bytes_in_use_after)
+        PT_COMPARE(b, int64_t(0));
 }
 
 PT_TEST(a_bad_label_ends_a_training_run_cleanly)

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 namespace gpulab {
 
@@ -33,6 +34,11 @@ namespace cuda_check_detail {
 } // namespace cuda_check_detail
 
 namespace {
+// Pinned blocks (CudaDevice::take_pinned): uploads larger than kStagingMax take the plain
+// path; a device keeps at most about kPinnedCap bytes of pinned memory.
+constexpr size_t kStagingMax = size_t(16) << 20;
+constexpr size_t kPinnedCap = size_t(256) << 20;
+constexpr size_t kPinnedGranularity = 4096;
 
 // Sets a GPU current on this thread for a scope and restores the previous one.
 class ScopedGpu {
@@ -282,6 +288,17 @@ CudaDevice::~CudaDevice()
         // Blocks still in m_in_use belong to buffers that outlive their device (a bug
         // elsewhere): leave them rather than free memory something may still use.
     }
+    {
+        std::lock_guard lock(m_pinned_mutex); // the stream is idle: every copy has landed
+        for (const Readback& r : m_readbacks)
+            m_pinned.push_back(r.block); // read-backs nobody waited for are dropped
+        m_readbacks.clear();
+        for (const PinnedBlock& b : m_pinned) {
+            (void)cudaEventDestroy(b.landed);
+            (void)cudaFreeHost(b.ptr);
+        }
+        m_pinned.clear();
+    }
     (void)cudaFreeHost(m_async_host);
     (void)cudaFree(m_async_dev);
     (void)cudnnDestroy(m_cudnn);
@@ -307,13 +324,32 @@ void CudaDevice::upload(void* dst, const void* host_src, int64_t bytes)
     if (bytes <= 0)
         return;
     activate();
-    GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, static_cast<size_t>(bytes), cudaMemcpyHostToDevice, m_stream));
-    // From pageable memory the call returns once the data is staged; from pinned memory it
-    // may still be reading, and the caller may free the buffer as soon as we return.
     cudaPointerAttributes attr{};
-    if (cudaPointerGetAttributes(&attr, host_src) == cudaSuccess && attr.type == cudaMemoryTypeHost)
-        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    const bool pinned = cudaPointerGetAttributes(&attr, host_src) == cudaSuccess && attr.type == cudaMemoryTypeHost;
     (void)cudaGetLastError();
+    const size_t n = static_cast<size_t>(bytes);
+    if (pinned) {
+        // The caller's pinned buffer may still be read after we return: wait for the copy.
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, n, cudaMemcpyHostToDevice, m_stream));
+        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+        return;
+    }
+    if (n > kStagingMax) {
+        // From pageable memory the call returns once the data is staged (it may first wait
+        // for the stream): the caller may free the buffer as soon as we return.
+        GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, n, cudaMemcpyHostToDevice, m_stream));
+        return;
+    }
+    // Through a pinned block of ours: queued without waiting for the stream, and the caller's
+    // buffer is free once memcpy has read it.
+    std::lock_guard lock(m_pinned_mutex);
+    PinnedBlock b = take_pinned(n);
+    std::memcpy(b.ptr, host_src, n);
+    cudaError_t status = cudaMemcpyAsync(dst, b.ptr, n, cudaMemcpyHostToDevice, m_stream);
+    if (status == cudaSuccess)
+        status = cudaEventRecord(b.landed, m_stream);
+    m_pinned.push_back(b); // free again once `landed` fires (a failed copy never queued)
+    GPULAB_CUDA_CHECK(status);
 }
 
 void CudaDevice::download(void* host_dst, const void* src, int64_t bytes)
@@ -369,6 +405,124 @@ void CudaDevice::synchronize()
     sync_and_check();
 }
 
+// ---- pinned blocks and read-backs that do not wait ----------------------------------------
+
+CudaDevice::PinnedBlock CudaDevice::take_pinned(size_t bytes)
+{
+    // The smallest free block with room whose last copy has landed.
+    auto take_landed = [&](PinnedBlock* out) {
+        size_t best = m_pinned.size();
+        for (size_t i = 0; i < m_pinned.size(); ++i) {
+            if (m_pinned[i].bytes < bytes || (best < m_pinned.size() && m_pinned[best].bytes <= m_pinned[i].bytes))
+                continue;
+            const cudaError_t q = cudaEventQuery(m_pinned[i].landed);
+            if (q == cudaErrorNotReady)
+                continue;
+            GPULAB_CUDA_CHECK(q);
+            best = i;
+        }
+        if (best == m_pinned.size())
+            return false;
+        *out = m_pinned[best];
+        m_pinned.erase(m_pinned.begin() + static_cast<std::ptrdiff_t>(best));
+        return true;
+    };
+    PinnedBlock b;
+    if (take_landed(&b))
+        return b;
+    if (m_pinned_bytes + bytes > kPinnedCap) {
+        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream)); // every copy has landed
+        if (take_landed(&b))
+            return b;
+        for (const PinnedBlock& small : m_pinned) { // free, landed, all too small: drop them
+            GPULAB_CUDA_CHECK(cudaEventDestroy(small.landed));
+            GPULAB_CUDA_CHECK(cudaFreeHost(small.ptr));
+            m_pinned_bytes -= small.bytes;
+        }
+        m_pinned.clear();
+    }
+    b.bytes = (std::max<size_t>(bytes, 1) + kPinnedGranularity - 1) / kPinnedGranularity * kPinnedGranularity;
+    GPULAB_CUDA_CHECK(cudaMallocHost(&b.ptr, b.bytes));
+    const cudaError_t made = cudaEventCreateWithFlags(&b.landed, cudaEventDisableTiming);
+    if (made != cudaSuccess)
+        (void)cudaFreeHost(b.ptr);
+    GPULAB_CUDA_CHECK(made);
+    m_pinned_bytes += b.bytes;
+    return b;
+}
+
+void CudaDevice::download_then(const float* src, int64_t count, ReadbackFn then)
+{
+    activate();
+    run_landed_readbacks(false);
+    bool check = false; // a kernel may have reported a CudaAsyncError: its copy goes along
+    {
+        std::lock_guard lock(m_async_mutex);
+        check = m_async_check_due;
+        m_async_check_due = false;
+    }
+    const size_t data = static_cast<size_t>(count) * sizeof(float);
+    Readback r;
+    r.count = count;
+    r.then = std::move(then);
+    r.error_offset = check ? (data + 15) / 16 * 16 + 16 : 0; // past the data, aligned, never 0
+    std::lock_guard lock(m_pinned_mutex);
+    r.block = take_pinned(check ? r.error_offset + sizeof(CudaAsyncError) : data);
+    cudaError_t status = data > 0 ? cudaMemcpyAsync(r.block.ptr, src, data, cudaMemcpyDeviceToHost, m_stream)
+                                  : cudaSuccess;
+    if (status == cudaSuccess && check)
+        status = cudaMemcpyAsync(static_cast<char*>(r.block.ptr) + r.error_offset, m_async_dev,
+                                 sizeof(CudaAsyncError), cudaMemcpyDeviceToHost, m_stream);
+    if (status == cudaSuccess)
+        status = cudaEventRecord(r.block.landed, m_stream);
+    if (status != cudaSuccess) {
+        m_pinned.push_back(r.block);
+        if (check) { // the check did not travel: leave it due
+            std::lock_guard async_lock(m_async_mutex);
+            m_async_check_due = true;
+        }
+        GPULAB_CUDA_CHECK(status);
+    }
+    m_readbacks.push_back(std::move(r));
+}
+
+// Runs the `then` of every read-back that has landed, in order; with wait, of every one.
+void CudaDevice::run_landed_readbacks(bool wait)
+{
+    for (;;) {
+        Readback r;
+        std::vector<float> host;
+        CudaAsyncError err{};
+        {
+            std::lock_guard lock(m_pinned_mutex);
+            if (m_readbacks.empty())
+                return;
+            Readback& front = m_readbacks.front();
+            const cudaError_t q = wait ? cudaEventSynchronize(front.block.landed) : cudaEventQuery(front.block.landed);
+            if (q == cudaErrorNotReady)
+                return;
+            GPULAB_CUDA_CHECK(q);
+            r = std::move(front);
+            m_readbacks.pop_front();
+            const float* f = static_cast<const float*>(r.block.ptr);
+            host.assign(f, f + r.count);
+            if (r.error_offset)
+                std::memcpy(&err, static_cast<const char*>(r.block.ptr) + r.error_offset, sizeof err);
+            m_pinned.push_back(r.block);
+        }
+        if (err.code != 0)
+            report_async_error(err);
+        r.then(host);
+    }
+}
+
+void CudaDevice::finish_readbacks()
+{
+    activate();
+    run_landed_readbacks(true);
+    sync_and_check(); // a check due since the last read-back
+}
+
 double CudaDevice::run_timed(const std::function<void()>& work)
 {
     activate();
@@ -412,12 +566,18 @@ void CudaDevice::sync_and_check()
     if (due && m_async_host->code != 0) {
         const CudaAsyncError e = *m_async_host;
         *m_async_host = CudaAsyncError{};
-        GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
-        GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
-        throw std::out_of_range("softmax_xent on " + name() + ": label " + std::to_string(e.label) + " at row "
-                                + std::to_string(e.row) + " is outside [0, " + std::to_string(e.classes)
-                                + "); the labels do not match the number of classes");
+        report_async_error(e);
     }
+}
+
+// Clears the device's error slot and throws what a kernel reported in it.
+void CudaDevice::report_async_error(const CudaAsyncError& e)
+{
+    GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
+    GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    throw std::out_of_range("softmax_xent on " + name() + ": label " + std::to_string(e.label) + " at row "
+                            + std::to_string(e.row) + " is outside [0, " + std::to_string(e.classes)
+                            + "); the labels do not match the number of classes");
 }
 
 // ---- memory ------------------------------------------------------------------------------

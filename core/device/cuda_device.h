@@ -10,12 +10,14 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 struct cublasContext; // cublasHandle_t = cublasContext*
 struct cudnnContext;  // cudnnHandle_t  = cudnnContext*
@@ -58,6 +60,11 @@ public:
     void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) override;
     // Waits for the stream; reports a pending CudaAsyncError (std::out_of_range).
     void synchronize() override;
+    // The copy lands in a pinned block of ours; `then` runs when a later download_then
+    // finds it landed, or in finish_readbacks (which waits). A due CudaAsyncError check
+    // travels with the copy and is reported before `then` runs.
+    void download_then(const float* src, int64_t count, ReadbackFn then) override;
+    void finish_readbacks() override;
     // Times work on the stream with CUDA events, from when its inputs were ready (after
     // the wait of a copy_from inside it) to when it ended; waits for it.
     double run_timed(const std::function<void()>& work) override;
@@ -79,6 +86,28 @@ protected:
 
 private:
     void sync_and_check();
+    [[noreturn]] void report_async_error(const CudaAsyncError& e);
+
+    // Pinned host memory for transfers that do not wait: uploads are staged through a
+    // block (from pageable memory CUDA may wait for the stream first), read-backs land in
+    // one. A block is free again once the event recorded after its last copy has fired.
+    struct PinnedBlock {
+        void* ptr = nullptr;
+        size_t bytes = 0;
+        cudaEvent_t landed = nullptr;
+    };
+    struct Readback {
+        PinnedBlock block;
+        int64_t count = 0;
+        size_t error_offset = 0; // where the CudaAsyncError copy is; 0: none travels
+        ReadbackFn then;
+    };
+    PinnedBlock take_pinned(size_t bytes); // m_pinned_mutex held
+    void run_landed_readbacks(bool wait);
+    std::mutex m_pinned_mutex;
+    std::vector<PinnedBlock> m_pinned; // free blocks (their last copy may be in flight)
+    std::deque<Readback> m_readbacks;  // asked for, `then` not yet run
+    size_t m_pinned_bytes = 0;         // every block, free or holding a read-back
     void free_cached_locked(); // m_pool_mutex held
 
     int m_gpu;

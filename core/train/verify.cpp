@@ -654,6 +654,12 @@ VerifyCheck verify_training(const std::string& name, const TrainConfig& cfg, con
                 c.note += "; device " + std::to_string(d) + "'s parameters differ from device 0's";
             }
         }
+        for (size_t e = 0; e < a.epochs.size() && e < b.epochs.size(); ++e)
+            if (a.epochs[e].images != b.epochs[e].images) { // a loss read-back went missing
+                c.ok = false;
+                c.note += "; epoch " + std::to_string(e + 1) + " counted " + std::to_string(a.epochs[e].images)
+                          + " images, the reference " + std::to_string(b.epochs[e].images);
+            }
         for (size_t d = 0; d < a.bytes_in_use_after.size(); ++d)
             if (a.bytes_in_use_after[d] != 0) {
                 c.ok = false;
@@ -758,6 +764,15 @@ VerifyReport run_verify(const VerifyOptions& opt)
             const FashionMnist data = verify_dataset();
             add(verify_training("1 device = CPU reference", verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive),
                                 verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, train_tol, train_eps));
+            {
+                // The front end runs ahead; losses come back without a wait (download_then).
+                auto bounded = verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive);
+                bounded.mode = ExecMode::Bounded;
+                bounded.inflight = 2;
+                add(verify_training("1 device, bounded (2 in flight) = CPU reference", bounded,
+                                    verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, train_tol,
+                                    train_eps));
+            }
             for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
                 add(verify_training(std::to_string(n) + " devices, " + allreduce_name(k) + " = CPU reference",
                                     verify_train_config(Backend::Cuda, n, k), verify_train_config(Backend::Cpu, n, k),
