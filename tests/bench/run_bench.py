@@ -27,6 +27,17 @@ TORCH_ENV = {
 }
 
 
+# gpulab's own library path where it differs from the peer's (the GPU bundle: its cut-down
+# OpenBLAS must not be what PyTorch loads): GPULAB_LD_LIBRARY_PATH, for gpulab's programs only.
+GPULAB_ENV = ({"LD_LIBRARY_PATH": os.environ["GPULAB_LD_LIBRARY_PATH"]}
+              if os.environ.get("GPULAB_LD_LIBRARY_PATH") else {})
+
+
+def ours(cmd, **kw):
+    """subprocess.run for one of gpulab's programs, in gpulab's environment."""
+    return subprocess.run(cmd, env=dict(os.environ, **GPULAB_ENV), **kw)
+
+
 def say(*a):
     print(*a)
     sys.stdout.flush()
@@ -82,7 +93,7 @@ def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, dev
     ours, theirs, ratios = [], [], []
     for i in range(pairs):
         say("pair %d of %d (%s)" % (i + 1, pairs, load_note()))
-        o = run_epochs(ours_cmd, label="gpulab")
+        o = run_epochs(ours_cmd, env=GPULAB_ENV, label="gpulab")
         t = run_epochs(theirs_cmd, env=TORCH_ENV, label="pytorch")
         if not o or not t:
             continue
@@ -111,7 +122,7 @@ def scaling(cli, backend, epochs):
     for batch in (256, 512):
         for d in (1, 2, 4):
             out = run_epochs([cli, "train", "--backend", backend, "--devices", str(d), "--batch-size", str(batch),
-                              "--epochs", str(epochs), "--quiet"], label="%dx%d" % (d, batch))
+                              "--epochs", str(epochs), "--quiet"], env=GPULAB_ENV, label="%dx%d" % (d, batch))
             if not out:
                 continue
             s = steady(out)
@@ -147,10 +158,10 @@ def main():
         model = "unknown CPU"
     say("%s, %d cores; %s" % (model, cores, load_note()))
     say("OPENBLAS_CORETYPE=%s (left as the environment has it)" % os.environ.get("OPENBLAS_CORETYPE", "(unset)"))
-    subprocess.run([cli, "devices"])
+    ours([cli, "devices"])
     subprocess.run([a.python, "-c", "import torch; print('pytorch', torch.__version__, 'cuda available:', "
                     "torch.cuda.is_available())"])
-    subprocess.run([bench, "kernels", "--n", "1"], stdout=subprocess.DEVNULL)
+    ours([bench, "kernels", "--n", "1"], stdout=subprocess.DEVNULL)
 
     if "cpu" not in skip:
         say("\n== CPU: the book's LeNet, batch 256, lr 0.2, gpulab (one simulated device per core) vs PyTorch "
@@ -163,15 +174,15 @@ def main():
 
     if "allreduce" not in skip:
         say("\n== allreduce, cpu-sim (%s) ==" % load_note())
-        subprocess.run([bench, "allreduce", "--devices", "2,4"])
+        ours([bench, "allreduce", "--devices", "2,4"])
 
     if "memory" not in skip:
         say("\n== memory (%s) ==" % load_note())
-        subprocess.run([bench, "memory"])
+        ours([bench, "memory"])
 
     if "gpu" not in skip:
         say("\n== GPU ==")
-        devs = subprocess.run([cli, "devices"], stdout=subprocess.PIPE, text=True).stdout
+        devs = ours([cli, "devices"], stdout=subprocess.PIPE, text=True).stdout
         torch_cuda = subprocess.run([a.python, "-c", "import torch; print(torch.cuda.is_available())"],
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip()
         m = re.search(r"^cuda: (.*)$", devs, re.M)
@@ -192,7 +203,7 @@ def main():
                 o, t, r, cmd = compare(a, "cuda", cli, a.python, a.pairs, max(a.epochs, 4), "cuda", 0, 1, extra)
                 report_comparison(title, o, t, r, cmd)
             say("\n== allreduce between logical devices on one GPU vs that GPU's device-to-device copy ==")
-            subprocess.run([bench, "allreduce", "--backend", "cuda", "--devices", "2,4"])
+            ours([bench, "allreduce", "--backend", "cuda", "--devices", "2,4"])
             say("(the target: ring busbw at 64 MiB >= 70% of the copy's bandwidth at 64 MiB)")
 
 

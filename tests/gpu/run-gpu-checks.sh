@@ -65,6 +65,7 @@ for py in python3 /opt/torch/.venv/bin/python3; do
   done
   break
 done
+PEER_LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-} # PyTorch's, for the benchmark's peer
 export LD_LIBRARY_PATH="$LIBS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 say ""
@@ -102,7 +103,8 @@ if [ "$HAVE_GPU" = 1 ]; then
   # alternating, and allreduce against the device-to-device copy. It prints, never fails.
   TORCH_PY=""
   for py in python3 /opt/torch/.venv/bin/python3; do
-    if "$py" -c 'import torch, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    if LD_LIBRARY_PATH=$PEER_LD_LIBRARY_PATH "$py" -c \
+      'import torch, numpy, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
       TORCH_PY=$py
       break
     fi
@@ -111,6 +113,7 @@ if [ "$HAVE_GPU" = 1 ]; then
   [ "${DATA[0]}" = --data ] && BENCH_DATA=(--data "${DATA[1]}")
   if [ -n "$TORCH_PY" ]; then
     STEP_TIMEOUT=${BENCH_TIMEOUT:-240} step "benchmark: gpulab vs PyTorch eager, allreduce vs copy" \
+      env LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" GPULAB_LD_LIBRARY_PATH="$LD_LIBRARY_PATH" \
       "$TORCH_PY" tests/bench/run_bench.py --bin-dir "$BIN" --python "$TORCH_PY" "${BENCH_DATA[@]}" \
       --skip cpu,scaling,allreduce,memory --pairs 3 --epochs 3
   else
