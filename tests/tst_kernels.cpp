@@ -294,6 +294,7 @@ private slots:
 
     // ---- elementwise, dispatch ----
     void elementwiseValues();
+    void gatherRowsTakesTheIndexedRows();
     void kernelsForCpuDeviceFollowsGpulabKernels();
 
     // ---- fast kernels against the reference ----
@@ -676,6 +677,34 @@ void TestKernels::kernelsForCpuDeviceFollowsGpulabKernels()
 }
 
 // ---- fast kernels against the reference ------------------------------------------------
+
+void TestKernels::gatherRowsTakesTheIndexedRows()
+{
+    // 5 rows of 3 floats, and their labels; both CPU backends.
+    std::vector<float> src(15);
+    for (size_t i = 0; i < src.size(); ++i)
+        src[i] = float(i) + 0.5f;
+    const std::vector<int32_t> labels{7, 1, 4, 0, 9};
+    const std::vector<int32_t> index{4, 0, 0, 2};
+    for (const gpulab::Kernels* k : {&gpulab::cpu_reference_kernels(), &gpulab::cpu_fast_kernels(1)}) {
+        std::vector<float> dst(12, -1.0f);
+        std::vector<int32_t> lab(4, -1);
+        k->gather_rows(4, 3 * 4, index.data(), 5, src.data(), dst.data());
+        k->gather_rows(4, 4, index.data(), 5, labels.data(), lab.data());
+        const std::vector<float> want{12.5f, 13.5f, 14.5f, 0.5f, 1.5f, 2.5f, 0.5f, 1.5f, 2.5f, 6.5f, 7.5f, 8.5f};
+        QCOMPARE(dst, want);
+        QCOMPARE(lab, (std::vector<int32_t>{9, 7, 7, 4}));
+        // An index past the end (or negative) is refused before anything is written.
+        std::vector<float> untouched(12, -1.0f);
+        const std::vector<int32_t> bad{1, 5};
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range, k->gather_rows(2, 12, bad.data(), 5, src.data(), untouched.data()));
+        const std::vector<int32_t> negative{-1};
+        QVERIFY_THROWS_EXCEPTION(std::out_of_range,
+                                 k->gather_rows(1, 12, negative.data(), 5, src.data(), untouched.data()));
+        QCOMPARE(untouched, std::vector<float>(12, -1.0f));
+        QVERIFY_THROWS_EXCEPTION(std::invalid_argument, k->gather_rows(1, 6, index.data(), 5, src.data(), dst.data()));
+    }
+}
 
 void TestKernels::fastConvMatchesReference_data()
 {

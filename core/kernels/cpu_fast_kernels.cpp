@@ -828,6 +828,12 @@ public:
 
     void fill(int64_t count, float value, float* y) const override { std::fill(y, y + count, value); }
 
+    void gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows, const void* src,
+                     void* dst) const override
+    {
+        cpu_gather_rows(n, row_bytes, index, src_rows, src, dst);
+    }
+
 private:
     // Threads for a GEMM inside a convolution's block loop: the caller's thread alone,
     // unless the GEMM library threads itself (then the blocks run in turn, see plan_conv).

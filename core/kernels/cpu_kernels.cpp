@@ -302,6 +302,12 @@ public:
         for (int64_t i = 0; i < count; ++i)
             y[i] = value;
     }
+
+    void gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows, const void* src,
+                     void* dst) const override
+    {
+        cpu_gather_rows(n, row_bytes, index, src_rows, src, dst);
+    }
 };
 
 } // namespace

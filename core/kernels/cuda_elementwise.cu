@@ -23,6 +23,16 @@ __global__ void fill_kernel(int64_t count, float value, float* y)
         y[i] = value;
 }
 
+__global__ void gather_rows_kernel(int64_t count, int64_t row_words, const int32_t* index, int64_t src_rows,
+                                   const uint32_t* src, uint32_t* dst)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t row = i / row_words, word = i % row_words;
+        const int64_t from = index[row];
+        dst[i] = from >= 0 && from < src_rows ? src[from * row_words + word] : 0u;
+    }
+}
+
 __global__ void add_kernel(int64_t count, const float* a, float* y)
 {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
@@ -139,6 +149,16 @@ int blocks_for(int64_t count)
 } // namespace
 
 // ---- launchers ----------------------------------------------------------------------------
+
+void gather_rows(cudaStream_t s, int n, int64_t row_words, const int32_t* index, int64_t src_rows,
+                 const uint32_t* src, uint32_t* dst)
+{
+    const int64_t count = int64_t(n) * row_words;
+    if (count <= 0)
+        return;
+    gather_rows_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, row_words, index, src_rows, src, dst);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
 
 void fill(cudaStream_t s, int64_t count, float value, float* y)
 {

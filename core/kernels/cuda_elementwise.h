@@ -13,7 +13,11 @@ struct CudaAsyncError;
 
 namespace cuda {
 
-void fill(cudaStream_t s, int64_t count, float value, float* y);                     // y = value
+void fill(cudaStream_t s, int64_t count, float value, float* y);
+// dst row i = src row index[i] (rows of row_words 4-byte words); a row whose index is outside
+// [0, src_rows) is left zero.
+void gather_rows(cudaStream_t s, int n, int64_t row_words, const int32_t* index, int64_t src_rows,
+                 const uint32_t* src, uint32_t* dst);                     // y = value
 void add(cudaStream_t s, int64_t count, const float* a, float* y);                   // y += a
 void sgd(cudaStream_t s, int64_t count, float scale, const float* grad, float* w);   // w -= scale*grad
 // y (n,out): every row = b (out)

@@ -351,6 +351,17 @@ public:
         cuda::fill(m_dev.stream(), count, value, y);
     }
 
+    void gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows, const void* src,
+                     void* dst) const override
+    {
+        if (n < 0 || row_bytes < 0 || row_bytes % 4 != 0)
+            throw std::invalid_argument("gather_rows: bad shape (n " + std::to_string(n) + ", row of "
+                                        + std::to_string(row_bytes) + " bytes)");
+        m_dev.activate();
+        cuda::gather_rows(m_dev.stream(), n, row_bytes / 4, index, src_rows, static_cast<const uint32_t*>(src),
+                          static_cast<uint32_t*>(dst));
+    }
+
 private:
     static constexpr int64_t kMaxPart = int64_t(1) << 30; // elements per cuDNN call (int dims)
 

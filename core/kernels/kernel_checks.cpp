@@ -1,6 +1,7 @@
-// The shared convolution preconditions (kernel_checks.h).
+// The shared convolution preconditions and the CPU backends' gather (kernel_checks.h).
 #include "kernels/kernel_checks.h"
 
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -21,6 +22,21 @@ void check_workspace(const char* op, const float* ws)
     if (ws == nullptr)
         throw std::invalid_argument(std::string(op)
                                     + ": needs a workspace of conv_workspace_bytes(shape) bytes, got nullptr");
+}
+
+void cpu_gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows, const void* src,
+                     void* dst)
+{
+    if (n < 0 || row_bytes < 0 || row_bytes % 4 != 0)
+        throw std::invalid_argument("gather_rows: bad shape (n " + std::to_string(n) + ", row of "
+                                    + std::to_string(row_bytes) + " bytes)");
+    for (int i = 0; i < n; ++i) // every index first: nothing is written for a bad one
+        if (index[i] < 0 || index[i] >= src_rows)
+            throw std::out_of_range("gather_rows: index " + std::to_string(index[i]) + " at row " + std::to_string(i)
+                                    + " is outside [0, " + std::to_string(src_rows) + ")");
+    for (int i = 0; i < n; ++i)
+        std::memcpy(static_cast<char*>(dst) + int64_t(i) * row_bytes,
+                    static_cast<const char*>(src) + int64_t(index[i]) * row_bytes, static_cast<size_t>(row_bytes));
 }
 
 } // namespace gpulab

@@ -74,6 +74,14 @@ public:
     virtual void copy(int64_t count, const float* src, float* dst) const = 0;
     virtual void fill(int64_t count, float value, float* y) const = 0;
 
+    // ---- data ----
+    // dst row i = src row index[i] for i < n; rows of row_bytes (a multiple of 4): the
+    // images and labels of a minibatch taken from a dataset that lives on the device.
+    // An index outside [0, src_rows) is an error: std::out_of_range from a CPU backend; a
+    // GPU leaves that row zero (the trainer's indices come from its batcher, always valid).
+    virtual void gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows,
+                             const void* src, void* dst) const = 0;
+
     // ---- fused (the defaults compose the ops above; a backend may do it in one pass) ----
     // y = relu(conv(x, w) + b): the book's Conv2D(..., activation='relu'), one layer.
     virtual void conv2d_relu_forward(const ConvShape& sh, const float* x, const float* w, const float* b,

@@ -291,6 +291,37 @@ std::vector<VerifyCheck> verify_kernels(Device& dev, uint64_t seed)
         });
     }
 
+    // ---- gather (a minibatch taken from a dataset on the device) ----
+    checks.run("gather_rows (images and labels)", [&] {
+        const int rows = 300, n = 67;
+        const auto images = random_floats(rng, int64_t(rows) * 784);
+        const auto labels = random_labels(rng, rows, 10);
+        std::vector<int32_t> index(static_cast<size_t>(n));
+        std::uniform_int_distribution<int32_t> pick(0, rows - 1);
+        for (auto& i : index)
+            i = pick(rng);
+        index[0] = rows - 1; // the last row, and a row twice
+        index[1] = index[2];
+        std::vector<float> x_ref(size_t(n) * 784);
+        std::vector<int32_t> y_ref(static_cast<size_t>(n));
+        R.gather_rows(n, 784 * 4, index.data(), rows, images.data(), x_ref.data());
+        R.gather_rows(n, 4, index.data(), rows, labels.data(), y_ref.data());
+        DevVec I = to_device(dev, index), X = to_device(dev, images), Y = to_device(dev, labels),
+               XO = stale(dev, int64_t(n) * 784), YO = stale(dev, n);
+        K.gather_rows(n, 784 * 4, I.i(), rows, X.f(), XO.f());
+        K.gather_rows(n, 4, I.i(), rows, Y.i(), YO.i());
+        const std::vector<float> y_got = from_device(dev, YO);
+        std::vector<float> y_got_as_labels(y_got.size()), y_ref_as_floats(y_ref.size());
+        for (size_t i = 0; i < y_got.size(); ++i) { // compare the label bits as values
+            int32_t v;
+            std::memcpy(&v, &y_got[i], 4);
+            y_got_as_labels[i] = float(v);
+            y_ref_as_floats[i] = float(y_ref[i]);
+        }
+        return merge(compare_values(from_device(dev, XO), x_ref, 0, 0),
+                     compare_values(y_got_as_labels, y_ref_as_floats, 0, 0), "images", "labels");
+    });
+
     // ---- dense ----
     const int dense_shapes[][3] = {{5, 800, 128}, {7, 128, 10}, {0, 128, 10}};
     for (const auto& ds : dense_shapes) {
