@@ -137,6 +137,7 @@ TrainConfig config_from(const Args& a)
     c.test_subset = a.integer("--test-subset", 0);
     c.threads_per_device = static_cast<int>(a.integer("--threads-per-device", 1));
     c.snapshot_interval = static_cast<int>(a.integer("--snapshot-every", 0));
+    c.data = parse_data_placement(a.str("--data-on-device", "auto"));
     if (a.has("--memory-budget"))
         c.memory_budget = parse_bytes(a.str("--memory-budget", ""));
     if (a.has("--engine")) {
@@ -199,6 +200,9 @@ int cmd_help()
         "  --test-subset N        evaluate on the first N test images (default all 10000)\n"
         "  --memory-budget BYTES  per simulated device, e.g. 256MiB (default 2GiB)\n"
         "  --threads-per-device T compute threads per simulated device (default 1)\n"
+        "  --data-on-device P     auto | device | host: upload the training set to every device\n"
+        "                         once, or copy each minibatch from the host (default auto:\n"
+        "                         device for CUDA when it takes <= 1/4 of the budget)\n"
         "  --engine E             threaded | sync (debugging oracle; or GPULAB_ENGINE=sync)\n"
         "  --snapshot-every N     record parameter snapshots every N minibatches\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
@@ -257,7 +261,7 @@ int cmd_train(const std::vector<std::string>& argv)
                {"--devices", "--backend", "--batch-size", "--lr", "--epochs", "--mode",
                 "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
                 "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
-                "--trace", "--csv", "--synthetic"},
+                "--trace", "--csv", "--synthetic", "--data-on-device"},
                {"--quiet", "--help"});
         if (a.has("--help"))
             return cmd_help();
@@ -348,11 +352,16 @@ int cmd_train(const std::vector<std::string>& argv)
                 if (progress_shown)
                     std::fprintf(stderr, "\r%60s\r", "");
                 progress_shown = false;
-                std::printf("epoch %d: loss %.3f, test acc %.3f, %.1f sec/epoch on %s\n", e.epoch,
-                            e.value, e.value2, e.value3, devices.c_str());
+                // Three significant digits: a GPU epoch takes hundredths of a second.
+                std::printf(e.value3 >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
+                                            : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
+                            e.epoch, e.value, e.value2, e.value3, devices.c_str());
                 std::fflush(stdout);
             } else if (e.kind == EventKind::RunBegin) {
                 std::printf("training: %s\n", e.name.c_str());
+                std::fflush(stdout);
+            } else if (e.kind == EventKind::Log) {
+                std::printf("note: %s\n", e.text.c_str());
                 std::fflush(stdout);
             }
         }

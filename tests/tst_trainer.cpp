@@ -422,6 +422,37 @@ private slots:
         QVERIFY(all_zero(deferred.result.bytes_in_use_after));
     }
 
+    // The training set uploaded to every device once and gathered there gives the very same
+    // run as copying each minibatch from the host; its bytes show in the device's memory.
+    void dataOnDeviceMatchesHostCopies()
+    {
+        for (ExecMode mode : {ExecMode::Sync, ExecMode::Bounded}) {
+            TrainConfig c = small_config(2);
+            c.mode = mode;
+            c.epochs = 2;
+            c.data = DataPlacement::Host;
+            const Recorded host = run(c);
+            c.data = DataPlacement::Device;
+            const Recorded dev = run(c);
+            QCOMPARE(host.result.status, RunStatus::Completed);
+            QCOMPARE(dev.result.status, RunStatus::Completed);
+            QVERIFY(!host.result.data_on_device);
+            QVERIFY(dev.result.data_on_device);
+            QCOMPARE(dev.losses, host.losses);
+            QCOMPARE(dev.result.final_params, host.result.final_params);
+            QCOMPARE(dev.result.epochs.back().test_acc, host.result.epochs.back().test_acc);
+            const int64_t dataset = 640 * (784 + 1) * 4;
+            for (size_t d = 0; d < 2; ++d)
+                QVERIFY2(dev.result.peak_bytes[d] >= host.result.peak_bytes[d] + dataset,
+                         qPrintable(QString("peak %1 vs %2").arg(dev.result.peak_bytes[d]).arg(host.result.peak_bytes[d])));
+            QVERIFY(all_zero(dev.result.bytes_in_use_after));
+        }
+        // Auto keeps simulated devices on host copies (their memory is the host's anyway).
+        TrainConfig c = small_config(1);
+        QCOMPARE(c.data, DataPlacement::Auto);
+        QVERIFY(!run(c).result.data_on_device);
+    }
+
     void deferredReadbacksStillCatchDivergence()
     {
         TrainConfig c = small_config(2);

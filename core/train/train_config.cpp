@@ -52,6 +52,27 @@ Backend parse_backend(const std::string& s)
     throw std::invalid_argument("unknown backend '" + s + "' (choose auto, cpu or cuda)");
 }
 
+const char* data_placement_name(DataPlacement p)
+{
+    switch (p) {
+    case DataPlacement::Host: return "host";
+    case DataPlacement::Device: return "device";
+    case DataPlacement::Auto: return "auto";
+    }
+    return "?";
+}
+
+DataPlacement parse_data_placement(const std::string& s)
+{
+    if (s == "host" || s == "off")
+        return DataPlacement::Host;
+    if (s == "device" || s == "on")
+        return DataPlacement::Device;
+    if (s == "auto")
+        return DataPlacement::Auto;
+    throw std::invalid_argument("unknown data placement '" + s + "' (choose auto, device or host)");
+}
+
 int64_t parse_bytes(const std::string& text)
 {
     size_t i = 0;

@@ -14,11 +14,18 @@ namespace gpulab {
 
 enum class ExecMode { Sync, Async, Bounded };
 enum class Backend { Cpu, Cuda, Auto };
+// Where the training images live: copied from the host for every minibatch, or uploaded to
+// every device once and gathered there (what a GPU run wants: no copy per minibatch).
+// Auto: on the device for CUDA devices when the training set takes at most a quarter of
+// the memory budget; on the host for simulated devices (the host is their memory anyway).
+enum class DataPlacement { Host, Device, Auto };
 
 const char* exec_mode_name(ExecMode m);
 ExecMode parse_exec_mode(const std::string& s); // throws std::invalid_argument
 const char* backend_name(Backend b);
 Backend parse_backend(const std::string& s);    // throws std::invalid_argument
+const char* data_placement_name(DataPlacement p); // "host", "device", "auto"
+DataPlacement parse_data_placement(const std::string& s); // also "off"/"on"; throws
 
 // "256MiB", "2GiB", "1000000", "64M" -> bytes; throws std::invalid_argument.
 int64_t parse_bytes(const std::string& s);
@@ -41,6 +48,7 @@ struct TrainConfig {
     std::string snapshot_grad = "b1";  // which gradient to snapshot around allreduce
     bool step_mode = false;            // wait for step() before each allreduce step
     EngineKind engine = engine_kind_from_env();
+    DataPlacement data = DataPlacement::Auto;
 
     std::string describe() const;      // one line: "2 x cpu-sim, batch 256, lr 0.2, ..."
 };
@@ -70,6 +78,7 @@ struct RunResult {
     std::vector<int64_t> peak_bytes;     // per device
     std::vector<int64_t> bytes_in_use_after; // per device, after teardown: must be 0
     std::vector<std::vector<float>> final_params; // per device, when completed
+    bool data_on_device = false;         // the training set was uploaded to each device
 };
 
 } // namespace gpulab

@@ -98,6 +98,54 @@ std::pair<Tensor, Tensor> push_load(Engine& e, Device& dev, const Dataset& data,
     return {x, y};
 }
 
+// The training set on one device (DataPlacement::Device): every image and label, uploaded
+// once; a minibatch is then gathered there from its indices.
+struct DeviceDataset {
+    Tensor images; // (count, 1, 28, 28)
+    Tensor labels; // (count)
+};
+
+DeviceDataset push_upload_dataset(Engine& e, Device& dev, const Dataset& data, int64_t count)
+{
+    DeviceDataset d{make_tensor(e, dev, {count, 1, kImageSide, kImageSide}), make_tensor(e, dev, {count})};
+    OpDesc op;
+    op.device = dev.index();
+    op.name = "load_dataset";
+    op.writes = {d.images.var, d.labels.var};
+    op.fn = [d, &data] { // the dataset outlives the run (the trainer holds it)
+        d.images.device().upload(d.images.f(), data.images.data(), d.images.bytes());
+        d.labels.device().upload(d.labels.i32(), data.labels.data(), d.labels.bytes());
+    };
+    e.push(std::move(op));
+    return d;
+}
+
+// Like push_load, from the dataset on the device: only the n indices travel.
+std::pair<Tensor, Tensor> push_gather(Engine& e, Device& dev, const DeviceDataset& data, const int64_t* indices,
+                                      int64_t n)
+{
+    auto idx = std::make_shared<std::vector<int32_t>>(indices, indices + n);
+    Tensor index = make_tensor(e, dev, {n});
+    Tensor x = make_tensor(e, dev, {n, 1, kImageSide, kImageSide});
+    Tensor y = make_tensor(e, dev, {n});
+    OpDesc op;
+    op.device = dev.index();
+    op.name = "load_shard";
+    op.reads = {data.images.var, data.labels.var};
+    op.writes = {x.var, y.var, index.var};
+    op.fn = [x, y, index, idx, data] {
+        Device& d = x.device();
+        d.upload(index.i32(), idx->data(), index.bytes());
+        const Kernels& k = kernels_for(d);
+        const int n = static_cast<int>(index.numel());
+        const int64_t rows = data.labels.numel();
+        k.gather_rows(n, x.bytes() / n, index.i32(), rows, data.images.f(), x.f());
+        k.gather_rows(n, 4, index.i32(), rows, data.labels.i32(), y.i32());
+    };
+    e.push(std::move(op));
+    return {x, y};
+}
+
 // Sums one value per device; the last device to report calls done(total).
 struct Meter {
     std::mutex mutex;
@@ -352,6 +400,22 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         }
     };
 
+    // The training set on every device, or a copy from the host per minibatch.
+    const int64_t train_bytes = train_count * (kImagePixels + 1) * 4;
+    res.data_on_device = c.data == DataPlacement::Device ||
+                         (c.data == DataPlacement::Auto && r.models.front().device->kind() == DeviceKind::Cuda &&
+                          train_bytes * 4 <= c.memory_budget);
+    std::vector<DeviceDataset> on_device;
+    if (res.data_on_device) {
+        for (auto& m : r.models)
+            on_device.push_back(push_upload_dataset(eng, *m.device, train, train_count));
+        Event ev;
+        ev.kind = EventKind::Log;
+        ev.text = "training data on each device (" + format_bytes(train_bytes) +
+                  "): a minibatch is gathered there, only its indices are copied";
+        m_trace.record(std::move(ev));
+    }
+
     Batcher batcher(train_count, c.batch_size, c.seed);
     int64_t global_batch = 0;
     for (int epoch = 1; epoch <= c.epochs; ++epoch) {
@@ -381,7 +445,9 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                 const auto [off, cnt] = shards[static_cast<size_t>(d)];
                 Tensor loss;
                 if (cnt > 0) {
-                    auto [x, y] = push_load(eng, *m.device, train, idx.data() + off, cnt);
+                    auto [x, y] = res.data_on_device
+                                      ? push_gather(eng, *m.device, on_device[static_cast<size_t>(d)], idx.data() + off, cnt)
+                                      : push_load(eng, *m.device, train, idx.data() + off, cnt);
                     loss = push_forward_backward(eng, m, x, y, static_cast<int>(cnt));
                 } else {
                     push_zero_grads(eng, m);

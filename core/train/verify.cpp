@@ -796,11 +796,14 @@ VerifyReport run_verify(const VerifyOptions& opt)
             add(verify_training("1 device = CPU reference", verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive),
                                 verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, train_tol, train_eps));
             {
-                // The front end runs ahead; losses come back without a wait (download_then).
+                // The front end runs ahead; losses come back without a wait (download_then);
+                // each minibatch is copied from the host through pinned blocks. (The other
+                // CUDA runs keep the training set on the device: DataPlacement::Auto.)
                 auto bounded = verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive);
                 bounded.mode = ExecMode::Bounded;
                 bounded.inflight = 2;
-                add(verify_training("1 device, bounded (2 in flight) = CPU reference", bounded,
+                bounded.data = DataPlacement::Host;
+                add(verify_training("1 device, bounded (2 in flight), host copies = CPU reference", bounded,
                                     verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, train_tol,
                                     train_eps));
             }

@@ -66,7 +66,7 @@ def run_epochs(cmd, env=None, label=""):
     if p.returncode != 0 or not out:
         say("  %s failed (exit %d):\n%s" % (label, p.returncode, p.stdout[-2000:]))
         return None
-    say("  %-8s %s  (%.0f s)" % (label, "  ".join("e%d %.2fs acc %.3f" % (e, s, a) for e, _, a, s in out),
+    say("  %-8s %s  (%.0f s)" % (label, "  ".join("e%d %.4gs acc %.3f" % (e, s, a) for e, _, a, s in out),
                                  time.time() - t0))
     return out
 
@@ -100,7 +100,7 @@ def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, dev
         ours.append(steady(o))
         theirs.append(steady(t))
         ratios.append(ours[-1] / theirs[-1])
-        say("  steady sec/epoch: gpulab %.2f, pytorch %.2f, ratio %.3f" % (ours[-1], theirs[-1], ratios[-1]))
+        say("  steady sec/epoch: gpulab %.4g, pytorch %.4g, ratio %.3f" % (ours[-1], theirs[-1], ratios[-1]))
     return ours, theirs, ratios, " ".join(ours_cmd)
 
 
@@ -108,9 +108,9 @@ def report_comparison(title, ours, theirs, ratios, cmd):
     if not ratios:
         say("%s: no complete pair" % title)
         return
-    say("%s: gpulab %.2f s/epoch (median of %s), pytorch %.2f s/epoch (median of %s); median ratio %.3f "
-        "(gpulab/pytorch; pairs %s)" % (title, statistics.median(ours), ", ".join("%.2f" % x for x in ours),
-                                        statistics.median(theirs), ", ".join("%.2f" % x for x in theirs),
+    say("%s: gpulab %.4g s/epoch (median of %s), pytorch %.4g s/epoch (median of %s); median ratio %.3f "
+        "(gpulab/pytorch; pairs %s)" % (title, statistics.median(ours), ", ".join("%.4g" % x for x in ours),
+                                        statistics.median(theirs), ", ".join("%.4g" % x for x in theirs),
                                         statistics.median(ratios), ", ".join("%.3f" % r for r in ratios)))
     say("  gpulab command: %s" % cmd)
 

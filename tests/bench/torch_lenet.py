@@ -91,7 +91,7 @@ def main():
             for start in range(0, xte.shape[0], a.batch_size):
                 correct += (net(xte[start:start + a.batch_size]).argmax(1)
                             == yte[start:start + a.batch_size]).sum().item()
-        print("epoch %d: loss %.3f, test acc %.3f, %.2f sec/epoch on [%s]"
+        print("epoch %d: loss %.3f, test acc %.3f, %.4g sec/epoch on [%s]"
               % (epoch, total.item() / n, correct / xte.shape[0], secs, name))
         sys.stdout.flush()
 
