@@ -3,7 +3,7 @@
 # "Performance"). Builds gpulab (Release) into $BUILD_DIR (default build/), installs
 # Debian's python3-torch when it is missing, then runs tests/bench/run_bench.py, which
 # prints everything and asserts nothing. Not part of ctest. Arguments go to run_bench.py
-# (--pairs N, --epochs K, --skip cpu,scaling,allreduce,memory,gpu).
+# (--pairs N, --epochs K, --skip cpu,scaling,allreduce,engine,memory,gpu).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR="${BUILD_DIR:-build}"

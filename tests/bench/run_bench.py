@@ -142,7 +142,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3, help="per run; epochs 2.. are timed")
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: cpu,scaling,allreduce,memory,gpu")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: cpu,scaling,allreduce,engine,memory,gpu")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     cli = os.path.join(a.build_dir, "app/gpulab-cli")
@@ -175,6 +175,10 @@ def main():
     if "allreduce" not in skip:
         say("\n== allreduce, cpu-sim (%s) ==" % load_note())
         ours([bench, "allreduce", "--devices", "2,4"])
+
+    if "engine" not in skip:
+        say("\n== the engine's own cost per minibatch (empty ops; %s) ==" % load_note())
+        ours([bench, "engine", "--steps", "1000"])
 
     if "memory" not in skip:
         say("\n== memory (%s) ==" % load_note())

@@ -115,7 +115,7 @@ if [ "$HAVE_GPU" = 1 ]; then
     STEP_TIMEOUT=${BENCH_TIMEOUT:-240} step "benchmark: gpulab vs PyTorch eager, allreduce vs copy" \
       env LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" GPULAB_LD_LIBRARY_PATH="$LD_LIBRARY_PATH" \
       "$TORCH_PY" tests/bench/run_bench.py --bin-dir "$BIN" --python "$TORCH_PY" "${BENCH_DATA[@]}" \
-      --skip cpu,scaling,allreduce,memory --pairs 3 --epochs 3
+      --skip cpu,scaling,allreduce,memory,engine --pairs 3 --epochs 3
   else
     say "no Python with a CUDA-enabled torch and numpy: the GPU benchmark is skipped"
   fi
