@@ -447,6 +447,16 @@ private slots:
                          qPrintable(QString("peak %1 vs %2").arg(dev.result.peak_bytes[d]).arg(host.result.peak_bytes[d])));
             QVERIFY(all_zero(dev.result.bytes_in_use_after));
         }
+        // A training set that does not fit says what to do about it.
+        TrainConfig small = small_config(1);
+        small.data = DataPlacement::Device;
+        small.memory_budget = 1 << 20; // the 640 images take 2 MB
+        const Recorded oom = run(small);
+        QCOMPARE(oom.result.status, RunStatus::Failed);
+        QVERIFY(oom.result.out_of_memory);
+        QVERIFY2(QString::fromStdString(oom.result.message).contains("--data-on-device host"),
+                 oom.result.message.c_str());
+        QVERIFY(all_zero(oom.result.bytes_in_use_after));
         // Auto keeps simulated devices on host copies (their memory is the host's anyway).
         TrainConfig c = small_config(1);
         QCOMPARE(c.data, DataPlacement::Auto);

@@ -98,6 +98,12 @@ std::pair<Tensor, Tensor> push_load(Engine& e, Device& dev, const Dataset& data,
     return {x, y};
 }
 
+// The training set did not fit on a device: the remedy is not the usual one.
+class DatasetOutOfMemory : public OutOfMemory {
+public:
+    explicit DatasetOutOfMemory(const OutOfMemory& e) : OutOfMemory(e) {}
+};
+
 // The training set on one device (DataPlacement::Device): every image and label, uploaded
 // once; a minibatch is then gathered there from its indices.
 struct DeviceDataset {
@@ -296,7 +302,10 @@ RunResult Trainer::run()
         res.status = RunStatus::Failed;
         res.out_of_memory = true;
         res.message = std::string(e.what()) +
-                      ". Use sync or bounded mode, a smaller batch, or a larger memory budget.";
+                      (dynamic_cast<const DatasetOutOfMemory*>(&e)
+                           ? ", for the training set on the device. Keep it on the host (--data-on-device host) "
+                             "or give the device a larger memory budget."
+                           : ". Use sync or bounded mode, a smaller batch, or a larger memory budget.");
     } catch (const NonFiniteLoss& e) {
         res.status = RunStatus::Failed;
         res.diverged = true;
@@ -407,8 +416,12 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                           train_bytes * 4 <= c.memory_budget);
     std::vector<DeviceDataset> on_device;
     if (res.data_on_device) {
-        for (auto& m : r.models)
-            on_device.push_back(push_upload_dataset(eng, *m.device, train, train_count));
+        try {
+            for (auto& m : r.models)
+                on_device.push_back(push_upload_dataset(eng, *m.device, train, train_count));
+        } catch (const OutOfMemory& e) {
+            throw DatasetOutOfMemory(e);
+        }
         Event ev;
         ev.kind = EventKind::Log;
         ev.text = "training data on each device (" + format_bytes(train_bytes) +
