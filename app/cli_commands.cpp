@@ -7,6 +7,7 @@
 #include "data/synthetic.h"
 #include "device/device_factory.h"
 #include "trace/event_stream.h"
+#include "trace/op_summary.h"
 #include "trace/trace_export.h"
 #include "train/trainer.h"
 
@@ -207,6 +208,7 @@ int cmd_help()
         "  --snapshot-every N     record parameter snapshots every N minibatches\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
+        "  --op-summary           after the run, where each device's time went, per op\n"
         "  --quiet                no progress line\n"
         "\n"
         "verify options:\n"
@@ -255,6 +257,7 @@ int cmd_train(const std::vector<std::string>& argv)
     TrainConfig cfg;
     std::string data_dir, trace_path, csv_path;
     bool quiet = false;
+    bool op_summary = false;
     long long synthetic = 0;
     try {
         Args a(argv,
@@ -262,7 +265,7 @@ int cmd_train(const std::vector<std::string>& argv)
                 "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
                 "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
                 "--trace", "--csv", "--synthetic", "--data-on-device"},
-               {"--quiet", "--help"});
+               {"--quiet", "--help", "--op-summary"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
@@ -273,6 +276,7 @@ int cmd_train(const std::vector<std::string>& argv)
         trace_path = a.str("--trace", "");
         csv_path = a.str("--csv", "");
         quiet = a.has("--quiet") || !isatty(STDERR_FILENO);
+        op_summary = a.has("--op-summary");
         if (cfg.backend == Backend::Auto) {
             std::string why;
             if (cuda_usable(&why)) {
@@ -392,6 +396,8 @@ int cmd_train(const std::vector<std::string>& argv)
     std::signal(SIGTERM, SIG_DFL);
 
     write_exports(trace, trace_path, csv_path);
+    if (op_summary)
+        std::printf("%s", format_op_summary(summarize_ops(trace.all())).c_str());
     for (size_t d = 0; d < result.bytes_in_use_after.size(); ++d)
         if (result.bytes_in_use_after[d] != 0)
             std::fprintf(stderr, "gpulab-cli: warning: device %zu still holds %lld bytes\n", d,

@@ -1,6 +1,7 @@
 // Event stream and exports: concurrent producers lose nothing, a consumer drains each
 // event once, the Chrome trace is valid JSON with the documented tracks, CSV has its header.
 #include "trace/event_stream.h"
+#include "trace/op_summary.h"
 #include "trace/trace_export.h"
 
 #include <QtTest>
@@ -182,6 +183,53 @@ private slots:
         QVERIFY(!export_events_csv({}, "/nonexistent-dir/x.csv", &err));
         QVERIFY2(QString::fromStdString(err).contains("cannot write /nonexistent-dir/x.csv"),
                  err.c_str());
+    }
+
+    void opSummaryAddsUpEachDevicesOps()
+    {
+        std::vector<Event> ev;
+        auto op = [&](int device, const char* name, double t0, double t1) {
+            Event e;
+            e.kind = EventKind::Op;
+            e.device = device;
+            e.name = name;
+            e.t_us = t0;
+            e.t_end_us = t1;
+            ev.push_back(e);
+        };
+        op(0, "conv", 100, 400);  // 300
+        op(0, "conv", 500, 600);  // 100
+        op(0, "sgd", 600, 610);   // 10
+        op(1, "conv", 120, 320);  // 200
+        Event push;
+        push.kind = EventKind::Push; // not an op: not counted
+        push.device = 0;
+        push.name = "conv";
+        push.t_us = 50;
+        ev.push_back(push);
+        for (int b = 0; b < 2; ++b) {
+            Event l;
+            l.kind = EventKind::MinibatchLoss;
+            ev.push_back(l);
+        }
+        const OpSummary s = summarize_ops(ev);
+        QCOMPARE(s.minibatches, int64_t(2));
+        QCOMPARE(s.span_us, 510.0); // 100 .. 610
+        QCOMPARE(s.busy_us, (std::vector<double>{410.0, 200.0}));
+        QCOMPARE(s.op_count, (std::vector<int64_t>{3, 1}));
+        QCOMPARE(s.ops.size(), size_t(3));
+        QCOMPARE(s.ops[0].name, std::string("conv")); // device 0's longest first
+        QCOMPARE(s.ops[0].count, int64_t(2));
+        QCOMPARE(s.ops[0].total_us, 400.0);
+        QCOMPARE(s.ops[0].max_us, 300.0);
+        QCOMPARE(s.ops[0].mean_us(), 200.0);
+        QCOMPARE(s.ops[1].name, std::string("sgd"));
+        QCOMPARE(s.ops[2].device, 1);
+        const QString text = QString::fromStdString(format_op_summary(s, 1));
+        QVERIFY2(text.contains("255.0 us per minibatch"), qPrintable(text)); // 510 us / 2 minibatches
+        QVERIFY2(text.contains("(other ops)"), qPrintable(text));   // sgd, beyond the top 1
+        QVERIFY2(text.contains("97.6%"), qPrintable(text));         // conv: 400 of 410 us
+        QCOMPARE(summarize_ops({}).span_us, 0.0);
     }
 };
 
