@@ -99,6 +99,10 @@ if [ "$HAVE_GPU" = 1 ]; then
     --inflight 3 --epochs 1 --subset 4096 --test-subset 1000 --quiet "${DATA[@]}" --trace "$LOGDIR/trace-4gpu.json"
   step "backend auto picks CUDA" "$BIN/gpulab-cli" train --backend auto --devices 2 --epochs 1 --subset 2048 \
     --test-subset 500 --quiet "${DATA[@]}"
+  # Where a GPU minibatch's host time goes (each op's time to queue its kernels), in the
+  # mode the benchmark compares: the first thing to read when the GPU targets are missed.
+  step "op summary: 1 device, bounded, 2 epochs" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded \
+    --inflight 2 --op-summary
   # The GPU benchmark (issue "Performance"): gpulab vs the PyTorch already on this machine,
   # alternating, and allreduce against the device-to-device copy. It prints, never fails.
   TORCH_PY=""
