@@ -69,6 +69,9 @@ def main():
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
     name = "%s(%s)" % (dev.type, torch.cuda.get_device_name(dev) if dev.type == "cuda"
                        else "%d threads" % torch.get_num_threads())
+    if dev.type == "cuda":  # PyTorch's defaults, left as they are; gpulab computes in plain FP32
+        name += ", cudnn TF32 %s, matmul TF32 %s" % (torch.backends.cudnn.allow_tf32,
+                                                     torch.backends.cuda.matmul.allow_tf32)
     print("training: torch %s, batch %d, lr %g, %s" % (torch.__version__, a.batch_size, a.lr, name))
     n = xtr.shape[0]
     for epoch in range(1, a.epochs + 1):
