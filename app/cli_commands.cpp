@@ -56,7 +56,7 @@ public:
                 has_inline = true;
             }
             if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
-                m_values[name] = "1";
+                m_values[name] = std::string(1, '1'); // (= "1" trips GCC 12's false -Wrestrict)
             } else if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
                 if (!has_inline) {
                     if (i + 1 >= args.size())

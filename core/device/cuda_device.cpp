@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -39,6 +40,18 @@ namespace {
 constexpr size_t kStagingMax = size_t(16) << 20;
 constexpr size_t kPinnedCap = size_t(256) << 20;
 constexpr size_t kPinnedGranularity = 4096;
+
+// GPULAB_CUDA_PINNED=0 turns the pinned blocks off: uploads from pageable memory go straight
+// to cudaMemcpyAsync and read-backs wait (Device::download_then's default). A switch to tell,
+// on a GPU machine, whether a fault lies in that machinery.
+bool pinned_transfers()
+{
+    static const bool on = [] {
+        const char* v = std::getenv("GPULAB_CUDA_PINNED");
+        return !(v && std::string(v) == "0");
+    }();
+    return on;
+}
 
 // Sets a GPU current on this thread for a scope and restores the previous one.
 class ScopedGpu {
@@ -334,7 +347,7 @@ void CudaDevice::upload(void* dst, const void* host_src, int64_t bytes)
         GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
         return;
     }
-    if (n > kStagingMax) {
+    if (n > kStagingMax || !pinned_transfers()) {
         // From pageable memory the call returns once the data is staged (it may first wait
         // for the stream): the caller may free the buffer as soon as we return.
         GPULAB_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, n, cudaMemcpyHostToDevice, m_stream));
@@ -453,6 +466,10 @@ CudaDevice::PinnedBlock CudaDevice::take_pinned(size_t bytes)
 
 void CudaDevice::download_then(const float* src, int64_t count, ReadbackFn then)
 {
+    if (!pinned_transfers()) {
+        Device::download_then(src, count, std::move(then));
+        return;
+    }
     activate();
     run_landed_readbacks(false);
     bool check = false; // a kernel may have reported a CudaAsyncError: its copy goes along

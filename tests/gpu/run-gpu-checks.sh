@@ -90,6 +90,10 @@ step "tst_verify" "$BIN/tst_verify"
 if [ "$HAVE_GPU" = 1 ]; then
   TRAIN=(train --backend cuda --epochs 2 --batch-size 256 --lr 0.2 --quiet "${DATA[@]}")
   step "train 1 GPU device" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1
+  # The same without this build's newer transfer paths (pinned staging, read-backs that land
+  # later, the training set on the device): if only the run above fails, the fault is there.
+  step "train 1 GPU device, plain transfers" env GPULAB_CUDA_PINNED=0 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 \
+    --data-on-device host
   step "train 4 logical devices, naive" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce naive
   step "train 4 logical devices, ring (12000 images)" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 \
     --allreduce ring --subset 12000 --test-subset 2000
