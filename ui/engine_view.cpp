@@ -180,9 +180,8 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(4, 4, 4, 4);
     auto* bar = new QHBoxLayout;
-    m_note = new QLabel(tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); "
-                           "the blocks are ops running on the devices; \"other\" is read-backs and evaluation."),
-                        this);
+    m_note = new QLabel(this);
+    setNote(false);
     m_note->setWordWrap(true);
     bar->addWidget(m_note, 1);
     bar->addWidget(new QLabel(tr("Show:"), this));
@@ -264,8 +263,21 @@ int EngineView::intern(const std::string& name)
     return m_names.size() - 1;
 }
 
+// On a GPU a worker's op returns once its kernels are queued: the blocks are the host's
+// time to queue them, and the waits for the GPU show as read-backs.
+void EngineView::setNote(bool gpu)
+{
+    m_note->setText(gpu ? tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target "
+                             "device); the blocks are the time each worker took to queue an op's kernels on its GPU "
+                             "(the GPU runs them later); waiting for the GPU shows as \"readbacks\" (other).")
+                        : tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target "
+                             "device); the blocks are ops running on the devices; \"other\" is read-backs and "
+                             "evaluation."));
+}
+
 void EngineView::beginRun(const RunInfo& run)
 {
+    setNote(run.config.backend == Backend::Cuda);
     m_plot->clearPlottables();
     m_plot->legend->clearItems();
     m_ops.clear();

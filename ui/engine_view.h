@@ -46,6 +46,7 @@ public:
     static Category categoryOf(const std::string& opName);
 
 private:
+    void setNote(bool gpu);
     struct OpRec {
         double t0, t1;
         int device;

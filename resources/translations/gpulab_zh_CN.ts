@@ -616,6 +616,10 @@
         <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（颜色表示目标设备）；色块是在设备上运行的操作；“其他”是读回与评估。</translation>
     </message>
     <message>
+        <source>Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); the blocks are the time each worker took to queue an op&apos;s kernels on its GPU (the GPU runs them later); waiting for the GPU shows as &quot;readbacks&quot; (other).</source>
+        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（颜色表示目标设备）；色块是各工作线程把一个操作的内核排入其 GPU 队列所用的时间（GPU 稍后才执行它们）；等待 GPU 显示为“readbacks”（其他）。</translation>
+    </message>
+    <message>
         <source>Show:</source>
         <translation>显示：</translation>
     </message>
