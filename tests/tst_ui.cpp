@@ -3,13 +3,18 @@
 // and the headless command line.
 #include "allreduce_view.h"
 #include "control_panel.h"
+#include "core_messages.h"
 #include "dataset_loader.h"
 #include "devices_view.h"
 #include "engine_view.h"
 #include "main_window.h"
 #include "memory_view.h"
+#include "presets.h"
 #include "training_view.h"
+#include "data/fashion_mnist.h"
+#include "data/synthetic.h"
 #include "device/device_factory.h"
+#include "trace/event_stream.h"
 #include "trace/trace_export.h"
 #include "train/trainer.h"
 
@@ -578,6 +583,72 @@ private slots:
         QCOMPARE(zh.translate("gpulab::MemoryView", "Memory"), QString::fromUtf8("内存"));
         QCOMPARE(zh.translate("Presets", "Book: 2 devices, batch 256, lr 0.2"),
                  QString::fromUtf8("书中示例：2 个设备，批量 256，学习率 0.2"));
+        // The preset list is made once, in whatever language was installed then (gpulab's
+        // --help reads it before the translator is installed); titles follow the language
+        // installed when they are shown.
+        const Preset* oom = findPreset(QStringLiteral("async-oom"));
+        QVERIFY(oom);
+        QCOMPARE(oom->title(), QStringLiteral("Async, 256 MiB per device: runs out of memory"));
+        QCoreApplication::installTranslator(&zh);
+        const QString title = oom->title(), lesson = oom->lesson();
+        ControlPanel panel;
+        auto* combo = panel.findChild<QComboBox*>(QStringLiteral("presetCombo"));
+        const QString shown = combo ? combo->itemText(combo->findData(QStringLiteral("async-oom"))) : QString();
+        QCoreApplication::removeTranslator(&zh);
+        QCOMPARE(title, QString::fromUtf8("异步，每设备 256 MiB：内存耗尽"));
+        QVERIFY2(lesson.contains(QString::fromUtf8("前端")), qPrintable(lesson));
+        QCOMPARE(shown, title);
+#endif
+    }
+
+    // Core's messages a class meets most (out of memory, divergence, no CUDA) appear in the
+    // UI's language; others, and all of them without a translation, as core wrote them.
+    void coreMessagesFollowTheLanguage()
+    {
+#ifndef GPULAB_HAVE_TRANSLATIONS
+        QSKIP("built without lrelease (qt6-l10n-tools): English only");
+#else
+        auto data = std::make_shared<const FashionMnist>(make_synthetic_dataset(2048, 128, 3));
+        auto failure = [&](double lr, ExecMode mode, int64_t budget) {
+            TrainConfig c;
+            c.devices = 2;
+            c.batch_size = 64;
+            c.lr = lr;
+            c.epochs = 1;
+            c.mode = mode;
+            c.memory_budget = budget;
+            EventStream trace;
+            return Trainer(c, data, trace).run().message;
+        };
+        const std::string oom = failure(0.2, ExecMode::Async, int64_t(24) << 20);
+        const std::string diverged = failure(1000, ExecMode::Sync, kDefaultMemoryBudget);
+        std::string no_cuda;
+        const bool cuda = cuda_usable(&no_cuda);
+        const std::string unknown = "something no pattern knows";
+
+        // No translation installed: core's words, unchanged.
+        QCOMPARE(coreMessage(oom), QString::fromStdString(oom));
+        QCOMPARE(coreMessage(diverged), QString::fromStdString(diverged));
+
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh);
+        const QString oomZh = coreMessage(oom), divergedZh = coreMessage(diverged);
+        QCoreApplication::removeTranslator(&zh);
+        QVERIFY2(oomZh.contains(QString::fromUtf8("内存不足")), qPrintable(QString::fromStdString(oom) + " -> " + oomZh));
+        QVERIFY2(oomZh.contains(QStringLiteral("cpu-sim(")), qPrintable(oomZh)); // the facts stay
+        QVERIFY2(oomZh.contains(QStringLiteral("24.0 MiB")), qPrintable(oomZh));
+        QVERIFY2(divergedZh.contains(QString::fromUtf8("训练发散")),
+                 qPrintable(QString::fromStdString(diverged) + " -> " + divergedZh));
+        QVERIFY2(divergedZh.contains(QStringLiteral("1000")), qPrintable(divergedZh));
+        QVERIFY(!divergedZh.contains(QStringLiteral("%")));
+        QCoreApplication::installTranslator(&zh);
+        const QString noCudaZh = coreMessage(no_cuda), unknownZh = coreMessage(unknown);
+        QCoreApplication::removeTranslator(&zh);
+        if (!cuda)
+            QVERIFY2(noCudaZh != QString::fromStdString(no_cuda), qPrintable(noCudaZh));
+        QCOMPARE(unknownZh, QString::fromStdString(unknown));
 #endif
     }
 

@@ -2,6 +2,7 @@
 // disabled (with the reason shown) while the settings or the data cannot run.
 #include "control_panel.h"
 
+#include "core_messages.h"
 #include "data/fashion_mnist.h"
 #include "device/device_factory.h"
 #include "presets.h"
@@ -44,7 +45,7 @@ void ControlPanel::buildUi()
     m_preset->setObjectName(QStringLiteral("presetCombo"));
     m_preset->addItem(tr("Custom settings"), QString());
     for (const Preset& p : presets())
-        m_preset->addItem(p.title, p.id);
+        m_preset->addItem(p.title(), p.id);
     m_lesson = new QLabel(presetBox);
     m_lesson->setWordWrap(true);
     m_lesson->setStyleSheet(QStringLiteral("color: #444; font-style: italic;"));
@@ -101,7 +102,7 @@ void ControlPanel::buildUi()
     if (!m_cudaUsable) {
         if (auto* model = qobject_cast<QStandardItemModel*>(m_backend->model()))
             model->item(1)->setEnabled(false);
-        const QString why = QString::fromStdString(whyNot);
+        const QString why = coreMessage(whyNot);
         m_backend->setItemData(1, tr("Not available: %1").arg(why), Qt::ToolTipRole);
         m_backend->setToolTip(tr("CUDA is not available here: %1").arg(why));
         m_backendNote->setText(tr("CUDA: %1").arg(why));
@@ -321,7 +322,7 @@ bool ControlPanel::applyPreset(const QString& id)
     setConfig(p->config);
     setStepMode(p->stepMode);
     m_preset->setCurrentIndex(m_preset->findData(id));
-    m_lesson->setText(p->lesson);
+    m_lesson->setText(p->lesson());
     return true;
 }
 

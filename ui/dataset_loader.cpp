@@ -2,6 +2,7 @@
 // result crosses back to the UI thread through a queued call.
 #include "dataset_loader.h"
 
+#include "core_messages.h"
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
 
@@ -38,7 +39,7 @@ void DatasetLoader::load(Source source, const QString& dir)
             else
                 data = std::make_shared<const FashionMnist>(load_fashion_mnist(path));
         } catch (const std::exception& e) {
-            error = QString::fromStdString(e.what());
+            error = coreMessage(e.what());
         }
         {
             std::lock_guard lock(m_mutex);

@@ -5,6 +5,7 @@
 
 #include "allreduce_view.h"
 #include "control_panel.h"
+#include "core_messages.h"
 #include "dataset_loader.h"
 #include "devices_view.h"
 #include "engine_view.h"
@@ -404,7 +405,7 @@ void MainWindow::dispatch(const std::vector<Event>& events)
     for (const Event& e : events) {
         if (e.kind == EventKind::RunEnd && e.name == "failed" && !m_errorShown) {
             m_errorShown = true;
-            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(QString::fromStdString(e.text)), true);
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(e.text)), true);
         }
     }
 }
@@ -516,7 +517,7 @@ void MainWindow::onFinished()
     }
     case RunStatus::Failed:
         if (!m_errorShown)
-            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(QString::fromStdString(r.message)), true);
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(r.message)), true);
         m_errorShown = true;
         m_panel->setProgress(0, tr("Failed"));
         break;

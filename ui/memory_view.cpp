@@ -2,6 +2,7 @@
 // per drain; the sync and the async slot each keep the last run of their kind.
 #include "memory_view.h"
 
+#include "core_messages.h"
 #include "lab_style.h"
 
 #include <qcustomplot.h>
@@ -222,7 +223,7 @@ void MemoryView::endRun(const RunInfo& run, const RunResult& result)
     if (s.runId != run.id)
         return;
     if (result.status == RunStatus::Failed) {
-        m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(QString::fromStdString(result.message)));
+        m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(coreMessage(result.message)));
         m_message->setStyleSheet(QStringLiteral("color: #b00020;"));
     } else {
         qint64 peak = 0;

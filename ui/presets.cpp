@@ -21,61 +21,66 @@ TrainConfig book(int devices, int64_t batch)
     return c;
 }
 
-QString t(const char* s)
-{
-    return QCoreApplication::translate("Presets", s);
-}
-
 QList<Preset> makePresets()
 {
     QList<Preset> p;
-    p.append({QStringLiteral("book-1"), t(QT_TRANSLATE_NOOP("Presets", "Book: 1 device, batch 256, lr 0.2")),
-              t(QT_TRANSLATE_NOOP("Presets", "The baseline: one device trains the whole minibatch.")), book(1, 256)});
-    p.append({QStringLiteral("book-2"), t(QT_TRANSLATE_NOOP("Presets", "Book: 2 devices, batch 256, lr 0.2")),
-              t(QT_TRANSLATE_NOOP("Presets", "Same batch split over two devices: each does half the work, plus an allreduce.")),
+    p.append({QStringLiteral("book-1"), QT_TRANSLATE_NOOP("Presets", "Book: 1 device, batch 256, lr 0.2"),
+              QT_TRANSLATE_NOOP("Presets", "The baseline: one device trains the whole minibatch."), book(1, 256)});
+    p.append({QStringLiteral("book-2"), QT_TRANSLATE_NOOP("Presets", "Book: 2 devices, batch 256, lr 0.2"),
+              QT_TRANSLATE_NOOP("Presets", "Same batch split over two devices: each does half the work, plus an allreduce."),
               book(2, 256)});
-    p.append({QStringLiteral("book-2-512"), t(QT_TRANSLATE_NOOP("Presets", "Book: 2 devices, batch 512, lr 0.2")),
-              t(QT_TRANSLATE_NOOP("Presets", "The batch grows with the devices: each device keeps a full share of work.")),
+    p.append({QStringLiteral("book-2-512"), QT_TRANSLATE_NOOP("Presets", "Book: 2 devices, batch 512, lr 0.2"),
+              QT_TRANSLATE_NOOP("Presets", "The batch grows with the devices: each device keeps a full share of work."),
               book(2, 512)});
     {
         TrainConfig c = book(2, 256);
         c.memory_budget = int64_t(256) << 20;
         c.epochs = 1;
-        p.append({QStringLiteral("sync-256mib"), t(QT_TRANSLATE_NOOP("Presets", "Sync, 256 MiB per device")),
-                  t(QT_TRANSLATE_NOOP("Presets", "One wait per minibatch: memory stays flat, well under the budget.")), c});
+        p.append({QStringLiteral("sync-256mib"), QT_TRANSLATE_NOOP("Presets", "Sync, 256 MiB per device"),
+                  QT_TRANSLATE_NOOP("Presets", "One wait per minibatch: memory stays flat, well under the budget."), c});
         c.mode = ExecMode::Async;
-        p.append({QStringLiteral("async-oom"), t(QT_TRANSLATE_NOOP("Presets", "Async, 256 MiB per device: runs out of memory")),
-                  t(QT_TRANSLATE_NOOP("Presets", "The front end queues the whole epoch; every queued minibatch holds memory.")),
+        p.append({QStringLiteral("async-oom"), QT_TRANSLATE_NOOP("Presets", "Async, 256 MiB per device: runs out of memory"),
+                  QT_TRANSLATE_NOOP("Presets", "The front end queues the whole epoch; every queued minibatch holds memory."),
                   c});
         c.mode = ExecMode::Bounded;
         c.inflight = 2;
-        p.append({QStringLiteral("bounded-2"), t(QT_TRANSLATE_NOOP("Presets", "Bounded async (k = 2), 256 MiB per device")),
-                  t(QT_TRANSLATE_NOOP("Presets", "At most two minibatches in flight: the front end stays ahead, memory stays bounded.")),
+        p.append({QStringLiteral("bounded-2"), QT_TRANSLATE_NOOP("Presets", "Bounded async (k = 2), 256 MiB per device"),
+                  QT_TRANSLATE_NOOP("Presets", "At most two minibatches in flight: the front end stays ahead, memory stays bounded."),
                   c});
     }
     {
         TrainConfig c = book(4, 256);
         c.allreduce = AllreduceKind::Ring;
-        p.append({QStringLiteral("ring-4"), t(QT_TRANSLATE_NOOP("Presets", "Ring allreduce, 4 devices")),
-                  t(QT_TRANSLATE_NOOP("Presets", "Every device sends and receives the same amount; no device is the hub.")), c});
+        p.append({QStringLiteral("ring-4"), QT_TRANSLATE_NOOP("Presets", "Ring allreduce, 4 devices"),
+                  QT_TRANSLATE_NOOP("Presets", "Every device sends and receives the same amount; no device is the hub."), c});
         TrainConfig s = c;
         s.epochs = 1;
         s.train_subset = 2560;
         s.test_subset = 1000;
-        p.append({QStringLiteral("step-ring-4"), t(QT_TRANSLATE_NOOP("Presets", "Step through a ring allreduce, 4 devices")),
-                  t(QT_TRANSLATE_NOOP("Presets", "Press Step to move the chunks one allreduce step at a time.")), s, true});
+        p.append({QStringLiteral("step-ring-4"), QT_TRANSLATE_NOOP("Presets", "Step through a ring allreduce, 4 devices"),
+                  QT_TRANSLATE_NOOP("Presets", "Press Step to move the chunks one allreduce step at a time."), s, true});
     }
     {
         TrainConfig c = book(8, 1024);
         c.lr = 0.4;
         c.epochs = 2;
-        p.append({QStringLiteral("eight"), t(QT_TRANSLATE_NOOP("Presets", "8 devices, batch 1024, lr 0.4")),
-                  t(QT_TRANSLATE_NOOP("Presets", "All eight simulated devices at full speed.")), c});
+        p.append({QStringLiteral("eight"), QT_TRANSLATE_NOOP("Presets", "8 devices, batch 1024, lr 0.4"),
+                  QT_TRANSLATE_NOOP("Presets", "All eight simulated devices at full speed."), c});
     }
     return p;
 }
 
 } // namespace
+
+QString Preset::title() const
+{
+    return QCoreApplication::translate("Presets", titleSource);
+}
+
+QString Preset::lesson() const
+{
+    return QCoreApplication::translate("Presets", lessonSource);
+}
 
 const QList<Preset>& presets()
 {

@@ -9,11 +9,16 @@
 namespace gpulab {
 
 struct Preset {
-    QString id;           // for --preset: "book-1", "async-oom", ...
-    QString title;        // shown in the panel
-    QString lesson;       // one sentence: what to watch for
+    QString id;                   // for --preset: "book-1", "async-oom", ...
+    const char* titleSource;      // shown in the panel (English; translated when shown)
+    const char* lessonSource;     // one sentence: what to watch for
     TrainConfig config;
     bool stepMode = false;
+
+    // In the language installed when called: the list is made once, maybe before the
+    // translator is installed (gpulab's --help lists the preset ids).
+    QString title() const;
+    QString lesson() const;
 };
 
 const QList<Preset>& presets();

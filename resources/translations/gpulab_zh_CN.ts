@@ -2,6 +2,49 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>CoreMessages</name>
+    <message>
+        <source>out of memory on %1: requested %2 with %3 of %4 in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.</source>
+        <translation>%1 内存不足：申请 %2 时已用 %3（预算 %4）。请改用同步或有界模式、更小的批量，或更大的内存预算。</translation>
+    </message>
+    <message>
+        <source>the loss became NaN at epoch %1, minibatch %2 (device %3): training diverged; lower the learning rate (now %4)</source>
+        <translation>损失在第 %1 个迭代周期、第 %2 个小批量（设备 %3）变为 NaN：训练发散；请降低学习率（当前为 %4）</translation>
+    </message>
+    <message>
+        <source>the loss became infinite at epoch %1, minibatch %2 (device %3): training diverged; lower the learning rate (now %4)</source>
+        <translation>损失在第 %1 个迭代周期、第 %2 个小批量（设备 %3）变为无穷大：训练发散；请降低学习率（当前为 %4）</translation>
+    </message>
+    <message>
+        <source>the loss became huge (%1 per image) at epoch %2, minibatch %3 (device %4): training diverged; lower the learning rate (now %5)</source>
+        <translation>损失在第 %2 个迭代周期、第 %3 个小批量（设备 %4）变得极大（每张图像 %1）：训练发散；请降低学习率（当前为 %5）</translation>
+    </message>
+    <message>
+        <source>Fashion-MNIST file %1 not found: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with %2</source>
+        <translation>找不到 Fashion-MNIST 文件 %1：请安装 Debian 软件包 dataset-fashion-mnist（apt-get install dataset-fashion-mnist），或选择包含 %2 的目录</translation>
+    </message>
+    <message>
+        <source>this build of gpulab has no CUDA backend (configure with a CUDA toolkit)</source>
+        <translation>此版本的 gpulab 没有 CUDA 后端（需在配置时提供 CUDA 工具包）</translation>
+    </message>
+    <message>
+        <source>no NVIDIA driver found (libcuda could not be loaded); install the NVIDIA driver to use GPUs</source>
+        <translation>未找到 NVIDIA 驱动（无法加载 libcuda）；请安装 NVIDIA 驱动以使用 GPU</translation>
+    </message>
+    <message>
+        <source>no CUDA device: the NVIDIA driver (CUDA %1) sees no GPU</source>
+        <translation>没有 CUDA 设备：NVIDIA 驱动（CUDA %1）找不到 GPU</translation>
+    </message>
+    <message>
+        <source>the NVIDIA driver is too old: it supports CUDA %1, this build needs CUDA %2; update the driver</source>
+        <translation>NVIDIA 驱动太旧：它支持 CUDA %1，此版本需要 CUDA %2；请更新驱动</translation>
+    </message>
+    <message>
+        <source>stopped by the user</source>
+        <translation>已由用户停止</translation>
+    </message>
+</context>
+<context>
     <name>Presets</name>
     <message>
         <source>Book: 1 device, batch 256, lr 0.2</source>
