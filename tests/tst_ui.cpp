@@ -625,6 +625,10 @@ private slots:
         std::string no_cuda;
         const bool cuda = cuda_usable(&no_cuda);
         const std::string unknown = "something no pattern knows";
+        TrainConfig tooSmall;
+        tooSmall.devices = 8;
+        tooSmall.batch_size = 4;
+        const std::string invalid = validate(tooSmall);
 
         // No translation installed: core's words, unchanged.
         QCOMPARE(coreMessage(oom), QString::fromStdString(oom));
@@ -644,11 +648,14 @@ private slots:
         QVERIFY2(divergedZh.contains(QStringLiteral("1000")), qPrintable(divergedZh));
         QVERIFY(!divergedZh.contains(QStringLiteral("%")));
         QCoreApplication::installTranslator(&zh);
-        const QString noCudaZh = coreMessage(no_cuda), unknownZh = coreMessage(unknown);
+        const QString noCudaZh = coreMessage(no_cuda), unknownZh = coreMessage(unknown),
+                      invalidZh = coreMessage(invalid);
         QCoreApplication::removeTranslator(&zh);
         if (!cuda)
             QVERIFY2(noCudaZh != QString::fromStdString(no_cuda), qPrintable(noCudaZh));
         QCOMPARE(unknownZh, QString::fromStdString(unknown));
+        QVERIFY2(invalidZh.contains(QString::fromUtf8("小于设备数（8）")),
+                 qPrintable(QString::fromStdString(invalid) + " -> " + invalidZh));
 #endif
     }
 

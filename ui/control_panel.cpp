@@ -379,7 +379,7 @@ QString ControlPanel::problem() const
     const TrainConfig c = config();
     if (c.backend == Backend::Cuda && !m_cudaUsable)
         return tr("The CUDA backend is not available here; choose Simulated CPU");
-    return QString::fromStdString(validate(c));
+    return coreMessage(validate(c));
 }
 
 DatasetLoader::Source ControlPanel::dataSource() const

@@ -50,6 +50,13 @@ const std::vector<Known>& known()
              R"(^the NVIDIA driver is too old: it supports CUDA (.+), this build needs CUDA (.+); update the driver$)")),
          QT_TRANSLATE_NOOP("CoreMessages",
                            "the NVIDIA driver is too old: it supports CUDA %1, this build needs CUDA %2; update the driver")},
+        {QRegularExpression(QStringLiteral(
+             R"(^batch size (\d+) is smaller than the number of devices \((\d+)\): every device needs at least one image per minibatch$)")),
+         QT_TRANSLATE_NOOP("CoreMessages", "batch size %1 is smaller than the number of devices (%2): every device "
+                                           "needs at least one image per minibatch")},
+        {QRegularExpression(QStringLiteral(
+             R"(^training subset must be 0 \(all\) or at least the number of devices \(got (\d+)\)$)")),
+         QT_TRANSLATE_NOOP("CoreMessages", "training subset must be 0 (all) or at least the number of devices (got %1)")},
         {QRegularExpression(QStringLiteral(R"(^stopped by the user$)")),
          QT_TRANSLATE_NOOP("CoreMessages", "stopped by the user")},
     };

@@ -40,6 +40,14 @@
         <translation>NVIDIA 驱动太旧：它支持 CUDA %1，此版本需要 CUDA %2；请更新驱动</translation>
     </message>
     <message>
+        <source>batch size %1 is smaller than the number of devices (%2): every device needs at least one image per minibatch</source>
+        <translation>批量 %1 小于设备数（%2）：每个设备在每个小批量中至少需要一张图像</translation>
+    </message>
+    <message>
+        <source>training subset must be 0 (all) or at least the number of devices (got %1)</source>
+        <translation>训练图像数必须为 0（全部）或不少于设备数（当前为 %1）</translation>
+    </message>
+    <message>
         <source>stopped by the user</source>
         <translation>已由用户停止</translation>
     </message>
