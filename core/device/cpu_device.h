@@ -39,6 +39,7 @@ public:
     // events stay per logical allocation (Device::allocate): the memory timeline is the
     // same with or without the pool. Cached bytes plus bytes in use never exceed the budget.
     int64_t cached_bytes() const;
+    int64_t bytes_reserved() const override { return bytes_in_use() + cached_bytes(); }
     void release_cached(); // gives every cached block back to the host heap
 
 protected:

@@ -612,6 +612,8 @@ void* CudaDevice::raw_allocate(int64_t bytes)
         return p;
     }
     ScopedGpu on(m_gpu); // the front end allocates at push time, on its own thread
+    if (m_reserved + static_cast<int64_t>(want) > memory_budget() && !m_free.empty())
+        free_cached_locked(); // as on a simulated device, cached + in use stay within the budget
     void* p = nullptr;
     cudaError_t err = cudaMalloc(&p, want);
     if (err == cudaErrorMemoryAllocation) {

@@ -508,6 +508,13 @@ std::vector<VerifyCheck> verify_memory(DeviceKind kind)
             if (d.bytes_reserved() > std::max<int64_t>(reserved, int64_t(8) << 20))
                 bad += "a freed block was not reused (reserved " + std::to_string(d.bytes_reserved()) + "); ";
         }
+        // Freed blocks of sizes no later request reuses: the cache gives them back rather
+        // than hold more than the budget (plus rounding of the blocks in use).
+        for (const int64_t mib : {16, 24, 40, 56}) {
+            auto block = d.allocate(mib << 20);
+        }
+        if (d.bytes_reserved() > budget + (int64_t(1) << 20))
+            bad += "the cache holds " + std::to_string(d.bytes_reserved()) + " bytes, more than the budget; ";
         bool oom = false;
         try {
             auto too_big = d.allocate(budget + 1);
