@@ -660,11 +660,12 @@ void CudaDevice::release_cached()
 void CudaDevice::free_cached_locked()
 {
     // cudaFree waits for the GPU to finish pending work, so queued uses of a block are done.
-    for (auto& [size, ptr] : m_free) {
-        GPULAB_CUDA_CHECK(cudaFree(ptr));
+    while (!m_free.empty()) { // one at a time: a failing cudaFree leaves no freed block behind
+        const auto [size, ptr] = *m_free.begin();
+        m_free.erase(m_free.begin());
         m_reserved -= static_cast<int64_t>(size);
+        GPULAB_CUDA_CHECK(cudaFree(ptr));
     }
-    m_free.clear();
 }
 
 // ---- NCCL communicators -------------------------------------------------------------------
