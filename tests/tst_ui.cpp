@@ -18,6 +18,8 @@
 #include "trace/trace_export.h"
 #include "train/trainer.h"
 
+#include <qcustomplot.h>
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -187,6 +189,43 @@ private slots:
         QVERIFY(QTest::qWaitForWindowExposed(w));
     }
 
+    // What a class sees when the lab opens, before any run: the views draw the panel's
+    // settings (the ring of 4 devices, a row per device), the plots fill their space, and
+    // no empty legend box is drawn.
+    void viewsBeforeTheFirstRunShowTheSettings()
+    {
+        QCOMPARE(w->currentRunId(), 0);
+        child<QComboBox>("presetCombo")->setCurrentIndex(0);
+        child<QSpinBox>("devicesSpin")->setValue(4);
+        child<QComboBox>("allreduceCombo")->setCurrentIndex(1); // ring
+        QCOMPARE(w->allreduceView()->shownDevices(), 4);
+        QVERIFY(w->allreduceView()->shownRing());
+        child<QComboBox>("allreduceCombo")->setCurrentIndex(0);
+        child<QSpinBox>("devicesSpin")->setValue(3);
+        QCOMPARE(w->allreduceView()->shownDevices(), 3);
+        QVERIFY(!w->allreduceView()->shownRing());
+
+        auto* engine = child<QCustomPlot>("enginePlot");
+        auto rows = qSharedPointerDynamicCast<QCPAxisTickerText>(engine->axisRect()->axis(QCPAxis::atLeft)->ticker());
+        QVERIFY(rows);
+        QCOMPARE(rows->ticks().size(), 4); // the front end and 3 devices
+        for (const char* view : {"engine", "allreduce", "training", "memory"}) {
+            w->showView(QString::fromLatin1(view));
+            QTest::qWait(50);
+            for (QCustomPlot* p : w->findChildren<QCustomPlot*>()) {
+                if (!p->isVisible())
+                    continue;
+                p->replot(QCustomPlot::rpImmediateRefresh);
+                QVERIFY2(!p->legend->visible() || p->legend->itemCount() > 0, qPrintable(p->objectName()));
+                // an empty legend under a plot once capped its width at the title's
+                QVERIFY2(p->axisRect()->outerRect().width() > 0.8 * p->width(),
+                         qPrintable(QStringLiteral("%1: %2 of %3 px").arg(p->objectName())
+                                        .arg(p->axisRect()->outerRect().width()).arg(p->width())));
+            }
+        }
+        w->showView(QStringLiteral("training"));
+    }
+
     // The data: a folder without the files is explained in the panel, and the synthetic
     // stand-in is offered (and works).
     void missingDataIsExplainedAndSyntheticOffered()
@@ -285,6 +324,12 @@ private slots:
         QVERIFY(!w->memoryView()->hasOutOfMemoryMark());
         QVERIFY(w->engineView()->opsReceived() > 0);
         QVERIFY(w->engineView()->pushesReceived() >= w->engineView()->opsReceived());
+        // the legends under the plots came with the data (a view rebuilds when shown)
+        w->showView(QStringLiteral("allreduce"));
+        for (const char* name : {"enginePlot", "gradBeforePlot", "gradAfterPlot", "lossPlot"}) {
+            auto* p = child<QCustomPlot>(name);
+            QVERIFY2(p->legend->visible() && p->legend->layout() && p->legend->itemCount() > 0, name);
+        }
         for (LabView* v : w->views())
             QVERIFY2(v->receivedCount() > 0, qPrintable(v->viewId()));
         QCOMPARE(child<QProgressBar>("progressBar")->value(), 1000);

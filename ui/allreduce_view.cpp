@@ -3,6 +3,7 @@
 #include "allreduce_view.h"
 
 #include "lab_style.h"
+#include "comm/allreduce.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
 
@@ -294,7 +295,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_stepSecond->setPen(QPen(QColor(180, 90, 10)));
     m_stepFirst->setWidth(0.7);
     m_stepSecond->setWidth(0.7);
-    m_steps->legend->setVisible(true);
+    m_steps->legend->setVisible(true); // named by previewSettings / beginRun
     m_steps->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
 
     m_traffic = makePlot(this, tr("Bytes per device (latest allreduce)"), tr("device"), tr("KiB"));
@@ -326,14 +327,9 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_after = makePlot(this, tr("Gradient after allreduce\n "), tr("element"), tr("gradient"));
     m_after->setObjectName(QStringLiteral("gradAfterPlot"));
     for (QCustomPlot* p : {m_before, m_after}) {
-        // the devices' legend in rows under the plot, where it hides no data
-        p->axisRect()->insetLayout()->take(p->legend);
-        p->plotLayout()->addElement(2, 0, p->legend);
-        p->plotLayout()->setRowStretchFactor(2, 0.001);
-        p->legend->setFillOrder(QCPLegend::foColumnsFirst);
-        p->legend->setWrap(4);
-        p->legend->setMargins(QMargins(4, 2, 4, 2));
-        p->legend->setVisible(true);
+        // the devices' legend in rows under the plot, where it hides no data; it appears
+        // with the first gradients (rebuildGradients)
+        placeLegendBelow(p, 2, 4, QMargins(4, 2, 4, 2));
     }
 
     auto* side = new QWidget(this);
@@ -375,6 +371,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
         grid->setColumnStretch(c, 1);
     grid->setRowStretch(0, 1);
     grid->setRowStretch(1, 1);
+    previewSettings(TrainConfig{});
 }
 
 AllreduceView::~AllreduceView() = default;
@@ -389,27 +386,45 @@ void AllreduceView::setStepMode(bool on)
     m_topology->setWaiting(on);
 }
 
+void AllreduceView::setShape(int devices, bool ring)
+{
+    m_devices = devices;
+    m_ring = ring;
+    m_topology->setLayoutKind(m_devices, m_ring);
+    m_stepFirst->setName(m_ring ? tr("reduce-scatter") : tr("reduce"));
+    m_stepSecond->setName(m_ring ? tr("all-gather") : tr("broadcast"));
+    m_steps->xAxis->setRange(0.3, std::max(allreduce_steps(m_ring ? AllreduceKind::Ring : AllreduceKind::Naive,
+                                                           m_devices), 1) + 0.7);
+    m_traffic->xAxis->setRange(-0.6, m_devices - 0.4);
+}
+
+void AllreduceView::previewSettings(const TrainConfig& config)
+{
+    if (m_hadRun)
+        return; // the last run's picture stays until the next one starts
+    setShape(config.devices, config.allreduce == AllreduceKind::Ring);
+    for (QCustomPlot* p : {m_steps, m_traffic})
+        p->replot(QCustomPlot::rpQueuedReplot);
+}
+
 void AllreduceView::beginRun(const RunInfo& run)
 {
-    m_devices = run.config.devices;
-    m_ring = run.config.allreduce == AllreduceKind::Ring;
+    m_hadRun = true;
+    setShape(run.config.devices, run.config.allreduce == AllreduceKind::Ring);
     m_all.clear();
     m_current.clear();
     m_grads.clear();
     m_shownGrad = {-1, -1};
     m_gradTensor = QString::fromStdString(run.config.snapshot_grad);
-    m_topology->setLayoutKind(m_devices, m_ring);
     m_topology->setWaiting(run.config.step_mode);
-    m_stepFirst->setName(m_ring ? tr("reduce-scatter") : tr("reduce"));
-    m_stepSecond->setName(m_ring ? tr("all-gather") : tr("broadcast"));
     m_stepFirst->data()->clear();
     m_stepSecond->data()->clear();
     m_sent->data()->clear();
     m_receivedBars->data()->clear();
     m_before->clearGraphs();
     m_after->clearGraphs();
-    m_before->legend->setVisible(false);
-    m_after->legend->setVisible(false);
+    updateLegendBelow(m_before);
+    updateLegendBelow(m_after);
     m_book->clear();
     m_stepsDirty = true;
     m_gradsDirty = true;
@@ -543,7 +558,7 @@ void AllreduceView::rebuildGradients()
             if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
                 t->setText(title.section(QLatin1Char('\n'), 0, 0) + QLatin1Char('\n') +
                            tr("(when the allreduce has finished)"));
-            plot->legend->setVisible(false);
+            updateLegendBelow(plot);
             plot->xAxis->setRange(m_before->xAxis->range());
             plot->yAxis->setRange(m_before->yAxis->range());
             return;
@@ -576,7 +591,7 @@ void AllreduceView::rebuildGradients()
                 out << " …";
             out << "]\n<NDArray " << vals.size() << " @device(" << d << ")>\n";
         }
-        plot->legend->setVisible(plot->graphCount() > 0);
+        updateLegendBelow(plot);
         plot->rescaleAxes();
         const QCPRange r = plot->yAxis->range();
         const double pad = std::max(1e-9, r.size() * 0.1);

@@ -30,6 +30,7 @@ public:
     QString viewId() const override { return QStringLiteral("allreduce"); }
     QString title() const override { return tr("Allreduce"); }
     void beginRun(const RunInfo& run) override;
+    void previewSettings(const TrainConfig& config) override;
     void consume(const std::vector<Event>& events, const RunInfo& run) override;
     void refresh() override;
     QList<PlotItem> plots() const override;
@@ -40,6 +41,10 @@ public:
     QString gradientName() const;
     // Step mode: say that the run waits for Step before the next step.
     void setStepMode(bool on);
+
+    // ---- for tests: the shape drawn (the run's, or the settings' before the first run) ----
+    int shownDevices() const { return m_devices; }
+    bool shownRing() const { return m_ring; }
 
     // ---- for tests ----
     int stepsReceived() const { return static_cast<int>(m_all.size()); }
@@ -53,6 +58,7 @@ public:
     };
 
 private:
+    void setShape(int devices, bool ring);
     void rebuildStepPlots();
     void rebuildGradients();
 
@@ -73,6 +79,7 @@ private:
     std::vector<Transfer> m_current;   // the latest allreduce (one minibatch)
     int m_devices = 1;
     bool m_ring = false;
+    bool m_hadRun = false; // previews stop once a run has begun
     bool m_stepsDirty = false;
 
     // gradient snapshots: (epoch, batch) -> stage (1 before, 2 after) -> per device

@@ -220,13 +220,7 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     stylePlot(m_plot);
     trackUserZoom(m_plot);
     // the legend (op kinds) below the plot, in one row
-    m_plot->axisRect()->insetLayout()->take(m_plot->legend);
-    m_plot->plotLayout()->addElement(3, 0, m_plot->legend);
-    m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    m_plot->legend->setWrap(7);
-    m_plot->legend->setVisible(true);
-    m_plot->plotLayout()->setRowStretchFactor(3, 0.001);
-    m_plot->legend->setMargins(QMargins(6, 2, 6, 2));
+    placeLegendBelow(m_plot, 3, 7, QMargins(6, 2, 6, 2)); // empty until a run begins
     v->addWidget(m_plot, 1);
 
     connect(m_windowBox, &QComboBox::currentIndexChanged, this, [this] {
@@ -235,9 +229,35 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
         refresh();
     });
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
+    previewSettings(TrainConfig{});
 }
 
 EngineView::~EngineView() = default;
+
+void EngineView::previewSettings(const TrainConfig& config)
+{
+    if (m_queued)
+        return; // a run has begun: its timeline stays
+    setRows(config.devices);
+    m_timeline->axis(QCPAxis::atBottom)->setRange(0, m_window > 0 ? m_window : 1.0);
+    m_queue->axis(QCPAxis::atLeft)->setRange(0, 1.0);
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void EngineView::setRows(int devices)
+{
+    m_devices = devices;
+    QCPAxis* y = m_timeline->axis(QCPAxis::atLeft);
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    ticker->addTick(rowBase(-1) + kRowHeight / 2, tr("front end"));
+    for (int d = 0; d < m_devices; ++d)
+        ticker->addTick(rowBase(d) + kRowHeight / 2, tr("device %1").arg(d));
+    y->setTicker(ticker);
+    y->setSubTicks(false);
+    y->setTickLength(0, 0);
+    y->grid()->setVisible(false);
+    y->setRange(-0.15, m_devices + 1);
+}
 
 void EngineView::setWindow(double seconds)
 {
@@ -289,7 +309,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_lastPushKey = 0;
     m_tEnd = 0;
     m_running = true;
-    m_devices = run.config.devices;
+    setRows(run.config.devices);
     m_line = Timeline{};
     m_line.devices = m_devices;
     m_line.spans.assign(size_t(m_devices), {});
@@ -298,15 +318,6 @@ void EngineView::beginRun(const RunInfo& run)
 
     QCPAxis* x = m_timeline->axis(QCPAxis::atBottom);
     QCPAxis* y = m_timeline->axis(QCPAxis::atLeft);
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    ticker->addTick(rowBase(-1) + kRowHeight / 2, tr("front end"));
-    for (int d = 0; d < m_devices; ++d)
-        ticker->addTick(rowBase(d) + kRowHeight / 2, tr("device %1").arg(d));
-    y->setTicker(ticker);
-    y->setSubTicks(false);
-    y->setTickLength(0, 0);
-    y->grid()->setVisible(false);
-    y->setRange(-0.15, m_devices + 1);
 
     m_spans = new SpanPlottable(x, y, &m_line);
     m_spans->removeFromLegend();
@@ -327,6 +338,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_queued->setBrush(QBrush(QColor(210, 210, 210)));
     m_queued->setName(tr("ops queued"));
     m_queued->addData(0, 0);
+    updateLegendBelow(m_plot);
 }
 
 void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)

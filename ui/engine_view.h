@@ -28,6 +28,7 @@ public:
     QString viewId() const override { return QStringLiteral("engine"); }
     QString title() const override { return tr("Engine"); }
     void beginRun(const RunInfo& run) override;
+    void previewSettings(const TrainConfig& config) override;
     void consume(const std::vector<Event>& events, const RunInfo& run) override;
     void endRun(const RunInfo& run, const RunResult& result) override;
     void refresh() override;
@@ -59,6 +60,7 @@ private:
     };
     int intern(const std::string& name);
     double rowBase(int device) const;       // device -1 = the front end
+    void setRows(int devices);              // the front end's row and one per device
 
     QCustomPlot* m_plot = nullptr;
     QCPAxisRect* m_timeline = nullptr;

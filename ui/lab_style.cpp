@@ -97,6 +97,31 @@ void addPlotTitle(QCustomPlot* plot, const QString& title)
     plot->plotLayout()->addElement(0, 0, text);
 }
 
+void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& margins)
+{
+    QCPLegend* legend = plot->legend;
+    plot->axisRect()->insetLayout()->take(legend);
+    plot->plotLayout()->addElement(row, 0, legend);
+    plot->plotLayout()->setRowStretchFactor(row, 0.001);
+    legend->setFillOrder(QCPLegend::foColumnsFirst);
+    legend->setWrap(wrap);
+    legend->setMargins(margins);
+    plot->setProperty("legendRow", row);
+    updateLegendBelow(plot);
+}
+
+void updateLegendBelow(QCustomPlot* plot)
+{
+    QCPLegend* legend = plot->legend;
+    const bool want = legend->itemCount() > 0;
+    const bool placed = legend->layout() != nullptr;
+    if (want && !placed)
+        plot->plotLayout()->addElement(plot->property("legendRow").toInt(), 0, legend);
+    else if (!want && placed)
+        plot->plotLayout()->take(legend); // the plot stays its owner; the row stays, empty
+    legend->setVisible(want);
+}
+
 void trackUserZoom(QCustomPlot* plot)
 {
     QObject::connect(plot, &QCustomPlot::mouseWheel, plot,

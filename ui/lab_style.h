@@ -3,6 +3,7 @@
 #pragma once
 
 #include <QColor>
+#include <QMargins>
 #include <QString>
 
 class QCustomPlot;
@@ -26,6 +27,14 @@ void styleLegend(QCPLegend* legend);
 // A bold title row above the plot's main axis rect; returns nothing, keeps the plot's
 // layout (title row 0, axis rect row 1).
 void addPlotTitle(QCustomPlot* plot, const QString& title);
+
+// The plot's legend in its own row under the plot (row `row` of the plot layout), entries
+// side by side, `wrap` to a row. An empty legend would cap the plot's width at its own
+// (QCustomPlot gives a layout column the smallest maximum width of its elements), so the
+// legend stays out of the layout while it has no entries: call updateLegendBelow after
+// adding or removing them.
+void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& margins);
+void updateLegendBelow(QCustomPlot* plot);
 
 // Auto-ranging stops once the user drags or zooms a plot; a double click resumes it.
 void trackUserZoom(QCustomPlot* plot);

@@ -61,6 +61,9 @@ public:
         Q_UNUSED(run);
         Q_UNUSED(result);
     }
+    // Before the first run: show what the panel's settings describe (the devices, the
+    // allreduce's shape), so a view is not empty or wrong when the lab opens.
+    virtual void previewSettings(const TrainConfig& config) { Q_UNUSED(config); }
     // Brings what is on screen up to date (queued replots). Called for the visible view
     // after each drain, and when a view is shown.
     virtual void refresh() = 0;

@@ -145,6 +145,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         m_allreduce->setStepMode(on);
     });
     connect(m_panel, &ControlPanel::loadDataRequested, this, &MainWindow::loadData);
+    // Before the first run the views draw what the settings describe (devices, allreduce).
+    auto preview = [this] {
+        const TrainConfig c = m_panel->config();
+        for (LabView* v : m_views)
+            v->previewSettings(c);
+    };
+    connect(m_panel, &ControlPanel::settingsChanged, this, preview);
+    preview();
     connect(m_controller, &RunController::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_controller, &RunController::finished, this, &MainWindow::onFinished);
     connect(m_loader, &DatasetLoader::loaded, this, [this] {
