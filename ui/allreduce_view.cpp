@@ -423,8 +423,8 @@ void AllreduceView::beginRun(const RunInfo& run)
     m_receivedBars->data()->clear();
     m_before->clearGraphs();
     m_after->clearGraphs();
-    updateLegendBelow(m_before);
-    updateLegendBelow(m_after);
+    updateLegend(m_before);
+    updateLegend(m_after);
     m_book->clear();
     m_stepsDirty = true;
     m_gradsDirty = true;
@@ -558,7 +558,7 @@ void AllreduceView::rebuildGradients()
             if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0)))
                 t->setText(title.section(QLatin1Char('\n'), 0, 0) + QLatin1Char('\n') +
                            tr("(when the allreduce has finished)"));
-            updateLegendBelow(plot);
+            updateLegend(plot);
             plot->xAxis->setRange(m_before->xAxis->range());
             plot->yAxis->setRange(m_before->yAxis->range());
             return;
@@ -591,7 +591,7 @@ void AllreduceView::rebuildGradients()
                 out << " …";
             out << "]\n<NDArray " << vals.size() << " @device(" << d << ")>\n";
         }
-        updateLegendBelow(plot);
+        updateLegend(plot);
         plot->rescaleAxes();
         const QCPRange r = plot->yAxis->range();
         const double pad = std::max(1e-9, r.size() * 0.1);

@@ -338,7 +338,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_queued->setBrush(QBrush(QColor(210, 210, 210)));
     m_queued->setName(tr("ops queued"));
     m_queued->addData(0, 0);
-    updateLegendBelow(m_plot);
+    updateLegend(m_plot);
 }
 
 void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)

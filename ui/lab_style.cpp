@@ -107,18 +107,21 @@ void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& marg
     legend->setWrap(wrap);
     legend->setMargins(margins);
     plot->setProperty("legendRow", row);
-    updateLegendBelow(plot);
+    updateLegend(plot);
 }
 
-void updateLegendBelow(QCustomPlot* plot)
+void updateLegend(QCustomPlot* plot)
 {
     QCPLegend* legend = plot->legend;
     const bool want = legend->itemCount() > 0;
-    const bool placed = legend->layout() != nullptr;
-    if (want && !placed)
-        plot->plotLayout()->addElement(plot->property("legendRow").toInt(), 0, legend);
-    else if (!want && placed)
-        plot->plotLayout()->take(legend); // the plot stays its owner; the row stays, empty
+    const QVariant row = plot->property("legendRow"); // set by placeLegendBelow
+    if (row.isValid()) {
+        const bool placed = legend->layout() != nullptr;
+        if (want && !placed)
+            plot->plotLayout()->addElement(row.toInt(), 0, legend);
+        else if (!want && placed)
+            plot->plotLayout()->take(legend); // the plot stays its owner; the row stays, empty
+    }
     legend->setVisible(want);
 }
 

@@ -28,13 +28,14 @@ void styleLegend(QCPLegend* legend);
 // layout (title row 0, axis rect row 1).
 void addPlotTitle(QCustomPlot* plot, const QString& title);
 
+// Shows the plot's legend only while it has entries (an empty one draws as a small empty
+// box): call it after adding or removing them.
+void updateLegend(QCustomPlot* plot);
 // The plot's legend in its own row under the plot (row `row` of the plot layout), entries
-// side by side, `wrap` to a row. An empty legend would cap the plot's width at its own
-// (QCustomPlot gives a layout column the smallest maximum width of its elements), so the
-// legend stays out of the layout while it has no entries: call updateLegendBelow after
-// adding or removing them.
+// side by side, `wrap` to a row. An empty legend there would also cap the plot's width at
+// its own (QCustomPlot gives a layout column the smallest maximum width of its elements),
+// so updateLegend keeps it out of the layout while it has no entries.
 void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& margins);
-void updateLegendBelow(QCustomPlot* plot);
 
 // Auto-ranging stops once the user drags or zooms a plot; a double click resumes it.
 void trackUserZoom(QCustomPlot* plot);

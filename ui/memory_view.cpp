@@ -49,7 +49,6 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_plot->yAxis->setLabel(tr("MiB in use"));
     stylePlot(m_plot);
     trackUserZoom(m_plot);
-    m_plot->legend->setVisible(false); // shown with the first run's curves (refresh)
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     v->addWidget(m_plot, 1);
@@ -299,8 +298,7 @@ void MemoryView::refresh()
                                                   : s->oomT + (leftHalf ? 1 : -1) * xr.size() * 0.015,
                                         y);
     }
-    // An empty legend would draw as a small empty box before the first run.
-    m_plot->legend->setVisible(m_plot->legend->itemCount() > 0);
+    updateLegend(m_plot);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 

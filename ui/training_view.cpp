@@ -75,7 +75,6 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
 {
     m_loss = makePlot(this, tr("Training loss"), tr("epoch"), tr("loss"));
     m_loss->setObjectName(QStringLiteral("lossPlot"));
-    m_loss->legend->setVisible(false); // shown once a run has a curve (refresh)
     m_loss->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     m_acc = makePlot(this, tr("Test accuracy"), tr("epoch"), tr("accuracy"));
     m_acc->setObjectName(QStringLiteral("accuracyPlot"));
@@ -304,8 +303,7 @@ void TrainingView::refresh()
         else
             p->yAxis->setRange(0, maxY > 0 ? maxY * 1.15 : 1.0);
     }
-    // An empty legend would draw as a small empty box before the first run.
-    m_loss->legend->setVisible(m_loss->legend->itemCount() > 0);
+    updateLegend(m_loss);
     for (QCustomPlot* p : {m_loss, m_acc, m_time})
         p->replot(QCustomPlot::rpQueuedReplot);
 }
