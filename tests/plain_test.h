@@ -4,7 +4,8 @@
 //   PT_VERIFY(cond), PT_VERIFY2(cond, message), PT_COMPARE(actual, expected)
 //   PT_SKIP("no CUDA device")        like QSKIP: the test counts as skipped
 //   PT_MAIN()                        runs every test (or those named on the command line)
-// The program exits 1 when a test failed, 77 when every test skipped (CTest's
+// The program exits 1 when a test failed, 2 when a name on the command line names no test
+// (a filter that selects nothing must not pass), 77 when every test skipped (CTest's
 // SKIP_RETURN_CODE, so `ctest` shows it as skipped), 0 otherwise.
 #pragma once
 
@@ -51,6 +52,21 @@ void compare(const A& actual, const B& expected, const char* a, const char* b, c
 
 inline int run_all(int argc, char** argv)
 {
+    int unknown = 0;
+    for (int i = 1; i < argc; ++i) {
+        bool known = false;
+        for (const Case& c : cases())
+            known |= std::string(argv[i]) == c.name;
+        if (!known) {
+            std::printf("FAIL!  : no test named '%s'; the tests are:\n", argv[i]);
+            ++unknown;
+        }
+    }
+    if (unknown > 0) {
+        for (const Case& c : cases())
+            std::printf("  %s\n", c.name);
+        return 2;
+    }
     int passed = 0, failed = 0, skipped = 0;
     for (const Case& c : cases()) {
         bool wanted = argc <= 1;
@@ -76,6 +92,10 @@ inline int run_all(int argc, char** argv)
         std::fflush(stdout);
     }
     std::printf("Totals: %d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    if (passed + failed + skipped == 0) {
+        std::printf("FAIL!  : no test ran\n");
+        return 2;
+    }
     if (failed > 0)
         return 1;
     return passed == 0 && skipped > 0 ? 77 : 0;

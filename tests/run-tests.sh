@@ -20,4 +20,24 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 cmake -S . -B "$BUILD_DIR" "${CMAKE_ARGS[@]}"
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure
+
+# ctest must list exactly the suites this tree has, each with one of the labels cpu, ui or
+# gpu: a suite that dropped out of the build would otherwise go unnoticed.
+EXPECTED_SUITES="fuzz_corpus_idx tst_cli tst_cuda_allreduce tst_cuda_kernels tst_data tst_engine tst_kernels
+  tst_trace tst_trainer tst_ui tst_verify"
+list_suites() { ctest --test-dir "$BUILD_DIR" -N "$@" | sed -n 's/^ *Test *#[0-9]*: *\([^ ]*\).*/\1/p' | sort; }
+expected=$(echo $EXPECTED_SUITES | tr ' ' '\n' | sort)
+listed=$(list_suites)
+if [ "$listed" != "$expected" ]; then
+  echo "run-tests: ctest lists $(echo "$listed" | grep -c .) suites, expected $(echo "$expected" | grep -c .)" >&2
+  diff <(echo "$expected") <(echo "$listed") | sed -n 's/^< /  missing: /p; s/^> /  not expected: /p' >&2
+  echo "run-tests: register the suite in tests/CMakeLists.txt, or update EXPECTED_SUITES here" >&2
+  exit 1
+fi
+unlabelled=$(list_suites -LE '^(cpu|ui|gpu)$')
+if [ -n "$unlabelled" ]; then
+  echo "run-tests: suites without a cpu, ui or gpu label:" $unlabelled >&2
+  exit 1
+fi
+echo "run-tests: ctest lists the $(echo "$expected" | grep -c .) expected suites"
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error
