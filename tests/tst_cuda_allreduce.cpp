@@ -11,8 +11,14 @@
 #include "comm/nccl_allreduce.h"
 #endif
 
+#ifdef GPULAB_HAVE_CUDA
+#include "device/cuda_device.h"
+#endif
+
+#include <atomic>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 using namespace gpulab;
 
@@ -71,6 +77,39 @@ PT_TEST(nccl_over_one_device_per_gpu)
     auto devs = make_devices(DeviceKind::Cuda, gpus, kDefaultMemoryBudget, 1, nullptr);
     for (int n = 1; n <= gpus; ++n)
         require_ok(verify_allreduce(first(devs, n), AllreduceKind::Nccl, EngineKind::Threaded, 129068, 5));
+}
+
+// NCCL groups on one thread while another allocates and gives cached blocks back with
+// cudaFree: with peer access on, an unguarded cudaFree between a group's launches could
+// hang the group. Both run under cuda_global_mutex(); this must finish.
+PT_TEST(nccl_groups_and_frees_on_another_thread_finish)
+{
+    require_cuda();
+    std::string why;
+    if (!nccl_available(&why))
+        PT_SKIP(why);
+    const int gpus = cuda_device_count();
+    if (gpus < 2)
+        PT_SKIP("needs two GPUs (this machine has " + std::to_string(gpus) + ")");
+#ifdef GPULAB_HAVE_CUDA
+    auto devs = make_devices(DeviceKind::Cuda, gpus + 1, kDefaultMemoryBudget, 1, nullptr); // the last shares GPU 0
+    auto* churn = dynamic_cast<CudaDevice*>(devs.back().get());
+    PT_VERIFY(churn != nullptr);
+    std::atomic<bool> stop{false};
+    std::thread freer([&] {
+        while (!stop) {
+            for (int i = 0; i < 8; ++i)
+                (void)churn->allocate(int64_t(4 + i) << 20); // freed at once: to the cache
+            churn->release_cached(); // cudaFree of every cached block
+        }
+    });
+    bool ok = true;
+    for (int round = 0; round < 30 && ok; ++round)
+        ok = verify_allreduce(first(devs, gpus), AllreduceKind::Nccl, EngineKind::Threaded, 1 << 20, 11).ok;
+    stop = true;
+    freer.join();
+    PT_VERIFY(ok);
+#endif
 }
 
 PT_TEST(nccl_is_refused_when_devices_share_a_gpu)

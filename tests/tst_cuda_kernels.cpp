@@ -15,10 +15,14 @@
 #include "device/cuda_device.h"
 #endif
 
-#include <memory>
-#include <stdexcept>
-#include <vector>
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <utility>
+#include <vector>
 
 using namespace gpulab;
 
@@ -228,6 +232,126 @@ PT_TEST(an_unbounded_async_run_reports_out_of_memory)
     PT_VERIFY(ooms >= 1);
     for (int64_t b : r.bytes_in_use_after)
         PT_COMPARE(b, int64_t(0));
+}
+
+// Peer access is enabled only between GPUs that hold devices: the pairs for a GPU that
+// joins are it and each earlier one, both ways. Plain logic: runs without a GPU.
+PT_TEST(peer_access_pairs_only_between_gpus_that_hold_devices)
+{
+#ifndef GPULAB_HAVE_CUDA
+    PT_SKIP("built without CUDA");
+#else
+    using Pairs = std::vector<std::pair<int, int>>;
+    PT_VERIFY(peer_pairs_to_enable({}, 0).empty());
+    PT_VERIFY(peer_pairs_to_enable({0}, 0).empty()); // a second device on GPU 0
+    PT_VERIFY((peer_pairs_to_enable({0}, 1) == Pairs{{1, 0}, {0, 1}}));
+    PT_VERIFY((peer_pairs_to_enable({0, 1}, 3) == Pairs{{3, 0}, {0, 3}, {3, 1}, {1, 3}}));
+    PT_VERIFY(peer_pairs_to_enable({0, 1, 3}, 1).empty());
+    // Two devices on a machine with eight GPUs touch GPUs 0 and 1 alone.
+    std::vector<int> held;
+    Pairs all;
+    for (int logical = 0; logical < 2; ++logical) {
+        const Pairs p = peer_pairs_to_enable(held, logical % 8);
+        all.insert(all.end(), p.begin(), p.end());
+        held.push_back(logical % 8);
+    }
+    for (const auto& [a, b] : all)
+        PT_VERIFY(a < 2 && b < 2);
+    PT_COMPARE(int(all.size()), 2);
+#endif
+}
+
+// Our own pool backward kernel (cuda_avgpool2.h), alone and fused with the ReLU before the
+// pool, against the CPU reference: the same bits. dx starts dirty: every cell is written.
+PT_TEST(pool_backward_kernel_matches_the_reference_bit_for_bit)
+{
+    require_cuda();
+    auto devs = cuda_devices(1);
+    Device& dev = *devs.front();
+    const Kernels& k = kernels_for(dev);
+    const Kernels& ref = cpu_reference_kernels();
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (const auto& shape : {std::vector<int>{4, 20, 26, 26}, {3, 50, 9, 9}, {1, 2, 5, 8}, {2, 1, 1, 5}}) {
+        const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        const size_t cells = size_t(n) * c * h * w, out = size_t(n) * c * (h / 2) * (w / 2);
+        std::vector<float> dy(out), y(cells);
+        for (float& v : dy)
+            v = u(rng);
+        for (float& v : y)
+            v = std::max(0.0f, u(rng));
+        y[0] = std::nanf("");
+        std::vector<float> dx_ref(cells), dr_ref(cells), dx(cells), dr(cells);
+        ref.avgpool2_backward(n, c, h, w, dy.data(), dx_ref.data());
+        ref.avgpool2_relu_backward(n, c, h, w, dy.data(), y.data(), dr_ref.data());
+        auto DY = dev.allocate(int64_t(std::max<size_t>(out, 1)) * 4), Y = dev.allocate(int64_t(cells) * 4);
+        auto DX = dev.allocate(int64_t(cells) * 4), DR = dev.allocate(int64_t(cells) * 4);
+        dev.upload(DY->data(), dy.data(), int64_t(out) * 4);
+        dev.upload(Y->data(), y.data(), int64_t(cells) * 4);
+        const std::vector<float> dirty(cells, 123.5f);
+        dev.upload(DX->data(), dirty.data(), int64_t(cells) * 4);
+        dev.upload(DR->data(), dirty.data(), int64_t(cells) * 4);
+        const auto* dyp = static_cast<const float*>(DY->data());
+        k.avgpool2_backward(n, c, h, w, dyp, static_cast<float*>(DX->data()));
+        k.avgpool2_relu_backward(n, c, h, w, dyp, static_cast<const float*>(Y->data()), static_cast<float*>(DR->data()));
+        dev.download(dx.data(), DX->data(), int64_t(cells) * 4);
+        dev.download(dr.data(), DR->data(), int64_t(cells) * 4);
+        const std::string what = "(" + std::to_string(n) + "," + std::to_string(c) + "," + std::to_string(h) + ","
+                                 + std::to_string(w) + ")";
+        PT_VERIFY2(std::memcmp(dx.data(), dx_ref.data(), cells * 4) == 0, "avgpool2_backward " + what);
+        PT_VERIFY2(std::memcmp(dr.data(), dr_ref.data(), cells * 4) == 0, "avgpool2_relu_backward " + what);
+    }
+}
+
+// An algorithm's workspace is at most min(64 MiB, budget / 8), and the algorithms chosen
+// repeat bit for bit (deterministic ones come first).
+PT_TEST(conv_workspace_is_capped_and_results_repeat)
+{
+    require_cuda();
+    for (const int64_t budget : {int64_t(16) << 20, int64_t(64) << 20, kDefaultMemoryBudget}) {
+        auto devs = cuda_devices(1, budget);
+        const Kernels& k = kernels_for(*devs.front());
+        const int64_t cap = std::min<int64_t>(int64_t(64) << 20, budget / 8);
+        for (const ConvShape sh : {ConvShape{1024, 1, 28, 28, 20, 3, 3}, ConvShape{1024, 20, 13, 13, 50, 5, 5}}) {
+            const int64_t ws = k.conv_workspace_bytes(sh);
+            std::printf("  budget %s: workspace %s for n %d c %d (cap %s)\n", format_bytes(budget).c_str(),
+                        format_bytes(ws).c_str(), sh.n, sh.c, format_bytes(cap).c_str());
+            PT_VERIFY(ws >= 0 && ws <= cap);
+        }
+    }
+    auto devs = cuda_devices(1);
+    Device& dev = *devs.front();
+    const Kernels& k = kernels_for(dev);
+    const ConvShape sh{64, 20, 13, 13, 50, 5, 5};
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    auto fill = [&](int64_t count) {
+        std::vector<float> v(static_cast<size_t>(count));
+        for (float& f : v)
+            f = u(rng);
+        auto b = dev.allocate(count * 4);
+        dev.upload(b->data(), v.data(), count * 4);
+        return b;
+    };
+    const int64_t xs = int64_t(sh.n) * sh.c * sh.h * sh.w, ys = int64_t(sh.n) * sh.k * sh.oh() * sh.ow();
+    const int64_t wsz = int64_t(sh.k) * sh.c * sh.r * sh.s;
+    auto X = fill(xs), DY = fill(ys), W = fill(wsz);
+    auto WS = dev.allocate(std::max<int64_t>(4, k.conv_workspace_bytes(sh)));
+    auto DW = dev.allocate(wsz * 4), DB = dev.allocate(sh.k * 4), DX = dev.allocate(xs * 4);
+    std::vector<float> first_dw(static_cast<size_t>(wsz)), first_dx(static_cast<size_t>(xs)), dw(first_dw), dx(first_dx);
+    for (int round = 0; round < 3; ++round) {
+        k.conv2d_backward_weights(sh, static_cast<const float*>(X->data()), static_cast<const float*>(DY->data()),
+                                  static_cast<float*>(DW->data()), static_cast<float*>(DB->data()),
+                                  static_cast<float*>(WS->data()));
+        k.conv2d_backward_data(sh, static_cast<const float*>(DY->data()), static_cast<const float*>(W->data()),
+                               static_cast<float*>(DX->data()), static_cast<float*>(WS->data()));
+        dev.download(round == 0 ? first_dw.data() : dw.data(), DW->data(), wsz * 4);
+        dev.download(round == 0 ? first_dx.data() : dx.data(), DX->data(), xs * 4);
+        if (round > 0) {
+            PT_VERIFY2(std::memcmp(dw.data(), first_dw.data(), size_t(wsz) * 4) == 0, "backward-filter differs");
+            PT_VERIFY2(std::memcmp(dx.data(), first_dx.data(), size_t(xs) * 4) == 0, "backward-data differs");
+        }
+    }
 }
 
 PT_MAIN()

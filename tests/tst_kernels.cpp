@@ -2,8 +2,12 @@
 // Every other backend is then checked against these (see DESIGN.md, Tests): here the fast
 // CPU kernels, op by op, on LeNet's shapes and odd ones.
 #include "device/cpu_device.h"
+#include "engine/engine.h"
+#include "engine/tensor.h"
 #include "kernels/cpu_fast_kernels.h"
+#include "kernels/cuda_avgpool2.h"
 #include "kernels/kernels.h"
+#include "model/lenet.h"
 
 #include <QObject>
 #include <QTest>
@@ -302,6 +306,13 @@ private slots:
     void fastConvMatchesReference();
     void fastPoolReluMatchReference();
     void fastDenseLossElementwiseMatchReference();
+
+    // ---- the CUDA pool backward's arithmetic, run on the CPU ----
+    void cudaPoolBackwardArithmeticMatchesReference();
+
+    // ---- LeNet's flat parameter buffer ----
+    void lenetParametersAreAligned();
+    void lenetGapsStayZeroThroughATrainingStep();
 };
 
 // ---- convolution ----------------------------------------------------------------------
@@ -885,6 +896,134 @@ void TestKernels::fastDenseLossElementwiseMatchReference()
         fast.fill(int64_t(count), 0.5f, c.data());
         QVERIFY(std::all_of(c.begin(), c.end() - 1, [](float v) { return v == 0.5f; }) && c.back() == kCanary);
     }
+}
+
+// ---- the CUDA pool backward's arithmetic, run on the CPU ------------------------------------
+
+// cuda_avgpool2.h is what the CUDA kernel runs for each dx cell; here it runs on the CPU for
+// every cell and must give the reference's bits (the kernel itself is checked on a GPU by
+// tst_cuda_kernels).
+void TestKernels::cudaPoolBackwardArithmeticMatchesReference()
+{
+    std::mt19937 rng(29);
+    for (const auto& shape : {std::array{2, 20, 26, 26}, std::array{3, 50, 9, 9}, std::array{1, 2, 5, 8},
+                              std::array{2, 3, 7, 6}, std::array{1, 1, 1, 5}, std::array{1, 1, 3, 1},
+                              std::array{2, 1, 2, 2}}) {
+        const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
+        const size_t cells = size_t(n) * c * h * w;
+        const auto dy = random_vector(rng, size_t(n) * c * (h / 2) * (w / 2));
+        std::vector<float> dx_ref(cells, kStale), dx(cells, kStale);
+        cpu().avgpool2_backward(n, c, h, w, dy.data(), dx_ref.data());
+        for (size_t i = 0; i < cells; ++i)
+            dx[i] = gpulab::cuda::avgpool2_backward_at(int64_t(i), h, w, dy.data(), nullptr);
+        const auto what = QStringLiteral("(%1,%2,%3,%4)").arg(n).arg(c).arg(h).arg(w);
+        QVERIFY2(std::memcmp(dx.data(), dx_ref.data(), cells * 4) == 0, qPrintable("avgpool2_backward " + what));
+
+        // Fused with the ReLU before the pool: y with cut zeros, a signed zero and a NaN.
+        auto y = random_vector(rng, cells);
+        for (float& v : y)
+            v = v > 0.0f ? v : 0.0f;
+        y[0] = -0.0f;
+        if (cells > 2)
+            y[2] = std::nanf("");
+        std::vector<float> dr_ref(cells, kStale), dr(cells, kStale);
+        cpu().avgpool2_relu_backward(n, c, h, w, dy.data(), y.data(), dr_ref.data());
+        for (size_t i = 0; i < cells; ++i)
+            dr[i] = gpulab::cuda::avgpool2_backward_at(int64_t(i), h, w, dy.data(), y.data());
+        QVERIFY2(std::memcmp(dr.data(), dr_ref.data(), cells * 4) == 0,
+                 qPrintable("avgpool2_relu_backward " + what));
+    }
+}
+
+// ---- LeNet's flat parameter buffer ------------------------------------------------------------
+
+void TestKernels::lenetParametersAreAligned()
+{
+    const auto& specs = gpulab::lenet_params();
+    QCOMPARE(specs.size(), size_t(8));
+    int64_t end = 0, params = 0;
+    for (const auto& p : specs) {
+        QVERIFY2(p.offset % 16 == 0, qPrintable(QString::fromStdString(p.name) + " at " + QString::number(p.offset)));
+        QVERIFY2(p.offset >= end, qPrintable(QString::fromStdString(p.name) + " overlaps the parameter before"));
+        QVERIFY(p.offset - end < 16); // no more gap than alignment needs
+        int64_t count = 1;
+        for (int64_t d : p.shape)
+            count *= d;
+        QCOMPARE(p.count, count);
+        end = p.offset + p.count;
+        params += p.count;
+    }
+    QCOMPARE(gpulab::lenet_param_count(), int64_t(129068));
+    QCOMPARE(params, int64_t(129068));
+    QCOMPARE(gpulab::lenet_flat_count() % 16, int64_t(0));
+    QVERIFY(gpulab::lenet_flat_count() >= end && gpulab::lenet_flat_count() - end < 16);
+    QCOMPARE(gpulab::lenet_param("W3").offset, int64_t(25296)); // was 25250 when packed
+
+    // The initial values: weights drawn, biases and gaps zero.
+    const auto init = gpulab::lenet_init(7);
+    QCOMPARE(int64_t(init.size()), gpulab::lenet_flat_count());
+    std::vector<bool> covered(init.size(), false);
+    for (const auto& p : specs)
+        for (int64_t i = 0; i < p.count; ++i)
+            covered[size_t(p.offset + i)] = true;
+    for (size_t i = 0; i < init.size(); ++i)
+        if (!covered[i])
+            QVERIFY2(init[i] == 0.0f, qPrintable(QString("gap at %1 holds %2").arg(i).arg(init[i])));
+    QVERIFY(init[size_t(gpulab::lenet_param("W1").offset)] != 0.0f);
+}
+
+// The grads' gaps are zeroed when the model is made, and a forward, backward and SGD step
+// leaves every gap of both buffers zero; the parameters that moved are the ones with
+// gradients. On a simulated CPU device with the fast kernels.
+void TestKernels::lenetGapsStayZeroThroughATrainingStep()
+{
+    using namespace gpulab;
+    auto engine = make_engine(EngineKind::Sync, 1, nullptr);
+    CpuDevice dev(0, int64_t(256) << 20, nullptr, 1);
+    DeviceModel m = make_device_model(*engine, dev, 3);
+    QCOMPARE(m.params.numel(), lenet_flat_count());
+    QCOMPARE(m.grads.numel(), lenet_flat_count());
+    const auto init = lenet_init(3);
+    dev.upload(m.params.f(), init.data(), m.params.bytes());
+    {
+        std::vector<float> g(size_t(lenet_flat_count()), kStale);
+        dev.download(g.data(), m.grads.f(), m.grads.bytes());
+        QVERIFY(std::all_of(g.begin(), g.end(), [](float v) { return v == 0.0f; }));
+    }
+    std::mt19937 rng(5);
+    const int n = 9;
+    const auto images = random_vector(rng, size_t(n) * 784, 0.0f, 1.0f);
+    std::vector<int32_t> labels(n);
+    for (int i = 0; i < n; ++i)
+        labels[size_t(i)] = i % 10;
+    Tensor x = make_tensor(*engine, dev, {n, 1, 28, 28});
+    Tensor y = make_tensor(*engine, dev, {n});
+    dev.upload(x.f(), images.data(), x.bytes());
+    dev.upload(y.f(), labels.data(), y.bytes());
+    push_forward_backward(*engine, m, x, y, n);
+    push_sgd(*engine, m, 0.5f, n);
+    engine->wait_all();
+
+    const size_t flat = size_t(lenet_flat_count());
+    std::vector<float> g(flat), w(flat);
+    dev.download(g.data(), m.grads.f(), m.grads.bytes());
+    dev.download(w.data(), m.params.f(), m.params.bytes());
+    std::vector<bool> covered(g.size(), false);
+    for (const auto& p : lenet_params()) {
+        bool any_grad = false;
+        for (int64_t i = 0; i < p.count; ++i) {
+            const size_t at = size_t(p.offset + i);
+            covered[at] = true;
+            any_grad |= g[at] != 0.0f;
+            QVERIFY(std::isfinite(g[at]));
+        }
+        QVERIFY2(any_grad, qPrintable(QString::fromStdString(p.name) + " got no gradient"));
+    }
+    for (size_t i = 0; i < g.size(); ++i)
+        if (!covered[i]) {
+            QVERIFY2(g[i] == 0.0f, qPrintable(QString("grad gap at %1 holds %2").arg(i).arg(g[i])));
+            QVERIFY2(w[i] == 0.0f, qPrintable(QString("param gap at %1 holds %2").arg(i).arg(w[i])));
+        }
 }
 
 QTEST_APPLESS_MAIN(TestKernels)

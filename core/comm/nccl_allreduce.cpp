@@ -1,7 +1,9 @@
 // NCCL allreduce: communicators from ncclCommInitAll (one rank per GPU, all in this
 // process), a grouped ncclAllReduce launched from one thread onto every device's own
 // stream. Stream order alone sequences it after each device's backward pass and before its
-// SGD step: no event and no host synchronisation is needed.
+// SGD step: no event and no host synchronisation is needed. The group, and making and
+// destroying communicators, run under cuda_global_mutex(): no cudaFree or cudaMalloc of
+// another thread can then stall the group half-launched (cuda_device.h says why).
 #include "comm/nccl_allreduce.h"
 
 #include "device/cuda_check.h"
@@ -10,6 +12,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace gpulab {
@@ -20,6 +23,7 @@ struct NcclComms {
     std::vector<ncclComm_t> comms;
     ~NcclComms()
     {
+        std::lock_guard lock(cuda_global_mutex());
         for (ncclComm_t c : comms)
             (void)ncclCommDestroy(c);
     }
@@ -40,7 +44,10 @@ std::shared_ptr<NcclComms> comms_for(const std::vector<CudaDevice*>& devs)
         gpus.push_back(d->gpu());
     }
     made->comms.resize(devs.size());
-    GPULAB_CUDA_CHECK(ncclCommInitAll(made->comms.data(), static_cast<int>(devs.size()), gpus.data()));
+    {
+        std::lock_guard lock(cuda_global_mutex());
+        GPULAB_CUDA_CHECK(ncclCommInitAll(made->comms.data(), static_cast<int>(devs.size()), gpus.data()));
+    }
     for (CudaDevice* d : devs)
         d->set_nccl_comms(made);
     return made;
@@ -135,6 +142,7 @@ bool push_nccl_allreduce(const AllreduceContext& ctx, const std::vector<std::vec
                 end.push_back(std::make_unique<TimingEvent>(d->gpu()));
                 GPULAB_CUDA_CHECK(cudaEventRecord(start.back()->e, d->stream()));
             }
+        std::unique_lock group_lock(cuda_global_mutex()); // until ncclGroupEnd has returned
         GPULAB_CUDA_CHECK(ncclGroupStart());
         try {
             for (size_t i = 0; i < n; ++i)
@@ -147,6 +155,7 @@ bool push_nccl_allreduce(const AllreduceContext& ctx, const std::vector<std::vec
             throw;
         }
         GPULAB_CUDA_CHECK(ncclGroupEnd());
+        group_lock.unlock();
         if (!trace) {
             devs.front()->activate();
             return;

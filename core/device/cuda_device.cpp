@@ -156,26 +156,56 @@ const Availability& availability()
     return a;
 }
 
-// Peer access between every pair of GPUs that supports it, once per process: peer copies
-// and NCCL then go GPU to GPU instead of through host memory.
-void enable_peer_access_once()
+// cudaMalloc and its kin, each under the process-wide lock (cuda_global_mutex says why).
+cudaError_t locked_malloc(void** p, size_t bytes)
 {
-    static std::once_flag once;
-    std::call_once(once, [] {
-        const int n = availability().count;
-        for (int a = 0; a < n; ++a) {
-            ScopedGpu on(a);
-            for (int b = 0; b < n; ++b) {
-                int can = 0;
-                if (a == b || cudaDeviceCanAccessPeer(&can, a, b) != cudaSuccess || !can)
-                    continue;
-                const cudaError_t e = cudaDeviceEnablePeerAccess(b, 0);
-                if (e != cudaSuccess && e != cudaErrorPeerAccessAlreadyEnabled)
-                    GPULAB_CUDA_CHECK(e);
-                (void)cudaGetLastError();
-            }
+    std::lock_guard lock(cuda_global_mutex());
+    return cudaMalloc(p, bytes);
+}
+
+cudaError_t locked_free(void* p)
+{
+    std::lock_guard lock(cuda_global_mutex());
+    return cudaFree(p);
+}
+
+cudaError_t locked_malloc_host(void** p, size_t bytes)
+{
+    std::lock_guard lock(cuda_global_mutex());
+    return cudaMallocHost(p, bytes);
+}
+
+cudaError_t locked_free_host(void* p)
+{
+    std::lock_guard lock(cuda_global_mutex());
+    return cudaFreeHost(p);
+}
+
+// Peer access between `gpu` and every GPU that already holds a device, once per pair and
+// process: peer copies and NCCL then go GPU to GPU instead of through host memory. GPUs
+// that hold no device are left alone (peer access costs each GPU some memory and makes
+// cudaFree and its kin synchronise the peers too).
+void enable_peer_access_for(int gpu)
+{
+    static std::mutex mutex;
+    static std::vector<int> held; // GPUs that hold a device, in the order they first did
+    std::lock_guard lock(mutex);
+    if (std::find(held.begin(), held.end(), gpu) != held.end())
+        return;
+    for (const auto& [from, to] : peer_pairs_to_enable(held, gpu)) {
+        int can = 0;
+        if (cudaDeviceCanAccessPeer(&can, from, to) != cudaSuccess || !can) {
+            (void)cudaGetLastError();
+            continue;
         }
-    });
+        ScopedGpu on(from);
+        std::lock_guard global(cuda_global_mutex());
+        const cudaError_t e = cudaDeviceEnablePeerAccess(to, 0);
+        if (e != cudaSuccess && e != cudaErrorPeerAccessAlreadyEnabled)
+            GPULAB_CUDA_CHECK(e);
+        (void)cudaGetLastError();
+    }
+    held.push_back(gpu);
 }
 
 constexpr size_t kPoolGranularity = 512; // bytes; cudaMalloc aligns to 256 anyway
@@ -183,6 +213,26 @@ constexpr size_t kPoolGranularity = 512; // bytes; cudaMalloc aligns to 256 anyw
 } // namespace
 
 // ---- the backend ----------------------------------------------------------------------------
+
+std::mutex& cuda_global_mutex()
+{
+    static std::mutex m;
+    return m;
+}
+
+std::vector<std::pair<int, int>> peer_pairs_to_enable(const std::vector<int>& held_before, int gpu)
+{
+    std::vector<std::pair<int, int>> pairs;
+    if (std::find(held_before.begin(), held_before.end(), gpu) != held_before.end())
+        return pairs; // enabled when it first held a device
+    for (int other : held_before) {
+        if (other == gpu || std::find(pairs.begin(), pairs.end(), std::pair{gpu, other}) != pairs.end())
+            continue;
+        pairs.emplace_back(gpu, other);
+        pairs.emplace_back(other, gpu);
+    }
+    return pairs;
+}
 
 bool cuda_usable(std::string* why_not)
 {
@@ -249,7 +299,7 @@ std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budge
         throw std::runtime_error("CUDA backend not usable: " + why);
     const int gpu = logical_index % cuda_device_count();
     if (cuda_device_count() > 1)
-        enable_peer_access_once();
+        enable_peer_access_for(gpu);
     return std::make_unique<CudaDevice>(logical_index, gpu, memory_budget, trace);
 }
 
@@ -267,16 +317,16 @@ CudaDevice::CudaDevice(int index, int gpu, int64_t memory_budget, EventStream* t
         GPULAB_CUDA_CHECK(cublasSetMathMode(m_cublas, CUBLAS_DEFAULT_MATH));
         GPULAB_CUDA_CHECK(cudnnCreate(&m_cudnn));
         GPULAB_CUDA_CHECK(cudnnSetStream(m_cudnn, m_stream));
-        GPULAB_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&m_async_dev), sizeof(CudaAsyncError)));
+        GPULAB_CUDA_CHECK(locked_malloc(reinterpret_cast<void**>(&m_async_dev), sizeof(CudaAsyncError)));
         GPULAB_CUDA_CHECK(cudaMemsetAsync(m_async_dev, 0, sizeof(CudaAsyncError), m_stream));
-        GPULAB_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&m_async_host), sizeof(CudaAsyncError)));
+        GPULAB_CUDA_CHECK(locked_malloc_host(reinterpret_cast<void**>(&m_async_host), sizeof(CudaAsyncError)));
         *m_async_host = CudaAsyncError{};
         GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
     } catch (...) {
         if (m_async_host)
-            (void)cudaFreeHost(m_async_host);
+            (void)locked_free_host(m_async_host);
         if (m_async_dev)
-            (void)cudaFree(m_async_dev);
+            (void)locked_free(m_async_dev);
         if (m_cudnn)
             (void)cudnnDestroy(m_cudnn);
         if (m_cublas)
@@ -295,8 +345,8 @@ CudaDevice::~CudaDevice()
     drop_extension(); // the kernel table's cuDNN descriptors go before the handles
     {
         std::lock_guard lock(m_pool_mutex);
-        for (auto& [size, ptr] : m_free)
-            (void)cudaFree(ptr);
+        for (auto& [size, ptr] : m_free) // the stream was synchronised above
+            (void)locked_free(ptr);
         m_free.clear();
         // Blocks still in m_in_use belong to buffers that outlive their device (a bug
         // elsewhere): leave them rather than free memory something may still use.
@@ -308,12 +358,12 @@ CudaDevice::~CudaDevice()
         m_readbacks.clear();
         for (const PinnedBlock& b : m_pinned) {
             (void)cudaEventDestroy(b.landed);
-            (void)cudaFreeHost(b.ptr);
+            (void)locked_free_host(b.ptr);
         }
         m_pinned.clear();
     }
-    (void)cudaFreeHost(m_async_host);
-    (void)cudaFree(m_async_dev);
+    (void)locked_free_host(m_async_host);
+    (void)locked_free(m_async_dev);
     (void)cudnnDestroy(m_cudnn);
     (void)cublasDestroy(m_cublas);
     (void)cudaStreamDestroy(m_stream);
@@ -449,16 +499,16 @@ CudaDevice::PinnedBlock CudaDevice::take_pinned(size_t bytes)
             return b;
         for (const PinnedBlock& small : m_pinned) { // free, landed, all too small: drop them
             GPULAB_CUDA_CHECK(cudaEventDestroy(small.landed));
-            GPULAB_CUDA_CHECK(cudaFreeHost(small.ptr));
+            GPULAB_CUDA_CHECK(locked_free_host(small.ptr));
             m_pinned_bytes -= small.bytes;
         }
         m_pinned.clear();
     }
     b.bytes = (std::max<size_t>(bytes, 1) + kPinnedGranularity - 1) / kPinnedGranularity * kPinnedGranularity;
-    GPULAB_CUDA_CHECK(cudaMallocHost(&b.ptr, b.bytes));
+    GPULAB_CUDA_CHECK(locked_malloc_host(&b.ptr, b.bytes));
     const cudaError_t made = cudaEventCreateWithFlags(&b.landed, cudaEventDisableTiming);
     if (made != cudaSuccess)
-        (void)cudaFreeHost(b.ptr);
+        (void)locked_free_host(b.ptr);
     GPULAB_CUDA_CHECK(made);
     m_pinned_bytes += b.bytes;
     return b;
@@ -615,11 +665,11 @@ void* CudaDevice::raw_allocate(int64_t bytes)
     if (m_reserved + static_cast<int64_t>(want) > memory_budget() && !m_free.empty())
         free_cached_locked(); // as on a simulated device, cached + in use stay within the budget
     void* p = nullptr;
-    cudaError_t err = cudaMalloc(&p, want);
+    cudaError_t err = locked_malloc(&p, want);
     if (err == cudaErrorMemoryAllocation) {
         (void)cudaGetLastError();
         free_cached_locked(); // give the cache back to the GPU and try once more
-        err = cudaMalloc(&p, want);
+        err = locked_malloc(&p, want);
     }
     if (err == cudaErrorMemoryAllocation) {
         (void)cudaGetLastError();
@@ -659,12 +709,17 @@ void CudaDevice::release_cached()
 
 void CudaDevice::free_cached_locked()
 {
-    // cudaFree waits for the GPU to finish pending work, so queued uses of a block are done.
+    if (m_free.empty())
+        return;
+    // Every use of a cached block is queued on m_stream (uses from another device's stream
+    // are fenced into it by copy_from): once the stream is idle, none is pending. cudaFree
+    // itself only *may* wait for the GPU, so we do not rely on it.
+    GPULAB_CUDA_CHECK(cudaStreamSynchronize(m_stream));
     while (!m_free.empty()) { // one at a time: a failing cudaFree leaves no freed block behind
         const auto [size, ptr] = *m_free.begin();
         m_free.erase(m_free.begin());
         m_reserved -= static_cast<int64_t>(size);
-        GPULAB_CUDA_CHECK(cudaFree(ptr));
+        GPULAB_CUDA_CHECK(locked_free(ptr));
     }
 }
 

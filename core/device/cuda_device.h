@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 struct cublasContext; // cublasHandle_t = cublasContext*
@@ -29,9 +30,26 @@ struct NcclComms; // comm/nccl_allreduce.cpp
 // ---- the backend as a whole -----------------------------------------------------------
 // cuda_usable(), cuda_device_count() and cuda_gpus() are declared in device_factory.h.
 
-// One logical device on physical GPU (logical_index mod cuda_device_count()).
+// One logical device on physical GPU (logical_index mod cuda_device_count()). Peer access
+// is enabled between its GPU and every other GPU that already holds a device, and only
+// between those: GPUs the run does not use are left alone.
 std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget,
                                          EventStream* trace);
+
+// The pairs (from, to) of GPUs whose peer access must be enabled when `gpu` first holds a
+// device, given the GPUs that held one before (both directions with each). Plain logic,
+// kept apart so that it can be checked without a GPU.
+std::vector<std::pair<int, int>> peer_pairs_to_enable(const std::vector<int>& held_before, int gpu);
+
+// ---- the process-wide lock --------------------------------------------------------------
+// Held around every cudaMalloc, cudaFree, cudaMallocHost and cudaFreeHost, around each NCCL
+// group (ncclGroupStart ... ncclGroupEnd), and around making and destroying communicators.
+// With peer access on, cudaFree and its kin may synchronise every peer GPU. Should one run
+// while another thread is inside an NCCL group, with some ranks' kernels launched and not
+// yet the others', the launched ones wait for ranks that cannot launch: a hang. PyTorch's
+// caching allocator holds one mutex for the same reason. Never held while waiting for
+// another thread; take it last (after a device's own mutexes).
+std::mutex& cuda_global_mutex();
 
 // ---- device -----------------------------------------------------------------------------
 class CudaDevice final : public Device {

@@ -4,6 +4,7 @@
 
 #include "device/cuda_async_error.h"
 #include "device/cuda_check.h"
+#include "kernels/cuda_avgpool2.h"
 
 #include <math_constants.h>
 
@@ -49,6 +50,12 @@ __global__ void broadcast_rows_kernel(int64_t count, int out, const float* b, fl
 {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
         y[i] = b[i % out];
+}
+
+__global__ void avgpool2_backward_kernel(int64_t count, int h, int w, const float* dy, const float* y, float* dx)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        dx[i] = avgpool2_backward_at(i, h, w, dy, y);
 }
 
 // One block per column: each thread sums a strided set of rows, then a tree in shared memory.
@@ -190,6 +197,15 @@ void broadcast_rows(cudaStream_t s, int n, int out, const float* b, float* y)
     if (count <= 0)
         return;
     broadcast_rows_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, out, b, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void avgpool2_backward(cudaStream_t s, int n, int c, int h, int w, const float* dy, const float* y, float* dx)
+{
+    const int64_t count = int64_t(n) * c * h * w;
+    if (count <= 0)
+        return;
+    avgpool2_backward_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, h, w, dy, y, dx);
     GPULAB_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -28,6 +28,10 @@ void column_sums(cudaStream_t s, int n, int out, const float* dy, float* db);
 // one) and its row adds NaN to the loss. dlogits may be nullptr.
 void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
                   float* loss_sum, float* dlogits, CudaAsyncError* err);
+// dx (n,c,h,w) from dy (n,c,h/2,w/2): Kernels::avgpool2_backward; with y (n,c,h,w) given,
+// zero where y <= 0 as well (Kernels::avgpool2_relu_backward). Writes every cell of dx, and
+// reads neither x nor the pool's output (cuda_avgpool2.h holds the arithmetic).
+void avgpool2_backward(cudaStream_t s, int n, int c, int h, int w, const float* dy, const float* y, float* dx);
 // As Kernels::count_correct (ties go to the first maximum).
 void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
                    float* correct);

@@ -4,8 +4,10 @@
 //
 // cuDNN: convolution descriptors and algorithms are chosen once per shape and cached
 // (heuristics, no benchmarking: it allocates nothing behind our pool's back). Algorithms
-// use plain FP32 FMA math (no TF32) and deterministic ones are preferred, so results stay
-// within float rounding of the CPU reference and repeat run to run.
+// use plain FP32 FMA math (no TF32) and deterministic ones are tried first, so results stay
+// within float rounding of the CPU reference and repeat run to run. An algorithm's
+// workspace may not exceed min(64 MiB, the device's budget / 8): the model keeps one
+// workspace per device (model/lenet.cpp), sized by conv_workspace_bytes.
 #include "kernels/cuda_kernels.h"
 
 #include "device/cuda_check.h"
@@ -82,11 +84,19 @@ bool tensor_core_math(cudnnMathType_t m)
     return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
+// The workspace an algorithm may use on a device with this budget: min(64 MiB, budget / 8).
+size_t workspace_cap(int64_t budget)
+{
+    return static_cast<size_t>(std::min<int64_t>(int64_t(64) << 20, std::max<int64_t>(0, budget) / 8));
+}
+
 // The first algorithm of the heuristics' ranking that succeeds, uses no tensor-core math,
-// and whose workspace query (under FMA math) succeeds; deterministic ones first. Should the
-// heuristics offer none, the classic GEMM-based algorithms in `fallback` are tried.
+// and whose workspace query (under FMA math) succeeds with at most `cap` bytes; every
+// deterministic one before any other. Should the heuristics offer none, the classic
+// algorithms in `fallback` are tried in order (deterministic ones first; the last needs no
+// workspace at all).
 template <class Perf, class Algo, class WsQuery>
-Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t* bytes, const char* what,
+Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t cap, size_t* bytes, const char* what,
             const ConvShape& sh, std::initializer_list<Algo> fallback)
 {
     for (int pass = 0; pass < 2; ++pass)
@@ -97,26 +107,27 @@ Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t* bytes,
             if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC)
                 continue;
             size_t b = 0;
-            if (ws_query(p.algo, &b) != CUDNN_STATUS_SUCCESS)
+            if (ws_query(p.algo, &b) != CUDNN_STATUS_SUCCESS || b > cap)
                 continue;
             *bytes = b;
             return p.algo;
         }
     for (Algo a : fallback) {
         size_t b = 0;
-        if (ws_query(a, &b) == CUDNN_STATUS_SUCCESS) {
+        if (ws_query(a, &b) == CUDNN_STATUS_SUCCESS && b <= cap) {
             *bytes = b;
             return a;
         }
     }
-    throw std::runtime_error(std::string("cuDNN offers no FP32 ") + what + " algorithm for " + shape_text(sh));
+    throw std::runtime_error(std::string("cuDNN offers no FP32 ") + what + " algorithm for " + shape_text(sh)
+                             + " within a workspace of " + std::to_string(cap) + " bytes");
 }
 
 // ---- the kernel table -------------------------------------------------------------------------
 
 class CudaKernels final : public Kernels {
 public:
-    explicit CudaKernels(CudaDevice& device) : m_dev(device)
+    explicit CudaKernels(CudaDevice& device) : m_dev(device), m_ws_cap(workspace_cap(device.memory_budget()))
     {
         GPULAB_CUDA_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
         GPULAB_CUDA_CHECK(cudnnSetPooling2dDescriptor(m_pool, CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
@@ -208,25 +219,20 @@ public:
         GPULAB_CUDA_CHECK(cudnnPoolingForward(m_dev.cudnn(), m_pool, &one, xd.d, x, &zero, yd.d, y));
     }
 
+    // Our own kernel (cuda_avgpool2.h): average pooling's gradient needs neither x nor y,
+    // and cuDNN documents no way to leave them out.
     void avgpool2_backward(int n, int c, int h, int w, const float* dy, float* dx) const override
     {
-        const int64_t total = int64_t(n) * c * h * w;
-        if (total <= 0)
-            return;
         m_dev.activate();
-        const bool odd = (h % 2) || (w % 2);
-        if (odd || h < 2 || w < 2) // cells no window covers get a zero gradient
-            GPULAB_CUDA_CHECK(cudaMemsetAsync(dx, 0, size_t(total) * sizeof(float), m_dev.stream()));
-        if (h < 2 || w < 2)
-            return;
-        std::lock_guard lock(m_cudnn_mutex);
-        TensorDesc xd(n, c, h, w), yd(n, c, h / 2, w / 2);
-        // Average pooling's gradient needs neither x nor y; cuDNN's signature asks for both,
-        // so dy stands in for y and dx for x. With an odd size, accumulate (beta 1) onto the
-        // zeroed dx, so the dropped row/column keeps its zero whatever cuDNN writes there.
-        const float one = 1.0f, zero = 0.0f;
-        GPULAB_CUDA_CHECK(cudnnPoolingBackward(m_dev.cudnn(), m_pool, &one, yd.d, dy, yd.d, dy, xd.d, dx,
-                                               odd ? &one : &zero, xd.d, dx));
+        cuda::avgpool2_backward(m_dev.stream(), n, c, h, w, dy, nullptr, dx);
+    }
+
+    // The same kernel, zeroing where the ReLU's output y <= 0: one pass over dx.
+    void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y,
+                                float* dx) const override
+    {
+        m_dev.activate();
+        cuda::avgpool2_backward(m_dev.stream(), n, c, h, w, dy, y, dx);
     }
 
     // ---- ReLU (in place allowed: y == x, dx == dy) ----
@@ -409,9 +415,9 @@ private:
                 [&](cudnnConvolutionFwdAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionForwardWorkspaceSize(h, p->x.d, p->w.d, p->conv.d, p->y.d, a, b);
                 },
-                &p->fwd_bytes, "forward convolution", sh,
-                {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM,
-                 CUDNN_CONVOLUTION_FWD_ALGO_GEMM});
+                m_ws_cap, &p->fwd_bytes, "forward convolution", sh,
+                {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
+                 CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM});
         }
         {
             cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -423,7 +429,7 @@ private:
                 [&](cudnnConvolutionBwdDataAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w.d, p->y.d, p->conv.d, p->x.d, a, b);
                 },
-                &p->bwd_data_bytes, "backward-data convolution", sh,
+                m_ws_cap, &p->bwd_data_bytes, "backward-data convolution", sh,
                 {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0});
         }
         {
@@ -436,9 +442,9 @@ private:
                 [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* b) {
                     return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p->x.d, p->y.d, p->conv.d, p->w.d, a, b);
                 },
-                &p->bwd_filter_bytes, "backward-filter convolution", sh,
-                {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0,
-                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3});
+                m_ws_cap, &p->bwd_filter_bytes, "backward-filter convolution", sh,
+                {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3,
+                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0});
         }
         const ConvPlan& ref = *p;
         m_plans.emplace(key, std::move(p));
@@ -446,6 +452,7 @@ private:
     }
 
     CudaDevice& m_dev;
+    const size_t m_ws_cap; // workspace_cap(the device's budget)
     cudnnPoolingDescriptor_t m_pool = nullptr;
     cudnnActivationDescriptor_t m_relu = nullptr;
     // A cuDNN handle may not be used by two threads at once, and conv_workspace_bytes runs

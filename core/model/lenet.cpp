@@ -25,8 +25,8 @@ std::vector<ParamSpec> build_specs()
         s.count = 1;
         for (int64_t d : s.shape)
             s.count *= d;
-        s.offset = off;
-        off += s.count;
+        s.offset = (off + kParamAlign - 1) / kParamAlign * kParamAlign;
+        off = s.offset + s.count;
     }
     return specs;
 }
@@ -71,8 +71,16 @@ const std::vector<ParamSpec>& lenet_params()
 
 int64_t lenet_param_count()
 {
+    int64_t n = 0;
+    for (const auto& s : lenet_params())
+        n += s.count;
+    return n;
+}
+
+int64_t lenet_flat_count()
+{
     const auto& s = lenet_params();
-    return s.back().offset + s.back().count;
+    return (s.back().offset + s.back().count + kParamAlign - 1) / kParamAlign * kParamAlign;
 }
 
 const ParamSpec& lenet_param(const std::string& name)
@@ -86,7 +94,7 @@ const ParamSpec& lenet_param(const std::string& name)
 
 std::vector<float> lenet_init(uint64_t seed)
 {
-    std::vector<float> w(static_cast<size_t>(lenet_param_count()), 0.0f);
+    std::vector<float> w(static_cast<size_t>(lenet_flat_count()), 0.0f);
     Normal normal(seed);
     for (const auto& s : lenet_params()) {
         if (s.shape.size() == 1)
@@ -111,9 +119,12 @@ DeviceModel make_device_model(Engine& engine, Device& device, int chunks)
     DeviceModel m;
     m.device = &device;
     m.kernels = &kernels_for(device);
-    const int64_t P = lenet_param_count();
+    const int64_t P = lenet_flat_count();
     m.params = make_tensor(engine, device, {P});
     m.grads = make_tensor(engine, device, {P});
+    // No op has been pushed on these buffers yet, so a plain upload orders before them all.
+    const std::vector<float> zeros(static_cast<size_t>(P), 0.0f);
+    device.upload(m.grads.f(), zeros.data(), m.grads.bytes());
     chunks = std::max(1, chunks);
     const int64_t base = P / chunks, extra = P % chunks;
     int64_t off = 0;
@@ -152,10 +163,15 @@ struct Activations {
 ConvShape conv1_shape(int n) { return {n, 1, 28, 28, 20, 3, 3}; }
 ConvShape conv2_shape(int n) { return {n, 20, 13, 13, 50, 5, 5}; }
 
-Tensor workspace(Engine& e, const DeviceModel& m, const ConvShape& sh)
+// The device's conv workspace, large enough for both convolutions of n images.
+Tensor workspace(Engine& e, DeviceModel& m, int n)
 {
-    const int64_t bytes = m.kernels->conv_workspace_bytes(sh);
-    return make_tensor(e, *m.device, {std::max<int64_t>(1, (bytes + 3) / 4)});
+    const int64_t bytes = std::max(m.kernels->conv_workspace_bytes(conv1_shape(n)),
+                                   m.kernels->conv_workspace_bytes(conv2_shape(n)));
+    const int64_t floats = std::max<int64_t>(1, (bytes + 3) / 4);
+    if (!m.workspace.defined() || m.workspace.numel() < floats)
+        m.workspace = make_tensor(e, *m.device, {floats});
+    return m.workspace;
 }
 
 // Pointer to parameter i inside a flat tensor (params or grads).
@@ -165,11 +181,11 @@ Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n)
 {
     const Kernels* k = m.kernels;
     const Tensor W = m.params;
+    const Tensor ws = workspace(e, m, n);
     Activations a;
     {
         const ConvShape sh = conv1_shape(n);
         a.a1 = make_tensor(e, *m.device, {n, 20, 26, 26});
-        Tensor ws = workspace(e, m, sh);
         // The book's Conv2D(activation='relu'): one layer, one op, one pass over its output.
         push_op(e, m, "conv1_relu_fwd", {x.var, W.var}, {a.a1.var, ws.var}, [=] {
             k->conv2d_relu_forward(sh, x.f(), at(W, 0), at(W, 1), a.a1.f(), ws.f());
@@ -182,7 +198,6 @@ Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n)
     {
         const ConvShape sh = conv2_shape(n);
         a.a2 = make_tensor(e, *m.device, {n, 50, 9, 9});
-        Tensor ws = workspace(e, m, sh);
         push_op(e, m, "conv2_relu_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var},
                 [k, sh, in = a.p1, W, out = a.a2, ws] {
                     k->conv2d_relu_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
@@ -217,6 +232,7 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
     const Tensor G = m.grads;
     const std::vector<Var> gv = m.grad_vars();
     Activations a = push_forward(e, m, x, n);
+    const Tensor ws = m.workspace; // push_forward sized it for n
 
     Tensor loss = make_tensor(e, *m.device, {1});
     Tensor dlogits = make_tensor(e, *m.device, {n, 10});
@@ -256,16 +272,14 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
     Tensor dp1 = make_tensor(e, *m.device, {n, 20, 13, 13});
     {
         const ConvShape sh = conv2_shape(n);
-        Tensor ws = workspace(e, m, sh);
         std::vector<Var> w = gv;
         w.push_back(ws.var);
         push_op(e, m, "conv2_bwd_w", {a.p1.var, da2.var}, w, [k, sh, p1 = a.p1, da2, G, ws] {
             k->conv2d_backward_weights(sh, p1.f(), da2.f(), at(G, 2), at(G, 3), ws.f());
         });
-        Tensor ws2 = workspace(e, m, sh);
-        push_op(e, m, "conv2_bwd_x", {da2.var, W.var}, {dp1.var, ws2.var},
-                [k, sh, da2, W, dp1, ws2] {
-                    k->conv2d_backward_data(sh, da2.f(), at(W, 2), dp1.f(), ws2.f());
+        push_op(e, m, "conv2_bwd_x", {da2.var, W.var}, {dp1.var, ws.var},
+                [k, sh, da2, W, dp1, ws] {
+                    k->conv2d_backward_data(sh, da2.f(), at(W, 2), dp1.f(), ws.f());
                 });
     }
     Tensor da1 = make_tensor(e, *m.device, {n, 20, 26, 26});
@@ -274,7 +288,6 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
     });
     {
         const ConvShape sh = conv1_shape(n);
-        Tensor ws = workspace(e, m, sh);
         std::vector<Var> w = gv;
         w.push_back(ws.var);
         push_op(e, m, "conv1_bwd_w", {x.var, da1.var}, w, [k, sh, x, da1, G, ws] {

@@ -301,9 +301,9 @@ int cmd_allreduce(int argc, char** argv)
 // ---- memory ---------------------------------------------------------------------------
 // Sync mode: the front end pushes a whole minibatch, then waits. Every tensor of that
 // minibatch is taken when pushed, so a device's peak is what it holds between minibatches
-// (parameters, gradients) plus everything one minibatch's push takes on it: its shard's
-// activations, gradients of activations and conv workspaces, and the allreduce's receive
-// buffers. The prediction below adds those up from the shapes (lenet.cpp's pushes).
+// (parameters, gradients, the one conv workspace the device keeps) plus everything one
+// minibatch's push takes on it: its shard's activations, gradients of activations, and the
+// allreduce's receive buffers. The prediction below adds those up from the shapes (lenet.cpp's pushes).
 
 struct Prediction {
     int64_t params_grads = 0, activations = 0, workspaces = 0, receive = 0;
@@ -313,7 +313,7 @@ struct Prediction {
 Prediction predict_sync_peak(const Kernels& k, int64_t n, int devices, int device, AllreduceKind ar)
 {
     Prediction p;
-    const int64_t P = lenet_param_count();
+    const int64_t P = lenet_flat_count(); // the flat buffers, gaps included
     p.params_grads = 2 * P * 4;
     // x, labels, a1, p1, a2, p2, h3, logits, loss, dlogits, dh3, dp2, da2, dp1, da1
     const int64_t floats = n * 784 + n + n * 13520 + n * 3380 + n * 4050 + n * 800 + n * 128 + n * 10 + 1
@@ -321,7 +321,7 @@ Prediction predict_sync_peak(const Kernels& k, int64_t n, int devices, int devic
     p.activations = floats * 4;
     auto ws = [&](const ConvShape& sh) { return std::max<int64_t>(1, (k.conv_workspace_bytes(sh) + 3) / 4) * 4; };
     const ConvShape c1{int(n), 1, 28, 28, 20, 3, 3}, c2{int(n), 20, 13, 13, 50, 5, 5};
-    p.workspaces = 2 * ws(c1) + 3 * ws(c2); // conv1 fwd, bwd_w; conv2 fwd, bwd_w, bwd_x
+    p.workspaces = std::max(ws(c1), ws(c2)); // one per device, for every conv
     if (devices > 1) {
         if (ar == AllreduceKind::Naive)
             p.receive = device == 0 ? (devices - 1) * P * 4 : 0;
@@ -347,8 +347,8 @@ int cmd_memory(int argc, char** argv)
         std::printf("memory: skipped (%s)\n", e.what());
         return 0;
     }
-    std::printf("memory, sync mode, peak bytes per device: predicted (params + grads + one shard's "
-                "activations and workspaces + allreduce receive buffers) vs measured (the device's "
+    std::printf("memory, sync mode, peak bytes per device: predicted (params + grads + the conv "
+                "workspace + one shard's activations + allreduce receive buffers) vs measured (the device's "
                 "accounting, 30 minibatches)\n");
     std::printf("%-32s %6s %12s %12s %12s %10s %10s %8s\n", "run", "device", "params+grads", "activations",
                 "ws+receive", "predicted", "measured", "error");
