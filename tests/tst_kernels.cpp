@@ -717,18 +717,32 @@ void TestKernels::gatherRowsTakesTheIndexedRows()
     }
 }
 
+// Every instruction set this CPU has, best first: each has its own paths (tables made
+// with cpu_fast_kernels(threads, isa)), and each must match the reference.
+std::vector<gpulab::CpuIsa> isas_here()
+{
+    std::vector<gpulab::CpuIsa> v;
+    for (auto isa : {gpulab::CpuIsa::Avx512, gpulab::CpuIsa::Avx2, gpulab::CpuIsa::Generic})
+        if (isa <= gpulab::cpu_isa_detected())
+            v.push_back(isa);
+    return v;
+}
+
 void TestKernels::fastConvMatchesReference_data()
 {
     QTest::addColumn<int>("threads");
-    QTest::newRow("1 thread") << 1;
-    QTest::newRow("2 threads") << 2;
-    QTest::newRow("3 threads") << 3;
+    QTest::addColumn<int>("isa");
+    for (const auto isa : isas_here())
+        for (const int threads : {1, 2, 3})
+            QTest::newRow(qPrintable(QStringLiteral("%1 thread(s), %2").arg(threads).arg(gpulab::cpu_isa_name(isa))))
+                << threads << int(isa);
 }
 
 void TestKernels::fastConvMatchesReference()
 {
     QFETCH(int, threads);
-    const Kernels& fast = gpulab::cpu_fast_kernels(threads);
+    QFETCH(int, isa);
+    const Kernels& fast = gpulab::cpu_fast_kernels(threads, gpulab::CpuIsa(isa));
     // LeNet's convolutions at a shard size, then odd shapes: a 1x1 output, 1x1 filters,
     // one input channel with rows wider than a vector and narrower, many blocks of images.
     QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 37, .c = 1, .h = 28, .w = 28, .k = 20, .r = 3, .s = 3},
@@ -779,11 +793,14 @@ void TestKernels::fastConvMatchesReference()
 
 void TestKernels::fastPoolReluMatchReference()
 {
-    const Kernels& fast = gpulab::cpu_fast_kernels(1);
+  for (const auto isa : isas_here()) {
+    qInfo("instruction set %s", gpulab::cpu_isa_name(isa));
+    const Kernels& fast = gpulab::cpu_fast_kernels(1, isa);
     std::mt19937 rng(13);
     // LeNet's pools (26 -> 13, 9 -> 4 dropping the last row and column), then odd planes.
     for (const auto& shape : {std::array{5, 20, 26, 26}, std::array{5, 50, 9, 9}, std::array{3, 2, 7, 6},
-                              std::array{2, 3, 6, 7}, std::array{1, 1, 1, 5}}) {
+                              std::array{2, 3, 6, 7}, std::array{1, 1, 1, 5}, std::array{2, 2, 5, 40},
+                              std::array{1, 3, 4, 2}}) {
         const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
         const auto x = random_vector(rng, size_t(n) * c * h * w);
         const auto dy = random_vector(rng, size_t(n) * c * (h / 2) * (w / 2));
@@ -826,6 +843,7 @@ void TestKernels::fastPoolReluMatchReference()
     fast.relu_backward(int64_t(g.size()), y_ref.data(), g.data(), g.data());
     QCOMPARE(std::memcmp(dx.data(), dx_ref.data(), dx.size() * 4), 0);
     QCOMPARE(std::memcmp(g.data(), dx_ref.data(), g.size() * 4), 0);
+  }
 }
 
 void TestKernels::fastDenseLossElementwiseMatchReference()

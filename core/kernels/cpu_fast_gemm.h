@@ -2,7 +2,27 @@
 // from the CPU itself) where gpulab was built with it, OpenBLAS's otherwise.
 #pragma once
 
+#include <string>
+
 namespace gpulab {
+
+// ---- the instruction set ------------------------------------------------------------
+// The fast kernels pick their paths at run time from the CPU they run on: one binary serves
+// every x86-64 machine.
+enum class CpuIsa {
+    Generic, // plain loops the compiler vectorises for the build's baseline
+    Avx2,    // AVX2 with FMA: 8 floats a vector
+    Avx512,  // AVX-512F: 16 floats a vector, masked loads and stores
+};
+
+// The best this CPU has.
+CpuIsa cpu_isa_detected();
+// What the fast kernels and oneDNN use: cpu_isa_detected(), capped by the environment
+// variable GPULAB_CPU_ISA (avx512, avx2 or generic), which lets one machine measure the
+// paths a smaller one takes. A cap above what the CPU has changes nothing. Throws
+// std::invalid_argument, saying the values allowed, for any other value.
+CpuIsa cpu_isa();
+const char* cpu_isa_name(CpuIsa isa); // "avx512", "avx2", "generic"
 
 // Row-major: C (m,n) = alpha * op(A) (m,k) . op(B) (k,n) + beta * C, op = transpose when
 // ta/tb. Runs on the calling thread with `threads` threads in all (1: this thread only;

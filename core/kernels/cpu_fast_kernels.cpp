@@ -7,6 +7,10 @@
 // instead of one small GEMM per image: im2col of a block into (c*r*s, images*oh*ow),
 // then a single sgemm (oneDNN's AVX-512 kernels where built with it). A block is sized to
 // stay in the core's L2 cache. Pooling, ReLU and the loss are memory-bound loops.
+//
+// One binary for every x86-64 CPU: each table has an instruction set (cpu_isa(): what the
+// CPU has, capped by GPULAB_CPU_ISA), and the paths written for AVX-512 or AVX2 are
+// compiled for it alone (target attributes) and taken only where the table's set allows.
 #include "kernels/cpu_fast_kernels.h"
 
 #include "device/cpu_device.h"
@@ -31,6 +35,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gpulab {
@@ -140,7 +145,8 @@ Extent nonzero_extent(const ConvShape& sh, const float* dy)
     return e;
 }
 
-bool have_avx512();
+bool avx512(CpuIsa isa) { return isa == CpuIsa::Avx512; }
+bool avx2_or_more(CpuIsa isa) { return isa >= CpuIsa::Avx2; }
 
 // ---- im2col / col2im over a block of images -------------------------------------------
 // col (depth, b*pix), leading dimension b*pix (pix = e.oh*e.ow): row (ci, ri, si), column
@@ -200,10 +206,10 @@ __attribute__((target("avx512f"))) void col2im_block_narrow(const ConvShape& sh,
 }
 #endif
 
-void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col)
+void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (e.ow <= 16 && have_avx512())
+    if (e.ow <= 16 && avx512(isa))
         return im2col_block_narrow(sh, e, x, b, col);
 #endif
     const int pix = e.pix();
@@ -224,10 +230,10 @@ void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* c
 }
 
 // dx of the block's images = the adjoint of im2col_block (overwritten).
-void col2im_block(const ConvShape& sh, Extent e, const float* col, int b, float* dx)
+void col2im_block(const ConvShape& sh, Extent e, const float* col, int b, float* dx, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (sh.w <= 16 && have_avx512())
+    if (sh.w <= 16 && avx512(isa))
         return col2im_block_narrow(sh, e, col, b, dx);
 #endif
     const int pix = e.pix();
@@ -275,21 +281,11 @@ void gather_dy(const ConvShape& sh, Extent e, const float* dy, int b, float* sta
 // weights would be a (20 x 9) result summed over 676 pixels per image. Instead a vector
 // holds 16 neighbouring output pixels of a row; forward loads the r*s shifted input
 // vectors once and uses them for every filter, backward keeps r*s vector sums per filter.
-// AVX-512 only (chosen at run time); elsewhere the GEMM path runs.
+// AVX-512 (16 pixels a vector) and AVX2 with FMA (8); with neither the GEMM path runs.
 
-bool have_avx512()
+bool use_direct(const ConvShape& sh, CpuIsa isa)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-    static const bool yes = __builtin_cpu_supports("avx512f");
-    return yes;
-#else
-    return false;
-#endif
-}
-
-bool use_direct(const ConvShape& sh)
-{
-    return sh.c == 1 && sh.r == 3 && sh.s == 3 && have_avx512();
+    return sh.c == 1 && sh.r == 3 && sh.s == 3 && avx2_or_more(isa);
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -398,29 +394,156 @@ __attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape
     }
 }
 
+// ---- the same with AVX2 and FMA: 8 output pixels a vector -------------------------------
+
+// Lanes [0, left) of 8 (all when left >= 8), for maskload / maskstore.
+inline __attribute__((target("avx2,fma"))) __m256i tail_mask8(int left)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(std::min(left, 8)), lane);
+}
+
+// Masked loads and stores only for a row's tail: on AMD's Zen cores a masked store
+// (vmaskmovps) is microcoded and many times slower than a plain one.
+inline __attribute__((target("avx2,fma"))) __m256 load8(const float* p, __m256i m, bool full)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
+}
+
+inline __attribute__((target("avx2,fma"))) void store8(float* p, __m256i m, bool full, __m256 v)
+{
+    if (full)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, m, v);
+}
+
+inline __attribute__((target("avx2,fma"))) float lane_sum8(__m256 v)
+{
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, v);
+    float sum = 0.0f;
+    for (float l : lanes)
+        sum += l;
+    return sum;
+}
+
+// relu as the reference writes it: a NaN or -0 becomes +0 (the compare is false for both).
+template <bool Relu>
+inline __attribute__((target("avx2,fma"))) __m256 act8(__m256 v)
+{
+    return Relu ? _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)) : v;
+}
+
+template <int R, int S, bool Relu>
+__attribute__((target("avx2,fma"))) void direct1_forward_avx2(const ConvShape& sh, const float* x, const float* w,
+                                                              const float* b, float* y, int i0, int i1)
+{
+    constexpr int RS = R * S;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    for (int i = i0; i < i1; ++i) {
+        const float* xi = x + int64_t(i) * hw;
+        float* yi = y + int64_t(i) * sh.k * pix;
+        for (int oy = 0; oy < oh; ++oy)
+            for (int ox = 0; ox < ow; ox += 8) {
+                const __m256i m = tail_mask8(ow - ox);
+                const bool full = ow - ox >= 8;
+                __m256 in[RS];
+                for (int ri = 0; ri < R; ++ri)
+                    for (int si = 0; si < S; ++si)
+                        in[ri * S + si] = load8(xi + (oy + ri) * sh.w + ox + si, m, full);
+                float* out = yi + oy * ow + ox;
+                int f = 0;
+                for (; f + 1 < sh.k; f += 2) { // two independent sums in flight
+                    const float* w0 = w + f * RS;
+                    const float* w1 = w0 + RS;
+                    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+                    for (int t = 0; t < RS; ++t) {
+                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
+                        a1 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w1[t]), a1);
+                    }
+                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
+                    store8(out + int64_t(f + 1) * pix, m, full, act8<Relu>(_mm256_add_ps(a1, _mm256_set1_ps(b[f + 1]))));
+                }
+                for (; f < sh.k; ++f) {
+                    const float* w0 = w + f * RS;
+                    __m256 a0 = _mm256_setzero_ps();
+                    for (int t = 0; t < RS; ++t)
+                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
+                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
+                }
+            }
+    }
+}
+
+// dw[f], db[f] for filters [f0, f1): r*s + 1 vector sums per filter (10 of AVX2's 16
+// registers for 3x3), each pixel row's gradient loaded once and used r*s times. Masked
+// lanes load 0, so a row's tail adds nothing.
+template <int R, int S>
+__attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const ConvShape& sh, const float* x,
+                                                                       const float* dy, float* dw, float* db, int f0,
+                                                                       int f1)
+{
+    constexpr int RS = R * S;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    for (int f = f0; f < f1; ++f) {
+        __m256 acc[RS];
+        for (int t = 0; t < RS; ++t)
+            acc[t] = _mm256_setzero_ps();
+        __m256 accb = _mm256_setzero_ps();
+        for (int i = 0; i < sh.n; ++i) {
+            const float* xi = x + int64_t(i) * hw;
+            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
+            for (int oy = 0; oy < oh; ++oy)
+                for (int ox = 0; ox < ow; ox += 8) {
+                    const __m256i m = tail_mask8(ow - ox);
+                    const bool full = ow - ox >= 8;
+                    const __m256 g = load8(d + oy * ow + ox, m, full);
+                    accb = _mm256_add_ps(accb, g);
+                    for (int ri = 0; ri < R; ++ri)
+                        for (int si = 0; si < S; ++si)
+                            acc[ri * S + si] = _mm256_fmadd_ps(g, load8(xi + (oy + ri) * sh.w + ox + si, m, full),
+                                                               acc[ri * S + si]);
+                }
+        }
+        for (int t = 0; t < RS; ++t)
+            dw[int64_t(f) * RS + t] = lane_sum8(acc[t]);
+        db[f] = lane_sum8(accb);
+    }
+}
+
 #endif
 
 void direct_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0, int i1,
-                    bool relu)
+                    bool relu, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    if (relu)
-        direct1_forward<3, 3, true>(sh, x, w, b, y, i0, i1);
-    else
-        direct1_forward<3, 3, false>(sh, x, w, b, y, i0, i1);
+    if (avx512(isa)) {
+        if (relu)
+            direct1_forward<3, 3, true>(sh, x, w, b, y, i0, i1);
+        else
+            direct1_forward<3, 3, false>(sh, x, w, b, y, i0, i1);
+    } else if (relu) {
+        direct1_forward_avx2<3, 3, true>(sh, x, w, b, y, i0, i1);
+    } else {
+        direct1_forward_avx2<3, 3, false>(sh, x, w, b, y, i0, i1);
+    }
 #else
-    (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1, (void)relu;
+    (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1, (void)relu, (void)isa;
     throw std::logic_error("direct convolution is not built for this CPU");
 #endif
 }
 
 void direct_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db, int f0,
-                             int f1)
+                             int f1, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
-    direct1_backward_weights<3, 3>(sh, x, dy, dw, db, f0, f1);
+    if (avx512(isa))
+        direct1_backward_weights<3, 3>(sh, x, dy, dw, db, f0, f1);
+    else
+        direct1_backward_weights_avx2<3, 3>(sh, x, dy, dw, db, f0, f1);
 #else
-    (void)sh, (void)x, (void)dy, (void)dw, (void)db, (void)f0, (void)f1;
+    (void)sh, (void)x, (void)dy, (void)dw, (void)db, (void)f0, (void)f1, (void)isa;
     throw std::logic_error("direct convolution is not built for this CPU");
 #endif
 }
@@ -467,21 +590,53 @@ __attribute__((target("avx512f"))) void avgpool2_relu_backward_rows(int64_t plan
             std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
     }
 }
+
+// The same with AVX2: 8 dx values at a time take 4 pooled gradients, each duplicated.
+__attribute__((target("avx2,fma"))) void avgpool2_relu_backward_rows_avx2(int64_t planes, int h, int w,
+                                                                          const float* dy, const float* y, float* dx)
+{
+    const int oh = h / 2, ow = w / 2;
+    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
+    const __m256 quarter = _mm256_set1_ps(0.25f), zero = _mm256_setzero_ps();
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const float* dyp = dy + plane * oh * ow;
+        const float* yp = y + plane * h * w;
+        float* dxp = dx + plane * h * w;
+        for (int oy = 0; oy < oh; ++oy) {
+            const float* g = dyp + oy * ow;
+            for (int x = 0; x < w; x += 8) {
+                const int left = w - x; // >= 2, even
+                const bool full = left >= 8;
+                const __m256i m = tail_mask8(left), gm = tail_mask8(std::min(4, left / 2));
+                const __m256 v = _mm256_mul_ps(
+                    quarter, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(g + x / 2, _mm256_castsi256_si128(gm))), dup));
+                for (int r = 0; r < 2; ++r) {
+                    const int64_t at = int64_t(2 * oy + r) * w + x;
+                    const __m256 yv = load8(yp + at, m, full);
+                    store8(dxp + at, m, full, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
+                }
+            }
+        }
+        if (h & 1)
+            std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
+    }
+}
 #endif
 
 // ---- the kernels ----------------------------------------------------------------------
 
 class CpuFastKernels final : public Kernels {
 public:
-    explicit CpuFastKernels(int threads) : m_threads(std::max(1, threads)) {}
+    CpuFastKernels(int threads, CpuIsa isa) : m_threads(std::max(1, threads)), m_isa(isa) {}
 
     const char* name() const override { return "cpu-fast"; }
+    CpuIsa isa() const { return m_isa; }
 
     // ---- convolution ----
 
     int64_t conv_workspace_bytes(const ConvShape& sh) const override
     {
-        if (use_direct(sh))
+        if (use_direct(sh, m_isa))
             return 0;
         const ConvPlan p = plan_conv(sh, m_threads);
         return p.per_thread * p.threads * int64_t(sizeof(float));
@@ -506,11 +661,11 @@ public:
         check_conv_shape("conv2d_forward", sh);
         if (sh.n == 0)
             return;
-        if (use_direct(sh)) {
+        if (use_direct(sh, m_isa)) {
             const int threads = std::min(m_threads, sh.n);
             run_threads(threads, [&](int t, int nt) {
                 const auto [i0, i1] = share(sh.n, t, nt);
-                direct_forward(sh, x, w, b, y, i0, i1, relu);
+                direct_forward(sh, x, w, b, y, i0, i1, relu, m_isa);
             });
             return;
         }
@@ -524,7 +679,7 @@ public:
             for (int blk = t; blk < blocks; blk += nt) {
                 const int i0 = blk * p.block, bn = std::min(p.block, sh.n - i0);
                 const int ld = bn * p.pix;
-                im2col_block(sh, full_extent(sh), x + i0 * chw, bn, col);
+                im2col_block(sh, full_extent(sh), x + i0 * chw, bn, col, m_isa);
                 // stage (k, bn*pix) = w (k, depth) . col (depth, bn*pix)
                 fast_sgemm(false, false, sh.k, ld, p.depth, 1.0f, w, p.depth, col, ld, 0.0f, stage, ld, gemm_threads());
                 for (int i = 0; i < bn; ++i) {
@@ -554,7 +709,7 @@ public:
         check_conv_shape("conv2d_backward_data", sh);
         if (sh.n == 0)
             return;
-        if (use_direct(sh)) { // not in LeNet (conv1 needs no dx): plain loops, no workspace
+        if (use_direct(sh, m_isa)) { // not in LeNet (conv1 needs no dx): plain loops, no workspace
             const int oh = sh.oh(), ow = sh.ow(), rs = sh.r * sh.s;
             std::fill(dx, dx + int64_t(sh.n) * sh.h * sh.w, 0.0f);
             for (int i = 0; i < sh.n; ++i) {
@@ -587,7 +742,7 @@ public:
                 gather_dy(sh, e, dy + i0 * kp, bn, stage);
                 // dcol (depth, bn*pix) = w^T (depth, k) . dy (k, bn*pix)
                 fast_sgemm(true, false, p.depth, ld, sh.k, 1.0f, w, p.depth, stage, ld, 0.0f, col, ld, gemm_threads());
-                col2im_block(sh, e, col, bn, dx + i0 * chw);
+                col2im_block(sh, e, col, bn, dx + i0 * chw, m_isa);
             }
         });
     }
@@ -602,11 +757,11 @@ public:
             std::fill(db, db + sh.k, 0.0f);
             return;
         }
-        if (use_direct(sh)) {
+        if (use_direct(sh, m_isa)) {
             const int threads = std::min(m_threads, sh.k);
             run_threads(threads, [&](int t, int nt) {
                 const auto [f0, f1] = share(sh.k, t, nt);
-                direct_backward_weights(sh, x, dy, dw, db, f0, f1);
+                direct_backward_weights(sh, x, dy, dw, db, f0, f1, m_isa);
             });
             return;
         }
@@ -626,7 +781,7 @@ public:
             for (int blk = t; blk < blocks; blk += nt) {
                 const int i0 = blk * p.block, bn = std::min(p.block, sh.n - i0);
                 const int ld = bn * e.pix();
-                im2col_block(sh, e, x + i0 * chw, bn, col);
+                im2col_block(sh, e, x + i0 * chw, bn, col, m_isa);
                 gather_dy(sh, e, dy + i0 * kp, bn, stage);
                 // dw (k, depth) (+)= dy (k, bn*pix) . col^T (bn*pix, depth)
                 fast_sgemm(false, true, sh.k, p.depth, ld, 1.0f, stage, ld, col, ld, first ? 0.0f : 1.0f, my_dw,
@@ -704,8 +859,10 @@ public:
                                 float* dx) const override
     {
 #if defined(__x86_64__) && defined(__GNUC__)
-        if (w % 2 == 0 && w <= 32 && have_avx512())
+        if (w % 2 == 0 && w <= 32 && avx512(m_isa))
             return avgpool2_relu_backward_rows(int64_t(n) * c, h, w, dy, y, dx);
+        if (w % 2 == 0 && w >= 2 && avx2_or_more(m_isa))
+            return avgpool2_relu_backward_rows_avx2(int64_t(n) * c, h, w, dy, y, dx);
 #endif
         const int oh = h / 2, ow = w / 2;
         for (int64_t plane = 0; plane < int64_t(n) * c; ++plane) {
@@ -840,21 +997,49 @@ private:
     int gemm_threads() const { return fast_sgemm_has_own_threads() ? m_threads : 1; }
 
     int m_threads;
+    CpuIsa m_isa;
 };
 
 } // namespace
 
 const Kernels& cpu_fast_kernels(int threads_per_device)
 {
-    // One table per thread count, made once and never freed (devices hold references).
+    return cpu_fast_kernels(threads_per_device, cpu_isa());
+}
+
+const Kernels& cpu_fast_kernels(int threads_per_device, CpuIsa isa)
+{
+    // One table per thread count and instruction set, made once and never freed (devices
+    // hold references).
     static std::mutex mutex;
-    static std::map<int, std::unique_ptr<CpuFastKernels>> tables;
+    static std::map<std::pair<int, CpuIsa>, std::unique_ptr<CpuFastKernels>> tables;
     threads_per_device = std::max(1, threads_per_device);
+    isa = std::min(isa, cpu_isa_detected());
     std::lock_guard lock(mutex);
-    auto& k = tables[threads_per_device];
+    auto& k = tables[{threads_per_device, isa}];
     if (!k)
-        k = std::make_unique<CpuFastKernels>(threads_per_device);
+        k = std::make_unique<CpuFastKernels>(threads_per_device, isa);
     return *k;
+}
+
+std::string cpu_fast_kernel_paths(const Kernels& kernels)
+{
+    const auto* fast = dynamic_cast<const CpuFastKernels*>(&kernels);
+    if (!fast)
+        return std::string(kernels.name()) + ": plain loops";
+    const CpuIsa isa = fast->isa();
+    std::string s = std::string("isa ") + cpu_isa_name(isa) + " (CPU: " + cpu_isa_name(cpu_isa_detected());
+    if (const char* cap = std::getenv("GPULAB_CPU_ISA"); cap && *cap)
+        s += std::string(", GPULAB_CPU_ISA=") + cap;
+    s += "); conv1 (1 channel, 3x3): ";
+    s += avx2_or_more(isa) ? std::string("direct ") + cpu_isa_name(isa) : std::string("im2col + GEMM");
+    s += "; conv2: im2col + GEMM, narrow rows ";
+    s += avx512(isa) ? "avx512 masked" : "memcpy";
+    s += "; pool+ReLU backward: ";
+    s += avx2_or_more(isa) ? cpu_isa_name(isa) : "loops";
+    s += "; GEMM: ";
+    s += fast_sgemm_backend();
+    return s;
 }
 
 const Kernels& cpu_sim_kernels(const Device& device)
@@ -867,7 +1052,7 @@ const Kernels& cpu_sim_kernels(const Device& device)
         throw std::invalid_argument("GPULAB_KERNELS='" + c + "' is not a kernel set: use fast (the default) "
                                     "or reference (the plain oracle)");
     const auto* cpu = dynamic_cast<const CpuDevice*>(&device);
-    return cpu_fast_kernels(cpu ? cpu->threads() : 1);
+    return cpu_fast_kernels(cpu ? cpu->threads() : 1, cpu_isa()); // cpu_isa() throws for a bad GPULAB_CPU_ISA
 }
 
 const char* cpu_fast_gemm_backend()

@@ -108,6 +108,7 @@ int cmd_kernels(int argc, char** argv)
     std::printf("kernels: one shard of %d images, LeNet's ops; fastest of %d calls, CPU ms of the calling "
                 "thread (wall ms in brackets); fast = %s, %d thread(s)\n",
                 n, reps, cpu_fast_gemm_backend(), threads);
+    std::printf("paths: %s\n", cpu_fast_kernel_paths(fast).c_str());
     std::mt19937 rng(1);
     const ConvShape c1{n, 1, 28, 28, 20, 3, 3}, c2{n, 20, 13, 13, 50, 5, 5};
     auto x = randv(rng, size_t(n) * 784, 0, 1);
@@ -474,7 +475,17 @@ int main(int argc, char** argv)
         return cmd_memory(argc - 1, argv + 1);
     if (cmd == "engine")
         return cmd_engine(argc - 1, argv + 1);
+    if (cmd == "paths") { // the paths a simulated device's fast kernels take on this CPU
+        try {
+            std::printf("%s\n", cpu_fast_kernel_paths(cpu_fast_kernels(1)).c_str());
+        } catch (const std::exception& e) {
+            std::printf("gpulab-bench: %s\n", e.what());
+            return 2;
+        }
+        return 0;
+    }
     std::printf("usage: gpulab-bench kernels [--n 128] [--reps 15] [--threads 1]\n"
+                "       gpulab-bench paths (which kernel paths this CPU takes; GPULAB_CPU_ISA caps them)\n"
                 "       gpulab-bench allreduce [--backend cpu|cuda] [--devices 2,4] [--min-bytes 4096]\n"
                 "                              [--max-bytes 67108864] [--reps 5]\n"
                 "       gpulab-bench memory [--data DIR]\n"

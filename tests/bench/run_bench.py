@@ -161,6 +161,7 @@ def main():
     ours([cli, "devices"])
     subprocess.run([a.python, "-c", "import torch; print('pytorch', torch.__version__, 'cuda available:', "
                     "torch.cuda.is_available())"])
+    say("kernel paths: " + ours([bench, "paths"], stdout=subprocess.PIPE, text=True).stdout.strip())
     ours([bench, "kernels", "--n", "1"], stdout=subprocess.DEVNULL)
 
     if "cpu" not in skip:
