@@ -232,7 +232,9 @@ void Trainer::set_step_mode(bool on)
 bool Trainer::wait_at_boundary()
 {
     std::unique_lock lock(m_mutex);
+    const auto t0 = Clock::now();
     m_cv.wait(lock, [&] { return m_cancel || !m_paused || m_step_tokens > 0; });
+    m_waited_s += seconds_since(t0);
     if (m_cancel)
         return false;
     if (m_paused && m_step_tokens > 0)
@@ -437,6 +439,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         auto em = std::make_shared<EpochMeter>();
         std::deque<Var> inflight;
         const auto t0 = Clock::now();
+        const double waited0 = m_waited_s;
         for (int64_t b = 0; b < nb; ++b, ++global_batch) {
             if (m_paused && c.mode != ExecMode::Sync)
                 push_finish_readbacks(); // the last losses show while paused
@@ -509,7 +512,10 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                                   }
                               });
             }
-            const bool snap = c.snapshot_interval > 0 && global_batch % c.snapshot_interval == 0;
+            // every snapshot_interval minibatches, and the run's last one: every view then
+            // ends on the same, final minibatch
+            const bool last = epoch == c.epochs && b == nb - 1;
+            const bool snap = c.snapshot_interval > 0 && (global_batch % c.snapshot_interval == 0 || last);
             auto push_grad_snapshot = [&](Snapshot::What what) {
                 for (auto& m : r.models) {
                     const int d = m.device->index();
@@ -541,10 +547,13 @@ void Trainer::run_epochs(Run& r, RunResult& res)
             ctx.epoch = epoch;
             ctx.batch = static_cast<int>(b);
             ctx.before_step = [this, &eng](const AllreduceStepInfo&) {
-                if (m_step_mode) {
-                    eng.wait_all(); // show the previous step landed before waiting
-                }
-                return wait_allreduce_gate();
+                if (!m_step_mode)
+                    return wait_allreduce_gate();
+                const auto w0 = Clock::now();
+                eng.wait_all(); // show the previous step landed before waiting
+                const bool go = wait_allreduce_gate();
+                m_waited_s += seconds_since(w0);
+                return go;
             };
             if (!push_allreduce(c.allreduce, ctx, bufs))
                 throw Cancelled();
@@ -582,7 +591,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         eng.wait_all();
         EpochStats st;
         st.epoch = epoch;
-        st.seconds = seconds_since(t0);
+        st.seconds = std::max(0.0, seconds_since(t0) - (m_waited_s - waited0));
         {
             std::lock_guard lock(em->mutex);
             st.images = em->images;

@@ -69,6 +69,9 @@ private:
     std::atomic<bool> m_paused{false};
     std::atomic<bool> m_step_mode{false};
     int m_step_tokens = 0;
+    // Seconds the front end spent waiting for Resume or Step (front-end thread only): an
+    // epoch's seconds leave them out, so a paused or stepped run reports its training time.
+    double m_waited_s = 0;
     Engine* m_engine = nullptr; // the running engine, for cancel(); under m_mutex
 };
 
