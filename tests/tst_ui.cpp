@@ -390,6 +390,10 @@ private slots:
             },
             60000));
         const int k = w->trainingView()->minibatchCount(id);
+        // a paused run claims no speed and no time left
+        const QString progress = child<QLabel>("progressLabel")->text();
+        QVERIFY2(!progress.contains(QStringLiteral("images/s")) && progress.contains(QStringLiteral("paused")),
+                 qPrintable(progress));
         QTest::mouseClick(button("stepButton"), Qt::LeftButton);
         QVERIFY(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= k + 1; }, 60000));
         QTest::qWait(1500);
@@ -458,7 +462,32 @@ private slots:
         QVERIFY(w->controller()->lastResult().diverged);
         QVERIFY2(gap < 1500, qPrintable(QStringLiteral("the window froze for %1 ms").arg(gap)));
         expectOneQuietMessage(QStringLiteral("lower the learning rate"));
+        // the Training view marks where: after the last loss it received, within the epoch,
+        // with the message beside the marker
+        TrainingView* t = w->trainingView();
+        const int id = w->currentRunId();
+        w->showView(QStringLiteral("training"));
+        QVERIFY(t->runDiverged(id));
+        QVERIFY2(t->divergedAt(id) > 0 && t->divergedAt(id) <= 1.0, qPrintable(QString::number(t->divergedAt(id))));
+        QVERIFY2(t->divergedText(id).contains(QStringLiteral("lower the")) &&
+                     t->divergedText(id).contains(QStringLiteral("diverged")),
+                 qPrintable(t->divergedText(id)));
+        // alone on the plot, its values do not stretch the loss axis: they are clipped a
+        // little above the guessing line
+        QList<int> hidden;
+        for (int r = 1; r < id; ++r)
+            if (t->runVisible(r)) {
+                t->setRunVisible(r, false);
+                hidden << r;
+            }
+        t->refresh();
+        const QCPRange y = t->lossPlot()->yAxis->range();
+        QVERIFY2(y.upper < 1.25 * std::log(10.0) * 1.1 + 1e-9 && y.contains(std::log(10.0)),
+                 qPrintable(QStringLiteral("%1 .. %2").arg(y.lower).arg(y.upper)));
+        for (int r : hidden)
+            t->setRunVisible(r, true);
         nextRunWorks();
+        QVERIFY(!t->runDiverged(w->currentRunId()));
     }
 
     void faultInjectedIntoOneDeviceWorker()
@@ -514,6 +543,57 @@ private slots:
             QVERIFY(button("startButton")->isEnabled());
             QVERIFY(w->trainingView()->minibatchCount(id) < 5 * 157);
         }
+    }
+
+    // When a run ends, every view shows the same, final minibatch: the allreduce drawing
+    // its last allreduce as completed, the gradients around it, and the devices' copies.
+    void viewsEndInTheFinalState()
+    {
+        setControls(2, 64, 640, 2, "sync", "ring"); // 10 minibatches per epoch, snapshots every 5
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        for (LabView* v : w->views())
+            v->refresh();
+        const auto last = std::pair<int, int>{2, 9};
+        QCOMPARE(w->allreduceView()->latestAllreduce(), last);
+        QCOMPARE(w->allreduceView()->shownGradients(), last);
+        QCOMPARE(w->devicesView()->comparedMinibatch(), last);
+        const QString line = w->allreduceView()->finalLine();
+        QVERIFY2(line.contains(QStringLiteral("epoch 2, minibatch 10")) && line.contains(QStringLiteral("all 2 steps")),
+                 qPrintable(line));
+        // the loss plot keeps the guessing line in view and never zooms into noise
+        const QCPRange y = w->trainingView()->lossPlot()->yAxis->range();
+        QVERIFY2(y.contains(std::log(10.0)) && y.size() >= 1.0 - 1e-9,
+                 qPrintable(QStringLiteral("%1 .. %2").arg(y.lower).arg(y.upper)));
+        // images per second beside seconds per epoch
+        TrainingView* t = w->trainingView();
+        t->setSpeedInImages(true);
+        const QCPGraph* g = t->speedPlot()->graph(t->speedPlot()->graphCount() - 1);
+        QCOMPARE(g->data()->size(), 2);
+        QVERIFY(g->data()->constBegin()->value > 1.0);
+        t->setSpeedInImages(false);
+        QVERIFY(g->data()->constBegin()->value > 0.0);
+    }
+
+    // Choosing a preset, or leaving it by editing a value (the image count too), makes the
+    // settings custom without moving the controls.
+    void presetChangesKeepTheLayoutStill()
+    {
+        auto* presets = child<QComboBox>("presetCombo");
+        auto* devices = child<QSpinBox>("devicesSpin");
+        auto* panel = w->panel();
+        presets->setCurrentIndex(0);
+        emit presets->activated(0);
+        QCoreApplication::processEvents();
+        const int y0 = devices->mapTo(panel, QPoint(0, 0)).y();
+        const int i = presets->findData(QStringLiteral("book-2"));
+        presets->setCurrentIndex(i);
+        emit presets->activated(i);
+        QCoreApplication::processEvents();
+        QCOMPARE(devices->mapTo(panel, QPoint(0, 0)).y(), y0);
+        child<QSpinBox>("subsetSpin")->setValue(5000);
+        QCOMPARE(presets->currentIndex(), 0);
+        QCoreApplication::processEvents();
+        QCOMPARE(devices->mapTo(panel, QPoint(0, 0)).y(), y0);
     }
 
     void earlierRunsStayOverlaidAndCanBeHidden()

@@ -41,6 +41,7 @@ public:
     }
     void setLayoutKind(int devices, bool ring)
     {
+        m_finalLine.clear();
         m_n = devices;
         m_ring = ring;
         m_step.clear();
@@ -73,6 +74,16 @@ public:
         m_waiting = waiting;
         update();
     }
+    QString finalLine() const { return m_finalLine; }
+    // The run has ended: its last allreduce, landed, with one line saying it completed.
+    void showFinal(const std::vector<AllreduceView::Transfer>& lastStep, const QString& line)
+    {
+        m_anim.stop();
+        m_step = lastStep;
+        m_finalLine = line;
+        m_waiting = false;
+        update();
+    }
 
 protected:
     void paintEvent(QPaintEvent*) override;
@@ -103,6 +114,7 @@ private:
     double m_radius = 50;
     bool m_ring = false;
     bool m_waiting = false;
+    QString m_finalLine; // set when the run has ended
     std::vector<AllreduceView::Transfer> m_step;
     std::vector<qint64> m_sent, m_recv;
     QTimer m_anim;
@@ -133,7 +145,9 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     const QRect subR = p.fontMetrics().boundingRect(QRect(8, 30, textW, 200), Qt::AlignLeft | Qt::TextWordWrap, sub);
     p.drawText(subR, Qt::AlignLeft | Qt::TextWordWrap, sub);
     QString line;
-    if (!m_step.empty()) {
+    if (!m_finalLine.isEmpty()) {
+        line = m_finalLine;
+    } else if (!m_step.empty()) {
         const auto& t = m_step.front();
         double dur = 0;
         qint64 bytes = 0;
@@ -428,6 +442,51 @@ void AllreduceView::beginRun(const RunInfo& run)
     m_book->clear();
     m_stepsDirty = true;
     m_gradsDirty = true;
+}
+
+void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
+{
+    Q_UNUSED(run);
+    m_topology->setWaiting(false);
+    if (m_current.empty())
+        return;
+    // The last allreduce of the run, whole: its last step drawn landed (steps of one
+    // allreduce may be reported out of order, so the last is looked for, not assumed).
+    int last = 0;
+    qint64 bytes = 0;
+    for (const Transfer& t : m_current) {
+        last = std::max(last, t.step);
+        bytes += t.bytes;
+    }
+    std::vector<Transfer> step;
+    for (const Transfer& t : m_current)
+        if (t.step == last)
+            step.push_back(t);
+    const Transfer& f = m_current.front();
+    const bool whole = last + 1 == f.steps;
+    QString line;
+    if (whole)
+        line = tr("Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved")
+                   .arg(f.epoch)
+                   .arg(f.batch + 1)
+                   .arg(f.steps)
+                   .arg(formatBytes(bytes));
+    else
+        line = tr("Last allreduce (epoch %1, minibatch %2): stopped after step %3 of %4")
+                   .arg(f.epoch)
+                   .arg(f.batch + 1)
+                   .arg(last + 1)
+                   .arg(f.steps);
+    if (result.status == RunStatus::Completed)
+        line = tr("Run completed. ") + line;
+    m_topology->showFinal(step, line);
+    m_stepsDirty = true;
+    m_gradsDirty = true;
+}
+
+QString AllreduceView::finalLine() const
+{
+    return m_topology->finalLine();
 }
 
 void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run)

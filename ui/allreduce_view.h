@@ -32,6 +32,7 @@ public:
     void beginRun(const RunInfo& run) override;
     void previewSettings(const TrainConfig& config) override;
     void consume(const std::vector<Event>& events, const RunInfo& run) override;
+    void endRun(const RunInfo& run, const RunResult& result) override;
     void refresh() override;
     QList<PlotItem> plots() const override;
     QList<CsvTable> csvTables() const override;
@@ -49,6 +50,15 @@ public:
     // ---- for tests ----
     int stepsReceived() const { return static_cast<int>(m_all.size()); }
     int gradientSnapshotsReceived() const { return m_gradSnapshots; }
+    // After a run: the line the drawing shows about its last allreduce (empty before).
+    QString finalLine() const;
+    // The (epoch, batch) of the latest allreduce received and of the gradients shown.
+    std::pair<int, int> latestAllreduce() const
+    {
+        return m_current.empty() ? std::pair<int, int>{-1, -1}
+                                 : std::pair<int, int>{m_current.front().epoch, m_current.front().batch};
+    }
+    std::pair<int, int> shownGradients() const { return m_shownGrad; }
 
     struct Transfer {
         int epoch, batch, step, steps, src, dst, chunk;

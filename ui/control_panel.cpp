@@ -47,8 +47,13 @@ void ControlPanel::buildUi()
     for (const Preset& p : presets())
         m_preset->addItem(p.title(), p.id);
     m_lesson = new QLabel(presetBox);
+    m_lesson->setObjectName(QStringLiteral("lessonLabel"));
     m_lesson->setWordWrap(true);
     m_lesson->setStyleSheet(QStringLiteral("color: #444; font-style: italic;"));
+    // room for the longest lesson (three lines) whether or not one is shown, so that the
+    // controls below never move when a preset is chosen or left
+    m_lesson->setMinimumHeight(3 * m_lesson->fontMetrics().lineSpacing() + 4);
+    m_lesson->setAlignment(Qt::AlignLeft | Qt::AlignTop);
     pv->addWidget(m_preset);
     pv->addWidget(m_lesson);
     top->addWidget(presetBox);
@@ -63,6 +68,8 @@ void ControlPanel::buildUi()
     auto* dirRow = new QHBoxLayout;
     m_dir = new QLineEdit(QString::fromStdString(default_fashion_mnist_dir()), dataBox);
     m_dir->setObjectName(QStringLiteral("dataDirEdit"));
+    m_dir->setMinimumWidth(m_dir->fontMetrics().horizontalAdvance(m_dir->text()) / 2);
+    m_dir->setCursorPosition(0); // a long path shows its beginning, not its last letters
     m_dir->setToolTip(tr("Folder with train-images-idx3-ubyte.gz and the three other IDX files"));
     m_browse = new QPushButton(tr("…"), dataBox);
     m_browse->setToolTip(tr("Choose the Fashion-MNIST folder"));
@@ -263,7 +270,7 @@ void ControlPanel::buildUi()
     connect(m_browse, &QPushButton::clicked, this, [this] {
         const QString d = QFileDialog::getExistingDirectory(this, tr("Fashion-MNIST folder"), m_dir->text());
         if (!d.isEmpty()) {
-            m_dir->setText(d);
+            setDataDir(d);
             emit loadDataRequested();
         }
     });
@@ -330,7 +337,7 @@ void ControlPanel::onPresetChosen(int index)
 {
     const QString id = m_preset->itemData(index).toString();
     if (id.isEmpty()) {
-        m_lesson->clear();
+        m_lesson->setText(customText());
         return;
     }
     applyPreset(id);
@@ -349,14 +356,20 @@ void ControlPanel::onSettingChanged()
                           a.epochs == b.epochs && a.mode == b.mode &&
                           (a.mode != ExecMode::Bounded || a.inflight == b.inflight) &&
                           a.allreduce == b.allreduce && a.memory_budget == b.memory_budget &&
-                          a.seed == b.seed;
+                          a.seed == b.seed && a.train_subset == b.train_subset &&
+                          a.test_subset == b.test_subset;
         if (!same) {
             m_preset->setCurrentIndex(0);
-            m_lesson->clear();
+            m_lesson->setText(customText());
         }
     }
     updateEnabled();
     emit settingsChanged();
+}
+
+QString ControlPanel::customText() const
+{
+    return tr("Your own settings: choose a preset above to start from one of the lessons.");
 }
 
 bool ControlPanel::stepMode() const
@@ -400,6 +413,7 @@ void ControlPanel::setDataSource(DatasetLoader::Source s)
 void ControlPanel::setDataDir(const QString& dir)
 {
     m_dir->setText(dir);
+    m_dir->setCursorPosition(0);
 }
 
 void ControlPanel::setDataState(bool loading, bool ready, const QString& text, bool offerSynthetic)

@@ -59,6 +59,7 @@ private:
     void updateEnabled();
     void onSettingChanged();
     void onPresetChosen(int index);
+    QString customText() const;  // the lesson line when no preset is chosen
 
     // settings
     QComboBox* m_preset = nullptr;

@@ -38,6 +38,8 @@ public:
     int snapshotsReceived() const { return m_snapshots; }
     // Largest difference between any two copies of the last complete set; -1 if none yet.
     double largestDifference() const { return m_maxDiff; }
+    // (epoch, batch) of the parameters compared last; batch -1 before any.
+    std::pair<int, int> comparedMinibatch() const { return {m_diffEpoch, m_diffBatch}; }
 
 protected:
     void resizeEvent(QResizeEvent* e) override;

@@ -26,6 +26,7 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLocale>
 #include <QMenu>
@@ -118,6 +119,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     statusBar()->addWidget(m_stateLabel);
     statusBar()->addWidget(m_messageLabel, 1);
     statusBar()->addPermanentWidget(m_tickLabel);
+    m_tickLabel->setVisible(false); // View > Show the UI's drawing cost
 
     m_timer = new QTimer(this);
     m_timer->setInterval(kTickMs);
@@ -235,6 +237,12 @@ void MainWindow::buildMenus()
         a->setShortcut(QKeySequence(QStringLiteral("Ctrl+%1").arg(i + 1)));
         connect(a, &QAction::triggered, this, [this, i] { m_tabs->setCurrentIndex(i); });
     }
+    view->addSeparator();
+    // for developers: the UI thread's cost per tick, beside the messages it would cut off
+    QAction* tick = view->addAction(tr("Show the UI's drawing cost in the status bar"));
+    tick->setObjectName(QStringLiteral("showTickAction"));
+    tick->setCheckable(true);
+    connect(tick, &QAction::toggled, m_tickLabel, &QLabel::setVisible);
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* about = help->addAction(tr("About gpulab"));
@@ -262,10 +270,11 @@ void MainWindow::installPlotMenus()
                 if (menu.exec(w->mapToGlobal(at)) != save)
                     return;
                 const QString path = QFileDialog::getSaveFileName(
-                    this, tr("Save plot"), QDir::home().filePath(item.name + QStringLiteral(".png")),
+                    this, tr("Save plot"), QDir(dialogDir()).filePath(item.name + QStringLiteral(".png")),
                     tr("PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)"));
                 if (path.isEmpty())
                     return;
+                m_lastDir = QFileInfo(path).absolutePath();
                 QString error;
                 if (saveItem(item, path, &error))
                     showMessage(tr("Saved %1").arg(path), false);
@@ -348,6 +357,8 @@ bool MainWindow::startRun(QString* error)
         run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
     if (c.allreduce != AllreduceKind::Naive)
         run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
+    if (c.train_subset > 0) // runs on different subsets must not read the same
+        run.shortLabel += tr(" · %1 images").arg(QLocale().toString(qlonglong(c.train_subset)));
     run.color = runColor(run.id);
     const RunInfo previous = m_current;
     m_current = run; // before start(): its state change names the run
@@ -368,6 +379,8 @@ bool MainWindow::startRun(QString* error)
     m_epoch = m_batch = m_batches = 0;
     m_images = 0;
     m_rate.clear();
+    m_progressText.clear();
+    m_progressPermille = 0;
     for (LabView* v : m_views)
         v->beginRun(run);
     m_panel->setProgress(0, tr("Starting run %1…").arg(run.id));
@@ -472,15 +485,25 @@ void MainWindow::updateProgress(const std::vector<Event>& events)
     const double perBatch = m_images / double(std::max<qint64>(1, done));
     const double left = rate > 0 ? (total - done) * perBatch / rate : -1;
     const QLocale loc;
-    QString text = tr("Epoch %1 of %2 · minibatch %3 of %4").arg(m_epoch).arg(epochs).arg(m_batch).arg(m_batches);
-    if (rate > 0)
+    m_progressPermille = permille;
+    m_progressText = tr("Epoch %1 of %2 · minibatch %3 of %4").arg(m_epoch).arg(epochs).arg(m_batch).arg(m_batches);
+    QString text = m_progressText;
+    // the speed counts training time only: none while paused, and none while the run waits
+    // for Step before every allreduce step (the time left would be the class's, not the run's)
+    if (rate > 0 && !m_current.config.step_mode && m_controller->state() == RunController::State::Running)
         text += tr(" · %1 images/s · %2 left").arg(loc.toString(qRound(rate))).arg(formatDuration(left));
+    else if (m_controller->state() == RunController::State::Paused)
+        text += tr(" · paused");
     m_panel->setProgress(permille, text);
 }
 
 void MainWindow::onStateChanged(RunController::State s)
 {
     m_panel->setRunState(s);
+    if (s != RunController::State::Running)
+        m_rate.clear(); // a pause is not training time: the speed is measured afresh after it
+    if (s == RunController::State::Paused && !m_progressText.isEmpty())
+        m_panel->setProgress(m_progressPermille, m_progressText + tr(" · paused"));
     switch (s) {
     case RunController::State::Idle: m_stateLabel->setText(tr("Ready")); break;
     case RunController::State::Running: m_stateLabel->setText(tr("Running run %1").arg(m_current.id)); break;
@@ -687,15 +710,21 @@ bool MainWindow::saveScreenshots(const QString& dir, QStringList* written, QStri
     return true;
 }
 
+QString MainWindow::dialogDir() const
+{
+    return m_lastDir.isEmpty() || !QDir(m_lastDir).exists() ? QDir::homePath() : m_lastDir;
+}
+
 void MainWindow::exportViewInteractive()
 {
     auto* v = qobject_cast<LabView*>(m_tabs->currentWidget());
     if (!v)
         return;
     const QString dir = QFileDialog::getExistingDirectory(this, tr("Export %1 to folder").arg(v->title()),
-                                                          QDir::homePath());
+                                                          dialogDir());
     if (dir.isEmpty())
         return;
+    m_lastDir = dir;
     QStringList written;
     QString error;
     v->refresh();
@@ -707,9 +736,10 @@ void MainWindow::exportViewInteractive()
 
 void MainWindow::exportAllInteractive()
 {
-    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export everything to folder"), QDir::homePath());
+    const QString dir = QFileDialog::getExistingDirectory(this, tr("Export everything to folder"), dialogDir());
     if (dir.isEmpty())
         return;
+    m_lastDir = dir;
     QStringList written;
     QString error;
     if (exportAll(dir, &written, &error))
@@ -721,10 +751,11 @@ void MainWindow::exportAllInteractive()
 void MainWindow::exportTraceInteractive()
 {
     const QString path = QFileDialog::getSaveFileName(this, tr("Export Chrome trace"),
-                                                      QDir::home().filePath(QStringLiteral("gpulab-trace.json")),
+                                                      QDir(dialogDir()).filePath(QStringLiteral("gpulab-trace.json")),
                                                       tr("Chrome trace (*.json)"));
     if (path.isEmpty())
         return;
+    m_lastDir = QFileInfo(path).absolutePath();
     QString error;
     if (exportTrace(path, &error))
         showMessage(tr("Wrote %1: open it in ui.perfetto.dev or chrome://tracing").arg(path), false);

@@ -143,6 +143,8 @@ private:
     QLabel* m_messageLabel = nullptr;
     QLabel* m_tickLabel = nullptr;
     QString m_tickHelp;
+    QString m_lastDir;              // where the last save or export dialog was left
+    QString dialogDir() const;      // that folder, or the home folder at first
 
     RunInfo m_current;
     int m_nextRunId = 1;
@@ -161,7 +163,9 @@ private:
     // progress of the current run
     int m_epoch = 0, m_batch = 0, m_batches = 0;
     qint64 m_images = 0;
-    std::vector<std::pair<double, qint64>> m_rate; // (seconds, images so far)
+    std::vector<std::pair<double, qint64>> m_rate; // (seconds, images so far), since the last pause
+    QString m_progressText;          // "Epoch 1 of 4 · minibatch 3 of 40", without the speed
+    int m_progressPermille = 0;
 
     // headless script
     std::optional<ScriptOptions> m_script;

@@ -19,6 +19,16 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 }
 
+QString MemoryView::modeName(ExecMode m)
+{
+    switch (m) {
+    case ExecMode::Sync: return tr("sync");
+    case ExecMode::Async: return tr("async");
+    case ExecMode::Bounded: return tr("bounded");
+    }
+    return {};
+}
+
 MemoryView::MemoryView(QWidget* parent) : LabView(parent)
 {
     auto* v = new QVBoxLayout(this);
@@ -52,6 +62,11 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     v->addWidget(m_plot, 1);
+    // notes about the plot that belong on screen, not on an exported slide
+    m_budgetNote = new QLabel(this);
+    m_budgetNote->setObjectName(QStringLiteral("memoryBudgetNote"));
+    m_budgetNote->setStyleSheet(QStringLiteral("color: #555;"));
+    v->addWidget(m_budgetNote);
 }
 
 MemoryView::~MemoryView() = default;
@@ -71,7 +86,7 @@ void MemoryView::resetSlot(Slot& s, const RunInfo& run, bool async)
     s.runId = run.id;
     s.async = async;
     s.label = run.label;
-    s.mode = QString::fromLatin1(exec_mode_name(run.config.mode));
+    s.mode = modeName(run.config.mode);
     s.budget = run.config.memory_budget;
     const int n = run.config.devices;
     // sync in blues and greens (solid), async in reds and oranges (solid, thicker)
@@ -122,13 +137,13 @@ void MemoryView::beginRun(const RunInfo& run)
     if (other.runId)
         m_message->setText(tr("Run %1 (%2) is drawn over run %3 (%4).")
                                .arg(run.id)
-                               .arg(m_currentAsync ? tr("async") : tr("sync"))
+                               .arg(modeName(run.config.mode))
                                .arg(other.runId)
-                               .arg(m_currentAsync ? tr("sync") : tr("async")));
+                               .arg(other.mode));
     else
         m_message->setText(tr("Run %1 (%2). Run the other kind (%3) to overlay it here.")
                                .arg(run.id)
-                               .arg(m_currentAsync ? tr("async") : tr("sync"))
+                               .arg(modeName(run.config.mode))
                                .arg(m_currentAsync ? tr("sync") : tr("async or bounded")));
     m_message->setStyleSheet(QString());
 }
@@ -266,23 +281,30 @@ void MemoryView::refresh()
     // above the curves is named at the top edge.
     const double top = m_plot->yAxis->range().upper;
     const bool same = m_sync.budgetText && m_async.budgetText && m_sync.budget == m_async.budget;
-    int stacked = 0;
+    QStringList offScale;
     for (Slot* s : {&m_async, &m_sync}) {
         if (!s->budgetText)
             continue;
+        const double b = s->budget / kMiB;
+        const bool above = b > top;
+        const QString who = same ? tr("both runs") : tr("%1 run").arg(s->mode);
+        if (above) {
+            // far above the curves: said under the plot, where it stays off exported slides
+            s->budgetText->setVisible(false);
+            if (!(same && s == &m_sync))
+                offScale << tr("budget %1 per device (%2) is above the plot").arg(formatBytes(s->budget), who);
+            continue;
+        }
         if (same && s == &m_sync) {
             s->budgetText->setVisible(false);
             continue;
         }
         s->budgetText->setVisible(true);
-        const double b = s->budget / kMiB;
-        const bool above = b > top;
-        const QString who = same ? tr("both runs") : tr("%1 run").arg(s->mode);
-        s->budgetText->setPositionAlignment(Qt::AlignRight | (above ? Qt::AlignTop : Qt::AlignBottom));
-        s->budgetText->position->setCoords(0.99, above ? top * (1.0 - 0.06 * stacked++) : b);
-        s->budgetText->setText(above ? tr("budget %1 per device (%2), above the plot").arg(formatBytes(s->budget), who)
-                                     : tr("budget %1 per device (%2)").arg(formatBytes(s->budget), who));
+        s->budgetText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        s->budgetText->position->setCoords(0.99, b);
+        s->budgetText->setText(tr("budget %1 per device (%2)").arg(formatBytes(s->budget), who));
     }
+    m_budgetNote->setText(offScale.join(QStringLiteral("; ")));
     // the out-of-memory note sits beside its marker, on the side that has room, and a
     // little below the budget line so that it never covers the budget's own note
     const QCPRange xr = m_plot->xAxis->range();

@@ -65,11 +65,13 @@ private:
         int oomDevice = -1;
         QString mode;                   // "sync", "async", "bounded"
     };
+    static QString modeName(ExecMode m);
     Slot& slotFor(bool async) { return async ? m_async : m_sync; }
     void resetSlot(Slot& s, const RunInfo& run, bool async);
 
     QCustomPlot* m_plot = nullptr;
     QLabel* m_message = nullptr;
+    QLabel* m_budgetNote = nullptr;
     QComboBox* m_timeAxis = nullptr;
     bool m_logTime = false;
     Slot m_sync, m_async;

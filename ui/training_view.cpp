@@ -2,10 +2,12 @@
 // appended once per drain (addData, already sorted) and replotted queued.
 #include "training_view.h"
 
+#include "core_messages.h"
 #include "lab_style.h"
 
 #include <qcustomplot.h>
 
+#include <QComboBox>
 #include <QGridLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -30,6 +32,14 @@ struct TrainingView::Curves {
     QCPGraph* secs = nullptr;
     QListWidgetItem* item = nullptr;
     bool visible = true;
+    // a run whose loss diverged: where, and what the trainer said (drawn on the plot)
+    bool diverged = false;
+    double divergedX = 0;
+    QCPItemStraightLine* divLine = nullptr;
+    QCPItemText* divText = nullptr;
+    QString divMessage;
+    QString divBase;   // the box's text without the note on clipping
+    double batchesPerEpoch = 0;
     // what the plots were built from (CSV, re-smoothing)
     struct Loss {
         int epoch, batch;
@@ -48,6 +58,12 @@ struct TrainingView::Curves {
 };
 
 namespace {
+
+// The loss of a model that guesses uniformly among the 10 classes: where every run starts.
+const double kGuessLoss = std::log(10.0);
+// The loss axis never spans less than this: a flat line at 2.3026 stays flat on screen
+// instead of being zoomed into noise.
+constexpr double kMinLossRange = 1.0;
 
 QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& xLabel,
                       const QString& yLabel)
@@ -76,6 +92,30 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
     m_loss = makePlot(this, tr("Training loss"), tr("epoch"), tr("loss"));
     m_loss->setObjectName(QStringLiteral("lossPlot"));
     m_loss->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    {
+        auto* guess = new QCPItemStraightLine(m_loss);
+        guess->point1->setCoords(0, kGuessLoss);
+        guess->point2->setCoords(1, kGuessLoss);
+        guess->setPen(QPen(QColor(120, 120, 120), 1.5, Qt::DashLine));
+        guess->setSelectable(false);
+        auto* text = new QCPItemText(m_loss);
+        text->setObjectName(QStringLiteral("guessLabel"));
+        text->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
+        text->position->setTypeY(QCPItemPosition::ptPlotCoords);
+        // at the right, where a run that learns has left the line; on white, so that
+        // the raw losses' spikes do not hide it
+        text->position->setCoords(0.99, kGuessLoss);
+        text->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        text->setBrush(QBrush(QColor(255, 255, 255, 220)));
+        text->setPadding(QMargins(3, 1, 3, 1));
+        text->setText(tr("guessing: ln 10 = %1").arg(kGuessLoss, 0, 'f', 3));
+        text->setColor(QColor(90, 90, 90));
+        QFont f = text->font();
+        f.setPointSizeF(f.pointSizeF() * 1.1);
+        text->setFont(f);
+        text->setSelectable(false);
+        m_guessLabel = text;
+    }
     m_acc = makePlot(this, tr("Test accuracy"), tr("epoch"), tr("accuracy"));
     m_acc->setObjectName(QStringLiteral("accuracyPlot"));
     m_time = makePlot(this, tr("Seconds per epoch"), tr("epoch"), tr("seconds"));
@@ -103,8 +143,15 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
     m_smoothing->setMinimumWidth(160);
     m_smoothing->setToolTip(tr("Exponential moving average of the minibatch losses"));
     auto* clear = new QPushButton(tr("Forget earlier runs"), runsBox);
+    m_speedUnit = new QComboBox(runsBox);
+    m_speedUnit->setObjectName(QStringLiteral("speedUnitCombo"));
+    m_speedUnit->addItem(tr("Speed: seconds per epoch"));
+    m_speedUnit->addItem(tr("Speed: images per second"));
+    m_speedUnit->setToolTip(tr("Images per second compare runs on different numbers of training images; "
+                               "both leave out the time a run was paused or waited for Step"));
     side->addWidget(m_smoothingLabel);
     side->addWidget(m_smoothing);
+    side->addWidget(m_speedUnit);
     side->addWidget(clear);
     side->addStretch(1);
     rl->addWidget(m_runList, 1);
@@ -135,6 +182,10 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
         setRunVisible(item->data(Qt::UserRole).toInt(), item->checkState() == Qt::Checked);
     });
     connect(clear, &QPushButton::clicked, this, &TrainingView::clearEarlierRuns);
+    connect(m_speedUnit, &QComboBox::currentIndexChanged, this, [this] {
+        rebuildSpeed();
+        refresh();
+    });
     for (QCustomPlot* p : {m_loss, m_acc, m_time})
         connect(p, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     refresh(); // the empty plots' ranges, before the first run
@@ -197,6 +248,7 @@ void TrainingView::consume(const std::vector<Event>& events, const RunInfo& run)
     for (const Event& e : events) {
         if (e.kind == EventKind::MinibatchLoss) {
             const double nb = std::max(1.0, e.value3);
+            c->batchesPerEpoch = nb;
             const double x = (e.epoch - 1) + (e.batch + 1) / nb;
             c->ema = alpha * c->ema + (1 - alpha) * e.value;
             ++c->emaCount;
@@ -213,7 +265,7 @@ void TrainingView::consume(const std::vector<Event>& events, const RunInfo& run)
             c->epochs.push_back({e.epoch, e.value, e.value2, e.value3, e.bytes});
             c->epochLoss->addData(e.epoch, e.value);
             c->acc->addData(e.epoch, e.value2);
-            c->secs->addData(e.epoch, e.value3);
+            c->secs->addData(e.epoch, speedInImages() ? (e.value3 > 0 ? e.bytes / e.value3 : 0.0) : e.value3);
             ++m_received;
         }
     }
@@ -229,8 +281,83 @@ void TrainingView::endRun(const RunInfo& run, const RunResult& result)
     if (!c)
         return;
     if (result.status != RunStatus::Completed) {
-        const QString what = result.status == RunStatus::Cancelled ? tr("stopped") : tr("failed");
+        const QString what = result.status == RunStatus::Cancelled ? tr("stopped")
+                             : result.diverged                     ? tr("diverged")
+                                                                   : tr("failed");
         c->item->setText(tr("%1  (%2)").arg(c->label, what));
+    }
+    if (!result.diverged)
+        return;
+    // The minibatch whose loss blew up reports no loss: it is the one after the last that
+    // did (losses are counted in order).
+    c->diverged = true;
+    const double step = c->batchesPerEpoch > 0 ? 1.0 / c->batchesPerEpoch : 0.0;
+    c->divergedX = c->losses.empty() ? step : c->lastX + step;
+    c->divMessage = coreMessage(result.message);
+    const QColor red(176, 0, 32);
+    c->divLine = new QCPItemStraightLine(m_loss);
+    c->divLine->point1->setCoords(c->divergedX, 0);
+    c->divLine->point2->setCoords(c->divergedX, 1);
+    c->divLine->setPen(QPen(red, 2, Qt::DashLine));
+    c->divLine->setSelectable(false);
+    c->divText = new QCPItemText(m_loss);
+    c->divText->setObjectName(QStringLiteral("divergedLabel"));
+    c->divText->position->setTypeX(QCPItemPosition::ptPlotCoords);
+    c->divText->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+    c->divText->setColor(red);
+    c->divText->setPen(QPen(red, 1));
+    c->divText->setBrush(QBrush(QColor(255, 255, 255, 235)));
+    c->divText->setPadding(QMargins(6, 4, 6, 4));
+    c->divText->setTextAlignment(Qt::AlignLeft);
+    QFont f = c->divText->font();
+    f.setBold(true);
+    c->divText->setFont(f);
+    c->divText->setSelectable(false);
+    // the message in lines of about 48 characters, so the box fits beside the marker
+    QStringList lines;
+    QString line;
+    for (const QString& word : c->divMessage.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
+        if (!line.isEmpty() && line.size() + 1 + word.size() > 48) {
+            lines << line;
+            line.clear();
+        }
+        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+    }
+    if (!line.isEmpty())
+        lines << line;
+    c->divBase = tr("✕ run #%1 diverged here").arg(run.id) + QLatin1Char('\n') + lines.join(QLatin1Char('\n'));
+    c->divText->setText(c->divBase);
+    c->divLine->setVisible(c->visible);
+    c->divText->setVisible(c->visible);
+    refresh();
+}
+
+void TrainingView::placeDivergenceMarkers()
+{
+    // Each diverged run's box hangs from the top of the plot beside its marker, on the side
+    // with more room; boxes of several diverged runs are stacked.
+    // Boxes sit low on the left, where a run that learns has not yet come down (the runs
+    // start at the guessing line, high on the plot, and the legend is at the top).
+    const QCPRange xr = m_loss->xAxis->range();
+    const QCPRange yr = m_loss->yAxis->range();
+    double y = 0.45;
+    for (auto& [id, c] : m_runs) {
+        if (!c->divText)
+            continue;
+        c->divLine->setVisible(c->visible);
+        c->divText->setVisible(c->visible);
+        if (!c->visible)
+            continue;
+        const bool right = c->divergedX < xr.center();
+        c->divText->position->setCoords(c->divergedX, y);
+        c->divText->setPositionAlignment((right ? Qt::AlignLeft : Qt::AlignRight) | Qt::AlignTop);
+        bool ok = false;
+        const QCPRange vr = c->raw->getValueRange(ok);
+        const bool clipped = ok && vr.upper > yr.upper;
+        c->divText->setText(clipped ? c->divBase + QLatin1Char('\n') +
+                                          tr("(its losses up to %1 are cut off at the top)").arg(vr.upper, 0, 'f', 1)
+                                    : c->divBase);
+        y += 0.22;
     }
 }
 
@@ -257,33 +384,56 @@ void TrainingView::rebuildSmoothed(Curves& c)
 void TrainingView::refresh()
 {
     if (!userZoomed(m_loss)) {
-        double maxX = 1;
-        bool found = false;
-        QCPRange yr;
+        double maxX = 0, divergedMaxX = 0;
+        // the runs that did not diverge set the range; a diverged run's values count only
+        // up to a little above it (they are clipped at the top, beside their marker)
+        bool found = false, foundDiverged = false;
+        QCPRange yr, dr;
         for (auto& [id, c] : m_runs) {
             if (!c->visible)
                 continue;
             bool ok = false;
             const QCPRange kr = c->raw->getKeyRange(ok);
-            if (ok)
+            if (ok && !c->diverged)
                 maxX = std::max(maxX, std::ceil(kr.upper - 1e-9));
+            if (c->diverged) // its few minibatches fill the plot when it is shown alone
+                divergedMaxX = std::max(divergedMaxX, 3.0 * c->divergedX);
             for (QCPGraph* g : {c->raw, c->epochLoss}) {
                 bool vok = false;
                 const QCPRange r = g->getValueRange(vok);
-                if (vok) {
-                    yr = found ? QCPRange(std::min(yr.lower, r.lower), std::max(yr.upper, r.upper)) : r;
-                    found = true;
-                }
+                if (!vok)
+                    continue;
+                QCPRange& into = c->diverged ? dr : yr;
+                bool& any = c->diverged ? foundDiverged : found;
+                into = any ? QCPRange(std::min(into.lower, r.lower), std::max(into.upper, r.upper)) : r;
+                any = true;
             }
         }
-        maxX = std::max<double>(maxX, 1);
+        if (maxX <= 0)
+            maxX = divergedMaxX > 0 ? divergedMaxX / 1.03 : 1.0;
         m_loss->xAxis->setRange(0, maxX * 1.03);
-        if (found)
-            m_loss->yAxis->setRange(std::max(0.0, yr.lower - 0.05 * yr.size()),
-                                    yr.upper + 0.05 * yr.size() + 1e-3);
-        else
-            m_loss->yAxis->setRange(0, 2.5);
+        // the guessing line is always in view: every run starts there
+        double lower = kGuessLoss, upper = kGuessLoss;
+        if (found) {
+            lower = std::min(lower, yr.lower);
+            upper = std::max(upper, yr.upper);
+        }
+        if (foundDiverged) {
+            lower = std::min(lower, dr.lower);
+            upper = std::max(upper, std::min(dr.upper, 1.25 * upper));
+        }
+        const double pad = 0.05 * (upper - lower);
+        lower = std::max(0.0, lower - pad);
+        upper += pad;
+        if (upper - lower < kMinLossRange) {
+            const double grow = kMinLossRange - (upper - lower);
+            const double down = std::min(lower, 0.75 * grow);
+            lower -= down;
+            upper += grow - down;
+        }
+        m_loss->yAxis->setRange(lower, upper);
     }
+    placeDivergenceMarkers();
     for (QCustomPlot* p : {m_acc, m_time}) {
         if (userZoomed(p))
             continue;
@@ -294,7 +444,9 @@ void TrainingView::refresh()
                 continue;
             for (const auto& e : c->epochs) {
                 maxEpoch = std::max(maxEpoch, e.epoch);
-                maxY = std::max(maxY, p == m_acc ? e.testAcc : e.seconds);
+                maxY = std::max(maxY, p == m_acc       ? e.testAcc
+                                      : speedInImages() ? (e.seconds > 0 ? e.images / e.seconds : 0.0)
+                                                        : e.seconds);
             }
         }
         p->xAxis->setRange(0.5, maxEpoch + 0.5);
@@ -308,10 +460,54 @@ void TrainingView::refresh()
         p->replot(QCustomPlot::rpQueuedReplot);
 }
 
+bool TrainingView::speedInImages() const
+{
+    return m_speedUnit->currentIndex() == 1;
+}
+
+void TrainingView::setSpeedInImages(bool on)
+{
+    m_speedUnit->setCurrentIndex(on ? 1 : 0);
+}
+
+void TrainingView::rebuildSpeed()
+{
+    const bool images = speedInImages();
+    if (auto* t = qobject_cast<QCPTextElement*>(m_time->plotLayout()->element(0, 0)))
+        t->setText(images ? tr("Images per second") : tr("Seconds per epoch"));
+    m_time->yAxis->setLabel(images ? tr("images/s") : tr("seconds"));
+    for (auto& [id, c] : m_runs) {
+        QVector<double> k, v;
+        for (const auto& e : c->epochs) {
+            k.push_back(e.epoch);
+            v.push_back(images ? (e.seconds > 0 ? e.images / e.seconds : 0.0) : e.seconds);
+        }
+        c->secs->setData(k, v, true);
+    }
+}
+
 int TrainingView::minibatchCount(int runId) const
 {
     const Curves* c = curves(runId);
     return c ? static_cast<int>(c->losses.size()) : 0;
+}
+
+bool TrainingView::runDiverged(int runId) const
+{
+    const Curves* c = curves(runId);
+    return c && c->diverged;
+}
+
+double TrainingView::divergedAt(int runId) const
+{
+    const Curves* c = curves(runId);
+    return c && c->diverged ? c->divergedX : -1;
+}
+
+QString TrainingView::divergedText(int runId) const
+{
+    const Curves* c = curves(runId);
+    return c && c->divText ? c->divText->text() : QString();
 }
 
 int TrainingView::epochCount(int runId) const
@@ -328,6 +524,10 @@ void TrainingView::setRunVisible(int runId, bool visible)
     c->visible = visible;
     for (QCPGraph* g : {c->raw, c->smooth, c->epochLoss, c->acc, c->secs})
         g->setVisible(visible);
+    if (c->divLine) {
+        c->divLine->setVisible(visible);
+        c->divText->setVisible(visible);
+    }
     if (visible)
         c->smooth->addToLegend();
     else
@@ -362,6 +562,10 @@ void TrainingView::clearEarlierRuns()
         m_loss->removeGraph(c.epochLoss);
         m_acc->removeGraph(c.acc);
         m_time->removeGraph(c.secs);
+        if (c.divLine) {
+            m_loss->removeItem(c.divLine);
+            m_loss->removeItem(c.divText);
+        }
         delete c.item;
         it = m_runs.erase(it);
     }
@@ -390,6 +594,7 @@ QList<CsvTable> TrainingView::csvTables() const
     t.append({QStringLiteral("training_loss"), QStringLiteral("run,epoch,batch,x_epoch,loss,smoothed_loss"),
               [this](QTextStream& out) {
                   for (const auto& [id, c] : m_runs)
+                      if (c->visible) // what the plot shows: hidden runs are left out
                       for (const auto& l : c->losses)
                           out << id << ',' << l.epoch << ',' << l.batch << ',' << l.x << ','
                               << l.loss << ',' << l.smoothed << '\n';
@@ -398,6 +603,7 @@ QList<CsvTable> TrainingView::csvTables() const
               QStringLiteral("run,epoch,train_loss,test_accuracy,seconds,images,settings"),
               [this](QTextStream& out) {
                   for (const auto& [id, c] : m_runs)
+                      if (c->visible)
                       for (const auto& e : c->epochs)
                           out << id << ',' << e.epoch << ',' << e.trainLoss << ',' << e.testAcc
                               << ',' << e.seconds << ',' << e.images << ',' << csvText(c->label)

@@ -8,11 +8,13 @@
 #include <memory>
 
 class QCPGraph;
+class QCPItemText;
 class QCustomPlot;
 class QLabel;
 class QListWidget;
 class QListWidgetItem;
 class QSlider;
+class QComboBox;
 
 namespace gpulab {
 
@@ -39,18 +41,31 @@ public:
     void setRunVisible(int runId, bool visible);
     bool runVisible(int runId) const;
     void setSmoothing(double alpha);       // 0 (raw) .. 0.99
+    // A run whose loss diverged: the marker's x (epochs) and the text shown beside it.
+    bool runDiverged(int runId) const;
+    double divergedAt(int runId) const;
+    QString divergedText(int runId) const;
+    QCustomPlot* lossPlot() const { return m_loss; }
+    // The speed plot: seconds per epoch (false) or images per second (true).
+    void setSpeedInImages(bool on);
+    bool speedInImages() const;
+    QCustomPlot* speedPlot() const { return m_time; }
 
 private:
     struct Curves;
     Curves* curves(int runId) const;
     void rebuildSmoothed(Curves& c);
     void clearEarlierRuns();
+    void placeDivergenceMarkers();
+    void rebuildSpeed();
 
     QCustomPlot* m_loss = nullptr;
     QCustomPlot* m_acc = nullptr;
     QCustomPlot* m_time = nullptr;
     QSlider* m_smoothing = nullptr;
     QLabel* m_smoothingLabel = nullptr;
+    QCPItemText* m_guessLabel = nullptr;
+    QComboBox* m_speedUnit = nullptr;
     QListWidget* m_runList = nullptr;
     std::map<int, std::unique_ptr<Curves>> m_runs;
     int m_currentRun = 0;

@@ -126,6 +126,22 @@
         <source>All eight simulated devices at full speed.</source>
         <translation>八个模拟设备全速运行。</translation>
     </message>
+    <message>
+        <source>Learns in half a minute: batch 16, lr 0.2, 10,000 images</source>
+        <translation>半分钟内学会：批量 16，学习率 0.2，10,000 张图像</translation>
+    </message>
+    <message>
+        <source>2 devices, batch 16, lr 0.2, 3 epochs on the first 10,000 images: many small SGD steps, so the loss leaves 2.303 (guessing) within seconds.</source>
+        <translation>2 个设备，批量 16，学习率 0.2，在前 10,000 张图像上训练 3 个迭代周期：许多小的 SGD 步，损失几秒内就离开 2.303（随机猜测）。</translation>
+    </message>
+    <message>
+        <source>Diverges: the quick run with lr 20</source>
+        <translation>发散：快速运行改用学习率 20</translation>
+    </message>
+    <message>
+        <source>Batch 16, lr 20 (100 times the quick run's): each step overshoots, the loss climbs from 2.3 and blows up within ten minibatches.</source>
+        <translation>批量 16，学习率 20（快速运行的 100 倍）：每一步都走过头，损失从 2.3 上升，并在十个小批量内爆炸。</translation>
+    </message>
 </context>
 <context>
     <name>QObject</name>
@@ -263,6 +279,18 @@
     <message>
         <source>Allreduce</source>
         <translation>Allreduce</translation>
+    </message>
+    <message>
+        <source>Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved</source>
+        <translation>最后一次全归约（第 %1 个迭代周期，第 %2 个小批量）：全部 %3 步已完成，共传输 %4</translation>
+    </message>
+    <message>
+        <source>Last allreduce (epoch %1, minibatch %2): stopped after step %3 of %4</source>
+        <translation>最后一次全归约（第 %1 个迭代周期，第 %2 个小批量）：在第 %3 步（共 %4 步）后停止</translation>
+    </message>
+    <message>
+        <source>Run completed. </source>
+        <translation>运行完成。</translation>
     </message>
 </context>
 <context>
@@ -513,6 +541,10 @@
     <message>
         <source>CUDA: GPUs found: %1</source>
         <translation>CUDA：找到 %1 个 GPU</translation>
+    </message>
+    <message>
+        <source>Your own settings: choose a preset above to start from one of the lessons.</source>
+        <translation>自定义设置：在上方选择一个预设，即可从某一课的设置开始。</translation>
     </message>
 </context>
 <context>
@@ -997,6 +1029,18 @@
         <source>F6</source>
         <translation>F6</translation>
     </message>
+    <message>
+        <source>Show the UI's drawing cost in the status bar</source>
+        <translation>在状态栏显示界面的绘制开销</translation>
+    </message>
+    <message>
+        <source> · %1 images</source>
+        <translation> · %1 张图像</translation>
+    </message>
+    <message>
+        <source> · paused</source>
+        <translation> · 已暂停</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
@@ -1038,7 +1082,7 @@
     </message>
     <message>
         <source>budget %1 per device (%2 run)</source>
-        <translation>每设备预算 %1（%2 运行）</translation>
+        <translation>每设备预算 %1（%2运行）</translation>
     </message>
     <message>
         <source>Run %1 (%2) is drawn over run %3 (%4).</source>
@@ -1080,7 +1124,7 @@ asked for %2 with %3 in use</source>
     </message>
     <message>
         <source>%1 run</source>
-        <translation>%1 运行</translation>
+        <translation>%1运行</translation>
     </message>
     <message>
         <source>budget %1 per device (%2), above the plot</source>
@@ -1093,6 +1137,14 @@ asked for %2 with %3 in use</source>
     <message>
         <source>Memory</source>
         <translation>内存</translation>
+    </message>
+    <message>
+        <source>bounded</source>
+        <translation>有界异步</translation>
+    </message>
+    <message>
+        <source>budget %1 per device (%2) is above the plot</source>
+        <translation>每设备预算 %1（%2）在图的上方</translation>
     </message>
 </context>
 <context>
@@ -1220,6 +1272,42 @@ asked for %2 with %3 in use</source>
     <message>
         <source>Training</source>
         <translation>训练</translation>
+    </message>
+    <message>
+        <source>guessing: ln 10 = %1</source>
+        <translation>随机猜测：ln 10 = %1</translation>
+    </message>
+    <message>
+        <source>diverged</source>
+        <translation>已发散</translation>
+    </message>
+    <message>
+        <source>✕ run #%1 diverged here</source>
+        <translation>✕ 运行 #%1 在此发散</translation>
+    </message>
+    <message>
+        <source>(its losses up to %1 are cut off at the top)</source>
+        <translation>（其损失最高达 %1，超出部分在顶部截断）</translation>
+    </message>
+    <message>
+        <source>Speed: seconds per epoch</source>
+        <translation>速度：每个迭代周期的秒数</translation>
+    </message>
+    <message>
+        <source>Speed: images per second</source>
+        <translation>速度：每秒图像数</translation>
+    </message>
+    <message>
+        <source>Images per second compare runs on different numbers of training images; both leave out the time a run was paused or waited for Step</source>
+        <translation>每秒图像数可比较训练图像数不同的运行；两者都不计暂停或等待“单步”的时间</translation>
+    </message>
+    <message>
+        <source>Images per second</source>
+        <translation>每秒图像数</translation>
+    </message>
+    <message>
+        <source>images/s</source>
+        <translation>图像/秒</translation>
     </message>
 </context>
 </TS>
