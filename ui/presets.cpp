@@ -63,6 +63,19 @@ QList<Preset> makePresets()
         p.append({QStringLiteral("async-oom"), QT_TRANSLATE_NOOP("Presets", "Async, 256 MiB per device: runs out of memory"),
                   QT_TRANSLATE_NOOP("Presets", "The front end queues the whole epoch; every queued minibatch holds memory."),
                   c});
+        {
+            // Measured (gpulab-cli, 2 devices, batch 256, 10,000 images, 3 epochs, a loaded
+            // 2-core machine): sync 4.3 / 4.3 / 4.0 s per epoch; async 5.0 / 3.5 / 3.3 s, 2.2 GB
+            // resident against 0.5 GB, 556,000 page faults against 123,000, all in epoch 1.
+            TrainConfig a = c;
+            a.epochs = 3;
+            a.train_subset = 10000;
+            a.memory_budget = int64_t(4) << 30;
+            p.append({QStringLiteral("async-fits"), QT_TRANSLATE_NOOP("Presets", "Async with memory to spare: 10,000 images, 4 GiB"),
+                      QT_TRANSLATE_NOOP("Presets", "Async is slowest in epoch 1: every queued minibatch takes fresh memory "
+                                                   "(page faults). Later epochs reuse those blocks and run faster."),
+                      a});
+        }
         c.mode = ExecMode::Bounded;
         c.inflight = 2;
         p.append({QStringLiteral("bounded-2"), QT_TRANSLATE_NOOP("Presets", "Bounded async (k = 2), 256 MiB per device"),

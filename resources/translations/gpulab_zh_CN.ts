@@ -142,6 +142,14 @@
         <source>Batch 16, lr 20 (100 times the quick run's): each step overshoots, the loss climbs from 2.3 and blows up within ten minibatches.</source>
         <translation>批量 16，学习率 20（快速运行的 100 倍）：每一步都走过头，损失从 2.3 上升，并在十个小批量内爆炸。</translation>
     </message>
+    <message>
+        <source>Async with memory to spare: 10,000 images, 4 GiB</source>
+        <translation>内存充足的异步：10,000 张图像，4 GiB</translation>
+    </message>
+    <message>
+        <source>Async is slowest in epoch 1: every queued minibatch takes fresh memory (page faults). Later epochs reuse those blocks and run faster.</source>
+        <translation>异步在第 1 个迭代周期最慢：每个排队的小批量都要占用新的内存（缺页）。之后的迭代周期重用这些内存块，运行更快。</translation>
+    </message>
 </context>
 <context>
     <name>QObject</name>
