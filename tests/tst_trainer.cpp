@@ -62,6 +62,39 @@ Recorded run(const TrainConfig& c, std::shared_ptr<const FashionMnist> data = sy
     return r;
 }
 
+// Waits on the front end's state end only when it is reached; the timeout only bounds a
+// failure (a front end that never blocks, or never ends).
+constexpr std::chrono::milliseconds kStateTimeout{120000};
+
+// The front end blocked for the (waits+1)-th time, or the run ended.
+std::function<bool(const Trainer::FrontEnd&)> blocked_or_finished(int64_t waits)
+{
+    return [waits](const Trainer::FrontEnd& f) {
+        return f.finished || (f.blocked != Trainer::Blocked::No && f.waits > waits);
+    };
+}
+
+// Runs t.run() on its own thread; stops and joins it when the test leaves early (a failed
+// check), so a failure is reported instead of std::terminate on a joinable thread.
+struct FrontThread {
+    Trainer& trainer;
+    RunResult result;
+    std::thread thread;
+    explicit FrontThread(Trainer& t) : trainer(t), thread([this] { result = trainer.run(); }) {}
+    ~FrontThread()
+    {
+        if (thread.joinable()) {
+            trainer.cancel();
+            thread.join();
+        }
+    }
+    RunResult join()
+    {
+        thread.join();
+        return result;
+    }
+};
+
 bool all_zero(const std::vector<int64_t>& v)
 {
     for (auto x : v)
@@ -239,8 +272,10 @@ private slots:
                 after[s->batch].push_back(s->values[0]);
         }
         QCOMPARE(int(before.size()), 10);
+        QCOMPARE(int(after.size()), 10);
         for (auto& [batch, parts] : before) {
             QCOMPARE(int(parts.size()), 3);
+            QCOMPARE(int(after[batch].size()), 3); // every device's copy, after the allreduce
             const auto sum = reference_allreduce(parts);
             for (const auto& got : after[batch])
                 QVERIFY(max_rel_diff(got, sum) < 1e-5);
@@ -378,17 +413,18 @@ private slots:
             if (b == 2)
                 t.pause();
         };
-        RunResult res;
-        std::thread front([&] { res = t.run(); });
-        QTRY_COMPARE_WITH_TIMEOUT(pushed.load(), 3, 10000);
-        std::this_thread::sleep_for(std::chrono::milliseconds(150));
-        QCOMPARE(pushed.load(), 3); // paused: nothing more
+        FrontThread front(t);
+        // Wait for the front end to block (or end, which a broken pause does), not for a time.
+        QVERIFY(t.wait_front_end(blocked_or_finished(0), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::Paused);
+        QCOMPARE(pushed.load(), 3); // paused after the third: it blocks before the fourth
+        const int64_t waits = t.front_end().waits;
         t.step();
-        QTRY_COMPARE_WITH_TIMEOUT(pushed.load(), 4, 10000);
-        std::this_thread::sleep_for(std::chrono::milliseconds(150));
-        QCOMPARE(pushed.load(), 4);
+        QVERIFY(t.wait_front_end(blocked_or_finished(waits), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::Paused);
+        QCOMPARE(pushed.load(), 4); // one minibatch, then blocked again
         t.resume();
-        front.join();
+        const RunResult res = front.join();
         QCOMPARE(res.status, RunStatus::Completed);
         QCOMPARE(pushed.load(), 10);
     }
@@ -493,13 +529,12 @@ private slots:
                 n += e.kind == EventKind::MinibatchLoss;
             return n;
         };
-        RunResult res;
-        std::thread front([&] { res = t.run(); });
-        QTRY_COMPARE_WITH_TIMEOUT(losses(), 4, 10000);
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        QCOMPARE(losses(), 4);
+        FrontThread front(t);
+        QVERIFY(t.wait_front_end(blocked_or_finished(0), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::Paused); // 4 minibatches pushed, no more
+        QTRY_COMPARE_WITH_TIMEOUT(losses(), 4, 60000); // the read-backs land while it is paused
         t.resume();
-        front.join();
+        const RunResult res = front.join();
         QCOMPARE(res.status, RunStatus::Completed);
         QCOMPARE(losses(), 10);
     }
@@ -511,22 +546,24 @@ private slots:
         c.step_mode = true;
         EventStream trace;
         Trainer t(c, synthetic(), trace);
-        RunResult res;
-        std::thread front([&] { res = t.run(); });
+        FrontThread front(t);
         auto count_steps = [&] {
             int n = 0;
             for (const auto& e : trace.all())
                 n += e.kind == EventKind::AllreduceStep;
             return n;
         };
-        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-        QCOMPARE(count_steps(), 0); // waiting for Step
+        // Blocked before the first step; each block comes after the previous step landed.
+        QVERIFY(t.wait_front_end(blocked_or_finished(0), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::WaitingForStep);
+        QCOMPARE(count_steps(), 0);
+        const int64_t waits = t.front_end().waits;
         t.step();
-        QTRY_COMPARE_WITH_TIMEOUT(count_steps(), 1, 10000); // naive: one transfer per step
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        QCOMPARE(count_steps(), 1);
+        QVERIFY(t.wait_front_end(blocked_or_finished(waits), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::WaitingForStep);
+        QCOMPARE(count_steps(), 1); // naive: one transfer per step
         t.set_step_mode(false);
-        front.join();
+        const RunResult res = front.join();
         QCOMPARE(res.status, RunStatus::Completed);
         QCOMPARE(count_steps(), 2 * 4);
     }
@@ -537,13 +574,13 @@ private slots:
         c.step_mode = true;
         EventStream trace;
         Trainer t(c, synthetic(), trace);
-        RunResult res;
-        std::thread front([&] { res = t.run(); });
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        const auto t0 = std::chrono::steady_clock::now();
+        FrontThread front(t);
+        QVERIFY(t.wait_front_end(blocked_or_finished(0), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::WaitingForStep);
         t.cancel();
-        front.join();
-        QVERIFY(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+        // The stop ends the wait (a lost wake-up would leave the front end blocked for good).
+        QVERIFY(t.wait_front_end([](const Trainer::FrontEnd& f) { return f.finished; }, kStateTimeout));
+        const RunResult res = front.join();
         QCOMPARE(res.status, RunStatus::Cancelled);
         QVERIFY(all_zero(res.bytes_in_use_after));
     }

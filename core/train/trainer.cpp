@@ -229,11 +229,44 @@ void Trainer::set_step_mode(bool on)
     m_cv.notify_all();
 }
 
+Trainer::FrontEnd Trainer::front_end() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_front;
+}
+
+bool Trainer::wait_front_end(const std::function<bool(const FrontEnd&)>& pred, std::chrono::milliseconds timeout) const
+{
+    std::unique_lock lock(m_mutex);
+    return m_state_cv.wait_for(lock, timeout, [&] { return pred(m_front); });
+}
+
+// Waits on m_cv until go(); while it waits, front_end() says why. m_mutex held.
+bool Trainer::block_until(std::unique_lock<std::mutex>& lock, Blocked why, const std::function<bool()>& go)
+{
+    if (go())
+        return true;
+    m_front.blocked = why;
+    ++m_front.waits;
+    m_state_cv.notify_all();
+    m_cv.wait(lock, go);
+    m_front.blocked = Blocked::No;
+    return true;
+}
+
+void Trainer::set_finished()
+{
+    std::lock_guard lock(m_mutex);
+    m_front.blocked = Blocked::No;
+    m_front.finished = true;
+    m_state_cv.notify_all();
+}
+
 bool Trainer::wait_at_boundary()
 {
     std::unique_lock lock(m_mutex);
     const auto t0 = Clock::now();
-    m_cv.wait(lock, [&] { return m_cancel || !m_paused || m_step_tokens > 0; });
+    block_until(lock, Blocked::Paused, [&] { return m_cancel || !m_paused || m_step_tokens > 0; });
     m_waited_s += seconds_since(t0);
     if (m_cancel)
         return false;
@@ -245,7 +278,7 @@ bool Trainer::wait_at_boundary()
 bool Trainer::wait_allreduce_gate()
 {
     std::unique_lock lock(m_mutex);
-    m_cv.wait(lock, [&] { return m_cancel || !m_step_mode || m_step_tokens > 0; });
+    block_until(lock, Blocked::WaitingForStep, [&] { return m_cancel || !m_step_mode || m_step_tokens > 0; });
     if (m_cancel)
         return false;
     if (m_step_mode && m_step_tokens > 0)
@@ -339,6 +372,7 @@ RunResult Trainer::run()
     e.name = run_status_name(res.status);
     e.text = res.message;
     m_trace.record(std::move(e));
+    set_finished();
     return res;
 }
 

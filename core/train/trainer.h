@@ -6,6 +6,7 @@
 #include "train/train_config.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -43,6 +44,20 @@ public:
     void set_step_mode(bool on);
     bool paused() const { return m_paused; }
 
+    // ---- where the front end is (any thread) ----
+    // Lets a caller wait for "paused", "waiting for Step" or "finished" instead of sleeping
+    // and guessing. `waits` counts the times the front end has blocked so far, so a caller
+    // that pressed Step can wait for the *next* block.
+    enum class Blocked { No, Paused, WaitingForStep };
+    struct FrontEnd {
+        Blocked blocked = Blocked::No;
+        int64_t waits = 0;
+        bool finished = false; // run() has ended (completed, cancelled or failed)
+    };
+    FrontEnd front_end() const;
+    // Blocks until pred(front_end()) holds (true) or timeout passes (false).
+    bool wait_front_end(const std::function<bool(const FrontEnd&)>& pred, std::chrono::milliseconds timeout) const;
+
     // Test hook: called on the front end after each minibatch is pushed.
     std::function<void(int epoch, int64_t batch)> on_minibatch_pushed;
     // Test hook: runs inside the op that computes device d's loss of a minibatch (fault
@@ -63,8 +78,13 @@ private:
     std::shared_ptr<const FashionMnist> m_data;
     EventStream& m_trace;
 
-    std::mutex m_mutex;
+    bool block_until(std::unique_lock<std::mutex>& lock, Blocked why, const std::function<bool()>& go);
+    void set_finished();
+
+    mutable std::mutex m_mutex;
     std::condition_variable m_cv;
+    mutable std::condition_variable m_state_cv; // front end blocked or finished; under m_mutex
+    FrontEnd m_front;                           // under m_mutex
     std::atomic<bool> m_cancel{false};
     std::atomic<bool> m_paused{false};
     std::atomic<bool> m_step_mode{false};
