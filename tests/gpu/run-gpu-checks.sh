@@ -107,7 +107,7 @@ if [ "$HAVE_GPU" = 1 ]; then
   # mode the benchmark compares: the first thing to read when the GPU targets are missed.
   step "op summary: 1 device, bounded, 2 epochs" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded \
     --inflight 2 --op-summary
-  # The GPU benchmark (issue "Performance"): gpulab vs the PyTorch already on this machine,
+  # The GPU benchmark: gpulab vs the PyTorch already on this machine,
   # alternating, and allreduce against the device-to-device copy. It prints, never fails.
   TORCH_PY=""
   for py in python3 /opt/torch/.venv/bin/python3; do
