@@ -3,6 +3,7 @@
 //   PT_TEST(name) { ... }            a test function, registered at start-up
 //   PT_VERIFY(cond), PT_VERIFY2(cond, message), PT_COMPARE(actual, expected)
 //   PT_SKIP("no CUDA device")        like QSKIP: the test counts as skipped
+//   PT_FAIL("why")                   like QFAIL
 //   PT_MAIN()                        runs every test (or those named on the command line)
 // The program exits 1 when a test failed, 2 when a name on the command line names no test
 // (a filter that selects nothing must not pass), 77 when every test skipped (CTest's
@@ -120,6 +121,8 @@ inline int run_all(int argc, char** argv)
 #define PT_COMPARE(actual, expected) ::plain_test::compare((actual), (expected), #actual, #expected, __FILE__, __LINE__)
 
 #define PT_SKIP(why) throw ::plain_test::Skip{why}
+
+#define PT_FAIL(why) throw ::plain_test::Failure{std::string(why) + "\n   at " + __FILE__ + ":" + std::to_string(__LINE__)}
 
 #define PT_MAIN()                                                                                              \
     int main(int argc, char** argv) { return ::plain_test::run_all(argc, argv); }

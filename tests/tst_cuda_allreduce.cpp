@@ -1,7 +1,8 @@
 // tst_cuda_allreduce: naive, ring and NCCL allreduce on CUDA devices (several logical
 // devices per GPU where there is one GPU), and short training runs against the CPU
-// reference. Skips ("no CUDA device") where CUDA is not usable. Plain C++, no Qt.
+// reference. Skips only where there is no NVIDIA driver or no GPU (require_cuda.h). Plain C++, no Qt.
 #include "plain_test.h"
+#include "require_cuda.h"
 
 #include "device/device_factory.h"
 #include "trace/event_stream.h"
@@ -23,13 +24,6 @@
 using namespace gpulab;
 
 namespace {
-
-void require_cuda()
-{
-    std::string why;
-    if (!cuda_usable(&why))
-        PT_SKIP("no CUDA device (" + why + ")");
-}
 
 void require_ok(const VerifyCheck& c)
 {

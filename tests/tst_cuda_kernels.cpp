@@ -1,7 +1,8 @@
 // tst_cuda_kernels: the CUDA kernel table against the CPU reference, the CUDA device's
-// pool, transfers and error reporting. Skips ("no CUDA device") where CUDA is not usable;
-// runs for real on the GPU machine (tests/gpu/run-gpu-checks.sh). Plain C++, no Qt.
+// pool, transfers and error reporting. Skips only where there is no NVIDIA driver or no GPU
+// (require_cuda.h); runs for real on the GPU machine (tests/gpu/run-gpu-checks.sh). Plain C++, no Qt.
 #include "plain_test.h"
+#include "require_cuda.h"
 
 #include "data/synthetic.h"
 #include "device/device_factory.h"
@@ -27,13 +28,6 @@
 using namespace gpulab;
 
 namespace {
-
-void require_cuda()
-{
-    std::string why;
-    if (!cuda_usable(&why))
-        PT_SKIP("no CUDA device (" + why + ")");
-}
 
 std::vector<std::unique_ptr<Device>> cuda_devices(int n, int64_t budget = kDefaultMemoryBudget,
                                                   EventStream* trace = nullptr)

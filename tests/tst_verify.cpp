@@ -7,6 +7,7 @@
 #include "train/verify.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <stdexcept>
 
 using namespace gpulab;
@@ -76,12 +77,39 @@ PT_TEST(run_verify_on_the_cpu_passes_and_says_why_cuda_was_skipped)
     require_all_ok(r.checks);
     PT_COMPARE(seen, int(r.checks.size()));
     std::string why;
-    if (!cuda_usable(&why)) {
+    if (cuda_verdict(&why) == CudaVerdict::Skip) {
         PT_COMPARE(r.skipped.size(), size_t(1));
         PT_COMPARE(r.skipped.front(), "cuda: " + why);
         PT_VERIFY(!why.empty());
     }
     PT_COMPARE(r.failures(), 0);
+}
+
+// Where CUDA is not usable, GPULAB_REQUIRE_CUDA=1 turns verify's "skipped" into a failed
+// check that says why (the GPU checks set it where nvidia-smi lists a GPU).
+PT_TEST(required_cuda_that_is_not_usable_fails_verify)
+{
+    if (cuda_usable())
+        PT_SKIP("CUDA is usable here");
+    const char* before = std::getenv("GPULAB_REQUIRE_CUDA");
+    const std::string saved = before ? before : "";
+    setenv("GPULAB_REQUIRE_CUDA", "1", 1);
+    std::string why;
+    const CudaVerdict verdict = cuda_verdict(&why);
+    VerifyOptions opt;
+    opt.cpu = false;
+    const VerifyReport r = run_verify(opt);
+    if (before)
+        setenv("GPULAB_REQUIRE_CUDA", saved.c_str(), 1);
+    else
+        unsetenv("GPULAB_REQUIRE_CUDA");
+    PT_VERIFY(verdict == CudaVerdict::Fail);
+    PT_VERIFY2(why.find("GPULAB_REQUIRE_CUDA=1") != std::string::npos, why);
+    PT_VERIFY(r.skipped.empty());
+    PT_COMPARE(r.failures(), 1);
+    PT_COMPARE(r.checks.front().note, why);
+    // Without it, this machine (no usable CUDA) skips only when there is no GPU at all.
+    PT_VERIFY(cuda_verdict() != CudaVerdict::Run);
 }
 
 PT_TEST(asking_for_cuda_where_there_is_none_is_a_clear_error)

@@ -14,4 +14,16 @@ cudaError_t cuda_kernel_image_status()
     return cudaFuncGetAttributes(&attr, probe_kernel);
 }
 
+bool cuda_driver_or_device_absent()
+{
+    int driver = 0;
+    (void)cudaDriverGetVersion(&driver); // 0 when no driver is installed
+    if (driver == 0)
+        return true;
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    (void)cudaGetLastError();
+    return err == cudaErrorNoDevice || (err == cudaSuccess && count == 0);
+}
+
 } // namespace gpulab

@@ -8,4 +8,8 @@ namespace gpulab {
 
 cudaError_t cuda_kernel_image_status(); // cudaSuccess when the current GPU can run it
 
+// True when there is nothing CUDA could use: no NVIDIA driver (libcuda not loadable), or a
+// driver that sees no GPU. A driver too old or a runtime that fails to start is not absence.
+bool cuda_driver_or_device_absent();
+
 } // namespace gpulab

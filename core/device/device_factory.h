@@ -13,6 +13,15 @@ namespace gpulab {
 // no driver, no device, driver too old, ...).
 bool cuda_usable(std::string* why_not = nullptr);
 
+// What a check that needs CUDA does here. Run: CUDA is usable. Skip: there is nothing to
+// use (no NVIDIA driver, or the driver sees no GPU). Fail: a GPU is there but this build
+// cannot use it (no kernels for its architecture, a driver too old, a runtime that fails
+// to start, a build without CUDA), or GPULAB_REQUIRE_CUDA=1 says this machine must have a
+// usable GPU. why: the reason, when not Run.
+enum class CudaVerdict { Run, Skip, Fail };
+CudaVerdict cuda_verdict(std::string* why = nullptr);
+bool cuda_required(); // GPULAB_REQUIRE_CUDA=1
+
 // Physical GPUs visible (0 where CUDA is not usable).
 int cuda_device_count();
 

@@ -776,8 +776,17 @@ VerifyReport run_verify(const VerifyOptions& opt)
 
     if (opt.cuda) {
         std::string why;
-        if (!cuda_usable(&why)) {
+        const CudaVerdict verdict = cuda_verdict(&why);
+        if (verdict == CudaVerdict::Skip) {
             report.skipped.push_back("cuda: " + why);
+        } else if (verdict == CudaVerdict::Fail) {
+            // A GPU that is there but unusable (or GPULAB_REQUIRE_CUDA=1) is a failure.
+            VerifyCheck c;
+            c.backend = "cuda";
+            c.group = "device";
+            c.name = "CUDA usable";
+            c.note = why;
+            add(std::move(c));
         } else {
             const int gpus = cuda_device_count();
             const int n = opt.cuda_devices > 0 ? opt.cuda_devices : std::max(2, gpus);

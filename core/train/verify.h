@@ -74,7 +74,9 @@ struct VerifyOptions {
 
 struct VerifyReport {
     std::vector<VerifyCheck> checks;
-    std::vector<std::string> skipped; // "cuda: no NVIDIA driver found ..."
+    // "cuda: no NVIDIA driver found ...": only where there is no driver or no GPU; a GPU
+    // that is there but unusable (or GPULAB_REQUIRE_CUDA=1) is a failed check instead.
+    std::vector<std::string> skipped;
     int failures() const;
 };
 

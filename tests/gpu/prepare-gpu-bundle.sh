@@ -18,9 +18,11 @@ NVCC=${NVCC:-/usr/local/cuda/bin/nvcc}
 [ -x "$NVCC" ] || { echo "prepare-gpu-bundle: no nvcc at $NVCC (set NVCC=...)" >&2; exit 2; }
 
 # Qt off (the GPU machine has none), one architecture (the H100/H200: sm_90), no oneDNN
-# (its library alone would not fit the 64 MiB the device tool carries).
+# (its library alone would not fit the 64 MiB the device tool carries). GPULAB_REQUIRE_CUDA:
+# a bundle without the CUDA backend (no nvcc, cuBLAS or cuDNN found) stops here, instead of
+# building a CPU-only bundle whose GPU checks could only skip.
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGPULAB_WITH_QT=OFF -DGPULAB_WITH_DNNL=OFF \
-  -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
+  -DGPULAB_REQUIRE_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="${CUDA_ARCH:-90}" >/dev/null
 cmake --build "$BUILD" -j"${JOBS:-2}" --target gpulab-cli gpulab-bench tst_verify tst_cuda_kernels tst_cuda_allreduce
 
 rm -rf "$BUNDLE"

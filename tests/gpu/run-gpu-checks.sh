@@ -11,6 +11,9 @@
 #   run(command="bash tests/gpu/run-gpu-checks.sh build-gpu/bundle",
 #       carry=["build-gpu/bundle"], timeout_s=540)
 # Here (no GPU) the same command runs the CPU parts and reports "no CUDA device" cleanly.
+# Where `nvidia-smi -L` lists a GPU, it sets GPULAB_REQUIRE_CUDA=1: every check that needs
+# CUDA must then run, and one that would skip (a GPU this build cannot use, a driver too old,
+# a runtime that does not start) fails instead.
 #
 # Usage: run-gpu-checks.sh [BUNDLE_DIR]   (default build-gpu/bundle; BUNDLE_DIR/data holds
 # the Fashion-MNIST .gz files, else the training runs use --synthetic data)
@@ -28,22 +31,52 @@ say() { echo "$*" | tee -a "$LOG"; }
 RESULTS=()
 FAILED=0
 # step NAME COMMAND...: runs it with a timeout, logs everything, records PASS/FAIL/SKIP.
-# Exit status 77 means "skipped" (the test programs: no usable CUDA device).
+# Exit status 77 means "skipped" (the test programs: no CUDA driver or no GPU); under
+# GPULAB_REQUIRE_CUDA=1 a skip is a failure.
+STEP_OUTPUT=""
+run_logged() { # sets STEP_RC and STEP_OUTPUT
+  local out
+  out=$(mktemp)
+  timeout --kill-after=10 "$STEP_TIMEOUT" "$@" 2>&1 | tee -a "$LOG" >"$out"
+  STEP_RC=${PIPESTATUS[0]}
+  cat "$out"
+  STEP_OUTPUT=$(cat "$out")
+  rm -f "$out"
+}
+record() { # record NAME VERDICT T0
+  RESULTS+=("$2  $1  ($((SECONDS - $3)) s)")
+  case "$2" in FAIL*) FAILED=$((FAILED + 1)) ;; esac
+  say "==== $1: $2"
+}
 step() {
   local name=$1
   shift
   say ""
   say "==== $name: $*"
   local t0=$SECONDS
-  timeout --kill-after=10 "$STEP_TIMEOUT" "$@" 2>&1 | tee -a "$LOG"
-  local rc=${PIPESTATUS[0]}
-  local verdict=PASS
-  if [ "$rc" -eq 77 ]; then verdict=SKIP
-  elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then verdict="FAIL (timed out after ${STEP_TIMEOUT}s)"; FAILED=$((FAILED + 1))
-  elif [ "$rc" -ne 0 ]; then verdict="FAIL (exit $rc)"; FAILED=$((FAILED + 1))
+  run_logged "$@"
+  local rc=$STEP_RC verdict=PASS
+  if [ "$rc" -eq 77 ] && [ "${GPULAB_REQUIRE_CUDA:-0}" = 1 ]; then verdict="FAIL (skipped, and GPULAB_REQUIRE_CUDA=1)"
+  elif [ "$rc" -eq 77 ]; then verdict=SKIP
+  elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then verdict="FAIL (timed out after ${STEP_TIMEOUT}s)"
+  elif [ "$rc" -ne 0 ]; then verdict="FAIL (exit $rc)"
   fi
-  RESULTS+=("$verdict  $name  ($((SECONDS - t0)) s)")
-  say "==== $name: $verdict"
+  record "$name" "$verdict" "$t0"
+}
+# refused NAME CODE NEEDLE COMMAND...: the command must exit with exactly CODE and say
+# NEEDLE (a crash, a timeout, a success or another message is a failure).
+refused() {
+  local name=$1 code=$2 needle=$3
+  shift 3
+  say ""
+  say "==== $name: $* (must exit $code saying '$needle')"
+  local t0=$SECONDS
+  run_logged "$@"
+  local verdict=PASS
+  if [ "$STEP_RC" -ne "$code" ]; then verdict="FAIL (exit $STEP_RC, expected $code)"
+  elif ! grep -qF -- "$needle" <<<"$STEP_OUTPUT"; then verdict="FAIL (exit $code, but no '$needle' in its output)"
+  fi
+  record "$name" "$verdict" "$t0"
 }
 
 say "gpulab GPU checks, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
@@ -75,6 +108,10 @@ if ldd "$BIN/gpulab-cli" 2>&1 | grep -q "not found"; then
   say "WARNING: some libraries were not found (above); the steps below will fail to start"
 fi
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi 2>&1 | tee -a "$LOG"
+if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L 2>/dev/null | grep -q "^GPU [0-9]"; then
+  export GPULAB_REQUIRE_CUDA=1
+  say "nvidia-smi lists a GPU: GPULAB_REQUIRE_CUDA=1 (no check that needs CUDA may skip)"
+fi
 
 # ---- the checks ----
 DATA=(--synthetic 12000)
@@ -83,6 +120,9 @@ HAVE_GPU=0
 "$BIN/gpulab-cli" devices 2>/dev/null | grep -q "^cuda: [0-9]" && HAVE_GPU=1
 
 step "devices" "$BIN/gpulab-cli" devices
+if [ "$HAVE_GPU" = 0 ] && [ "${GPULAB_REQUIRE_CUDA:-0}" = 1 ]; then
+  record "CUDA usable where a GPU is listed" "FAIL (gpulab-cli devices: $("$BIN/gpulab-cli" devices 2>&1 | grep '^cuda'))" "$SECONDS"
+fi
 step "verify" "$BIN/gpulab-cli" verify
 step "tst_cuda_kernels" "$BIN/tst_cuda_kernels"
 step "tst_cuda_allreduce" "$BIN/tst_cuda_allreduce"
@@ -127,11 +167,14 @@ if [ "$HAVE_GPU" = 1 ]; then
   else
     say "no Python with a CUDA-enabled torch and numpy: the GPU benchmark is skipped"
   fi
-  step "nccl refused for 2 devices on 1 GPU" bash -c "! '$BIN/gpulab-cli' train --backend cuda --devices \$(( \$('$BIN/gpulab-cli' devices | sed -n 's/^cuda: \([0-9]*\) GPU.*/\1/p') + 1 )) --allreduce nccl --epochs 1 --subset 512 --quiet ${DATA[*]}"
+  GPUS=$("$BIN/gpulab-cli" devices | sed -n 's/^cuda: \([0-9]*\) GPU.*/\1/p')
+  refused "nccl refused for more devices than GPUs" 2 "one GPU per device" "$BIN/gpulab-cli" train --backend cuda \
+    --devices $((GPUS + 1)) --allreduce nccl --epochs 1 --subset 512 --quiet "${DATA[@]}"
 else
   say ""
   say "no usable CUDA device: the training runs on GPUs are skipped"
-  step "asking for cuda is a clear error" bash -c "! '$BIN/gpulab-cli' train --backend cuda --devices 1 --epochs 1 --synthetic 256"
+  refused "asking for cuda is a clear error" 2 "--backend cuda" "$BIN/gpulab-cli" train --backend cuda --devices 1 \
+    --epochs 1 --synthetic 256
   step "train on the CPU (2 devices, synthetic)" "$BIN/gpulab-cli" train --backend auto --devices 2 --epochs 1 --synthetic 2048 --quiet
 fi
 
