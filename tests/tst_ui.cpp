@@ -601,6 +601,11 @@ private slots:
         const QString line = w->allreduceView()->finalLine();
         QVERIFY2(line.contains(QStringLiteral("epoch 2, minibatch 10")) && line.contains(QStringLiteral("all 2 steps")),
                  qPrintable(line));
+        // after the ring's last step (all-gather) each device holds the whole sum of the chunk it got
+        const QStringList sums = w->allreduceView()->shownSums();
+        QCOMPARE(sums.size(), 2);
+        QCOMPARE(sums.at(0), QStringLiteral("c0 = d0+d1"));
+        QCOMPARE(sums.at(1), QStringLiteral("c1 = d0+d1"));
         // the loss plot keeps the guessing line in view and never zooms into noise
         const QCPRange y = w->trainingView()->lossPlot()->yAxis->range();
         QVERIFY2(y.contains(std::log(10.0)) && y.size() >= 1.0 - 1e-9,

@@ -24,6 +24,21 @@
 
 namespace gpulab {
 
+namespace {
+// A chunk keeps its colour at every step (not its sender's): dark tones, apart from the
+// devices' Tableau colours.
+QColor chunkColor(int chunk)
+{
+    static const QColor colors[] = {
+        QColor(0, 128, 128), QColor(128, 0, 0), QColor(0, 0, 128), QColor(184, 134, 11),
+        QColor(85, 107, 47), QColor(199, 21, 133), QColor(23, 150, 170), QColor(90, 90, 90),
+    };
+    if (chunk < 0)
+        return QColor(60, 60, 60); // the whole buffer (naive)
+    return colors[chunk % 8];
+}
+} // namespace
+
 // ---- the devices as a star or a ring, with the current step's chunks in flight -------
 class TopologyWidget : public QWidget {
     Q_OBJECT
@@ -42,6 +57,7 @@ public:
     void setLayoutKind(int devices, bool ring)
     {
         m_finalLine.clear();
+        m_sums.clear();
         m_n = devices;
         m_ring = ring;
         m_step.clear();
@@ -49,6 +65,13 @@ public:
         m_recv.assign(size_t(devices), 0);
         update();
     }
+    // Under each device that received in the step shown: the partial sum it now holds.
+    void setSums(const std::vector<QString>& sums)
+    {
+        m_sums = sums;
+        update();
+    }
+    const std::vector<QString>& sums() const { return m_sums; }
     void setTraffic(const std::vector<qint64>& sent, const std::vector<qint64>& recv)
     {
         m_sent = sent;
@@ -117,6 +140,7 @@ private:
     QString m_finalLine; // set when the run has ended
     std::vector<AllreduceView::Transfer> m_step;
     std::vector<qint64> m_sent, m_recv;
+    std::vector<QString> m_sums;
     QTimer m_anim;
     QElapsedTimer m_clock, m_sinceLast;
 };
@@ -169,8 +193,15 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     } else {
         line = tr("Waiting for the first allreduce…");
     }
+    // what each device that received in this step now holds: the partial sums
+    QStringList held;
+    for (size_t d = 0; d < m_sums.size(); ++d)
+        if (!m_sums[d].isEmpty())
+            held << tr("dev %1: %2").arg(d).arg(m_sums[d]);
+    if (!held.isEmpty())
+        line += QLatin1Char('\n') + tr("Now held: %1").arg(held.join(QStringLiteral(" · ")));
     p.setPen(QColor(20, 20, 20));
-    const QRect lineR = p.fontMetrics().boundingRect(QRect(8, subR.bottom() + 4, textW, 200),
+    const QRect lineR = p.fontMetrics().boundingRect(QRect(8, subR.bottom() + 4, textW, 400),
                                                      Qt::AlignLeft | Qt::TextWordWrap, line);
     p.drawText(lineR, Qt::AlignLeft | Qt::TextWordWrap, line);
     QFont sf = font();
@@ -186,16 +217,18 @@ void TopologyWidget::paintEvent(QPaintEvent*)
                    tr("↑ sent  ↓ received (latest allreduce)"));
     }
 
-    // room for the nodes' byte labels (two lines) around the drawing
     const double top = lineR.bottom() + 8;
+    // Sizes follow the space: a projector's full screen gets larger nodes and text.
+    const double scale = std::clamp(std::min(width(), height()) / 420.0, 1.0, 2.0);
     QFont labelFont = font();
-    labelFont.setPointSize(9);
+    labelFont.setPointSizeF(9.5 * scale);
     const QFontMetricsF lfm(labelFont);
-    const double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 6, th = 2 * lfm.height() + 2;
+    const double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 8;
+    const double th = 2 * lfm.height() + 2;
     // the nodes' circle, with room around it for their labels and the note at the bottom
     const QRectF area(8 + tw, top + th, std::max(40.0, width() - 16 - 2 * tw),
                       std::max(40.0, height() - top - 2 * th - 28));
-    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.09, 12.0, 28.0);
+    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.1, 14.0, 44.0);
     m_radius = std::max(nodeR, std::min(area.width(), area.height()) / 2 - nodeR - 4);
     // links
     p.setPen(QPen(QColor(200, 200, 200), 3));
@@ -205,8 +238,12 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         else if (!m_ring && d > 0)
             p.drawLine(pos(0, area), pos(d, area));
     }
-    // the current step's transfers
+    // the current step's transfers, each coloured by its chunk (the same colour at every step)
     const double prog = progress();
+    QFont cf = font();
+    cf.setPointSizeF(9.5 * scale);
+    cf.setBold(true);
+    const QFontMetricsF cfm(cf);
     for (const auto& t : m_step) {
         if (t.src < 0 || t.dst < 0 || t.src >= m_n || t.dst >= m_n)
             continue;
@@ -219,7 +256,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         const QPointF n(-u.y(), u.x());
         const QPointF off = m_ring ? n * 0.0 : n * 6.0;
         const QPointF from = a + u * nodeR + off, to = b - u * (nodeR + 2) + off;
-        const QColor col = deviceColor(t.src);
+        const QColor col = chunkColor(t.chunk);
         p.setPen(QPen(col, 3));
         p.drawLine(from, to);
         QPainterPath head;
@@ -228,24 +265,22 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         head.lineTo(to - u * 12 - n * 6);
         head.closeSubpath();
         p.fillPath(head, col);
-        // the chunk on its way
-        // moving while animated; parked mid-way once landed, so it hides no node
+        // the chunk on its way; parked mid-way once landed, so it hides no node
         const QPointF at = from + (to - from) * (m_anim.isActive() ? prog : 0.5);
-        const QRectF box(at.x() - 13, at.y() - 9, 26, 18);
+        const QString name = t.chunk < 0 ? tr("all") : tr("c%1").arg(t.chunk);
+        const double bw = cfm.horizontalAdvance(name) + 10, bh = cfm.height() + 4;
+        const QRectF box(at.x() - bw / 2, at.y() - bh / 2, bw, bh);
         p.setPen(QPen(Qt::black, 1));
-        p.setBrush(lighter(col, 0.25));
+        p.setBrush(col);
         p.drawRoundedRect(box, 3, 3);
-        QFont cf = font();
-        cf.setPointSize(8);
-        cf.setBold(true);
         p.setFont(cf);
         p.setPen(Qt::white);
-        p.drawText(box, Qt::AlignCenter, t.chunk < 0 ? tr("all") : tr("c%1").arg(t.chunk));
+        p.drawText(box, Qt::AlignCenter, name);
         p.setBrush(Qt::NoBrush);
     }
     // nodes
     QFont nf = font();
-    nf.setPointSize(12);
+    nf.setPixelSize(std::max(10, int(nodeR * 0.9)));
     nf.setBold(true);
     for (int d = 0; d < m_n; ++d) {
         const QPointF c = pos(d, area);
@@ -256,18 +291,26 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         p.setPen(Qt::white);
         p.drawText(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR), Qt::AlignCenter,
                    QString::number(d));
-        if (size_t(d) < m_sent.size() && (m_sent[size_t(d)] > 0 || m_recv[size_t(d)] > 0)) {
-            p.setFont(labelFont);
-            p.setPen(QColor(30, 30, 30));
+        if (size_t(d) >= m_sent.size() || (m_sent[size_t(d)] == 0 && m_recv[size_t(d)] == 0))
+            continue;
+        // outside the circle, just clear of the node; the hub of a star between two spokes,
+        // away from the chunks moving along them
+        QPointF u;
+        if (!m_ring && d == 0) {
+            const int spokes = std::max(1, m_n - 1);
+            const double a = -M_PI / 2 + M_PI / spokes;
+            u = QPointF(std::cos(a), std::sin(a));
+        } else {
             const QPointF dir = c - area.center();
             const double dl = std::hypot(dir.x(), dir.y());
-            // outside the circle, just clear of the node; beside the hub of a star
-            const QPointF u = dl > 1 ? dir / dl : QPointF(1, 0);
-            const double reach = nodeR + 4 + std::fabs(u.x()) * tw / 2 + std::fabs(u.y()) * th / 2;
-            const QPointF lp = c + u * reach;
-            p.drawText(QRectF(lp.x() - tw / 2, lp.y() - th / 2, tw, th), Qt::AlignCenter,
-                       tr("↑%1\n↓%2").arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
+            u = dl > 1 ? dir / dl : QPointF(1, 0);
         }
+        const double reach = nodeR + 6 + std::fabs(u.x()) * tw / 2 + std::fabs(u.y()) * th / 2;
+        const QPointF lp = c + u * reach;
+        p.setFont(labelFont);
+        p.setPen(QColor(30, 30, 30));
+        p.drawText(QRectF(lp.x() - tw / 2, lp.y() - th / 2, tw, th), Qt::AlignCenter,
+                   tr("↑%1\n↓%2").arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
     }
     p.setBrush(Qt::NoBrush);
 }
@@ -480,8 +523,62 @@ void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
     if (result.status == RunStatus::Completed)
         line = tr("Run completed. ") + line;
     m_topology->showFinal(step, line);
+    m_topology->setSums(partialSums(last));
     m_stepsDirty = true;
     m_gradsDirty = true;
+}
+
+std::vector<QString> AllreduceView::partialSums(int upTo) const
+{
+    // held[d][c]: the devices whose gradients device d's chunk c sums (a bit per device),
+    // replayed step by step from the transfers of the latest allreduce: a reduce step adds
+    // the sender's chunk into the receiver's, a broadcast or all-gather step copies it.
+    const int n = m_devices;
+    std::vector<QString> out(size_t(std::max(n, 0)));
+    if (m_current.empty() || n < 1 || n > 64)
+        return out;
+    const int chunks = m_ring ? n : 1;
+    std::vector<std::vector<quint64>> held(static_cast<size_t>(n), std::vector<quint64>(static_cast<size_t>(chunks), 0));
+    for (int d = 0; d < n; ++d)
+        for (int c = 0; c < chunks; ++c)
+            held[size_t(d)][size_t(c)] = quint64(1) << d;
+    std::vector<const Transfer*> ts;
+    for (const Transfer& t : m_current)
+        if (t.step <= upTo)
+            ts.push_back(&t);
+    std::stable_sort(ts.begin(), ts.end(), [](const Transfer* a, const Transfer* b) { return a->step < b->step; });
+    auto name = [&](int chunk, quint64 bits) {
+        QStringList parts;
+        for (int d = 0; d < n; ++d)
+            if (bits & (quint64(1) << d))
+                parts << QStringLiteral("d%1").arg(d);
+        const QString what = parts.size() <= 4 ? parts.join(QLatin1Char('+'))
+                                               : parts.front() + QStringLiteral("+…+") + parts.back();
+        return (chunk < 0 ? tr("sum") : tr("c%1").arg(chunk)) + QStringLiteral(" = ") + what;
+    };
+    for (size_t i = 0; i < ts.size();) {
+        const int step = ts[i]->step;
+        const auto before = held;
+        for (; i < ts.size() && ts[i]->step == step; ++i) {
+            const Transfer& t = *ts[i];
+            const int c = t.chunk < 0 ? 0 : t.chunk;
+            if (t.src < 0 || t.src >= n || t.dst < 0 || t.dst >= n || c >= chunks)
+                continue;
+            quint64& h = held[size_t(t.dst)][size_t(c)];
+            h = firstHalf(t.phase) ? (h | before[size_t(t.src)][size_t(c)]) : before[size_t(t.src)][size_t(c)];
+            if (step == upTo)
+                out[size_t(t.dst)] = name(t.chunk, h);
+        }
+    }
+    return out;
+}
+
+QStringList AllreduceView::shownSums() const
+{
+    QStringList l;
+    for (const QString& s : m_topology->sums())
+        l << s;
+    return l;
 }
 
 QString AllreduceView::finalLine() const
@@ -530,6 +627,7 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             if (t.step == latestStep.front().step)
                 step.push_back(t);
         m_topology->showStep(step);
+        m_topology->setSums(partialSums(step.front().step));
     }
 }
 

@@ -52,6 +52,8 @@ public:
     int gradientSnapshotsReceived() const { return m_gradSnapshots; }
     // After a run: the line the drawing shows about its last allreduce (empty before).
     QString finalLine() const;
+    // Under each device, the partial sum it holds after the step drawn ("c2 = d1+d2+d3").
+    QStringList shownSums() const;
     // The (epoch, batch) of the latest allreduce received and of the gradients shown.
     std::pair<int, int> latestAllreduce() const
     {
@@ -71,6 +73,7 @@ private:
     void setShape(int devices, bool ring);
     void rebuildStepPlots();
     void rebuildGradients();
+    std::vector<QString> partialSums(int upTo) const;
 
     TopologyWidget* m_topology = nullptr;
     QCustomPlot* m_steps = nullptr;

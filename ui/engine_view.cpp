@@ -19,6 +19,9 @@ namespace gpulab {
 namespace {
 
 constexpr double kRowHeight = 0.8;
+// Pushes are black: the devices' colours would read as the op kinds' (device 0 and
+// forward are both blue, device 1 and backward both orange). Their height says the device.
+const QColor kPushColor(30, 30, 30);
 constexpr int CategoryCountLocal = 5; // EngineView::CategoryCount
 
 QColor categoryColor(int c)
@@ -129,7 +132,7 @@ protected:
             const double frac = n > 1 ? double(d) / (n - 1) : 0.5;
             const double yc = vy->coordToPixel(feBase + 0.12 + 0.56 * frac);
             const double half = std::max(3.0, std::fabs(vy->coordToPixel(0) - vy->coordToPixel(0.8)) / (2.5 * std::max(2, n)));
-            p->setPen(QPen(deviceColor(d), 2));
+            p->setPen(QPen(kPushColor, 2));
             const auto& ts = m_line->pushes[size_t(d)];
             auto it = std::lower_bound(ts.begin(), ts.end(), kr.lower);
             double lastPx = -10;
@@ -287,11 +290,11 @@ int EngineView::intern(const std::string& name)
 // time to queue them, and the waits for the GPU show as read-backs.
 void EngineView::setNote(bool gpu)
 {
-    m_note->setText(gpu ? tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target "
-                             "device); the blocks are the time each worker took to queue an op's kernels on its GPU "
+    m_note->setText(gpu ? tr("Each row is one worker. Ticks in the front-end row are pushes (black, one line per target "
+                             "device, device 0 lowest); the blocks are the time each worker took to queue an op's kernels on its GPU "
                              "(the GPU runs them later); waiting for the GPU shows as \"readbacks\" (other).")
-                        : tr("Each row is one worker. Ticks in the front-end row are pushes (coloured by target "
-                             "device); the blocks are ops running on the devices; \"other\" is read-backs and "
+                        : tr("Each row is one worker. Ticks in the front-end row are pushes (black, one line per target "
+                             "device, device 0 lowest); the blocks are ops running on the devices; \"other\" is read-backs and "
                              "evaluation."));
 }
 
@@ -329,8 +332,8 @@ void EngineView::beginRun(const RunInfo& run)
         g->setName(categoryName(c));
     }
     QCPGraph* push = m_plot->addGraph(x, y);
-    push->setPen(QPen(deviceColor(0), 2));
-    push->setName(tr("push (coloured by device)"));
+    push->setPen(QPen(kPushColor, 2));
+    push->setName(tr("push (one line per device)"));
 
     m_queued = m_plot->addGraph(m_queue->axis(QCPAxis::atBottom), m_queue->axis(QCPAxis::atLeft));
     m_queued->setLineStyle(QCPGraph::lsStepLeft);

@@ -300,6 +300,14 @@
         <source>Run completed. </source>
         <translation>运行完成。</translation>
     </message>
+    <message>
+        <source>sum</source>
+        <translation>和</translation>
+    </message>
+    <message>
+        <source>c%1</source>
+        <translation>c%1</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
@@ -703,12 +711,12 @@
         <translation>其他</translation>
     </message>
     <message>
-        <source>Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); the blocks are ops running on the devices; "other" is read-backs and evaluation.</source>
-        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（颜色表示目标设备）；色块是在设备上运行的操作；“其他”是读回与评估。</translation>
+        <source>Each row is one worker. Ticks in the front-end row are pushes (black, one line per target device, device 0 lowest); the blocks are ops running on the devices; "other" is read-backs and evaluation.</source>
+        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（黑色，每个目标设备一行，设备 0 在最下）；色块是在设备上运行的操作；“其他”是读回与评估。</translation>
     </message>
     <message>
-        <source>Each row is one worker. Ticks in the front-end row are pushes (coloured by target device); the blocks are the time each worker took to queue an op&apos;s kernels on its GPU (the GPU runs them later); waiting for the GPU shows as &quot;readbacks&quot; (other).</source>
-        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（颜色表示目标设备）；色块是各工作线程把一个操作的内核排入其 GPU 队列所用的时间（GPU 稍后才执行它们）；等待 GPU 显示为“readbacks”（其他）。</translation>
+        <source>Each row is one worker. Ticks in the front-end row are pushes (black, one line per target device, device 0 lowest); the blocks are the time each worker took to queue an op&apos;s kernels on its GPU (the GPU runs them later); waiting for the GPU shows as &quot;readbacks&quot; (other).</source>
+        <translation>每一行是一个工作线程。前端一行中的刻度是推送的操作（黑色，每个目标设备一行，设备 0 在最下）；色块是各工作线程把一个操作的内核排入其 GPU 队列所用的时间（GPU 稍后才执行它们）；等待 GPU 显示为“readbacks”（其他）。</translation>
     </message>
     <message>
         <source>Show:</source>
@@ -751,8 +759,8 @@
         <translation>设备 %1</translation>
     </message>
     <message>
-        <source>push (coloured by device)</source>
-        <translation>推送（按设备着色）</translation>
+        <source>push (one line per device)</source>
+        <translation>推送（每个设备一行）</translation>
     </message>
     <message>
         <source>Engine</source>
@@ -1217,6 +1225,14 @@ asked for %2 with %3 in use</source>
     <message>
         <source>Step %1 of %2: %3 (epoch %4, minibatch %5): transfers %8, %6 in all, %7 ms</source>
         <translation>第 %1/%2 步：%3（第 %4 个迭代周期，第 %5 个小批量）：%8 次传输，共 %6，%7 毫秒</translation>
+    </message>
+    <message>
+        <source>dev %1: %2</source>
+        <translation>设备 %1：%2</translation>
+    </message>
+    <message>
+        <source>Now held: %1</source>
+        <translation>此时持有：%1</translation>
     </message>
 </context>
 <context>
