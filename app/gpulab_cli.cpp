@@ -1,5 +1,6 @@
 // gpulab-cli: headless entry point (train, devices, verify). No Qt.
 #include "cli_commands.h"
+#include "gpulab_version.h"
 
 #include <cstdio>
 #include <exception>
@@ -12,6 +13,10 @@ int main(int argc, char** argv)
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help")
         return cmd_help();
+    if (args[0] == "--version" || args[0] == "-v" || args[0] == "version") {
+        std::printf("gpulab-cli %s\n", GPULAB_VERSION_FULL);
+        return 0;
+    }
     const std::string cmd = args[0];
     args.erase(args.begin());
     try {

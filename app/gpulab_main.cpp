@@ -2,6 +2,7 @@
 // --export-dir and --quit it runs presets headless and writes plots, data and
 // screenshots (used by tests/screenshots.sh and the tests).
 #include "control_panel.h"
+#include "gpulab_version.h"
 #include "main_window.h"
 #include "presets.h"
 
@@ -12,6 +13,7 @@
 #include <QTranslator>
 
 #include <cstdio>
+#include <string_view>
 
 using namespace gpulab;
 
@@ -44,9 +46,18 @@ std::optional<T> number(const QCommandLineParser& p, const QCommandLineOption& o
 
 int main(int argc, char** argv)
 {
+    // --help and --version print and leave: they need no display, so they work in a
+    // terminal without one (a server, CI) as well.
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if ((a == "--help" || a == "-h" || a == "--help-all" || a == "--version" || a == "-v") &&
+            qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM") && qEnvironmentVariableIsEmpty("DISPLAY") &&
+            qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("gpulab"));
-    QApplication::setApplicationVersion(QStringLiteral(GPULAB_VERSION));
+    QApplication::setApplicationVersion(QStringLiteral(GPULAB_VERSION_FULL));
     QApplication::setOrganizationName(QStringLiteral("gpulab"));
     QApplication::setDesktopFileName(QStringLiteral("gpulab"));
 
@@ -96,7 +107,10 @@ int main(int argc, char** argv)
         if (qtTr.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
                       QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
             QApplication::installTranslator(&qtTr);
-        if (appTr.load(locale, QStringLiteral("gpulab"), QStringLiteral("_"), QStringLiteral(":/i18n")))
+        // an installed copy (share/gpulab/translations beside bin/) first, else the embedded one
+        const QString installed = QCoreApplication::applicationDirPath() + QStringLiteral("/../share/gpulab/translations");
+        if (appTr.load(locale, QStringLiteral("gpulab"), QStringLiteral("_"), installed) ||
+            appTr.load(locale, QStringLiteral("gpulab"), QStringLiteral("_"), QStringLiteral(":/i18n")))
             QApplication::installTranslator(&appTr);
     }
 

@@ -177,6 +177,13 @@ private slots:
         QVERIFY(o.out.contains("cpu-sim"));
         QVERIFY(o.out.contains("cuda"));
     }
+
+    void version()
+    {
+        Outcome o = cli({"--version"});
+        QCOMPARE(o.code, 0);
+        QVERIFY2(QRegularExpression("^gpulab-cli \\d+\\.\\d+\\.\\d+").match(o.out).hasMatch(), qPrintable(o.out));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)
