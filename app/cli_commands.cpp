@@ -122,6 +122,23 @@ std::string join_names(const std::vector<std::string>& names)
     return s + "]";
 }
 
+// The device names as a JSON array (names are plain ASCII such as cpu-sim(0); quotes and
+// backslashes are escaped all the same).
+std::string json_names(const std::vector<std::string>& names)
+{
+    std::string s = "[";
+    for (size_t i = 0; i < names.size(); ++i) {
+        s += i ? ",\"" : "\"";
+        for (char ch : names[i]) {
+            if (ch == '"' || ch == '\\')
+                s += '\\';
+            s += ch;
+        }
+        s += '"';
+    }
+    return s + "]";
+}
+
 TrainConfig config_from(const Args& a)
 {
     TrainConfig c;
@@ -151,7 +168,7 @@ TrainConfig config_from(const Args& a)
 }
 
 void write_exports(const EventStream& trace, const std::string& trace_path,
-                   const std::string& csv_path)
+                   const std::string& csv_path, FILE* out)
 {
     if (trace_path.empty() && csv_path.empty())
         return;
@@ -159,14 +176,14 @@ void write_exports(const EventStream& trace, const std::string& trace_path,
     std::string err;
     if (!trace_path.empty()) {
         if (export_chrome_trace(events, trace_path, &err))
-            std::printf("trace written to %s (open in https://ui.perfetto.dev or chrome://tracing)\n",
-                        trace_path.c_str());
+            std::fprintf(out, "trace written to %s (open in https://ui.perfetto.dev or chrome://tracing)\n",
+                         trace_path.c_str());
         else
             std::fprintf(stderr, "gpulab-cli: %s\n", err.c_str());
     }
     if (!csv_path.empty()) {
         if (export_events_csv(events, csv_path, &err))
-            std::printf("events written to %s\n", csv_path.c_str());
+            std::fprintf(out, "events written to %s\n", csv_path.c_str());
         else
             std::fprintf(stderr, "gpulab-cli: %s\n", err.c_str());
     }
@@ -184,6 +201,7 @@ int cmd_help()
         "  gpulab-cli devices           list the devices gpulab can use (GPUs, or why none)\n"
         "  gpulab-cli verify [options]  check every op, allreduce and a few training steps on\n"
         "                               every usable backend against the CPU reference\n"
+        "  gpulab-cli --version         the version (and the git description of the build)\n"
         "\n"
         "train options:\n"
         "  --devices N            logical devices (default: one per core, here %d)\n"
@@ -209,6 +227,7 @@ int cmd_help()
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
         "  --op-summary           after the run, where each device's time went, per op\n"
+        "  --json                 one JSON object per epoch on stdout; every message on stderr\n"
         "  --quiet                no progress line\n"
         "\n"
         "verify options:\n"
@@ -258,6 +277,8 @@ int cmd_train(const std::vector<std::string>& argv)
     std::string data_dir, trace_path, csv_path;
     bool quiet = false;
     bool op_summary = false;
+    bool json = false;
+    FILE* out = stdout; // messages; stderr with --json, so stdout holds only the JSON lines
     long long synthetic = 0;
     try {
         Args a(argv,
@@ -265,7 +286,7 @@ int cmd_train(const std::vector<std::string>& argv)
                 "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
                 "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
                 "--trace", "--csv", "--synthetic", "--data-on-device"},
-               {"--quiet", "--help", "--op-summary"});
+               {"--quiet", "--help", "--op-summary", "--json"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
@@ -277,14 +298,16 @@ int cmd_train(const std::vector<std::string>& argv)
         csv_path = a.str("--csv", "");
         quiet = a.has("--quiet") || !isatty(STDERR_FILENO);
         op_summary = a.has("--op-summary");
+        json = a.has("--json");
+        out = json ? stderr : stdout;
         if (cfg.backend == Backend::Auto) {
             std::string why;
             if (cuda_usable(&why)) {
                 cfg.backend = Backend::Cuda;
-                std::printf("backend auto: using CUDA\n");
+                std::fprintf(out, "backend auto: using CUDA\n");
             } else {
                 cfg.backend = Backend::Cpu;
-                std::printf("backend auto: using simulated CPU devices (CUDA: %s)\n", why.c_str());
+                std::fprintf(out, "backend auto: using simulated CPU devices (CUDA: %s)\n", why.c_str());
             }
         }
         if (cfg.backend == Backend::Cuda) {
@@ -330,6 +353,7 @@ int cmd_train(const std::vector<std::string>& argv)
     size_t cursor = 0;
     std::vector<Event> news;
     std::string devices = "[]";
+    std::vector<std::string> device_list;
     bool progress_shown = false;
     double last_loss = 0;
     auto epoch_start = std::chrono::steady_clock::now();
@@ -356,17 +380,26 @@ int cmd_train(const std::vector<std::string>& argv)
                 if (progress_shown)
                     std::fprintf(stderr, "\r%60s\r", "");
                 progress_shown = false;
+                if (json) {
+                    std::printf("{\"epoch\":%d,\"loss\":%.6g,\"test_acc\":%.6g,\"seconds\":%.6g,"
+                                "\"devices\":%d,\"batch_size\":%lld,\"lr\":%.6g,\"mode\":\"%s\",\"device_names\":%s}\n",
+                                e.epoch, e.value, e.value2, e.value3, cfg.devices,
+                                static_cast<long long>(cfg.batch_size), cfg.lr, exec_mode_name(cfg.mode),
+                                json_names(device_list).c_str());
+                    std::fflush(stdout);
+                    continue;
+                }
                 // Three significant digits: a GPU epoch takes hundredths of a second.
                 std::printf(e.value3 >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
                                             : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
                             e.epoch, e.value, e.value2, e.value3, devices.c_str());
                 std::fflush(stdout);
             } else if (e.kind == EventKind::RunBegin) {
-                std::printf("training: %s\n", e.name.c_str());
-                std::fflush(stdout);
+                std::fprintf(out, "training: %s\n", e.name.c_str());
+                std::fflush(out);
             } else if (e.kind == EventKind::Log) {
-                std::printf("note: %s\n", e.text.c_str());
-                std::fflush(stdout);
+                std::fprintf(out, "note: %s\n", e.text.c_str());
+                std::fflush(out);
             }
         }
     };
@@ -383,21 +416,24 @@ int cmd_train(const std::vector<std::string>& argv)
                 names.push_back((cfg.backend == Backend::Cuda ? "cuda(" : "cpu-sim(") +
                                 std::to_string(d) + ")");
             devices = join_names(names);
+            device_list = names;
         }
         drain();
     }
     front.join();
-    if (!result.device_names.empty())
+    if (!result.device_names.empty()) {
         devices = join_names(result.device_names);
+        device_list = result.device_names;
+    }
     drain();
     if (progress_shown)
         std::fprintf(stderr, "\n");
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
 
-    write_exports(trace, trace_path, csv_path);
+    write_exports(trace, trace_path, csv_path, out);
     if (op_summary)
-        std::printf("%s", format_op_summary(summarize_ops(trace.all())).c_str());
+        std::fprintf(out, "%s", format_op_summary(summarize_ops(trace.all())).c_str());
     for (size_t d = 0; d < result.bytes_in_use_after.size(); ++d)
         if (result.bytes_in_use_after[d] != 0)
             std::fprintf(stderr, "gpulab-cli: warning: device %zu still holds %lld bytes\n", d,

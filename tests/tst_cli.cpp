@@ -184,6 +184,32 @@ private slots:
         QCOMPARE(o.code, 0);
         QVERIFY2(QRegularExpression("^gpulab-cli \\d+\\.\\d+\\.\\d+").match(o.out).hasMatch(), qPrintable(o.out));
     }
+
+    // --json: stdout holds one JSON object per epoch and nothing else; messages on stderr;
+    // no progress line where stderr is not a terminal.
+    void trainJson()
+    {
+        Outcome o = cli({"train", "--synthetic", "512", "--devices", "2", "--epochs", "2",
+                         "--batch-size", "64", "--json"});
+        QCOMPARE(o.code, 0);
+        const QStringList lines = o.out.split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 2);
+        for (int i = 0; i < lines.size(); ++i) {
+            QJsonParseError err;
+            const QJsonDocument doc = QJsonDocument::fromJson(lines[i].toUtf8(), &err);
+            QVERIFY2(err.error == QJsonParseError::NoError && doc.isObject(), qPrintable(lines[i]));
+            const QJsonObject e = doc.object();
+            QCOMPARE(e.value("epoch").toInt(), i + 1);
+            QVERIFY(e.value("loss").toDouble() > 0);
+            QVERIFY(e.value("test_acc").toDouble() >= 0 && e.value("test_acc").toDouble() <= 1);
+            QVERIFY(e.value("seconds").toDouble() > 0);
+            QCOMPARE(e.value("batch_size").toInt(), 64);
+            QCOMPARE(e.value("device_names").toArray().size(), 2);
+            QCOMPARE(e.value("device_names").toArray().at(1).toString(), QString("cpu-sim(1)"));
+        }
+        QVERIFY2(o.err.contains("training: 2 x cpu-sim"), qPrintable(o.err));
+        QVERIFY2(!o.err.contains("img/s"), qPrintable(o.err));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)
