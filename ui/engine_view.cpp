@@ -104,18 +104,49 @@ protected:
             auto flush = [&] {
                 if (cat >= 0)
                     rects[size_t(cat)].push_back(QRectF(px0, top, std::max(1.0, px1 - px0), h));
+                cat = -1;
+            };
+            auto addRect = [&](double a, double b, int c) {
+                if (cat == c && a <= px1 + 0.5) {
+                    px1 = std::max(px1, b); // same kind touching: one rectangle
+                    return;
+                }
+                flush();
+                px0 = a;
+                px1 = b;
+                cat = c;
+            };
+            // Spans thinner than a pixel are pooled per pixel column, which takes the colour
+            // of the kind that had most of its time. (Merging them into the rectangle before
+            // them gave a whole busy stretch that rectangle's colour: at whole-run zoom an
+            // allreduce of a millisecond became a block of seconds.)
+            double column = -1e300;
+            double share[CategoryCountLocal] = {};
+            auto flushColumn = [&] {
+                int best = -1;
+                for (int c = 0; c < CategoryCountLocal; ++c)
+                    if (share[c] > 0 && (best < 0 || share[c] > share[best]))
+                        best = c;
+                if (best >= 0)
+                    addRect(column, column + 1, best);
+                std::fill(std::begin(share), std::end(share), 0.0);
             };
             for (; it != row.end() && it->t0 <= kr.upper; ++it) {
                 const double x0 = kx->coordToPixel(it->t0), x1 = kx->coordToPixel(it->t1);
-                if (cat >= 0 && x0 <= px1 + 0.5 && (it->category == cat || x1 - x0 < 1.0)) {
-                    px1 = std::max(px1, x1); // same kind touching, or too thin to see: merge
+                if (x1 - x0 < 1.0) {
+                    const double col = std::floor(x0);
+                    if (col != column) {
+                        flushColumn();
+                        column = col;
+                    }
+                    if (it->category >= 0 && it->category < CategoryCountLocal)
+                        share[it->category] += it->t1 - it->t0;
                     continue;
                 }
-                flush();
-                px0 = x0;
-                px1 = x1;
-                cat = it->category;
+                flushColumn();
+                addRect(x0, x1, it->category);
             }
+            flushColumn();
             flush();
         }
         p->setPen(Qt::NoPen);
