@@ -1,4 +1,4 @@
-// gpulab-cli: headless entry point (train, devices, verify). No Qt.
+// gpulab-cli: headless entry point (train, sweep, devices, verify). No Qt.
 #include "cli_commands.h"
 #include "gpulab_version.h"
 
@@ -26,6 +26,8 @@ int main(int argc, char** argv)
             return cmd_devices(args);
         if (cmd == "verify")
             return cmd_verify(args);
+        if (cmd == "sweep")
+            return cmd_sweep(args);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "gpulab-cli: %s\n", e.what());
         return 1;

@@ -96,6 +96,12 @@ int main(int argc, char** argv)
     QCommandLineOption pressStep(QStringLiteral("press-step"), QStringLiteral("With --step-mode: press Step N times, export while the run waits, then stop it."), QStringLiteral("n"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1600x1000."), QStringLiteral("WxH"));
     QCommandLineOption lang(QStringLiteral("lang"), QStringLiteral("Language: en or zh_CN (default: the system's)."), QStringLiteral("code"));
+    QCommandLineOption sweep(QStringLiteral("sweep"), QStringLiteral("Open Run > Scaling sweep; with --run start it, with --export-dir write its plots, sweep.csv and screen_sweep.png."));
+    QCommandLineOption sweepDevices(QStringLiteral("sweep-devices"), QStringLiteral("Scaling sweep: device counts, e.g. 1,2,4."), QStringLiteral("list"));
+    QCommandLineOption sweepBatches(QStringLiteral("sweep-batch-sizes"), QStringLiteral("Scaling sweep: batch sizes, e.g. 256,512,1024."), QStringLiteral("list"));
+    QCommandLineOption sweepMinibatches(QStringLiteral("sweep-minibatches"), QStringLiteral("Scaling sweep: minibatches timed per combination."), QStringLiteral("n"));
+    QCommandLineOption lrScale(QStringLiteral("lr-scale"), QStringLiteral("Scaling sweep: linear (lr grows with the batch) or none."), QStringLiteral("scale"));
+    parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
     parser.addOptions({preset, run, exportDir, quit, devices, batch, lr, epochs, mode, inflight, allreduce, subset,
                        testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, pressStep, size, lang});
     parser.process(app);
@@ -156,6 +162,20 @@ int main(int argc, char** argv)
         opts.memoryLogTime = axis == QLatin1String("log");
     }
 
+    opts.sweep = parser.isSet(sweep);
+    opts.sweepDevices = parser.value(sweepDevices);
+    opts.sweepBatchSizes = parser.value(sweepBatches);
+    opts.sweepMinibatches = number<int>(parser, sweepMinibatches);
+    if (parser.isSet(lrScale)) {
+        const QString v = parser.value(lrScale);
+        if (v != QLatin1String("linear") && v != QLatin1String("none"))
+            usageError(QStringLiteral("--lr-scale is linear or none (got '%1')").arg(v));
+        opts.sweepLinearLr = v == QLatin1String("linear");
+    }
+    if (!opts.sweep && (parser.isSet(sweepDevices) || parser.isSet(sweepBatches) || parser.isSet(sweepMinibatches) ||
+                        parser.isSet(lrScale)))
+        usageError(QStringLiteral("--sweep-devices, --sweep-batch-sizes, --sweep-minibatches and --lr-scale go with --sweep"));
+
     MainWindow w;
     if (parser.isSet(size)) {
         const QStringList wh = parser.value(size).split(QLatin1Char('x'));
@@ -167,10 +187,10 @@ int main(int argc, char** argv)
     const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
                           !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || opts.devices ||
                           opts.epochs || opts.batchSize || opts.subset || opts.mode || opts.lr ||
-                          !opts.view.isEmpty();
+                          !opts.view.isEmpty() || opts.sweep;
     if (scripted) {
-        if (!opts.run && opts.presets.size() == 1)
-            w.panel()->applyPreset(opts.presets.first()); // just fill the panel
+        if ((!opts.run || opts.sweep) && opts.presets.size() == 1)
+            w.panel()->applyPreset(opts.presets.first()); // just fill the panel (the sweep's base)
         w.runScript(opts);
     }
     return app.exec();

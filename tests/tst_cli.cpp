@@ -210,6 +210,59 @@ private slots:
         QVERIFY2(o.err.contains("training: 2 x cpu-sim"), qPrintable(o.err));
         QVERIFY2(!o.err.contains("img/s"), qPrintable(o.err));
     }
+
+    // sweep: a table row and a CSV row per combination, with the lr each one used.
+    void sweepTableAndCsv()
+    {
+        QTemporaryDir dir;
+        const QString csv = dir.filePath("sweep.csv");
+        Outcome o = cli({"sweep", "--synthetic", "2000", "--devices", "1,2", "--batch-size", "64,128",
+                         "--minibatches", "3", "--warmup", "1", "--csv", csv});
+        QCOMPARE(o.code, 0);
+        QVERIFY2(o.out.contains("devices  batch      lr    images/s  ms/minibatch  compute  allreduce  waiting"),
+                 qPrintable(o.out));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(lines.size(), 5);
+        QCOMPARE(lines[0], QString("devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,"
+                                   "waiting_share"));
+        QVERIFY(lines[1].startsWith("1,64,0.05,"));
+        QVERIFY(lines[4].startsWith("2,128,0.1,"));
+        for (int i = 1; i < 5; ++i) {
+            const QStringList c = lines[i].split(',');
+            QCOMPARE(c.size(), 8);
+            // images/s and ms per minibatch describe the same time
+            QVERIFY(qAbs(c[3].toDouble() * c[4].toDouble() / 1000 - c[1].toDouble()) < 0.01 * c[1].toDouble());
+            QVERIFY(qAbs(c[5].toDouble() + c[6].toDouble() + c[7].toDouble() - 1) < 0.001);
+        }
+        Outcome none = cli({"sweep", "--synthetic", "2000", "--devices", "1", "--batch-size", "128",
+                            "--minibatches", "2", "--lr-scale", "none", "--lr", "0.3"});
+        QCOMPARE(none.code, 0);
+        QVERIFY2(none.out.contains("      1    128     0.3  "), qPrintable(none.out));
+    }
+
+    void sweepBadSettings_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QString>("needle");
+        QTest::newRow("list") << QStringList{"--devices", "1,,2"} << "separated by commas";
+        QTest::newRow("minibatches") << QStringList{"--minibatches", "1"} << "between 2 and";
+        QTest::newRow("scale") << QStringList{"--lr-scale", "sqrt"} << "linear or none";
+        QTest::newRow("batch < devices") << QStringList{"--devices", "4", "--batch-size", "2"}
+                                         << "smaller than the number of devices";
+        QTest::newRow("too few images") << QStringList{"--batch-size", "1024"} << "training images";
+        QTest::newRow("unknown") << QStringList{"--epochs", "2"} << "unknown option '--epochs'";
+    }
+    void sweepBadSettings()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QString, needle);
+        Outcome o = cli(QStringList{"sweep", "--synthetic", "3000"} + args);
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(needle), qPrintable(o.err));
+        QCOMPARE(o.err.trimmed().count('\n'), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestCli)

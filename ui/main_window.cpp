@@ -14,6 +14,7 @@
 #include "model/lenet.h"
 #include "plot_export.h"
 #include "presets.h"
+#include "sweep_window.h"
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
 #include "training_view.h"
@@ -230,6 +231,10 @@ void MainWindow::buildMenus()
     QAction* stop = run->addAction(tr("Stop"));
     stop->setShortcut(QKeySequence(tr("Shift+F5")));
     connect(stop, &QAction::triggered, m_panel, &ControlPanel::stopClicked);
+    run->addSeparator();
+    QAction* sweep = run->addAction(tr("Scaling sweep…"));
+    sweep->setObjectName(QStringLiteral("scalingSweepAction"));
+    connect(sweep, &QAction::triggered, this, &MainWindow::openSweep);
 
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (int i = 0; i < m_views.size(); ++i) {
@@ -285,6 +290,23 @@ void MainWindow::installPlotMenus()
     }
 }
 
+SweepWindow* MainWindow::openSweep()
+{
+    if (!m_sweep) {
+        m_sweep = new SweepWindow(this);
+        m_sweep->setSources([this] { return m_loader->data(); }, [this] { return m_panel->config(); });
+        m_sweep->setBusyCheck([this] {
+            return m_controller->busy() ? tr("A run is going: stop it before the sweep, so that they do not share the "
+                                             "processor.")
+                                        : QString();
+        });
+    }
+    m_sweep->show();
+    m_sweep->raise();
+    m_sweep->activateWindow();
+    return m_sweep;
+}
+
 bool MainWindow::showView(const QString& id)
 {
     for (int i = 0; i < m_views.size(); ++i)
@@ -328,6 +350,11 @@ bool MainWindow::startRun(QString* error)
     if (m_controller->busy()) {
         if (error)
             *error = tr("A run is still going: stop it first.");
+        return false;
+    }
+    if (m_sweep && m_sweep->running()) {
+        if (error)
+            *error = tr("The scaling sweep is going: stop it first.");
         return false;
     }
     if (const QString why = m_panel->problem(); !why.isEmpty()) {
@@ -791,7 +818,10 @@ void MainWindow::runScript(const ScriptOptions& opts)
                 QCoreApplication::exit(2);
             return;
         }
-        scriptNext();
+        if (m_script->sweep)
+            scriptSweep();
+        else
+            scriptNext();
     };
     bool reload = false;
     if (opts.synthetic && m_panel->dataSource() != DatasetLoader::Source::Synthetic) {
@@ -813,6 +843,44 @@ void MainWindow::runScript(const ScriptOptions& opts)
         });
     } else {
         QTimer::singleShot(0, this, go);
+    }
+}
+
+void MainWindow::scriptSweep()
+{
+    const ScriptOptions& o = *m_script;
+    SweepWindow* s = openSweep();
+    if (!o.sweepDevices.isEmpty())
+        s->setDevices(o.sweepDevices);
+    if (!o.sweepBatchSizes.isEmpty())
+        s->setBatchSizes(o.sweepBatchSizes);
+    if (o.sweepMinibatches)
+        s->setMinibatches(*o.sweepMinibatches);
+    if (o.sweepLinearLr)
+        s->setLrScale(*o.sweepLinearLr ? LrScale::Linear : LrScale::None);
+    if (!o.run)
+        return;
+    connect(
+        s, &SweepWindow::finished, this,
+        [this, s](bool completed) {
+            bool wrote = true;
+            if (!m_script->exportDir.isEmpty()) {
+                QStringList written;
+                QString error;
+                const QString shot = QDir(m_script->exportDir).filePath(QStringLiteral("screen_sweep.png"));
+                wrote = s->exportTo(m_script->exportDir, &written, &error) && s->grab().save(shot);
+                say(wrote ? tr("wrote %1 files to %2").arg(written.size() + 1).arg(m_script->exportDir)
+                          : (error.isEmpty() ? tr("cannot write %1").arg(shot) : error));
+            }
+            if (m_script->quit)
+                QCoreApplication::exit(completed && wrote ? 0 : 1);
+        },
+        Qt::SingleShotConnection);
+    QString error;
+    if (!s->start(&error)) {
+        say(error);
+        if (o.quit)
+            QCoreApplication::exit(2);
     }
 }
 

@@ -26,6 +26,7 @@ class DatasetLoader;
 class DevicesView;
 class EngineView;
 class MemoryView;
+class SweepWindow;
 class TrainingView;
 
 // What `gpulab` was asked to do from the command line (see app/gpulab_main.cpp).
@@ -46,6 +47,12 @@ struct ScriptOptions {
     int pressStep = 0;               // step mode: press Step this often, export while the
                                      // run waits, then stop it
     QString view;                    // the tab to show
+    // Run → Scaling sweep instead of runs: opened; with run, started; with exportDir, its
+    // plots, sweep.csv and screen_sweep.png written when it ends. Empty lists: the window's.
+    bool sweep = false;
+    QString sweepDevices, sweepBatchSizes;
+    std::optional<int> sweepMinibatches;
+    std::optional<bool> sweepLinearLr;
 };
 
 class MainWindow : public QMainWindow {
@@ -65,6 +72,9 @@ public:
     EngineView* engineView() const { return m_engine; }
     QList<LabView*> views() const { return m_views; }
     bool showView(const QString& id);
+    // Run → Scaling sweep: the sweep's window (made on first use) shown and raised.
+    SweepWindow* openSweep();
+    SweepWindow* sweepWindow() const { return m_sweep; }
 
     // ---- running ----
     bool startRun(QString* error = nullptr);   // what Start does
@@ -135,6 +145,7 @@ private:
     AllreduceView* m_allreduce = nullptr;
     MemoryView* m_memory = nullptr;
     EngineView* m_engine = nullptr;
+    SweepWindow* m_sweep = nullptr;
     QList<LabView*> m_views;
     RunController* m_controller = nullptr;
     DatasetLoader* m_loader = nullptr;
@@ -173,6 +184,7 @@ private:
     int m_scriptFailures = 0;
     bool m_scriptExported = false;
     void scriptPressSteps(int left);
+    void scriptSweep();
     bool scriptExport();
 };
 

@@ -1057,6 +1057,18 @@
         <source> · paused</source>
         <translation> · 已暂停</translation>
     </message>
+    <message>
+        <source>Scaling sweep…</source>
+        <translation>扩展性扫描…</translation>
+    </message>
+    <message>
+        <source>A run is going: stop it before the sweep, so that they do not share the processor.</source>
+        <translation>正在运行训练：请先停止它再进行扫描，以免两者争用处理器。</translation>
+    </message>
+    <message>
+        <source>The scaling sweep is going: stop it first.</source>
+        <translation>扩展性扫描正在进行：请先停止它。</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
@@ -1172,6 +1184,185 @@ asked for %2 with %3 in use</source>
     <message>
         <source>no dataset loaded yet</source>
         <translation>尚未加载数据集</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::SweepWindow</name>
+    <message>
+        <source>% of each minibatch</source>
+        <translation>每个小批量时间的 %</translation>
+    </message>
+    <message>
+        <source>Batch sizes to try, separated by commas</source>
+        <translation>要尝试的批量大小，用逗号分隔</translation>
+    </message>
+    <message>
+        <source>Batch sizes</source>
+        <translation>批量大小</translation>
+    </message>
+    <message>
+        <source>Both plots (PNG, PDF, SVG) and the table (CSV) into a folder</source>
+        <translation>将两幅图（PNG、PDF、SVG）和表格（CSV）导出到一个文件夹</translation>
+    </message>
+    <message>
+        <source>Cannot create the folder %1</source>
+        <translation>无法创建文件夹 %1</translation>
+    </message>
+    <message>
+        <source>Device counts to try, separated by commas</source>
+        <translation>要尝试的设备数，用逗号分隔</translation>
+    </message>
+    <message>
+        <source>Devices and batch sizes are whole numbers separated by commas, e.g. 1,2,4 and 256,512,1024.</source>
+        <translation>设备数和批量大小是用逗号分隔的整数，例如 1,2,4 和 256,512,1024。</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>设备数</translation>
+    </message>
+    <message>
+        <source>Done: %1 combinations. A small model gains from more devices only when the batch grows with them.</source>
+        <translation>完成：%1 个组合。小模型只有在批量随设备数一起增大时，才能从更多设备中获益。</translation>
+    </message>
+    <message>
+        <source>Done; %1 combination(s) failed (see the table).</source>
+        <translation>完成；%1 个组合失败（见表格）。</translation>
+    </message>
+    <message>
+        <source>Every combination trains a few minibatches in sync mode, with the panel's backend, allreduce and data.</source>
+        <translation>每个组合以同步模式训练若干个小批量，使用控制面板中的后端、allreduce 和数据。</translation>
+    </message>
+    <message>
+        <source>Export the sweep to a folder</source>
+        <translation>将扫描结果导出到文件夹</translation>
+    </message>
+    <message>
+        <source>Export…</source>
+        <translation>导出…</translation>
+    </message>
+    <message>
+        <source>Images per second</source>
+        <translation>每秒图像数</translation>
+    </message>
+    <message>
+        <source>Learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>Linear: lr = the panel's learning rate × batch / 256</source>
+        <translation>线性：lr = 面板中的学习率 × 批量 / 256</translation>
+    </message>
+    <message>
+        <source>Measuring %1 of %2…</source>
+        <translation>正在测量第 %1 个，共 %2 个…</translation>
+    </message>
+    <message>
+        <source>Minibatches timed per combination, after two untimed ones</source>
+        <translation>每个组合计时的小批量数（在两个不计时的小批量之后）</translation>
+    </message>
+    <message>
+        <source>Minibatches</source>
+        <translation>小批量数</translation>
+    </message>
+    <message>
+        <source>PNG image (*.png);;PDF document (*.pdf);;SVG drawing (*.svg)</source>
+        <translation>PNG 图像 (*.png);;PDF 文档 (*.pdf);;SVG 图形 (*.svg)</translation>
+    </message>
+    <message>
+        <source>Save plot</source>
+        <translation>保存图</translation>
+    </message>
+    <message>
+        <source>Save this plot as PNG, PDF or SVG…</source>
+        <translation>将此图保存为 PNG、PDF 或 SVG…</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
+    <message>
+        <source>Scaling sweep</source>
+        <translation>扩展性扫描</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>开始</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Stopped after %1 of %2 combinations.</source>
+        <translation>在 %2 个组合中的第 %1 个之后停止。</translation>
+    </message>
+    <message>
+        <source>The data has not loaded yet: load Fashion-MNIST or the synthetic data in the panel first.</source>
+        <translation>数据尚未加载：请先在控制面板中加载 Fashion-MNIST 或合成数据。</translation>
+    </message>
+    <message>
+        <source>The sweep is still going: stop it first.</source>
+        <translation>扫描仍在进行：请先停止它。</translation>
+    </message>
+    <message>
+        <source>Where the devices' time goes</source>
+        <translation>设备的时间花在哪里</translation>
+    </message>
+    <message>
+        <source>Wrote %1 files to %2</source>
+        <translation>已将 %1 个文件写入 %2</translation>
+    </message>
+    <message>
+        <source>allreduce</source>
+        <translation>allreduce</translation>
+    </message>
+    <message>
+        <source>batch %1 (lr %2)</source>
+        <translation>批量 %1（lr %2）</translation>
+    </message>
+    <message>
+        <source>batch</source>
+        <translation>批量</translation>
+    </message>
+    <message>
+        <source>compute</source>
+        <translation>计算</translation>
+    </message>
+    <message>
+        <source>devices × batch</source>
+        <translation>设备数 × 批量</translation>
+    </message>
+    <message>
+        <source>devices</source>
+        <translation>设备数</translation>
+    </message>
+    <message>
+        <source>failed: %1</source>
+        <translation>失败：%1</translation>
+    </message>
+    <message>
+        <source>grows with the batch (linear)</source>
+        <translation>随批量增大（线性）</translation>
+    </message>
+    <message>
+        <source>images/s</source>
+        <translation>图像/秒</translation>
+    </message>
+    <message>
+        <source>lr</source>
+        <translation>lr</translation>
+    </message>
+    <message>
+        <source>ms/minibatch</source>
+        <translation>毫秒/小批量</translation>
+    </message>
+    <message>
+        <source>the same for every batch</source>
+        <translation>所有批量相同</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待</translation>
     </message>
 </context>
 <context>
