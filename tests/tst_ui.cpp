@@ -405,6 +405,36 @@ private slots:
         QVERIFY(button("startButton")->isEnabled());
     }
 
+    // The out-of-memory run stays on the Memory view when a bounded run follows: each mode
+    // keeps its last run, labelled with its own mode, and earlier runs can be ticked back.
+    void memoryComparesSyncAsyncAndBounded()
+    {
+        const int oomRun = w->currentRunId(); // the out-of-memory run just before
+        QVERIFY(w->controller()->lastResult().out_of_memory);
+        setControls(2, 256, 1024, 1, "bounded", "naive", 256);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        const int bounded = w->currentRunId();
+        MemoryView* m = w->memoryView();
+        QVERIFY(m->runShown(oomRun));
+        QVERIFY(m->runShown(bounded));
+        QVERIFY(m->hasOutOfMemoryMark());
+        QVERIFY2(m->runLabel(bounded).contains(QStringLiteral("bounded")), qPrintable(m->runLabel(bounded)));
+        QVERIFY2(!m->runLabel(bounded).contains(QStringLiteral("async")), qPrintable(m->runLabel(bounded)));
+        // a second bounded run hides the first; the list brings it back
+        setControls(2, 256, 512, 1, "bounded", "naive", 256);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        QVERIFY(!m->runShown(bounded));
+        QVERIFY(m->runShown(oomRun));
+        auto* list = child<QListWidget>("memoryRunList");
+        QListWidgetItem* item = nullptr;
+        for (int i = 0; i < list->count(); ++i)
+            if (list->item(i)->data(Qt::UserRole).toInt() == bounded)
+                item = list->item(i);
+        QVERIFY(item);
+        item->setCheckState(Qt::Checked); // as a teacher ticks it
+        QVERIFY(m->runShown(bounded));
+    }
+
     void pauseHoldsAndStepRunsOneMinibatch()
     {
         watchTheFrontEnd();

@@ -10,6 +10,7 @@
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QListWidget>
 #include <QTextStream>
 #include <QVBoxLayout>
 
@@ -59,7 +60,9 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_plot->yAxis->setLabel(tr("MiB in use"));
     stylePlot(m_plot);
     trackUserZoom(m_plot);
-    m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+    // the runs' legend under the plot: inside, it covered the out-of-memory marker and the
+    // budget's note, which both sit high on the plot
+    placeLegendBelow(m_plot, 2, 1, QMargins(4, 2, 4, 2));
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     v->addWidget(m_plot, 1);
     // notes about the plot that belong on screen, not on an exported slide
@@ -67,11 +70,19 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_budgetNote->setObjectName(QStringLiteral("memoryBudgetNote"));
     m_budgetNote->setStyleSheet(QStringLiteral("color: #555;"));
     v->addWidget(m_budgetNote);
+    m_runList = new QListWidget(this);
+    m_runList->setObjectName(QStringLiteral("memoryRunList"));
+    m_runList->setMaximumHeight(84);
+    m_runList->setToolTip(tr("Tick the runs to compare; the last run of each mode is shown"));
+    v->addWidget(m_runList);
+    connect(m_runList, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {
+        setRunShown(item->data(Qt::UserRole).toInt(), item->checkState() == Qt::Checked);
+    });
 }
 
 MemoryView::~MemoryView() = default;
 
-void MemoryView::resetSlot(Slot& s, const RunInfo& run, bool async)
+void MemoryView::removeSlot(Slot& s)
 {
     for (QCPGraph* g : s.graphs)
         m_plot->removeGraph(g);
@@ -82,15 +93,22 @@ void MemoryView::resetSlot(Slot& s, const RunInfo& run, bool async)
                                   static_cast<QCPAbstractItem*>(s.budgetText)})
         if (item)
             m_plot->removeItem(item);
-    s = Slot{};
+    delete s.item;
+}
+
+void MemoryView::initSlot(Slot& s, const RunInfo& run)
+{
+    const bool async = run.config.mode != ExecMode::Sync;
     s.runId = run.id;
+    s.execMode = run.config.mode;
     s.async = async;
     s.label = run.label;
     s.mode = modeName(run.config.mode);
+    s.modeId = QString::fromLatin1(exec_mode_name(run.config.mode));
     s.budget = run.config.memory_budget;
     const int n = run.config.devices;
-    // sync in blues and greens (solid), async in reds and oranges (solid, thicker)
-    const QColor base = async ? QColor(214, 39, 40) : QColor(31, 119, 180);
+    // the run's colour, as in the Training view; its devices in lighter shades
+    const QColor base = run.color.isValid() ? run.color : runColor(run.id);
     for (int d = 0; d < n; ++d) {
         QCPGraph* g = m_plot->addGraph();
         g->setLineStyle(QCPGraph::lsStepLeft);
@@ -130,29 +148,57 @@ void MemoryView::resetSlot(Slot& s, const RunInfo& run, bool async)
 
 void MemoryView::beginRun(const RunInfo& run)
 {
-    m_currentAsync = run.config.mode != ExecMode::Sync;
-    resetSlot(slotFor(m_currentAsync), run, m_currentAsync);
+    // Runs are kept (the oldest dropped past a dozen); a new run hides the earlier ones of
+    // its mode, so the last sync, async and bounded runs are what shows by default.
+    while (m_runs.size() >= 12) {
+        removeSlot(*m_runs.begin()->second);
+        m_runs.erase(m_runs.begin());
+    }
+    auto slotPtr = std::make_unique<Slot>();
+    Slot& s = *slotPtr;
+    initSlot(s, run);
+    s.item = new QListWidgetItem(run.label);
+    s.item->setData(Qt::UserRole, run.id);
+    s.item->setFlags(s.item->flags() | Qt::ItemIsUserCheckable);
+    s.item->setForeground(s.graphs.empty() ? QColor(Qt::black) : s.graphs.front()->pen().color());
+    s.item->setText(tr("#%1 (%2): %3").arg(run.id).arg(s.mode, QString::fromStdString(run.config.describe())));
+    {
+        QSignalBlocker block(m_runList);
+        s.item->setCheckState(Qt::Checked);
+        m_runList->addItem(s.item);
+    }
+    m_runList->scrollToItem(s.item);
+    m_currentRun = run.id;
+    m_runs[run.id] = std::move(slotPtr);
+    QStringList others;
+    for (auto& [id, o] : m_runs) {
+        if (id == run.id)
+            continue;
+        if (o->execMode == run.config.mode && o->visible)
+            setRunShown(id, false);
+        if (o->visible)
+            others << tr("#%1 (%2)").arg(id).arg(o->mode);
+    }
     clearUserZoom(m_plot);
-    const Slot& other = slotFor(!m_currentAsync);
-    if (other.runId)
-        m_message->setText(tr("Run %1 (%2) is drawn over run %3 (%4).")
+    if (!others.isEmpty())
+        m_message->setText(tr("Run %1 (%2) is drawn over %3. Tick runs in the list below to compare others.")
                                .arg(run.id)
-                               .arg(modeName(run.config.mode))
-                               .arg(other.runId)
-                               .arg(other.mode));
+                               .arg(s.mode)
+                               .arg(others.join(QStringLiteral(", "))));
     else
         m_message->setText(tr("Run %1 (%2). Run the other kind (%3) to overlay it here.")
                                .arg(run.id)
-                               .arg(modeName(run.config.mode))
-                               .arg(m_currentAsync ? tr("sync") : tr("async or bounded")));
+                               .arg(s.mode)
+                               .arg(s.async ? tr("sync") : tr("async or bounded")));
     m_message->setStyleSheet(QString());
 }
 
 void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
 {
-    Slot& s = slotFor(m_currentAsync);
-    if (s.runId != run.id)
+    Slot* sp = slot(run.id);
+    if (!sp)
         return;
+    Slot& s = *sp;
     const int n = static_cast<int>(s.graphs.size());
     std::vector<QVector<double>> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
     for (const Event& e : events) {
@@ -233,9 +279,14 @@ void MemoryView::flushBucket(Bucket& b, QVector<double>& keys, QVector<double>& 
 
 void MemoryView::endRun(const RunInfo& run, const RunResult& result)
 {
-    Slot& s = slotFor(m_currentAsync);
-    if (s.runId != run.id)
+    Slot* s = slot(run.id);
+    if (!s)
         return;
+    if (result.status != RunStatus::Completed)
+        s->item->setText(s->item->text() + QStringLiteral("  (") +
+                         (result.out_of_memory ? tr("out of memory")
+                          : result.status == RunStatus::Cancelled ? tr("stopped") : tr("failed")) +
+                         QLatin1Char(')'));
     if (result.status == RunStatus::Failed) {
         m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(coreMessage(result.message)));
         m_message->setStyleSheet(QStringLiteral("color: #b00020;"));
@@ -250,9 +301,13 @@ void MemoryView::endRun(const RunInfo& run, const RunResult& result)
 
 void MemoryView::refresh()
 {
+    std::vector<Slot*> shown;
+    for (auto& [id, sp] : m_runs)
+        if (sp->visible)
+            shown.push_back(sp.get());
     if (!userZoomed(m_plot)) {
         double maxT = 0.1, maxY = 1;
-        for (Slot* s : {&m_sync, &m_async}) {
+        for (Slot* s : shown) {
             for (QCPGraph* g : s->graphs) {
                 bool ok = false;
                 const QCPRange k = g->getKeyRange(ok);
@@ -268,8 +323,8 @@ void MemoryView::refresh()
             }
         }
         // show the budget when the curves come near it (or ran into it)
-        for (Slot* s : {&m_sync, &m_async})
-            if (s->runId && s->budget / kMiB < maxY * 1.6)
+        for (Slot* s : shown)
+            if (s->budget / kMiB < maxY * 1.6)
                 maxY = std::max(maxY, s->budget / kMiB);
         if (m_logTime)
             m_plot->xAxis->setRange(1e-3, std::max(0.01, maxT * 1.2));
@@ -277,39 +332,46 @@ void MemoryView::refresh()
             m_plot->xAxis->setRange(0, maxT * 1.03);
         m_plot->yAxis->setRange(0, maxY * 1.12);
     }
-    // The budget lines' notes: one note when both runs had the same budget; a budget far
-    // above the curves is named at the top edge.
+    // The budget lines' notes: one note per budget, naming the runs that had it; a budget
+    // far above the curves is named under the plot instead (it stays off exported slides).
     const double top = m_plot->yAxis->range().upper;
-    const bool same = m_sync.budgetText && m_async.budgetText && m_sync.budget == m_async.budget;
     QStringList offScale;
-    for (Slot* s : {&m_async, &m_sync}) {
-        if (!s->budgetText)
-            continue;
-        const double b = s->budget / kMiB;
-        const bool above = b > top;
-        const QString who = same ? tr("both runs") : tr("%1 run").arg(s->mode);
-        if (above) {
-            // far above the curves: said under the plot, where it stays off exported slides
-            s->budgetText->setVisible(false);
-            if (!(same && s == &m_sync))
-                offScale << tr("budget %1 per device (%2) is above the plot").arg(formatBytes(s->budget), who);
-            continue;
+    std::map<qint64, std::vector<Slot*>> byBudget;
+    for (Slot* s : shown)
+        byBudget[s->budget].push_back(s);
+    for (auto& [id, sp] : m_runs)
+        if (sp->budgetText)
+            sp->budgetText->setVisible(false);
+    for (auto& [budget, group] : byBudget) {
+        QString who;
+        if (group.size() == 1) {
+            who = tr("%1 run").arg(group.front()->mode);
+        } else if (group.size() == shown.size()) {
+            who = group.size() == 2 ? tr("both runs") : tr("all runs shown");
+        } else {
+            QStringList ids;
+            for (Slot* s : group)
+                ids << QStringLiteral("#%1").arg(s->runId);
+            who = tr("runs %1").arg(ids.join(QStringLiteral(", ")));
         }
-        if (same && s == &m_sync) {
-            s->budgetText->setVisible(false);
+        Slot* s = group.back();
+        const double b = budget / kMiB;
+        if (b > top) {
+            offScale << tr("budget %1 per device (%2) is above the plot").arg(formatBytes(budget), who);
             continue;
         }
         s->budgetText->setVisible(true);
-        s->budgetText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+        // under its line: above it, the legend (top left, as wide as the labels) may reach
+        s->budgetText->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
         s->budgetText->position->setCoords(0.99, b);
-        s->budgetText->setText(tr("budget %1 per device (%2)").arg(formatBytes(s->budget), who));
+        s->budgetText->setText(tr("budget %1 per device (%2)").arg(formatBytes(budget), who));
     }
     m_budgetNote->setText(offScale.join(QStringLiteral("; ")));
     // the out-of-memory note sits beside its marker, on the side that has room, and a
     // little below the budget line so that it never covers the budget's own note
     const QCPRange xr = m_plot->xAxis->range();
     const QCPRange yr = m_plot->yAxis->range();
-    for (Slot* s : {&m_sync, &m_async}) {
+    for (Slot* s : shown) {
         if (!s->oomText || !s->oom || s->oom->data()->isEmpty())
             continue;
         const bool leftHalf = m_logTime ? s->oomT < std::sqrt(xr.lower * xr.upper) : s->oomT < xr.center();
@@ -322,6 +384,60 @@ void MemoryView::refresh()
     }
     updateLegend(m_plot);
     m_plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+MemoryView::Slot* MemoryView::slot(int runId) const
+{
+    auto it = m_runs.find(runId);
+    return it == m_runs.end() ? nullptr : it->second.get();
+}
+
+void MemoryView::applyVisibility(Slot& s)
+{
+    for (QCPGraph* g : s.graphs)
+        g->setVisible(s.visible);
+    if (!s.graphs.empty()) {
+        if (s.visible)
+            s.graphs.front()->addToLegend();
+        else
+            s.graphs.front()->removeFromLegend();
+    }
+    if (s.oom)
+        s.oom->setVisible(s.visible);
+    if (s.oomText)
+        s.oomText->setVisible(s.visible);
+    if (s.budgetLine)
+        s.budgetLine->setVisible(s.visible);
+    if (s.budgetText && !s.visible)
+        s.budgetText->setVisible(false);
+}
+
+bool MemoryView::runShown(int runId) const
+{
+    const Slot* s = slot(runId);
+    return s && s->visible;
+}
+
+void MemoryView::setRunShown(int runId, bool shown)
+{
+    Slot* s = slot(runId);
+    if (!s || s->visible == shown)
+        return;
+    s->visible = shown;
+    applyVisibility(*s);
+    const Qt::CheckState want = shown ? Qt::Checked : Qt::Unchecked;
+    if (s->item->checkState() != want) {
+        QSignalBlocker block(m_runList);
+        s->item->setCheckState(want);
+    }
+    clearUserZoom(m_plot);
+    refresh();
+}
+
+QString MemoryView::runLabel(int runId) const
+{
+    const Slot* s = slot(runId);
+    return s && !s->graphs.empty() ? s->graphs.front()->name() : QString();
 }
 
 void MemoryView::setLogTime(bool on)
@@ -342,12 +458,18 @@ void MemoryView::setLogTime(bool on)
 
 bool MemoryView::hasOutOfMemoryMark() const
 {
-    return (m_async.oom && !m_async.oom->data()->isEmpty()) || (m_sync.oom && !m_sync.oom->data()->isEmpty());
+    for (const auto& [id, s] : m_runs)
+        if (s->visible && s->oom && !s->oom->data()->isEmpty())
+            return true;
+    return false;
 }
 
 int MemoryView::slotRunId(bool sync) const
 {
-    return sync ? m_sync.runId : m_async.runId;
+    for (auto it = m_runs.rbegin(); it != m_runs.rend(); ++it)
+        if (it->second->visible && it->second->async != sync)
+            return it->first;
+    return 0;
 }
 
 QList<PlotItem> MemoryView::plots() const
@@ -360,10 +482,11 @@ QList<CsvTable> MemoryView::csvTables() const
     QList<CsvTable> t;
     t.append({QStringLiteral("memory"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event"),
               [this](QTextStream& out) {
-                  for (const Slot* s : {&m_sync, &m_async}) {
-                      if (!s->runId)
+                  for (const auto& [id, sp] : m_runs) {
+                      const Slot* s = sp.get();
+                      if (!s->visible) // what the plot shows
                           continue;
-                      const QString mode = s->mode;
+                      const QString mode = s->modeId;
                       for (size_t d = 0; d < s->graphs.size(); ++d)
                           for (auto it = s->graphs[d]->data()->constBegin();
                                it != s->graphs[d]->data()->constEnd(); ++it)

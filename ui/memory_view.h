@@ -1,14 +1,19 @@
-// Memory: bytes in use per device over time, the last sync run and the last async (or
-// bounded) run overlaid, the budget drawn, and the out-of-memory point marked.
+// Memory: bytes in use per device over time, the budget drawn, and the out-of-memory point
+// marked; every run since the app started is kept, the last of each mode (sync, async,
+// bounded) shown, and any of them can be ticked to compare.
 #pragma once
 
 #include "lab_view.h"
 
 #include <QVector>
 
+#include <map>
+#include <memory>
 #include <vector>
 
 class QCPGraph;
+class QListWidget;
+class QListWidgetItem;
 class QComboBox;
 class QCPItemStraightLine;
 class QCPItemText;
@@ -37,7 +42,10 @@ public:
     // ---- for tests ----
     bool hasOutOfMemoryMark() const;
     void setLogTime(bool on);  // a logarithmic time axis: a quick async run next to a long sync one
-    int slotRunId(bool sync) const;   // the run shown as sync / async; 0 if none
+    int slotRunId(bool sync) const;   // the latest run shown in sync / async or bounded mode; 0 if none
+    bool runShown(int runId) const;
+    void setRunShown(int runId, bool shown);
+    QString runLabel(int runId) const; // its legend label
 
 private:
     // Memory events of one device within kBucketSeconds, reduced to three points.
@@ -48,9 +56,12 @@ private:
     };
     static void flushBucket(Bucket& b, QVector<double>& keys, QVector<double>& values);
 
-    // The last run of one kind: sync, or async/bounded.
+    // One run's curves.
     struct Slot {
         int runId = 0;
+        ExecMode execMode = ExecMode::Sync;
+        bool visible = true;
+        QListWidgetItem* item = nullptr;
         QString label;
         bool async = false;
         qint64 budget = 0;
@@ -63,19 +74,23 @@ private:
         std::vector<Bucket> buckets;    // per device
         double oomT = -1;
         int oomDevice = -1;
-        QString mode;                   // "sync", "async", "bounded"
+        QString mode;                   // "sync", "async", "bounded" in the UI's language
+        QString modeId;                 // the same, untranslated (CSV)
     };
     static QString modeName(ExecMode m);
-    Slot& slotFor(bool async) { return async ? m_async : m_sync; }
-    void resetSlot(Slot& s, const RunInfo& run, bool async);
+    void initSlot(Slot& s, const RunInfo& run);
+    void removeSlot(Slot& s);
+    void applyVisibility(Slot& s);
+    Slot* slot(int runId) const;
 
     QCustomPlot* m_plot = nullptr;
     QLabel* m_message = nullptr;
     QLabel* m_budgetNote = nullptr;
     QComboBox* m_timeAxis = nullptr;
     bool m_logTime = false;
-    Slot m_sync, m_async;
-    bool m_currentAsync = false;
+    QListWidget* m_runList = nullptr;
+    std::map<int, std::unique_ptr<Slot>> m_runs;
+    int m_currentRun = 0;
     double m_maxT = 0;
     int m_received = 0;
 };

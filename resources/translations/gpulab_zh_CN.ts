@@ -1174,6 +1174,42 @@ asked for %2 with %3 in use</source>
         <source>budget %1 per device (%2) is above the plot</source>
         <translation>每设备预算 %1（%2）在图的上方</translation>
     </message>
+    <message>
+        <source>Tick the runs to compare; the last run of each mode is shown</source>
+        <translation>勾选要比较的运行；默认显示每种方式的最后一次运行</translation>
+    </message>
+    <message>
+        <source>#%1 (%2): %3</source>
+        <translation>#%1（%2）：%3</translation>
+    </message>
+    <message>
+        <source>#%1 (%2)</source>
+        <translation>#%1（%2）</translation>
+    </message>
+    <message>
+        <source>Run %1 (%2) is drawn over %3. Tick runs in the list below to compare others.</source>
+        <translation>运行 %1（%2）叠加在 %3 之上。在下方列表中勾选运行即可比较其他运行。</translation>
+    </message>
+    <message>
+        <source>out of memory</source>
+        <translation>内存不足</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>all runs shown</source>
+        <translation>所有显示的运行</translation>
+    </message>
+    <message>
+        <source>runs %1</source>
+        <translation>运行 %1</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::RunController</name>
