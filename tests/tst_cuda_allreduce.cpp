@@ -153,8 +153,8 @@ PT_TEST(async_and_bounded_modes_train_like_sync)
     bounded.inflight = 2;
     // Same ops in the same order on each stream: the same results (bit for bit with
     // deterministic cuDNN algorithms; a race between streams would be far outside this).
-    require_ok(verify_training("4 devices, async = sync", async, sync, data, 1e-6, 1e-5));
-    require_ok(verify_training("4 devices, bounded = sync", bounded, sync, data, 1e-6, 1e-5));
+    require_ok(verify_training("4 devices, async = sync", async, sync, data, 1e-6, 1e-5, 1e-4));
+    require_ok(verify_training("4 devices, bounded = sync", bounded, sync, data, 1e-6, 1e-5, 1e-4));
 }
 
 PT_MAIN()

@@ -59,6 +59,33 @@ PT_TEST(cpu_transfers_memory_and_allreduce)
             require_all_ok({verify_allreduce(all, k, e, 10007)});
 }
 
+// The training comparison can say "wrong": a reference that does not learn fails it, and so
+// does a run whose learning rate is 5% off, though its losses on the plateau agree within
+// the loss tolerance (each parameter's change is compared, not only the loss).
+PT_TEST(training_comparison_fails_a_run_that_does_not_learn_or_differs)
+{
+    const FashionMnist data = verify_dataset();
+    TrainConfig ref = verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive);
+    const VerifyCheck same = verify_training("1 device = itself", ref, ref, data, 1e-5, 1e-3);
+    std::printf("  %s\n", same.note.c_str());
+    PT_VERIFY2(same.ok, same.note);
+
+    TrainConfig stuck = ref;
+    stuck.lr = 0.01;
+    const VerifyCheck flat = verify_training("a reference that does not learn", stuck, stuck, data, 1e-5, 1e-3);
+    std::printf("  %s\n", flat.note.c_str());
+    PT_VERIFY(!flat.ok);
+    PT_VERIFY2(flat.note.find("the reference run did not learn") != std::string::npos, flat.note);
+
+    TrainConfig off = ref;
+    off.lr = ref.lr * 1.05;
+    const VerifyCheck diff = verify_training("lr 5% off", off, ref, data, 1e-5, 1e-3);
+    std::printf("  %s\n", diff.note.c_str());
+    PT_VERIFY(!diff.ok);
+    PT_VERIFY2(diff.note.find("changed differently") != std::string::npos, diff.note);
+    PT_VERIFY2(diff.note.find("losses") == std::string::npos, diff.note); // the losses alone would pass
+}
+
 PT_TEST(nccl_is_refused_off_cuda)
 {
     auto devs = make_devices(DeviceKind::CpuSim, 2, kDefaultMemoryBudget, 1, nullptr);
