@@ -3,6 +3,7 @@
 // screenshots (used by tests/screenshots.sh and the tests).
 #include "control_panel.h"
 #include "gpulab_version.h"
+#include "lab_settings.h"
 #include "main_window.h"
 #include "presets.h"
 
@@ -106,8 +107,16 @@ int main(int argc, char** argv)
                        testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, pressStep, size, lang});
     parser.process(app);
 
+    // Settings are kept between sessions when the lab is used by hand; a script (--run,
+    // --export-dir, --quit) neither reads nor writes them, so its output never depends on them.
+    const bool keepSettings = !parser.isSet(run) && !parser.isSet(exportDir) && !parser.isSet(quit);
+    const QString settingsPath = keepSettings ? labSettingsPath() : QString();
+
     // translations: the app's own (embedded) and Qt's
-    const QLocale locale = parser.isSet(lang) ? QLocale(parser.value(lang)) : QLocale::system();
+    QString language = parser.value(lang);
+    if (language.isEmpty() && keepSettings)
+        language = savedLanguage(settingsPath);
+    const QLocale locale = !language.isEmpty() ? QLocale(language) : QLocale::system();
     QTranslator qtTr, appTr;
     if (locale.language() != QLocale::English) {
         if (qtTr.load(locale, QStringLiteral("qtbase"), QStringLiteral("_"),
@@ -177,6 +186,10 @@ int main(int argc, char** argv)
         usageError(QStringLiteral("--sweep-devices, --sweep-batch-sizes, --sweep-minibatches and --lr-scale go with --sweep"));
 
     MainWindow w;
+    w.setLanguage(locale.language() == QLocale::Chinese ? QStringLiteral("zh_CN") : QStringLiteral("en"));
+    QString settingsNote;
+    if (keepSettings && !w.restoreSettings(settingsPath, &settingsNote))
+        std::fprintf(stderr, "gpulab: %s\n", qPrintable(settingsNote));
     if (parser.isSet(size)) {
         const QStringList wh = parser.value(size).split(QLatin1Char('x'));
         if (wh.size() != 2 || wh[0].toInt() < 400 || wh[1].toInt() < 300)

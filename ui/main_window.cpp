@@ -23,6 +23,7 @@
 #include <qcustomplot.h>
 
 #include <QAction>
+#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
 #include <QDir>
@@ -103,6 +104,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     split->setStretchFactor(0, 0);
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
+    m_split = split;
     setCentralWidget(split);
 
     m_stateLabel = new QLabel(tr("Ready"));
@@ -248,6 +250,36 @@ void MainWindow::buildMenus()
     tick->setObjectName(QStringLiteral("showTickAction"));
     tick->setCheckable(true);
     connect(tick, &QAction::toggled, m_tickLabel, &QLabel::setVisible);
+    view->addSeparator();
+    // The language is kept with the settings and applies from the next start (Qt's widgets
+    // and the views' texts are made once).
+    QMenu* language = view->addMenu(tr("Language"));
+    language->setObjectName(QStringLiteral("languageMenu"));
+    auto* languages = new QActionGroup(language);
+    for (const auto& [code, name] : {std::pair{QStringLiteral("en"), QStringLiteral("English")},
+                                     std::pair{QStringLiteral("zh_CN"), QStringLiteral("简体中文")}}) {
+        QAction* a = language->addAction(name);
+        a->setObjectName(QStringLiteral("language_") + code);
+        a->setCheckable(true);
+        a->setData(code);
+        languages->addAction(a);
+        connect(a, &QAction::triggered, this, [this, code = code] {
+            if (code == m_language)
+                return;
+            m_language = code;
+            QString error;
+            if (m_settingsPath.isEmpty())
+                showMessage(tr("The language is kept only when the lab is started without a script."), true);
+            else if (!saveSettings(&error))
+                showMessage(error, true);
+            else
+                showMessage(tr("The lab will start in this language next time."), false);
+        });
+    }
+    connect(language, &QMenu::aboutToShow, this, [this, language] {
+        for (QAction* a : language->actions())
+            a->setChecked(a->data().toString() == m_language);
+    });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     QAction* about = help->addAction(tr("About gpulab"));
@@ -656,6 +688,9 @@ bool MainWindow::event(QEvent* e)
 void MainWindow::closeEvent(QCloseEvent* e)
 {
     m_controller->stop(); // the controller's destructor joins the run's thread
+    QString error;
+    if (!saveSettings(&error))
+        std::fprintf(stderr, "gpulab: %s\n", qPrintable(error));
     e->accept();
 }
 

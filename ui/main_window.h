@@ -15,6 +15,7 @@
 #include <vector>
 
 class QLabel;
+class QSplitter;
 class QTabWidget;
 class QTimer;
 
@@ -107,6 +108,16 @@ public:
     QString tickSummary() const;       // everything, for the log and the tooltip
     QString shortTickSummary() const;  // for the status bar
 
+    // ---- settings kept between sessions (lab_settings.cpp) ----
+    // Reads the file at path and keeps path: closing the window saves there. Returns false
+    // when the file could not be trusted: it is set aside as <path>.damaged, *note says so,
+    // and what could not be read keeps its default.
+    bool restoreSettings(const QString& path, QString* note = nullptr);
+    bool saveSettings(QString* error = nullptr) const;
+    QString settingsPath() const { return m_settingsPath; }
+    void setLanguage(const QString& code) { m_language = code; } // what the lab runs in
+    QString language() const { return m_language; }
+
     // ---- headless ----
     // Runs opts (after the data has loaded); exits the application when opts.quit.
     void runScript(const ScriptOptions& opts);
@@ -140,6 +151,9 @@ private:
 
     ControlPanel* m_panel = nullptr;
     QTabWidget* m_tabs = nullptr;
+    QSplitter* m_split = nullptr;
+    QString m_settingsPath;      // empty: settings are not kept (scripts, tests)
+    QString m_language;          // "en" or "zh_CN"
     TrainingView* m_training = nullptr;
     DevicesView* m_devices = nullptr;
     AllreduceView* m_allreduce = nullptr;

@@ -1069,6 +1069,30 @@
         <source>The scaling sweep is going: stop it first.</source>
         <translation>扩展性扫描正在进行：请先停止它。</translation>
     </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>The language is kept only when the lab is started without a script.</source>
+        <translation>只有在不带脚本启动实验室时才会保存语言设置。</translation>
+    </message>
+    <message>
+        <source>The lab will start in this language next time.</source>
+        <translation>实验室下次启动时将使用此语言。</translation>
+    </message>
+    <message>
+        <source>The settings file %1 could not be read; it was set aside as %2 and the lab starts with its defaults.</source>
+        <translation>无法读取设置文件 %1；它已被另存为 %2，实验室以默认设置启动。</translation>
+    </message>
+    <message>
+        <source>The settings file could not be read; the lab starts with its defaults (the old file is kept as %1).</source>
+        <translation>无法读取设置文件；实验室以默认设置启动（旧文件保存为 %1）。</translation>
+    </message>
+    <message>
+        <source>cannot write the settings to %1</source>
+        <translation>无法将设置写入 %1</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>

@@ -1,0 +1,21 @@
+// Settings the lab keeps between sessions (QSettings, an INI file): the last run settings
+// or preset, the data source and folder, the window's layout and view, the language and
+// projector mode. A file that is damaged, not ours or from a newer version is set aside and
+// replaced, never fatal. MainWindow::restoreSettings / saveSettings are defined in
+// lab_settings.cpp.
+#pragma once
+
+#include <QString>
+
+namespace gpulab {
+
+constexpr int kSettingsVersion = 1;
+
+// $GPULAB_SETTINGS when set, else <user config dir>/gpulab/gpulab.conf.
+QString labSettingsPath();
+
+// The language kept in the settings file ("en", "zh_CN"), or empty when there is none or the
+// file cannot be trusted. Read before the window exists (the translators come first).
+QString savedLanguage(const QString& path);
+
+} // namespace gpulab
