@@ -650,6 +650,29 @@ private slots:
         QVERIFY(g->data()->constBegin()->value > 0.0);
     }
 
+    // Naive against ring: an earlier run's last allreduce drawn beside the latest one.
+    void allreduceComparesTwoRuns()
+    {
+        setControls(4, 64, 256, 1, "sync", "naive");
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        const int naive = w->currentRunId();
+        setControls(4, 64, 256, 1, "sync", "ring");
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        AllreduceView* a = w->allreduceView();
+        QCOMPARE(a->compareRun(), 0);
+        w->showView(QStringLiteral("allreduce"));
+        a->setCompareRun(naive);
+        QCOMPARE(a->compareRun(), naive);
+        QVERIFY(child<QWidget>("compareTopology")->isVisible());
+        QVERIFY2(a->compareLine().contains(QStringLiteral("#%1").arg(naive)) &&
+                     a->compareLine().contains(QStringLiteral("all 6 steps")),
+                 qPrintable(a->compareLine()));
+        QVERIFY(a->shownRing()); // the latest run's drawing stays the ring
+        a->setCompareRun(0);
+        QCOMPARE(a->compareRun(), 0);
+        w->showView(QStringLiteral("training"));
+    }
+
     // Choosing a preset, or leaving it by editing a value (the image count too), makes the
     // settings custom without moving the controls.
     void presetChangesKeepTheLayoutStill()

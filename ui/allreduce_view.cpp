@@ -12,6 +12,7 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QGridLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
 #include <QPainterPath>
@@ -45,7 +46,7 @@ class TopologyWidget : public QWidget {
 public:
     explicit TopologyWidget(QWidget* parent) : QWidget(parent)
     {
-        setMinimumSize(320, 280);
+        setMinimumSize(240, 280); // two fit side by side when an earlier run is compared
         setAttribute(Qt::WA_OpaquePaintEvent);
         m_anim.setInterval(33);
         connect(&m_anim, &QTimer::timeout, this, [this] {
@@ -341,6 +342,14 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
 {
     m_topology = new TopologyWidget(this);
     m_topology->setObjectName(QStringLiteral("topology"));
+    m_compareTopology = new TopologyWidget(this);
+    m_compareTopology->setObjectName(QStringLiteral("compareTopology"));
+    m_compareTopology->hide();
+    auto* drawings = new QWidget(this);
+    auto* dh = new QHBoxLayout(drawings);
+    dh->setContentsMargins(0, 0, 0, 0);
+    dh->addWidget(m_topology, 1);
+    dh->addWidget(m_compareTopology, 1);
 
     m_steps = makePlot(this, tr("Time per step (latest allreduce)"), tr("step"), tr("ms"));
     m_steps->setObjectName(QStringLiteral("stepsPlot"));
@@ -403,6 +412,16 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     row->addWidget(m_gradient);
     row->addStretch(1);
     sv->addLayout(row);
+    auto* cmpRow = new QHBoxLayout;
+    cmpRow->addWidget(new QLabel(tr("Beside it, the last allreduce of:"), side));
+    m_compare = new QComboBox(side);
+    m_compare->setObjectName(QStringLiteral("compareCombo"));
+    m_compare->addItem(tr("none"), 0);
+    m_compare->setToolTip(tr("Draw an earlier run's last allreduce beside this one: naive against ring, "
+                             "2 devices against 4"));
+    cmpRow->addWidget(m_compare, 1);
+    sv->addLayout(cmpRow);
+    connect(m_compare, &QComboBox::currentIndexChanged, this, [this] { onCompareChosen(); });
     m_gradNote = new QLabel(tr("As the book prints it, on every device:"), side);
     m_gradNote->setWordWrap(true);
     sv->addWidget(m_gradNote);
@@ -418,7 +437,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
 
     auto* grid = new QGridLayout(this);
     grid->setContentsMargins(4, 4, 4, 4);
-    grid->addWidget(m_topology, 0, 0);
+    grid->addWidget(drawings, 0, 0);
     grid->addWidget(m_steps, 0, 1);
     grid->addWidget(m_traffic, 0, 2);
     grid->addWidget(m_before, 1, 0);
@@ -489,23 +508,50 @@ void AllreduceView::beginRun(const RunInfo& run)
 
 void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
 {
-    Q_UNUSED(run);
     m_topology->setWaiting(false);
     if (m_current.empty())
         return;
-    // The last allreduce of the run, whole: its last step drawn landed (steps of one
+    showFinal(m_topology, m_current, m_devices, m_ring,
+              result.status == RunStatus::Completed ? tr("Run completed. ") : QString());
+    // kept, to be drawn beside a later run's (naive against ring, 2 devices against 4)
+    m_history.push_back({run.id, run.shortLabel, m_devices, m_ring, m_current});
+    while (m_history.size() > 12)
+        m_history.erase(m_history.begin());
+    {
+        QSignalBlocker block(m_compare);
+        const int chosen = m_compare->currentData().toInt();
+        m_compare->clear();
+        m_compare->addItem(tr("none"), 0);
+        for (auto it = m_history.rbegin(); it != m_history.rend(); ++it)
+            m_compare->addItem(it->label, it->runId);
+        const int i = m_compare->findData(chosen);
+        m_compare->setCurrentIndex(i >= 0 ? i : 0);
+    }
+    m_stepsDirty = true;
+    m_gradsDirty = true;
+}
+
+void AllreduceView::showFinal(TopologyWidget* w, const std::vector<Transfer>& all, int devices, bool ring,
+                              const QString& prefix)
+{
+    // The last allreduce of a run, whole: its last step drawn landed (steps of one
     // allreduce may be reported out of order, so the last is looked for, not assumed).
     int last = 0;
     qint64 bytes = 0;
-    for (const Transfer& t : m_current) {
+    std::vector<qint64> sent(size_t(devices), 0), recv(size_t(devices), 0);
+    for (const Transfer& t : all) {
         last = std::max(last, t.step);
         bytes += t.bytes;
+        if (t.src >= 0 && t.src < devices)
+            sent[size_t(t.src)] += t.bytes;
+        if (t.dst >= 0 && t.dst < devices)
+            recv[size_t(t.dst)] += t.bytes;
     }
     std::vector<Transfer> step;
-    for (const Transfer& t : m_current)
+    for (const Transfer& t : all)
         if (t.step == last)
             step.push_back(t);
-    const Transfer& f = m_current.front();
+    const Transfer& f = all.front();
     const bool whole = last + 1 == f.steps;
     QString line;
     if (whole)
@@ -520,30 +566,59 @@ void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
                    .arg(f.batch + 1)
                    .arg(last + 1)
                    .arg(f.steps);
-    if (result.status == RunStatus::Completed)
-        line = tr("Run completed. ") + line;
-    m_topology->showFinal(step, line);
-    m_topology->setSums(partialSums(last));
-    m_stepsDirty = true;
-    m_gradsDirty = true;
+    if (w != m_topology)
+        w->setLayoutKind(devices, ring);
+    w->setTraffic(sent, recv);
+    w->showFinal(step, prefix + line);
+    w->setSums(partialSums(all, devices, ring, last));
 }
 
-std::vector<QString> AllreduceView::partialSums(int upTo) const
+void AllreduceView::setCompareRun(int runId)
+{
+    const int i = m_compare->findData(runId);
+    m_compare->setCurrentIndex(i >= 0 ? i : 0);
+}
+
+int AllreduceView::compareRun() const
+{
+    return m_compareTopology->isHidden() ? 0 : m_compare->currentData().toInt();
+}
+
+QString AllreduceView::compareLine() const
+{
+    return m_compareTopology->isHidden() ? QString() : m_compareTopology->finalLine();
+}
+
+void AllreduceView::onCompareChosen()
+{
+    const int id = m_compare->currentData().toInt();
+    const RunAllreduce* r = nullptr;
+    for (const auto& h : m_history)
+        if (h.runId == id)
+            r = &h;
+    if (!r || r->last.empty()) {
+        m_compareTopology->hide();
+        return;
+    }
+    showFinal(m_compareTopology, r->last, r->devices, r->ring, r->label + QLatin1Char('\n'));
+    m_compareTopology->show();
+}
+
+std::vector<QString> AllreduceView::partialSums(const std::vector<Transfer>& all, int n, bool ring, int upTo)
 {
     // held[d][c]: the devices whose gradients device d's chunk c sums (a bit per device),
     // replayed step by step from the transfers of the latest allreduce: a reduce step adds
     // the sender's chunk into the receiver's, a broadcast or all-gather step copies it.
-    const int n = m_devices;
     std::vector<QString> out(size_t(std::max(n, 0)));
-    if (m_current.empty() || n < 1 || n > 64)
+    if (all.empty() || n < 1 || n > 64)
         return out;
-    const int chunks = m_ring ? n : 1;
+    const int chunks = ring ? n : 1;
     std::vector<std::vector<quint64>> held(static_cast<size_t>(n), std::vector<quint64>(static_cast<size_t>(chunks), 0));
     for (int d = 0; d < n; ++d)
         for (int c = 0; c < chunks; ++c)
             held[size_t(d)][size_t(c)] = quint64(1) << d;
     std::vector<const Transfer*> ts;
-    for (const Transfer& t : m_current)
+    for (const Transfer& t : all)
         if (t.step <= upTo)
             ts.push_back(&t);
     std::stable_sort(ts.begin(), ts.end(), [](const Transfer* a, const Transfer* b) { return a->step < b->step; });
@@ -627,7 +702,7 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             if (t.step == latestStep.front().step)
                 step.push_back(t);
         m_topology->showStep(step);
-        m_topology->setSums(partialSums(step.front().step));
+        m_topology->setSums(partialSums(m_current, m_devices, m_ring, step.front().step));
     }
 }
 

@@ -61,6 +61,10 @@ public:
                                  : std::pair<int, int>{m_current.front().epoch, m_current.front().batch};
     }
     std::pair<int, int> shownGradients() const { return m_shownGrad; }
+    // An earlier run's last allreduce drawn beside this one's (0: none).
+    void setCompareRun(int runId);
+    int compareRun() const;
+    QString compareLine() const; // the line the compared drawing shows; empty when none
 
     struct Transfer {
         int epoch, batch, step, steps, src, dst, chunk;
@@ -73,9 +77,22 @@ private:
     void setShape(int devices, bool ring);
     void rebuildStepPlots();
     void rebuildGradients();
-    std::vector<QString> partialSums(int upTo) const;
+    static std::vector<QString> partialSums(const std::vector<Transfer>& all, int devices, bool ring, int upTo);
+    void showFinal(TopologyWidget* w, const std::vector<Transfer>& all, int devices, bool ring,
+                   const QString& prefix);
+    void onCompareChosen();
 
     TopologyWidget* m_topology = nullptr;
+    TopologyWidget* m_compareTopology = nullptr; // an earlier run's, when one is chosen
+    QComboBox* m_compare = nullptr;
+    struct RunAllreduce {
+        int runId;
+        QString label;
+        int devices;
+        bool ring;
+        std::vector<Transfer> last; // its last allreduce
+    };
+    std::vector<RunAllreduce> m_history;
     QCustomPlot* m_steps = nullptr;
     QCustomPlot* m_traffic = nullptr;
     QCustomPlot* m_before = nullptr;

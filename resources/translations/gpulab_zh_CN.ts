@@ -308,6 +308,18 @@
         <source>c%1</source>
         <translation>c%1</translation>
     </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Beside it, the last allreduce of:</source>
+        <translation>并排显示此运行的最后一次全归约：</translation>
+    </message>
+    <message>
+        <source>Draw an earlier run's last allreduce beside this one: naive against ring, 2 devices against 4</source>
+        <translation>在旁边画出较早一次运行的最后一次全归约：朴素对比环形，2 个设备对比 4 个</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
