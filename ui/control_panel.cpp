@@ -246,6 +246,10 @@ void ControlPanel::buildUi()
 
     // ---- wiring ----
     connect(m_preset, &QComboBox::activated, this, &ControlPanel::onPresetChosen);
+    connect(m_preset, &QComboBox::currentIndexChanged, this, [this] {
+        if (m_preset->currentData().toString().isEmpty()) // however it was set: no preset's lesson stays
+            m_lesson->setText(customText());
+    });
     for (QSpinBox* s : {m_devices, m_batch, m_epochs, m_inflight, m_subset, m_testSubset, m_budget, m_seed})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
     connect(m_lr, &QDoubleSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
