@@ -9,6 +9,7 @@
 #include "trace/event_stream.h"
 #include "trace/op_summary.h"
 #include "trace/trace_export.h"
+#include "train/settings.h"
 #include "train/trainer.h"
 
 #include <algorithm>
@@ -139,31 +140,21 @@ std::string json_names(const std::vector<std::string>& names)
     return s + "]";
 }
 
-TrainConfig config_from(const Args& a)
+// The CLI's defaults: the table's, with one device per core.
+TrainConfig cli_defaults()
 {
     TrainConfig c;
-    c.backend = parse_backend(a.str("--backend", "cpu"));
-    c.devices = static_cast<int>(a.integer("--devices", default_devices()));
-    c.batch_size = a.integer("--batch-size", 256);
-    c.lr = a.real("--lr", 0.2);
-    c.epochs = static_cast<int>(a.integer("--epochs", 4));
-    c.mode = parse_exec_mode(a.str("--mode", "sync"));
-    c.inflight = static_cast<int>(a.integer("--inflight", 2));
-    c.allreduce = parse_allreduce(a.str("--allreduce", "naive"));
-    c.seed = static_cast<uint64_t>(a.integer("--seed", 1));
-    c.train_subset = a.integer("--subset", 0);
-    c.test_subset = a.integer("--test-subset", 0);
-    c.threads_per_device = static_cast<int>(a.integer("--threads-per-device", 1));
-    c.snapshot_interval = static_cast<int>(a.integer("--snapshot-every", 0));
-    c.data = parse_data_placement(a.str("--data-on-device", "auto"));
-    if (a.has("--memory-budget"))
-        c.memory_budget = parse_bytes(a.str("--memory-budget", ""));
-    if (a.has("--engine")) {
-        const std::string e = a.str("--engine", "");
-        if (e != "threaded" && e != "sync")
-            throw Usage("unknown engine '" + e + "' (choose threaded or sync)");
-        c.engine = e == "sync" ? EngineKind::Sync : EngineKind::Threaded;
-    }
+    c.devices = default_devices();
+    return c;
+}
+
+// Every setting of the table given on the command line, parsed by the table.
+TrainConfig config_from(const Args& a)
+{
+    TrainConfig c = cli_defaults();
+    for (const SettingSpec& s : run_settings())
+        if (a.has(s.flag))
+            s.set(c, a.str(s.flag, ""));
     return c;
 }
 
@@ -206,26 +197,9 @@ int cmd_help()
         "  gpulab-cli --version         the version (and the git description of the build)\n"
         "\n"
         "train options:\n"
-        "  --devices N            logical devices (default: one per core, here %d)\n"
-        "  --backend B            auto | cpu | cuda (default cpu)\n"
-        "  --batch-size B         minibatch size, split over the devices (default 256)\n"
-        "  --lr X                 learning rate, w -= lr * grad / batch (default 0.2)\n"
-        "  --epochs E             (default 4)\n"
-        "  --mode M               sync | async | bounded (default sync)\n"
-        "  --inflight K           bounded mode: minibatches in flight at most (default 2)\n"
-        "  --allreduce S          naive | ring | nccl (cuda, one GPU per device) (default naive)\n"
-        "  --seed S               initialisation and shuffling seed (default 1)\n"
+        "%s"
         "  --data DIR             Fashion-MNIST directory (default %s)\n"
         "  --synthetic N          use N generated images instead of Fashion-MNIST (demos)\n"
-        "  --subset N             train on the first N images only (default all 60000)\n"
-        "  --test-subset N        evaluate on the first N test images (default all 10000)\n"
-        "  --memory-budget BYTES  per simulated device, e.g. 256MiB (default 2GiB)\n"
-        "  --threads-per-device T compute threads per simulated device (default 1)\n"
-        "  --data-on-device P     auto | device | host: upload the training set to every device\n"
-        "                         once, or copy each minibatch from the host (default auto:\n"
-        "                         device for CUDA when it takes <= 1/4 of the budget)\n"
-        "  --engine E             threaded | sync (debugging oracle; or GPULAB_ENGINE=sync)\n"
-        "  --snapshot-every N     record parameter snapshots every N minibatches\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
         "  --op-summary           after the run, where each device's time went, per op\n"
@@ -252,7 +226,7 @@ int cmd_help()
         "\n"
         "exit codes: 0 done, 1 the run failed (out of memory, diverged), 2 bad settings or\n"
         "data, 130 interrupted.\n",
-        default_devices(), default_fashion_mnist_dir().c_str());
+        settings_help(cli_defaults()).c_str(), default_fashion_mnist_dir().c_str());
     return 0;
 }
 
@@ -293,11 +267,10 @@ int cmd_train(const std::vector<std::string>& argv)
     FILE* out = stdout; // messages; stderr with --json, so stdout holds only the JSON lines
     long long synthetic = 0;
     try {
-        Args a(argv,
-               {"--devices", "--backend", "--batch-size", "--lr", "--epochs", "--mode",
-                "--inflight", "--allreduce", "--seed", "--data", "--subset", "--test-subset",
-                "--memory-budget", "--threads-per-device", "--engine", "--snapshot-every",
-                "--trace", "--csv", "--synthetic", "--data-on-device"},
+        std::vector<std::string> with_value = {"--data", "--trace", "--csv", "--synthetic"};
+        for (const SettingSpec& spec : run_settings())
+            with_value.push_back(spec.flag);
+        Args a(argv, with_value,
                {"--quiet", "--help", "--op-summary", "--json"});
         if (a.has("--help"))
             return cmd_help();
@@ -334,6 +307,9 @@ int cmd_train(const std::vector<std::string>& argv)
         return 2;
     } catch (const Usage& e) {
         std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
+        return 2;
+    } catch (const GpulabError& e) {
+        std::fprintf(stderr, "gpulab-cli train: %s\n", english(e.error).c_str());
         return 2;
     }
 

@@ -3,9 +3,11 @@
 // screenshots (used by tests/screenshots.sh and the tests).
 #include "control_panel.h"
 #include "gpulab_version.h"
+#include "core_messages.h"
 #include "lab_settings.h"
 #include "main_window.h"
 #include "presets.h"
+#include "train/settings.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -77,17 +79,17 @@ int main(int argc, char** argv)
                                                 "the trace (trace.json, events.csv) and a screenshot of each view here."),
                                  QStringLiteral("dir"));
     QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
-    QCommandLineOption devices(QStringLiteral("devices"), QStringLiteral("Number of devices (1-8)."), QStringLiteral("n"));
-    QCommandLineOption batch(QStringLiteral("batch-size"), QStringLiteral("Minibatch size."), QStringLiteral("n"));
-    QCommandLineOption lr(QStringLiteral("lr"), QStringLiteral("Learning rate."), QStringLiteral("x"));
-    QCommandLineOption epochs(QStringLiteral("epochs"), QStringLiteral("Epochs."), QStringLiteral("n"));
-    QCommandLineOption mode(QStringLiteral("mode"), QStringLiteral("sync, async or bounded."), QStringLiteral("mode"));
-    QCommandLineOption inflight(QStringLiteral("inflight"), QStringLiteral("Bounded mode: minibatches in flight."), QStringLiteral("k"));
-    QCommandLineOption allreduce(QStringLiteral("allreduce"), QStringLiteral("naive or ring."), QStringLiteral("kind"));
-    QCommandLineOption subset(QStringLiteral("subset"), QStringLiteral("Train on the first N images (0 = all)."), QStringLiteral("n"));
-    QCommandLineOption testSubset(QStringLiteral("test-subset"), QStringLiteral("Evaluate on the first N test images (0 = all)."), QStringLiteral("n"));
-    QCommandLineOption budget(QStringLiteral("memory-budget"), QStringLiteral("Memory per simulated device (e.g. 256MiB)."), QStringLiteral("bytes"));
-    QCommandLineOption seed(QStringLiteral("seed"), QStringLiteral("Random seed."), QStringLiteral("n"));
+    // Every run setting of the table that the lab offers, parsed by the table.
+    std::vector<std::pair<const SettingSpec*, QCommandLineOption>> settingOptions;
+    for (const SettingSpec& spec : run_settings()) {
+        if (!spec.in_lab)
+            continue;
+        QString help = QString::fromUtf8(spec.help);
+        if (spec.name == std::string("devices"))
+            help = QStringLiteral("Number of devices (the lab shows 1-8).");
+        settingOptions.emplace_back(&spec, QCommandLineOption(QString::fromLatin1(spec.flag + 2), help,
+                                                              QString::fromLatin1(spec.metavar)));
+    }
     QCommandLineOption stepMode(QStringLiteral("step-mode"), QStringLiteral("Wait for Step before each allreduce step."));
     QCommandLineOption synthetic(QStringLiteral("synthetic"), QStringLiteral("Use the synthetic dataset (no files needed)."));
     QCommandLineOption data(QStringLiteral("data"), QStringLiteral("Fashion-MNIST folder."), QStringLiteral("dir"));
@@ -103,8 +105,10 @@ int main(int argc, char** argv)
     QCommandLineOption sweepMinibatches(QStringLiteral("sweep-minibatches"), QStringLiteral("Scaling sweep: minibatches timed per combination."), QStringLiteral("n"));
     QCommandLineOption lrScale(QStringLiteral("lr-scale"), QStringLiteral("Scaling sweep: linear (lr grows with the batch) or none."), QStringLiteral("scale"));
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
-    parser.addOptions({preset, run, exportDir, quit, devices, batch, lr, epochs, mode, inflight, allreduce, subset,
-                       testSubset, budget, seed, stepMode, synthetic, data, view, window, memoryTime, pressStep, size, lang});
+    parser.addOptions({preset, run, exportDir, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
+                       size, lang});
+    for (const auto& [spec, option] : settingOptions)
+        parser.addOption(option);
     parser.process(app);
 
     // Settings are kept between sessions when the lab is used by hand; a script (--run,
@@ -140,26 +144,22 @@ int main(int argc, char** argv)
     opts.quit = parser.isSet(quit);
     opts.synthetic = parser.isSet(synthetic);
     opts.dataDir = parser.value(data);
-    opts.devices = number<int>(parser, devices);
-    opts.epochs = number<int>(parser, epochs);
-    opts.inflight = number<int>(parser, inflight);
-    opts.batchSize = number<qint64>(parser, batch);
-    opts.subset = number<qint64>(parser, subset);
-    opts.testSubset = number<qint64>(parser, testSubset);
-    opts.seed = number<qint64>(parser, seed);
-    opts.lr = number<double>(parser, lr);
     opts.engineWindow = number<double>(parser, window);
-    if (parser.isSet(budget)) {
-        try {
-            opts.memoryBudget = parse_bytes(parser.value(budget).toStdString());
-        } catch (const std::exception& e) {
-            usageError(QString::fromStdString(e.what()));
+    {
+        // Checked now, so that a bad value stops before the window opens (exit 2).
+        TrainConfig probe;
+        for (const auto& [spec, option] : settingOptions) {
+            if (!parser.isSet(option))
+                continue;
+            const std::string value = parser.value(option).toStdString();
+            try {
+                spec->set(probe, value);
+            } catch (const GpulabError& e) {
+                usageError(coreMessage(e.error));
+            }
+            opts.settings.emplace_back(spec->name, value);
         }
     }
-    if (parser.isSet(mode))
-        opts.mode = parser.value(mode);
-    if (parser.isSet(allreduce))
-        opts.allreduce = parser.value(allreduce);
     if (parser.isSet(stepMode))
         opts.stepMode = true;
     opts.view = parser.value(view);
@@ -198,8 +198,7 @@ int main(int argc, char** argv)
     }
     w.show();
     const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
-                          !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || opts.devices ||
-                          opts.epochs || opts.batchSize || opts.subset || opts.mode || opts.lr ||
+                          !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || !opts.settings.empty() ||
                           !opts.view.isEmpty() || opts.sweep;
     if (scripted) {
         if ((!opts.run || opts.sweep) && opts.presets.size() == 1)

@@ -16,6 +16,7 @@
 #include "device/device_factory.h"
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
+#include "train/settings.h"
 #include "train/trainer.h"
 
 #include <qcustomplot.h>
@@ -34,6 +35,7 @@
 #include <QListWidget>
 #include <QMessageBox>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -825,8 +827,8 @@ private slots:
 #endif
     }
 
-    // Core's messages a class meets most (out of memory, divergence, no CUDA) appear in the
-    // UI's language; others, and all of them without a translation, as core wrote them.
+    // Core's errors are codes with facts; the lab phrases each from its code, in the UI's
+    // language, and without a translation in core's own English words.
     void coreMessagesFollowTheLanguage()
     {
 #ifndef GPULAB_HAVE_TRANSLATIONS
@@ -842,44 +844,93 @@ private slots:
             c.mode = mode;
             c.memory_budget = budget;
             EventStream trace;
-            return Trainer(c, data, trace).run().message;
+            return Trainer(c, data, trace).run();
         };
-        const std::string oom = failure(0.2, ExecMode::Async, int64_t(24) << 20);
-        const std::string diverged = failure(1000, ExecMode::Sync, kDefaultMemoryBudget);
-        std::string no_cuda;
+        const RunResult oom = failure(0.2, ExecMode::Async, int64_t(24) << 20);
+        const RunResult diverged = failure(1000, ExecMode::Sync, kDefaultMemoryBudget);
+        QCOMPARE(oom.error.code, ErrorCode::OutOfMemory);
+        QVERIFY(diverged.error.code == ErrorCode::LossNaN || diverged.error.code == ErrorCode::LossInfinite ||
+                diverged.error.code == ErrorCode::LossHuge);
+        QCOMPARE(oom.error.fact("budget"), std::string("24.0 MiB"));
+        Error no_cuda;
         const bool cuda = cuda_usable(&no_cuda);
-        const std::string unknown = "something no pattern knows";
+        const Error unknown = other_error("something without a code");
         TrainConfig tooSmall;
         tooSmall.devices = 8;
         tooSmall.batch_size = 4;
-        const std::string invalid = validate(tooSmall);
+        const Error invalid = check_first(tooSmall);
+        QCOMPARE(invalid.code, ErrorCode::BatchBelowDevices);
+        TrainConfig badLr;
+        badLr.lr = -1;
+        const Error range = check_first(badLr);
+        QCOMPARE(range.code, ErrorCode::SettingOutOfRange);
+        QCOMPARE(range.fact("setting"), std::string("lr"));
 
         // No translation installed: core's words, unchanged.
-        QCOMPARE(coreMessage(oom), QString::fromStdString(oom));
-        QCOMPARE(coreMessage(diverged), QString::fromStdString(diverged));
+        QCOMPARE(coreMessage(oom.error), QString::fromStdString(oom.message));
+        QCOMPARE(coreMessage(diverged.error), QString::fromStdString(diverged.message));
+        QCOMPARE(coreMessage(range), QString::fromStdString(english(range)));
 
         QTranslator zh;
         QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
                         QStringLiteral(":/i18n")));
         QCoreApplication::installTranslator(&zh);
-        const QString oomZh = coreMessage(oom), divergedZh = coreMessage(diverged);
+        const QString oomZh = coreMessage(oom.error), divergedZh = coreMessage(diverged.error);
+        const QString noCudaZh = coreMessage(no_cuda), unknownZh = coreMessage(unknown),
+                      invalidZh = coreMessage(invalid), rangeZh = coreMessage(range);
         QCoreApplication::removeTranslator(&zh);
-        QVERIFY2(oomZh.contains(QString::fromUtf8("内存不足")), qPrintable(QString::fromStdString(oom) + " -> " + oomZh));
+        QVERIFY2(oomZh.contains(QString::fromUtf8("内存不足")), qPrintable(oomZh));
         QVERIFY2(oomZh.contains(QStringLiteral("cpu-sim(")), qPrintable(oomZh)); // the facts stay
         QVERIFY2(oomZh.contains(QStringLiteral("24.0 MiB")), qPrintable(oomZh));
-        QVERIFY2(divergedZh.contains(QString::fromUtf8("训练发散")),
-                 qPrintable(QString::fromStdString(diverged) + " -> " + divergedZh));
+        QVERIFY2(divergedZh.contains(QString::fromUtf8("训练发散")), qPrintable(divergedZh));
         QVERIFY2(divergedZh.contains(QStringLiteral("1000")), qPrintable(divergedZh));
-        QVERIFY(!divergedZh.contains(QStringLiteral("%")));
-        QCoreApplication::installTranslator(&zh);
-        const QString noCudaZh = coreMessage(no_cuda), unknownZh = coreMessage(unknown),
-                      invalidZh = coreMessage(invalid);
-        QCoreApplication::removeTranslator(&zh);
+        QVERIFY(!divergedZh.contains(QLatin1Char('{')));
         if (!cuda)
-            QVERIFY2(noCudaZh != QString::fromStdString(no_cuda), qPrintable(noCudaZh));
-        QCOMPARE(unknownZh, QString::fromStdString(unknown));
-        QVERIFY2(invalidZh.contains(QString::fromUtf8("小于设备数（8）")),
-                 qPrintable(QString::fromStdString(invalid) + " -> " + invalidZh));
+            QVERIFY2(noCudaZh != QString::fromStdString(english(no_cuda)), qPrintable(noCudaZh));
+        QCOMPARE(unknownZh, QStringLiteral("something without a code"));
+        QVERIFY2(invalidZh.contains(QString::fromUtf8("小于设备数（8）")), qPrintable(invalidZh));
+        // the setting's name is translated too
+        QVERIFY2(rangeZh.contains(QString::fromUtf8("学习率")) && rangeZh.contains(QStringLiteral("--lr")),
+                 qPrintable(rangeZh));
+#endif
+    }
+
+    // Every code core knows has the lab's template, equal to core's English, and (when
+    // translations are built) a Chinese translation that keeps every fact.
+    void everyErrorCodeIsPhrased()
+    {
+        for (ErrorCode code : all_error_codes()) {
+            if (code == ErrorCode::Other)
+                continue;
+            const char* ui = uiTemplate(code);
+            QVERIFY2(ui, error_code_name(code));
+            QCOMPARE(QString::fromUtf8(ui), QString::fromUtf8(error_template(code)));
+        }
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh);
+        QStringList problems;
+        static const QRegularExpression fact(QStringLiteral("\\{[a-z_0-9]+\\}"));
+        for (ErrorCode code : all_error_codes()) {
+            if (code == ErrorCode::Other)
+                continue;
+            const QString en = QString::fromUtf8(error_template(code));
+            const QString tr = QCoreApplication::translate("CoreMessages", error_template(code));
+            if (tr == en)
+                problems << QStringLiteral("%1: not translated").arg(QString::fromUtf8(error_code_name(code)));
+            for (auto it = fact.globalMatch(en); it.hasNext();) {
+                const QString f = it.next().captured(0);
+                if (!tr.contains(f))
+                    problems << QStringLiteral("%1: translation lacks %2").arg(QString::fromUtf8(error_code_name(code)), f);
+            }
+        }
+        for (const SettingSpec& s : run_settings())
+            if (settingLabel(s.label) == QString::fromUtf8(s.label))
+                problems << QStringLiteral("setting %1: label not translated").arg(QString::fromUtf8(s.name));
+        QCoreApplication::removeTranslator(&zh);
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
 #endif
     }
 
@@ -918,7 +969,53 @@ private slots:
         QVERIFY(bad.waitForFinished(kRunTimeoutMs));
         QCOMPARE(bad.exitCode(), 2);
         QVERIFY(bad.readAllStandardError().contains("smaller than the number of devices"));
+
+        // every setting of the table the lab offers is an option of gpulab's (here with
+        // gpulab-cli's values for a short run), and what has no widget reaches the run
+        QStringList all{QStringLiteral("--synthetic"), QStringLiteral("--run"), QStringLiteral("--quit")};
+        TrainConfig small;
+        small.devices = 2;
+        small.batch_size = 64;
+        small.epochs = 1;
+        small.train_subset = 256;
+        small.test_subset = 128;
+        small.threads_per_device = 2;
+        small.engine = EngineKind::Sync;
+        int offered = 0;
+        for (const SettingSpec& s : run_settings()) {
+            if (!s.in_lab)
+                continue;
+            all << QString::fromLatin1(s.flag) << QString::fromStdString(s.get(small));
+            ++offered;
+        }
+        QVERIFY(all.contains(QStringLiteral("--backend")) && all.contains(QStringLiteral("--threads-per-device")));
+        QVERIFY(offered >= 15);
+        QProcess every;
+        every.setProcessEnvironment(env);
+        every.start(QStringLiteral(GPULAB_APP), all);
+        QVERIFY(every.waitForFinished(kRunTimeoutMs));
+        const QByteArray everyErr = every.readAllStandardError();
+        QVERIFY2(every.exitStatus() == QProcess::NormalExit && every.exitCode() == 0, everyErr.constData());
+        QVERIFY2(everyErr.contains("run 1 completed"), everyErr.constData());
 #endif
+    }
+
+    // Settings without a widget (threads per device, data placement, engine) keep the
+    // values they were given.
+    void panelKeepsSettingsWithoutWidgets()
+    {
+        ControlPanel panel;
+        TrainConfig c = panel.config();
+        c.threads_per_device = 3;
+        c.engine = EngineKind::Sync;
+        c.data = DataPlacement::Host;
+        c.devices = 3;
+        panel.setConfig(c);
+        const TrainConfig d = panel.config();
+        QCOMPARE(d.threads_per_device, 3);
+        QCOMPARE(d.engine, EngineKind::Sync);
+        QCOMPARE(d.data, DataPlacement::Host);
+        QCOMPARE(d.devices, 3);
     }
 
     void cleanupTestCase()

@@ -6,6 +6,7 @@
 #include "data/fashion_mnist.h"
 #include "device/device_factory.h"
 #include "presets.h"
+#include "train/settings.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -101,7 +102,7 @@ void ControlPanel::buildUi()
     m_backend->setObjectName(QStringLiteral("backendCombo"));
     m_backend->addItem(tr("Simulated CPU"), int(Backend::Cpu));
     m_backend->addItem(tr("CUDA GPU"), int(Backend::Cuda));
-    std::string whyNot;
+    Error whyNot;
     m_cudaUsable = cuda_usable(&whyNot);
     m_backendNote = new QLabel(runBox);
     m_backendNote->setWordWrap(true);
@@ -192,6 +193,21 @@ void ControlPanel::buildUi()
     m_seed->setRange(0, 1 << 30);
     form->addRow(tr("Seed"), m_seed);
     top->addWidget(runBox);
+
+    // Ranges from the settings table (the views show at most 8 devices); check() explains
+    // whatever the table's cross-setting rules refuse, and k = 0, which the box allows so
+    // that a class sees why bounded mode needs at least one minibatch in flight.
+    auto range = [](QSpinBox* box, const char* name, double cap, double scale = 1) {
+        const SettingSpec* spec = find_setting(name);
+        box->setRange(static_cast<int>(spec->min / scale), static_cast<int>(std::min(spec->max / scale, cap)));
+    };
+    range(m_devices, "devices", 8);
+    range(m_batch, "batch_size", 65536);
+    range(m_epochs, "epochs", 1000);
+    range(m_subset, "subset", 60000);
+    range(m_testSubset, "test_subset", 10000);
+    range(m_budget, "memory_budget", 1 << 20, double(1 << 20));
+    range(m_seed, "seed", 1 << 30);
 
     m_problem = new QLabel(this);
     m_problem->setObjectName(QStringLiteral("validationLabel"));
@@ -284,7 +300,7 @@ void ControlPanel::buildUi()
 
 TrainConfig ControlPanel::config() const
 {
-    TrainConfig c;
+    TrainConfig c = m_base; // threads per device, data placement, engine: no widget
     c.backend = static_cast<Backend>(m_backend->currentData().toInt());
     c.devices = m_devices->value();
     c.batch_size = m_batch->value();
@@ -304,6 +320,7 @@ TrainConfig ControlPanel::config() const
 void ControlPanel::setConfig(const TrainConfig& c)
 {
     m_applying = true;
+    m_base = c;
     auto pick = [](QComboBox* box, int value) {
         const int i = box->findData(value);
         if (i >= 0)
@@ -396,7 +413,7 @@ QString ControlPanel::problem() const
     const TrainConfig c = config();
     if (c.backend == Backend::Cuda && !m_cudaUsable)
         return tr("The CUDA backend is not available here; choose Simulated CPU");
-    return coreMessage(validate(c));
+    return coreMessage(check_first(c));
 }
 
 DatasetLoader::Source ControlPanel::dataSource() const

@@ -100,6 +100,7 @@ private:
     QString m_dataText;
     bool m_cudaUsable = false;
     bool m_applying = false;  // filling controls from a preset: not a user edit
+    TrainConfig m_base;       // the last setConfig: settings without a widget keep its values
 };
 
 } // namespace gpulab

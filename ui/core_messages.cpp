@@ -1,87 +1,151 @@
-// coreMessage (core_messages.h): each known message is a pattern over core's wording and a
-// template with the same facts in %1..%n; translations live in the "CoreMessages" context.
+// coreMessage (core_messages.h): each error code's English template, as a translation
+// source in the "CoreMessages" context, filled with the error's facts by name. The
+// templates are core's (core/error/error.cpp); tst_ui checks that the two agree, so a
+// message reworded in core fails a test instead of losing its translation.
 #include "core_messages.h"
 
 #include <QCoreApplication>
-#include <QRegularExpression>
 
 namespace gpulab {
 
 namespace {
 
-struct Known {
-    QRegularExpression pattern; // core's wording; its captures fill %1..%n
-    const char* english;        // the template, in core's words: what translators see
+struct Phrase {
+    ErrorCode code;
+    const char* source; // English, facts as {name}: what translators see
 };
 
-const std::vector<Known>& known()
-{
-    static const std::vector<Known> all = {
-        {QRegularExpression(QStringLiteral(
-             R"(^out of memory on (\S+): requested (.+?) with (.+?) of (.+?) in use\. Use sync or bounded mode, a smaller batch, or a larger memory budget\.$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "out of memory on %1: requested %2 with %3 of %4 in use. Use sync or bounded "
-                                           "mode, a smaller batch, or a larger memory budget.")},
-        {QRegularExpression(QStringLiteral(
-             R"(^the loss became NaN at epoch (\d+), minibatch (\d+) \(device (\d+)\): training diverged; lower the learning rate \(now (.+)\)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "the loss became NaN at epoch %1, minibatch %2 (device %3): training "
-                                           "diverged; lower the learning rate (now %4)")},
-        {QRegularExpression(QStringLiteral(
-             R"(^the loss became infinite at epoch (\d+), minibatch (\d+) \(device (\d+)\): training diverged; lower the learning rate \(now (.+)\)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "the loss became infinite at epoch %1, minibatch %2 (device %3): training "
-                                           "diverged; lower the learning rate (now %4)")},
-        {QRegularExpression(QStringLiteral(
-             R"(^the loss became huge \((.+?) per image\) at epoch (\d+), minibatch (\d+) \(device (\d+)\): training diverged; lower the learning rate \(now (.+)\)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "the loss became huge (%1 per image) at epoch %2, minibatch %3 (device %4): "
-                                           "training diverged; lower the learning rate (now %5)")},
-        {QRegularExpression(QStringLiteral(
-             R"(^Fashion-MNIST file (.+?) not found: install the Debian package dataset-fashion-mnist \(apt-get install dataset-fashion-mnist\) or pass --data DIR with (.+)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "Fashion-MNIST file %1 not found: install the Debian package "
-                                           "dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass "
-                                           "--data DIR with %2")},
-        {QRegularExpression(QStringLiteral(R"(^this build of gpulab has no CUDA backend \(configure with a CUDA toolkit\)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "this build of gpulab has no CUDA backend (configure with a CUDA toolkit)")},
-        {QRegularExpression(QStringLiteral(
-             R"(^no NVIDIA driver found \(libcuda could not be loaded\); install the NVIDIA driver to use GPUs$)")),
-         QT_TRANSLATE_NOOP("CoreMessages",
-                           "no NVIDIA driver found (libcuda could not be loaded); install the NVIDIA driver to use GPUs")},
-        {QRegularExpression(QStringLiteral(R"(^no CUDA device: the NVIDIA driver \(CUDA (.+)\) sees no GPU$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "no CUDA device: the NVIDIA driver (CUDA %1) sees no GPU")},
-        {QRegularExpression(QStringLiteral(
-             R"(^the NVIDIA driver is too old: it supports CUDA (.+), this build needs CUDA (.+); update the driver$)")),
-         QT_TRANSLATE_NOOP("CoreMessages",
-                           "the NVIDIA driver is too old: it supports CUDA %1, this build needs CUDA %2; update the driver")},
-        {QRegularExpression(QStringLiteral(
-             R"(^batch size (\d+) is smaller than the number of devices \((\d+)\): every device needs at least one image per minibatch$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "batch size %1 is smaller than the number of devices (%2): every device "
-                                           "needs at least one image per minibatch")},
-        {QRegularExpression(QStringLiteral(
-             R"(^training subset must be 0 \(all\) or at least the number of devices \(got (\d+)\)$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "training subset must be 0 (all) or at least the number of devices (got %1)")},
-        {QRegularExpression(QStringLiteral(R"(^stopped by the user$)")),
-         QT_TRANSLATE_NOOP("CoreMessages", "stopped by the user")},
-    };
-    return all;
-}
+const Phrase kPhrases[] = {
+    {ErrorCode::SettingNotNumber, QT_TRANSLATE_NOOP("CoreMessages", "{flag} needs a number (got '{value}')")},
+    {ErrorCode::SettingNotWholeNumber, QT_TRANSLATE_NOOP("CoreMessages", "{flag} needs a whole number (got '{value}')")},
+    {ErrorCode::SettingBadSize, QT_TRANSLATE_NOOP("CoreMessages", "cannot read '{value}' as a size for {flag} (examples: 268435456, 256MiB, 2GiB)")},
+    {ErrorCode::SettingUnknownChoice, QT_TRANSLATE_NOOP("CoreMessages", "unknown {label} '{value}' for {flag} (choose {choices})")},
+    {ErrorCode::SettingOutOfRange, QT_TRANSLATE_NOOP("CoreMessages", "{label} must be between {min} and {max} ({flag}, got {value})")},
+    {ErrorCode::BatchBelowDevices, QT_TRANSLATE_NOOP("CoreMessages", "batch size {batch} is smaller than the number of devices ({devices}): every device needs at least one image per minibatch")},
+    {ErrorCode::SubsetBelowDevices, QT_TRANSLATE_NOOP("CoreMessages", "training subset must be 0 (all) or at least the number of devices ({devices}) (--subset, got {subset})")},
+    {ErrorCode::NcclNeedsCuda, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring")},
+    {ErrorCode::NcclUnavailable, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce: {why}; use naive or ring")},
+    {ErrorCode::NcclTooFewGpus, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce needs one GPU per device: {devices} devices but {gpus} GPU(s) here; use naive or ring, or --devices {gpus}")},
+    {ErrorCode::OutOfMemory, QT_TRANSLATE_NOOP("CoreMessages", "out of memory on {device}: requested {requested} with {in_use} of {budget} in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.")},
+    {ErrorCode::DatasetOutOfMemory, QT_TRANSLATE_NOOP("CoreMessages", "out of memory on {device}: requested {requested} with {in_use} of {budget} in use, for the training set on the device. Keep it on the host (--data-on-device host) or give the device a larger memory budget.")},
+    {ErrorCode::LossNaN, QT_TRANSLATE_NOOP("CoreMessages", "the loss became NaN at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})")},
+    {ErrorCode::LossInfinite, QT_TRANSLATE_NOOP("CoreMessages", "the loss became infinite at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})")},
+    {ErrorCode::LossHuge, QT_TRANSLATE_NOOP("CoreMessages", "the loss became huge ({loss} per image) at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})")},
+    {ErrorCode::Stopped, QT_TRANSLATE_NOOP("CoreMessages", "stopped by the user")},
+    {ErrorCode::CudaNotBuilt, QT_TRANSLATE_NOOP("CoreMessages", "this build of gpulab has no CUDA backend (configure with a CUDA toolkit)")},
+    {ErrorCode::CudaNoDriver, QT_TRANSLATE_NOOP("CoreMessages", "no NVIDIA driver found (libcuda could not be loaded); install the NVIDIA driver to use GPUs")},
+    {ErrorCode::CudaNoDevice, QT_TRANSLATE_NOOP("CoreMessages", "no CUDA device: the NVIDIA driver (CUDA {version}) sees no GPU")},
+    {ErrorCode::CudaDriverTooOld, QT_TRANSLATE_NOOP("CoreMessages", "the NVIDIA driver is too old: it supports CUDA {driver}, this build needs CUDA {needs}; update the driver")},
+    {ErrorCode::CudaNotUsable, QT_TRANSLATE_NOOP("CoreMessages", "CUDA is not usable: {why}")},
+    {ErrorCode::DatasetDirMissing, QT_TRANSLATE_NOOP("CoreMessages", "Fashion-MNIST not found in {dir}: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with {files}")},
+    {ErrorCode::DatasetMissing, QT_TRANSLATE_NOOP("CoreMessages", "Fashion-MNIST file {file} not found: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with {files}")},
+    {ErrorCode::DataCannotOpen, QT_TRANSLATE_NOOP("CoreMessages", "{file}: cannot open ({why})")},
+    {ErrorCode::DataCannotStat, QT_TRANSLATE_NOOP("CoreMessages", "{file}: cannot stat ({why})")},
+    {ErrorCode::DataIsDirectory, QT_TRANSLATE_NOOP("CoreMessages", "{file}: is a directory, not an IDX file")},
+    {ErrorCode::DataNotRegular, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not a regular file")},
+    {ErrorCode::DataTooLarge, QT_TRANSLATE_NOOP("CoreMessages", "{file}: file is {size_mib} MiB, larger than any IDX file gpulab can use ({max_mib} MiB)")},
+    {ErrorCode::DataReadError, QT_TRANSLATE_NOOP("CoreMessages", "{file}: read error ({why})")},
+    {ErrorCode::GzipCannotStart, QT_TRANSLATE_NOOP("CoreMessages", "{file}: cannot start zlib inflate ({why})")},
+    {ErrorCode::GzipTooLarge, QT_TRANSLATE_NOOP("CoreMessages", "{file}: decompressed data is larger than {max_mib} MiB; this is not an IDX file gpulab can use")},
+    {ErrorCode::GzipEndsEarly, QT_TRANSLATE_NOOP("CoreMessages", "{file}: corrupt or truncated gzip data (stream ends early after {bytes} compressed bytes)")},
+    {ErrorCode::GzipCorrupt, QT_TRANSLATE_NOOP("CoreMessages", "{file}: corrupt or truncated gzip data ({why})")},
+    {ErrorCode::GzipTrailing, QT_TRANSLATE_NOOP("CoreMessages", "{file}: {bytes} unexpected bytes after the gzip stream")},
+    {ErrorCode::IdxTooShort, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not an IDX file ({bytes} bytes, too short for the 4-byte IDX magic)")},
+    {ErrorCode::IdxBadMagic, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not an IDX file (bad magic {b0} {b1}, expected 0x00 0x00) and not gzip either")},
+    {ErrorCode::IdxBadType, QT_TRANSLATE_NOOP("CoreMessages", "{file}: unsupported IDX element type {type} (only 0x08, unsigned byte, is supported)")},
+    {ErrorCode::IdxBadDimCount, QT_TRANSLATE_NOOP("CoreMessages", "{file}: unsupported IDX dimension count {dims} (expected 1 to 4)")},
+    {ErrorCode::IdxHeaderTruncated, QT_TRANSLATE_NOOP("CoreMessages", "{file}: truncated header: {dims} dimensions need {need} bytes, file has {have}")},
+    {ErrorCode::IdxBadDim, QT_TRANSLATE_NOOP("CoreMessages", "{file}: dimension {index} is {value} (must be positive)")},
+    {ErrorCode::IdxTooManyElements, QT_TRANSLATE_NOOP("CoreMessages", "{file}: dimensions describe more than {max} elements")},
+    {ErrorCode::IdxTruncated, QT_TRANSLATE_NOOP("CoreMessages", "{file}: truncated: header says {want} bytes of data, file has {have}")},
+    {ErrorCode::IdxTrailing, QT_TRANSLATE_NOOP("CoreMessages", "{file}: {bytes} unexpected bytes after the data")},
+    {ErrorCode::ImagesBadRank, QT_TRANSLATE_NOOP("CoreMessages", "{file}: images have {dims} dimensions, expected 3 (count x 28 x 28)")},
+    {ErrorCode::ImagesBadSize, QT_TRANSLATE_NOOP("CoreMessages", "{file}: images are {width}x{height}, expected 28x28")},
+    {ErrorCode::LabelsBadRank, QT_TRANSLATE_NOOP("CoreMessages", "{file}: labels have {dims} dimensions, expected 1")},
+    {ErrorCode::LabelCountMismatch, QT_TRANSLATE_NOOP("CoreMessages", "{images} images in {images_file} but {labels} labels in {labels_file}")},
+    {ErrorCode::LabelOutOfRange, QT_TRANSLATE_NOOP("CoreMessages", "{file}: label {label} at index {index} is outside 0..9")},
+    {ErrorCode::RecordingCannotOpen, QT_TRANSLATE_NOOP("CoreMessages", "{file}: cannot open the recording ({why})")},
+    {ErrorCode::RecordingCannotWrite, QT_TRANSLATE_NOOP("CoreMessages", "{file}: cannot write the recording ({why})")},
+    {ErrorCode::RecordingIsDirectory, QT_TRANSLATE_NOOP("CoreMessages", "{file}: is a directory, not a gpulab recording")},
+    {ErrorCode::RecordingEmpty, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the file is empty, not a gpulab recording")},
+    {ErrorCode::RecordingForeign, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not a gpulab recording (it is a {kind} file)")},
+    {ErrorCode::RecordingBadMagic, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not a gpulab recording (it does not start with GPULABRC)")},
+    {ErrorCode::RecordingNewerVersion, QT_TRANSLATE_NOOP("CoreMessages", "{file}: recording format {version} is newer than this gpulab reads (up to {supported}); open it with a newer gpulab")},
+    {ErrorCode::RecordingTruncatedHeader, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is cut short inside its header ({bytes} bytes)")},
+    {ErrorCode::RecordingDamaged, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged at byte {offset} of its data (a checksum or the compression does not match)")},
+    {ErrorCode::RecordingBadRecord, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged at byte {offset} of its data (a record of {size} bytes; at most {max} are allowed)")},
+    {ErrorCode::RecordingNoHeader, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording has no run header")},
+    {ErrorCode::RecordingTooLarge, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more")},
+};
+
+// The settings' names as messages use them (SettingSpec::label).
+[[maybe_unused]] const char* const kSettingLabels[] = {
+    QT_TRANSLATE_NOOP("Settings", "backend"),
+    QT_TRANSLATE_NOOP("Settings", "devices"),
+    QT_TRANSLATE_NOOP("Settings", "batch size"),
+    QT_TRANSLATE_NOOP("Settings", "learning rate"),
+    QT_TRANSLATE_NOOP("Settings", "epochs"),
+    QT_TRANSLATE_NOOP("Settings", "mode"),
+    QT_TRANSLATE_NOOP("Settings", "bounded mode's minibatches in flight"),
+    QT_TRANSLATE_NOOP("Settings", "allreduce"),
+    QT_TRANSLATE_NOOP("Settings", "seed"),
+    QT_TRANSLATE_NOOP("Settings", "training images"),
+    QT_TRANSLATE_NOOP("Settings", "test images"),
+    QT_TRANSLATE_NOOP("Settings", "memory budget"),
+    QT_TRANSLATE_NOOP("Settings", "threads per device"),
+    QT_TRANSLATE_NOOP("Settings", "data placement"),
+    QT_TRANSLATE_NOOP("Settings", "engine"),
+    QT_TRANSLATE_NOOP("Settings", "snapshot interval"),
+    QT_TRANSLATE_NOOP("Settings", "setting"),
+};
 
 } // namespace
 
-QString coreMessage(const std::string& text)
+const char* uiTemplate(ErrorCode code)
 {
-    const QString s = QString::fromStdString(text);
-    for (const Known& k : known()) {
-        const QRegularExpressionMatch m = k.pattern.match(s);
-        if (!m.hasMatch())
-            continue;
-        const QString english = QString::fromLatin1(k.english);
-        const QString translated = QCoreApplication::translate("CoreMessages", k.english);
-        if (translated == english)
-            return s; // no translation installed: core's own words
-        QString out = translated;
-        for (int i = 1; i <= m.lastCapturedIndex(); ++i)
-            out = out.arg(m.captured(i));
-        return out;
+    for (const Phrase& p : kPhrases)
+        if (p.code == code)
+            return p.source;
+    return nullptr;
+}
+
+QString settingLabel(const char* label)
+{
+    return QCoreApplication::translate("Settings", label);
+}
+
+QString coreMessage(const Error& e)
+{
+    if (!e)
+        return QString();
+    const char* source = uiTemplate(e.code);
+    if (!source) // Other: core's own words
+        return QString::fromStdString(english(e));
+    QString text = QCoreApplication::translate("CoreMessages", source);
+    QString out;
+    int i = 0;
+    while (i < text.size()) {
+        const int open = text.indexOf(QLatin1Char('{'), i);
+        const int close = open < 0 ? -1 : text.indexOf(QLatin1Char('}'), open);
+        if (open < 0 || close < 0) {
+            out += text.mid(i);
+            break;
+        }
+        out += text.mid(i, open - i);
+        const std::string key = text.mid(open + 1, close - open - 1).toStdString();
+        bool found = false;
+        for (const auto& [k, v] : e.facts)
+            if (k == key) {
+                // a setting's name is itself translated
+                out += key == "label" ? settingLabel(v.c_str()) : QString::fromStdString(v);
+                found = true;
+                break;
+            }
+        if (!found)
+            out += text.mid(open, close - open + 1);
+        i = close + 1;
     }
-    return s;
+    return out;
 }
 
 } // namespace gpulab

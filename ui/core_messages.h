@@ -1,15 +1,19 @@
-// Messages that come from core (plain English: core has no Qt) in the UI's language. The
-// ones a class meets most are known by their shape: out of memory, a diverged loss, a
-// missing dataset, CUDA not usable, a stopped run. Text of any other shape, or when no
-// translation is installed, is shown as core wrote it.
+// Errors from core (a code and its facts, core/error/error.h) phrased in the UI's
+// language: each code has its own template, translated in the "CoreMessages" context, and
+// the facts fill it by name. Nothing is matched as text. Without a translation the English
+// template is used, which is core's wording.
 #pragma once
+
+#include "error/error.h"
 
 #include <QString>
 
-#include <string>
-
 namespace gpulab {
 
-QString coreMessage(const std::string& text);
+QString coreMessage(const Error& e);
+// A setting's label (SettingSpec::label) in the UI's language.
+QString settingLabel(const char* label);
+// The UI's translation source for a code (null for Other): equal to error_template().
+const char* uiTemplate(ErrorCode code);
 
 } // namespace gpulab

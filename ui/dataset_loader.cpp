@@ -38,8 +38,10 @@ void DatasetLoader::load(Source source, const QString& dir)
                     make_synthetic_dataset(kSyntheticTrain, kSyntheticTest, 7));
             else
                 data = std::make_shared<const FashionMnist>(load_fashion_mnist(path));
+        } catch (const GpulabError& e) {
+            error = coreMessage(e.error);
         } catch (const std::exception& e) {
-            error = coreMessage(e.what());
+            error = coreMessage(other_error(e.what()));
         }
         {
             std::lock_guard lock(m_mutex);

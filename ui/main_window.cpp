@@ -18,6 +18,7 @@
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
 #include "training_view.h"
+#include "train/settings.h"
 #include "data/fashion_mnist.h"
 
 #include <qcustomplot.h>
@@ -485,7 +486,7 @@ void MainWindow::dispatch(const std::vector<Event>& events)
     for (const Event& e : events) {
         if (e.kind == EventKind::RunEnd && e.name == "failed" && !m_errorShown) {
             m_errorShown = true;
-            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(e.text)), true);
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(e.error)), true);
         }
     }
 }
@@ -607,7 +608,7 @@ void MainWindow::onFinished()
     }
     case RunStatus::Failed:
         if (!m_errorShown)
-            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(r.message)), true);
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(r.error)), true);
         m_errorShown = true;
         m_panel->setProgress(0, tr("Failed"));
         break;
@@ -971,30 +972,11 @@ void MainWindow::scriptNext()
         }
         TrainConfig c = m_panel->config();
         try {
-            if (o.devices)
-                c.devices = *o.devices;
-            if (o.epochs)
-                c.epochs = *o.epochs;
-            if (o.inflight)
-                c.inflight = *o.inflight;
-            if (o.batchSize)
-                c.batch_size = *o.batchSize;
-            if (o.subset)
-                c.train_subset = *o.subset;
-            if (o.testSubset)
-                c.test_subset = *o.testSubset;
-            if (o.memoryBudget)
-                c.memory_budget = *o.memoryBudget;
-            if (o.seed)
-                c.seed = static_cast<uint64_t>(*o.seed);
-            if (o.lr)
-                c.lr = *o.lr;
-            if (o.mode)
-                c.mode = parse_exec_mode(o.mode->toStdString());
-            if (o.allreduce)
-                c.allreduce = parse_allreduce(o.allreduce->toStdString());
-        } catch (const std::exception& e) {
-            say(QString::fromStdString(e.what()));
+            for (const auto& [name, value] : o.settings)
+                if (const SettingSpec* spec = find_setting(name))
+                    spec->set(c, value);
+        } catch (const GpulabError& e) {
+            say(coreMessage(e.error));
             if (o.quit)
                 QCoreApplication::exit(2);
             return;

@@ -38,10 +38,9 @@ struct ScriptOptions {
     bool quit = false;
     bool synthetic = false;
     QString dataDir;
-    std::optional<int> devices, epochs, inflight;
-    std::optional<qint64> batchSize, subset, testSubset, memoryBudget, seed;
-    std::optional<double> lr;
-    std::optional<QString> mode, allreduce;
+    // Settings from the command line, as (table name, text), applied over each preset in
+    // order through the settings table (train/settings.h).
+    std::vector<std::pair<std::string, std::string>> settings;
     std::optional<bool> stepMode;
     std::optional<double> engineWindow;
     bool memoryLogTime = false;

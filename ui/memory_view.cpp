@@ -288,7 +288,7 @@ void MemoryView::endRun(const RunInfo& run, const RunResult& result)
                           : result.status == RunStatus::Cancelled ? tr("stopped") : tr("failed")) +
                          QLatin1Char(')'));
     if (result.status == RunStatus::Failed) {
-        m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(coreMessage(result.message)));
+        m_message->setText(tr("Run %1 failed: %2").arg(run.id).arg(coreMessage(result.error)));
         m_message->setStyleSheet(QStringLiteral("color: #b00020;"));
     } else {
         qint64 peak = 0;

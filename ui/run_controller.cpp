@@ -2,7 +2,9 @@
 // thread (a queued call) when it ends, and the UI joins it there.
 #include "run_controller.h"
 
+#include "core_messages.h"
 #include "data/fashion_mnist.h"
+#include "train/settings.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
 
@@ -45,9 +47,9 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
             *error = tr("a run is still going: stop it first");
         return false;
     }
-    if (const std::string why = validate(config); !why.empty()) {
+    if (const Error why = check_first(config)) {
         if (error)
-            *error = QString::fromStdString(why);
+            *error = coreMessage(why);
         return false;
     }
     if (!data) {
@@ -78,11 +80,13 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
         } catch (const std::exception& e) {
             // run() throws only for a configuration it refuses; report it like a failure.
             r.status = RunStatus::Failed;
+            r.error = other_error(e.what());
             r.message = e.what();
             Event ev;
             ev.kind = EventKind::RunEnd;
             ev.name = run_status_name(r.status);
             ev.text = r.message;
+            ev.error = r.error;
             stream->record(std::move(ev));
         }
         {

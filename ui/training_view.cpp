@@ -293,7 +293,7 @@ void TrainingView::endRun(const RunInfo& run, const RunResult& result)
     c->diverged = true;
     const double step = c->batchesPerEpoch > 0 ? 1.0 / c->batchesPerEpoch : 0.0;
     c->divergedX = c->losses.empty() ? step : c->lastX + step;
-    c->divMessage = coreMessage(result.message);
+    c->divMessage = coreMessage(result.error);
     const QColor red(176, 0, 32);
     c->divLine = new QCPItemStraightLine(m_loss);
     c->divLine->point1->setCoords(c->divergedX, 0);

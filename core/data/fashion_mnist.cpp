@@ -19,11 +19,10 @@ constexpr const char* kTrainLabels = "train-labels-idx1-ubyte.gz";
 constexpr const char* kTestImages = "t10k-images-idx3-ubyte.gz";
 constexpr const char* kTestLabels = "t10k-labels-idx1-ubyte.gz";
 
-std::string how_to_get_it()
+// The files a Fashion-MNIST folder holds, for the how-to-get-it advice.
+std::string the_files()
 {
-    return std::string("install the Debian package dataset-fashion-mnist "
-                       "(apt-get install dataset-fashion-mnist) or pass --data DIR with ") +
-           kTrainImages + ", " + kTrainLabels + ", " + kTestImages + ", " + kTestLabels;
+    return std::string(kTrainImages) + ", " + kTrainLabels + ", " + kTestImages + ", " + kTestLabels;
 }
 
 std::string join(const std::string& dir, const char* file)
@@ -37,7 +36,7 @@ IdxArray read_part(const std::string& dir, const char* file)
     const std::string path = join(dir, file);
     std::error_code ec;
     if (!fs::exists(path, ec) && !ec) // other failures (permissions...) read_idx reports
-        throw DataError("Fashion-MNIST file " + path + " not found: " + how_to_get_it());
+        throw DataError(Error(ErrorCode::DatasetMissing, {{"file", path}, {"files", the_files()}}));
     return read_idx(path);
 }
 
@@ -47,18 +46,19 @@ Dataset load_split(const std::string& dir, const char* images_file, const char* 
     const std::string lpath = join(dir, labels_file);
     IdxArray images = read_part(dir, images_file);
     if (images.dims.size() != 3)
-        throw DataError(ipath + ": images have " + std::to_string(images.dims.size()) +
-                        " dimensions, expected 3 (count x 28 x 28)");
+        throw DataError(Error(ErrorCode::ImagesBadRank, {{"file", ipath}, {"dims", std::to_string(images.dims.size())}}));
     if (images.dims[1] != kImageSide || images.dims[2] != kImageSide)
-        throw DataError(ipath + ": images are " + std::to_string(images.dims[1]) + "x" +
-                        std::to_string(images.dims[2]) + ", expected 28x28");
+        throw DataError(Error(ErrorCode::ImagesBadSize, {{"file", ipath},
+                                                     {"width", std::to_string(images.dims[1])},
+                                                     {"height", std::to_string(images.dims[2])}}));
     const IdxArray labels = read_part(dir, labels_file);
     if (labels.dims.size() != 1)
-        throw DataError(lpath + ": labels have " + std::to_string(labels.dims.size()) +
-                        " dimensions, expected 1");
+        throw DataError(Error(ErrorCode::LabelsBadRank, {{"file", lpath}, {"dims", std::to_string(labels.dims.size())}}));
     if (labels.dims[0] != images.dims[0])
-        throw DataError(std::to_string(images.dims[0]) + " images in " + ipath + " but " +
-                        std::to_string(labels.dims[0]) + " labels in " + lpath);
+        throw DataError(Error(ErrorCode::LabelCountMismatch, {{"images", std::to_string(images.dims[0])},
+                                                          {"images_file", ipath},
+                                                          {"labels", std::to_string(labels.dims[0])},
+                                                          {"labels_file", lpath}}));
 
     Dataset d;
     d.count = images.dims[0];
@@ -66,8 +66,7 @@ Dataset load_split(const std::string& dir, const char* images_file, const char* 
     for (int64_t i = 0; i < d.count; ++i) {
         const uint8_t l = labels.data[size_t(i)];
         if (l >= kNumClasses)
-            throw DataError(lpath + ": label " + std::to_string(l) + " at index " +
-                            std::to_string(i) + " is outside 0..9");
+            throw DataError(Error(ErrorCode::LabelOutOfRange, {{"file", lpath}, {"label", std::to_string(l)}, {"index", std::to_string(i)}}));
         d.labels[size_t(i)] = l;
     }
     d.images.resize(images.data.size());
@@ -87,8 +86,7 @@ FashionMnist load_fashion_mnist(const std::string& dir)
 {
     std::error_code ec;
     if (dir.empty() || !fs::is_directory(dir, ec))
-        throw DataError("Fashion-MNIST not found in " + (dir.empty() ? "\"\"" : dir) + ": " +
-                        how_to_get_it());
+        throw DataError(Error(ErrorCode::DatasetDirMissing, {{"dir", dir.empty() ? "\"\"" : dir}, {"files", the_files()}}));
     FashionMnist f;
     f.train = load_split(dir, kTrainImages, kTrainLabels);
     f.test = load_split(dir, kTestImages, kTestLabels);

@@ -48,8 +48,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
     z_stream zs{};
     // 15 + 16: gzip wrapper only (we only get here after seeing the gzip magic).
     if (inflateInit2(&zs, 15 + 16) != Z_OK)
-        throw DataError(name + ": cannot start zlib inflate (" +
-                        (zs.msg ? zs.msg : "out of memory") + ")");
+throw DataError(Error(ErrorCode::GzipCannotStart, {{"file", name}, {"why", zs.msg ? zs.msg : "out of memory"}}));
     std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&zs, inflateEnd);
 
     // First guess at the size: the gzip trailer's ISIZE (length mod 2^32), which is not
@@ -69,9 +68,7 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
     for (;;) {
         if (out_pos == out.size()) {
             if (out.size() >= kMaxInflatedBytes)
-                throw DataError(name + ": decompressed data is larger than " +
-                                std::to_string(kMaxInflatedBytes >> 20) +
-                                " MiB; this is not an IDX file gpulab can use");
+                throw DataError(Error(ErrorCode::GzipTooLarge, {{"file", name}, {"max_mib", std::to_string(kMaxInflatedBytes >> 20)}}));
             out.resize(std::min(kMaxInflatedBytes, out.size() * 2));
         }
         // zlib's avail fields are uInt; feed it at most 1 GiB per call.
@@ -91,18 +88,16 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& in, const std::string& n
         if (rc == Z_BUF_ERROR && zs.avail_out == 0)
             continue; // no output room: the loop grows the buffer
         if (rc == Z_BUF_ERROR) // output room but no progress: the input ran out
-            throw DataError(name + ": corrupt or truncated gzip data (stream ends early after " +
-                            std::to_string(in.size()) + " compressed bytes)");
+            throw DataError(Error(ErrorCode::GzipEndsEarly, {{"file", name}, {"bytes", std::to_string(in.size())}}));
         std::string why = zs.msg ? zs.msg : ("zlib error " + std::to_string(rc));
         if (rc == Z_MEM_ERROR)
             why = "out of memory";
-        throw DataError(name + ": corrupt or truncated gzip data (" + why + ")");
+        throw DataError(Error(ErrorCode::GzipCorrupt, {{"file", name}, {"why", why}}));
     }
     // A second gzip member is not expected in IDX files; whatever follows the first
     // member is reported rather than silently dropped.
     if (in_pos != in.size())
-        throw DataError(name + ": " + std::to_string(in.size() - in_pos) +
-                        " unexpected bytes after the gzip stream");
+        throw DataError(Error(ErrorCode::GzipTrailing, {{"file", name}, {"bytes", std::to_string(in.size() - in_pos)}}));
     out.resize(out_pos);
     if (out.capacity() > out_pos + out_pos / 4)
         out.shrink_to_fit();
@@ -114,23 +109,20 @@ size_t check_idx(const std::vector<uint8_t>& b, const std::string& name,
                  std::vector<int64_t>& dims)
 {
     if (b.size() < 4)
-        throw DataError(name + ": not an IDX file (" + std::to_string(b.size()) +
-                        " bytes, too short for the 4-byte IDX magic)");
+        throw DataError(Error(ErrorCode::IdxTooShort, {{"file", name}, {"bytes", std::to_string(b.size())}}));
     if (b[0] != 0 || b[1] != 0)
-        throw DataError(name + ": not an IDX file (bad magic " + hex_byte(b[0]) + " " +
-                        hex_byte(b[1]) + ", expected 0x00 0x00) and not gzip either");
+        throw DataError(Error(ErrorCode::IdxBadMagic, {{"file", name}, {"b0", hex_byte(b[0])}, {"b1", hex_byte(b[1])}}));
     if (b[2] != 0x08)
-        throw DataError(name + ": unsupported IDX element type " + hex_byte(b[2]) +
-                        " (only 0x08, unsigned byte, is supported)");
+        throw DataError(Error(ErrorCode::IdxBadType, {{"file", name}, {"type", hex_byte(b[2])}}));
     const int ndims = b[3];
     if (ndims < 1 || ndims > 4)
-        throw DataError(name + ": unsupported IDX dimension count " + std::to_string(ndims) +
-                        " (expected 1 to 4)");
+        throw DataError(Error(ErrorCode::IdxBadDimCount, {{"file", name}, {"dims", std::to_string(ndims)}}));
     const size_t header = 4 + size_t(4) * ndims;
     if (b.size() < header)
-        throw DataError(name + ": truncated header: " + std::to_string(ndims) +
-                        " dimensions need " + std::to_string(header) + " bytes, file has " +
-                        std::to_string(b.size()));
+        throw DataError(Error(ErrorCode::IdxHeaderTruncated, {{"file", name},
+                                                          {"dims", std::to_string(ndims)},
+                                                          {"need", std::to_string(header)},
+                                                          {"have", std::to_string(b.size())}}));
 
     dims.clear();
     int64_t total = 1;
@@ -140,24 +132,20 @@ size_t check_idx(const std::vector<uint8_t>& b, const std::string& name,
                            (uint32_t(p[2]) << 8) | uint32_t(p[3]);
         const int64_t d = int32_t(u);
         if (d <= 0)
-            throw DataError(name + ": dimension " + std::to_string(i) + " is " +
-                            std::to_string(d) + " (must be positive)");
+            throw DataError(Error(ErrorCode::IdxBadDim, {{"file", name}, {"index", std::to_string(i)}, {"value", std::to_string(d)}}));
         // d < 2^31 and total <= 2^31, so the product fits in int64 before the check.
         total *= d;
         if (total > kMaxElements)
-            throw DataError(name + ": dimensions describe more than " +
-                            std::to_string(kMaxElements) + " elements");
+            throw DataError(Error(ErrorCode::IdxTooManyElements, {{"file", name}, {"max", std::to_string(kMaxElements)}}));
         dims.push_back(d);
     }
 
     const size_t have = b.size() - header;
     const size_t want = size_t(total);
     if (have < want)
-        throw DataError(name + ": truncated: header says " + std::to_string(want) +
-                        " bytes of data, file has " + std::to_string(have));
+        throw DataError(Error(ErrorCode::IdxTruncated, {{"file", name}, {"want", std::to_string(want)}, {"have", std::to_string(have)}}));
     if (have > want)
-        throw DataError(name + ": " + std::to_string(have - want) +
-                        " unexpected bytes after the data");
+        throw DataError(Error(ErrorCode::IdxTrailing, {{"file", name}, {"bytes", std::to_string(have - want)}}));
     return header;
 }
 
@@ -183,19 +171,19 @@ IdxArray read_idx(const std::string& path)
 {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        throw DataError(path + ": cannot open (" + std::strerror(errno) + ")");
+        throw DataError(Error(ErrorCode::DataCannotOpen, {{"file", path}, {"why", std::strerror(errno)}}));
     const FdCloser closer{fd};
     struct stat st{};
     if (::fstat(fd, &st) != 0)
-        throw DataError(path + ": cannot stat (" + std::strerror(errno) + ")");
+        throw DataError(Error(ErrorCode::DataCannotStat, {{"file", path}, {"why", std::strerror(errno)}}));
     if (S_ISDIR(st.st_mode))
-        throw DataError(path + ": is a directory, not an IDX file");
+        throw DataError(Error(ErrorCode::DataIsDirectory, {{"file", path}}));
     if (!S_ISREG(st.st_mode))
-        throw DataError(path + ": not a regular file");
+        throw DataError(Error(ErrorCode::DataNotRegular, {{"file", path}}));
     if (st.st_size > off_t(kMaxFileBytes))
-        throw DataError(path + ": file is " + std::to_string(st.st_size >> 20) +
-                        " MiB, larger than any IDX file gpulab can use (" +
-                        std::to_string(kMaxFileBytes >> 20) + " MiB)");
+        throw DataError(Error(ErrorCode::DataTooLarge, {{"file", path},
+                                                    {"size_mib", std::to_string(st.st_size >> 20)},
+                                                    {"max_mib", std::to_string(kMaxFileBytes >> 20)}}));
     std::vector<uint8_t> bytes(size_t(st.st_size));
     size_t got = 0;
     while (got < bytes.size()) {
@@ -203,7 +191,7 @@ IdxArray read_idx(const std::string& path)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            throw DataError(path + ": read error (" + std::strerror(errno) + ")");
+            throw DataError(Error(ErrorCode::DataReadError, {{"file", path}, {"why", std::strerror(errno)}}));
         if (n == 0) // the file shrank under us
             break;
         got += size_t(n);

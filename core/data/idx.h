@@ -2,6 +2,8 @@
 // field checked.
 #pragma once
 
+#include "error/error.h"
+
 #include <cstdint>
 #include <stdexcept>
 #include <string>
@@ -9,10 +11,10 @@
 
 namespace gpulab {
 
-// A problem with a data file: the message names the file and what is wrong with it.
-class DataError : public std::runtime_error {
+// A problem with a data file: its error names the file and what is wrong with it.
+class DataError : public GpulabError {
 public:
-    using std::runtime_error::runtime_error;
+    using GpulabError::GpulabError;
 };
 
 struct IdxArray {

@@ -3,6 +3,8 @@
 #include "device/cuda_device.h"
 
 #include "device/cuda_check.h"
+#include "device/device_factory.h"
+#include "error/error.h"
 #include "device/cuda_probe.h"
 
 #include <algorithm>
@@ -109,6 +111,7 @@ struct Availability {
     bool usable = false;
     int count = 0;
     std::string why;
+    Error error; // the same as a code and its facts
 };
 
 Availability probe()
@@ -134,19 +137,22 @@ Availability probe()
         a.why = "GPU 0 (" + std::string(p.name) + ", compute capability " + std::to_string(p.major) + "."
                 + std::to_string(p.minor) + ") cannot run this build's kernels (" + cudaGetErrorString(img)
                 + "): rebuild with -DCMAKE_CUDA_ARCHITECTURES=" + std::to_string(p.major * 10 + p.minor);
+        a.error = Error(ErrorCode::CudaNotUsable, {{"why", a.why}});
         return a;
     }
     if (driver == 0) {
-        a.why = "no NVIDIA driver found (libcuda could not be loaded); install the NVIDIA driver to use GPUs";
+        a.error = Error(ErrorCode::CudaNoDriver);
     } else if (err == cudaErrorInsufficientDriver || driver < runtime) {
-        a.why = "the NVIDIA driver is too old: it supports CUDA " + version_string(driver) + ", this build needs CUDA "
-                + version_string(runtime) + "; update the driver";
+        a.error = Error(ErrorCode::CudaDriverTooOld,
+                        {{"driver", version_string(driver)}, {"needs", version_string(runtime)}});
     } else if (err == cudaErrorNoDevice || (err == cudaSuccess && count == 0)) {
-        a.why = "no CUDA device: the NVIDIA driver (CUDA " + version_string(driver) + ") sees no GPU";
+        a.error = Error(ErrorCode::CudaNoDevice, {{"version", version_string(driver)}});
     } else {
-        a.why = std::string("the CUDA runtime could not start (") + cudaGetErrorName(err) + ": "
-                + cudaGetErrorString(err) + ")";
+        a.error = Error(ErrorCode::CudaNotUsable,
+                        {{"why", std::string("the CUDA runtime could not start (") + cudaGetErrorName(err) + ": "
+                                     + cudaGetErrorString(err) + ")"}});
     }
+    a.why = english(a.error);
     return a;
 }
 
@@ -242,6 +248,14 @@ bool cuda_usable(std::string* why_not)
     return a.usable;
 }
 
+bool cuda_usable(Error* why_not)
+{
+    const Availability& a = availability();
+    if (!a.usable && why_not)
+        *why_not = a.error;
+    return a.usable;
+}
+
 int cuda_device_count()
 {
     return availability().count;
@@ -294,9 +308,9 @@ std::string cuda_versions()
 
 std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget, EventStream* trace)
 {
-    std::string why;
+    Error why;
     if (!cuda_usable(&why))
-        throw std::runtime_error("CUDA backend not usable: " + why);
+        throw GpulabError(why);
     const int gpu = logical_index % cuda_device_count();
     if (cuda_device_count() > 1)
         enable_peer_access_for(gpu);

@@ -32,6 +32,17 @@ OutOfMemory::OutOfMemory(const std::string& dev, int64_t req, int64_t used, int6
 {
 }
 
+Error OutOfMemory::error() const
+{
+    return Error(ErrorCode::OutOfMemory, {{"device", device},
+                                          {"requested", format_bytes(requested)},
+                                          {"in_use", format_bytes(in_use)},
+                                          {"budget", format_bytes(budget)},
+                                          {"requested_bytes", std::to_string(requested)},
+                                          {"in_use_bytes", std::to_string(in_use)},
+                                          {"budget_bytes", std::to_string(budget)}});
+}
+
 Buffer::~Buffer()
 {
     m_device.release(m_ptr, m_bytes);

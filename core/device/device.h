@@ -2,6 +2,7 @@
 // is handed out as Buffers that give their bytes back when the last handle goes away.
 #pragma once
 
+#include "error/error.h"
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,6 +26,8 @@ std::string format_bytes(int64_t bytes); // "12.3 MiB"
 class OutOfMemory : public std::runtime_error {
 public:
     OutOfMemory(const std::string& device, int64_t requested, int64_t in_use, int64_t budget);
+    // ErrorCode::OutOfMemory with device, requested, in_use and budget (sizes as text)
+    Error error() const;
     std::string device;
     int64_t requested, in_use, budget;
 };

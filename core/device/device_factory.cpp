@@ -18,7 +18,14 @@ namespace gpulab {
 bool cuda_usable(std::string* why_not)
 {
     if (why_not)
-        *why_not = "this build of gpulab has no CUDA backend (configure with a CUDA toolkit)";
+        *why_not = english(Error(ErrorCode::CudaNotBuilt));
+    return false;
+}
+
+bool cuda_usable(Error* why_not)
+{
+    if (why_not)
+        *why_not = Error(ErrorCode::CudaNotBuilt);
     return false;
 }
 
@@ -87,9 +94,9 @@ std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_
 {
     std::vector<std::unique_ptr<Device>> devices;
     if (kind == DeviceKind::Cuda) {
-        std::string why;
+        Error why;
         if (!cuda_usable(&why))
-            throw std::runtime_error("CUDA backend not usable: " + why);
+            throw GpulabError(why);
 #ifdef GPULAB_HAVE_CUDA
         for (int i = 0; i < n; ++i)
             devices.push_back(make_cuda_device(i, memory_budget, trace));

@@ -1,6 +1,8 @@
 // Creating the logical devices of a run, for the backend asked for.
 #pragma once
 
+#include "error/error.h"
+
 #include "device/device.h"
 
 #include <memory>
@@ -12,6 +14,7 @@ namespace gpulab {
 // Whether the CUDA backend can run here; when not, why (one line: not built with CUDA,
 // no driver, no device, driver too old, ...).
 bool cuda_usable(std::string* why_not = nullptr);
+bool cuda_usable(Error* why_not); // the same, as a code and its facts
 
 // What a check that needs CUDA does here. Run: CUDA is usable. Skip: there is nothing to
 // use (no NVIDIA driver, or the driver sees no GPU). Fail: a GPU is there but this build

@@ -2,6 +2,8 @@
 // the UI, the CLI and the exporters read. Plain data, no Qt.
 #pragma once
 
+#include "error/error.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +49,7 @@ struct Event {
     double value3 = 0;
     std::string name;     // op name, phase ("reduce", "broadcast", ...), state
     std::string text;     // messages
+    Error error;          // Error, RunEnd: the failure as a code and its facts (text: its English)
 };
 
 // Host copies of parameters (every device) or of one gradient (before/after allreduce).

@@ -1,7 +1,7 @@
 // Parsing and checking of run settings: one clear line for whatever cannot work.
 #include "train/train_config.h"
 
-#include "device/device_factory.h"
+#include "train/settings.h"
 
 #include <cctype>
 #include <cmath>
@@ -120,40 +120,8 @@ std::string TrainConfig::describe() const
 
 std::string validate(const TrainConfig& c)
 {
-    std::ostringstream o;
-    if (c.devices < 1 || c.devices > 64)
-        o << "devices must be between 1 and 64 (got " << c.devices << ")";
-    else if (c.batch_size < 1)
-        o << "batch size must be at least 1 (got " << c.batch_size << ")";
-    else if (c.batch_size < c.devices)
-        o << "batch size " << c.batch_size << " is smaller than the number of devices ("
-          << c.devices << "): every device needs at least one image per minibatch";
-    else if (!std::isfinite(c.lr) || c.lr <= 0)
-        o << "learning rate must be a positive finite number (got " << c.lr << ")";
-    else if (c.epochs < 1)
-        o << "epochs must be at least 1 (got " << c.epochs << ")";
-    else if (c.mode == ExecMode::Bounded && c.inflight < 1)
-        o << "bounded mode needs --inflight of at least 1 (got " << c.inflight << ")";
-    else if (c.memory_budget < (int64_t(1) << 20))
-        o << "memory budget must be at least 1 MiB (got " << c.memory_budget << " bytes)";
-    else if (c.threads_per_device < 1)
-        o << "threads per device must be at least 1 (got " << c.threads_per_device << ")";
-    else if (c.train_subset < 0 || (c.train_subset > 0 && c.train_subset < c.devices))
-        o << "training subset must be 0 (all) or at least the number of devices (got "
-          << c.train_subset << ")";
-    else if (c.test_subset < 0)
-        o << "test subset must be 0 (all) or positive (got " << c.test_subset << ")";
-    else if (c.snapshot_interval < 0)
-        o << "snapshot interval must be 0 (off) or positive";
-    else if (c.allreduce == AllreduceKind::Nccl && c.backend != Backend::Cuda)
-        o << "NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring";
-    else if (std::string why; c.allreduce == AllreduceKind::Nccl && !nccl_available(&why))
-        o << "NCCL allreduce: " << why << "; use naive or ring";
-    else if (c.allreduce == AllreduceKind::Nccl && cuda_usable() && c.devices > cuda_device_count())
-        o << "NCCL allreduce needs one GPU per device: " << c.devices << " devices but "
-          << cuda_device_count() << " GPU(s) here; use naive or ring, or --devices "
-          << cuda_device_count();
-    return o.str();
+    const Error e = check_first(c);
+    return e ? english(e) : std::string();
 }
 
 const char* run_status_name(RunStatus s)

@@ -4,6 +4,7 @@
 
 #include "comm/allreduce.h"
 #include "engine/engine.h"
+#include "error/error.h"
 
 #include <cstdint>
 #include <optional>
@@ -54,7 +55,8 @@ struct TrainConfig {
 };
 
 // Empty when the configuration can run; otherwise one line saying what is wrong and
-// what to do.
+// what to do: the English of check_first() (train/settings.h), which front ends that
+// phrase errors themselves use instead.
 std::string validate(const TrainConfig& c);
 
 struct EpochStats {
@@ -70,7 +72,8 @@ const char* run_status_name(RunStatus s);
 
 struct RunResult {
     RunStatus status = RunStatus::Completed;
-    std::string message;                 // the error, when failed
+    std::string message;                 // the error in English, when failed or cancelled
+    Error error;                         // the same as a code and its facts
     bool out_of_memory = false;
     bool diverged = false;               // loss became NaN/Inf
     std::vector<EpochStats> epochs;

@@ -9,6 +9,7 @@
 #include "kernels/cpu_threads.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
+#include "train/settings.h"
 
 #include <chrono>
 #include <cmath>
@@ -288,8 +289,8 @@ bool Trainer::wait_allreduce_gate()
 
 RunResult Trainer::run()
 {
-    if (std::string err = validate(m_cfg); !err.empty())
-        throw std::invalid_argument(err);
+    if (const Error err = check_first(m_cfg))
+        throw std::invalid_argument(english(err));
     if (!m_data)
         throw std::invalid_argument("no dataset given to the trainer");
 
@@ -332,23 +333,26 @@ RunResult Trainer::run()
         run_epochs(r, res);
     } catch (const Cancelled&) {
         res.status = RunStatus::Cancelled;
-        res.message = "stopped by the user";
+        res.error = Error(ErrorCode::Stopped);
     } catch (const OutOfMemory& e) {
         res.status = RunStatus::Failed;
         res.out_of_memory = true;
-        res.message = std::string(e.what()) +
-                      (dynamic_cast<const DatasetOutOfMemory*>(&e)
-                           ? ", for the training set on the device. Keep it on the host (--data-on-device host) "
-                             "or give the device a larger memory budget."
-                           : ". Use sync or bounded mode, a smaller batch, or a larger memory budget.");
+        res.error = e.error();
+        if (dynamic_cast<const DatasetOutOfMemory*>(&e))
+            res.error.code = ErrorCode::DatasetOutOfMemory;
     } catch (const NonFiniteLoss& e) {
         res.status = RunStatus::Failed;
         res.diverged = true;
-        res.message = e.what();
+        res.error = e.error;
+    } catch (const GpulabError& e) {
+        res.status = RunStatus::Failed;
+        res.error = e.error;
     } catch (const std::exception& e) {
         res.status = RunStatus::Failed;
-        res.message = e.what();
+        res.error = other_error(e.what());
     }
+    if (res.error)
+        res.message = english(res.error);
     // Teardown: the front end's handles, then the engine (drains: every closure and its
     // buffers are released), then we can read what each device still holds.
     r.models.clear();
@@ -365,12 +369,14 @@ RunResult Trainer::run()
         Event e;
         e.kind = EventKind::Error;
         e.text = res.message;
+        e.error = res.error;
         m_trace.record(std::move(e));
     }
     Event e;
     e.kind = EventKind::RunEnd;
     e.name = run_status_name(res.status);
     e.text = res.message;
+    e.error = res.error;
     m_trace.record(std::move(e));
     set_finished();
     return res;
@@ -517,16 +523,21 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                                   const double l = v[0];
                                   const double mean = cnt > 0 ? l / static_cast<double>(cnt) : 0.0;
                                   if (!std::isfinite(l) || mean > kDivergedLoss) {
-                                      std::ostringstream o;
-                                      o << "the loss became ";
+                                      auto text = [](double v) {
+                                          std::ostringstream o;
+                                          o << v;
+                                          return o.str();
+                                      };
+                                      Error err(std::isfinite(l) ? ErrorCode::LossHuge
+                                                : std::isnan(l)  ? ErrorCode::LossNaN
+                                                                 : ErrorCode::LossInfinite,
+                                                {{"epoch", std::to_string(epoch)},
+                                                 {"batch", std::to_string(b + 1)},
+                                                 {"device", std::to_string(d)},
+                                                 {"lr", text(c.lr)}});
                                       if (std::isfinite(l))
-                                          o << "huge (" << mean << " per image)";
-                                      else
-                                          o << (std::isnan(l) ? "NaN" : "infinite");
-                                      o << " at epoch " << epoch << ", minibatch " << b + 1
-                                        << " (device " << d << "): training diverged; lower the "
-                                        << "learning rate (now " << c.lr << ")";
-                                      throw NonFiniteLoss(o.str());
+                                          err.facts.push_back({"loss", text(mean)});
+                                      throw NonFiniteLoss(std::move(err));
                                   }
                                   double total = 0;
                                   if (meter->add(l, &total)) {

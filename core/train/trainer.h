@@ -21,9 +21,9 @@ class EventStream;
 struct FashionMnist;
 
 // The loss became NaN, infinite or absurdly large: the learning rate is too high.
-class NonFiniteLoss : public std::runtime_error {
+class NonFiniteLoss : public GpulabError {
 public:
-    using std::runtime_error::runtime_error;
+    using GpulabError::GpulabError;
 };
 
 class Trainer {

@@ -4,24 +4,68 @@
 <context>
     <name>CoreMessages</name>
     <message>
-        <source>out of memory on %1: requested %2 with %3 of %4 in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.</source>
-        <translation>%1 内存不足：申请 %2 时已用 %3（预算 %4）。请改用同步或有界模式、更小的批量，或更大的内存预算。</translation>
+        <source>{flag} needs a number (got &apos;{value}&apos;)</source>
+        <translation>{flag} 需要一个数（得到的是“{value}”）</translation>
     </message>
     <message>
-        <source>the loss became NaN at epoch %1, minibatch %2 (device %3): training diverged; lower the learning rate (now %4)</source>
-        <translation>损失在第 %1 个迭代周期、第 %2 个小批量（设备 %3）变为 NaN：训练发散；请降低学习率（当前为 %4）</translation>
+        <source>{flag} needs a whole number (got &apos;{value}&apos;)</source>
+        <translation>{flag} 需要一个整数（得到的是“{value}”）</translation>
     </message>
     <message>
-        <source>the loss became infinite at epoch %1, minibatch %2 (device %3): training diverged; lower the learning rate (now %4)</source>
-        <translation>损失在第 %1 个迭代周期、第 %2 个小批量（设备 %3）变为无穷大：训练发散；请降低学习率（当前为 %4）</translation>
+        <source>cannot read &apos;{value}&apos; as a size for {flag} (examples: 268435456, 256MiB, 2GiB)</source>
+        <translation>无法把“{value}”读作 {flag} 的大小（例如：268435456、256MiB、2GiB）</translation>
     </message>
     <message>
-        <source>the loss became huge (%1 per image) at epoch %2, minibatch %3 (device %4): training diverged; lower the learning rate (now %5)</source>
-        <translation>损失在第 %2 个迭代周期、第 %3 个小批量（设备 %4）变得极大（每张图像 %1）：训练发散；请降低学习率（当前为 %5）</translation>
+        <source>unknown {label} &apos;{value}&apos; for {flag} (choose {choices})</source>
+        <translation>{flag} 的{label}“{value}”未知（可选：{choices}）</translation>
     </message>
     <message>
-        <source>Fashion-MNIST file %1 not found: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with %2</source>
-        <translation>找不到 Fashion-MNIST 文件 %1：请安装 Debian 软件包 dataset-fashion-mnist（apt-get install dataset-fashion-mnist），或选择包含 %2 的目录</translation>
+        <source>{label} must be between {min} and {max} ({flag}, got {value})</source>
+        <translation>{label}必须在 {min} 到 {max} 之间（{flag}，当前为 {value}）</translation>
+    </message>
+    <message>
+        <source>batch size {batch} is smaller than the number of devices ({devices}): every device needs at least one image per minibatch</source>
+        <translation>批量 {batch} 小于设备数（{devices}）：每个设备在每个小批量中至少需要一张图像</translation>
+    </message>
+    <message>
+        <source>training subset must be 0 (all) or at least the number of devices ({devices}) (--subset, got {subset})</source>
+        <translation>训练子集必须为 0（全部）或不少于设备数（{devices}）（--subset，当前为 {subset}）</translation>
+    </message>
+    <message>
+        <source>NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring</source>
+        <translation>NCCL 全规约需要 --backend cuda，且每个设备一块 GPU；请改用 naive 或 ring</translation>
+    </message>
+    <message>
+        <source>NCCL allreduce: {why}; use naive or ring</source>
+        <translation>NCCL 全规约：{why}；请改用 naive 或 ring</translation>
+    </message>
+    <message>
+        <source>NCCL allreduce needs one GPU per device: {devices} devices but {gpus} GPU(s) here; use naive or ring, or --devices {gpus}</source>
+        <translation>NCCL 全规约需要每个设备一块 GPU：{devices} 个设备，但这里只有 {gpus} 块 GPU；请改用 naive 或 ring，或使用 --devices {gpus}</translation>
+    </message>
+    <message>
+        <source>out of memory on {device}: requested {requested} with {in_use} of {budget} in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.</source>
+        <translation>{device} 内存不足：申请 {requested} 时已用 {in_use}（预算 {budget}）。请改用同步或有界模式、更小的批量，或更大的内存预算。</translation>
+    </message>
+    <message>
+        <source>out of memory on {device}: requested {requested} with {in_use} of {budget} in use, for the training set on the device. Keep it on the host (--data-on-device host) or give the device a larger memory budget.</source>
+        <translation>{device} 内存不足：为放在设备上的训练集申请 {requested} 时已用 {in_use}（预算 {budget}）。请把训练集留在主机上（--data-on-device host），或给设备更大的内存预算。</translation>
+    </message>
+    <message>
+        <source>the loss became NaN at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})</source>
+        <translation>损失在第 {epoch} 个迭代周期、第 {batch} 个小批量（设备 {device}）变为 NaN：训练发散；请降低学习率（当前为 {lr}）</translation>
+    </message>
+    <message>
+        <source>the loss became infinite at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})</source>
+        <translation>损失在第 {epoch} 个迭代周期、第 {batch} 个小批量（设备 {device}）变为无穷大：训练发散；请降低学习率（当前为 {lr}）</translation>
+    </message>
+    <message>
+        <source>the loss became huge ({loss} per image) at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})</source>
+        <translation>损失在第 {epoch} 个迭代周期、第 {batch} 个小批量（设备 {device}）变得极大（每张图像 {loss}）：训练发散；请降低学习率（当前为 {lr}）</translation>
+    </message>
+    <message>
+        <source>stopped by the user</source>
+        <translation>已被用户停止</translation>
     </message>
     <message>
         <source>this build of gpulab has no CUDA backend (configure with a CUDA toolkit)</source>
@@ -32,24 +76,243 @@
         <translation>未找到 NVIDIA 驱动（无法加载 libcuda）；请安装 NVIDIA 驱动以使用 GPU</translation>
     </message>
     <message>
-        <source>no CUDA device: the NVIDIA driver (CUDA %1) sees no GPU</source>
-        <translation>没有 CUDA 设备：NVIDIA 驱动（CUDA %1）找不到 GPU</translation>
+        <source>no CUDA device: the NVIDIA driver (CUDA {version}) sees no GPU</source>
+        <translation>没有 CUDA 设备：NVIDIA 驱动（CUDA {version}）找不到 GPU</translation>
     </message>
     <message>
-        <source>the NVIDIA driver is too old: it supports CUDA %1, this build needs CUDA %2; update the driver</source>
-        <translation>NVIDIA 驱动太旧：它支持 CUDA %1，此版本需要 CUDA %2；请更新驱动</translation>
+        <source>the NVIDIA driver is too old: it supports CUDA {driver}, this build needs CUDA {needs}; update the driver</source>
+        <translation>NVIDIA 驱动太旧：它支持 CUDA {driver}，此版本需要 CUDA {needs}；请更新驱动</translation>
     </message>
     <message>
-        <source>batch size %1 is smaller than the number of devices (%2): every device needs at least one image per minibatch</source>
-        <translation>批量 %1 小于设备数（%2）：每个设备在每个小批量中至少需要一张图像</translation>
+        <source>CUDA is not usable: {why}</source>
+        <translation>CUDA 不可用：{why}</translation>
     </message>
     <message>
-        <source>training subset must be 0 (all) or at least the number of devices (got %1)</source>
-        <translation>训练图像数必须为 0（全部）或不少于设备数（当前为 %1）</translation>
+        <source>Fashion-MNIST not found in {dir}: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with {files}</source>
+        <translation>在 {dir} 中找不到 Fashion-MNIST：请安装 Debian 软件包 dataset-fashion-mnist（apt-get install dataset-fashion-mnist），或选择包含 {files} 的目录</translation>
     </message>
     <message>
-        <source>stopped by the user</source>
-        <translation>已由用户停止</translation>
+        <source>Fashion-MNIST file {file} not found: install the Debian package dataset-fashion-mnist (apt-get install dataset-fashion-mnist) or pass --data DIR with {files}</source>
+        <translation>找不到 Fashion-MNIST 文件 {file}：请安装 Debian 软件包 dataset-fashion-mnist（apt-get install dataset-fashion-mnist），或选择包含 {files} 的目录</translation>
+    </message>
+    <message>
+        <source>{file}: cannot open ({why})</source>
+        <translation>{file}：无法打开（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: cannot stat ({why})</source>
+        <translation>{file}：无法读取文件信息（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: is a directory, not an IDX file</source>
+        <translation>{file}：这是一个目录，不是 IDX 文件</translation>
+    </message>
+    <message>
+        <source>{file}: not a regular file</source>
+        <translation>{file}：不是普通文件</translation>
+    </message>
+    <message>
+        <source>{file}: file is {size_mib} MiB, larger than any IDX file gpulab can use ({max_mib} MiB)</source>
+        <translation>{file}：文件有 {size_mib} MiB，超过 gpulab 可用的任何 IDX 文件（{max_mib} MiB）</translation>
+    </message>
+    <message>
+        <source>{file}: read error ({why})</source>
+        <translation>{file}：读取出错（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: cannot start zlib inflate ({why})</source>
+        <translation>{file}：无法启动 zlib 解压（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: decompressed data is larger than {max_mib} MiB; this is not an IDX file gpulab can use</source>
+        <translation>{file}：解压后的数据超过 {max_mib} MiB；这不是 gpulab 可用的 IDX 文件</translation>
+    </message>
+    <message>
+        <source>{file}: corrupt or truncated gzip data (stream ends early after {bytes} compressed bytes)</source>
+        <translation>{file}：gzip 数据损坏或不完整（读完 {bytes} 个压缩字节后数据流提前结束）</translation>
+    </message>
+    <message>
+        <source>{file}: corrupt or truncated gzip data ({why})</source>
+        <translation>{file}：gzip 数据损坏或不完整（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: {bytes} unexpected bytes after the gzip stream</source>
+        <translation>{file}：gzip 数据流之后多出 {bytes} 个字节</translation>
+    </message>
+    <message>
+        <source>{file}: not an IDX file ({bytes} bytes, too short for the 4-byte IDX magic)</source>
+        <translation>{file}：不是 IDX 文件（只有 {bytes} 个字节，不够 4 字节的 IDX 标识）</translation>
+    </message>
+    <message>
+        <source>{file}: not an IDX file (bad magic {b0} {b1}, expected 0x00 0x00) and not gzip either</source>
+        <translation>{file}：不是 IDX 文件（标识为 {b0} {b1}，应为 0x00 0x00），也不是 gzip 文件</translation>
+    </message>
+    <message>
+        <source>{file}: unsupported IDX element type {type} (only 0x08, unsigned byte, is supported)</source>
+        <translation>{file}：不支持的 IDX 元素类型 {type}（只支持 0x08，即无符号字节）</translation>
+    </message>
+    <message>
+        <source>{file}: unsupported IDX dimension count {dims} (expected 1 to 4)</source>
+        <translation>{file}：不支持的 IDX 维数 {dims}（应为 1 到 4）</translation>
+    </message>
+    <message>
+        <source>{file}: truncated header: {dims} dimensions need {need} bytes, file has {have}</source>
+        <translation>{file}：文件头不完整：{dims} 个维度需要 {need} 个字节，文件只有 {have} 个</translation>
+    </message>
+    <message>
+        <source>{file}: dimension {index} is {value} (must be positive)</source>
+        <translation>{file}：第 {index} 维为 {value}（必须为正数）</translation>
+    </message>
+    <message>
+        <source>{file}: dimensions describe more than {max} elements</source>
+        <translation>{file}：各维度描述的元素超过 {max} 个</translation>
+    </message>
+    <message>
+        <source>{file}: truncated: header says {want} bytes of data, file has {have}</source>
+        <translation>{file}：数据不完整：文件头说有 {want} 个字节的数据，文件只有 {have} 个</translation>
+    </message>
+    <message>
+        <source>{file}: {bytes} unexpected bytes after the data</source>
+        <translation>{file}：数据之后多出 {bytes} 个字节</translation>
+    </message>
+    <message>
+        <source>{file}: images have {dims} dimensions, expected 3 (count x 28 x 28)</source>
+        <translation>{file}：图像有 {dims} 个维度，应为 3（数量 x 28 x 28）</translation>
+    </message>
+    <message>
+        <source>{file}: images are {width}x{height}, expected 28x28</source>
+        <translation>{file}：图像为 {width}x{height}，应为 28x28</translation>
+    </message>
+    <message>
+        <source>{file}: labels have {dims} dimensions, expected 1</source>
+        <translation>{file}：标签有 {dims} 个维度，应为 1</translation>
+    </message>
+    <message>
+        <source>{images} images in {images_file} but {labels} labels in {labels_file}</source>
+        <translation>{images_file} 中有 {images} 张图像，但 {labels_file} 中有 {labels} 个标签</translation>
+    </message>
+    <message>
+        <source>{file}: label {label} at index {index} is outside 0..9</source>
+        <translation>{file}：第 {index} 个标签为 {label}，不在 0..9 之内</translation>
+    </message>
+    <message>
+        <source>{file}: cannot open the recording ({why})</source>
+        <translation>{file}：无法打开录制文件（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: cannot write the recording ({why})</source>
+        <translation>{file}：无法写入录制文件（{why}）</translation>
+    </message>
+    <message>
+        <source>{file}: is a directory, not a gpulab recording</source>
+        <translation>{file}：这是一个目录，不是 gpulab 录制文件</translation>
+    </message>
+    <message>
+        <source>{file}: the file is empty, not a gpulab recording</source>
+        <translation>{file}：文件为空，不是 gpulab 录制文件</translation>
+    </message>
+    <message>
+        <source>{file}: not a gpulab recording (it is a {kind} file)</source>
+        <translation>{file}：不是 gpulab 录制文件（它是 {kind} 文件）</translation>
+    </message>
+    <message>
+        <source>{file}: not a gpulab recording (it does not start with GPULABRC)</source>
+        <translation>{file}：不是 gpulab 录制文件（开头不是 GPULABRC）</translation>
+    </message>
+    <message>
+        <source>{file}: recording format {version} is newer than this gpulab reads (up to {supported}); open it with a newer gpulab</source>
+        <translation>{file}：录制格式 {version} 比此版本 gpulab 能读的（最高 {supported}）更新；请用更新的 gpulab 打开</translation>
+    </message>
+    <message>
+        <source>{file}: the recording is cut short inside its header ({bytes} bytes)</source>
+        <translation>{file}：录制文件在文件头内就中断了（{bytes} 个字节）</translation>
+    </message>
+    <message>
+        <source>{file}: the recording is damaged at byte {offset} of its data (a checksum or the compression does not match)</source>
+        <translation>{file}：录制文件在数据的第 {offset} 个字节处损坏（校验和或压缩数据不符）</translation>
+    </message>
+    <message>
+        <source>{file}: the recording is damaged at byte {offset} of its data (a record of {size} bytes; at most {max} are allowed)</source>
+        <translation>{file}：录制文件在数据的第 {offset} 个字节处损坏（一条记录有 {size} 个字节；最多允许 {max} 个）</translation>
+    </message>
+    <message>
+        <source>{file}: the recording has no run header</source>
+        <translation>{file}：录制文件没有运行信息头</translation>
+    </message>
+    <message>
+        <source>{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more</source>
+        <translation>{file}：录制文件的数据超过 {max_mib} MiB；gpulab 不再继续读取</translation>
+    </message>
+</context>
+<context>
+    <name>Settings</name>
+    <message>
+        <source>backend</source>
+        <translation>后端</translation>
+    </message>
+    <message>
+        <source>devices</source>
+        <translation>设备数</translation>
+    </message>
+    <message>
+        <source>batch size</source>
+        <translation>批量</translation>
+    </message>
+    <message>
+        <source>learning rate</source>
+        <translation>学习率</translation>
+    </message>
+    <message>
+        <source>epochs</source>
+        <translation>迭代周期数</translation>
+    </message>
+    <message>
+        <source>mode</source>
+        <translation>执行模式</translation>
+    </message>
+    <message>
+        <source>bounded mode&apos;s minibatches in flight</source>
+        <translation>有界模式下同时在途的小批量数</translation>
+    </message>
+    <message>
+        <source>allreduce</source>
+        <translation>全规约方式</translation>
+    </message>
+    <message>
+        <source>seed</source>
+        <translation>随机种子</translation>
+    </message>
+    <message>
+        <source>training images</source>
+        <translation>训练图像数</translation>
+    </message>
+    <message>
+        <source>test images</source>
+        <translation>测试图像数</translation>
+    </message>
+    <message>
+        <source>memory budget</source>
+        <translation>内存预算</translation>
+    </message>
+    <message>
+        <source>threads per device</source>
+        <translation>每设备线程数</translation>
+    </message>
+    <message>
+        <source>data placement</source>
+        <translation>数据位置</translation>
+    </message>
+    <message>
+        <source>engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>snapshot interval</source>
+        <translation>快照间隔</translation>
+    </message>
+    <message>
+        <source>setting</source>
+        <translation>设置</translation>
     </message>
 </context>
 <context>
