@@ -672,6 +672,16 @@ private slots:
         QVERIFY(a->shownRing()); // the latest run's drawing stays the ring
         a->setCompareRun(0);
         QCOMPARE(a->compareRun(), 0);
+        // the Engine view shows the earlier run's time line on request, then the latest again
+        EngineView* e = w->engineView();
+        w->showView(QStringLiteral("engine"));
+        QCOMPARE(e->shownRun(), 0);
+        auto* runs = child<QComboBox>("engineRunCombo");
+        QVERIFY(runs->isEnabled() && runs->findData(naive) > 0);
+        e->showRun(naive);
+        QCOMPARE(e->shownRun(), naive);
+        e->showRun(0);
+        QCOMPARE(e->shownRun(), 0);
         w->showView(QStringLiteral("training"));
     }
 

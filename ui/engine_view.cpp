@@ -59,6 +59,7 @@ public:
         : QCPAbstractPlottable(key, value), m_line(line)
     {
     }
+    void setTimeline(const EngineView::Timeline* line) { m_line = line; }
     double selectTest(const QPointF&, bool, QVariant* = nullptr) const override { return -1; }
     QCPRange getKeyRange(bool& found, QCP::SignDomain = QCP::sdBoth) const override
     {
@@ -227,6 +228,13 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     m_windowBox->addItem(tr("the whole run"), 0.0);
     m_windowBox->setCurrentIndex(1);
     bar->addWidget(m_windowBox);
+    m_runBox = new QComboBox(this);
+    m_runBox->setObjectName(QStringLiteral("engineRunCombo"));
+    m_runBox->setToolTip(tr("Show an earlier run's time line: sync against async, naive against ring"));
+    m_runBox->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_runBox->setMaximumWidth(260);
+    m_runBox->setEnabled(false);
+    bar->addWidget(m_runBox);
     v->addLayout(bar);
 
     m_plot = new QCustomPlot(this);
@@ -262,6 +270,7 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
         clearUserZoom(m_plot);
         refresh();
     });
+    connect(m_runBox, &QComboBox::activated, this, [this] { showRun(m_runBox->currentData().toInt()); });
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     previewSettings(TrainConfig{});
 }
@@ -332,6 +341,11 @@ void EngineView::setNote(bool gpu)
 void EngineView::beginRun(const RunInfo& run)
 {
     setNote(run.config.backend == Backend::Cuda);
+    m_shownRun = 0;
+    m_latestRun = run.id;
+    m_queuedOther = nullptr; // removed with the plottables below
+    m_runBox->setEnabled(false);
+    setTitleRun(run.id);
     m_plot->clearPlottables();
     m_plot->legend->clearItems();
     m_ops.clear();
@@ -446,6 +460,67 @@ void EngineView::endRun(const RunInfo& run, const RunResult& result)
         m_depth = 0;
         m_queued->addData(m_lastQueueKey, 0);
     }
+    if (!m_queued)
+        return;
+    SavedRun saved{run.id, run.shortLabel, m_line, {}, {}, m_tEnd};
+    for (auto it = m_queued->data()->constBegin(); it != m_queued->data()->constEnd(); ++it) {
+        saved.queueKeys.push_back(it->key);
+        saved.queueValues.push_back(it->value);
+    }
+    m_saved.push_back(std::move(saved));
+    while (m_saved.size() > 8)
+        m_saved.erase(m_saved.begin());
+    m_runBox->clear();
+    m_runBox->addItem(tr("Run: the latest (#%1)").arg(run.id), 0);
+    for (auto it = m_saved.rbegin(); it != m_saved.rend(); ++it)
+        if (it->runId != run.id)
+            m_runBox->addItem(tr("Run: %1").arg(it->label), it->runId);
+    m_runBox->setEnabled(m_runBox->count() > 1);
+}
+
+void EngineView::showRun(int runId)
+{
+    if (m_running || !m_queued || !m_spans)
+        return;
+    const SavedRun* r = nullptr;
+    if (runId != 0 && runId != m_latestRun)
+        for (const auto& s : m_saved)
+            if (s.runId == runId)
+                r = &s;
+    auto* spans = static_cast<SpanPlottable*>(m_spans);
+    if (m_queuedOther) {
+        m_plot->removeGraph(m_queuedOther);
+        m_queuedOther = nullptr;
+    }
+    if (!r) {
+        m_shownRun = 0;
+        spans->setTimeline(&m_line);
+        setRows(m_line.devices);
+        m_queued->setVisible(true);
+    } else {
+        m_shownRun = r->runId;
+        spans->setTimeline(&r->line);
+        setRows(r->line.devices);
+        m_queued->setVisible(false);
+        m_queuedOther = m_plot->addGraph(m_queue->axis(QCPAxis::atBottom), m_queue->axis(QCPAxis::atLeft));
+        m_queuedOther->setLineStyle(QCPGraph::lsStepLeft);
+        m_queuedOther->setPen(m_queued->pen());
+        m_queuedOther->setBrush(m_queued->brush());
+        m_queuedOther->removeFromLegend();
+        m_queuedOther->setData(r->queueKeys, r->queueValues, true);
+    }
+    const int i = m_runBox->findData(m_shownRun);
+    if (i >= 0)
+        m_runBox->setCurrentIndex(i);
+    setTitleRun(m_shownRun ? m_shownRun : m_latestRun);
+    clearUserZoom(m_plot);
+    refresh();
+}
+
+void EngineView::setTitleRun(int runId)
+{
+    if (auto* t = qobject_cast<QCPTextElement*>(m_plot->plotLayout()->element(0, 0)))
+        t->setText(tr("Front end and device workers (run #%1)").arg(runId));
 }
 
 void EngineView::refresh()
@@ -454,13 +529,17 @@ void EngineView::refresh()
         return;
     if (!userZoomed(m_plot)) {
         QCPAxis* x = m_timeline->axis(QCPAxis::atBottom);
-        if (m_window > 0 && m_tEnd > m_window)
-            x->setRange(m_tEnd - m_window, m_tEnd);
+        double tEnd = m_tEnd;
+        for (const auto& s : m_saved)
+            if (m_shownRun != 0 && s.runId == m_shownRun)
+                tEnd = s.tEnd;
+        if (m_window > 0 && tEnd > m_window)
+            x->setRange(tEnd - m_window, tEnd);
         else
-            x->setRange(0, std::max(0.01, m_tEnd * 1.01));
+            x->setRange(0, std::max(0.01, tEnd * 1.01));
         // the queue's height over what is shown
         bool ok = false;
-        const QCPRange r = m_queued->getValueRange(ok, QCP::sdBoth, x->range());
+        const QCPRange r = (m_queuedOther ? m_queuedOther : m_queued)->getValueRange(ok, QCP::sdBoth, x->range());
         m_queue->axis(QCPAxis::atLeft)->setRange(0, ok && r.upper > 0 ? r.upper * 1.15 : 1.0);
     }
     m_plot->replot(QCustomPlot::rpQueuedReplot);

@@ -39,6 +39,10 @@ public:
     // Seconds of the run shown while following it; 0 = the whole run.
     void setWindow(double seconds);
 
+    // An earlier run's time line instead of the latest's (0: the latest). Only while idle.
+    void showRun(int runId);
+    int shownRun() const { return m_shownRun; }
+
     // ---- for tests ----
     int opsReceived() const { return static_cast<int>(m_ops.size()); }
     int pushesReceived() const { return static_cast<int>(m_pushes.size()); }
@@ -48,6 +52,7 @@ public:
 
 private:
     void setNote(bool gpu);
+    void setTitleRun(int runId);
     struct OpRec {
         double t0, t1;
         int device;
@@ -66,6 +71,7 @@ private:
     QCPAxisRect* m_timeline = nullptr;
     QCPAxisRect* m_queue = nullptr;
     QComboBox* m_windowBox = nullptr;
+    QComboBox* m_runBox = nullptr;
     QLabel* m_note = nullptr;
 public:
     // What the timeline draws: per device, its ops as (start, end, kind), in time order;
@@ -84,6 +90,18 @@ private:
     QCPAbstractPlottable* m_spans = nullptr;     // draws m_line
     QCPGraph* m_queued = nullptr;
     Timeline m_line;
+    // earlier runs, kept to be shown again: their time line and queue
+    struct SavedRun {
+        int runId;
+        QString label;
+        Timeline line;
+        QVector<double> queueKeys, queueValues;
+        double tEnd;
+    };
+    std::vector<SavedRun> m_saved;
+    int m_latestRun = 0;
+    int m_shownRun = 0;               // 0: the latest
+    QCPGraph* m_queuedOther = nullptr; // an earlier run's queue, while it is shown
     std::vector<OpRec> m_ops;
     std::vector<PushRec> m_pushes;
     QStringList m_names;

@@ -1041,6 +1041,22 @@
         <source>Engine</source>
         <translation>引擎</translation>
     </message>
+    <message>
+        <source>Show an earlier run's time line: sync against async, naive against ring</source>
+        <translation>显示较早一次运行的时间线：同步对比异步，朴素对比环形</translation>
+    </message>
+    <message>
+        <source>Run: the latest (#%1)</source>
+        <translation>运行：最新（#%1）</translation>
+    </message>
+    <message>
+        <source>Run: %1</source>
+        <translation>运行：%1</translation>
+    </message>
+    <message>
+        <source>Front end and device workers (run #%1)</source>
+        <translation>前端与设备工作线程（运行 #%1）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MainWindow</name>
