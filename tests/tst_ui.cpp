@@ -542,6 +542,13 @@ private slots:
         w->showView(QStringLiteral("training"));
         QVERIFY(t->runDiverged(id));
         QVERIFY2(t->divergedAt(id) > 0 && t->divergedAt(id) <= 1.0, qPrintable(QString::number(t->divergedAt(id))));
+        {
+            // at the minibatch the error names: 2048 images / 64 = 32 minibatches per epoch
+            const Error& err = w->controller()->lastResult().error;
+            const int batch = std::atoi(err.fact("batch").c_str());
+            QVERIFY2(batch > 0, err.fact("batch").c_str());
+            QCOMPARE(t->divergedAt(id), (std::atoi(err.fact("epoch").c_str()) - 1) + batch / 32.0);
+        }
         QVERIFY2(t->divergedText(id).contains(QStringLiteral("lower the")) &&
                      t->divergedText(id).contains(QStringLiteral("diverged")),
                  qPrintable(t->divergedText(id)));

@@ -18,6 +18,7 @@
 #include <QTextStream>
 
 #include <cmath>
+#include <cstdlib>
 
 namespace gpulab {
 
@@ -288,11 +289,16 @@ void TrainingView::endRun(const RunInfo& run, const RunResult& result)
     }
     if (!result.diverged)
         return;
-    // The minibatch whose loss blew up reports no loss: it is the one after the last that
-    // did (losses are counted in order).
+    // The minibatch whose loss blew up reports no loss: without the error's facts, it is
+    // taken to be the one after the last that did (losses are counted in order).
     c->diverged = true;
     const double step = c->batchesPerEpoch > 0 ? 1.0 / c->batchesPerEpoch : 0.0;
     c->divergedX = c->losses.empty() ? step : c->lastX + step;
+    // the error names the minibatch (1-based) when the trainer said which
+    const int epoch = std::atoi(result.error.fact("epoch").c_str());
+    const int batch = std::atoi(result.error.fact("batch").c_str());
+    if (epoch > 0 && batch > 0 && c->batchesPerEpoch > 0)
+        c->divergedX = (epoch - 1) + batch / c->batchesPerEpoch;
     c->divMessage = coreMessage(result.error);
     const QColor red(176, 0, 32);
     c->divLine = new QCPItemStraightLine(m_loss);
