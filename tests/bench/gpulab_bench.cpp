@@ -14,6 +14,7 @@
 #include "device/device_factory.h"
 #include "engine/engine.h"
 #include "engine/tensor.h"
+#include "kernels/cpu_fast_gemm.h"
 #include "kernels/cpu_fast_kernels.h"
 #include "kernels/cpu_threads.h"
 #include "kernels/kernels.h"
@@ -32,6 +33,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace gpulab;
@@ -192,6 +194,21 @@ int cmd_kernels(int argc, char** argv)
     }
     std::printf("%-15s %8.3f            %8.3f            %7.2fx   (%.0f vs %.0f images/s of these ops per thread)\n",
                 "total", tr, tf, tr / std::max(1e-9, tf), n / tr * 1e3, n / tf * 1e3);
+
+    // The FLOP floor: a training step's nominal FLOPs (forward, backward data where LeNet
+    // needs it, backward weights) at the GEMM's peak, measured here on one thread with a
+    // large product, on every core.
+    const int m = 1024;
+    auto A = randv(rng, size_t(m) * m), B = randv(rng, size_t(m) * m);
+    std::vector<float> C(size_t(m) * m);
+    const OpTime g = time_op([&] { fast_sgemm(false, false, m, m, m, 1.0f, A.data(), m, B.data(), m, 0.0f, C.data(), m, 1); },
+                             std::max(3, reps / 3));
+    const double peak = 2.0 * m * m * m / (g.cpu_ms * 1e-3) * 1e-9; // GFLOP/s of one thread's CPU time
+    const double flop = 2.0 * (2 * 20 * 9 * 676) + 3 * 2.0 * (50 * 500 * 81) + 3 * 2.0 * (800 * 128) + 3 * 2.0 * (128 * 10);
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    std::printf("floor: GEMM peak %.1f GFLOP/s on one thread (%s, %dx%dx%d); %.2f MFLOP per image per step; "
+                "an epoch of 60,000 images on %d core(s) at that peak: %.2f s\n",
+                peak, fast_sgemm_backend(), m, m, m, flop * 1e-6, cores, 60000.0 * flop / (cores * peak * 1e9));
     return 0;
 }
 
