@@ -767,6 +767,11 @@ void TestKernels::fastConvMatchesReference()
                                         false, 10));
     QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 300, .c = 2, .h = 6, .w = 6, .k = 3, .r = 3, .s = 3},
                                         true, 11));
+    // Rows of exactly 16 and of 12 output pixels (the narrow im2col paths' widest, and a tail).
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 3, .c = 2, .h = 18, .w = 18, .k = 3, .r = 3, .s = 3},
+                                        true, 12));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 2, .c = 3, .h = 9, .w = 14, .k = 2, .r = 2, .s = 3},
+                                        false, 13));
 
     // A NaN in the last row is not zero: it must reach dx and dw as in the reference.
     const ConvShape sh{.n = 2, .c = 2, .h = 6, .w = 6, .k = 3, .r = 3, .s = 3};

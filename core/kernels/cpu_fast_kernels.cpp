@@ -206,11 +206,44 @@ __attribute__((target("avx512f"))) void col2im_block_narrow(const ConvShape& sh,
 }
 #endif
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same for AVX2 (rows of 8 to 16 floats, LeNet's conv2: 9): one unmasked 8-float move
+// and the rest one float at a time, every store inside the row (a masked store is slow on
+// AMD's cores, and a wider store would reach into memory written before).
+// (no-tree-loop-distribute-patterns: the tail loop stays a loop, not a memcpy call.)
+__attribute__((target("avx2,fma"), optimize("no-tree-loop-distribute-patterns"))) void
+im2col_block_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, float* col)
+{
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    for (int i = 0; i < b; ++i) {
+        const float* xi = x + i * chw;
+        float* ci_out = col + int64_t(i) * pix;
+        int64_t row = 0;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int ri = 0; ri < sh.r; ++ri)
+                for (int si = 0; si < sh.s; ++si, ++row) {
+                    float* out = ci_out + row * ld;
+                    const float* in = xi + (int64_t(ci) * sh.h + ri) * sh.w + si;
+                    for (int oy = 0; oy < e.oh; ++oy) {
+                        float* o = out + oy * e.ow;
+                        const float* src = in + int64_t(oy) * sh.w;
+                        _mm256_storeu_ps(o, _mm256_loadu_ps(src));
+                        for (int q = 8; q < e.ow; ++q)
+                            o[q] = src[q];
+                    }
+                }
+    }
+}
+#endif
+
 void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (e.ow <= 16 && avx512(isa))
         return im2col_block_narrow(sh, e, x, b, col);
+    if (e.ow >= 8 && e.ow <= 16 && avx2_or_more(isa))
+        return im2col_block_narrow_avx2(sh, e, x, b, col);
 #endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
@@ -1033,8 +1066,10 @@ std::string cpu_fast_kernel_paths(const Kernels& kernels)
         s += std::string(", GPULAB_CPU_ISA=") + cap;
     s += "); conv1 (1 channel, 3x3): ";
     s += avx2_or_more(isa) ? std::string("direct ") + cpu_isa_name(isa) : std::string("im2col + GEMM");
-    s += "; conv2: im2col + GEMM, narrow rows ";
-    s += avx512(isa) ? "avx512 masked" : "memcpy";
+    s += "; conv2: im2col + GEMM, im2col of narrow rows ";
+    s += avx512(isa) ? "avx512 masked" : avx2_or_more(isa) ? "avx2" : "memcpy";
+    s += ", col2im ";
+    s += avx512(isa) ? "avx512 masked" : "loops";
     s += "; pool+ReLU backward: ";
     s += avx2_or_more(isa) ? cpu_isa_name(isa) : "loops";
     s += "; GEMM: ";
