@@ -962,6 +962,10 @@
         <source>Waiting for the first parameter snapshot of run %1 (taken after a minibatch's SGD step)…</source>
         <translation>等待运行 %1 的第一次参数快照（在某个小批量的 SGD 更新之后记录）…</translation>
     </message>
+    <message>
+        <source>Initial parameters, copied to every device: %1</source>
+        <translation>初始参数，已复制到每个设备：%1</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::EngineView</name>
