@@ -4,6 +4,7 @@
 
 #include <QJsonDocument>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QTemporaryDir>
 
 #include <csignal>
@@ -15,9 +16,11 @@ struct Outcome {
     QString out, err;
 };
 
-Outcome cli(const QStringList& args, int timeout_ms = 120000)
+Outcome cli(const QStringList& args, int timeout_ms = 120000, const QProcessEnvironment& env = {})
 {
     QProcess p;
+    if (!env.isEmpty())
+        p.setProcessEnvironment(env);
     p.start(GPULAB_CLI, args);
     Outcome o;
     if (!p.waitForFinished(timeout_ms)) {
@@ -168,6 +171,64 @@ private slots:
         const auto doc = QJsonDocument::fromJson(t.readAll(), &err);
         QVERIFY2(err.error == QJsonParseError::NoError, qPrintable(err.errorString()));
         QVERIFY(doc.object().value("traceEvents").toArray().size() > 10);
+    }
+
+    // A corrupt data file: what is wrong with which file, exit 2.
+    void corruptDataFileExitsTwo()
+    {
+        QTemporaryDir dir;
+        for (const char* name : {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                                 "t10k-labels-idx1-ubyte.gz"}) {
+            QFile f(dir.filePath(name));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray("\x1f\x8b\x08\x00 this gzip stream stops here", 40));
+        }
+        Outcome o = cli({"train", "--data", dir.path(), "--epochs", "1", "--quiet"});
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains(dir.filePath("train-images-idx3-ubyte.gz")), qPrintable(o.err));
+        QCOMPARE(o.err.trimmed().count('\n'), 0); // one line
+    }
+
+    // --backend cuda where CUDA is not usable: why, and exit 2 (a machine with CUDA runs it).
+    void cudaWhereThereIsNoneExitsTwo()
+    {
+        const Outcome d = cli({"devices"});
+        if (!d.out.contains("cuda: not usable"))
+            QSKIP("CUDA is usable here");
+        Outcome o = cli({"train", "--backend", "cuda", "--synthetic", "256", "--epochs", "1", "--quiet"});
+        QCOMPARE(o.code, 2);
+        QVERIFY2(o.err.contains("--backend cuda"), qPrintable(o.err));
+        const QString why = d.out.mid(d.out.indexOf("cuda: not usable: ") + 18).trimmed();
+        QVERIFY2(o.err.contains(why), qPrintable(o.err + " / " + why));
+    }
+
+    // --op-summary prints, per device, a table of ops with their count, times and share.
+    void opSummaryPrintsItsTable()
+    {
+        Outcome o = cli({"train", "--synthetic", "512", "--devices", "2", "--epochs", "1", "--batch-size", "64",
+                         "--op-summary", "--quiet"});
+        QCOMPARE(o.code, 0);
+        for (const char* needle : {"device 0: busy", "device 1: busy", "conv2_relu_fwd", "reduce 0: 1->0"})
+            QVERIFY2(o.out.contains(needle), qPrintable(needle + QString(" missing from:\n") + o.out));
+        const QRegularExpression header(R"(op\s+count\s+total ms\s+mean us\s+max us\s+share)");
+        QCOMPARE(int(o.out.count(header)), 2);
+        const QRegularExpression row(R"(\n  conv2_relu_fwd\s+10\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+\s+[0-9.]+%)");
+        QCOMPARE(int(o.out.count(row)), 2); // 8 minibatches and 2 evaluation passes, on each device
+    }
+
+    // gpulab-cli verify exits 1 when a check fails (a failure injected into one), 0 otherwise.
+    void verifyExitsOneWhenACheckFails()
+    {
+        const Outcome ok = cli({"verify", "--backend", "cpu"}, 300000);
+        QVERIFY2(ok.code == 0, qPrintable(ok.out + ok.err));
+        QVERIFY2(ok.out.contains(" 0 FAIL"), qPrintable(ok.out));
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("GPULAB_VERIFY_INJECT_FAILURE", "3 devices = 1 device");
+        const Outcome bad = cli({"verify", "--backend", "cpu"}, 300000, env);
+        QCOMPARE(bad.code, 1);
+        const QRegularExpression line(R"(\nFAIL cpu\s+training\s+3 devices = 1 device .*failure injected)");
+        QVERIFY2(bad.out.contains(line), qPrintable(bad.out));
+        QVERIFY2(bad.out.contains(" 1 FAIL"), qPrintable(bad.out));
     }
 
     void devicesCommand()

@@ -1,9 +1,13 @@
 // Trainer tests: the book's maths (1 device == 2 devices), identical copies after every
 // synchronous step, strategies agree, memory and failure paths, steering.
+#include "sync_peak_prediction.h"
+
+#include "data/batcher.h"
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
 #include "device/cpu_device.h"
+#include "kernels/kernels.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
@@ -14,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <regex>
 #include <thread>
 
 using namespace gpulab;
@@ -339,6 +344,111 @@ private slots:
         QCOMPARE(r.events.back().kind, EventKind::RunEnd);
     }
 
+    // Sync mode's peak memory on each device is, exactly, the prediction from the shapes:
+    // parameters + gradients + the conv workspace + one shard's activations (and their
+    // gradients) + the allreduce's receive buffers.
+    void syncPeakMemoryEqualsThePrediction_data()
+    {
+        QTest::addColumn<int>("devices");
+        QTest::addColumn<int>("batch");
+        QTest::addColumn<QString>("allreduce");
+        QTest::newRow("1 device, 64") << 1 << 64 << "naive";
+        QTest::newRow("2 devices, 64, naive") << 2 << 64 << "naive";
+        QTest::newRow("3 devices, 64 (22/21/21), ring") << 3 << 64 << "ring";
+        QTest::newRow("4 devices, 100, naive") << 4 << 100 << "naive";
+    }
+    void syncPeakMemoryEqualsThePrediction()
+    {
+        QFETCH(int, devices);
+        QFETCH(int, batch);
+        QFETCH(QString, allreduce);
+        TrainConfig c = small_config(devices);
+        c.batch_size = batch;
+        c.train_subset = batch * 5;
+        c.test_subset = batch; // evaluation holds less than training: not the peak
+        c.allreduce = parse_allreduce(allreduce.toStdString());
+        c.mode = ExecMode::Sync;
+        Recorded r = run(c);
+        QCOMPARE(r.result.status, RunStatus::Completed);
+        const auto shards = split_even(batch, devices);
+        for (int d = 0; d < devices; ++d) {
+            CpuDevice probe(d, int64_t(1) << 30, nullptr, c.threads_per_device);
+            const Prediction p = predict_sync_peak(kernels_for(probe), shards[size_t(d)].second, devices, d, c.allreduce);
+            qInfo("device %d: predicted %lld bytes, measured %lld", d, static_cast<long long>(p.total()),
+                  static_cast<long long>(r.result.peak_bytes[size_t(d)]));
+            QCOMPARE(r.result.peak_bytes[size_t(d)], p.total());
+        }
+    }
+
+    // Bounded mode keeps K minibatches in flight: no more (it waits for the oldest), and
+    // no fewer (it pushes K before it waits). The devices are held inside the first
+    // minibatch's loss op, so nothing completes until the front end has blocked.
+    void boundedModeKeepsExactlyKInFlight_data()
+    {
+        QTest::addColumn<int>("k");
+        QTest::newRow("1") << 1;
+        QTest::newRow("2") << 2;
+        QTest::newRow("3") << 3;
+        QTest::newRow("5") << 5;
+    }
+    void boundedModeKeepsExactlyKInFlight()
+    {
+        QFETCH(int, k);
+        TrainConfig c = small_config(2);
+        c.mode = ExecMode::Bounded;
+        c.inflight = k;
+        EventStream trace;
+        Trainer t(c, synthetic(), trace);
+        std::atomic<bool> release{false};
+        std::atomic<int> pushed{0};
+        t.on_minibatch_pushed = [&](int, int64_t) { ++pushed; };
+        t.inject_in_loss_op = [&](int, int, int64_t) {
+            while (!release)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        };
+        FrontThread front(t);
+        struct Release { // on a failed check: let the devices go before front's destructor joins
+            std::atomic<bool>& r;
+            ~Release() { r = true; }
+        } release_on_exit{release};
+        QVERIFY(t.wait_front_end(blocked_or_finished(0), kStateTimeout));
+        QCOMPARE(t.front_end().blocked, Trainer::Blocked::InFlightLimit);
+        QCOMPARE(pushed.load(), k);
+        release = true;
+        const RunResult res = front.join();
+        QCOMPARE(res.status, RunStatus::Completed);
+        QCOMPARE(pushed.load(), 10);
+    }
+
+    // The mode changes when the front end waits, never what is computed: the same losses
+    // and parameters, bit for bit, on the CPU.
+    void asyncBoundedAndSyncGiveTheSameRun()
+    {
+        TrainConfig c = small_config(3); // a run that learns: 288 steps
+        c.allreduce = AllreduceKind::Ring;
+        c.batch_size = 16;
+        c.lr = 0.3;
+        c.train_subset = 1536;
+        c.epochs = 3;
+        c.mode = ExecMode::Sync;
+        const Recorded sync = run(c);
+        c.mode = ExecMode::Async;
+        const Recorded async = run(c);
+        c.mode = ExecMode::Bounded;
+        c.inflight = 2;
+        const Recorded bounded = run(c);
+        for (const Recorded* r : {&sync, &async, &bounded})
+            QCOMPARE(r->result.status, RunStatus::Completed);
+        QCOMPARE(sync.losses.size(), size_t(3 * 96));
+        QCOMPARE(async.losses, sync.losses);
+        QCOMPARE(bounded.losses, sync.losses);
+        QCOMPARE(async.result.final_params, sync.result.final_params);
+        QCOMPARE(bounded.result.final_params, sync.result.final_params);
+        qInfo("epoch losses %.4f %.4f %.4f", sync.result.epochs[0].train_loss, sync.result.epochs[1].train_loss,
+              sync.result.epochs[2].train_loss);
+        QVERIFY(sync.result.epochs.back().train_loss < 0.7 * sync.result.epochs.front().train_loss); // it learns
+    }
+
     void asyncRunHitsBudgetBoundedCompletes()
     {
         TrainConfig c = small_config(1);
@@ -350,6 +460,10 @@ private slots:
         QCOMPARE(a.result.status, RunStatus::Failed);
         QVERIFY(a.result.out_of_memory);
         QVERIFY2(QString::fromStdString(a.result.message).contains("out of memory on cpu-sim(0)"),
+                 a.result.message.c_str());
+        // it says how much was asked for and how much was in use, of the budget
+        QVERIFY2(std::regex_search(a.result.message,
+                                   std::regex(R"(requested [0-9.]+ (B|KiB|MiB|GiB) with [0-9.]+ (B|KiB|MiB|GiB) of 256\.0 MiB in use)")),
                  a.result.message.c_str());
         QVERIFY(all_zero(a.result.bytes_in_use_after));
         QVERIFY(a.result.peak_bytes[0] <= c.memory_budget);

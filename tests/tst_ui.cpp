@@ -1035,6 +1035,40 @@ private slots:
         QCOMPARE(d.devices, 3);
     }
 
+    // A run that fails (async, out of memory): exit 1, and the exports are still written,
+    // with the failure in them.
+    void headlessFailedRunExitsOneWithItsExports()
+    {
+#ifndef GPULAB_APP
+        QSKIP("the gpulab executable is not built");
+#else
+        QTemporaryDir dir;
+        QProcess p;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(GPULAB_APP),
+                {QStringLiteral("--synthetic"), QStringLiteral("--devices"), QStringLiteral("1"),
+                 QStringLiteral("--batch-size"), QStringLiteral("256"), QStringLiteral("--subset"), QStringLiteral("3072"),
+                 QStringLiteral("--test-subset"), QStringLiteral("256"), QStringLiteral("--epochs"), QStringLiteral("1"),
+                 QStringLiteral("--mode"), QStringLiteral("async"), QStringLiteral("--memory-budget"),
+                 QStringLiteral("256MiB"), QStringLiteral("--run"), QStringLiteral("--export-dir"), dir.path(),
+                 QStringLiteral("--quit")});
+        QVERIFY(p.waitForFinished(kRunTimeoutMs));
+        const QByteArray err = p.readAllStandardError();
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() == 1, err.constData());
+        for (const char* f : {"training_loss.png", "training_loss.csv", "memory.png", "memory.csv", "events.csv",
+                              "screen_memory.png"})
+            QVERIFY2(QFile::exists(QDir(dir.path()).filePath(QString::fromLatin1(f))), f);
+        QFile trace(QDir(dir.path()).filePath(QStringLiteral("trace.json")));
+        QVERIFY(trace.open(QIODevice::ReadOnly));
+        const QByteArray json = trace.readAll();
+        QVERIFY(QJsonDocument::fromJson(json).isObject());
+        QVERIFY(json.contains("out of memory"));
+#endif
+    }
+
     void cleanupTestCase()
     {
         delete w; // cancels and joins anything still running

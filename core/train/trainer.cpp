@@ -255,6 +255,15 @@ bool Trainer::block_until(std::unique_lock<std::mutex>& lock, Blocked why, const
     return true;
 }
 
+void Trainer::set_blocked(Blocked why)
+{
+    std::lock_guard lock(m_mutex);
+    m_front.blocked = why;
+    if (why != Blocked::No)
+        ++m_front.waits;
+    m_state_cv.notify_all();
+}
+
 void Trainer::set_finished()
 {
     std::lock_guard lock(m_mutex);
@@ -487,7 +496,9 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                 throw Cancelled();
             if (c.mode == ExecMode::Bounded) {
                 while (static_cast<int>(inflight.size()) >= c.inflight) {
+                    set_blocked(Blocked::InFlightLimit);
                     eng.wait_to_read(inflight.front());
+                    set_blocked(Blocked::No);
                     inflight.pop_front();
                 }
             }

@@ -48,7 +48,8 @@ public:
     // Lets a caller wait for "paused", "waiting for Step" or "finished" instead of sleeping
     // and guessing. `waits` counts the times the front end has blocked so far, so a caller
     // that pressed Step can wait for the *next* block.
-    enum class Blocked { No, Paused, WaitingForStep };
+    // InFlightLimit: bounded mode, K minibatches in flight, waiting for the oldest to finish.
+    enum class Blocked { No, Paused, WaitingForStep, InFlightLimit };
     struct FrontEnd {
         Blocked blocked = Blocked::No;
         int64_t waits = 0;
@@ -79,6 +80,7 @@ private:
     EventStream& m_trace;
 
     bool block_until(std::unique_lock<std::mutex>& lock, Blocked why, const std::function<bool()>& go);
+    void set_blocked(Blocked why);
     void set_finished();
 
     mutable std::mutex m_mutex;

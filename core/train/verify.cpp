@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <random>
@@ -828,7 +829,14 @@ std::vector<Device*> pointers(const std::vector<std::unique_ptr<Device>>& devs, 
 VerifyReport run_verify(const VerifyOptions& opt)
 {
     VerifyReport report;
+    // GPULAB_VERIFY_INJECT_FAILURE=TEXT fails every check whose name contains TEXT: to see
+    // (and test) what a failing check does to the report and to gpulab-cli verify's exit code.
+    const char* inject = std::getenv("GPULAB_VERIFY_INJECT_FAILURE");
     auto add = [&](VerifyCheck c) {
+        if (inject && *inject && c.name.find(inject) != std::string::npos) {
+            c.ok = false;
+            c.note = "failure injected (GPULAB_VERIFY_INJECT_FAILURE)";
+        }
         if (opt.on_check)
             opt.on_check(c);
         report.checks.push_back(std::move(c));
