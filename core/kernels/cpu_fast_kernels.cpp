@@ -262,12 +262,57 @@ void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* c
     }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same for AVX2, dx rows of 9 to 16 floats (LeNet's conv2: 13): each row summed in two
+// registers from masked loads (lanes [si, si + ow) take column si's values), then stored
+// with one plain 8-float store and the rest one by one.
+__attribute__((target("avx2,fma"))) void col2im_block_narrow_avx2(const ConvShape& sh, Extent e, const float* col,
+                                                                  int b, float* dx)
+{
+    const int pix = e.pix();
+    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lane8 = _mm256_add_epi32(lane, _mm256_set1_epi32(8));
+    __m256i lo[16], hi[16]; // sh.s <= sh.w <= 16
+    for (int si = 0; si < sh.s; ++si) {
+        const __m256i first = _mm256_set1_epi32(si - 1), end = _mm256_set1_epi32(si + e.ow);
+        lo[si] = _mm256_and_si256(_mm256_cmpgt_epi32(lane, first), _mm256_cmpgt_epi32(end, lane));
+        hi[si] = _mm256_and_si256(_mm256_cmpgt_epi32(lane8, first), _mm256_cmpgt_epi32(end, lane8));
+    }
+    alignas(32) float tail[8];
+    for (int i = 0; i < b; ++i) {
+        float* dxi = dx + i * chw;
+        const float* ci_in = col + int64_t(i) * pix;
+        for (int ci = 0; ci < sh.c; ++ci)
+            for (int y = 0; y < sh.h; ++y) {
+                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+                const int ri0 = std::max(0, y - e.oh + 1), ri1 = std::min(sh.r - 1, y);
+                for (int ri = ri0; ri <= ri1; ++ri) {
+                    const int oy = y - ri;
+                    const float* rows = ci_in + (int64_t(ci) * sh.r + ri) * sh.s * ld + oy * e.ow;
+                    for (int si = 0; si < sh.s; ++si) {
+                        const float* p = rows + si * ld - si; // lane L holds column L - si
+                        acc0 = _mm256_add_ps(acc0, _mm256_maskload_ps(p, lo[si]));
+                        acc1 = _mm256_add_ps(acc1, _mm256_maskload_ps(p + 8, hi[si]));
+                    }
+                }
+                float* out = dxi + (int64_t(ci) * sh.h + y) * sh.w;
+                _mm256_storeu_ps(out, acc0);
+                _mm256_store_ps(tail, acc1);
+                for (int q = 8; q < sh.w; ++q)
+                    out[q] = tail[q - 8];
+            }
+    }
+}
+#endif
+
 // dx of the block's images = the adjoint of im2col_block (overwritten).
 void col2im_block(const ConvShape& sh, Extent e, const float* col, int b, float* dx, CpuIsa isa)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     if (sh.w <= 16 && avx512(isa))
         return col2im_block_narrow(sh, e, col, b, dx);
+    if (sh.w > 8 && sh.w <= 16 && avx2_or_more(isa))
+        return col2im_block_narrow_avx2(sh, e, col, b, dx);
 #endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
@@ -1069,7 +1114,7 @@ std::string cpu_fast_kernel_paths(const Kernels& kernels)
     s += "; conv2: im2col + GEMM, im2col of narrow rows ";
     s += avx512(isa) ? "avx512 masked" : avx2_or_more(isa) ? "avx2" : "memcpy";
     s += ", col2im ";
-    s += avx512(isa) ? "avx512 masked" : "loops";
+    s += avx512(isa) ? "avx512 masked" : avx2_or_more(isa) ? "avx2" : "loops";
     s += "; pool+ReLU backward: ";
     s += avx2_or_more(isa) ? cpu_isa_name(isa) : "loops";
     s += "; GEMM: ";
