@@ -777,11 +777,12 @@ private slots:
 
     void eightDevicesOnTwoCoresFullEpoch()
     {
-        if (qEnvironmentVariableIsSet("GPULAB_SANITIZER_RUN"))
-            QSKIP("a full 60,000-image epoch is too slow under sanitizers; it runs in the normal build");
-        auto data = real_data();
+        // Under the sanitizers a full 60,000-image epoch is too slow: the same run on 2,048
+        // synthetic images (8 minibatches, every device busy) keeps the threads' checks.
+        const bool sanitizers = qEnvironmentVariableIsSet("GPULAB_SANITIZER_RUN");
+        auto data = sanitizers ? nullptr : real_data();
         if (!data)
-            data = std::make_shared<const FashionMnist>(make_synthetic_dataset(60000, 1000, 9));
+            data = std::make_shared<const FashionMnist>(make_synthetic_dataset(sanitizers ? 2048 : 60000, 1000, 9));
         TrainConfig c;
         c.devices = 8;
         c.batch_size = 256;

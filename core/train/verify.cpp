@@ -202,6 +202,8 @@ std::vector<VerifyCheck> verify_kernels(Device& dev, uint64_t seed)
         R.conv2d_forward(sh, x.data(), w.data(), b.data(), y_ref.data(), hws.data());
         R.conv2d_backward_data(sh, dy.data(), w.data(), dx_ref.data(), hws.data());
         R.conv2d_backward_weights(sh, x.data(), dy.data(), dw_ref.data(), db_ref.data(), hws.data());
+        std::vector<float> y_relu_ref(static_cast<size_t>(ny)); // the fused op: relu(conv(x) + b)
+        R.relu_forward(ny, y_ref.data(), y_relu_ref.data());
 
         auto ws = [&] { return dev.allocate(std::max<int64_t>(4, K.conv_workspace_bytes(sh))); };
         checks.run(conv_name("conv2d_forward", sh), [&] {
@@ -209,6 +211,12 @@ std::vector<VerifyCheck> verify_kernels(Device& dev, uint64_t seed)
             auto WS = ws();
             K.conv2d_forward(sh, X.f(), W.f(), B.f(), Y.f(), static_cast<float*>(WS->data()));
             return compare_values(from_device(dev, Y), y_ref, kSumTol, kSumEps);
+        });
+        checks.run(conv_name("conv2d_relu_forward", sh), [&] {
+            DevVec X = to_device(dev, x), W = to_device(dev, w), B = to_device(dev, b), Y = stale(dev, ny);
+            auto WS = ws();
+            K.conv2d_relu_forward(sh, X.f(), W.f(), B.f(), Y.f(), static_cast<float*>(WS->data()));
+            return compare_values(from_device(dev, Y), y_relu_ref, kSumTol, kSumEps);
         });
         checks.run(conv_name("conv2d_backward_data", sh), [&] {
             DevVec DY = to_device(dev, dy), W = to_device(dev, w), DX = stale(dev, nx);
@@ -246,6 +254,11 @@ std::vector<VerifyCheck> verify_kernels(Device& dev, uint64_t seed)
         std::vector<float> y_ref(size_t(ny), 0.0f), dx_ref(size_t(nx), 0.0f);
         R.avgpool2_forward(n, c, h, w, x.data(), y_ref.data());
         R.avgpool2_backward(n, c, h, w, dy.data(), dx_ref.data());
+        // The fused backward through ReLU then pooling: y is the ReLU's output (the pool's
+        // input), zero where x <= 0; the reference composes the two ops.
+        std::vector<float> relu_y(static_cast<size_t>(nx)), dx_relu_ref(static_cast<size_t>(nx));
+        R.relu_forward(nx, x.data(), relu_y.data());
+        R.relu_backward(nx, relu_y.data(), dx_ref.data(), dx_relu_ref.data());
         const std::string shape = " (" + std::to_string(n) + "," + std::to_string(c) + "," + std::to_string(h) + ","
                                   + std::to_string(w) + ")";
         checks.run("avgpool2_forward" + shape, [&] {
@@ -257,6 +270,11 @@ std::vector<VerifyCheck> verify_kernels(Device& dev, uint64_t seed)
             DevVec DY = to_device(dev, dy), DX = stale(dev, nx);
             K.avgpool2_backward(n, c, h, w, DY.f(), DX.f());
             return compare_values(from_device(dev, DX), dx_ref, kElemTol, kElemEps);
+        });
+        checks.run("avgpool2_relu_backward" + shape, [&] {
+            DevVec DY = to_device(dev, dy), Y = to_device(dev, relu_y), DX = stale(dev, nx);
+            K.avgpool2_relu_backward(n, c, h, w, DY.f(), Y.f(), DX.f());
+            return compare_values(from_device(dev, DX), dx_relu_ref, kElemTol, kElemEps);
         });
     }
 
