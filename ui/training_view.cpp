@@ -319,17 +319,29 @@ void TrainingView::endRun(const RunInfo& run, const RunResult& result)
     f.setBold(true);
     c->divText->setFont(f);
     c->divText->setSelectable(false);
-    // the message in lines of about 48 characters, so the box fits beside the marker
+    // the message in lines that fit beside the marker (by width: Chinese has no spaces to
+    // break at, so a line may also break between two characters)
+    const QFontMetricsF fm(f);
+    const double maxW = std::max(240.0, 0.45 * m_loss->axisRect()->width());
     QStringList lines;
     QString line;
-    for (const QString& word : c->divMessage.split(QLatin1Char(' '), Qt::SkipEmptyParts)) {
-        if (!line.isEmpty() && line.size() + 1 + word.size() > 48) {
-            lines << line;
-            line.clear();
+    int lastSpace = -1;
+    for (const QChar ch : c->divMessage) {
+        line += ch;
+        if (ch == QLatin1Char(' '))
+            lastSpace = line.size() - 1;
+        if (fm.horizontalAdvance(line) <= maxW)
+            continue;
+        if (lastSpace > 0) {
+            lines << line.left(lastSpace);
+            line = line.mid(lastSpace + 1);
+        } else {
+            lines << line.left(line.size() - 1);
+            line = QString(ch);
         }
-        line += (line.isEmpty() ? QString() : QStringLiteral(" ")) + word;
+        lastSpace = line.lastIndexOf(QLatin1Char(' '));
     }
-    if (!line.isEmpty())
+    if (!line.trimmed().isEmpty())
         lines << line;
     c->divBase = tr("✕ run #%1 diverged here").arg(run.id) + QLatin1Char('\n') + lines.join(QLatin1Char('\n'));
     c->divText->setText(c->divBase);
