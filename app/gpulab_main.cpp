@@ -104,6 +104,9 @@ int main(int argc, char** argv)
     QCommandLineOption sweepBatches(QStringLiteral("sweep-batch-sizes"), QStringLiteral("Scaling sweep: batch sizes, e.g. 256,512,1024."), QStringLiteral("list"));
     QCommandLineOption sweepMinibatches(QStringLiteral("sweep-minibatches"), QStringLiteral("Scaling sweep: minibatches timed per combination."), QStringLiteral("n"));
     QCommandLineOption lrScale(QStringLiteral("lr-scale"), QStringLiteral("Scaling sweep: linear (lr grows with the batch) or none."), QStringLiteral("scale"));
+    QCommandLineOption projector(QStringLiteral("projector"), QStringLiteral("Start in projector mode (full screen, large fonts, thick lines, high contrast; F11 toggles it)."));
+    QCommandLineOption collapse(QStringLiteral("collapse-panel"), QStringLiteral("Start with the control panel on one line."));
+    parser.addOptions({projector, collapse});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
     parser.addOptions({preset, run, exportDir, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
@@ -197,6 +200,10 @@ int main(int argc, char** argv)
         w.resize(wh[0].toInt(), wh[1].toInt());
     }
     w.show();
+    if (parser.isSet(collapse))
+        w.setPanelCollapsed(true);
+    if (parser.isSet(projector) || w.savedProjectorMode())
+        w.setProjectorMode(true);
     const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
                           !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || !opts.settings.empty() ||
                           !opts.view.isEmpty() || opts.sweep;

@@ -138,6 +138,8 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                 restoreState(s.value(QStringLiteral("window/state")).toByteArray());
             if (m_split && s.contains(QStringLiteral("window/splitter")))
                 m_split->restoreState(s.value(QStringLiteral("window/splitter")).toByteArray());
+            setPanelCollapsed(s.value(QStringLiteral("window/panel_collapsed")).toBool());
+            m_savedProjector = s.value(QStringLiteral("window/projector")).toBool();
             const QString view = s.value(QStringLiteral("window/view")).toString();
             if (!view.isEmpty())
                 showView(view);
@@ -187,10 +189,12 @@ bool MainWindow::saveSettings(QString* error) const
     s.setValue(QStringLiteral("run/step_mode"), m_panel->stepMode());
     s.setValue(QStringLiteral("data/source"), QString::fromLatin1(sourceName(m_panel->dataSource())));
     s.setValue(QStringLiteral("data/dir"), m_panel->dataDir());
-    s.setValue(QStringLiteral("window/geometry"), saveGeometry());
+    s.setValue(QStringLiteral("window/geometry"), m_projector ? m_normalGeometry : saveGeometry());
+    s.setValue(QStringLiteral("window/projector"), m_projector);
+    s.setValue(QStringLiteral("window/panel_collapsed"), m_projector ? m_normalCollapsed : panelCollapsed());
     s.setValue(QStringLiteral("window/state"), saveState());
     if (m_split)
-        s.setValue(QStringLiteral("window/splitter"), m_split->saveState());
+        s.setValue(QStringLiteral("window/splitter"), m_projector ? m_normalSplit : m_split->saveState());
     if (auto* v = qobject_cast<LabView*>(m_tabs->currentWidget()))
         s.setValue(QStringLiteral("window/view"), v->viewId());
     if (!m_language.isEmpty())

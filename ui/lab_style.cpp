@@ -4,6 +4,7 @@
 #include <qcustomplot.h>
 
 #include <algorithm>
+#include <functional>
 #include <cmath>
 
 namespace gpulab {
@@ -176,6 +177,181 @@ QString formatDuration(double seconds)
         .arg(s / 3600)
         .arg((s / 60) % 60, 2, 10, QChar('0'))
         .arg(s % 60, 2, 10, QChar('0'));
+}
+
+// ---- projector mode ----------------------------------------------------------------------
+
+namespace {
+
+// One styled value of one element: the element's own value is kept beside it (prjOrig_*),
+// with what we set (prjSet_*), so that off restores it and a later change by a view is seen.
+void scaleProperty(QObject* o, const char* name, const std::function<QVariant(const QVariant&)>& scale)
+{
+    const QVariant cur = o->property(name);
+    if (!cur.isValid())
+        return;
+    const QByteArray orig = QByteArray("prjOrig_") + name, set = QByteArray("prjSet_") + name;
+    const QVariant applied = o->property(set.constData());
+    if (applied.isValid() && applied == cur)
+        return; // already ours
+    o->setProperty(orig.constData(), cur);
+    const QVariant v = scale(cur);
+    o->setProperty(name, v);
+    o->setProperty(set.constData(), o->property(name));
+}
+
+void restoreProperty(QObject* o, const char* name)
+{
+    const QByteArray orig = QByteArray("prjOrig_") + name, set = QByteArray("prjSet_") + name;
+    const QVariant saved = o->property(orig.constData());
+    if (!saved.isValid())
+        return;
+    if (o->property(name) == o->property(set.constData()))
+        o->setProperty(name, saved);
+    o->setProperty(orig.constData(), QVariant());
+    o->setProperty(set.constData(), QVariant());
+}
+
+QVariant biggerFont(const QVariant& v)
+{
+    QFont f = v.value<QFont>();
+    if (f.pointSizeF() > 0)
+        f.setPointSizeF(f.pointSizeF() * kProjectorFontScale);
+    else if (f.pixelSize() > 0)
+        f.setPixelSize(static_cast<int>(std::lround(f.pixelSize() * kProjectorFontScale)));
+    return f;
+}
+
+QVariant thickLine(const QVariant& v)
+{
+    QPen p = v.value<QPen>();
+    if (p.style() != Qt::NoPen)
+        p.setWidthF(std::max(kProjectorMinLine, std::max(1.0, p.widthF()) * kProjectorFontScale));
+    return p;
+}
+
+QVariant blackAxisPen(const QVariant& v)
+{
+    QPen p = v.value<QPen>();
+    if (p.style() != Qt::NoPen) {
+        p.setColor(Qt::black);
+        p.setWidthF(2);
+    }
+    return p;
+}
+
+QVariant darkGridPen(const QVariant& v)
+{
+    QPen p = v.value<QPen>();
+    if (p.style() != Qt::NoPen) {
+        p.setColor(QColor(150, 150, 150));
+        p.setWidthF(1.5);
+    }
+    return p;
+}
+
+QVariant blackColor(const QVariant&)
+{
+    return QColor(Qt::black);
+}
+
+QVariant biggerIcon(const QVariant& v)
+{
+    return v.toSize() * kProjectorFontScale;
+}
+
+// Everything of the plot a projector changes, in one walk; apply or restore.
+void walkPlot(QCustomPlot* plot, bool on)
+{
+    auto font = [on](QObject* o, const char* name) { on ? scaleProperty(o, name, biggerFont) : restoreProperty(o, name); };
+    auto prop = [on](QObject* o, const char* name, QVariant (*f)(const QVariant&)) {
+        on ? scaleProperty(o, name, f) : restoreProperty(o, name);
+    };
+    for (QCPAxisRect* r : plot->axisRects()) {
+        for (QCPAxis* a : r->axes()) {
+            font(a, "labelFont");
+            font(a, "tickLabelFont");
+            prop(a, "basePen", blackAxisPen);
+            prop(a, "tickPen", blackAxisPen);
+            prop(a, "subTickPen", blackAxisPen);
+            prop(a, "labelColor", blackColor);
+            prop(a, "tickLabelColor", blackColor);
+            prop(a->grid(), "pen", darkGridPen);
+        }
+    }
+    font(plot->legend, "font");
+    font(plot->legend, "selectedFont");
+    prop(plot->legend, "iconSize", biggerIcon);
+    for (int i = 0; i < plot->plotLayout()->elementCount(); ++i)
+        if (auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->elementAt(i)))
+            font(t, "font");
+    for (int i = 0; i < plot->plottableCount(); ++i) {
+        QCPAbstractPlottable* p = plot->plottable(i);
+        prop(p, "pen", thickLine);
+        if (auto* g = qobject_cast<QCPGraph*>(p)) {
+            // QCPScatterStyle is no QVariant type: keep its size in plain properties
+            QCPScatterStyle sc = g->scatterStyle();
+            const QVariant orig = g->property("prjOrigScatter");
+            if (on && !sc.isNone() && !orig.isValid()) {
+                g->setProperty("prjOrigScatter", sc.size());
+                sc.setSize(sc.size() * 1.8);
+                g->setScatterStyle(sc);
+            } else if (!on && orig.isValid()) {
+                sc.setSize(orig.toDouble());
+                g->setScatterStyle(sc);
+                g->setProperty("prjOrigScatter", QVariant());
+            }
+        }
+    }
+    for (int i = 0; i < plot->itemCount(); ++i) {
+        QCPAbstractItem* it = plot->item(i);
+        font(it, "font");
+        prop(it, "pen", thickLine);
+    }
+}
+
+} // namespace
+
+void setPlotProjector(QCustomPlot* plot, bool on)
+{
+    plot->setProperty("prjOn", on);
+    if (on && !plot->property("prjHooked").toBool()) {
+        // what a view adds or restyles while the mode is on is scaled before it is drawn
+        plot->setProperty("prjHooked", true);
+        QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] {
+            if (plot->property("prjOn").toBool())
+                walkPlot(plot, true);
+        });
+    }
+    walkPlot(plot, on);
+    plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool plotProjector(const QCustomPlot* plot)
+{
+    return plot->property("prjOn").toBool();
+}
+
+QPalette projectorPalette()
+{
+    QPalette p;
+    p.setColor(QPalette::Window, Qt::white);
+    p.setColor(QPalette::WindowText, Qt::black);
+    p.setColor(QPalette::Base, Qt::white);
+    p.setColor(QPalette::AlternateBase, QColor(235, 235, 235));
+    p.setColor(QPalette::Text, Qt::black);
+    p.setColor(QPalette::Button, QColor(225, 225, 225));
+    p.setColor(QPalette::ButtonText, Qt::black);
+    p.setColor(QPalette::BrightText, Qt::white);
+    p.setColor(QPalette::Highlight, QColor(0, 60, 190));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::ToolTipBase, Qt::white);
+    p.setColor(QPalette::ToolTipText, Qt::black);
+    p.setColor(QPalette::PlaceholderText, QColor(80, 80, 80));
+    p.setColor(QPalette::Disabled, QPalette::WindowText, QColor(90, 90, 90));
+    p.setColor(QPalette::Disabled, QPalette::Text, QColor(90, 90, 90));
+    p.setColor(QPalette::Disabled, QPalette::ButtonText, QColor(90, 90, 90));
+    return p;
 }
 
 } // namespace gpulab

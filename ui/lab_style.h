@@ -4,6 +4,7 @@
 
 #include <QColor>
 #include <QMargins>
+#include <QPalette>
 #include <QString>
 
 class QCustomPlot;
@@ -41,6 +42,18 @@ void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& marg
 void trackUserZoom(QCustomPlot* plot);
 bool userZoomed(const QCustomPlot* plot);
 void clearUserZoom(QCustomPlot* plot);
+
+// ---- projector mode ---------------------------------------------------------------------
+// Fonts grow by this factor, lines are at least kProjectorMinLine px.
+constexpr double kProjectorFontScale = 1.6;
+constexpr double kProjectorMinLine = 3.0;
+// Scales a plot for a projector: every font ×1.6, lines at least 3 px, markers larger, black
+// axes; off puts back exactly what each element had (what a view changed meanwhile stays).
+// While on, what a view adds or restyles later is scaled at its next replot.
+void setPlotProjector(QCustomPlot* plot, bool on);
+bool plotProjector(const QCustomPlot* plot);
+// A palette with black text on white and a strong blue selection, for a projector.
+QPalette projectorPalette();
 
 // ---- numbers --------------------------------------------------------------------------
 QString formatBytes(qint64 bytes);       // "12.3 MiB"

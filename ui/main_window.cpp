@@ -35,10 +35,15 @@
 #include <QMenu>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QScrollArea>
 #include <QSplitter>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QHBoxLayout>
+#include <QPushButton>
 #include <QTimer>
 
 #include <cmath>
@@ -78,6 +83,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     m_panel = new ControlPanel;
     auto* panelScroll = new QScrollArea;
+    m_panelScroll = panelScroll;
     panelScroll->setWidget(m_panel);
     panelScroll->setWidgetResizable(true);
     panelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -106,7 +112,41 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
     m_split = split;
-    setCentralWidget(split);
+
+    // The panel collapsed to one line: what will run, and the run's buttons.
+    m_panelBar = new QWidget;
+    m_panelBar->setObjectName(QStringLiteral("panelBar"));
+    auto* bar = new QHBoxLayout(m_panelBar);
+    bar->setContentsMargins(6, 2, 6, 2);
+    auto* expand = new QToolButton;
+    expand->setObjectName(QStringLiteral("expandPanelButton"));
+    expand->setText(tr("Show the controls"));
+    expand->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    expand->setArrowType(Qt::RightArrow);
+    connect(expand, &QToolButton::clicked, this, [this] { setPanelCollapsed(false); });
+    m_panelSummary = new QLabel;
+    m_panelSummary->setObjectName(QStringLiteral("panelSummary"));
+    m_panelSummary->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    bar->addWidget(expand);
+    bar->addWidget(m_panelSummary, 1);
+    const std::pair<QString, void (ControlPanel::*)()> runButtons[] = {
+        {tr("Start"), &ControlPanel::startClicked},
+        {tr("Pause"), &ControlPanel::pauseClicked},
+        {tr("Step"), &ControlPanel::stepClicked},
+        {tr("Stop"), &ControlPanel::stopClicked}};
+    for (const auto& [text, signal] : runButtons) {
+        auto* b = new QPushButton(text);
+        connect(b, &QPushButton::clicked, m_panel, signal);
+        bar->addWidget(b);
+    }
+    m_panelBar->hide();
+    auto* central = new QWidget;
+    auto* centralLayout = new QVBoxLayout(central);
+    centralLayout->setContentsMargins(0, 0, 0, 0);
+    centralLayout->setSpacing(0);
+    centralLayout->addWidget(m_panelBar);
+    centralLayout->addWidget(split, 1);
+    setCentralWidget(central);
 
     m_stateLabel = new QLabel(tr("Ready"));
     m_stateLabel->setObjectName(QStringLiteral("stateLabel"));
@@ -158,6 +198,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
             v->previewSettings(c);
     };
     connect(m_panel, &ControlPanel::settingsChanged, this, preview);
+    connect(m_panel, &ControlPanel::settingsChanged, this, &MainWindow::updatePanelSummary);
     preview();
     connect(m_controller, &RunController::stateChanged, this, &MainWindow::onStateChanged);
     connect(m_controller, &RunController::finished, this, &MainWindow::onFinished);
@@ -252,6 +293,17 @@ void MainWindow::buildMenus()
     tick->setCheckable(true);
     connect(tick, &QAction::toggled, m_tickLabel, &QLabel::setVisible);
     view->addSeparator();
+    m_projectorAction = view->addAction(tr("Projector mode"));
+    m_projectorAction->setObjectName(QStringLiteral("projectorAction"));
+    m_projectorAction->setCheckable(true);
+    m_projectorAction->setShortcut(QKeySequence(tr("F11")));
+    connect(m_projectorAction, &QAction::triggered, this, &MainWindow::setProjectorMode);
+    m_collapseAction = view->addAction(tr("Control panel on one line"));
+    m_collapseAction->setObjectName(QStringLiteral("collapsePanelAction"));
+    m_collapseAction->setCheckable(true);
+    m_collapseAction->setShortcut(QKeySequence(tr("Ctrl+Shift+C")));
+    connect(m_collapseAction, &QAction::triggered, this, &MainWindow::setPanelCollapsed);
+    view->addSeparator();
     // The language is kept with the settings and applies from the next start (Qt's widgets
     // and the views' texts are made once).
     QMenu* language = view->addMenu(tr("Language"));
@@ -323,6 +375,101 @@ void MainWindow::installPlotMenus()
     }
 }
 
+// ---- projector mode ----------------------------------------------------------------
+
+void MainWindow::updatePanelSummary()
+{
+    if (!m_panelSummary)
+        return;
+    m_panelSummary->setText(QString::fromStdString(m_panel->config().describe()));
+}
+
+bool MainWindow::panelCollapsed() const
+{
+    return m_panelBar && m_panelBar->isVisibleTo(const_cast<MainWindow*>(this));
+}
+
+void MainWindow::setPanelCollapsed(bool collapsed)
+{
+    updatePanelSummary();
+    m_panelScroll->setVisible(!collapsed);
+    m_panelBar->setVisible(collapsed);
+    if (m_collapseAction)
+        m_collapseAction->setChecked(collapsed);
+}
+
+void MainWindow::applyProjectorToWidgets(QWidget* root, bool on)
+{
+    // Widgets that set their own font (the tabs, titles) do not follow the application's:
+    // scale those one by one, and put back exactly the font each had.
+    QList<QWidget*> widgets = root->findChildren<QWidget*>();
+    widgets.prepend(root);
+    for (QWidget* w : widgets) {
+        if (on && w->testAttribute(Qt::WA_SetFont) && !w->property("prjFont").isValid()) {
+            w->setProperty("prjFont", w->font());
+            QFont f = w->font();
+            if (f.pointSizeF() > 0)
+                f.setPointSizeF(f.pointSizeF() * kProjectorFontScale);
+            else if (f.pixelSize() > 0)
+                f.setPixelSize(static_cast<int>(std::lround(f.pixelSize() * kProjectorFontScale)));
+            w->setFont(f);
+        } else if (!on && w->property("prjFont").isValid()) {
+            w->setFont(w->property("prjFont").value<QFont>());
+            w->setProperty("prjFont", QVariant());
+        }
+    }
+    for (QCustomPlot* p : root->findChildren<QCustomPlot*>())
+        setPlotProjector(p, on);
+}
+
+void MainWindow::setProjectorMode(bool on)
+{
+    if (m_projectorAction)
+        m_projectorAction->setChecked(on);
+    if (on == m_projector)
+        return;
+    if (on) {
+        m_normalGeometry = saveGeometry();
+        m_normalRect = geometry();
+        m_normalWindowState = windowState();
+        m_normalSplit = m_split->saveState();
+        m_normalCollapsed = panelCollapsed();
+        m_normalFont = QApplication::font();
+        m_normalPalette = QApplication::palette();
+        // the widgets with their own fonts first, while they still have them
+        applyProjectorToWidgets(this, true);
+        if (m_sweep)
+            applyProjectorToWidgets(m_sweep, true);
+        QFont f = m_normalFont;
+        f.setPointSizeF(f.pointSizeF() * kProjectorFontScale);
+        QApplication::setFont(f);
+        QApplication::setPalette(projectorPalette());
+        m_projector = true;
+        // the views get the room: the panel becomes one line (its button brings it back)
+        setPanelCollapsed(true);
+        // the screen's size first: where no window manager takes the window to full screen
+        // (a bare X server) the state alone would not resize it
+        if (QScreen* sc = screen())
+            setGeometry(sc->geometry());
+        showFullScreen();
+    } else {
+        m_projector = false;
+        QApplication::setPalette(m_normalPalette);
+        QApplication::setFont(m_normalFont);
+        applyProjectorToWidgets(this, false);
+        if (m_sweep)
+            applyProjectorToWidgets(m_sweep, false);
+        setWindowState(m_normalWindowState);
+        if (!(m_normalWindowState & (Qt::WindowMaximized | Qt::WindowFullScreen)))
+            setGeometry(m_normalRect);
+        setPanelCollapsed(m_normalCollapsed);
+        // lay the window out at its own size again before the splitter takes back its sizes
+        QCoreApplication::sendPostedEvents(nullptr, QEvent::LayoutRequest);
+        layout()->activate();
+        m_split->restoreState(m_normalSplit);
+    }
+}
+
 SweepWindow* MainWindow::openSweep()
 {
     if (!m_sweep) {
@@ -334,6 +481,8 @@ SweepWindow* MainWindow::openSweep()
                                         : QString();
         });
     }
+    if (m_projector)
+        applyProjectorToWidgets(m_sweep, true);
     m_sweep->show();
     m_sweep->raise();
     m_sweep->activateWindow();

@@ -7,7 +7,10 @@
 #include "run_controller.h"
 
 #include <QElapsedTimer>
+#include <QFont>
+#include <QPalette>
 #include <QMainWindow>
+#include <QRect>
 #include <QSize>
 #include <QStringList>
 
@@ -75,6 +78,7 @@ public:
     // Run → Scaling sweep: the sweep's window (made on first use) shown and raised.
     SweepWindow* openSweep();
     SweepWindow* sweepWindow() const { return m_sweep; }
+    bool savedProjectorMode() const { return m_savedProjector; } // the settings' choice
 
     // ---- running ----
     bool startRun(QString* error = nullptr);   // what Start does
@@ -106,6 +110,15 @@ public:
     const TickStats& tickStats() const { return m_stats; }
     QString tickSummary() const;       // everything, for the log and the tooltip
     QString shortTickSummary() const;  // for the status bar
+
+    // ---- projector mode (View > Projector mode, F11) ----
+    // Full screen, every font 1.6x, lines at least 3 px, larger markers, a high-contrast
+    // palette; off restores the window, its fonts, palette and layout exactly as they were.
+    void setProjectorMode(bool on);
+    bool projectorMode() const { return m_projector; }
+    // The control panel as one line (its run's summary and the run buttons) or in full.
+    void setPanelCollapsed(bool collapsed);
+    bool panelCollapsed() const;
 
     // ---- settings kept between sessions (lab_settings.cpp) ----
     // Reads the file at path and keeps path: closing the window saves there. Returns false
@@ -151,6 +164,22 @@ private:
     ControlPanel* m_panel = nullptr;
     QTabWidget* m_tabs = nullptr;
     QSplitter* m_split = nullptr;
+    QWidget* m_panelScroll = nullptr;
+    QWidget* m_panelBar = nullptr;       // the panel collapsed to one line
+    QLabel* m_panelSummary = nullptr;
+    QAction* m_projectorAction = nullptr;
+    QAction* m_collapseAction = nullptr;
+    // projector mode, and what it restores
+    bool m_projector = false;
+    bool m_savedProjector = false;       // from the settings, applied once shown
+    QByteArray m_normalGeometry, m_normalSplit;
+    QRect m_normalRect;
+    Qt::WindowStates m_normalWindowState;
+    bool m_normalCollapsed = false;
+    QFont m_normalFont;
+    QPalette m_normalPalette;
+    void updatePanelSummary();
+    void applyProjectorToWidgets(QWidget* root, bool on);
     QString m_settingsPath;      // empty: settings are not kept (scripts, tests)
     QString m_language;          // "en" or "zh_CN"
     TrainingView* m_training = nullptr;

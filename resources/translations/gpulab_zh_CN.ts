@@ -1388,6 +1388,30 @@
         <source>cannot write the settings to %1</source>
         <translation>无法将设置写入 %1</translation>
     </message>
+    <message>
+        <source>Show the controls</source>
+        <translation>显示控制面板</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Projector mode</source>
+        <translation>投影模式</translation>
+    </message>
+    <message>
+        <source>F11</source>
+        <translation>F11</translation>
+    </message>
+    <message>
+        <source>Control panel on one line</source>
+        <translation>控制面板收为一行</translation>
+    </message>
+    <message>
+        <source>Ctrl+Shift+C</source>
+        <translation>Ctrl+Shift+C</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
