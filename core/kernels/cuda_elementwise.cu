@@ -46,6 +46,12 @@ __global__ void sgd_kernel(int64_t count, float scale, const float* grad, float*
         w[i] -= scale * grad[i];
 }
 
+__global__ void relu_backward_kernel(int64_t count, const float* y, const float* dy, float* dx)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
 __global__ void broadcast_rows_kernel(int64_t count, int out, const float* b, float* y)
 {
     for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
@@ -188,6 +194,14 @@ void sgd(cudaStream_t s, int64_t count, float scale, const float* grad, float* w
     if (count <= 0)
         return;
     sgd_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, scale, grad, w);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void relu_backward(cudaStream_t s, int64_t count, const float* y, const float* dy, float* dx)
+{
+    if (count <= 0)
+        return;
+    relu_backward_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, y, dy, dx);
     GPULAB_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -20,6 +20,8 @@ void gather_rows(cudaStream_t s, int n, int64_t row_words, const int32_t* index,
                  const uint32_t* src, uint32_t* dst);                     // y = value
 void add(cudaStream_t s, int64_t count, const float* a, float* y);                   // y += a
 void sgd(cudaStream_t s, int64_t count, float scale, const float* grad, float* w);   // w -= scale*grad
+// dx = y > 0 ? dy : 0, elementwise (dx may be dy)
+void relu_backward(cudaStream_t s, int64_t count, const float* y, const float* dy, float* dx);
 // y (n,out): every row = b (out)
 void broadcast_rows(cudaStream_t s, int n, int out, const float* b, float* y);
 // db (out) = column sums of dy (n,out); deterministic (fixed summation order)
