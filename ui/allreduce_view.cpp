@@ -201,6 +201,10 @@ void TopologyWidget::paintEvent(QPaintEvent*)
             held << tr("dev %1: %2").arg(d).arg(m_sums[d]);
     if (!held.isEmpty())
         line += QLatin1Char('\n') + tr("Now held: %1").arg(held.join(QStringLiteral(" · ")));
+    // a star's hub has no room between three or more spokes for its bytes: said up here
+    const bool hubInHeader = !m_ring && m_n >= 4 && !m_sent.empty() && (m_sent[0] > 0 || m_recv[0] > 0);
+    if (hubInHeader)
+        line += QLatin1Char('\n') + tr("Device 0 (the hub): ↑%1 ↓%2").arg(formatBytes(m_sent[0]), formatBytes(m_recv[0]));
     p.setPen(QColor(20, 20, 20));
     const QRect lineR = p.fontMetrics().boundingRect(QRect(8, subR.bottom() + 4, textW, 400),
                                                      Qt::AlignLeft | Qt::TextWordWrap, line);
@@ -226,11 +230,49 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     const QFontMetricsF lfm(labelFont);
     const double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 8;
     const double th = 2 * lfm.height() + 2;
-    // the nodes' circle, with room around it for their labels and the note at the bottom
-    const QRectF area(8 + tw, top + th, std::max(40.0, width() - 16 - 2 * tw),
-                      std::max(40.0, height() - top - 2 * th - 28));
-    const double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.1, 14.0, 44.0);
-    m_radius = std::max(nodeR, std::min(area.width(), area.height()) / 2 - nodeR - 4);
+    // The drawing fills the space between the text on top and the note at the bottom: the
+    // largest circle whose nodes and their labels (outside the circle, each in its own
+    // direction) all stay inside it. A label above or below a node needs no room beside it.
+    const QRectF area(8, top, std::max(40.0, width() - 16.0), std::max(40.0, height() - top - 28));
+    double nodeR = std::clamp(std::min(area.width(), area.height()) * 0.08, 14.0, 44.0);
+    auto fits = [&](double r) {
+        m_radius = r;
+        for (int d = 0; d < m_n; ++d) {
+            if (!m_ring && d == 0)
+                continue; // the hub, in the middle
+            const QPointF c = pos(d, area);
+            const QPointF dir = c - area.center();
+            const double dl = std::hypot(dir.x(), dir.y());
+            const QPointF u = dl > 1 ? dir / dl : QPointF(1, 0);
+            if (!area.contains(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR)))
+                return false;
+            const double reach = nodeR + 6 + std::fabs(u.x()) * tw / 2 + std::fabs(u.y()) * th / 2;
+            const QPointF lp = c + u * reach;
+            if (!area.contains(QRectF(lp.x() - tw / 2, lp.y() - th / 2, tw, th)))
+                return false;
+        }
+        return true;
+    };
+    auto largest = [&] {
+        double lo = nodeR, hi = std::max(nodeR, std::min(area.width(), area.height()) / 2);
+        for (int i = 0; i < 24; ++i) {
+            const double mid = (lo + hi) / 2;
+            (fits(mid) ? lo : hi) = mid;
+        }
+        return lo;
+    };
+    m_radius = largest();
+    // many devices on a small circle: smaller nodes, so that neighbours do not overlap
+    const int onCircle = m_ring ? m_n : m_n - 1;
+    if (onCircle > 1) {
+        const double spacing = 2 * m_radius * std::sin(M_PI / onCircle);
+        const double hubGap = m_ring ? 1e9 : m_radius;
+        const double fitR = std::min(spacing, hubGap) / 2 - 3;
+        if (fitR < nodeR) {
+            nodeR = std::max(9.0, fitR);
+            m_radius = largest();
+        }
+    }
     // links
     p.setPen(QPen(QColor(200, 200, 200), 3));
     for (int d = 0; d < m_n; ++d) {
@@ -293,6 +335,8 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         p.drawText(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR), Qt::AlignCenter,
                    QString::number(d));
         if (size_t(d) >= m_sent.size() || (m_sent[size_t(d)] == 0 && m_recv[size_t(d)] == 0))
+            continue;
+        if (hubInHeader && d == 0)
             continue;
         // outside the circle, just clear of the node; the hub of a star between two spokes,
         // away from the chunks moving along them

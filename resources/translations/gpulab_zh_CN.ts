@@ -1804,6 +1804,10 @@ asked for %2 with %3 in use</source>
         <source>Now held: %1</source>
         <translation>此时持有：%1</translation>
     </message>
+    <message>
+        <source>Device 0 (the hub): ↑%1 ↓%2</source>
+        <translation>设备 0（中心）：↑%1 ↓%2</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::TrainingView</name>
