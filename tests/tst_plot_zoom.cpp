@@ -1,0 +1,72 @@
+// The time plots (Memory, Engine, Training) zoom with the wheel and pan with a drag, keep the
+// user's range through the lab's refreshes, and a double click brings back the view's own.
+#include "control_panel.h"
+#include "dataset_loader.h"
+#include "main_window.h"
+#include "memory_view.h"
+
+#include <qcustomplot.h>
+
+#include <QComboBox>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QtTest>
+
+using namespace gpulab;
+
+class TestPlotZoom : public QObject {
+    Q_OBJECT
+
+private slots:
+    void wheelZoomsDoubleClickResets()
+    {
+        MainWindow w;
+        w.resize(1400, 900);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loader()->loading(), 60000);
+        auto* source = w.findChild<QComboBox*>(QStringLiteral("dataSourceCombo"));
+        source->setCurrentIndex(source->findData(int(DatasetLoader::Source::Synthetic)));
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loader()->loading() && w.loader()->data(), 60000);
+        TrainConfig c = w.panel()->config();
+        c.devices = 2;
+        c.batch_size = 64;
+        c.epochs = 1;
+        c.train_subset = 1024;
+        c.test_subset = 256;
+        w.panel()->setConfig(c);
+        QVERIFY(w.showView(QStringLiteral("memory")));
+        QSignalSpy finished(&w, &MainWindow::runFinished);
+        QString error;
+        QVERIFY2(w.startRun(&error), qPrintable(error));
+        QVERIFY(finished.wait(180000));
+        QTest::qWait(100);
+
+        for (const char* view : {"memory", "engine", "training"}) {
+            QVERIFY(w.showView(QString::fromLatin1(view)));
+            QTest::qWait(100);
+            auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("viewTabs"));
+            QCustomPlot* plot = tabs->currentWidget()->findChildren<QCustomPlot*>().first();
+            QVERIFY(plot->interactions().testFlag(QCP::iRangeZoom));
+            QVERIFY(plot->interactions().testFlag(QCP::iRangeDrag));
+            const QCPRange own = plot->xAxis->range();
+            const QPoint mid = plot->axisRect()->rect().center();
+            QWheelEvent wheel(QPointF(mid), plot->mapToGlobal(QPointF(mid)), QPoint(), QPoint(0, 240), Qt::NoButton,
+                              Qt::NoModifier, Qt::NoScrollPhase, false);
+            QApplication::sendEvent(plot, &wheel);
+            plot->replot();
+            QVERIFY2(plot->xAxis->range().size() < own.size() * 0.9, view); // zoomed in
+            QTest::qWait(200); // the lab's refreshes leave the user's range alone
+            QVERIFY2(plot->xAxis->range().size() < own.size() * 0.9, view);
+            QTest::mouseDClick(plot, Qt::LeftButton, Qt::NoModifier, mid);
+            QTest::qWait(50);
+            QVERIFY2(qAbs(plot->xAxis->range().lower - own.lower) < 1e-9 * qMax(1.0, own.size()) &&
+                         qAbs(plot->xAxis->range().upper - own.upper) < 1e-9 * qMax(1.0, own.size()),
+                     view);
+        }
+    }
+};
+
+QTEST_MAIN(TestPlotZoom)
+#include "tst_plot_zoom.moc"
