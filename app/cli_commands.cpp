@@ -9,6 +9,7 @@
 #include "trace/event_stream.h"
 #include "trace/op_summary.h"
 #include "trace/trace_export.h"
+#include "record/recording.h"
 #include "train/settings.h"
 #include "train/trainer.h"
 
@@ -18,6 +19,8 @@
 #include <csignal>
 #include <cstdio>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -158,12 +161,11 @@ TrainConfig config_from(const Args& a)
     return c;
 }
 
-void write_exports(const EventStream& trace, const std::string& trace_path,
-                   const std::string& csv_path, FILE* out)
+void write_exports_of(const std::vector<Event>& events, const std::string& trace_path,
+                      const std::string& csv_path, FILE* out)
 {
     if (trace_path.empty() && csv_path.empty())
         return;
-    const auto events = trace.all();
     std::string err;
     if (!trace_path.empty()) {
         if (export_chrome_trace(events, trace_path, &err))
@@ -180,6 +182,32 @@ void write_exports(const EventStream& trace, const std::string& trace_path,
     }
 }
 
+void write_exports(const EventStream& trace, const std::string& trace_path,
+                   const std::string& csv_path, FILE* out)
+{
+    write_exports_of(trace.all(), trace_path, csv_path, out);
+}
+
+// The lines train prints for the run's events, and replay prints again from a recording:
+// "training: ...", "note: ...", "epoch 1: loss ..., on [devices]".
+std::string run_line(const Event& e, const std::string& devices)
+{
+    char buf[512];
+    if (e.kind == EventKind::EpochEnd) {
+        // Three significant digits: a GPU epoch takes hundredths of a second.
+        std::snprintf(buf, sizeof buf,
+                      e.value3 >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
+                                      : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
+                      e.epoch, e.value, e.value2, e.value3, devices.c_str());
+        return buf;
+    }
+    if (e.kind == EventKind::RunBegin)
+        return "training: " + e.name + "\n";
+    if (e.kind == EventKind::Log)
+        return "note: " + e.text + "\n";
+    return {};
+}
+
 } // namespace
 
 int cmd_help()
@@ -194,6 +222,9 @@ int cmd_help()
         "  gpulab-cli devices           list the devices gpulab can use (GPUs, or why none)\n"
         "  gpulab-cli verify [options]  check every op, allreduce and a few training steps on\n"
         "                               every usable backend against the CPU reference\n"
+        "  gpulab-cli replay FILE [--trace OUT] [--csv OUT]\n"
+        "                               print a recording's header and epoch lines as\n"
+        "                               recorded; convert it to a Chrome trace or CSV\n"
         "  gpulab-cli --version         the version (and the git description of the build)\n"
         "\n"
         "train options:\n"
@@ -202,6 +233,8 @@ int cmd_help()
         "  --synthetic N          use N generated images instead of Fashion-MNIST (demos)\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
+        "  --record FILE          record the run (events and snapshots) as it goes, for\n"
+        "                         gpulab-cli replay; the README describes the format\n"
         "  --op-summary           after the run, where each device's time went, per op\n"
         "  --json                 one JSON object per epoch on stdout; every message on stderr\n"
         "  --quiet                no progress line\n"
@@ -225,7 +258,8 @@ int cmd_help()
         "tol + eps*|reference|) and exits 1 when any check fails.\n"
         "\n"
         "exit codes: 0 done, 1 the run failed (out of memory, diverged), 2 bad settings or\n"
-        "data, 130 interrupted.\n",
+        "data, 130 interrupted. replay: 0 a complete recording, 1 an incomplete one (the run\n"
+        "was cut short: what it holds is shown), 2 not a readable recording.\n",
         settings_help(cli_defaults()).c_str(), default_fashion_mnist_dir().c_str());
     return 0;
 }
@@ -260,14 +294,14 @@ int cmd_devices(const std::vector<std::string>& args)
 int cmd_train(const std::vector<std::string>& argv)
 {
     TrainConfig cfg;
-    std::string data_dir, trace_path, csv_path;
+    std::string data_dir, trace_path, csv_path, record_path;
     bool quiet = false;
     bool op_summary = false;
     bool json = false;
     FILE* out = stdout; // messages; stderr with --json, so stdout holds only the JSON lines
     long long synthetic = 0;
     try {
-        std::vector<std::string> with_value = {"--data", "--trace", "--csv", "--synthetic"};
+        std::vector<std::string> with_value = {"--data", "--trace", "--csv", "--synthetic", "--record"};
         for (const SettingSpec& spec : run_settings())
             with_value.push_back(spec.flag);
         Args a(argv, with_value,
@@ -281,6 +315,7 @@ int cmd_train(const std::vector<std::string>& argv)
             throw Usage("--synthetic needs a number of training images from 1 to 1000000");
         trace_path = a.str("--trace", "");
         csv_path = a.str("--csv", "");
+        record_path = a.str("--record", "");
         quiet = a.has("--quiet") || !isatty(STDERR_FILENO);
         op_summary = a.has("--op-summary");
         json = a.has("--json");
@@ -325,8 +360,56 @@ int cmd_train(const std::vector<std::string>& argv)
         return 2;
     }
 
+    if (!record_path.empty()) {
+        // Fail now, not after the run: the file is created here and written as the run goes.
+        try {
+            RecordingWriter probe(record_path, RecordingHeader::for_run(cfg, "gpulab-cli", {}));
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "gpulab-cli train: %s\n", english(e.error).c_str());
+            return 2;
+        }
+    }
+
     EventStream trace;
     Trainer trainer(cfg, data, trace);
+    // The devices' own names, once the run has made them (the epoch lines and the recording
+    // use them).
+    std::mutex names_mutex;
+    std::vector<std::string> made_names;
+    trainer.on_devices_made = [&](const std::vector<Device*>& devs) {
+        std::lock_guard lock(names_mutex);
+        for (Device* d : devs)
+            made_names.push_back(d->name());
+    };
+    std::unique_ptr<RecordingWriter> recorder;
+    size_t record_cursor = 0;
+    std::vector<Event> to_record;
+    // Writes what is new to the recording (opened once the devices are named) and flushes
+    // it, so that the file holds at least what has been printed.
+    auto record = [&](bool at_end) {
+        if (record_path.empty())
+            return;
+        if (!recorder) {
+            std::vector<std::string> names;
+            {
+                std::lock_guard lock(names_mutex);
+                names = made_names;
+            }
+            if (names.empty() && !at_end)
+                return;
+            recorder = std::make_unique<RecordingWriter>(record_path,
+                                                         RecordingHeader::for_run(cfg, "gpulab-cli", names));
+        }
+        to_record.clear();
+        trace.drain(record_cursor, to_record);
+        for (const Event& e : to_record) {
+            std::shared_ptr<const Snapshot> snap;
+            if (e.kind == EventKind::Snapshot && e.snapshot >= 0)
+                snap = trace.snapshot(static_cast<size_t>(e.snapshot));
+            recorder->add(e, snap.get());
+        }
+        recorder->flush();
+    };
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);
 
@@ -347,6 +430,12 @@ int cmd_train(const std::vector<std::string>& argv)
     auto epoch_start = std::chrono::steady_clock::now();
     bool interrupted = false;
     auto drain = [&] {
+        try {
+            record(false);
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "gpulab-cli train: %s; recording stopped\n", english(e.error).c_str());
+            record_path.clear();
+        }
         news.clear();
         trace.drain(cursor, news);
         for (const auto& e : news) {
@@ -377,16 +466,10 @@ int cmd_train(const std::vector<std::string>& argv)
                     std::fflush(stdout);
                     continue;
                 }
-                // Three significant digits: a GPU epoch takes hundredths of a second.
-                std::printf(e.value3 >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
-                                            : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
-                            e.epoch, e.value, e.value2, e.value3, devices.c_str());
+                std::fputs(run_line(e, devices).c_str(), stdout);
                 std::fflush(stdout);
-            } else if (e.kind == EventKind::RunBegin) {
-                std::fprintf(out, "training: %s\n", e.name.c_str());
-                std::fflush(out);
-            } else if (e.kind == EventKind::Log) {
-                std::fprintf(out, "note: %s\n", e.text.c_str());
+            } else if (e.kind == EventKind::RunBegin || e.kind == EventKind::Log) {
+                std::fputs(run_line(e, devices).c_str(), out);
                 std::fflush(out);
             }
         }
@@ -398,13 +481,11 @@ int cmd_train(const std::vector<std::string>& argv)
             trainer.cancel();
         }
         if (devices == "[]") {
-            // names are known once the run has started; build them like the device does
-            std::vector<std::string> names;
-            for (int d = 0; d < cfg.devices; ++d)
-                names.push_back((cfg.backend == Backend::Cuda ? "cuda(" : "cpu-sim(") +
-                                std::to_string(d) + ")");
-            devices = join_names(names);
-            device_list = names;
+            std::lock_guard lock(names_mutex);
+            if (!made_names.empty()) {
+                devices = join_names(made_names);
+                device_list = made_names;
+            }
         }
         drain();
     }
@@ -416,6 +497,20 @@ int cmd_train(const std::vector<std::string>& argv)
     drain();
     if (progress_shown)
         std::fprintf(stderr, "\n");
+    if (!record_path.empty()) {
+        try {
+            record(true);
+            recorder->finish(result.status, result.error);
+            if (recorder->failed())
+                std::fprintf(stderr, "gpulab-cli train: cannot write the recording %s (%s)\n", record_path.c_str(),
+                             recorder->error().c_str());
+            else
+                std::fprintf(out, "recording written to %s (%.1f MiB)\n", record_path.c_str(),
+                            static_cast<double>(recorder->file_bytes()) / (1 << 20));
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "gpulab-cli train: %s\n", english(e.error).c_str());
+        }
+    }
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
 
@@ -436,6 +531,75 @@ int cmd_train(const std::vector<std::string>& argv)
         return 1;
     }
     return 1;
+}
+
+} // namespace gpulab::cli
+
+namespace gpulab::cli {
+
+int cmd_replay(const std::vector<std::string>& argv)
+{
+    std::string file, trace_path, csv_path;
+    try {
+        std::vector<std::string> rest;
+        for (const std::string& a : argv) {
+            if (a.rfind("--", 0) != 0 && file.empty() && (rest.empty() || rest.back().rfind("--", 0) != 0 ||
+                                                          rest.back() == "--help")) {
+                file = a;
+                continue;
+            }
+            rest.push_back(a);
+        }
+        Args a(rest, {"--trace", "--csv"}, {"--help"});
+        if (a.has("--help"))
+            return cmd_help();
+        if (file.empty())
+            throw Usage("replay needs a recording file (gpulab-cli replay FILE [--trace OUT] [--csv OUT])");
+        trace_path = a.str("--trace", "");
+        csv_path = a.str("--csv", "");
+    } catch (const Usage& e) {
+        std::fprintf(stderr, "gpulab-cli replay: %s\n", e.what());
+        return 2;
+    }
+    Recording r;
+    try {
+        r = read_recording(file);
+    } catch (const GpulabError& e) {
+        std::fprintf(stderr, "gpulab-cli replay: %s\n", english(e.error).c_str());
+        return 2;
+    }
+    const RecordingHeader& h = r.header;
+    const std::string devices = join_names(h.devices);
+    std::printf("recording: %s (format %u, %s %s)\n", file.c_str(), h.format, h.program.c_str(),
+                h.gpulab_version.c_str());
+    std::printf("recorded: %s on %s%s%s\n", h.date.c_str(), h.machine.c_str(), h.cpu.empty() ? "" : ", ",
+                h.cpu.c_str());
+    std::printf("devices: %s\n", devices.c_str());
+    std::printf("settings: %s\n", h.settings.c_str());
+    int last_epoch = 0;
+    for (const Event& e : r.events) {
+        std::fputs(run_line(e, devices).c_str(), stdout);
+        if (e.kind == EventKind::EpochEnd)
+            last_epoch = e.epoch;
+    }
+    if (r.complete) {
+        if (r.error && r.status != "completed")
+            std::printf("run %s: %s\n", r.status.c_str(), english(r.error).c_str());
+        else
+            std::printf("run %s\n", r.status.c_str());
+    }
+    std::printf("%zu events, %zu snapshots\n", r.events.size(), r.snapshots.size());
+    std::fflush(stdout);
+    write_exports_of(r.events, trace_path, csv_path, stdout);
+    if (!r.complete) {
+        const std::string where = last_epoch > 0 ? "epoch " + std::to_string(last_epoch) : std::string("its start");
+        std::fprintf(stderr,
+                     "gpulab-cli replay: %s: the recording is incomplete: it ends after %s (the run was cut short, "
+                     "e.g. killed or crashed); what it holds is shown above\n",
+                     file.c_str(), where.c_str());
+        return 1;
+    }
+    return 0;
 }
 
 } // namespace gpulab::cli

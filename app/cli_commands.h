@@ -12,6 +12,7 @@ int cmd_train(const std::vector<std::string>& args);
 int cmd_devices(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args); // cli_verify.cpp
 int cmd_sweep(const std::vector<std::string>& args);  // cli_sweep.cpp
+int cmd_replay(const std::vector<std::string>& args);
 int cmd_help();
 
 } // namespace gpulab::cli

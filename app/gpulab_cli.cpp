@@ -26,6 +26,8 @@ int main(int argc, char** argv)
             return cmd_devices(args);
         if (cmd == "verify")
             return cmd_verify(args);
+        if (cmd == "replay")
+            return cmd_replay(args);
         if (cmd == "sweep")
             return cmd_sweep(args);
     } catch (const std::exception& e) {

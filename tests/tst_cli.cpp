@@ -2,7 +2,9 @@
 // run exits 1 with the reason, an interrupted run leaves a valid trace and exits 130.
 #include <QtTest>
 
+#include <QJsonArray>
 #include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
@@ -229,6 +231,94 @@ private slots:
         const QRegularExpression line(R"(\nFAIL cpu\s+training\s+3 devices = 1 device .*failure injected)");
         QVERIFY2(bad.out.contains(line), qPrintable(bad.out));
         QVERIFY2(bad.out.contains(" 1 FAIL"), qPrintable(bad.out));
+    }
+
+    // train --record writes the run as it goes; replay prints its header and the epoch
+    // lines exactly as train printed them, and converts it to a trace and CSV.
+    void recordAndReplay()
+    {
+        QTemporaryDir dir;
+        const QString rec = dir.filePath("run.gpurec");
+        Outcome t = cli({"train", "--synthetic", "512", "--devices", "2", "--epochs", "2", "--batch-size", "64",
+                         "--snapshot-every", "4", "--record", rec, "--quiet"});
+        QCOMPARE(t.code, 0);
+        QVERIFY2(t.out.contains("recording written to"), qPrintable(t.out));
+        const QString trace = dir.filePath("replay.json"), csv = dir.filePath("replay.csv");
+        Outcome r = cli({"replay", rec, "--trace", trace, "--csv", csv});
+        QCOMPARE(r.code, 0);
+        auto runLines = [](const QString& out) {
+            QStringList keep;
+            for (const QString& l : out.split('\n'))
+                if (l.startsWith("training: ") || l.startsWith("epoch "))
+                    keep << l;
+            return keep;
+        };
+        QCOMPARE(runLines(r.out).size(), 3);
+        QCOMPARE(runLines(r.out), runLines(t.out));
+        QVERIFY(r.out.contains("settings: backend=cpu devices=2 batch_size=64"));
+        QVERIFY(r.out.contains("devices: [cpu-sim(0), cpu-sim(1)]"));
+        QVERIFY(r.out.contains("run completed"));
+        QFile tf(trace);
+        QVERIFY(tf.open(QIODevice::ReadOnly));
+        QVERIFY(QJsonDocument::fromJson(tf.readAll()).object().value("traceEvents").toArray().size() > 100);
+        QFile cf(csv);
+        QVERIFY(cf.open(QIODevice::ReadOnly));
+        QVERIFY(cf.readLine().startsWith("t_us,t_end_us,kind,device"));
+    }
+
+    // What a crash leaves (SIGKILL: no chance to finish the file) replays as incomplete,
+    // with every epoch line printed before the kill.
+    void killedRunReplaysAsIncomplete()
+    {
+        QTemporaryDir dir;
+        const QString rec = dir.filePath("killed.gpurec");
+        QProcess p;
+        p.start(GPULAB_CLI, {"train", "--synthetic", "10000", "--devices", "2", "--epochs", "5", "--batch-size",
+                             "64", "--record", rec, "--quiet"});
+        QVERIFY(p.waitForStarted());
+        QByteArray out;
+        while (!out.contains("epoch 1:") && p.state() == QProcess::Running) {
+            p.waitForReadyRead(200);
+            out += p.readAllStandardOutput();
+        }
+        QVERIFY2(out.contains("epoch 1:"), (out + p.readAllStandardError()).constData());
+        p.kill();
+        QVERIFY(p.waitForFinished(30000));
+        out += p.readAllStandardOutput();
+        Outcome r = cli({"replay", rec});
+        QCOMPARE(r.code, 1);
+        QVERIFY2(r.err.contains("the recording is incomplete"), qPrintable(r.err));
+        QCOMPARE(r.err.trimmed().count('\n'), 0);
+        for (const QString& l : QString::fromUtf8(out).split('\n'))
+            if (l.startsWith("epoch "))
+                QVERIFY2(r.out.contains(l), qPrintable(l + " missing from\n" + r.out));
+        QVERIFY(!r.out.contains("run completed"));
+    }
+
+    void replayRefusesWhatIsNotARecording()
+    {
+        QTemporaryDir dir;
+        const QString json = dir.filePath("trace.json"), empty = dir.filePath("empty.gpurec");
+        QFile j(json);
+        QVERIFY(j.open(QIODevice::WriteOnly));
+        j.write("{\"traceEvents\":[]}");
+        j.close();
+        QFile e(empty);
+        QVERIFY(e.open(QIODevice::WriteOnly));
+        e.close();
+        const QList<QPair<QString, QString>> cases = {{dir.path(), "is a directory"},
+                                                      {empty, "the file is empty"},
+                                                      {json, "it is a JSON file"},
+                                                      {dir.filePath("none.gpurec"), "cannot open the recording"}};
+        for (const auto& [file, needle] : cases) {
+            Outcome r = cli({"replay", file});
+            QCOMPARE(r.code, 2);
+            QVERIFY2(r.err.contains(needle) && r.err.contains(file), qPrintable(r.err));
+            QCOMPARE(r.err.trimmed().count('\n'), 0);
+        }
+        Outcome w = cli({"train", "--synthetic", "256", "--record", dir.path(), "--quiet"});
+        QCOMPARE(w.code, 2); // refused before the run
+        QVERIFY2(w.err.contains("cannot write the recording"), qPrintable(w.err));
     }
 
     void devicesCommand()

@@ -72,8 +72,8 @@ const Phrase kPhrases[] = {
     {ErrorCode::RecordingBadMagic, QT_TRANSLATE_NOOP("CoreMessages", "{file}: not a gpulab recording (it does not start with GPULABRC)")},
     {ErrorCode::RecordingNewerVersion, QT_TRANSLATE_NOOP("CoreMessages", "{file}: recording format {version} is newer than this gpulab reads (up to {supported}); open it with a newer gpulab")},
     {ErrorCode::RecordingTruncatedHeader, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is cut short inside its header ({bytes} bytes)")},
-    {ErrorCode::RecordingDamaged, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged at byte {offset} of its data (a checksum or the compression does not match)")},
-    {ErrorCode::RecordingBadRecord, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged at byte {offset} of its data (a record of {size} bytes; at most {max} are allowed)")},
+    {ErrorCode::RecordingDamaged, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged near byte {offset} (a checksum or the compressed data does not match)")},
+    {ErrorCode::RecordingBadRecord, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged near byte {offset} (a record claims {size} bytes; at most {max} are allowed)")},
     {ErrorCode::RecordingNoHeader, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording has no run header")},
     {ErrorCode::RecordingTooLarge, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more")},
 };

@@ -105,10 +105,9 @@ const Entry kEntries[] = {
     {ErrorCode::RecordingTruncatedHeader, "recording_truncated_header",
      "{file}: the recording is cut short inside its header ({bytes} bytes)"},
     {ErrorCode::RecordingDamaged, "recording_damaged",
-     "{file}: the recording is damaged at byte {offset} of its data (a checksum or the compression does not match)"},
+     "{file}: the recording is damaged near byte {offset} (a checksum or the compressed data does not match)"},
     {ErrorCode::RecordingBadRecord, "recording_bad_record",
-     "{file}: the recording is damaged at byte {offset} of its data (a record of {size} bytes; at most {max} are "
-     "allowed)"},
+     "{file}: the recording is damaged near byte {offset} (a record claims {size} bytes; at most {max} are allowed)"},
     {ErrorCode::RecordingNoHeader, "recording_no_header", "{file}: the recording has no run header"},
     {ErrorCode::RecordingTooLarge, "recording_too_large",
      "{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more"},
@@ -141,6 +140,14 @@ const char* error_code_name(ErrorCode c)
 {
     const Entry* e = entry(c);
     return e ? e->name : "none";
+}
+
+ErrorCode error_code_from_name(std::string_view name)
+{
+    for (const Entry& e : kEntries)
+        if (name == e.name)
+            return e.code;
+    return ErrorCode::None;
 }
 
 const char* error_template(ErrorCode c)

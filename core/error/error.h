@@ -101,6 +101,7 @@ struct Error {
 Error other_error(const std::string& text);
 
 const char* error_code_name(ErrorCode c);     // stable: "out_of_memory", "setting_out_of_range"
+ErrorCode error_code_from_name(std::string_view name); // None when unknown
 const char* error_template(ErrorCode c);      // English, facts as {name}
 std::vector<ErrorCode> all_error_codes();     // None excluded
 // template with each {name} replaced by the fact of that name (unknown names stay)

@@ -228,12 +228,12 @@
         <translation>{file}：录制文件在文件头内就中断了（{bytes} 个字节）</translation>
     </message>
     <message>
-        <source>{file}: the recording is damaged at byte {offset} of its data (a checksum or the compression does not match)</source>
-        <translation>{file}：录制文件在数据的第 {offset} 个字节处损坏（校验和或压缩数据不符）</translation>
+        <source>{file}: the recording is damaged near byte {offset} (a checksum or the compressed data does not match)</source>
+        <translation>{file}：录制文件在第 {offset} 个字节附近损坏（校验和或压缩数据不符）</translation>
     </message>
     <message>
-        <source>{file}: the recording is damaged at byte {offset} of its data (a record of {size} bytes; at most {max} are allowed)</source>
-        <translation>{file}：录制文件在数据的第 {offset} 个字节处损坏（一条记录有 {size} 个字节；最多允许 {max} 个）</translation>
+        <source>{file}: the recording is damaged near byte {offset} (a record claims {size} bytes; at most {max} are allowed)</source>
+        <translation>{file}：录制文件在第 {offset} 个字节附近损坏（一条记录声称有 {size} 个字节；最多允许 {max} 个）</translation>
     </message>
     <message>
         <source>{file}: the recording has no run header</source>

@@ -1,0 +1,663 @@
+// Run recordings (recording.h): the writer streams records through zlib with a sync flush
+// whenever asked, so the file on disk always ends on a readable boundary; the reader
+// inflates in bounded chunks, checks every record's CRC before using it, and never sizes a
+// buffer from a length read in the file (buffers grow only with the bytes that arrive).
+#include "record/recording.h"
+
+#include "train/settings.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef GPULAB_VERSION
+#define GPULAB_VERSION "unknown"
+#endif
+
+namespace gpulab {
+
+namespace {
+
+constexpr char kMagic[8] = {'G', 'P', 'U', 'L', 'A', 'B', 'R', 'C'};
+constexpr size_t kFileHeader = 16;
+enum RecordType : uint8_t { kHeader = 1, kEvent = 2, kSnapshot = 3, kEnd = 4 };
+
+// Event kinds by their number in the format: fixed, whatever order EventKind has.
+constexpr EventKind kKinds[] = {
+    EventKind::RunBegin,      EventKind::RunEnd,   EventKind::Push,          EventKind::Op,
+    EventKind::MemAlloc,      EventKind::MemFree,  EventKind::MemOom,        EventKind::AllreduceStep,
+    EventKind::MinibatchLoss, EventKind::EpochEnd, EventKind::Error,         EventKind::Snapshot,
+    EventKind::Log,
+};
+
+uint8_t kind_number(EventKind k)
+{
+    for (size_t i = 0; i < std::size(kKinds); ++i)
+        if (kKinds[i] == k)
+            return static_cast<uint8_t>(i);
+    return 255;
+}
+
+uint32_t crc(const void* p, size_t n, uint32_t c = 0)
+{
+    return static_cast<uint32_t>(crc32(c, static_cast<const Bytef*>(p), static_cast<uInt>(n)));
+}
+
+// ---- encoding ----
+struct Out {
+    std::string b;
+    void u8(uint8_t v) { b.push_back(static_cast<char>(v)); }
+    void u16(uint16_t v) { raw(&v, 2); }
+    void u32(uint32_t v) { raw(&v, 4); }
+    void i32(int32_t v) { raw(&v, 4); }
+    void i64(int64_t v) { raw(&v, 8); }
+    void f64(double v) { raw(&v, 8); }
+    void f32(float v) { raw(&v, 4); }
+    void str(const std::string& s)
+    {
+        u32(static_cast<uint32_t>(s.size()));
+        b += s;
+    }
+    void error(const Error& e)
+    {
+        str(e ? error_code_name(e.code) : "");
+        u32(static_cast<uint32_t>(e.facts.size()));
+        for (const auto& [k, v] : e.facts) {
+            str(k);
+            str(v);
+        }
+    }
+    // little-endian hosts only (x86-64, aarch64): the format is little-endian
+    void raw(const void* p, size_t n) { b.append(static_cast<const char*>(p), n); }
+};
+static_assert(std::endian::native == std::endian::little, "recordings are little-endian");
+
+// ---- decoding: every read is checked against what is left ----
+struct Malformed {};
+
+struct In {
+    const uint8_t* p;
+    size_t n;
+    size_t at = 0;
+    void need(size_t k)
+    {
+        if (k > n - at)
+            throw Malformed{};
+    }
+    template <class T>
+    T get()
+    {
+        need(sizeof(T));
+        T v;
+        std::memcpy(&v, p + at, sizeof(T));
+        at += sizeof(T);
+        return v;
+    }
+    uint8_t u8() { return get<uint8_t>(); }
+    uint32_t u32() { return get<uint32_t>(); }
+    int32_t i32() { return get<int32_t>(); }
+    int64_t i64() { return get<int64_t>(); }
+    double f64() { return get<double>(); }
+    std::string str()
+    {
+        const uint32_t len = u32();
+        need(len); // the length is checked against the bytes present before anything is made
+        std::string s(reinterpret_cast<const char*>(p + at), len);
+        at += len;
+        return s;
+    }
+    Error error()
+    {
+        Error e;
+        const std::string code = str();
+        const uint32_t count = u32();
+        for (uint32_t i = 0; i < count; ++i) {
+            std::string k = str();
+            std::string v = str();
+            e.facts.emplace_back(std::move(k), std::move(v));
+        }
+        if (!code.empty()) {
+            e.code = error_code_from_name(code);
+            if (e.code == ErrorCode::None) // a code from a newer gpulab: keep its words
+                e = other_error(code);
+        }
+        return e;
+    }
+    bool done() const { return at == n; }
+};
+
+std::string header_payload(const RecordingHeader& h)
+{
+    std::string devices;
+    for (size_t i = 0; i < h.devices.size(); ++i)
+        devices += (i ? "\n" : "") + h.devices[i];
+    const std::pair<const char*, std::string> fields[] = {
+        {"program", h.program}, {"gpulab_version", h.gpulab_version}, {"settings", h.settings},
+        {"machine", h.machine}, {"cpu", h.cpu},                       {"devices", devices},
+        {"date", h.date},
+    };
+    Out o;
+    o.u32(static_cast<uint32_t>(std::size(fields)));
+    for (const auto& [k, v] : fields) {
+        o.str(k);
+        o.str(v);
+    }
+    return o.b;
+}
+
+std::string event_payload(const Event& e, int snapshot)
+{
+    Out o;
+    o.u8(kind_number(e.kind));
+    o.f64(e.t_us);
+    o.f64(e.t_end_us);
+    for (int v : {e.device, e.epoch, e.batch, e.step, e.src, e.dst, e.chunk, snapshot})
+        o.i32(v);
+    o.i64(e.bytes);
+    o.i64(e.in_use);
+    o.f64(e.value);
+    o.f64(e.value2);
+    o.f64(e.value3);
+    o.str(e.name);
+    o.str(e.text);
+    o.error(e.error);
+    return o.b;
+}
+
+std::string snapshot_payload(const Snapshot& s)
+{
+    Out o;
+    o.u8(static_cast<uint8_t>(s.what));
+    o.i32(s.epoch);
+    o.i32(s.batch);
+    o.i32(s.device);
+    o.str(s.tensor);
+    o.u32(static_cast<uint32_t>(s.names.size()));
+    for (const auto& n : s.names)
+        o.str(n);
+    o.u32(static_cast<uint32_t>(s.values.size()));
+    for (const auto& v : s.values) {
+        o.u32(static_cast<uint32_t>(v.size()));
+        o.raw(v.data(), v.size() * sizeof(float));
+    }
+    return o.b;
+}
+
+std::string first_line_of(const char* path, const char* key)
+{
+    std::ifstream f(path);
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind(key, 0) == 0) {
+            const size_t colon = line.find(':');
+            if (colon != std::string::npos) {
+                size_t i = colon + 1;
+                while (i < line.size() && line[i] == ' ')
+                    ++i;
+                return line.substr(i);
+            }
+        }
+    return {};
+}
+
+} // namespace
+
+RecordingHeader RecordingHeader::for_run(const TrainConfig& c, const std::string& program,
+                                         const std::vector<std::string>& devices)
+{
+    RecordingHeader h;
+    h.program = program;
+    h.gpulab_version = GPULAB_VERSION;
+    h.settings = settings_to_text(c);
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0)
+        h.machine = host;
+    h.cpu = first_line_of("/proc/cpuinfo", "model name");
+    h.devices = devices;
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    h.date = date;
+    return h;
+}
+
+// ---- writer ----------------------------------------------------------------------------
+
+struct RecordingWriter::Z {
+    z_stream zs{};
+    bool live = false;
+    ~Z()
+    {
+        if (live)
+            deflateEnd(&zs);
+    }
+};
+
+RecordingWriter::RecordingWriter(const std::string& path, const RecordingHeader& h)
+    : m_path(path), m_z(std::make_unique<Z>())
+{
+    struct stat st{};
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+        throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", path}, {"why", "it is a directory"}}));
+    m_file = std::fopen(path.c_str(), "wb");
+    if (!m_file)
+        throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", path}, {"why", std::strerror(errno)}}));
+    if (deflateInit(&m_z->zs, 6) != Z_OK) {
+        std::fclose(m_file);
+        m_file = nullptr;
+        throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", path}, {"why", "zlib could not start"}}));
+    }
+    m_z->live = true;
+    uint8_t head[kFileHeader];
+    std::memcpy(head, kMagic, 8);
+    const uint32_t version = kRecordingFormat;
+    std::memcpy(head + 8, &version, 4);
+    const uint32_t c = crc(head, 12);
+    std::memcpy(head + 12, &c, 4);
+    if (std::fwrite(head, 1, kFileHeader, m_file) != kFileHeader || std::fflush(m_file) != 0) {
+        const std::string why = std::strerror(errno);
+        std::fclose(m_file);
+        m_file = nullptr;
+        throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", path}, {"why", why}}));
+    }
+    m_file_bytes = kFileHeader;
+    record(kHeader, header_payload(h));
+    flush();
+}
+
+RecordingWriter::~RecordingWriter()
+{
+    // Not finished: leave what was written readable (as incomplete), like a crash would.
+    if (m_file) {
+        if (!m_finished)
+            flush();
+        std::fclose(m_file);
+    }
+}
+
+void RecordingWriter::record(uint8_t type, const std::string& payload)
+{
+    Out o;
+    o.u8(type);
+    o.u32(static_cast<uint32_t>(payload.size()));
+    o.u16(static_cast<uint16_t>(crc(o.b.data(), 5)));
+    uint32_t c = crc(o.b.data(), 5);
+    c = crc(payload.data(), payload.size(), c);
+    m_pending += o.b;
+    m_pending += payload;
+    m_pending.append(reinterpret_cast<const char*>(&c), 4);
+    if (m_pending.size() >= (1u << 20))
+        deflate_out(Z_NO_FLUSH);
+}
+
+void RecordingWriter::add(const Event& e, const Snapshot* snapshot)
+{
+    if (m_finished || !m_file)
+        return;
+    int index = -1;
+    if (e.kind == EventKind::Snapshot && snapshot) {
+        record(kSnapshot, snapshot_payload(*snapshot));
+        index = m_snapshots++;
+    }
+    record(kEvent, event_payload(e, index));
+}
+
+void RecordingWriter::deflate_out(int flush)
+{
+    if (!m_file)
+        return;
+    z_stream& zs = m_z->zs;
+    zs.next_in = reinterpret_cast<Bytef*>(m_pending.data());
+    zs.avail_in = static_cast<uInt>(m_pending.size());
+    unsigned char buf[1 << 16];
+    int rc = Z_OK;
+    do {
+        zs.next_out = buf;
+        zs.avail_out = sizeof buf;
+        rc = deflate(&zs, flush);
+        const size_t have = sizeof buf - zs.avail_out;
+        if (have > 0 && std::fwrite(buf, 1, have, m_file) != have && m_error.empty())
+            m_error = std::strerror(errno);
+        m_file_bytes += have;
+    } while (zs.avail_out == 0 || (flush == Z_FINISH && rc == Z_OK));
+    m_pending.clear();
+}
+
+void RecordingWriter::flush()
+{
+    if (m_finished || !m_file)
+        return;
+    deflate_out(Z_SYNC_FLUSH);
+    if (std::fflush(m_file) != 0 && m_error.empty())
+        m_error = std::strerror(errno);
+}
+
+void RecordingWriter::finish(RunStatus status, const Error& error)
+{
+    if (m_finished || !m_file)
+        return;
+    Out o;
+    o.str(run_status_name(status));
+    o.error(error);
+    record(kEnd, o.b);
+    deflate_out(Z_FINISH);
+    m_finished = true;
+    if (std::fflush(m_file) != 0 && m_error.empty())
+        m_error = std::strerror(errno);
+    if (std::fclose(m_file) != 0 && m_error.empty())
+        m_error = std::strerror(errno);
+    m_file = nullptr;
+}
+
+// ---- reader ----------------------------------------------------------------------------
+
+namespace {
+
+class Reader {
+public:
+    explicit Reader(std::string name) : m_name(std::move(name))
+    {
+        if (inflateInit(&m_zs) != Z_OK)
+            throw GpulabError(Error(ErrorCode::RecordingCannotOpen, {{"file", m_name}, {"why", "zlib could not start"}}));
+    }
+    ~Reader() { inflateEnd(&m_zs); }
+
+    // The first bytes of the file (up to 16); throws for whatever is not our header.
+    void file_header(const uint8_t* p, size_t n, uint64_t file_size)
+    {
+        if (file_size == 0)
+            fail(ErrorCode::RecordingEmpty, {});
+        const size_t m = std::min<size_t>(n, 8);
+        if (std::memcmp(p, kMagic, m) != 0) {
+            if (const char* kind = foreign(p, n))
+                fail(ErrorCode::RecordingForeign, {{"kind", kind}});
+            fail(ErrorCode::RecordingBadMagic, {});
+        }
+        if (n < kFileHeader)
+            fail(ErrorCode::RecordingTruncatedHeader, {{"bytes", std::to_string(n)}});
+        uint32_t version, check;
+        std::memcpy(&version, p + 8, 4);
+        std::memcpy(&check, p + 12, 4);
+        if (crc(p, 12) != check)
+            fail(ErrorCode::RecordingDamaged, {{"offset", "8"}});
+        if (version > kRecordingFormat)
+            fail(ErrorCode::RecordingNewerVersion,
+                 {{"version", std::to_string(version)}, {"supported", std::to_string(kRecordingFormat)}});
+        if (version == 0)
+            fail(ErrorCode::RecordingDamaged, {{"offset", "8"}});
+        m_rec.header.format = version;
+    }
+
+    // Compressed bytes, in order; file_offset = where they start in the file.
+    void feed(const uint8_t* p, size_t n, uint64_t file_offset)
+    {
+        m_zs.next_in = const_cast<Bytef*>(p);
+        m_zs.avail_in = static_cast<uInt>(n);
+        while (m_zs.avail_in > 0) {
+            if (m_ended)
+                fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(file_offset + (n - m_zs.avail_in))}});
+            unsigned char out[1 << 16];
+            m_zs.next_out = out;
+            m_zs.avail_out = sizeof out;
+            const int rc = inflate(&m_zs, Z_NO_FLUSH);
+            const size_t got = sizeof out - m_zs.avail_out;
+            const uint64_t here = file_offset + (n - m_zs.avail_in);
+            if (rc != Z_OK && rc != Z_STREAM_END && !(rc == Z_BUF_ERROR && got > 0))
+                fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(here)}});
+            m_total += got;
+            if (m_total > kMaxRecordingBytes)
+                fail(ErrorCode::RecordingTooLarge, {{"max_mib", std::to_string(kMaxRecordingBytes >> 20)}});
+            m_buf.insert(m_buf.end(), out, out + got);
+            records(here);
+            if (rc == Z_STREAM_END)
+                m_ended = true;
+            if (rc == Z_BUF_ERROR)
+                break;
+        }
+    }
+
+    Recording finish()
+    {
+        // The stream was finished, yet a record is cut or the end record missing: damaged.
+        if (m_ended && (!m_end_seen || !m_buf.empty()))
+            fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(kFileHeader + m_zs.total_in)}});
+        if (!m_header_seen)
+            fail(ErrorCode::RecordingTruncatedHeader, {{"bytes", std::to_string(kFileHeader + m_zs.total_in)}});
+        // Not ended: the writer was stopped (crash, kill) and what it flushed is here.
+        m_rec.complete = m_end_seen && m_ended;
+        return std::move(m_rec);
+    }
+
+private:
+    [[noreturn]] void fail(ErrorCode code, std::vector<std::pair<std::string, std::string>> facts)
+    {
+        facts.insert(facts.begin(), {"file", m_name});
+        throw GpulabError(Error(code, std::move(facts)));
+    }
+
+    static const char* foreign(const uint8_t* p, size_t n)
+    {
+        if (n >= 4 && p[0] == 0x89 && p[1] == 'P' && p[2] == 'N' && p[3] == 'G')
+            return "PNG";
+        if (n >= 2 && p[0] == 0x1f && p[1] == 0x8b)
+            return "gzip";
+        size_t i = 0;
+        while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\r' || p[i] == '\t'))
+            ++i;
+        if (i < n && (p[i] == '{' || p[i] == '['))
+            return "JSON";
+        if (n >= 4 && p[0] == 'P' && p[1] == 'K' && p[2] == 3 && p[3] == 4)
+            return "ZIP";
+        return nullptr;
+    }
+
+    // Takes every whole record from the front of m_buf.
+    void records(uint64_t here)
+    {
+        size_t at = 0;
+        while (m_buf.size() - at >= 7) {
+            const uint8_t* r = m_buf.data() + at;
+            uint32_t len;
+            uint16_t hcheck;
+            std::memcpy(&len, r + 1, 4);
+            std::memcpy(&hcheck, r + 5, 2);
+            if (static_cast<uint16_t>(crc(r, 5)) != hcheck)
+                fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(here)}});
+            if (len > kMaxRecordBytes)
+                fail(ErrorCode::RecordingBadRecord, {{"offset", std::to_string(here)},
+                                                     {"size", std::to_string(len)},
+                                                     {"max", std::to_string(kMaxRecordBytes)}});
+            if (m_buf.size() - at < size_t(7) + len + 4)
+                break; // the rest has not arrived (or never will: then the file is incomplete)
+            uint32_t check;
+            std::memcpy(&check, r + 7 + len, 4);
+            uint32_t c = crc(r, 5);
+            c = crc(r + 7, len, c);
+            if (c != check)
+                fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(here)}});
+            try {
+                one(r[0], r + 7, len);
+            } catch (const Malformed&) {
+                fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(here)}});
+            }
+            at += size_t(7) + len + 4;
+        }
+        m_buf.erase(m_buf.begin(), m_buf.begin() + static_cast<std::ptrdiff_t>(at));
+    }
+
+    void one(uint8_t type, const uint8_t* p, size_t n)
+    {
+        In in{p, n};
+        if (m_end_seen)
+            throw Malformed{}; // nothing follows the end
+        if (!m_header_seen && type != kHeader)
+            fail(ErrorCode::RecordingNoHeader, {});
+        switch (type) {
+        case kHeader: {
+            if (m_header_seen)
+                throw Malformed{};
+            RecordingHeader& h = m_rec.header;
+            const uint32_t count = in.u32();
+            for (uint32_t i = 0; i < count; ++i) {
+                const std::string k = in.str();
+                std::string v = in.str();
+                if (k == "program")
+                    h.program = std::move(v);
+                else if (k == "gpulab_version")
+                    h.gpulab_version = std::move(v);
+                else if (k == "settings")
+                    h.settings = std::move(v);
+                else if (k == "machine")
+                    h.machine = std::move(v);
+                else if (k == "cpu")
+                    h.cpu = std::move(v);
+                else if (k == "date")
+                    h.date = std::move(v);
+                else if (k == "devices") {
+                    size_t start = 0;
+                    while (!v.empty() && start <= v.size()) {
+                        const size_t nl = v.find('\n', start);
+                        h.devices.push_back(v.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+                        if (nl == std::string::npos)
+                            break;
+                        start = nl + 1;
+                    }
+                }
+                // other keys: from a newer gpulab of the same format; ignored
+            }
+            m_header_seen = true;
+            break;
+        }
+        case kEvent: {
+            Event e;
+            const uint8_t kind = in.u8();
+            if (kind >= std::size(kKinds))
+                throw Malformed{};
+            e.kind = kKinds[kind];
+            e.t_us = in.f64();
+            e.t_end_us = in.f64();
+            e.device = in.i32();
+            e.epoch = in.i32();
+            e.batch = in.i32();
+            e.step = in.i32();
+            e.src = in.i32();
+            e.dst = in.i32();
+            e.chunk = in.i32();
+            e.snapshot = in.i32();
+            e.bytes = in.i64();
+            e.in_use = in.i64();
+            e.value = in.f64();
+            e.value2 = in.f64();
+            e.value3 = in.f64();
+            e.name = in.str();
+            e.text = in.str();
+            e.error = in.error();
+            if (e.snapshot != -1 && (e.snapshot < 0 || static_cast<size_t>(e.snapshot) >= m_rec.snapshots.size()))
+                throw Malformed{};
+            m_rec.events.push_back(std::move(e));
+            break;
+        }
+        case kSnapshot: {
+            auto s = std::make_shared<Snapshot>();
+            const uint8_t what = in.u8();
+            if (what > 2)
+                throw Malformed{};
+            s->what = static_cast<Snapshot::What>(what);
+            s->epoch = in.i32();
+            s->batch = in.i32();
+            s->device = in.i32();
+            s->tensor = in.str();
+            const uint32_t names = in.u32();
+            for (uint32_t i = 0; i < names; ++i)
+                s->names.push_back(in.str()); // each read is checked, so names <= bytes left
+            const uint32_t values = in.u32();
+            for (uint32_t i = 0; i < values; ++i) {
+                const uint32_t count = in.u32();
+                in.need(size_t(count) * sizeof(float)); // before the vector is made
+                std::vector<float> v(count);
+                std::memcpy(v.data(), p + in.at, size_t(count) * sizeof(float));
+                in.at += size_t(count) * sizeof(float);
+                s->values.push_back(std::move(v));
+            }
+            m_rec.snapshots.push_back(std::move(s));
+            break;
+        }
+        case kEnd:
+            m_rec.status = in.str();
+            m_rec.error = in.error();
+            m_end_seen = true;
+            break;
+        default:
+            throw Malformed{};
+        }
+        if (!in.done())
+            throw Malformed{};
+    }
+
+    std::string m_name;
+    z_stream m_zs{};
+    std::vector<uint8_t> m_buf;
+    uint64_t m_total = 0;
+    bool m_ended = false, m_header_seen = false, m_end_seen = false;
+    Recording m_rec;
+};
+
+} // namespace
+
+Recording parse_recording(const uint8_t* data, size_t size, const std::string& name)
+{
+    Reader r(name);
+    r.file_header(data, std::min<size_t>(size, kFileHeader), size);
+    // fed in pieces, as read_recording does, so that both take the same paths
+    for (size_t at = kFileHeader; at < size; at += 1 << 16)
+        r.feed(data + at, std::min<size_t>(size - at, 1 << 16), at);
+    return r.finish();
+}
+
+Recording read_recording(const std::string& path)
+{
+    auto fail = [&](ErrorCode code, std::string why = {}) {
+        std::vector<std::pair<std::string, std::string>> facts{{"file", path}};
+        if (!why.empty())
+            facts.emplace_back("why", why);
+        throw GpulabError(Error(code, std::move(facts)));
+    };
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0)
+        fail(ErrorCode::RecordingCannotOpen, std::strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        fail(ErrorCode::RecordingIsDirectory);
+    if (!S_ISREG(st.st_mode))
+        fail(ErrorCode::RecordingCannotOpen, "not a regular file");
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f)
+        fail(ErrorCode::RecordingCannotOpen, std::strerror(errno));
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> guard(f, std::fclose);
+    Reader r(path);
+    uint8_t head[kFileHeader];
+    const size_t n = std::fread(head, 1, kFileHeader, f);
+    r.file_header(head, n, static_cast<uint64_t>(st.st_size) > 0 ? std::max<uint64_t>(n, 1) : 0);
+    std::vector<uint8_t> chunk(1 << 16);
+    uint64_t at = kFileHeader;
+    for (;;) {
+        const size_t got = std::fread(chunk.data(), 1, chunk.size(), f);
+        if (got == 0)
+            break;
+        r.feed(chunk.data(), got, at);
+        at += got;
+    }
+    if (std::ferror(f))
+        fail(ErrorCode::RecordingCannotOpen, std::strerror(errno));
+    return r.finish();
+}
+
+} // namespace gpulab

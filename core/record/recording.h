@@ -1,0 +1,111 @@
+// Run recordings: every event and snapshot of a run, in order, behind a header that says
+// whose run it is. Written as the run goes (a crash leaves a readable prefix, which reads
+// back as incomplete); read back by a reader that trusts nothing in the file. No Qt.
+//
+// The format (version 1; all integers little-endian):
+//   bytes 0-7    "GPULABRC"
+//   bytes 8-11   u32 format version
+//   bytes 12-15  u32 CRC-32 of bytes 0-11
+//   bytes 16-    one zlib stream (RFC 1950) of records, flushed (Z_SYNC_FLUSH) as the run
+//                goes and finished after the end record
+//   record:      u8 type, u32 payload length (at most 64 MiB), u16 low half of the CRC-32
+//                of those 5 bytes, the payload, u32 CRC-32 of type, length and payload
+//   types:       1 header (first), 2 event, 3 snapshot (before the event that names it),
+//                4 end (last: the run's status and error)
+// Inside payloads: str = u32 length + UTF-8 bytes; f64 = IEEE double; an error = str code
+// name (error_code_name) + u32 count + that many (str name, str value) facts.
+//   header:      u32 count + (str key, str value) pairs: program, gpulab_version, settings
+//                (settings_to_text), machine, cpu, devices (one per line), date (UTC, ISO 8601)
+//   event:       u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch, batch, step, src, dst,
+//                chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str name,
+//                str text, error
+//   snapshot:    u8 what (0 params, 1 gradient before allreduce, 2 after), i32 epoch,
+//                batch, device, str tensor, u32 count + names, u32 count + (u32 n + n f32)
+//   end:         str status ("completed", "cancelled", "failed"), error
+#pragma once
+
+#include "error/error.h"
+#include "trace/event.h"
+#include "train/train_config.h"
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+
+constexpr uint32_t kRecordingFormat = 1;
+constexpr uint32_t kMaxRecordBytes = 64u << 20;          // one record's payload
+constexpr uint64_t kMaxRecordingBytes = uint64_t(1) << 30; // all records, decompressed
+
+struct RecordingHeader {
+    uint32_t format = kRecordingFormat;
+    std::string program;          // "gpulab-cli", "gpulab"
+    std::string gpulab_version;
+    std::string settings;         // settings_to_text()
+    std::string machine;          // host name
+    std::string cpu;              // CPU model
+    std::vector<std::string> devices;
+    std::string date;             // "2026-11-30T12:00:00Z"
+
+    // A header for a run of c on this machine, now.
+    static RecordingHeader for_run(const TrainConfig& c, const std::string& program,
+                                   const std::vector<std::string>& devices);
+};
+
+class RecordingWriter {
+public:
+    // Creates path and writes the file header and h. Throws GpulabError
+    // (RecordingCannotWrite) when the file cannot be written.
+    RecordingWriter(const std::string& path, const RecordingHeader& h);
+    ~RecordingWriter();
+    RecordingWriter(const RecordingWriter&) = delete;
+    RecordingWriter& operator=(const RecordingWriter&) = delete;
+
+    // An event; for a Snapshot event, its snapshot (written first; the event's index is
+    // rewritten to the recording's own count).
+    void add(const Event& e, const Snapshot* snapshot = nullptr);
+    // Everything added so far reaches the file, readable by read_recording().
+    void flush();
+    // The end record, then the end of the stream; the file is complete.
+    void finish(RunStatus status, const Error& error);
+
+    const std::string& path() const { return m_path; }
+    uint64_t file_bytes() const { return m_file_bytes; }
+    bool failed() const { return !m_error.empty(); }
+    const std::string& error() const { return m_error; } // the first write failure
+
+private:
+    void record(uint8_t type, const std::string& payload);
+    void deflate_out(int flush);
+
+    std::string m_path;
+    std::FILE* m_file = nullptr;
+    struct Z;
+    std::unique_ptr<Z> m_z;
+    std::string m_pending;        // records not yet handed to zlib
+    uint64_t m_file_bytes = 0;
+    int m_snapshots = 0;
+    bool m_finished = false;
+    std::string m_error;
+};
+
+struct Recording {
+    RecordingHeader header;
+    std::vector<Event> events;
+    std::vector<std::shared_ptr<const Snapshot>> snapshots; // Event::snapshot indexes these
+    bool complete = false;        // the end record was read
+    std::string status;           // the end record's status, when complete
+    Error error;                  // the end record's error, when complete
+};
+
+// Reads a recording. Throws GpulabError with a Recording* code, naming the file and, where
+// it applies, the byte: a directory, an empty file, another program's file, a wrong magic,
+// a newer format, a damaged or cut header, a damaged record. A file that ends early (the
+// run was killed) is returned with complete = false and every whole record before the end.
+Recording read_recording(const std::string& path);
+Recording parse_recording(const uint8_t* data, size_t size, const std::string& name);
+
+} // namespace gpulab

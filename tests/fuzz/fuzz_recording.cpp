@@ -1,0 +1,19 @@
+// libFuzzer target for the recording reader: any bytes must either read into a recording
+// whose events name only snapshots it holds, or throw GpulabError; never crash, hang, leak
+// or allocate what a length field asks for.
+#include "record/recording.h"
+
+#include <cstdint>
+#include <cstdlib>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
+{
+    try {
+        const gpulab::Recording r = gpulab::parse_recording(data, size, "fuzz.gpurec");
+        for (const gpulab::Event& e : r.events)
+            if (e.snapshot >= 0 && static_cast<size_t>(e.snapshot) >= r.snapshots.size())
+                std::abort(); // an event must only name a snapshot the recording holds
+    } catch (const gpulab::GpulabError&) {
+    }
+    return 0;
+}
