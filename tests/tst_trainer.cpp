@@ -189,7 +189,10 @@ private slots:
         c.epochs = 3;
         c.train_subset = 0;
         c.batch_size = 32;
-        c.lr = 0.5;
+        // lr 0.2, not 0.5: at 0.5 the run is chaotic once the loss starts to fall, and the
+        // AVX2 kernels' rounding sent it back to the plateau (2.206, 2.166, 2.307) where the
+        // AVX-512 ones learned. At 0.2 seeds 5-7 all end below 0.01 with either instruction set.
+        c.lr = 0.2;
         Recorded r = run(c);
         QCOMPARE(r.result.status, RunStatus::Completed);
         QCOMPARE(int(r.result.epochs.size()), 3);
