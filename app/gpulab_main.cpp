@@ -6,6 +6,7 @@
 #include "core_messages.h"
 #include "lab_settings.h"
 #include "main_window.h"
+#include "memory_view.h"
 #include "presets.h"
 #include "train/settings.h"
 
@@ -106,7 +107,8 @@ int main(int argc, char** argv)
     QCommandLineOption lrScale(QStringLiteral("lr-scale"), QStringLiteral("Scaling sweep: linear (lr grows with the batch) or none."), QStringLiteral("scale"));
     QCommandLineOption projector(QStringLiteral("projector"), QStringLiteral("Start in projector mode (full screen, large fonts, thick lines, high contrast; F11 toggles it)."));
     QCommandLineOption collapse(QStringLiteral("collapse-panel"), QStringLiteral("Start with the control panel on one line."));
-    parser.addOptions({projector, collapse});
+    QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
+    parser.addOptions({projector, collapse, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
     parser.addOptions({preset, run, exportDir, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
@@ -200,6 +202,8 @@ int main(int argc, char** argv)
         w.resize(wh[0].toInt(), wh[1].toInt());
     }
     w.show();
+    if (parser.isSet(envelope))
+        w.memoryView()->setEnvelope(true);
     if (parser.isSet(collapse))
         w.setPanelCollapsed(true);
     if (parser.isSet(projector) || w.savedProjectorMode())

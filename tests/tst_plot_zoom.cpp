@@ -1,5 +1,6 @@
 // The time plots (Memory, Engine, Training) zoom with the wheel and pan with a drag, keep the
 // user's range through the lab's refreshes, and a double click brings back the view's own.
+// The Memory view's envelope mode draws each minibatch's peak and low per device.
 #include "control_panel.h"
 #include "dataset_loader.h"
 #include "main_window.h"
@@ -7,7 +8,9 @@
 
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDir>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
@@ -65,6 +68,46 @@ private slots:
                          qAbs(plot->xAxis->range().upper - own.upper) < 1e-9 * qMax(1.0, own.size()),
                      view);
         }
+
+        // The Memory view's envelope: one peak and one low per minibatch and device; the
+        // highest peak is the highest step.
+        auto* memory = w.memoryView();
+        QVERIFY(w.showView(QStringLiteral("memory")));
+        const int run = w.currentRunId();
+        QCOMPARE(memory->envelopePoints(run, 0), 1024 / 64);
+        QCOMPARE(memory->envelopePoints(run, 1), 1024 / 64);
+        auto* plot = memory->findChild<QCustomPlot*>(QStringLiteral("memoryPlot"));
+        auto visibleGraphs = [plot] {
+            int n = 0;
+            for (int i = 0; i < plot->graphCount(); ++i)
+                n += plot->graph(i)->visible() && plot->graph(i)->dataCount() > 1;
+            return n;
+        };
+        const int steps = visibleGraphs();
+        QCOMPARE(steps, 2); // one step curve per device
+        double stepPeak = 0;
+        for (int i = 0; i < plot->graphCount(); ++i)
+            if (plot->graph(i)->visible() && plot->graph(i)->dataCount() > 1) {
+                bool ok = false;
+                stepPeak = std::max(stepPeak, plot->graph(i)->getValueRange(ok).upper);
+            }
+        memory->findChild<QCheckBox*>(QStringLiteral("memoryEnvelope"))->click();
+        QVERIFY(memory->envelope());
+        QCOMPARE(visibleGraphs(), 4); // a peak and a low per device
+        double envPeak = 0;
+        for (int i = 0; i < plot->graphCount(); ++i)
+            if (plot->graph(i)->visible() && plot->graph(i)->dataCount() > 1) {
+                QCOMPARE(plot->graph(i)->dataCount(), 1024 / 64);
+                bool ok = false;
+                envPeak = std::max(envPeak, plot->graph(i)->getValueRange(ok).upper);
+            }
+        QCOMPARE(envPeak, stepPeak);
+        if (const QString shots = qEnvironmentVariable("GPULAB_SHOTS_DIR"); !shots.isEmpty()) {
+            QTest::qWait(200); // the queued replot
+            w.grab().save(QDir(shots).filePath(QStringLiteral("memory_envelope.png")));
+        }
+        memory->setEnvelope(false);
+        QCOMPARE(visibleGraphs(), steps);
     }
 };
 

@@ -7,6 +7,7 @@
 
 #include <qcustomplot.h>
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -44,6 +45,12 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_message->setText(tr("Run once in sync mode and once in async or bounded mode: the two are overlaid here."));
     auto* row = new QHBoxLayout;
     row->addWidget(m_message, 1);
+    m_envelopeBox = new QCheckBox(tr("Peak and low per minibatch"), this);
+    m_envelopeBox->setObjectName(QStringLiteral("memoryEnvelope"));
+    m_envelopeBox->setToolTip(tr("Draw each minibatch's highest and lowest bytes in use (dashed) instead of every "
+                                 "allocation: legible over a long run"));
+    row->addWidget(m_envelopeBox);
+    connect(m_envelopeBox, &QCheckBox::toggled, this, &MemoryView::setEnvelope);
     row->addWidget(new QLabel(tr("Time axis:"), this));
     m_timeAxis = new QComboBox(this);
     m_timeAxis->setObjectName(QStringLiteral("memoryTimeAxis"));
@@ -86,6 +93,10 @@ void MemoryView::removeSlot(Slot& s)
 {
     for (QCPGraph* g : s.graphs)
         m_plot->removeGraph(g);
+    for (QCPGraph* g : s.peaks)
+        m_plot->removeGraph(g);
+    for (QCPGraph* g : s.lows)
+        m_plot->removeGraph(g);
     if (s.oom)
         m_plot->removeGraph(s.oom);
     for (QCPAbstractItem* item : {static_cast<QCPAbstractItem*>(s.oomText),
@@ -122,7 +133,21 @@ void MemoryView::initSlot(Slot& s, const RunInfo& run)
         else
             g->removeFromLegend();
         s.graphs.push_back(g);
+        // the envelope: the peak solid, the low dashed, in the device's colour
+        QCPGraph* peak = m_plot->addGraph();
+        peak->setPen(QPen(c, d == 0 ? 2.0 : 1.0));
+        peak->setName(run.shortLabel + tr("  peak and low per minibatch"));
+        if (d != 0)
+            peak->removeFromLegend();
+        QCPGraph* low = m_plot->addGraph();
+        low->setPen(QPen(c, d == 0 ? 2.0 : 1.0, Qt::DashLine));
+        low->removeFromLegend();
+        s.peaks.push_back(peak);
+        s.lows.push_back(low);
     }
+    s.cur.assign(size_t(n), 0.0);
+    s.curMax.assign(size_t(n), 0.0);
+    s.curMin.assign(size_t(n), 0.0);
     s.lastKey.assign(size_t(n), 0.0);
     s.buckets.assign(size_t(n), Bucket{});
     s.oom = m_plot->addGraph();
@@ -157,6 +182,7 @@ void MemoryView::beginRun(const RunInfo& run)
     auto slotPtr = std::make_unique<Slot>();
     Slot& s = *slotPtr;
     initSlot(s, run);
+    applyVisibility(s); // the steps or the envelope, as the mode says
     s.item = new QListWidgetItem(run.label);
     s.item->setData(Qt::UserRole, run.id);
     s.item->setFlags(s.item->flags() | Qt::ItemIsUserCheckable);
@@ -202,6 +228,16 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
     const int n = static_cast<int>(s.graphs.size());
     std::vector<QVector<double>> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
     for (const Event& e : events) {
+        if (e.kind == EventKind::MinibatchLoss) {
+            // a minibatch ended: its peak and low per device, then the next one starts here
+            const double t = e.t_us / 1e6;
+            for (int d = 0; d < n; ++d) {
+                s.peaks[size_t(d)]->addData(t, s.curMax[size_t(d)]);
+                s.lows[size_t(d)]->addData(t, s.curMin[size_t(d)]);
+                s.curMax[size_t(d)] = s.curMin[size_t(d)] = s.cur[size_t(d)];
+            }
+            continue;
+        }
         if (e.kind != EventKind::MemAlloc && e.kind != EventKind::MemFree && e.kind != EventKind::MemOom)
             continue;
         if (e.device < 0 || e.device >= n)
@@ -235,6 +271,9 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
         // each 5 ms, keep the first, the highest and the last point (peaks stay exact).
         Bucket& b = s.buckets[size_t(e.device)];
         const double v = e.in_use / kMiB;
+        s.cur[size_t(e.device)] = v;
+        s.curMax[size_t(e.device)] = std::max(s.curMax[size_t(e.device)], v);
+        s.curMin[size_t(e.device)] = std::min(s.curMin[size_t(e.device)], v);
         if (b.count > 0 && t - b.start >= kBucketSeconds)
             flushBucket(b, keys[size_t(e.device)], values[size_t(e.device)]);
         if (b.count == 0) {
@@ -395,12 +434,22 @@ MemoryView::Slot* MemoryView::slot(int runId) const
 void MemoryView::applyVisibility(Slot& s)
 {
     for (QCPGraph* g : s.graphs)
-        g->setVisible(s.visible);
+        g->setVisible(s.visible && !m_envelope);
+    for (QCPGraph* g : s.peaks)
+        g->setVisible(s.visible && m_envelope);
+    for (QCPGraph* g : s.lows)
+        g->setVisible(s.visible && m_envelope);
     if (!s.graphs.empty()) {
-        if (s.visible)
+        if (s.visible && !m_envelope)
             s.graphs.front()->addToLegend();
         else
             s.graphs.front()->removeFromLegend();
+    }
+    if (!s.peaks.empty()) {
+        if (s.visible && m_envelope)
+            s.peaks.front()->addToLegend();
+        else
+            s.peaks.front()->removeFromLegend();
     }
     if (s.oom)
         s.oom->setVisible(s.visible);
@@ -410,6 +459,27 @@ void MemoryView::applyVisibility(Slot& s)
         s.budgetLine->setVisible(s.visible);
     if (s.budgetText && !s.visible)
         s.budgetText->setVisible(false);
+}
+
+void MemoryView::setEnvelope(bool on)
+{
+    if (m_envelopeBox && m_envelopeBox->isChecked() != on) {
+        m_envelopeBox->setChecked(on); // comes back here through toggled
+        return;
+    }
+    m_envelope = on;
+    for (auto& [id, s] : m_runs)
+        applyVisibility(*s);
+    updateLegend(m_plot);
+    refresh();
+}
+
+int MemoryView::envelopePoints(int runId, int device) const
+{
+    const Slot* s = slot(runId);
+    if (!s || device < 0 || device >= static_cast<int>(s->peaks.size()))
+        return -1;
+    return s->peaks[size_t(device)]->dataCount();
 }
 
 bool MemoryView::runShown(int runId) const

@@ -14,6 +14,7 @@
 class QCPGraph;
 class QListWidget;
 class QListWidgetItem;
+class QCheckBox;
 class QComboBox;
 class QCPItemStraightLine;
 class QCPItemText;
@@ -46,6 +47,11 @@ public:
     bool runShown(int runId) const;
     void setRunShown(int runId, bool shown);
     QString runLabel(int runId) const; // its legend label
+    // Envelope mode: per device, the peak and the low of each minibatch instead of every
+    // allocation (legible over a long run, where the steps merge into a solid block).
+    void setEnvelope(bool on);
+    bool envelope() const { return m_envelope; }
+    int envelopePoints(int runId, int device) const; // minibatches drawn; -1 if unknown
 
 private:
     // Memory events of one device within kBucketSeconds, reduced to three points.
@@ -66,6 +72,8 @@ private:
         bool async = false;
         qint64 budget = 0;
         std::vector<QCPGraph*> graphs;  // per device
+        std::vector<QCPGraph*> peaks, lows; // per device: each minibatch's highest and lowest
+        std::vector<double> cur, curMax, curMin; // per device: in use now, in this minibatch
         QCPGraph* oom = nullptr;        // the failed allocation, as a marker
         QCPItemText* oomText = nullptr;
         QCPItemStraightLine* budgetLine = nullptr;
@@ -88,6 +96,8 @@ private:
     QLabel* m_budgetNote = nullptr;
     QComboBox* m_timeAxis = nullptr;
     bool m_logTime = false;
+    bool m_envelope = false;
+    QCheckBox* m_envelopeBox = nullptr;
     QListWidget* m_runList = nullptr;
     std::map<int, std::unique_ptr<Slot>> m_runs;
     int m_currentRun = 0;

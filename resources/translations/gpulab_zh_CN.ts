@@ -1553,6 +1553,18 @@ asked for %2 with %3 in use</source>
         <source>runs %1</source>
         <translation>运行 %1</translation>
     </message>
+    <message>
+        <source>Peak and low per minibatch</source>
+        <translation>每个小批量的峰值与低谷</translation>
+    </message>
+    <message>
+        <source>Draw each minibatch's highest and lowest bytes in use (dashed) instead of every allocation: legible over a long run</source>
+        <translation>绘制每个小批量中占用字节的最高值与最低值（虚线），而不是每一次分配：长时间运行也清晰可读</translation>
+    </message>
+    <message>
+        <source>  peak and low per minibatch</source>
+        <translation>  每个小批量的峰值与低谷</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::RunController</name>
