@@ -528,7 +528,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                 }
                 auto inject = inject_in_loss_op;
                 push_loss_readback(eng, d, loss, readback_vars[static_cast<size_t>(d)],
-                              [=](std::vector<float>& v) {
+                              [=, cnt = cnt](std::vector<float>& v) { // (clang 14 cannot capture a binding)
                                   if (inject)
                                       inject(d, epoch, b);
                                   const double l = v[0];
