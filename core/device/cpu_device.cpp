@@ -32,19 +32,24 @@ std::string CpuDevice::name() const
     return "cpu-sim(" + std::to_string(index()) + ")";
 }
 
+// A transfer of zero bytes (an empty shard) may come with null pointers: memcpy must not
+// see them.
 void CpuDevice::upload(void* dst, const void* host_src, int64_t bytes)
 {
-    std::memcpy(dst, host_src, static_cast<size_t>(bytes));
+    if (bytes > 0)
+        std::memcpy(dst, host_src, static_cast<size_t>(bytes));
 }
 
 void CpuDevice::download(void* host_dst, const void* src, int64_t bytes)
 {
-    std::memcpy(host_dst, src, static_cast<size_t>(bytes));
+    if (bytes > 0)
+        std::memcpy(host_dst, src, static_cast<size_t>(bytes));
 }
 
 void CpuDevice::copy_from(void* dst, const Device&, const void* src, int64_t bytes)
 {
-    std::memcpy(dst, src, static_cast<size_t>(bytes));
+    if (bytes > 0)
+        std::memcpy(dst, src, static_cast<size_t>(bytes));
 }
 
 void CpuDevice::download_then(const float* src, int64_t count, ReadbackFn then)
