@@ -262,10 +262,11 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         return lo;
     };
     m_radius = largest();
-    // many devices on a small circle: smaller nodes, so that neighbours do not overlap
+    // many devices on a small circle, or a short area: smaller nodes, so that neighbours
+    // (and a star's hub and its one other device) do not overlap
     const int onCircle = m_ring ? m_n : m_n - 1;
-    if (onCircle > 1) {
-        const double spacing = 2 * m_radius * std::sin(M_PI / onCircle);
+    if (onCircle > 1 || (!m_ring && onCircle == 1)) {
+        const double spacing = onCircle > 1 ? 2 * m_radius * std::sin(M_PI / onCircle) : 1e9;
         const double hubGap = m_ring ? 1e9 : m_radius;
         const double fitR = std::min(spacing, hubGap) / 2 - 3;
         if (fitR < nodeR) {
