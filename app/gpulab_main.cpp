@@ -8,6 +8,7 @@
 #include "main_window.h"
 #include "memory_view.h"
 #include "presets.h"
+#include "run_recorder.h"
 #include "train/settings.h"
 
 #include <QApplication>
@@ -16,6 +17,7 @@
 #include <QLocale>
 #include <QTranslator>
 
+#include <algorithm>
 #include <cstdio>
 #include <string_view>
 
@@ -79,6 +81,10 @@ int main(int argc, char** argv)
                                  QStringLiteral("After the runs, write every plot (PNG, PDF, SVG), its data (CSV), "
                                                 "the trace (trace.json, events.csv) and a screenshot of each view here."),
                                  QStringLiteral("dir"));
+    QCommandLineOption record(QStringLiteral("record"),
+                              QStringLiteral("With --run: record each run as it goes (gpulab-cli replay reads it); "
+                                             "several presets write FILE-1, FILE-2, ... (run-1.gpurec, run-2.gpurec)."),
+                              QStringLiteral("file"));
     QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
     // Every run setting of the table that the lab offers, parsed by the table.
     std::vector<std::pair<const SettingSpec*, QCommandLineOption>> settingOptions;
@@ -110,7 +116,7 @@ int main(int argc, char** argv)
     QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
     parser.addOptions({projector, collapse, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
-    parser.addOptions({preset, run, exportDir, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
+    parser.addOptions({preset, run, exportDir, record, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
     for (const auto& [spec, option] : settingOptions)
         parser.addOption(option);
@@ -189,6 +195,22 @@ int main(int argc, char** argv)
     if (!opts.sweep && (parser.isSet(sweepDevices) || parser.isSet(sweepBatches) || parser.isSet(sweepMinibatches) ||
                         parser.isSet(lrScale)))
         usageError(QStringLiteral("--sweep-devices, --sweep-batch-sizes, --sweep-minibatches and --lr-scale go with --sweep"));
+
+    opts.recordPath = parser.value(record);
+    if (!opts.recordPath.isEmpty()) {
+        if (!opts.run || opts.sweep)
+            usageError(QStringLiteral("--record goes with --run (and not with --sweep)"));
+        // Each file is created now, so that a path that cannot be written stops before the
+        // window opens (exit 2), not after the run.
+        const int runs = std::max<int>(1, opts.presets.size());
+        for (int i = 0; i < runs; ++i) {
+            const QString why = RunRecorder::probe(recordingPathFor(opts.recordPath, i, runs));
+            if (!why.isEmpty()) {
+                std::fprintf(stderr, "gpulab: %s\n", qPrintable(why));
+                return 2;
+            }
+        }
+    }
 
     MainWindow w;
     w.setLanguage(locale.language() == QLocale::Chinese ? QStringLiteral("zh_CN") : QStringLiteral("en"));

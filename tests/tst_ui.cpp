@@ -10,6 +10,7 @@
 #include "main_window.h"
 #include "memory_view.h"
 #include "presets.h"
+#include "record/recording.h"
 #include "training_view.h"
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
@@ -1066,6 +1067,124 @@ private slots:
         const QByteArray json = trace.readAll();
         QVERIFY(QJsonDocument::fromJson(json).isObject());
         QVERIFY(json.contains("out of memory"));
+#endif
+    }
+
+    // gpulab --run --record writes a recording as the run goes that gpulab-cli replay
+    // plays (exit 0, its epoch line); several presets write one file per run; a path that
+    // cannot be written is one line and exit 2, before any run.
+    void headlessRunIsRecordedAndReplays()
+    {
+#if !defined(GPULAB_APP) || !defined(GPULAB_CLI)
+        QSKIP("the gpulab and gpulab-cli executables are not built");
+#else
+        QTemporaryDir dir;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        const QStringList small{QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("256"),
+                                QStringLiteral("--test-subset"), QStringLiteral("128"), QStringLiteral("--epochs"),
+                                QStringLiteral("2"), QStringLiteral("--batch-size"), QStringLiteral("64"),
+                                QStringLiteral("--run"), QStringLiteral("--quit")};
+        auto replay = [&](const QString& file, QByteArray* out) {
+            QProcess r;
+            r.start(QStringLiteral(GPULAB_CLI), {QStringLiteral("replay"), file});
+            if (!r.waitForFinished(kRunTimeoutMs))
+                return -1;
+            *out = r.readAllStandardOutput() + r.readAllStandardError();
+            return r.exitStatus() == QProcess::NormalExit ? r.exitCode() : -1;
+        };
+
+        const QString file = QDir(dir.path()).filePath(QStringLiteral("lab.gpurec"));
+        QProcess p;
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(GPULAB_APP),
+                QStringList{QStringLiteral("--preset"), QStringLiteral("book-2")} + small +
+                    QStringList{QStringLiteral("--record"), file});
+        QVERIFY(p.waitForFinished(kRunTimeoutMs));
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, err.constData());
+        QVERIFY2(err.contains("recording written to"), err.constData());
+        QByteArray out;
+        QCOMPARE(replay(file, &out), 0);
+        QVERIFY2(out.contains(", gpulab "), out.constData()); // "(format 1, gpulab 0.x)": the lab's
+        QVERIFY2(out.contains("\nepoch 1: loss ") && out.contains("\nepoch 2: loss "), out.constData());
+        QVERIFY2(out.contains("run completed"), out.constData());
+        QVERIFY2(out.contains("cpu-sim"), out.constData()); // the header names the devices
+        const Recording rec = read_recording(file.toStdString());
+        QCOMPARE(rec.header.program, std::string("gpulab"));
+        QVERIFY(rec.complete);
+        QCOMPARE(rec.header.devices.size(), size_t(2));
+
+        // two presets: run-1 and run-2, each a complete recording of its own run
+        const QString two = QDir(dir.path()).filePath(QStringLiteral("run.gpurec"));
+        QProcess q;
+        q.setProcessEnvironment(env);
+        q.start(QStringLiteral(GPULAB_APP),
+                QStringList{QStringLiteral("--preset"), QStringLiteral("book-1"), QStringLiteral("--preset"),
+                            QStringLiteral("book-2")} +
+                    small + QStringList{QStringLiteral("--record"), two});
+        QVERIFY(q.waitForFinished(kRunTimeoutMs));
+        const QByteArray qerr = q.readAllStandardError();
+        QVERIFY2(q.exitStatus() == QProcess::NormalExit && q.exitCode() == 0, qerr.constData());
+        QVERIFY(!QFile::exists(two));
+        const Recording one = read_recording(QDir(dir.path()).filePath(QStringLiteral("run-1.gpurec")).toStdString());
+        const Recording second = read_recording(QDir(dir.path()).filePath(QStringLiteral("run-2.gpurec")).toStdString());
+        QVERIFY(one.complete && second.complete);
+        QCOMPARE(one.header.devices.size(), size_t(1));
+        QCOMPARE(second.header.devices.size(), size_t(2));
+
+        // a path that cannot be written: one clear line, exit 2, no run
+        QProcess bad;
+        bad.setProcessEnvironment(env);
+        bad.start(QStringLiteral(GPULAB_APP),
+                  small + QStringList{QStringLiteral("--record"), QStringLiteral("/nonexistent-dir/x.gpurec")});
+        QVERIFY(bad.waitForFinished(kRunTimeoutMs));
+        const QByteArray badErr = bad.readAllStandardError();
+        QCOMPARE(bad.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(bad.exitCode() == 2, badErr.constData());
+        QVERIFY2(badErr.contains("/nonexistent-dir/x.gpurec") && badErr.contains("cannot write the recording"),
+                 badErr.constData());
+        QVERIFY2(!badErr.contains("run 1"), badErr.constData());
+        // a directory is refused the same way
+        QProcess isDir;
+        isDir.setProcessEnvironment(env);
+        isDir.start(QStringLiteral(GPULAB_APP), small + QStringList{QStringLiteral("--record"), dir.path()});
+        QVERIFY(isDir.waitForFinished(kRunTimeoutMs));
+        QCOMPARE(isDir.exitCode(), 2);
+#endif
+    }
+
+    // File → Save run writes the latest finished run as a recording gpulab-cli replay reads.
+    void saveRunWritesTheLatestFinishedRun()
+    {
+        w->controller()->setTrainerHook({});
+        setControls(2, 64, 256, 1);
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        QVERIFY(w->hasFinishedRun());
+        QTemporaryDir dir;
+        const QString file = QDir(dir.path()).filePath(QStringLiteral("saved.gpurec"));
+        QString error;
+        QVERIFY2(w->saveRun(file, &error), qPrintable(error));
+        const Recording rec = read_recording(file.toStdString());
+        QVERIFY(rec.complete);
+        QCOMPARE(rec.status, std::string("completed"));
+        QCOMPARE(rec.header.devices.size(), size_t(2));
+        const std::vector<Event> live = w->controller()->stream()->all();
+        QCOMPARE(rec.events.size(), live.size());
+        int epochs = 0;
+        for (const Event& e : rec.events)
+            epochs += e.kind == EventKind::EpochEnd;
+        QCOMPARE(epochs, 1);
+        // a folder is refused with the reason, nothing crashes
+        QVERIFY(!w->saveRun(dir.path(), &error));
+        QVERIFY2(error.contains(dir.path()), qPrintable(error));
+#ifdef GPULAB_CLI
+        QProcess r;
+        r.start(QStringLiteral(GPULAB_CLI), {QStringLiteral("replay"), file});
+        QVERIFY(r.waitForFinished(kRunTimeoutMs));
+        const QByteArray out = r.readAllStandardOutput();
+        QCOMPARE(r.exitCode(), 0);
+        QVERIFY2(out.contains("\nepoch 1: loss "), out.constData());
 #endif
     }
 

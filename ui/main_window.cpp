@@ -14,6 +14,7 @@
 #include "model/lenet.h"
 #include "plot_export.h"
 #include "presets.h"
+#include "run_recorder.h"
 #include "sweep_window.h"
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
@@ -253,6 +254,10 @@ void MainWindow::buildMenus()
     connect(exportAllAct, &QAction::triggered, this, &MainWindow::exportAllInteractive);
     QAction* trace = file->addAction(tr("Export the run as a Chrome trace (JSON)…"));
     connect(trace, &QAction::triggered, this, &MainWindow::exportTraceInteractive);
+    m_saveRunAction = file->addAction(tr("Save run…"));
+    m_saveRunAction->setToolTip(tr("Save the latest finished run as a recording (gpulab-cli replay reads it)"));
+    m_saveRunAction->setEnabled(false);
+    connect(m_saveRunAction, &QAction::triggered, this, &MainWindow::saveRunInteractive);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"));
     quit->setShortcut(QKeySequence::Quit);
@@ -613,6 +618,17 @@ void MainWindow::onTick()
         return;
     }
     dispatch(m_buffer);
+    if (m_recorder) {
+        // written here, as the UI drains the run: the run's threads never wait for the disk
+        try {
+            m_recorder->pump(*m_controller->stream(), m_controller->deviceNames(), false);
+        } catch (const GpulabError& e) {
+            showMessage(tr("%1; recording stopped").arg(coreMessage(e.error)), true);
+            std::fprintf(stderr, "gpulab: %s; recording stopped\n", qPrintable(coreMessage(e.error)));
+            m_recorder.reset();
+            m_recordFailed = true;
+        }
+    }
     maybeRefresh();
     const double ms = clock.nsecsElapsed() / 1e6;
     const double cpu = threadCpuMs() - cpu0;
@@ -732,6 +748,19 @@ void MainWindow::onFinished()
     m_stats.uiCpuMs = threadCpuMs() - m_runCpuStart;
     m_refreshPending = false;
     const RunResult& r = m_controller->lastResult();
+    if (m_recorder) {
+        if (m_recorder->finish(*m_controller->stream(), r.device_names, r.status, r.error)) {
+            std::fprintf(stderr, "gpulab: recording written to %s (%.1f MiB)\n", qPrintable(m_recorder->path()),
+                         static_cast<double>(m_recorder->fileBytes()) / (1 << 20));
+        } else {
+            std::fprintf(stderr, "gpulab: %s\n", qPrintable(m_recorder->error()));
+            m_recordFailed = true;
+        }
+        m_recorder.reset();
+    }
+    m_lastFinished = m_current;
+    m_lastFinishedResult = r;
+    m_saveRunAction->setEnabled(m_lastFinished.stream != nullptr);
     for (LabView* v : m_views)
         v->endRun(m_current, r);
     refreshVisible();
@@ -975,6 +1004,35 @@ void MainWindow::exportTraceInteractive()
         showMessage(error, true);
 }
 
+void MainWindow::saveRunInteractive()
+{
+    if (!m_lastFinished.stream) {
+        showMessage(tr("No finished run to save yet: start a run and let it end first"), true);
+        return;
+    }
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Save run"), QDir(dialogDir()).filePath(QStringLiteral("gpulab-run-%1.gpurec").arg(m_lastFinished.id)),
+        tr("gpulab recordings (*.gpurec)"));
+    if (path.isEmpty())
+        return;
+    m_lastDir = QFileInfo(path).absolutePath();
+    QString error;
+    if (saveRun(path, &error))
+        showMessage(tr("Saved run %1 to %2 (gpulab-cli replay plays it)").arg(m_lastFinished.id).arg(path), false);
+    else
+        showMessage(error, true);
+}
+
+bool MainWindow::saveRun(const QString& path, QString* error)
+{
+    if (!m_lastFinished.stream) {
+        if (error)
+            *error = tr("No finished run to save yet: start a run and let it end first");
+        return false;
+    }
+    return RunRecorder::save(path, m_lastFinished.config, *m_lastFinished.stream, m_lastFinishedResult, error);
+}
+
 // ---- headless script -----------------------------------------------------------------
 
 namespace {
@@ -990,6 +1048,7 @@ void MainWindow::runScript(const ScriptOptions& opts)
     m_scriptIndex = 0;
     m_scriptFailures = 0;
     m_scriptExported = false;
+    m_recordFailed = false;
     if (!opts.view.isEmpty() && !showView(opts.view))
         say(tr("unknown view '%1' (training, devices, allreduce, memory, engine)").arg(opts.view));
     if (opts.engineWindow)
@@ -1140,6 +1199,9 @@ void MainWindow::scriptNext()
             // error says why
         } else {
             say(tr("run %1: %2").arg(m_current.id).arg(QString::fromStdString(c.describe())));
+            if (!o.recordPath.isEmpty())
+                m_recorder = std::make_unique<RunRecorder>(recordingPathFor(o.recordPath, m_scriptIndex, runs),
+                                                           m_controller->config());
             if (o.pressStep > 0 && m_panel->stepMode())
                 QTimer::singleShot(1500, this, [this, n = o.pressStep] { scriptPressSteps(n); });
             return; // onFinished continues the script
@@ -1149,7 +1211,7 @@ void MainWindow::scriptNext()
             QCoreApplication::exit(2);
         return;
     }
-    int code = m_scriptFailures > 0 && !m_scriptExported ? 1 : 0;
+    int code = (m_scriptFailures > 0 && !m_scriptExported) || m_recordFailed ? 1 : 0;
     if (!m_scriptExported && !scriptExport())
         code = 1;
     if (o.run)

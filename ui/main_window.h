@@ -14,6 +14,7 @@
 #include <QSize>
 #include <QStringList>
 
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -30,6 +31,7 @@ class DatasetLoader;
 class DevicesView;
 class EngineView;
 class MemoryView;
+class RunRecorder;
 class SweepWindow;
 class TrainingView;
 
@@ -50,6 +52,9 @@ struct ScriptOptions {
     int pressStep = 0;               // step mode: press Step this often, export while the
                                      // run waits, then stop it
     QString view;                    // the tab to show
+    // Record each run as it goes (record/recording.h). With several presets, one file per
+    // run: FILE's stem gets -1, -2, ... (run.gpurec -> run-1.gpurec, run-2.gpurec).
+    QString recordPath;
     // Run → Scaling sweep instead of runs: opened; with run, started; with exportDir, its
     // plots, sweep.csv and screen_sweep.png written when it ends. Empty lists: the window's.
     bool sweep = false;
@@ -133,6 +138,10 @@ public:
     // ---- headless ----
     // Runs opts (after the data has loaded); exits the application when opts.quit.
     void runScript(const ScriptOptions& opts);
+    // Writes the latest finished run as a recording (File → Save run…); false, with the
+    // reason, when there is none or the file cannot be written.
+    bool saveRun(const QString& path, QString* error);
+    bool hasFinishedRun() const { return m_lastFinished.stream != nullptr; }
 
 signals:
     void runStarted(int runId);
@@ -158,6 +167,7 @@ private:
     void exportViewInteractive();
     void exportAllInteractive();
     void exportTraceInteractive();
+    void saveRunInteractive();
     void installPlotMenus();
     int snapshotInterval(const TrainConfig& c) const;
 
@@ -221,6 +231,11 @@ private:
     int m_progressPermille = 0;
 
     // headless script
+    std::unique_ptr<RunRecorder> m_recorder;   // the current run's recording, if asked for
+    bool m_recordFailed = false;
+    RunInfo m_lastFinished;                    // the latest finished run (File → Save run)
+    RunResult m_lastFinishedResult;
+    QAction* m_saveRunAction = nullptr;
     std::optional<ScriptOptions> m_script;
     int m_scriptIndex = 0;
     int m_scriptFailures = 0;

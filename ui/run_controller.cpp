@@ -4,6 +4,7 @@
 
 #include "core_messages.h"
 #include "data/fashion_mnist.h"
+#include "device/device.h"
 #include "train/settings.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
@@ -63,6 +64,15 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
     m_stream = std::make_shared<EventStream>();
     m_cursor = 0;
     m_trainer = std::make_unique<Trainer>(m_config, std::move(data), *m_stream);
+    {
+        std::lock_guard lock(m_namesMutex);
+        m_deviceNames.clear();
+    }
+    m_trainer->on_devices_made = [this](const std::vector<Device*>& devs) {
+        std::lock_guard lock(m_namesMutex);
+        for (Device* d : devs)
+            m_deviceNames.push_back(d->name());
+    };
     if (m_trainerHook)
         m_trainerHook(*m_trainer);
     m_result = RunResult{};
@@ -149,6 +159,12 @@ void RunController::setStepMode(bool on)
     m_stepMode = on;
     if (m_trainer)
         m_trainer->set_step_mode(on);
+}
+
+std::vector<std::string> RunController::deviceNames() const
+{
+    std::lock_guard lock(m_namesMutex);
+    return m_deviceNames;
 }
 
 void RunController::drain(std::vector<Event>& out)

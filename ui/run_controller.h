@@ -11,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +60,8 @@ public:
     void drain(std::vector<Event>& out);
     const RunResult& lastResult() const { return m_result; }
     const TrainConfig& config() const { return m_config; }
+    // The current run's devices' names, once its devices are made (empty before); any thread.
+    std::vector<std::string> deviceNames() const;
 
 signals:
     void stateChanged(gpulab::RunController::State state);
@@ -79,6 +82,8 @@ private:
     bool m_stepMode = false;
     std::function<void(Trainer&)> m_trainerHook;
 
+    mutable std::mutex m_namesMutex;
+    std::vector<std::string> m_deviceNames;
     std::mutex m_resultMutex;    // the run's thread hands its result over under it
     RunResult m_pending;
     RunResult m_result;

@@ -1101,6 +1101,34 @@
         <translation>将运行导出为 Chrome 跟踪（JSON）…</translation>
     </message>
     <message>
+        <source>Save run…</source>
+        <translation>保存运行…</translation>
+    </message>
+    <message>
+        <source>Save the latest finished run as a recording (gpulab-cli replay reads it)</source>
+        <translation>将最近结束的运行保存为录制文件（gpulab-cli replay 可读取）</translation>
+    </message>
+    <message>
+        <source>%1; recording stopped</source>
+        <translation>%1；录制已停止</translation>
+    </message>
+    <message>
+        <source>No finished run to save yet: start a run and let it end first</source>
+        <translation>还没有已结束的运行可保存：请先开始一次运行并等它结束</translation>
+    </message>
+    <message>
+        <source>Save run</source>
+        <translation>保存运行</translation>
+    </message>
+    <message>
+        <source>gpulab recordings (*.gpurec)</source>
+        <translation>gpulab 录制文件 (*.gpurec)</translation>
+    </message>
+    <message>
+        <source>Saved run %1 to %2 (gpulab-cli replay plays it)</source>
+        <translation>已将运行 %1 保存到 %2（可用 gpulab-cli replay 回放）</translation>
+    </message>
+    <message>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
