@@ -21,6 +21,45 @@ QString recordingPathFor(const QString& path, int index, int runs)
 
 RunRecorder::RunRecorder(QString path, const TrainConfig& config) : m_path(std::move(path)), m_config(config) {}
 
+RunRecorder::~RunRecorder()
+{
+    stopWriter();
+}
+
+void RunRecorder::stopWriter()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+    }
+    m_wake.notify_one();
+    if (m_thread.joinable())
+        m_thread.join();
+}
+
+uint64_t RunRecorder::fileBytes() const
+{
+    return m_writer && !m_thread.joinable() ? m_writer->file_bytes() : 0;
+}
+
+void RunRecorder::writerLoop()
+{
+    for (;;) {
+        Batch batch;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [this] { return m_done || !m_queue.empty(); });
+            if (m_queue.empty())
+                return; // done, and everything handed over is written
+            batch = std::move(m_queue.front());
+            m_queue.pop_front();
+        }
+        for (const auto& [e, snap] : batch)
+            m_writer->add(e, snap.get());
+        m_writer->flush();
+    }
+}
+
 void RunRecorder::pump(const EventStream& stream, const std::vector<std::string>& names, bool atEnd)
 {
     if (!m_writer) {
@@ -28,18 +67,25 @@ void RunRecorder::pump(const EventStream& stream, const std::vector<std::string>
             return;
         m_writer = std::make_unique<RecordingWriter>(m_path.toStdString(),
                                                      RecordingHeader::for_run(m_config, "gpulab", names));
+        m_thread = std::thread([this] { writerLoop(); });
     }
     m_news.clear();
     stream.drain(m_cursor, m_news);
     if (m_news.empty())
         return;
-    for (const Event& e : m_news) {
+    Batch batch;
+    batch.reserve(m_news.size());
+    for (Event& e : m_news) {
         std::shared_ptr<const Snapshot> snap;
         if (e.kind == EventKind::Snapshot && e.snapshot >= 0)
             snap = stream.snapshot(static_cast<size_t>(e.snapshot));
-        m_writer->add(e, snap.get());
+        batch.emplace_back(std::move(e), std::move(snap));
     }
-    m_writer->flush();
+    {
+        std::lock_guard lock(m_mutex);
+        m_queue.push_back(std::move(batch));
+    }
+    m_wake.notify_one();
 }
 
 bool RunRecorder::finish(const EventStream& stream, const std::vector<std::string>& names, RunStatus status,
@@ -47,6 +93,7 @@ bool RunRecorder::finish(const EventStream& stream, const std::vector<std::strin
 {
     try {
         pump(stream, names, true);
+        stopWriter(); // the writer thread writes what is queued, then ends
         m_writer->finish(status, error);
     } catch (const GpulabError& e) {
         m_error = coreMessage(e.error);

@@ -1,7 +1,9 @@
 // Writes a run recording (record/recording.h, the format gpulab-cli replay reads) from a
-// run's event stream. The UI thread pumps it as it drains the run's events, so the run's
-// own threads never wait for the disk; once the run has ended, finish() writes the end
-// record. Also used to save a finished run in one go (File → Save run…).
+// run's event stream. The UI thread pumps it as it drains the run's events: it takes what
+// is new and hands it to the recorder's own writer thread, which compresses, writes and
+// flushes it, so neither the run's threads nor the UI wait for zlib or the disk. Once the
+// run has ended, finish() writes the rest and the end record. Also used to save a
+// finished run in one go (File → Save run…).
 #pragma once
 
 #include "record/recording.h"
@@ -9,7 +11,12 @@
 
 #include <QString>
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -24,6 +31,9 @@ QString recordingPathFor(const QString& path, int index, int runs);
 class RunRecorder {
 public:
     RunRecorder(QString path, const TrainConfig& config);
+    ~RunRecorder();  // without finish(): what was handed over is written, the file stays incomplete
+    RunRecorder(const RunRecorder&) = delete;
+    RunRecorder& operator=(const RunRecorder&) = delete;
 
     // Writes what the stream holds beyond what was written before and flushes it, so the
     // file is a readable prefix of the run. The file (and its header, which names the
@@ -37,7 +47,7 @@ public:
 
     const QString& path() const { return m_path; }
     QString error() const { return m_error; }
-    uint64_t fileBytes() const { return m_writer ? m_writer->file_bytes() : 0; }
+    uint64_t fileBytes() const; // after finish()
 
     // Creates path (and removes it again) to learn before a run whether it can be written;
     // an empty string when it can, else the reason in the lab's language.
@@ -47,12 +57,21 @@ public:
                      const RunResult& result, QString* error);
 
 private:
+    using Batch = std::vector<std::pair<Event, std::shared_ptr<const Snapshot>>>;
+    void writerLoop();
+    void stopWriter();
+
     QString m_path;
     TrainConfig m_config;
     std::unique_ptr<RecordingWriter> m_writer;
     size_t m_cursor = 0;
     std::vector<Event> m_news;
     QString m_error;
+    std::thread m_thread;          // compresses and writes what pump() hands over
+    std::mutex m_mutex;
+    std::condition_variable m_wake;
+    std::deque<Batch> m_queue;
+    bool m_done = false;
 };
 
 } // namespace gpulab
