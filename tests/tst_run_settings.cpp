@@ -64,6 +64,7 @@ private slots:
         c.data = DataPlacement::Host;
         c.engine = EngineKind::Sync;
         c.snapshot_interval = 7;
+        c.link = parse_link("custom:2000,0.05");
         const std::string text = settings_to_text(c);
         TrainConfig d;
         apply_settings_text(d, text);
@@ -92,6 +93,8 @@ private slots:
         QTest::newRow("mode") << "--mode" << "turbo" << int(ErrorCode::SettingUnknownChoice);
         QTest::newRow("backend") << "--backend" << "tpu" << int(ErrorCode::SettingUnknownChoice);
         QTest::newRow("budget") << "--memory-budget" << "lots" << int(ErrorCode::SettingBadSize);
+        QTest::newRow("link") << "--link" << "token-ring" << int(ErrorCode::SettingUnknownChoice);
+        QTest::newRow("link custom") << "--link" << "custom:5" << int(ErrorCode::SettingUnknownChoice);
         QTest::newRow("seed negative") << "--seed" << "-3" << int(ErrorCode::SettingOutOfRange);
     }
     void badTextIsRefusedWithItsCode()

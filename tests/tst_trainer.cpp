@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
+#include "train/settings.h"
 #include "train/trainer.h"
 
 #include <QtTest>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <random>
 #include <regex>
 #include <thread>
@@ -805,6 +807,105 @@ private slots:
         // and the next run in the same process works
         Recorded ok = run(small_config(2));
         QCOMPARE(ok.result.status, RunStatus::Completed);
+    }
+
+    // A link model: every allreduce transfer lasts at least latency + bytes / bandwidth (a
+    // lower bound only: a slow machine only makes it longer); in naive allreduce device 0's
+    // link carries every copy one after another; the maths stays the same.
+    void linkModelChargesEveryTransfer_data()
+    {
+        QTest::addColumn<int>("strategy");
+        QTest::newRow("naive") << int(AllreduceKind::Naive);
+        QTest::newRow("ring") << int(AllreduceKind::Ring);
+    }
+    void linkModelChargesEveryTransfer()
+    {
+        QFETCH(int, strategy);
+        TrainConfig c = small_config(3);
+        c.allreduce = static_cast<AllreduceKind>(strategy);
+        c.train_subset = 256; // 4 minibatches
+        const Recorded plain = run(c);
+        c.link = parse_link("custom:2000,0.05"); // 2 ms, 50 MB/s
+        const Recorded linked = run(c);
+        QCOMPARE(linked.result.status, RunStatus::Completed);
+        // the link changes time, not maths
+        QCOMPARE(linked.losses, plain.losses);
+        QCOMPARE(linked.result.final_params, plain.result.final_params);
+
+        std::map<int, std::pair<double, double>> span; // minibatch -> first start, last end
+        std::map<int, double> model_sum;               // minibatch -> the transfers' model times
+        int steps = 0;
+        for (const auto& e : linked.events) {
+            if (e.kind != EventKind::AllreduceStep)
+                continue;
+            ++steps;
+            const double model = 2000.0 + double(e.bytes) / 0.05e9 * 1e6;
+            QVERIFY2(e.t_end_us - e.t_us >= model * (1 - 1e-9),
+                     qPrintable(QString("transfer %1->%2 of %3 bytes lasted %4 us, the model says at least %5 us")
+                                    .arg(e.src).arg(e.dst).arg(e.bytes).arg(e.t_end_us - e.t_us).arg(model)));
+            const int mb = e.epoch * 100000 + e.batch;
+            auto it = span.find(mb);
+            if (it == span.end())
+                span[mb] = {e.t_us, e.t_end_us};
+            else
+                it->second = {std::min(it->second.first, e.t_us), std::max(it->second.second, e.t_end_us)};
+            model_sum[mb] += model;
+        }
+        QCOMPARE(steps, 4 * allreduce_steps(c.allreduce, 3) * (strategy == int(AllreduceKind::Ring) ? 3 : 1));
+        if (c.allreduce == AllreduceKind::Naive) {
+            // all 2(n-1) copies share device 0's link: the allreduce lasts at least their sum
+            // (the broadcasts run on different workers, so without the sharing it would not)
+            for (const auto& [mb, se] : span)
+                QVERIFY2(se.second - se.first >= model_sum[mb] * (1 - 1e-9),
+                         qPrintable(QString("naive allreduce took %1 us, its copies through device 0's link %2 us")
+                                        .arg(se.second - se.first).arg(model_sum[mb])));
+        }
+    }
+
+    void linkNoneIsTheDefaultAndChangesNothing()
+    {
+        TrainConfig c = small_config(2);
+        QVERIFY(c.link.none());
+        QCOMPARE(c.link.name, std::string("none"));
+        const Recorded before = run(c);
+        apply_settings_text(c, "link=none");
+        QVERIFY(c.link.none());
+        const Recorded after = run(c);
+        QCOMPARE(after.losses, before.losses);
+        QCOMPARE(after.result.final_params, before.result.final_params);
+    }
+
+    void parsesLinks()
+    {
+        for (const std::string& name : link_names())
+            QCOMPARE(parse_link(name).name, name);
+        const LinkModel p4 = parse_link("pcie4");
+        QCOMPARE(p4.gb_per_s, 31.5);
+        QCOMPARE(parse_link("nvlink4").gb_per_s, 450.0);
+        QCOMPARE(parse_link("10gbe").gb_per_s, 1.25);
+        const LinkModel custom = parse_link("custom:200,1");
+        QCOMPARE(custom.latency_us, 200.0);
+        QCOMPARE(custom.gb_per_s, 1.0);
+        QCOMPARE(custom.transfer_us(1000000), 200.0 + 1000.0);
+        QCOMPARE(parse_link("none").transfer_us(1000000), 0.0);
+        for (const char* bad : {"fast", "custom:", "custom:1", "custom:a,b", "custom:1,0", "custom:-1,5",
+                                "custom:1,2,3", "custom:1,inf"})
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, parse_link(bad));
+        // through the settings table: a clear message naming the setting and what works
+        TrainConfig c;
+        try {
+            find_setting("--link")->set(c, "custom:5");
+            QFAIL("custom:5 was accepted");
+        } catch (const GpulabError& e) {
+            const std::string text = english(e.error);
+            QVERIFY2(text.find("--link") != std::string::npos, text.c_str());
+            QVERIFY2(text.find("custom:LAT_US,GB_PER_S") != std::string::npos, text.c_str());
+            QVERIFY2(text.find("pcie4") != std::string::npos, text.c_str());
+        }
+        find_setting("link")->set(c, "custom:2000,0.05");
+        QCOMPARE(c.link.latency_us, 2000.0);
+        QVERIFY(settings_to_text(c).find("link=custom:2000,0.05") != std::string::npos);
+        QVERIFY(check(c).empty());
     }
 
     void parsesSizesAndNames()

@@ -2,6 +2,7 @@
 // buffer on the receiver (copy_from) followed by an add, or a copy straight into place.
 #include "comm/allreduce.h"
 
+#include "comm/link.h"
 #include "kernels/kernels.h"
 #include "trace/event_stream.h"
 
@@ -79,6 +80,7 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
     op.writes = std::move(writes);
     EventStream* trace = ctx.trace;
     const int epoch = ctx.epoch, batch = ctx.batch;
+    LinkClock* link = ctx.link && !ctx.link->model().none() ? ctx.link : nullptr;
     op.fn = [=, &dd] {
         const double t0 = trace ? trace->now_us() : 0;
         const int64_t count = src.numel();
@@ -94,11 +96,19 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
         };
         if (!trace) {
             work();
+            if (link)
+                link->transfer(src_dev, dst_dev, count * 4);
             return;
         }
         // The step ends when its data has landed; it lasted what the device spent on it (a
-        // GPU times its stream, so queued work before the step does not count).
-        const double busy = dd.run_timed(work);
+        // GPU times its stream, so queued work before the step does not count), plus the
+        // link's time when there is a link model.
+        double busy = dd.run_timed(work);
+        if (link) {
+            const double l0 = trace->now_us();
+            link->transfer(src_dev, dst_dev, count * 4);
+            busy += trace->now_us() - l0;
+        }
         const double t1 = trace->now_us();
         {
             Event ev;

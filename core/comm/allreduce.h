@@ -12,6 +12,7 @@
 namespace gpulab {
 
 class EventStream;
+class LinkClock;
 
 enum class AllreduceKind { Naive, Ring, Nccl };
 
@@ -36,6 +37,9 @@ struct AllreduceContext {
     Engine* engine = nullptr;
     EventStream* trace = nullptr;
     int epoch = 0, batch = 0; // for the events
+    // The link model's clock (comm/link.h), or null for no link: after its data has landed,
+    // each transfer's receiving worker waits until the link would have carried it.
+    LinkClock* link = nullptr;
     // Called on the front end before each step is pushed; false stops the allreduce
     // (the caller is cancelling). May block (the GUI's step mode).
     std::function<bool(const AllreduceStepInfo&)> before_step;

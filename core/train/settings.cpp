@@ -154,6 +154,26 @@ std::vector<SettingSpec> make_table()
                    c.allreduce = parse_allreduce(v);
                }));
     {
+        SettingSpec s = choice("link", "--link", "L", "link",
+                               "the modelled link between simulated devices: none | pcie3 | pcie4 | pcie5 | nvlink3 | "
+                               "nvlink4 | ib-hdr | ib-ndr | 100gbe | 25gbe | 10gbe | 1gbe | custom:LAT_US,GB_PER_S; "
+                               "each allreduce transfer takes at least latency + bytes / bandwidth",
+                               link_names(), [](const TrainConfig& c) { return c.link.name; },
+                               [](TrainConfig& c, const std::string& v) {
+                                   try {
+                                       c.link = parse_link(v);
+                                   } catch (const std::invalid_argument&) {
+                                       fail(ErrorCode::SettingUnknownChoice,
+                                            {{"setting", "link"},
+                                             {"label", "link"},
+                                             {"flag", "--link"},
+                                             {"value", v},
+                                             {"choices", link_choices_text()}});
+                                   }
+                               });
+        add(std::move(s));
+    }
+    {
         SettingSpec s{"seed", "--seed", "S", SettingType::Int, "seed", "initialisation and shuffling seed", 0,
                       9007199254740992.0};
         s.get = [](const TrainConfig& c) { return std::to_string(c.seed); };
@@ -273,6 +293,12 @@ std::vector<Error> check(const TrainConfig& c)
         out.push_back(Error(ErrorCode::SubsetBelowDevices, {{"setting", "subset"},
                                                             {"subset", std::to_string(c.train_subset)},
                                                             {"devices", std::to_string(c.devices)}}));
+    if (c.allreduce == AllreduceKind::Nccl && !c.link.none())
+        out.push_back(Error(ErrorCode::Other, {{"setting", "link"},
+                                               {"text", "--link " + c.link.name +
+                                                            " models naive and ring allreduce's transfers; "
+                                                            "NCCL's are real: use --link none with --allreduce "
+                                                            "nccl, or naive or ring with a link"}}));
     if (c.allreduce == AllreduceKind::Nccl) {
         std::string why;
         if (c.backend != Backend::Cuda)

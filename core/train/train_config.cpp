@@ -112,7 +112,10 @@ std::string TrainConfig::describe() const
       << batch_size << ", lr " << lr << ", " << exec_mode_name(mode);
     if (mode == ExecMode::Bounded)
         o << " (k=" << inflight << ")";
-    o << ", " << allreduce_name(allreduce) << " allreduce, seed " << seed;
+    o << ", " << allreduce_name(allreduce) << " allreduce";
+    if (!link.none())
+        o << ", link " << link.name;
+    o << ", seed " << seed;
     if (train_subset > 0)
         o << ", " << train_subset << " images";
     return o.str();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "comm/allreduce.h"
+#include "comm/link.h"
 #include "engine/engine.h"
 #include "error/error.h"
 
@@ -40,6 +41,7 @@ struct TrainConfig {
     ExecMode mode = ExecMode::Sync;
     int inflight = 2;                  // bounded mode: minibatches in flight at most
     AllreduceKind allreduce = AllreduceKind::Naive;
+    LinkModel link;                    // between the devices' allreduce transfers; none by default
     uint64_t seed = 1;
     int64_t train_subset = 0;          // 0 = all 60,000
     int64_t test_subset = 0;           // 0 = all 10,000

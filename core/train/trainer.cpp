@@ -2,6 +2,8 @@
 // split_and_load, forward/backward per device, allreduce, the same SGD step everywhere.
 #include "train/trainer.h"
 
+#include "comm/link.h"
+
 #include "data/batcher.h"
 #include "data/fashion_mnist.h"
 #include "device/device_factory.h"
@@ -23,6 +25,7 @@ struct Trainer::Run {
     std::unique_ptr<Engine> engine;
     std::vector<DeviceModel> models;
     int n = 0;
+    std::unique_ptr<LinkClock> link; // null for no link model
 };
 
 namespace {
@@ -313,6 +316,8 @@ RunResult Trainer::run()
     }
     Run r;
     r.n = m_cfg.devices;
+    if (!m_cfg.link.none())
+        r.link = std::make_unique<LinkClock>(m_cfg.link);
     try {
         DeviceKind kind = DeviceKind::CpuSim;
         if (m_cfg.backend == Backend::Cuda || (m_cfg.backend == Backend::Auto && cuda_usable()))
@@ -602,6 +607,7 @@ void Trainer::run_epochs(Run& r, RunResult& res)
             ctx.trace = &m_trace;
             ctx.epoch = epoch;
             ctx.batch = static_cast<int>(b);
+            ctx.link = r.link.get();
             ctx.before_step = [this, &eng](const AllreduceStepInfo&) {
                 if (!m_step_mode)
                     return wait_allreduce_gate();

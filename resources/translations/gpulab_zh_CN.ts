@@ -279,6 +279,10 @@
         <translation>全规约方式</translation>
     </message>
     <message>
+        <source>link</source>
+        <translation>互连链路</translation>
+    </message>
+    <message>
         <source>seed</source>
         <translation>随机种子</translation>
     </message>

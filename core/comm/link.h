@@ -1,0 +1,58 @@
+// The link model: what a transfer between two simulated devices costs. A link has a
+// latency alpha and a per-direction bandwidth beta; a transfer of B bytes takes at least
+// alpha + B/beta. Each device has one link with a send side and a receive side; a transfer
+// holds the sender's send side and the receiver's receive side for its whole time, so
+// transfers that share a side run one after another (they share its bandwidth). In naive
+// allreduce every copy goes through device 0's link; in ring allreduce each device sends to
+// one neighbour and receives from the other, so the steps' transfers run side by side.
+// "none" costs nothing: the devices share the host's memory, as without a link model.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace gpulab {
+
+struct LinkModel {
+    std::string name = "none";  // a named link, or "custom:LAT_US,GB_PER_S"
+    double latency_us = 0;      // alpha
+    double gb_per_s = 0;        // beta, per direction, 1 GB = 1e9 bytes; 0 for "none"
+
+    bool none() const { return gb_per_s <= 0; }
+    // alpha + bytes / beta, in microseconds; 0 for "none"
+    double transfer_us(int64_t bytes) const;
+};
+
+// The named links, in the order the help lists them ("none" first).
+const std::vector<std::string>& link_names();
+// "pcie4", "custom:2000,0.05", ...; throws std::invalid_argument saying what is wrong
+// (an unknown name, or a custom value that is not latency >= 0 and bandwidth > 0).
+LinkModel parse_link(const std::string& s);
+// What the help and errors offer: "none, pcie3, ... or custom:LAT_US,GB_PER_S (...)".
+std::string link_choices_text();
+
+// The link state of one run: when each device's send and receive sides are next free.
+// Thread-safe: the devices' workers reserve their transfers through it.
+class LinkClock {
+public:
+    using TimePoint = std::chrono::steady_clock::time_point;
+    explicit LinkClock(LinkModel m) : m_model(std::move(m)) {}
+    const LinkModel& model() const { return m_model; }
+    // Books a transfer of bytes from src to dst starting no earlier than now and no earlier
+    // than both sides are free; returns when it ends.
+    TimePoint reserve(int src, int dst, int64_t bytes);
+    // reserve(), then sleeps until the transfer ends (the receiving worker waits, as a
+    // copy engine's stream would).
+    void transfer(int src, int dst, int64_t bytes);
+
+private:
+    LinkModel m_model;
+    std::mutex m_mutex;
+    std::map<int, TimePoint> m_send_free, m_recv_free;
+};
+
+} // namespace gpulab
