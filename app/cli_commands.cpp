@@ -430,14 +430,17 @@ int cmd_train(const std::vector<std::string>& argv)
     auto epoch_start = std::chrono::steady_clock::now();
     bool interrupted = false;
     auto drain = [&] {
+        // Take what is to be printed first, then record (which drains at least as far) and
+        // flush, then print: a line on the screen is always in the file, even if the
+        // process is killed the next moment.
+        news.clear();
+        trace.drain(cursor, news);
         try {
             record(false);
         } catch (const GpulabError& e) {
             std::fprintf(stderr, "gpulab-cli train: %s; recording stopped\n", english(e.error).c_str());
             record_path.clear();
         }
-        news.clear();
-        trace.drain(cursor, news);
         for (const auto& e : news) {
             if (e.kind == EventKind::MinibatchLoss) {
                 last_loss = e.value;
