@@ -152,22 +152,23 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     p.setRenderHint(QPainter::Antialiasing);
     p.fillRect(rect(), Qt::white);
     QFont title = font();
-    title.setPointSize(13);
+    title.setPointSizeF(paintedPointSize(13));
     title.setBold(true);
     p.setFont(title);
     p.setPen(Qt::black);
-    p.drawText(QRect(8, 4, width() - 16, 24), Qt::AlignLeft | Qt::AlignVCenter,
+    const int titleH = QFontMetrics(title).height() + 4;
+    p.drawText(QRect(8, 4, width() - 16, titleH), Qt::AlignLeft | Qt::AlignVCenter,
                m_ring ? tr("Ring allreduce") : tr("Naive allreduce (the book's)"));
     // The text block on top is measured, so the drawing below never runs into it.
     QFont f = font();
-    f.setPointSize(11);
+    f.setPointSizeF(paintedPointSize(11));
     p.setFont(f);
     p.setPen(QColor(80, 80, 80));
     const int textW = width() - 16;
     const QString sub = m_n <= 1 ? tr("One device: nothing to reduce.")
                         : m_ring ? tr("%1 devices: reduce-scatter, then all-gather, one chunk each per step").arg(m_n)
                                  : tr("%1 devices: sum into device 0, then broadcast back").arg(m_n);
-    const QRect subR = p.fontMetrics().boundingRect(QRect(8, 30, textW, 200), Qt::AlignLeft | Qt::TextWordWrap, sub);
+    const QRect subR = p.fontMetrics().boundingRect(QRect(8, 6 + titleH, textW, 400), Qt::AlignLeft | Qt::TextWordWrap, sub);
     p.drawText(subR, Qt::AlignLeft | Qt::TextWordWrap, sub);
     QString line;
     if (!m_finalLine.isEmpty()) {
@@ -210,7 +211,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
                                                      Qt::AlignLeft | Qt::TextWordWrap, line);
     p.drawText(lineR, Qt::AlignLeft | Qt::TextWordWrap, line);
     QFont sf = font();
-    sf.setPointSize(10);
+    sf.setPointSizeF(paintedPointSize(10));
     p.setFont(sf);
     if (m_waiting) {
         p.setPen(QColor(176, 0, 32));
@@ -226,10 +227,13 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     // Sizes follow the space: a projector's full screen gets larger nodes and text.
     const double scale = std::clamp(std::min(width(), height()) / 420.0, 1.0, 2.0);
     QFont labelFont = font();
-    labelFont.setPointSizeF(9.5 * scale);
+    labelFont.setPointSizeF(std::max(paintedPointSize(9.5), 9.5 * scale));
     const QFontMetricsF lfm(labelFont);
-    const double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 8;
-    const double th = 2 * lfm.height() + 2;
+    // a node's label: sent above received, or both on one line where that leaves the drawing
+    // more room (a short area, e.g. a projector's large text)
+    double tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB")) + 8;
+    double th = 2 * lfm.height() + 2;
+    bool oneLine = false;
     // The drawing fills the space between the text on top and the note at the bottom: the
     // largest circle whose nodes and their labels (outside the circle, each in its own
     // direction) all stay inside it. A label above or below a node needs no room beside it.
@@ -262,6 +266,18 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         return lo;
     };
     m_radius = largest();
+    {
+        const double twoLineR = m_radius, tw2 = tw, th2 = th;
+        tw = lfm.horizontalAdvance(QStringLiteral("↑888.8 KiB ↓888.8 KiB")) + 8;
+        th = lfm.height() + 2;
+        m_radius = largest();
+        oneLine = m_radius > twoLineR;
+        if (!oneLine) {
+            tw = tw2;
+            th = th2;
+            m_radius = twoLineR;
+        }
+    }
     // many devices on a small circle, or a short area: smaller nodes, so that neighbours
     // (and a star's hub and its one other device) do not overlap
     const int onCircle = m_ring ? m_n : m_n - 1;
@@ -285,7 +301,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     // the current step's transfers, each coloured by its chunk (the same colour at every step)
     const double prog = progress();
     QFont cf = font();
-    cf.setPointSizeF(9.5 * scale);
+    cf.setPointSizeF(std::max(paintedPointSize(9.5), 9.5 * scale));
     cf.setBold(true);
     const QFontMetricsF cfm(cf);
     for (const auto& t : m_step) {
@@ -356,7 +372,8 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         p.setFont(labelFont);
         p.setPen(QColor(30, 30, 30));
         p.drawText(QRectF(lp.x() - tw / 2, lp.y() - th / 2, tw, th), Qt::AlignCenter,
-                   tr("↑%1\n↓%2").arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
+                   (oneLine ? tr("↑%1 ↓%2") : tr("↑%1\n↓%2"))
+                       .arg(formatBytes(m_sent[size_t(d)]), formatBytes(m_recv[size_t(d)])));
     }
     p.setBrush(Qt::NoBrush);
 }

@@ -73,7 +73,7 @@ protected:
         p.setPen(QColor(120, 120, 120));
         p.drawRect(bar.adjusted(0, 0, -1, -1));
         QFont f = font();
-        f.setPointSize(9);
+        f.setPointSizeF(paintedPointSize(9));
         p.setFont(f);
         p.setPen(Qt::black);
         p.drawText(QRect(0, 0, 38, 20), Qt::AlignRight | Qt::AlignVCenter, tr("−"));
@@ -144,7 +144,7 @@ private:
 void DeviceCard::caption(QPainter& p, const QRect& r, const QString& text) const
 {
     QFont f = font();
-    f.setPointSize(10);
+    f.setPointSizeF(paintedPointSize(10));
     p.setFont(f);
     p.setPen(QColor(50, 50, 50));
     p.drawText(r, Qt::AlignLeft | Qt::AlignVCenter, text);
@@ -202,13 +202,16 @@ void DeviceCard::paintEvent(QPaintEvent*)
     const int m = 10;
     const int w = width() - 2 * m;
     int y = 12;
+    // rows grow with the painted text (projector mode)
+    const int headH = static_cast<int>(std::lround(22 * paintedPointSize(1.0)));
+    const int barH = static_cast<int>(std::lround(20 * paintedPointSize(1.0)));
     QFont head = font();
-    head.setPointSize(12);
+    head.setPointSizeF(paintedPointSize(12));
     head.setBold(true);
     // header: "Device 3 · cpu-sim(3)" and, right, how it compares with device 0; the
     // device's name goes first when the card is too narrow for both
     QFont noteFont = font();
-    noteFont.setPointSize(10);
+    noteFont.setPointSizeF(paintedPointSize(10));
     QString note;
     if (m_diff >= 0 && m_device > 0)
         note = m_diff == 0 ? tr("= device 0") : tr("Δ %1").arg(m_diff, 0, 'g', 2);
@@ -218,16 +221,16 @@ void DeviceCard::paintEvent(QPaintEvent*)
         title += QStringLiteral("  ·  ") + m_name;
     p.setFont(head);
     p.setPen(Qt::black);
-    p.drawText(QRect(m, y, w - noteW, 22), Qt::AlignLeft | Qt::AlignVCenter, title);
+    p.drawText(QRect(m, y, w - noteW, headH), Qt::AlignLeft | Qt::AlignVCenter, title);
     if (!note.isEmpty()) {
         p.setFont(noteFont);
         p.setPen(m_diff == 0 ? QColor(27, 94, 32) : (m_diff < 1e-4 ? QColor(160, 100, 0) : QColor(176, 0, 32)));
-        p.drawText(QRect(m, y, w, 22), Qt::AlignRight | Qt::AlignVCenter, note);
+        p.drawText(QRect(m, y, w, headH), Qt::AlignRight | Qt::AlignVCenter, note);
     }
-    y += 26;
+    y += headH + 4;
 
     // memory against the budget
-    const QRect bar(m, y, w, 20);
+    const QRect bar(m, y, w, barH);
     p.fillRect(bar, QColor(235, 235, 235));
     if (m_budget > 0) {
         const double frac = std::clamp(double(m_inUse) / double(m_budget), 0.0, 1.0);
@@ -243,7 +246,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
     p.setPen(QColor(120, 120, 120));
     p.drawRect(bar.adjusted(0, 0, -1, -1));
     QFont small = font();
-    small.setPointSize(10);
+    small.setPointSizeF(paintedPointSize(10));
     p.setFont(small);
     p.setPen(Qt::black);
     // the longest wording that fits beside the peak
@@ -267,7 +270,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
         }
     p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft, used);
     p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignRight, peakText);
-    y += 26;
+    y += barH + 6;
 
     if (!m_snap) {
         p.setPen(QColor(110, 110, 110));
@@ -280,7 +283,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
     auto scaleOf = [&](int idx, const std::vector<float>& v) {
         return idx >= 0 && size_t(idx) < m_scales.size() ? m_scales[size_t(idx)] : rmsScale(v);
     };
-    const int capH = 18;
+    const int capH = static_cast<int>(std::lround(18 * paintedPointSize(1.0)));
     const int flexible = std::max(120, height() - y - m - 4 * capH - 3 * 6 - 4);
 
     // W1: 20 filters of 3x3, 10 per row

@@ -354,4 +354,18 @@ QPalette projectorPalette()
     return p;
 }
 
+namespace {
+double g_paintedFontScale = 1.0;
+}
+
+double paintedPointSize(double pt)
+{
+    return pt * g_paintedFontScale;
+}
+
+void setPaintedFontScale(double scale)
+{
+    g_paintedFontScale = scale;
+}
+
 } // namespace gpulab

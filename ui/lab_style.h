@@ -54,6 +54,10 @@ void setPlotProjector(QCustomPlot* plot, bool on);
 bool plotProjector(const QCustomPlot* plot);
 // A palette with black text on white and a strong blue selection, for a projector.
 QPalette projectorPalette();
+// Text a view paints itself (device cards, the allreduce drawing) is sized in points here:
+// pt while projector mode is off, pt × kProjectorFontScale while it is on.
+double paintedPointSize(double pt);
+void setPaintedFontScale(double scale); // the main window's projector mode sets it
 
 // ---- numbers --------------------------------------------------------------------------
 QString formatBytes(qint64 bytes);       // "12.3 MiB"

@@ -448,6 +448,7 @@ void MainWindow::setProjectorMode(bool on)
         QFont f = m_normalFont;
         f.setPointSizeF(f.pointSizeF() * kProjectorFontScale);
         QApplication::setFont(f);
+        setPaintedFontScale(kProjectorFontScale);
         QApplication::setPalette(projectorPalette());
         m_projector = true;
         // the views get the room: the panel becomes one line (its button brings it back)
@@ -461,6 +462,7 @@ void MainWindow::setProjectorMode(bool on)
         m_projector = false;
         QApplication::setPalette(m_normalPalette);
         QApplication::setFont(m_normalFont);
+        setPaintedFontScale(1.0);
         applyProjectorToWidgets(this, false);
         if (m_sweep)
             applyProjectorToWidgets(m_sweep, false);

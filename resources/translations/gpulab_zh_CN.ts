@@ -1829,6 +1829,10 @@ asked for %2 with %3 in use</source>
 ↓%2</translation>
     </message>
     <message>
+        <source>↑%1 ↓%2</source>
+        <translation>↑%1 ↓%2</translation>
+    </message>
+    <message>
         <source>%1 devices: reduce-scatter, then all-gather, one chunk each per step</source>
         <translation>%1 个设备：先归约-分散，再全收集，每步每个设备一个数据块</translation>
     </message>
