@@ -15,7 +15,7 @@ import time
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EPOCH_RE = re.compile(r"^epoch (\d+): loss ([0-9.naninf]+), test acc ([0-9.]+), ([0-9.]+) sec/epoch")
 
-# The peer at its best (issue 5): glibc's allocator told to keep freed memory instead of
+# The peer at its best: glibc's allocator told to keep freed memory instead of
 # mapping and unmapping every activation, and OpenBLAS single-threaded under torch's own
 # threads. Set for the PyTorch process only.
 TORCH_ENV = {

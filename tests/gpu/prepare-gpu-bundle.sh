@@ -9,7 +9,7 @@
 # linked statically; cudart, cuBLAS, cuDNN and NCCL shared, found on the GPU machine), lib/
 # (the non-CUDA libraries they need: a cut-down libopenblas.so.0 with just what gpulab calls,
 # libgomp, libz) and data/ (a copy of /usr/share/datasets/fashion-mnist/*.gz, when installed).
-# build-gpu/ is ignored by git; the device tool carries it with carry ["build-gpu/bundle"].
+# build-gpu/ is ignored by git; copy build-gpu/bundle to the GPU machine with the tree.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build-gpu}
@@ -18,7 +18,7 @@ NVCC=${NVCC:-/usr/local/cuda/bin/nvcc}
 [ -x "$NVCC" ] || { echo "prepare-gpu-bundle: no nvcc at $NVCC (set NVCC=...)" >&2; exit 2; }
 
 # Qt off (the GPU machine has none), one architecture (the H100/H200: sm_90), no oneDNN
-# (its library alone would not fit the 64 MiB the device tool carries). GPULAB_REQUIRE_CUDA:
+# (its library alone would not fit a 64 MiB bundle). GPULAB_REQUIRE_CUDA:
 # a bundle without the CUDA backend (no nvcc, cuBLAS or cuDNN found) stops here, instead of
 # building a CPU-only bundle whose GPU checks could only skip.
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGPULAB_WITH_QT=OFF -DGPULAB_WITH_DNNL=OFF \

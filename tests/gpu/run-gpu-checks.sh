@@ -7,9 +7,9 @@
 #
 # Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
 #   tests/gpu/prepare-gpu-bundle.sh
-# then run it through the device tool's `run` (one call, about 3-6 minutes):
-#   run(command="bash tests/gpu/run-gpu-checks.sh build-gpu/bundle",
-#       carry=["build-gpu/bundle"], timeout_s=540)
+# then, on the GPU machine, with the tree and build-gpu/bundle copied there (one command,
+# about 3-6 minutes):
+#   bash tests/gpu/run-gpu-checks.sh build-gpu/bundle
 # Here (no GPU) the same command runs the CPU parts and reports "no CUDA device" cleanly.
 # Where `nvidia-smi -L` lists a GPU, it sets GPULAB_REQUIRE_CUDA=1: every check that needs
 # CUDA must then run, and one that would skip (a GPU this build cannot use, a driver too old,
