@@ -37,6 +37,18 @@ Outcome cli(const QStringList& args, int timeout_ms = 120000, const QProcessEnvi
     return o;
 }
 
+// Reads a running program's output until it contains needle or the program ends: a wait on
+// what the program says, never on the clock.
+QByteArray readUntil(QProcess& p, const char* needle)
+{
+    QByteArray out;
+    while (!out.contains(needle) && p.state() == QProcess::Running) {
+        p.waitForReadyRead(200);
+        out += p.readAllStandardOutput();
+    }
+    return out + p.readAllStandardOutput(); // what an ended program left unread
+}
+
 } // namespace
 
 class TestCli : public QObject {
@@ -153,11 +165,7 @@ private slots:
                              "--batch-size", "64", "--mode", "bounded", "--inflight", "2",
                              "--trace", trace, "--quiet"});
         QVERIFY(p.waitForStarted());
-        QByteArray out;
-        while (!out.contains("epoch 1:") && p.state() == QProcess::Running) {
-            p.waitForReadyRead(200);
-            out += p.readAllStandardOutput();
-        }
+        QByteArray out = readUntil(p, "epoch 1:");
         QVERIFY2(out.contains("epoch 1:"), (out + p.readAllStandardError()).constData());
         QVERIFY2(!out.contains("epoch 5:"), out.constData());
         QCOMPARE(p.state(), QProcess::Running);
@@ -276,11 +284,7 @@ private slots:
         p.start(GPULAB_CLI, {"train", "--synthetic", "10000", "--devices", "2", "--epochs", "5", "--batch-size",
                              "64", "--record", rec, "--quiet"});
         QVERIFY(p.waitForStarted());
-        QByteArray out;
-        while (!out.contains("epoch 1:") && p.state() == QProcess::Running) {
-            p.waitForReadyRead(200);
-            out += p.readAllStandardOutput();
-        }
+        QByteArray out = readUntil(p, "epoch 1:");
         QVERIFY2(out.contains("epoch 1:"), (out + p.readAllStandardError()).constData());
         p.kill();
         QVERIFY(p.waitForFinished(30000));

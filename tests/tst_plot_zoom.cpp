@@ -3,6 +3,7 @@
 // The Memory view's envelope mode draws each minibatch's peak and low per device.
 #include "control_panel.h"
 #include "dataset_loader.h"
+#include "lab_view.h"
 #include "main_window.h"
 #include "memory_view.h"
 
@@ -44,12 +45,16 @@ private slots:
         QString error;
         QVERIFY2(w.startRun(&error), qPrintable(error));
         QVERIFY(finished.wait(180000));
-        QTest::qWait(100);
+        QCoreApplication::processEvents();
 
         for (const char* view : {"memory", "engine", "training"}) {
             QVERIFY(w.showView(QString::fromLatin1(view)));
-            QTest::qWait(100);
             auto* tabs = w.findChild<QTabWidget*>(QStringLiteral("viewTabs"));
+            auto* lab = qobject_cast<LabView*>(tabs->currentWidget());
+            QVERIFY(lab);
+            // No waits on the clock: each step calls the refresh the lab's timer would call.
+            QCoreApplication::processEvents();
+            lab->refresh();
             QCustomPlot* plot = tabs->currentWidget()->findChildren<QCustomPlot*>().first();
             QVERIFY(plot->interactions().testFlag(QCP::iRangeZoom));
             QVERIFY(plot->interactions().testFlag(QCP::iRangeDrag));
@@ -60,10 +65,11 @@ private slots:
             QApplication::sendEvent(plot, &wheel);
             plot->replot();
             QVERIFY2(plot->xAxis->range().size() < own.size() * 0.9, view); // zoomed in
-            QTest::qWait(200); // the lab's refreshes leave the user's range alone
+            lab->refresh(); // the lab's refreshes leave the user's range alone
+            plot->replot();
             QVERIFY2(plot->xAxis->range().size() < own.size() * 0.9, view);
             QTest::mouseDClick(plot, Qt::LeftButton, Qt::NoModifier, mid);
-            QTest::qWait(50);
+            lab->refresh(); // the next refresh follows the data again
             QVERIFY2(qAbs(plot->xAxis->range().lower - own.lower) < 1e-9 * qMax(1.0, own.size()) &&
                          qAbs(plot->xAxis->range().upper - own.upper) < 1e-9 * qMax(1.0, own.size()),
                      view);
@@ -103,7 +109,7 @@ private slots:
             }
         QCOMPARE(envPeak, stepPeak);
         if (const QString shots = qEnvironmentVariable("GPULAB_SHOTS_DIR"); !shots.isEmpty()) {
-            QTest::qWait(200); // the queued replot
+            plot->replot();
             w.grab().save(QDir(shots).filePath(QStringLiteral("memory_envelope.png")));
         }
         memory->setEnvelope(false);

@@ -16,19 +16,6 @@
 
 using namespace gpulab;
 
-namespace {
-
-template <class F>
-bool waitUntil(F f, int timeoutMs)
-{
-    QElapsedTimer t;
-    t.start();
-    while (!f() && t.elapsed() < timeoutMs)
-        QTest::qWait(20);
-    return f();
-}
-
-} // namespace
 
 class TestSweepUi : public QObject {
     Q_OBJECT
@@ -40,11 +27,11 @@ private slots:
         w = new MainWindow;
         w->resize(1400, 900);
         w->show();
-        waitUntil([&] { return !w->loader()->loading(); }, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->loader()->loading(), 60000);
         auto* source = w->findChild<QComboBox*>(QStringLiteral("dataSourceCombo"));
         QVERIFY(source);
         source->setCurrentIndex(source->findData(int(DatasetLoader::Source::Synthetic)));
-        QVERIFY(waitUntil([&] { return !w->loader()->loading() && w->loader()->data(); }, 60000));
+        QTRY_VERIFY_WITH_TIMEOUT(!w->loader()->loading() && w->loader()->data(), 60000);
     }
     void cleanupTestCase() { delete w; }
 
@@ -141,7 +128,8 @@ private slots:
 
         // for a look at it: GPULAB_SHOTS_DIR=/some/folder keeps a screenshot of the window
         if (const QString shots = qEnvironmentVariable("GPULAB_SHOTS_DIR"); !shots.isEmpty()) {
-            QTest::qWait(200); // the queued replots
+            for (QCustomPlot* p : s->findChildren<QCustomPlot*>())
+                p->replot(); // the queued replots, done now
             s->grab().save(QDir(shots).filePath(QStringLiteral("sweep_window.png")));
         }
     }
