@@ -2,6 +2,8 @@
 // that fails (out of memory, diverged) prints why and exits 1.
 #include "cli_commands.h"
 
+#include "cli_args.h"
+
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
@@ -28,89 +30,6 @@
 namespace gpulab::cli {
 
 namespace {
-
-std::atomic<int> g_signal{0};
-
-// First SIGINT/SIGTERM: cancel the run and write what was recorded. A second one: leave now.
-extern "C" void on_signal(int sig)
-{
-    if (g_signal != 0)
-        _exit(130);
-    g_signal = sig;
-}
-
-class Usage : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-// --name value pairs and --flags, checked against what the command knows.
-class Args {
-public:
-    Args(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
-         const std::vector<std::string>& flags)
-    {
-        for (size_t i = 0; i < args.size(); ++i) {
-            const std::string& a = args[i];
-            std::string name = a, value;
-            bool has_inline = false;
-            if (auto eq = a.find('='); a.rfind("--", 0) == 0 && eq != std::string::npos) {
-                name = a.substr(0, eq);
-                value = a.substr(eq + 1);
-                has_inline = true;
-            }
-            if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
-                m_values[name] = std::string(1, '1'); // (= "1" trips GCC 12's false -Wrestrict)
-            } else if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
-                if (!has_inline) {
-                    if (i + 1 >= args.size())
-                        throw Usage(name + " needs a value");
-                    value = args[++i];
-                }
-                m_values[name] = value;
-            } else {
-                throw Usage("unknown option '" + a + "' (see gpulab-cli --help)");
-            }
-        }
-    }
-    bool has(const std::string& n) const { return m_values.count(n) > 0; }
-    std::string str(const std::string& n, const std::string& def) const
-    {
-        auto it = m_values.find(n);
-        return it == m_values.end() ? def : it->second;
-    }
-    long long integer(const std::string& n, long long def) const
-    {
-        if (!has(n))
-            return def;
-        const std::string v = str(n, "");
-        try {
-            size_t used = 0;
-            long long x = std::stoll(v, &used);
-            if (used == v.size())
-                return x;
-        } catch (...) {
-        }
-        throw Usage(n + " needs a whole number (got '" + v + "')");
-    }
-    double real(const std::string& n, double def) const
-    {
-        if (!has(n))
-            return def;
-        const std::string v = str(n, "");
-        try {
-            size_t used = 0;
-            double x = std::stod(v, &used);
-            if (used == v.size())
-                return x;
-        } catch (...) {
-        }
-        throw Usage(n + " needs a number (got '" + v + "')");
-    }
-
-private:
-    std::map<std::string, std::string> m_values;
-};
 
 int default_devices()
 {
@@ -410,8 +329,7 @@ int cmd_train(const std::vector<std::string>& argv)
         }
         recorder->flush();
     };
-    std::signal(SIGINT, on_signal);
-    std::signal(SIGTERM, on_signal);
+    install_signal_handlers();
 
     RunResult result;
     std::atomic<bool> finished{false};
@@ -479,7 +397,7 @@ int cmd_train(const std::vector<std::string>& argv)
     };
     while (!finished) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        if (g_signal && !interrupted) {
+        if (cli_signal() && !interrupted) {
             interrupted = true;
             trainer.cancel();
         }
@@ -514,8 +432,7 @@ int cmd_train(const std::vector<std::string>& argv)
             std::fprintf(stderr, "gpulab-cli train: %s\n", english(e.error).c_str());
         }
     }
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    restore_signal_handlers();
 
     write_exports(trace, trace_path, csv_path, out);
     if (op_summary)

@@ -1,6 +1,8 @@
 // gpulab-cli sweep: the scaling sweep (core/train/sweep.h) as a table, and as CSV with --csv.
 #include "cli_commands.h"
 
+#include "cli_args.h"
+
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
 #include "data/synthetic.h"
@@ -19,32 +21,6 @@
 
 namespace gpulab::cli {
 
-namespace {
-
-std::atomic<int> g_sweep_signal{0};
-
-extern "C" void on_sweep_signal(int sig)
-{
-    if (g_sweep_signal != 0)
-        _exit(130);
-    g_sweep_signal = sig;
-}
-
-long long whole(const std::string& name, const std::string& v)
-{
-    size_t used = 0;
-    long long x = 0;
-    try {
-        x = std::stoll(v, &used);
-    } catch (...) {
-        used = 0;
-    }
-    if (used == 0 || used != v.size())
-        throw std::invalid_argument(name + " needs a whole number (got '" + v + "')");
-    return x;
-}
-
-} // namespace
 
 int cmd_sweep(const std::vector<std::string>& argv)
 {
@@ -52,73 +28,48 @@ int cmd_sweep(const std::vector<std::string>& argv)
         "--devices", "--batch-size", "--minibatches", "--lr-scale", "--lr", "--csv", "--backend",
         "--allreduce", "--seed", "--data", "--synthetic", "--threads-per-device", "--memory-budget",
         "--warmup"};
-    std::map<std::string, std::string> opt;
     SweepConfig sc;
     std::string csv_path, data_dir = default_fashion_mnist_dir();
     long long synthetic = 0;
     try {
-        for (size_t i = 0; i < argv.size(); ++i) {
-            std::string name = argv[i], value;
-            if (name == "--help")
-                return cmd_help();
-            const auto eq = name.find('=');
-            const bool inline_value = name.rfind("--", 0) == 0 && eq != std::string::npos;
-            if (inline_value) {
-                value = name.substr(eq + 1);
-                name = name.substr(0, eq);
-            }
-            if (std::find(with_value.begin(), with_value.end(), name) == with_value.end())
-                throw std::invalid_argument("unknown option '" + argv[i] + "' (see gpulab-cli --help)");
-            if (!inline_value) {
-                if (i + 1 >= argv.size())
-                    throw std::invalid_argument(name + " needs a value");
-                value = argv[++i];
-            }
-            opt[name] = value;
-        }
-        auto has = [&](const char* n) { return opt.count(n) > 0; };
+        const Args a(argv, with_value, {"--help"});
+        if (a.has("--help"))
+            return cmd_help();
+        auto has = [&](const char* n) { return a.has(n); };
+        auto opt = [&](const char* n) { return a.str(n, ""); };
         if (has("--devices")) {
             sc.devices.clear();
-            for (int64_t n : parse_number_list("--devices", opt["--devices"]))
+            for (int64_t n : parse_number_list("--devices", opt("--devices")))
                 sc.devices.push_back(static_cast<int>(std::min<int64_t>(n, 1 << 20)));
         }
         if (has("--batch-size"))
-            sc.batch_sizes = parse_number_list("--batch-size", opt["--batch-size"]);
+            sc.batch_sizes = parse_number_list("--batch-size", opt("--batch-size"));
         if (has("--minibatches"))
-            sc.minibatches = static_cast<int>(std::clamp(whole("--minibatches", opt["--minibatches"]), -1LL, 1LL << 30));
+            sc.minibatches = static_cast<int>(std::clamp(a.integer("--minibatches", 0), -1LL, 1LL << 30));
         if (has("--warmup"))
-            sc.warmup = static_cast<int>(std::clamp(whole("--warmup", opt["--warmup"]), -1LL, 1LL << 30));
+            sc.warmup = static_cast<int>(std::clamp(a.integer("--warmup", 0), -1LL, 1LL << 30));
         if (has("--lr-scale"))
-            sc.lr_scale = parse_lr_scale(opt["--lr-scale"]);
-        if (has("--lr")) {
-            size_t used = 0;
-            const std::string& v = opt["--lr"];
-            try {
-                sc.base.lr = std::stod(v, &used);
-            } catch (...) {
-                used = 0;
-            }
-            if (used == 0 || used != v.size())
-                throw std::invalid_argument("--lr needs a number (got '" + v + "')");
-        }
+            sc.lr_scale = parse_lr_scale(opt("--lr-scale"));
+        if (has("--lr"))
+            sc.base.lr = a.real("--lr", sc.base.lr);
         if (has("--backend"))
-            sc.base.backend = parse_backend(opt["--backend"]);
+            sc.base.backend = parse_backend(opt("--backend"));
         if (has("--allreduce"))
-            sc.base.allreduce = parse_allreduce(opt["--allreduce"]);
+            sc.base.allreduce = parse_allreduce(opt("--allreduce"));
         if (has("--seed"))
-            sc.base.seed = static_cast<uint64_t>(whole("--seed", opt["--seed"]));
+            sc.base.seed = static_cast<uint64_t>(a.integer("--seed", 0));
         if (has("--threads-per-device"))
-            sc.base.threads_per_device = static_cast<int>(std::clamp(whole("--threads-per-device", opt["--threads-per-device"]), -1LL, 1LL << 20));
+            sc.base.threads_per_device = static_cast<int>(std::clamp(a.integer("--threads-per-device", 0), -1LL, 1LL << 20));
         if (has("--memory-budget"))
-            sc.base.memory_budget = parse_bytes(opt["--memory-budget"]);
+            sc.base.memory_budget = parse_bytes(opt("--memory-budget"));
         if (has("--data"))
-            data_dir = opt["--data"];
+            data_dir = opt("--data");
         if (has("--synthetic")) {
-            synthetic = whole("--synthetic", opt["--synthetic"]);
+            synthetic = a.integer("--synthetic", 0);
             if (synthetic < 1 || synthetic > 1000000)
                 throw std::invalid_argument("--synthetic needs a number of training images from 1 to 1000000");
         }
-        csv_path = opt.count("--csv") ? opt["--csv"] : "";
+        csv_path = opt("--csv");
         if (sc.base.backend == Backend::Auto) {
             std::string why;
             sc.base.backend = cuda_usable(&why) ? Backend::Cuda : Backend::Cpu;
@@ -129,6 +80,9 @@ int cmd_sweep(const std::vector<std::string>& argv)
             if (!cuda_usable(&why))
                 throw std::invalid_argument("--backend cuda: " + why + "; use --backend cpu");
         }
+    } catch (const Usage& e) {
+        std::fprintf(stderr, "gpulab-cli sweep: %s\n", e.what());
+        return 2;
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "gpulab-cli sweep: %s\n", e.what());
         return 2;
@@ -159,12 +113,11 @@ int cmd_sweep(const std::vector<std::string>& argv)
     std::fflush(stdout);
 
     Sweep sweep(sc, data);
-    std::signal(SIGINT, on_sweep_signal);
-    std::signal(SIGTERM, on_sweep_signal);
+    install_signal_handlers();
     std::atomic<bool> done{false};
     std::thread watcher([&] {
         while (!done) {
-            if (g_sweep_signal) {
+            if (cli_signal()) {
                 sweep.cancel();
                 return;
             }
@@ -184,8 +137,7 @@ int cmd_sweep(const std::vector<std::string>& argv)
     watcher.join();
     if (tty && shown > 0)
         std::fprintf(stderr, "\r%60s\r", "");
-    std::signal(SIGINT, SIG_DFL);
-    std::signal(SIGTERM, SIG_DFL);
+    restore_signal_handlers();
 
     std::printf("%s", format_sweep_table(points).c_str());
     std::printf("compute, allreduce and waiting: shares of each device's time over the timed minibatches "
