@@ -70,6 +70,14 @@ bool waitCount(QSignalSpy& spy, int n, int timeoutMs)
     return spy.count() >= n;
 }
 
+// The environment for the gpulab executable started by a test: this one, drawing offscreen.
+QProcessEnvironment offscreenEnvironment()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    return env;
+}
+
 // Processes events until f() is true or the time is up.
 template <class F>
 bool waitUntil(F f, int timeoutMs)
@@ -960,8 +968,7 @@ private slots:
 #else
         QTemporaryDir dir;
         QProcess p;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        const QProcessEnvironment env = offscreenEnvironment();
         p.setProcessEnvironment(env);
         p.start(QStringLiteral(GPULAB_APP),
                 {QStringLiteral("--preset"), QStringLiteral("book-2"), QStringLiteral("--synthetic"),
@@ -1045,8 +1052,7 @@ private slots:
 #else
         QTemporaryDir dir;
         QProcess p;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        const QProcessEnvironment env = offscreenEnvironment();
         p.setProcessEnvironment(env);
         p.start(QStringLiteral(GPULAB_APP),
                 {QStringLiteral("--synthetic"), QStringLiteral("--devices"), QStringLiteral("1"),
@@ -1079,8 +1085,7 @@ private slots:
         QSKIP("the gpulab and gpulab-cli executables are not built");
 #else
         QTemporaryDir dir;
-        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-        env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+        const QProcessEnvironment env = offscreenEnvironment();
         const QStringList small{QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("256"),
                                 QStringLiteral("--test-subset"), QStringLiteral("128"), QStringLiteral("--epochs"),
                                 QStringLiteral("2"), QStringLiteral("--batch-size"), QStringLiteral("64"),
