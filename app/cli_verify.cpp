@@ -3,7 +3,7 @@
 #include "cli_commands.h"
 
 #include "device/device_factory.h"
-#include "train/verify.h"
+#include "verify/verify.h"
 
 #include <chrono>
 #include <cstdio>

@@ -1,12 +1,12 @@
 // tst_cuda_allreduce: naive, ring and NCCL allreduce on CUDA devices (several logical
 // devices per GPU where there is one GPU), and short training runs against the CPU
 // reference. Skips only where there is no NVIDIA driver or no GPU (require_cuda.h). Plain C++, no Qt.
-#include "plain_test.h"
-#include "require_cuda.h"
+#include "support/plain_test.h"
+#include "support/require_cuda.h"
 
 #include "device/device_factory.h"
 #include "trace/event_stream.h"
-#include "train/verify.h"
+#include "verify/verify.h"
 
 #ifdef GPULAB_HAVE_NCCL
 #include "comm/nccl_allreduce.h"

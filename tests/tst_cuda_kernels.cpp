@@ -1,15 +1,15 @@
 // tst_cuda_kernels: the CUDA kernel table against the CPU reference, the CUDA device's
 // pool, transfers and error reporting. Skips only where there is no NVIDIA driver or no GPU
 // (require_cuda.h); runs for real on the GPU machine (tests/gpu/run-gpu-checks.sh). Plain C++, no Qt.
-#include "plain_test.h"
-#include "require_cuda.h"
+#include "support/plain_test.h"
+#include "support/require_cuda.h"
 
 #include "data/synthetic.h"
 #include "device/device_factory.h"
 #include "kernels/kernels.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
-#include "train/verify.h"
+#include "verify/verify.h"
 
 #ifdef GPULAB_HAVE_CUDA
 #include "device/cuda_check.h"

@@ -3,6 +3,7 @@
 #include "data/batcher.h"
 #include "data/fashion_mnist.h"
 #include "data/idx.h"
+#include "support/file_bytes.h"
 
 #include <QElapsedTimer>
 #include <QTemporaryDir>
@@ -64,15 +65,6 @@ Bytes gzip_bytes(const Bytes& raw)
     out.resize(zs.total_out);
     deflateEnd(&zs);
     return rc == Z_STREAM_END ? out : Bytes{};
-}
-
-void write_bytes(const std::string& path, const Bytes& b)
-{
-    FILE* f = std::fopen(path.c_str(), "wb");
-    QVERIFY2(f, path.c_str());
-    if (!b.empty())
-        QCOMPARE(std::fwrite(b.data(), 1, b.size(), f), b.size());
-    std::fclose(f);
 }
 
 // Writes a gzip file with zlib's gz* API (what the real data set uses).
@@ -176,7 +168,7 @@ private slots:
     {
         const Bytes data = iota_bytes(7);
         const std::string p = path("good.idx1");
-        write_bytes(p, idx_bytes({7}, data));
+        QVERIFY(write_bytes(p, idx_bytes({7}, data)));
         const IdxArray a = read_idx(p);
         QCOMPARE(a.dims, (std::vector<int64_t>{7}));
         QCOMPARE(a.data, data);
@@ -223,7 +215,7 @@ private slots:
         Bytes gz = gzip_bytes(idx_bytes({50}, iota_bytes(50)));
         gz.resize(gz.size() / 2);
         const std::string p = path("truncated.gz");
-        write_bytes(p, gz);
+        QVERIFY(write_bytes(p, gz));
         EXPECT_DATA_ERROR(read_idx(p), p, "corrupt or truncated gzip data");
     }
 
@@ -233,7 +225,7 @@ private slots:
         for (size_t i = 12; i < gz.size() - 8; ++i)
             gz[i] = uint8_t(gz[i] ^ 0xA5);
         const std::string p = path("corrupt.gz");
-        write_bytes(p, gz);
+        QVERIFY(write_bytes(p, gz));
         EXPECT_DATA_ERROR(read_idx(p), p, "corrupt or truncated gzip data");
     }
 
@@ -248,14 +240,14 @@ private slots:
     {
         const std::string p = path("garbage.txt");
         const std::string text = "this is a text file, not an IDX file\n";
-        write_bytes(p, Bytes(text.begin(), text.end()));
+        QVERIFY(write_bytes(p, Bytes(text.begin(), text.end())));
         EXPECT_DATA_ERROR(read_idx(p), p, "not an IDX file");
     }
 
     void idxEmptyFile()
     {
         const std::string p = path("empty");
-        write_bytes(p, {});
+        QVERIFY(write_bytes(p, {}));
         EXPECT_DATA_ERROR(read_idx(p), p, "not an IDX file");
     }
 
@@ -427,7 +419,7 @@ private slots:
                           "train-images-idx3-ubyte.gz");
         // A file where the directory should be is not a directory either.
         const std::string file = path("a-file");
-        write_bytes(file, {1, 2, 3});
+        QVERIFY(write_bytes(file, {1, 2, 3}));
         EXPECT_DATA_ERROR(load_fashion_mnist(file), file, "dataset-fashion-mnist");
     }
 
@@ -491,7 +483,7 @@ private slots:
         write_fake_dataset(dir);
         Bytes gz = gzip_bytes(images_idx(3));
         gz.resize(gz.size() - 20);
-        write_bytes(dir + "/" + kTestImages, gz);
+        QVERIFY(write_bytes(dir + "/" + kTestImages, gz));
         EXPECT_DATA_ERROR(load_fashion_mnist(dir), dir + "/" + kTestImages,
                           "corrupt or truncated gzip data");
     }

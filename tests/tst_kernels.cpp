@@ -8,6 +8,7 @@
 #include "kernels/cuda_avgpool2.h"
 #include "kernels/kernels.h"
 #include "model/lenet.h"
+#include "support/random_values.h"
 
 #include <QObject>
 #include <QTest>
@@ -32,15 +33,6 @@ const Kernels& cpu() { return gpulab::cpu_reference_kernels(); }
 
 constexpr float kCanary = -777.25f; // written past the end of buffers; must survive
 constexpr float kStale = 123.5f;    // left in outputs that a kernel must overwrite
-
-std::vector<float> random_vector(std::mt19937& rng, size_t count, float lo = -1.0f, float hi = 1.0f)
-{
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> v(count);
-    for (float& x : v)
-        x = dist(rng);
-    return v;
-}
 
 double dot(const std::vector<float>& a, const std::vector<float>& b)
 {

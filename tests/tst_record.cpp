@@ -3,6 +3,7 @@
 // names the file, and no cut or flipped byte crashes the reader or passes unnoticed.
 #include "data/synthetic.h"
 #include "record/recording.h"
+#include "support/file_bytes.h"
 #include "trace/event_stream.h"
 #include "train/settings.h"
 #include "train/trainer.h"
@@ -20,18 +21,6 @@
 using namespace gpulab;
 
 namespace {
-
-std::vector<uint8_t> bytes_of(const std::string& path)
-{
-    std::ifstream f(path, std::ios::binary);
-    return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const std::string& path, const std::vector<uint8_t>& b)
-{
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-    f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
-}
 
 bool same_event(const Event& a, const Event& b)
 {
@@ -109,7 +98,7 @@ private slots:
         m_run = record_run(m_path);
         QCOMPARE(m_run.result.status, RunStatus::Completed);
         QVERIFY(!m_run.snapshots.empty());
-        m_bytes = bytes_of(m_path);
+        m_bytes = read_bytes(m_path);
         QVERIFY(m_bytes.size() > 100);
     }
 
@@ -175,7 +164,7 @@ private slots:
             w.add(e, s);
         }
         w.flush();
-        const std::vector<uint8_t> now = bytes_of(p); // the file as a kill -9 would leave it
+        const std::vector<uint8_t> now = read_bytes(p); // the file as a kill -9 would leave it
         Recording r;
         QCOMPARE(verdict(now, &r), std::string("incomplete"));
         QCOMPARE(r.events.size(), half);
@@ -271,7 +260,7 @@ private slots:
         QFETCH(QByteArray, bytes);
         QFETCH(QString, code);
         const std::string p = path("bad.gpurec");
-        write_bytes(p, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+        QVERIFY(write_bytes(p, std::vector<uint8_t>(bytes.begin(), bytes.end())));
         try {
             read_recording(p);
             QFAIL("accepted");

@@ -1,6 +1,6 @@
 // Trainer tests: the book's maths (1 device == 2 devices), identical copies after every
 // synchronous step, strategies agree, memory and failure paths, steering.
-#include "sync_peak_prediction.h"
+#include "support/sync_peak_prediction.h"
 
 #include "data/batcher.h"
 #include "data/fashion_mnist.h"

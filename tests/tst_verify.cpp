@@ -1,10 +1,10 @@
 // tst_verify: the verification that `gpulab-cli verify` runs, on the CPU backend (every op
 // of the simulated devices' table against the reference, allreduce, training runs), and
-// what it says where CUDA is absent. Plain C++ (tests/plain_test.h): runs without Qt.
-#include "plain_test.h"
+// what it says where CUDA is absent. Plain C++ (tests/support/plain_test.h): runs without Qt.
+#include "support/plain_test.h"
 
 #include "device/device_factory.h"
-#include "train/verify.h"
+#include "verify/verify.h"
 
 #include <cmath>
 #include <cstdlib>

@@ -9,21 +9,19 @@
 // stay in the core's L2 cache. Pooling, ReLU and the loss are memory-bound loops.
 //
 // One binary for every x86-64 CPU: each table has an instruction set (cpu_isa(): what the
-// CPU has, capped by GPULAB_CPU_ISA), and the paths written for AVX-512 or AVX2 are
-// compiled for it alone (target attributes) and taken only where the table's set allows.
+// CPU has, capped by GPULAB_CPU_ISA), and the paths written for AVX-512 or AVX2 (one file
+// each: cpu_fast_avx512.cpp, cpu_fast_avx2.cpp) are compiled for it alone (target
+// attributes) and taken only where the table's set allows.
 #include "kernels/cpu_fast_kernels.h"
 
 #include "device/cpu_device.h"
 #include "kernels/cpu_fast_gemm.h"
+#include "kernels/cpu_fast_simd.h"
 #include "kernels/kernel_checks.h"
 #include "kernels/kernels.h"
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
 #endif
 
 #include <algorithm>
@@ -115,10 +113,7 @@ ConvPlan plan_conv(const ConvShape& sh, int max_threads)
 // zero for every image and filter adds nothing to dx or dw, so it is left out of the GEMMs.
 // LeNet meets this on every step: its second pool drops conv2's 9th row and column (floor),
 // so 17 of conv2's 81 output pixels always have a zero gradient (21% of its backward work).
-struct Extent {
-    int oh = 0, ow = 0;
-    int pix() const { return oh * ow; }
-};
+using fast_cpu::Extent;
 
 Extent full_extent(const ConvShape& sh)
 {
@@ -151,99 +146,15 @@ bool avx2_or_more(CpuIsa isa) { return isa >= CpuIsa::Avx2; }
 // ---- im2col / col2im over a block of images -------------------------------------------
 // col (depth, b*pix), leading dimension b*pix (pix = e.oh*e.ow): row (ci, ri, si), column
 // (i, oy, ox) holds x[i, ci, oy+ri, ox+si]. The image loop is outermost so that one image
-// stays in L1.
-
-// Rows of at most 16 floats (LeNet's conv2: 9) move as one masked AVX-512 load and store;
-// a memcpy call per 9 floats costs as much as the copy (im2col was 16% of conv2's time).
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) void im2col_block_narrow(const ConvShape& sh, Extent e, const float* x, int b,
-                                                             float* col)
-{
-    const __mmask16 m = __mmask16((1u << e.ow) - 1u);
-    const int pix = e.pix();
-    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
-    for (int i = 0; i < b; ++i) {
-        const float* xi = x + i * chw;
-        float* ci_out = col + int64_t(i) * pix;
-        int64_t row = 0;
-        for (int ci = 0; ci < sh.c; ++ci)
-            for (int ri = 0; ri < sh.r; ++ri)
-                for (int si = 0; si < sh.s; ++si, ++row) {
-                    float* out = ci_out + row * ld;
-                    const float* in = xi + (int64_t(ci) * sh.h + ri) * sh.w + si;
-                    for (int oy = 0; oy < e.oh; ++oy)
-                        _mm512_mask_storeu_ps(out + oy * e.ow, m, _mm512_maskz_loadu_ps(m, in + int64_t(oy) * sh.w));
-                }
-    }
-}
-
-// dx rows of at most 16 floats: each row of dx is summed in a register from every column
-// of col that lands in it (a masked load shifted by si puts them in place), then stored
-// once. Adding into dx in place instead stalls on store-to-load forwarding (overlapping
-// masked stores, one float apart).
-__attribute__((target("avx512f"))) void col2im_block_narrow(const ConvShape& sh, Extent e, const float* col, int b,
-                                                             float* dx)
-{
-    const __mmask16 m = __mmask16((1u << e.ow) - 1u), row_mask = __mmask16((1u << sh.w) - 1u);
-    const int pix = e.pix();
-    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
-    for (int i = 0; i < b; ++i) {
-        float* dxi = dx + i * chw;
-        const float* ci_in = col + int64_t(i) * pix;
-        for (int ci = 0; ci < sh.c; ++ci)
-            for (int y = 0; y < sh.h; ++y) {
-                __m512 acc = _mm512_setzero_ps();
-                const int ri0 = std::max(0, y - e.oh + 1), ri1 = std::min(sh.r - 1, y);
-                for (int ri = ri0; ri <= ri1; ++ri) {
-                    const int oy = y - ri;
-                    const float* rows = ci_in + (int64_t(ci) * sh.r + ri) * sh.s * ld + oy * e.ow;
-                    for (int si = 0; si < sh.s; ++si)
-                        acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(__mmask16(m << si), rows + si * ld - si));
-                }
-                _mm512_mask_storeu_ps(dxi + (int64_t(ci) * sh.h + y) * sh.w, row_mask, acc);
-            }
-    }
-}
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// The same for AVX2 (rows of 8 to 16 floats, LeNet's conv2: 9): one unmasked 8-float move
-// and the rest one float at a time, every store inside the row (a masked store is slow on
-// AMD's cores, and a wider store would reach into memory written before).
-// (no-tree-loop-distribute-patterns: the tail loop stays a loop, not a memcpy call.)
-__attribute__((target("avx2,fma"), optimize("no-tree-loop-distribute-patterns"))) void
-im2col_block_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, float* col)
-{
-    const int pix = e.pix();
-    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
-    for (int i = 0; i < b; ++i) {
-        const float* xi = x + i * chw;
-        float* ci_out = col + int64_t(i) * pix;
-        int64_t row = 0;
-        for (int ci = 0; ci < sh.c; ++ci)
-            for (int ri = 0; ri < sh.r; ++ri)
-                for (int si = 0; si < sh.s; ++si, ++row) {
-                    float* out = ci_out + row * ld;
-                    const float* in = xi + (int64_t(ci) * sh.h + ri) * sh.w + si;
-                    for (int oy = 0; oy < e.oh; ++oy) {
-                        float* o = out + oy * e.ow;
-                        const float* src = in + int64_t(oy) * sh.w;
-                        _mm256_storeu_ps(o, _mm256_loadu_ps(src));
-                        for (int q = 8; q < e.ow; ++q)
-                            o[q] = src[q];
-                    }
-                }
-    }
-}
-#endif
+// stays in L1. Narrow rows take the vector paths (cpu_fast_simd.h).
 
 void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* col, CpuIsa isa)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if GPULAB_FAST_SIMD
     if (e.ow <= 16 && avx512(isa))
-        return im2col_block_narrow(sh, e, x, b, col);
+        return fast_cpu::im2col_narrow_avx512(sh, e, x, b, col);
     if (e.ow >= 8 && e.ow <= 16 && avx2_or_more(isa))
-        return im2col_block_narrow_avx2(sh, e, x, b, col);
+        return fast_cpu::im2col_narrow_avx2(sh, e, x, b, col);
 #endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
@@ -262,57 +173,14 @@ void im2col_block(const ConvShape& sh, Extent e, const float* x, int b, float* c
     }
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-// The same for AVX2, dx rows of 9 to 16 floats (LeNet's conv2: 13): each row summed in two
-// registers from masked loads (lanes [si, si + ow) take column si's values), then stored
-// with one plain 8-float store and the rest one by one.
-__attribute__((target("avx2,fma"))) void col2im_block_narrow_avx2(const ConvShape& sh, Extent e, const float* col,
-                                                                  int b, float* dx)
-{
-    const int pix = e.pix();
-    const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), lane8 = _mm256_add_epi32(lane, _mm256_set1_epi32(8));
-    __m256i lo[16], hi[16]; // sh.s <= sh.w <= 16
-    for (int si = 0; si < sh.s; ++si) {
-        const __m256i first = _mm256_set1_epi32(si - 1), end = _mm256_set1_epi32(si + e.ow);
-        lo[si] = _mm256_and_si256(_mm256_cmpgt_epi32(lane, first), _mm256_cmpgt_epi32(end, lane));
-        hi[si] = _mm256_and_si256(_mm256_cmpgt_epi32(lane8, first), _mm256_cmpgt_epi32(end, lane8));
-    }
-    alignas(32) float tail[8];
-    for (int i = 0; i < b; ++i) {
-        float* dxi = dx + i * chw;
-        const float* ci_in = col + int64_t(i) * pix;
-        for (int ci = 0; ci < sh.c; ++ci)
-            for (int y = 0; y < sh.h; ++y) {
-                __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-                const int ri0 = std::max(0, y - e.oh + 1), ri1 = std::min(sh.r - 1, y);
-                for (int ri = ri0; ri <= ri1; ++ri) {
-                    const int oy = y - ri;
-                    const float* rows = ci_in + (int64_t(ci) * sh.r + ri) * sh.s * ld + oy * e.ow;
-                    for (int si = 0; si < sh.s; ++si) {
-                        const float* p = rows + si * ld - si; // lane L holds column L - si
-                        acc0 = _mm256_add_ps(acc0, _mm256_maskload_ps(p, lo[si]));
-                        acc1 = _mm256_add_ps(acc1, _mm256_maskload_ps(p + 8, hi[si]));
-                    }
-                }
-                float* out = dxi + (int64_t(ci) * sh.h + y) * sh.w;
-                _mm256_storeu_ps(out, acc0);
-                _mm256_store_ps(tail, acc1);
-                for (int q = 8; q < sh.w; ++q)
-                    out[q] = tail[q - 8];
-            }
-    }
-}
-#endif
-
 // dx of the block's images = the adjoint of im2col_block (overwritten).
 void col2im_block(const ConvShape& sh, Extent e, const float* col, int b, float* dx, CpuIsa isa)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if GPULAB_FAST_SIMD
     if (sh.w <= 16 && avx512(isa))
-        return col2im_block_narrow(sh, e, col, b, dx);
+        return fast_cpu::col2im_narrow_avx512(sh, e, col, b, dx);
     if (sh.w > 8 && sh.w <= 16 && avx2_or_more(isa))
-        return col2im_block_narrow_avx2(sh, e, col, b, dx);
+        return fast_cpu::col2im_narrow_avx2(sh, e, col, b, dx);
 #endif
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
@@ -366,246 +234,14 @@ bool use_direct(const ConvShape& sh, CpuIsa isa)
     return sh.c == 1 && sh.r == 3 && sh.s == 3 && avx2_or_more(isa);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-
-// Sum of the 16 lanes, in a fixed order.
-inline __attribute__((target("avx512f"))) float lane_sum(__m512 v)
-{
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, v);
-    float sum = 0.0f;
-    for (float l : lanes)
-        sum += l;
-    return sum;
-}
-
-inline __attribute__((target("avx512f"))) __mmask16 tail_mask(int left)
-{
-    return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
-}
-
-// relu(v) as the reference writes it (v > 0 ? v : 0): a NaN or -0 becomes +0.
-inline __attribute__((target("avx512f"))) __m512 relu_lanes(__m512 v)
-{
-    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_GT_OQ), v);
-}
-
-template <bool Relu>
-inline __attribute__((target("avx512f"))) __m512 act(__m512 v)
-{
-    return Relu ? relu_lanes(v) : v;
-}
-
-// y[i] for images [i0, i1); with Relu, y = max(y, 0) as it is stored.
-template <int R, int S, bool Relu>
-__attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, const float* x, const float* w,
-                                                         const float* b, float* y, int i0, int i1)
-{
-    constexpr int RS = R * S;
-    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
-    for (int i = i0; i < i1; ++i) {
-        const float* xi = x + int64_t(i) * hw;
-        float* yi = y + int64_t(i) * sh.k * pix;
-        for (int oy = 0; oy < oh; ++oy)
-            for (int ox = 0; ox < ow; ox += 16) {
-                const __mmask16 m = tail_mask(ow - ox);
-                __m512 in[RS];
-                for (int ri = 0; ri < R; ++ri)
-                    for (int si = 0; si < S; ++si)
-                        in[ri * S + si] = _mm512_maskz_loadu_ps(m, xi + (oy + ri) * sh.w + ox + si);
-                float* out = yi + oy * ow + ox;
-                int f = 0;
-                for (; f + 1 < sh.k; f += 2) { // two independent sums in flight
-                    const float* w0 = w + f * RS;
-                    const float* w1 = w0 + RS;
-                    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-                    for (int t = 0; t < RS; ++t) {
-                        a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
-                        a1 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w1[t]), a1);
-                    }
-                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, act<Relu>(_mm512_add_ps(a0, _mm512_set1_ps(b[f]))));
-                    _mm512_mask_storeu_ps(out + int64_t(f + 1) * pix, m,
-                                          act<Relu>(_mm512_add_ps(a1, _mm512_set1_ps(b[f + 1]))));
-                }
-                for (; f < sh.k; ++f) {
-                    const float* w0 = w + f * RS;
-                    __m512 a0 = _mm512_setzero_ps();
-                    for (int t = 0; t < RS; ++t)
-                        a0 = _mm512_fmadd_ps(in[t], _mm512_set1_ps(w0[t]), a0);
-                    _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, act<Relu>(_mm512_add_ps(a0, _mm512_set1_ps(b[f]))));
-                }
-            }
-    }
-}
-
-// dw[f], db[f] for filters [f0, f1), summed over every image: r*s vector sums per filter.
-// (Two filters per pass, sharing the input loads, measured slower: GCC spills.)
-template <int R, int S>
-__attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape& sh, const float* x,
-                                                                  const float* dy, float* dw, float* db, int f0,
-                                                                  int f1)
-{
-    constexpr int RS = R * S;
-    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
-    for (int f = f0; f < f1; ++f) {
-        __m512 acc[RS];
-        for (int t = 0; t < RS; ++t)
-            acc[t] = _mm512_setzero_ps();
-        __m512 accb = _mm512_setzero_ps();
-        for (int i = 0; i < sh.n; ++i) {
-            const float* xi = x + int64_t(i) * hw;
-            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
-            for (int oy = 0; oy < oh; ++oy)
-                for (int ox = 0; ox < ow; ox += 16) {
-                    const __mmask16 m = tail_mask(ow - ox);
-                    const __m512 g = _mm512_maskz_loadu_ps(m, d + oy * ow + ox);
-                    accb = _mm512_add_ps(accb, g);
-                    for (int ri = 0; ri < R; ++ri)
-                        for (int si = 0; si < S; ++si)
-                            acc[ri * S + si] = _mm512_fmadd_ps(
-                                g, _mm512_maskz_loadu_ps(m, xi + (oy + ri) * sh.w + ox + si), acc[ri * S + si]);
-                }
-        }
-        for (int t = 0; t < RS; ++t)
-            dw[int64_t(f) * RS + t] = lane_sum(acc[t]);
-        db[f] = lane_sum(accb);
-    }
-}
-
-// ---- the same with AVX2 and FMA: 8 output pixels a vector -------------------------------
-
-// Lanes [0, left) of 8 (all when left >= 8), for maskload / maskstore.
-inline __attribute__((target("avx2,fma"))) __m256i tail_mask8(int left)
-{
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(std::min(left, 8)), lane);
-}
-
-// Masked loads and stores only for a row's tail: on AMD's Zen cores a masked store
-// (vmaskmovps) is microcoded and many times slower than a plain one.
-inline __attribute__((target("avx2,fma"))) __m256 load8(const float* p, __m256i m, bool full)
-{
-    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, m);
-}
-
-inline __attribute__((target("avx2,fma"))) void store8(float* p, __m256i m, bool full, __m256 v)
-{
-    if (full)
-        _mm256_storeu_ps(p, v);
-    else
-        _mm256_maskstore_ps(p, m, v);
-}
-
-inline __attribute__((target("avx2,fma"))) float lane_sum8(__m256 v)
-{
-    alignas(32) float lanes[8];
-    _mm256_store_ps(lanes, v);
-    float sum = 0.0f;
-    for (float l : lanes)
-        sum += l;
-    return sum;
-}
-
-// relu as the reference writes it: a NaN or -0 becomes +0 (the compare is false for both).
-template <bool Relu>
-inline __attribute__((target("avx2,fma"))) __m256 act8(__m256 v)
-{
-    return Relu ? _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)) : v;
-}
-
-template <int R, int S, bool Relu>
-__attribute__((target("avx2,fma"))) void direct1_forward_avx2(const ConvShape& sh, const float* x, const float* w,
-                                                              const float* b, float* y, int i0, int i1)
-{
-    constexpr int RS = R * S;
-    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
-    for (int i = i0; i < i1; ++i) {
-        const float* xi = x + int64_t(i) * hw;
-        float* yi = y + int64_t(i) * sh.k * pix;
-        for (int oy = 0; oy < oh; ++oy)
-            for (int ox = 0; ox < ow; ox += 8) {
-                const __m256i m = tail_mask8(ow - ox);
-                const bool full = ow - ox >= 8;
-                __m256 in[RS];
-                for (int ri = 0; ri < R; ++ri)
-                    for (int si = 0; si < S; ++si)
-                        in[ri * S + si] = load8(xi + (oy + ri) * sh.w + ox + si, m, full);
-                float* out = yi + oy * ow + ox;
-                int f = 0;
-                for (; f + 1 < sh.k; f += 2) { // two independent sums in flight
-                    const float* w0 = w + f * RS;
-                    const float* w1 = w0 + RS;
-                    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-                    for (int t = 0; t < RS; ++t) {
-                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
-                        a1 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w1[t]), a1);
-                    }
-                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
-                    store8(out + int64_t(f + 1) * pix, m, full, act8<Relu>(_mm256_add_ps(a1, _mm256_set1_ps(b[f + 1]))));
-                }
-                for (; f < sh.k; ++f) {
-                    const float* w0 = w + f * RS;
-                    __m256 a0 = _mm256_setzero_ps();
-                    for (int t = 0; t < RS; ++t)
-                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
-                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
-                }
-            }
-    }
-}
-
-// dw[f], db[f] for filters [f0, f1): r*s + 1 vector sums per filter (10 of AVX2's 16
-// registers for 3x3), each pixel row's gradient loaded once and used r*s times. Masked
-// lanes load 0, so a row's tail adds nothing.
-template <int R, int S>
-__attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const ConvShape& sh, const float* x,
-                                                                       const float* dy, float* dw, float* db, int f0,
-                                                                       int f1)
-{
-    constexpr int RS = R * S;
-    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
-    for (int f = f0; f < f1; ++f) {
-        __m256 acc[RS];
-        for (int t = 0; t < RS; ++t)
-            acc[t] = _mm256_setzero_ps();
-        __m256 accb = _mm256_setzero_ps();
-        for (int i = 0; i < sh.n; ++i) {
-            const float* xi = x + int64_t(i) * hw;
-            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
-            for (int oy = 0; oy < oh; ++oy)
-                for (int ox = 0; ox < ow; ox += 8) {
-                    const __m256i m = tail_mask8(ow - ox);
-                    const bool full = ow - ox >= 8;
-                    const __m256 g = load8(d + oy * ow + ox, m, full);
-                    accb = _mm256_add_ps(accb, g);
-                    for (int ri = 0; ri < R; ++ri)
-                        for (int si = 0; si < S; ++si)
-                            acc[ri * S + si] = _mm256_fmadd_ps(g, load8(xi + (oy + ri) * sh.w + ox + si, m, full),
-                                                               acc[ri * S + si]);
-                }
-        }
-        for (int t = 0; t < RS; ++t)
-            dw[int64_t(f) * RS + t] = lane_sum8(acc[t]);
-        db[f] = lane_sum8(accb);
-    }
-}
-
-#endif
-
 void direct_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0, int i1,
                     bool relu, CpuIsa isa)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
-    if (avx512(isa)) {
-        if (relu)
-            direct1_forward<3, 3, true>(sh, x, w, b, y, i0, i1);
-        else
-            direct1_forward<3, 3, false>(sh, x, w, b, y, i0, i1);
-    } else if (relu) {
-        direct1_forward_avx2<3, 3, true>(sh, x, w, b, y, i0, i1);
-    } else {
-        direct1_forward_avx2<3, 3, false>(sh, x, w, b, y, i0, i1);
-    }
+#if GPULAB_FAST_SIMD
+    if (avx512(isa))
+        fast_cpu::direct3x3_forward_avx512(sh, x, w, b, y, i0, i1, relu);
+    else
+        fast_cpu::direct3x3_forward_avx2(sh, x, w, b, y, i0, i1, relu);
 #else
     (void)sh, (void)x, (void)w, (void)b, (void)y, (void)i0, (void)i1, (void)relu, (void)isa;
     throw std::logic_error("direct convolution is not built for this CPU");
@@ -615,11 +251,11 @@ void direct_forward(const ConvShape& sh, const float* x, const float* w, const f
 void direct_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db, int f0,
                              int f1, CpuIsa isa)
 {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if GPULAB_FAST_SIMD
     if (avx512(isa))
-        direct1_backward_weights<3, 3>(sh, x, dy, dw, db, f0, f1);
+        fast_cpu::direct3x3_backward_weights_avx512(sh, x, dy, dw, db, f0, f1);
     else
-        direct1_backward_weights_avx2<3, 3>(sh, x, dy, dw, db, f0, f1);
+        fast_cpu::direct3x3_backward_weights_avx2(sh, x, dy, dw, db, f0, f1);
 #else
     (void)sh, (void)x, (void)dy, (void)dw, (void)db, (void)f0, (void)f1, (void)isa;
     throw std::logic_error("direct convolution is not built for this CPU");
@@ -633,73 +269,6 @@ std::pair<int, int> share(int count, int t, int nt)
     const int begin = t * base + std::min(t, extra);
     return {begin, begin + base + (t < extra ? 1 : 0)};
 }
-
-// ---- pooling backward through a ReLU, AVX-512 ---------------------------------------------
-// dx rows of even width <= 32 (LeNet's pool1: 26): 16 dx values at a time take 8 pooled
-// gradients, each duplicated (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0.
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) void avgpool2_relu_backward_rows(int64_t planes, int h, int w, const float* dy,
-                                                                     const float* y, float* dx)
-{
-    const int oh = h / 2, ow = w / 2;
-    const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
-    const __m512 quarter = _mm512_set1_ps(0.25f), zero = _mm512_setzero_ps();
-    for (int64_t plane = 0; plane < planes; ++plane) {
-        const float* dyp = dy + plane * oh * ow;
-        const float* yp = y + plane * h * w;
-        float* dxp = dx + plane * h * w;
-        for (int oy = 0; oy < oh; ++oy) {
-            const float* g = dyp + oy * ow;
-            for (int x = 0; x < w; x += 16) {
-                const int left = w - x; // >= 2, even
-                const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
-                const __mmask16 gm = __mmask16((1u << std::min(8, left / 2)) - 1u);
-                const __m512 v = _mm512_mul_ps(
-                    quarter, _mm512_maskz_permutexvar_ps(__mmask16(0xFFFF), dup, _mm512_maskz_loadu_ps(gm, g + x / 2)));
-                for (int r = 0; r < 2; ++r) {
-                    const int64_t at = int64_t(2 * oy + r) * w + x;
-                    const __m512 yv = _mm512_maskz_loadu_ps(m, yp + at);
-                    const __mmask16 keep = _mm512_cmp_ps_mask(yv, zero, _CMP_GT_OQ);
-                    _mm512_mask_storeu_ps(dxp + at, m, _mm512_maskz_mov_ps(keep, v));
-                }
-            }
-        }
-        if (h & 1)
-            std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
-    }
-}
-
-// The same with AVX2: 8 dx values at a time take 4 pooled gradients, each duplicated.
-__attribute__((target("avx2,fma"))) void avgpool2_relu_backward_rows_avx2(int64_t planes, int h, int w,
-                                                                          const float* dy, const float* y, float* dx)
-{
-    const int oh = h / 2, ow = w / 2;
-    const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
-    const __m256 quarter = _mm256_set1_ps(0.25f), zero = _mm256_setzero_ps();
-    for (int64_t plane = 0; plane < planes; ++plane) {
-        const float* dyp = dy + plane * oh * ow;
-        const float* yp = y + plane * h * w;
-        float* dxp = dx + plane * h * w;
-        for (int oy = 0; oy < oh; ++oy) {
-            const float* g = dyp + oy * ow;
-            for (int x = 0; x < w; x += 8) {
-                const int left = w - x; // >= 2, even
-                const bool full = left >= 8;
-                const __m256i m = tail_mask8(left), gm = tail_mask8(std::min(4, left / 2));
-                const __m256 v = _mm256_mul_ps(
-                    quarter, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(g + x / 2, _mm256_castsi256_si128(gm))), dup));
-                for (int r = 0; r < 2; ++r) {
-                    const int64_t at = int64_t(2 * oy + r) * w + x;
-                    const __m256 yv = load8(yp + at, m, full);
-                    store8(dxp + at, m, full, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
-                }
-            }
-        }
-        if (h & 1)
-            std::fill(dxp + (h - 1) * w, dxp + h * w, 0.0f);
-    }
-}
-#endif
 
 // ---- the kernels ----------------------------------------------------------------------
 
@@ -936,11 +505,11 @@ public:
     void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y,
                                 float* dx) const override
     {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if GPULAB_FAST_SIMD
         if (w % 2 == 0 && w <= 32 && avx512(m_isa))
-            return avgpool2_relu_backward_rows(int64_t(n) * c, h, w, dy, y, dx);
+            return fast_cpu::avgpool2_relu_backward_avx512(int64_t(n) * c, h, w, dy, y, dx);
         if (w % 2 == 0 && w >= 2 && avx2_or_more(m_isa))
-            return avgpool2_relu_backward_rows_avx2(int64_t(n) * c, h, w, dy, y, dx);
+            return fast_cpu::avgpool2_relu_backward_avx2(int64_t(n) * c, h, w, dy, y, dx);
 #endif
         const int oh = h / 2, ow = w / 2;
         for (int64_t plane = 0; plane < int64_t(n) * c; ++plane) {

@@ -6,7 +6,8 @@
 //   engine     the engine's own cost: empty ops shaped like a LeNet minibatch (what is left
 //              of a step when kernels take no time, as on a fast GPU)
 // Run by tests/bench/run-bench.sh; usable alone (gpulab-bench --help).
-#include "../sync_peak_prediction.h"
+#include "../support/random_values.h"
+#include "../support/sync_peak_prediction.h"
 #include "comm/allreduce.h"
 #include "data/batcher.h"
 #include "data/fashion_mnist.h"
@@ -63,15 +64,6 @@ double median(std::vector<double> v)
     return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
-std::vector<float> randv(std::mt19937& rng, size_t n, float lo = -1, float hi = 1)
-{
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(n);
-    for (auto& x : v)
-        x = d(rng);
-    return v;
-}
-
 const char* arg(int argc, char** argv, const char* name, const char* def)
 {
     for (int i = 0; i + 1 < argc; ++i)
@@ -114,14 +106,14 @@ int cmd_kernels(int argc, char** argv)
     std::printf("paths: %s\n", cpu_fast_kernel_paths(fast).c_str());
     std::mt19937 rng(1);
     const ConvShape c1{n, 1, 28, 28, 20, 3, 3}, c2{n, 20, 13, 13, 50, 5, 5};
-    auto x = randv(rng, size_t(n) * 784, 0, 1);
-    auto w1 = randv(rng, 180), b1 = randv(rng, 20), w2 = randv(rng, 25000), b2 = randv(rng, 50);
-    auto w3 = randv(rng, 800 * 128), b3 = randv(rng, 128);
-    auto a1 = randv(rng, size_t(n) * 13520), p1 = randv(rng, size_t(n) * 3380);
-    auto a2 = randv(rng, size_t(n) * 4050), p2 = randv(rng, size_t(n) * 800);
-    auto h3 = randv(rng, size_t(n) * 128);
-    auto da1 = randv(rng, a1.size()), da2 = randv(rng, a2.size()); // activation gradients
-    auto dp1 = randv(rng, p1.size()), dp2 = randv(rng, p2.size());
+    auto x = random_vector(rng, size_t(n) * 784, 0, 1);
+    auto w1 = random_vector(rng, 180), b1 = random_vector(rng, 20), w2 = random_vector(rng, 25000), b2 = random_vector(rng, 50);
+    auto w3 = random_vector(rng, 800 * 128), b3 = random_vector(rng, 128);
+    auto a1 = random_vector(rng, size_t(n) * 13520), p1 = random_vector(rng, size_t(n) * 3380);
+    auto a2 = random_vector(rng, size_t(n) * 4050), p2 = random_vector(rng, size_t(n) * 800);
+    auto h3 = random_vector(rng, size_t(n) * 128);
+    auto da1 = random_vector(rng, a1.size()), da2 = random_vector(rng, a2.size()); // activation gradients
+    auto dp1 = random_vector(rng, p1.size()), dp2 = random_vector(rng, p2.size());
     std::vector<float> dw(25000), db(50), dw3(800 * 128), db3(128);
     auto ws_for = [](const Kernels& k, const ConvShape& sh) {
         return std::vector<float>(size_t(std::max<int64_t>(1, k.conv_workspace_bytes(sh) / 4)));
@@ -200,7 +192,7 @@ int cmd_kernels(int argc, char** argv)
     // needs it, backward weights) at the GEMM's peak, measured here on one thread with a
     // large product, on every core.
     const int m = 1024;
-    auto A = randv(rng, size_t(m) * m), B = randv(rng, size_t(m) * m);
+    auto A = random_vector(rng, size_t(m) * m), B = random_vector(rng, size_t(m) * m);
     std::vector<float> C(size_t(m) * m);
     const OpTime g = time_op([&] { fast_sgemm(false, false, m, m, m, 1.0f, A.data(), m, B.data(), m, 0.0f, C.data(), m, 1); },
                              std::max(3, reps / 3));
@@ -318,7 +310,7 @@ int cmd_allreduce(int argc, char** argv)
 }
 
 // ---- memory ---------------------------------------------------------------------------
-// The prediction (predict_sync_peak) lives in tests/sync_peak_prediction.h, which
+// The prediction (predict_sync_peak) lives in tests/support/sync_peak_prediction.h, which
 // tst_trainer also checks exactly on synthetic data.
 
 int cmd_memory(int argc, char** argv)

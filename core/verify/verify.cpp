@@ -1,7 +1,7 @@
 // Backend verification against the CPU reference. Each check builds its inputs from a
 // seed, runs the same thing on the backend and on the reference, and reports the worst
 // difference; an exception inside a check fails that check (with its message), not the run.
-#include "train/verify.h"
+#include "verify/verify.h"
 
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
