@@ -20,14 +20,6 @@
 
 namespace gpulab {
 
-struct Trainer::Run {
-    std::vector<std::unique_ptr<Device>> devices; // outlive everything below
-    std::unique_ptr<Engine> engine;
-    std::vector<DeviceModel> models;
-    int n = 0;
-    std::unique_ptr<LinkClock> link; // null for no link model
-};
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -189,6 +181,30 @@ struct EpochMeter {
 };
 
 } // namespace
+
+// Everything one run holds, set up by set_up() and used by the steps after it.
+struct Trainer::Run {
+    std::vector<std::unique_ptr<Device>> devices; // outlive everything below
+    std::unique_ptr<Engine> engine;
+    std::vector<DeviceModel> models;
+    int n = 0;
+    std::unique_ptr<LinkClock> link; // null for no link model
+    int64_t train_count = 0;
+    int64_t test_count = 0;
+    std::vector<Var> readback_vars;       // per device: written by its loss read-backs
+    std::vector<DeviceDataset> on_device; // per device, when the training set is there
+    std::unique_ptr<Batcher> batcher;
+    int64_t global_batch = 0;             // minibatches since the run began
+    const ParamSpec* snap_grad = nullptr; // the gradient snapshotted around the allreduce
+};
+
+// One epoch's state while its minibatches are pushed.
+struct Trainer::EpochState {
+    int epoch = 0;
+    int64_t batches = 0;
+    std::shared_ptr<EpochMeter> meter;
+    std::deque<Var> inflight; // bounded mode: one marker per minibatch in flight
+};
 
 Trainer::Trainer(TrainConfig config, std::shared_ptr<const FashionMnist> data, EventStream& trace)
     : m_cfg(std::move(config)), m_data(std::move(data)), m_trace(trace)
@@ -370,6 +386,7 @@ RunResult Trainer::run()
     // Teardown: the front end's handles, then the engine (drains: every closure and its
     // buffers are released), then we can read what each device still holds.
     r.models.clear();
+    r.on_device.clear();
     {
         std::lock_guard lock(m_mutex);
         m_engine = nullptr;
@@ -396,18 +413,20 @@ RunResult Trainer::run()
     return res;
 }
 
-void Trainer::run_epochs(Run& r, RunResult& res)
+// ---- the run's named steps ----
+
+// Set up: the same initial parameters on every device (get_params), the initial snapshot,
+// the loss read-back bookkeeping, and the training set on the devices when asked.
+void Trainer::set_up(Run& r, RunResult& res)
 {
     Engine& eng = *r.engine;
     const TrainConfig& c = m_cfg;
     const Dataset& train = m_data->train;
-    const Dataset& test = m_data->test;
-    const int64_t train_count = c.train_subset > 0 ? std::min(c.train_subset, train.count) : train.count;
-    const int64_t test_count = c.test_subset > 0 ? std::min(c.test_subset, test.count) : test.count;
-    if (train_count < c.devices)
+    r.train_count = c.train_subset > 0 ? std::min(c.train_subset, train.count) : train.count;
+    r.test_count = c.test_subset > 0 ? std::min(c.test_subset, m_data->test.count) : m_data->test.count;
+    if (r.train_count < c.devices)
         throw std::invalid_argument("the training set has fewer images than devices");
 
-    // get_params: the same initial values on every device.
     {
         auto init = std::make_shared<std::vector<float>>(lenet_init(c.seed));
         for (auto& m : r.models) {
@@ -419,62 +438,27 @@ void Trainer::run_epochs(Run& r, RunResult& res)
             eng.push(std::move(op));
         }
     }
-    const ParamSpec& snap_grad = lenet_param(c.snapshot_grad);
-    // Host copies of every device's parameters (epoch 0, batch -1: the initial values).
-    auto push_param_snapshots = [&](int epoch, int batch) {
-        EventStream* trace = &m_trace;
-        for (auto& m : r.models) {
-            const int d = m.device->index();
-            push_readback(eng, d, "snapshot_params", m.params, {m.params.var},
-                          [=](std::vector<float>& v) {
-                              Snapshot s;
-                              s.what = Snapshot::What::Params;
-                              s.epoch = epoch;
-                              s.batch = batch;
-                              s.device = d;
-                              s.tensor = "all";
-                              for (const auto& p : lenet_params()) {
-                                  s.names.push_back(p.name);
-                                  s.values.emplace_back(v.begin() + p.offset,
-                                                        v.begin() + p.offset + p.count);
-                              }
-                              trace->record_snapshot(std::move(s));
-                          });
-        }
-    };
+    r.snap_grad = &lenet_param(c.snapshot_grad);
     if (c.snapshot_interval > 0)
-        push_param_snapshots(0, -1);
+        push_param_snapshots(r, 0, -1);
 
     // Losses come back without making a device wait (Device::download_then): on a GPU the
     // worker goes on queueing the next minibatch while the copy lands. Every loss read-back
     // of device d writes readback_vars[d]; a "readbacks" op that writes it too runs after
     // them and waits until each has landed and been counted: after every minibatch in sync
     // mode (the front end waits for the devices), before a pause, and at the end of an epoch.
-    std::vector<Var> readback_vars;
     for (int d = 0; d < r.n; ++d)
-        readback_vars.push_back(eng.new_var());
-    auto push_finish_readbacks = [&] {
-        for (auto& m : r.models) {
-            OpDesc op;
-            op.device = m.device->index();
-            op.name = "readbacks";
-            op.trace = m.device->kind() == DeviceKind::Cuda; // there it is the wait for the GPU
-            op.writes = {readback_vars[static_cast<size_t>(op.device)]};
-            op.fn = [dev = m.device] { dev->finish_readbacks(); };
-            eng.push(std::move(op));
-        }
-    };
+        r.readback_vars.push_back(eng.new_var());
 
     // The training set on every device, or a copy from the host per minibatch.
-    const int64_t train_bytes = train_count * (kImagePixels + 1) * 4;
+    const int64_t train_bytes = r.train_count * (kImagePixels + 1) * 4;
     res.data_on_device = c.data == DataPlacement::Device ||
                          (c.data == DataPlacement::Auto && r.models.front().device->kind() == DeviceKind::Cuda &&
                           train_bytes * 4 <= c.memory_budget);
-    std::vector<DeviceDataset> on_device;
     if (res.data_on_device) {
         try {
             for (auto& m : r.models)
-                on_device.push_back(push_upload_dataset(eng, *m.device, train, train_count));
+                r.on_device.push_back(push_upload_dataset(eng, *m.device, train, r.train_count));
         } catch (const OutOfMemory& e) {
             throw DatasetOutOfMemory(e);
         }
@@ -484,205 +468,273 @@ void Trainer::run_epochs(Run& r, RunResult& res)
                   "): a minibatch is gathered there, only its indices are copied";
         m_trace.record(std::move(ev));
     }
+    r.batcher = std::make_unique<Batcher>(r.train_count, c.batch_size, c.seed);
+}
 
-    Batcher batcher(train_count, c.batch_size, c.seed);
-    int64_t global_batch = 0;
+void Trainer::push_finish_readbacks(Run& r)
+{
+    for (auto& m : r.models) {
+        OpDesc op;
+        op.device = m.device->index();
+        op.name = "readbacks";
+        op.trace = m.device->kind() == DeviceKind::Cuda; // there it is the wait for the GPU
+        op.writes = {r.readback_vars[static_cast<size_t>(op.device)]};
+        op.fn = [dev = m.device] { dev->finish_readbacks(); };
+        r.engine->push(std::move(op));
+    }
+}
+
+// Snapshots: host copies of every device's parameters (epoch 0, batch -1: the initial
+// values), and of one gradient around the allreduce.
+void Trainer::push_param_snapshots(Run& r, int epoch, int batch)
+{
+    EventStream* trace = &m_trace;
+    for (auto& m : r.models) {
+        const int d = m.device->index();
+        push_readback(*r.engine, d, "snapshot_params", m.params, {m.params.var},
+                      [=](std::vector<float>& v) {
+                          Snapshot s;
+                          s.what = Snapshot::What::Params;
+                          s.epoch = epoch;
+                          s.batch = batch;
+                          s.device = d;
+                          s.tensor = "all";
+                          for (const auto& p : lenet_params()) {
+                              s.names.push_back(p.name);
+                              s.values.emplace_back(v.begin() + p.offset, v.begin() + p.offset + p.count);
+                          }
+                          trace->record_snapshot(std::move(s));
+                      });
+    }
+}
+
+void Trainer::push_grad_snapshots(Run& r, Snapshot::What what, int epoch, int batch)
+{
+    EventStream* trace = &m_trace;
+    const ParamSpec& grad = *r.snap_grad;
+    for (auto& m : r.models) {
+        const int d = m.device->index();
+        push_readback(
+            *r.engine, d, "snapshot_grad", m.grads, m.grad_vars(),
+            [=, name = grad.name](std::vector<float>& v) {
+                Snapshot s;
+                s.what = what;
+                s.epoch = epoch;
+                s.batch = batch;
+                s.device = d;
+                s.tensor = name;
+                s.values.push_back(std::move(v));
+                trace->record_snapshot(std::move(s));
+            },
+            grad.offset, grad.count);
+    }
+}
+
+// One minibatch: wait at the boundary (pause, step, in-flight limit), then push its loads,
+// forward and backward, loss read-backs, the allreduce, the SGD step and its snapshots.
+void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
+{
+    Engine& eng = *r.engine;
+    const TrainConfig& c = m_cfg;
+    const int epoch = ep.epoch;
+    const int64_t nb = ep.batches;
+    if (m_paused && c.mode != ExecMode::Sync)
+        push_finish_readbacks(r); // the last losses show while paused
+    if (!wait_at_boundary())
+        throw Cancelled();
+    if (c.mode == ExecMode::Bounded) {
+        while (static_cast<int>(ep.inflight.size()) >= c.inflight) {
+            set_blocked(Blocked::InFlightLimit);
+            eng.wait_to_read(ep.inflight.front());
+            set_blocked(Blocked::No);
+            ep.inflight.pop_front();
+        }
+    }
+    const std::vector<int64_t> idx = r.batcher->batch(b);
+    const int64_t bs = static_cast<int64_t>(idx.size());
+    const auto shards = split_even(bs, r.n);
+    auto meter = std::make_shared<Meter>(r.n);
+    auto em = ep.meter;
+    EventStream* trace = &m_trace;
+    for (int d = 0; d < r.n; ++d) {
+        DeviceModel& m = r.models[static_cast<size_t>(d)];
+        const auto [off, cnt] = shards[static_cast<size_t>(d)];
+        Tensor loss;
+        if (cnt > 0) {
+            auto [x, y] = res.data_on_device
+                              ? push_gather(eng, *m.device, r.on_device[static_cast<size_t>(d)], idx.data() + off, cnt)
+                              : push_load(eng, *m.device, m_data->train, idx.data() + off, cnt);
+            loss = push_forward_backward(eng, m, x, y, static_cast<int>(cnt));
+        } else {
+            push_zero_grads(eng, m);
+            loss = make_tensor(eng, *m.device, {1});
+            OpDesc z;
+            z.device = d;
+            z.name = "zero_loss";
+            z.writes = {loss.var};
+            z.fn = [loss] { kernels_for(loss.device()).fill(1, 0.0f, loss.f()); };
+            eng.push(std::move(z));
+        }
+        auto inject = inject_in_loss_op;
+        push_loss_readback(eng, d, loss, r.readback_vars[static_cast<size_t>(d)],
+                           [=, lr = c.lr, cnt = cnt](std::vector<float>& v) { // (clang 14 cannot capture a binding)
+                               if (inject)
+                                   inject(d, epoch, b);
+                               const double l = v[0];
+                               const double mean = cnt > 0 ? l / static_cast<double>(cnt) : 0.0;
+                               if (!std::isfinite(l) || mean > kDivergedLoss) {
+                                   auto text = [](double v) {
+                                       std::ostringstream o;
+                                       o << v;
+                                       return o.str();
+                                   };
+                                   Error err(std::isfinite(l) ? ErrorCode::LossHuge
+                                             : std::isnan(l)  ? ErrorCode::LossNaN
+                                                              : ErrorCode::LossInfinite,
+                                             {{"epoch", std::to_string(epoch)},
+                                              {"batch", std::to_string(b + 1)},
+                                              {"device", std::to_string(d)},
+                                              {"lr", text(lr)}});
+                                   if (std::isfinite(l))
+                                       err.facts.push_back({"loss", text(mean)});
+                                   throw NonFiniteLoss(std::move(err));
+                               }
+                               double total = 0;
+                               if (meter->add(l, &total)) {
+                                   {
+                                       std::lock_guard lock(em->mutex);
+                                       em->loss_sum += total;
+                                       em->images += bs;
+                                   }
+                                   Event ev;
+                                   ev.kind = EventKind::MinibatchLoss;
+                                   ev.epoch = epoch;
+                                   ev.batch = static_cast<int>(b);
+                                   ev.value = total / static_cast<double>(bs);
+                                   ev.value2 = static_cast<double>(bs);
+                                   ev.value3 = static_cast<double>(nb);
+                                   trace->record(std::move(ev));
+                               }
+                           });
+    }
+    // every snapshot_interval minibatches, and the run's last one: every view then
+    // ends on the same, final minibatch
+    const bool last = epoch == c.epochs && b == nb - 1;
+    const bool snap = c.snapshot_interval > 0 && (r.global_batch % c.snapshot_interval == 0 || last);
+    if (snap)
+        push_grad_snapshots(r, Snapshot::What::GradBefore, epoch, static_cast<int>(b));
+
+    // allreduce: sum the gradients, every device gets the sum
+    std::vector<std::vector<Tensor>> bufs;
+    for (auto& m : r.models)
+        bufs.push_back(m.grad_chunks);
+    AllreduceContext ctx;
+    ctx.engine = &eng;
+    ctx.trace = &m_trace;
+    ctx.epoch = epoch;
+    ctx.batch = static_cast<int>(b);
+    ctx.link = r.link.get();
+    ctx.before_step = [this, &eng](const AllreduceStepInfo&) {
+        if (!m_step_mode)
+            return wait_allreduce_gate();
+        const auto w0 = Clock::now();
+        eng.wait_all(); // show the previous step landed before waiting
+        const bool go = wait_allreduce_gate();
+        m_waited_s += seconds_since(w0);
+        return go;
+    };
+    if (!push_allreduce(c.allreduce, ctx, bufs))
+        throw Cancelled();
+    if (snap)
+        push_grad_snapshots(r, Snapshot::What::GradAfter, epoch, static_cast<int>(b));
+
+    for (auto& m : r.models)
+        push_sgd(eng, m, static_cast<float>(c.lr), bs);
+
+    if (snap)
+        push_param_snapshots(r, epoch, static_cast<int>(b));
+
+    if (c.mode == ExecMode::Sync) {
+        push_finish_readbacks(r);
+        eng.wait_all();
+    } else if (c.mode == ExecMode::Bounded) {
+        // Marker: done once every device's SGD of this minibatch is done.
+        OpDesc mk;
+        mk.device = 0;
+        mk.name = "minibatch_done";
+        mk.trace = false;
+        for (auto& m : r.models)
+            mk.reads.push_back(m.params.var);
+        Var done = eng.new_var();
+        mk.writes = {done};
+        mk.fn = [] {};
+        eng.push(std::move(mk));
+        ep.inflight.push_back(done);
+    }
+    if (on_minibatch_pushed)
+        on_minibatch_pushed(epoch, b);
+}
+
+// Evaluate: evaluate_accuracy on the test set, split over the devices. Returns the share
+// of test images classified right.
+double Trainer::evaluate(Run& r)
+{
+    Engine& eng = *r.engine;
+    const TrainConfig& c = m_cfg;
+    const Dataset& test = m_data->test;
+    auto correct = std::make_shared<Total>();
+    for (int64_t start = 0; start < r.test_count; start += c.batch_size) {
+        if (m_cancel)
+            throw Cancelled();
+        const int64_t bs = std::min<int64_t>(c.batch_size, r.test_count - start);
+        std::vector<int64_t> idx(static_cast<size_t>(bs));
+        for (int64_t i = 0; i < bs; ++i)
+            idx[static_cast<size_t>(i)] = start + i;
+        const auto shards = split_even(bs, r.n);
+        for (int d = 0; d < r.n; ++d) {
+            const auto [off, cnt] = shards[static_cast<size_t>(d)];
+            if (cnt == 0)
+                continue;
+            DeviceModel& m = r.models[static_cast<size_t>(d)];
+            auto [x, y] = push_load(eng, *m.device, test, idx.data() + off, cnt);
+            Tensor k = push_evaluate(eng, m, x, y, static_cast<int>(cnt));
+            push_readback(eng, d, "acc_readback", k, {k.var},
+                          [correct](std::vector<float>& v) { correct->add(v[0]); });
+        }
+        eng.wait_all(); // evaluation is bounded to one batch in flight
+    }
+    return r.test_count > 0 ? correct->total / static_cast<double>(r.test_count) : 0;
+}
+
+// The book's train loop, in its named steps: set up; per epoch, one minibatch after
+// another, then evaluate; at the end, every device's final parameters.
+void Trainer::run_epochs(Run& r, RunResult& res)
+{
+    Engine& eng = *r.engine;
+    const TrainConfig& c = m_cfg;
+    set_up(r, res);
     for (int epoch = 1; epoch <= c.epochs; ++epoch) {
-        batcher.start_epoch(epoch);
-        const int64_t nb = batcher.num_batches();
-        auto em = std::make_shared<EpochMeter>();
-        std::deque<Var> inflight;
+        r.batcher->start_epoch(epoch);
+        EpochState ep;
+        ep.epoch = epoch;
+        ep.batches = r.batcher->num_batches();
+        ep.meter = std::make_shared<EpochMeter>();
         const auto t0 = Clock::now();
         const double waited0 = m_waited_s;
-        for (int64_t b = 0; b < nb; ++b, ++global_batch) {
-            if (m_paused && c.mode != ExecMode::Sync)
-                push_finish_readbacks(); // the last losses show while paused
-            if (!wait_at_boundary())
-                throw Cancelled();
-            if (c.mode == ExecMode::Bounded) {
-                while (static_cast<int>(inflight.size()) >= c.inflight) {
-                    set_blocked(Blocked::InFlightLimit);
-                    eng.wait_to_read(inflight.front());
-                    set_blocked(Blocked::No);
-                    inflight.pop_front();
-                }
-            }
-            const std::vector<int64_t> idx = batcher.batch(b);
-            const int64_t bs = static_cast<int64_t>(idx.size());
-            const auto shards = split_even(bs, r.n);
-            auto meter = std::make_shared<Meter>(r.n);
-            EventStream* trace = &m_trace;
-            for (int d = 0; d < r.n; ++d) {
-                DeviceModel& m = r.models[static_cast<size_t>(d)];
-                const auto [off, cnt] = shards[static_cast<size_t>(d)];
-                Tensor loss;
-                if (cnt > 0) {
-                    auto [x, y] = res.data_on_device
-                                      ? push_gather(eng, *m.device, on_device[static_cast<size_t>(d)], idx.data() + off, cnt)
-                                      : push_load(eng, *m.device, train, idx.data() + off, cnt);
-                    loss = push_forward_backward(eng, m, x, y, static_cast<int>(cnt));
-                } else {
-                    push_zero_grads(eng, m);
-                    loss = make_tensor(eng, *m.device, {1});
-                    OpDesc z;
-                    z.device = d;
-                    z.name = "zero_loss";
-                    z.writes = {loss.var};
-                    z.fn = [loss] { kernels_for(loss.device()).fill(1, 0.0f, loss.f()); };
-                    eng.push(std::move(z));
-                }
-                auto inject = inject_in_loss_op;
-                push_loss_readback(eng, d, loss, readback_vars[static_cast<size_t>(d)],
-                              [=, cnt = cnt](std::vector<float>& v) { // (clang 14 cannot capture a binding)
-                                  if (inject)
-                                      inject(d, epoch, b);
-                                  const double l = v[0];
-                                  const double mean = cnt > 0 ? l / static_cast<double>(cnt) : 0.0;
-                                  if (!std::isfinite(l) || mean > kDivergedLoss) {
-                                      auto text = [](double v) {
-                                          std::ostringstream o;
-                                          o << v;
-                                          return o.str();
-                                      };
-                                      Error err(std::isfinite(l) ? ErrorCode::LossHuge
-                                                : std::isnan(l)  ? ErrorCode::LossNaN
-                                                                 : ErrorCode::LossInfinite,
-                                                {{"epoch", std::to_string(epoch)},
-                                                 {"batch", std::to_string(b + 1)},
-                                                 {"device", std::to_string(d)},
-                                                 {"lr", text(c.lr)}});
-                                      if (std::isfinite(l))
-                                          err.facts.push_back({"loss", text(mean)});
-                                      throw NonFiniteLoss(std::move(err));
-                                  }
-                                  double total = 0;
-                                  if (meter->add(l, &total)) {
-                                      {
-                                          std::lock_guard lock(em->mutex);
-                                          em->loss_sum += total;
-                                          em->images += bs;
-                                      }
-                                      Event ev;
-                                      ev.kind = EventKind::MinibatchLoss;
-                                      ev.epoch = epoch;
-                                      ev.batch = static_cast<int>(b);
-                                      ev.value = total / static_cast<double>(bs);
-                                      ev.value2 = static_cast<double>(bs);
-                                      ev.value3 = static_cast<double>(nb);
-                                      trace->record(std::move(ev));
-                                  }
-                              });
-            }
-            // every snapshot_interval minibatches, and the run's last one: every view then
-            // ends on the same, final minibatch
-            const bool last = epoch == c.epochs && b == nb - 1;
-            const bool snap = c.snapshot_interval > 0 && (global_batch % c.snapshot_interval == 0 || last);
-            auto push_grad_snapshot = [&](Snapshot::What what) {
-                for (auto& m : r.models) {
-                    const int d = m.device->index();
-                    push_readback(
-                        eng, d, "snapshot_grad", m.grads, m.grad_vars(),
-                        [=](std::vector<float>& v) {
-                            Snapshot s;
-                            s.what = what;
-                            s.epoch = epoch;
-                            s.batch = static_cast<int>(b);
-                            s.device = d;
-                            s.tensor = snap_grad.name;
-                            s.values.push_back(std::move(v));
-                            trace->record_snapshot(std::move(s));
-                        },
-                        snap_grad.offset, snap_grad.count);
-                }
-            };
-            if (snap)
-                push_grad_snapshot(Snapshot::What::GradBefore);
-
-            // allreduce: sum the gradients, every device gets the sum
-            std::vector<std::vector<Tensor>> bufs;
-            for (auto& m : r.models)
-                bufs.push_back(m.grad_chunks);
-            AllreduceContext ctx;
-            ctx.engine = &eng;
-            ctx.trace = &m_trace;
-            ctx.epoch = epoch;
-            ctx.batch = static_cast<int>(b);
-            ctx.link = r.link.get();
-            ctx.before_step = [this, &eng](const AllreduceStepInfo&) {
-                if (!m_step_mode)
-                    return wait_allreduce_gate();
-                const auto w0 = Clock::now();
-                eng.wait_all(); // show the previous step landed before waiting
-                const bool go = wait_allreduce_gate();
-                m_waited_s += seconds_since(w0);
-                return go;
-            };
-            if (!push_allreduce(c.allreduce, ctx, bufs))
-                throw Cancelled();
-            if (snap)
-                push_grad_snapshot(Snapshot::What::GradAfter);
-
-            for (auto& m : r.models)
-                push_sgd(eng, m, static_cast<float>(c.lr), bs);
-
-            if (snap)
-                push_param_snapshots(epoch, static_cast<int>(b));
-
-            if (c.mode == ExecMode::Sync) {
-                push_finish_readbacks();
-                eng.wait_all();
-            } else if (c.mode == ExecMode::Bounded) {
-                // Marker: done once every device's SGD of this minibatch is done.
-                OpDesc mk;
-                mk.device = 0;
-                mk.name = "minibatch_done";
-                mk.trace = false;
-                for (auto& m : r.models)
-                    mk.reads.push_back(m.params.var);
-                Var done = eng.new_var();
-                mk.writes = {done};
-                mk.fn = [] {};
-                eng.push(std::move(mk));
-                inflight.push_back(done);
-            }
-            if (on_minibatch_pushed)
-                on_minibatch_pushed(epoch, b);
-        }
+        for (int64_t b = 0; b < ep.batches; ++b, ++r.global_batch)
+            push_minibatch(r, res, ep, b);
         if (c.mode != ExecMode::Sync)
-            push_finish_readbacks();
+            push_finish_readbacks(r);
         eng.wait_all();
         EpochStats st;
         st.epoch = epoch;
         st.seconds = std::max(0.0, seconds_since(t0) - (m_waited_s - waited0));
         {
-            std::lock_guard lock(em->mutex);
-            st.images = em->images;
-            st.train_loss = em->images > 0 ? em->loss_sum / static_cast<double>(em->images) : 0;
+            std::lock_guard lock(ep.meter->mutex);
+            st.images = ep.meter->images;
+            st.train_loss = ep.meter->images > 0 ? ep.meter->loss_sum / static_cast<double>(ep.meter->images) : 0;
         }
-
-        // evaluate_accuracy on the test set, split over the devices
-        auto correct = std::make_shared<Total>();
-        for (int64_t start = 0; start < test_count; start += c.batch_size) {
-            if (m_cancel)
-                throw Cancelled();
-            const int64_t bs = std::min<int64_t>(c.batch_size, test_count - start);
-            std::vector<int64_t> idx(static_cast<size_t>(bs));
-            for (int64_t i = 0; i < bs; ++i)
-                idx[static_cast<size_t>(i)] = start + i;
-            const auto shards = split_even(bs, r.n);
-            for (int d = 0; d < r.n; ++d) {
-                const auto [off, cnt] = shards[static_cast<size_t>(d)];
-                if (cnt == 0)
-                    continue;
-                DeviceModel& m = r.models[static_cast<size_t>(d)];
-                auto [x, y] = push_load(eng, *m.device, test, idx.data() + off, cnt);
-                Tensor k = push_evaluate(eng, m, x, y, static_cast<int>(cnt));
-                push_readback(eng, d, "acc_readback", k, {k.var},
-                              [correct](std::vector<float>& v) { correct->add(v[0]); });
-            }
-            eng.wait_all(); // evaluation is bounded to one batch in flight
-        }
-        st.test_acc = test_count > 0 ? correct->total / static_cast<double>(test_count) : 0;
+        st.test_acc = evaluate(r);
         res.epochs.push_back(st);
         Event ev;
         ev.kind = EventKind::EpochEnd;

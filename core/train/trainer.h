@@ -3,6 +3,7 @@
 // other thread.
 #pragma once
 
+#include "trace/event.h"
 #include "train/train_config.h"
 
 #include <atomic>
@@ -71,9 +72,17 @@ public:
 
 private:
     struct Run;
+    struct EpochState;
     bool wait_at_boundary();                 // false when cancelled
     bool wait_allreduce_gate();              // false when cancelled
+    // The run, in named steps (trainer.cpp): set up, one minibatch, evaluate, snapshots.
     void run_epochs(Run& r, RunResult& res);
+    void set_up(Run& r, RunResult& res);
+    void push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t batch);
+    double evaluate(Run& r);
+    void push_param_snapshots(Run& r, int epoch, int batch);
+    void push_grad_snapshots(Run& r, Snapshot::What what, int epoch, int batch);
+    void push_finish_readbacks(Run& r);
 
     TrainConfig m_cfg;
     std::shared_ptr<const FashionMnist> m_data;
