@@ -9,6 +9,7 @@
 #include "memory_view.h"
 #include "presets.h"
 #include "run_recorder.h"
+#include "script_runner.h"
 #include "train/settings.h"
 
 #include <QApplication>
@@ -85,6 +86,11 @@ int main(int argc, char** argv)
                               QStringLiteral("With --run: record each run as it goes (gpulab-cli replay reads it); "
                                              "several presets write FILE-1, FILE-2, ... (run-1.gpurec, run-2.gpurec)."),
                               QStringLiteral("file"));
+    QCommandLineOption replay(QStringLiteral("replay"),
+                              QStringLiteral("Replay a recording in every view (repeat to overlay several in the Training "
+                                             "view); with --export-dir, play it to its end at once and write the same files "
+                                             "as a live run."),
+                              QStringLiteral("file"));
     QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
     // Every run setting of the table that the lab offers, parsed by the table.
     std::vector<std::pair<const SettingSpec*, QCommandLineOption>> settingOptions;
@@ -116,7 +122,7 @@ int main(int argc, char** argv)
     QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
     parser.addOptions({projector, collapse, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
-    parser.addOptions({preset, run, exportDir, record, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
+    parser.addOptions({preset, run, exportDir, record, replay, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
     for (const auto& [spec, option] : settingOptions)
         parser.addOption(option);
@@ -212,6 +218,10 @@ int main(int argc, char** argv)
         }
     }
 
+    opts.replay = parser.values(replay);
+    if (!opts.replay.isEmpty() && (opts.run || opts.sweep || !opts.presets.isEmpty() || !opts.settings.empty()))
+        usageError(QStringLiteral("--replay plays recorded runs: it does not go with --run, --preset, --sweep or settings"));
+
     MainWindow w;
     w.setLanguage(locale.language() == QLocale::Chinese ? QStringLiteral("zh_CN") : QStringLiteral("en"));
     QString settingsNote;
@@ -232,11 +242,12 @@ int main(int argc, char** argv)
         w.setProjectorMode(true);
     const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
                           !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || !opts.settings.empty() ||
-                          !opts.view.isEmpty() || opts.sweep;
+                          !opts.view.isEmpty() || opts.sweep || !opts.replay.isEmpty();
     if (scripted) {
         if ((!opts.run || opts.sweep) && opts.presets.size() == 1)
             w.panel()->applyPreset(opts.presets.first()); // just fill the panel (the sweep's base)
-        w.runScript(opts);
+        auto* script = new ScriptRunner(&w);
+        script->run(opts);
     }
     return app.exec();
 }

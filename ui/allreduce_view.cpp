@@ -575,7 +575,9 @@ void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
         return;
     showFinal(m_topology, m_current, m_devices, m_ring,
               result.status == RunStatus::Completed ? tr("Run completed. ") : QString());
-    // kept, to be drawn beside a later run's (naive against ring, 2 devices against 4)
+    // kept, to be drawn beside a later run's (naive against ring, 2 devices against 4); a
+    // run that ends again (a replay played once more) is kept once
+    std::erase_if(m_history, [&](const auto& h) { return h.runId == run.id; });
     m_history.push_back({run.id, run.shortLabel, m_devices, m_ring, m_current});
     while (m_history.size() > 12)
         m_history.erase(m_history.begin());

@@ -14,6 +14,8 @@
 #include "model/lenet.h"
 #include "plot_export.h"
 #include "presets.h"
+#include "replay_panel.h"
+#include "replay_source.h"
 #include "run_recorder.h"
 #include "sweep_window.h"
 #include "trace/event_stream.h"
@@ -39,6 +41,7 @@
 #include <QScreen>
 #include <QScrollArea>
 #include <QSplitter>
+#include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolButton>
@@ -80,6 +83,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     setWindowTitle(tr("gpulab: data-parallel training lab"));
     setWindowIcon(QIcon(QStringLiteral(":/gpulab/gpulab.svg")));
     m_controller = new RunController(this);
+    m_live = std::make_unique<LiveSource>(m_controller);
+    m_source = m_live.get();
     m_loader = new DatasetLoader(this);
 
     m_panel = new ControlPanel;
@@ -106,8 +111,32 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     for (LabView* v : m_views)
         m_tabs->addTab(v, v->title());
 
+    // While recordings replay, their panel takes the control panel's place.
+    m_replayPanel = new ReplayPanel;
+    auto* replayScroll = new QScrollArea;
+    replayScroll->setWidget(m_replayPanel);
+    replayScroll->setWidgetResizable(true);
+    replayScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_left = new QStackedWidget;
+    m_left->addWidget(panelScroll);
+    m_left->addWidget(replayScroll);
+    m_left->setMinimumWidth(panelScroll->minimumWidth());
+    m_left->setMaximumWidth(460);
+    connect(m_replayPanel, &ReplayPanel::playToggled, this, [this] {
+        if (m_replay)
+            replayPlay(!m_replay->playing());
+    });
+    connect(m_replayPanel, &ReplayPanel::speedChosen, this, &MainWindow::replaySetSpeed);
+    connect(m_replayPanel, &ReplayPanel::seekRequested, this, &MainWindow::replaySeek);
+    connect(m_replayPanel, &ReplayPanel::epochRequested, this, [this](int epoch) {
+        if (!replayJumpToEpoch(epoch))
+            showMessage(tr("The recording has no epoch %1").arg(epoch), true);
+    });
+    connect(m_replayPanel, &ReplayPanel::stepRequested, this, &MainWindow::replayStep);
+    connect(m_replayPanel, &ReplayPanel::leaveRequested, this, &MainWindow::leaveReplay);
+
     auto* split = new QSplitter(Qt::Horizontal);
-    split->addWidget(panelScroll);
+    split->addWidget(m_left);
     split->addWidget(m_tabs);
     split->setStretchFactor(0, 0);
     split->setStretchFactor(1, 1);
@@ -222,7 +251,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
                 m_replotCpuStart = threadCpuMs();
             });
             connect(p, &QCustomPlot::afterReplot, this, [this] {
-                if (!m_replotClock.isValid() || !m_controller->busy())
+                if (!m_replotClock.isValid() || !feeding())
                     return;
                 const double ms = m_replotClock.nsecsElapsed() / 1e6;
                 const double cpu = threadCpuMs() - m_replotCpuStart;
@@ -246,6 +275,12 @@ MainWindow::~MainWindow() = default;
 void MainWindow::buildMenus()
 {
     QMenu* file = menuBar()->addMenu(tr("&File"));
+    QAction* open = file->addAction(tr("Open recording…"));
+    open->setObjectName(QStringLiteral("openRecordingAction"));
+    open->setShortcut(QKeySequence::Open);
+    open->setToolTip(tr("Play a recorded run in every view; choose several to overlay them"));
+    connect(open, &QAction::triggered, this, &MainWindow::openRecordingInteractive);
+    file->addSeparator();
     QAction* exportView = file->addAction(tr("Export this view's plots and data…"));
     exportView->setShortcut(QKeySequence(tr("Ctrl+E")));
     connect(exportView, &QAction::triggered, this, &MainWindow::exportViewInteractive);
@@ -340,6 +375,7 @@ void MainWindow::buildMenus()
     });
 
     QMenu* help = menuBar()->addMenu(tr("&Help"));
+    buildExamplesMenu(help);
     QAction* about = help->addAction(tr("About gpulab"));
     connect(about, &QAction::triggered, this, [this] {
         QMessageBox::about(this, tr("About gpulab"),
@@ -534,8 +570,34 @@ int MainWindow::snapshotInterval(const TrainConfig& c) const
     return static_cast<int>(std::max(least, (total + most - 1) / most));
 }
 
+RunInfo MainWindow::makeRun(int id, const TrainConfig& c) const
+{
+    RunInfo run;
+    run.id = id;
+    run.config = c;
+    run.label = tr("#%1: %2").arg(run.id).arg(QString::fromStdString(c.describe()));
+    run.shortLabel = tr("#%1 · %2 dev · batch %3 · lr %4 · %5")
+                         .arg(run.id)
+                         .arg(c.devices)
+                         .arg(c.batch_size)
+                         .arg(c.lr)
+                         .arg(c.mode == ExecMode::Sync    ? tr("sync")
+                              : c.mode == ExecMode::Async ? tr("async")
+                                                          : tr("bounded"));
+    if (c.mode == ExecMode::Bounded)
+        run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
+    if (c.allreduce != AllreduceKind::Naive)
+        run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
+    if (c.train_subset > 0) // runs on different subsets must not read the same
+        run.shortLabel += tr(" · %1 images").arg(QLocale().toString(qlonglong(c.train_subset)));
+    run.color = runColor(run.id);
+    return run;
+}
+
 bool MainWindow::startRun(QString* error)
 {
+    if (m_replay && !m_controller->busy())
+        leaveReplay(); // a live run again: out of replay mode first
     if (m_controller->busy()) {
         if (error)
             *error = tr("A run is still going: stop it first.");
@@ -557,25 +619,7 @@ bool MainWindow::startRun(QString* error)
     c.snapshot_interval = snapshotInterval(c);
     m_controller->setStepMode(c.step_mode);
 
-    RunInfo run;
-    run.id = m_nextRunId;
-    run.config = c;
-    run.label = tr("#%1: %2").arg(run.id).arg(QString::fromStdString(c.describe()));
-    run.shortLabel = tr("#%1 · %2 dev · batch %3 · lr %4 · %5")
-                         .arg(run.id)
-                         .arg(c.devices)
-                         .arg(c.batch_size)
-                         .arg(c.lr)
-                         .arg(c.mode == ExecMode::Sync    ? tr("sync")
-                              : c.mode == ExecMode::Async ? tr("async")
-                                                          : tr("bounded"));
-    if (c.mode == ExecMode::Bounded)
-        run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
-    if (c.allreduce != AllreduceKind::Naive)
-        run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
-    if (c.train_subset > 0) // runs on different subsets must not read the same
-        run.shortLabel += tr(" · %1 images").arg(QLocale().toString(qlonglong(c.train_subset)));
-    run.color = runColor(run.id);
+    RunInfo run = makeRun(m_nextRunId, c);
     const RunInfo previous = m_current;
     m_current = run; // before start(): its state change names the run
     if (!m_controller->start(c, m_loader->data(), error)) {
@@ -613,13 +657,18 @@ void MainWindow::onTick()
     clock.start();
     const double cpu0 = threadCpuMs();
     m_buffer.clear();
-    m_controller->drain(m_buffer);
+    if (m_replay) {
+        tickReplay(); // leaves what it fed in m_buffer
+    } else {
+        m_source->drain(m_buffer);
+        if (!m_buffer.empty())
+            dispatch(m_buffer);
+    }
     if (m_buffer.empty()) {
         if (m_refreshPending)
             maybeRefresh();
         return;
     }
-    dispatch(m_buffer);
     if (m_recorder) {
         // written here, as the UI drains the run: the run's threads never wait for the disk
         try {
@@ -742,7 +791,7 @@ void MainWindow::onStateChanged(RunController::State s)
 void MainWindow::onFinished()
 {
     m_buffer.clear();
-    m_controller->drain(m_buffer);
+    m_source->drain(m_buffer);
     if (!m_buffer.empty())
         dispatch(m_buffer);
     m_timer->stop();
@@ -797,11 +846,6 @@ void MainWindow::onFinished()
     std::fprintf(stderr, "gpulab: run %d %s; ui %s\n", m_current.id, run_status_name(r.status),
                  qPrintable(tickSummary()));
     emit runFinished(m_current.id, static_cast<int>(r.status));
-    if (m_script)
-        QTimer::singleShot(0, this, [this] {
-            ++m_scriptIndex;
-            scriptNext();
-        });
 }
 
 QString MainWindow::shortTickSummary() const
@@ -852,7 +896,7 @@ QString MainWindow::statusMessage() const
 bool MainWindow::event(QEvent* e)
 {
     // Every widget of the window is painted while the window handles UpdateRequest.
-    if (e->type() != QEvent::UpdateRequest || !m_controller->busy())
+    if (e->type() != QEvent::UpdateRequest || !feeding())
         return QMainWindow::event(e);
     QElapsedTimer clock;
     clock.start();
@@ -879,14 +923,13 @@ void MainWindow::closeEvent(QCloseEvent* e)
 
 bool MainWindow::exportTrace(const QString& path, QString* error)
 {
-    auto stream = m_controller->stream();
-    if (!stream) {
+    if (!m_replay && !m_controller->stream()) {
         if (error)
             *error = tr("no run to export yet");
         return false;
     }
     std::string err;
-    if (!export_chrome_trace(stream->all(), path.toStdString(), &err)) {
+    if (!export_chrome_trace(m_source->events(), path.toStdString(), &err)) {
         if (error)
             *error = QString::fromStdString(err);
         return false;
@@ -906,7 +949,7 @@ bool MainWindow::exportAll(const QString& dir, QStringList* written, QString* er
         if (!exportView(v, dir, written, error))
             return false;
     }
-    if (auto stream = m_controller->stream()) {
+    if (m_replay || m_controller->stream()) {
         const QString trace = QDir(dir).filePath(QStringLiteral("trace.json"));
         if (!exportTrace(trace, error))
             return false;
@@ -914,7 +957,7 @@ bool MainWindow::exportAll(const QString& dir, QStringList* written, QString* er
             written->append(trace);
         const QString events = QDir(dir).filePath(QStringLiteral("events.csv"));
         std::string err;
-        if (!export_events_csv(stream->all(), events.toStdString(), &err)) {
+        if (!export_events_csv(m_source->events(), events.toStdString(), &err)) {
             if (error)
                 *error = QString::fromStdString(err);
             return false;
@@ -1035,192 +1078,305 @@ bool MainWindow::saveRun(const QString& path, QString* error)
     return RunRecorder::save(path, m_lastFinished.config, *m_lastFinished.stream, m_lastFinishedResult, error);
 }
 
-// ---- headless script -----------------------------------------------------------------
+// ---- recording ---------------------------------------------------------------------
 
-namespace {
-void say(const QString& s)
+void MainWindow::recordCurrentRun(const QString& path)
 {
-    std::fprintf(stderr, "gpulab: %s\n", qPrintable(s));
+    if (!m_controller->busy())
+        return;
+    m_recorder = std::make_unique<RunRecorder>(path, m_controller->config());
 }
-} // namespace
 
-void MainWindow::runScript(const ScriptOptions& opts)
+// ---- replay ------------------------------------------------------------------------
+
+bool MainWindow::feeding() const
 {
-    m_script = opts;
-    m_scriptIndex = 0;
-    m_scriptFailures = 0;
-    m_scriptExported = false;
-    m_recordFailed = false;
-    if (!opts.view.isEmpty() && !showView(opts.view))
-        say(tr("unknown view '%1' (training, devices, allreduce, memory, engine)").arg(opts.view));
-    if (opts.engineWindow)
-        m_engine->setWindow(*opts.engineWindow);
-    if (opts.memoryLogTime)
-        m_memory->setLogTime(true);
-    auto go = [this] {
-        if (!m_loader->data()) {
-            say(tr("no data: %1").arg(m_loader->error()));
-            if (m_script->quit)
-                QCoreApplication::exit(2);
-            return;
-        }
-        if (m_script->sweep)
-            scriptSweep();
-        else
-            scriptNext();
+    return m_controller->busy() || (m_replay && m_replay->playing());
+}
+
+bool MainWindow::openRecordings(const QStringList& paths, QString* error)
+{
+    auto fail = [error](const QString& why) {
+        if (error)
+            *error = why;
+        return false;
     };
-    bool reload = false;
-    if (opts.synthetic && m_panel->dataSource() != DatasetLoader::Source::Synthetic) {
-        QSignalBlocker block(m_panel);
-        m_panel->setDataSource(DatasetLoader::Source::Synthetic);
-        reload = true;
-    }
-    if (!opts.dataDir.isEmpty()) {
-        m_panel->setDataDir(opts.dataDir);
-        reload = true;
-    }
-    if (reload)
-        loadData();
-    if (m_loader->loading()) {
-        auto* once = new QObject(this);
-        connect(this, &MainWindow::dataReady, once, [once, go](bool) {
-            once->deleteLater();
-            go();
-        });
-    } else {
-        QTimer::singleShot(0, this, go);
-    }
-}
-
-void MainWindow::scriptSweep()
-{
-    const ScriptOptions& o = *m_script;
-    SweepWindow* s = openSweep();
-    if (!o.sweepDevices.isEmpty())
-        s->setDevices(o.sweepDevices);
-    if (!o.sweepBatchSizes.isEmpty())
-        s->setBatchSizes(o.sweepBatchSizes);
-    if (o.sweepMinibatches)
-        s->setMinibatches(*o.sweepMinibatches);
-    if (o.sweepLinearLr)
-        s->setLrScale(*o.sweepLinearLr ? LrScale::Linear : LrScale::None);
-    if (!o.run)
-        return;
-    connect(
-        s, &SweepWindow::finished, this,
-        [this, s](bool completed) {
-            bool wrote = true;
-            if (!m_script->exportDir.isEmpty()) {
-                QStringList written;
-                QString error;
-                const QString shot = QDir(m_script->exportDir).filePath(QStringLiteral("screen_sweep.png"));
-                wrote = s->exportTo(m_script->exportDir, &written, &error) && s->grab().save(shot);
-                say(wrote ? tr("wrote %1 files to %2").arg(written.size() + 1).arg(m_script->exportDir)
-                          : (error.isEmpty() ? tr("cannot write %1").arg(shot) : error));
-            }
-            if (m_script->quit)
-                QCoreApplication::exit(completed && wrote ? 0 : 1);
-        },
-        Qt::SingleShotConnection);
-    QString error;
-    if (!s->start(&error)) {
-        say(error);
-        if (o.quit)
-            QCoreApplication::exit(2);
-    }
-}
-
-bool MainWindow::scriptExport()
-{
-    const ScriptOptions& o = *m_script;
-    m_scriptExported = true;
-    if (o.exportDir.isEmpty())
-        return true;
-    QStringList written;
-    QString error;
-    if (exportAll(o.exportDir, &written, &error) && saveScreenshots(o.exportDir, &written, &error)) {
-        say(tr("wrote %1 files to %2").arg(written.size()).arg(o.exportDir));
-        return true;
-    }
-    say(error);
-    return false;
-}
-
-void MainWindow::scriptPressSteps(int left)
-{
-    if (!m_script || !m_controller->busy())
-        return;
-    if (left > 0) {
-        m_controller->step();
-        QTimer::singleShot(600, this, [this, left] { scriptPressSteps(left - 1); });
-        return;
-    }
-    // the run now waits for the next Step: show it as the class sees it, then stop
-    QTimer::singleShot(300, this, [this] {
-        for (LabView* v : m_views)
-            v->refresh();
-        scriptExport();
-        m_controller->stop();
-    });
-}
-
-void MainWindow::scriptNext()
-{
-    const ScriptOptions& o = *m_script;
-    const int runs = o.run ? std::max<int>(1, o.presets.size()) : 0;
-    if (m_scriptIndex > 0 && m_controller->lastResult().status != RunStatus::Completed)
-        ++m_scriptFailures;
-    if (m_scriptIndex < runs) {
-        if (!o.presets.isEmpty()) {
-            const QString id = o.presets[m_scriptIndex];
-            if (!m_panel->applyPreset(id)) {
-                say(tr("unknown preset '%1' (choose one of: %2)").arg(id, presetIds().join(QStringLiteral(", "))));
-                if (o.quit)
-                    QCoreApplication::exit(2);
-                return;
-            }
-        }
-        TrainConfig c = m_panel->config();
+    if (paths.isEmpty())
+        return fail(tr("No recording chosen"));
+    if (m_controller->busy())
+        return fail(tr("A run is going: stop it before opening a recording."));
+    if (m_sweep && m_sweep->running())
+        return fail(tr("The scaling sweep is going: stop it before opening a recording."));
+    // Every file is read before anything changes, so that a bad one leaves the lab as it was.
+    std::vector<std::unique_ptr<ReplaySource>> sources;
+    for (const QString& path : paths) {
         try {
-            for (const auto& [name, value] : o.settings)
-                if (const SettingSpec* spec = find_setting(name))
-                    spec->set(c, value);
+            sources.push_back(std::make_unique<ReplaySource>(path));
         } catch (const GpulabError& e) {
-            say(coreMessage(e.error));
-            if (o.quit)
-                QCoreApplication::exit(2);
-            return;
+            return fail(coreMessage(e.error));
+        } catch (const std::bad_alloc&) {
+            return fail(tr("%1: not enough memory to read this recording").arg(path));
         }
-        m_panel->setConfig(c);
-        if (o.stepMode)
-            m_panel->setStepMode(*o.stepMode);
-        QString error;
-        if (m_panel->config().devices != c.devices || m_panel->config().batch_size != c.batch_size) {
-            error = tr("a setting is outside what the panel offers (devices 1 to 8)");
-        } else if (!startRun(&error)) {
-            // error says why
-        } else {
-            say(tr("run %1: %2").arg(m_current.id).arg(QString::fromStdString(c.describe())));
-            if (!o.recordPath.isEmpty())
-                m_recorder = std::make_unique<RunRecorder>(recordingPathFor(o.recordPath, m_scriptIndex, runs),
-                                                           m_controller->config());
-            if (o.pressStep > 0 && m_panel->stepMode())
-                QTimer::singleShot(1500, this, [this, n = o.pressStep] { scriptPressSteps(n); });
-            return; // onFinished continues the script
-        }
-        say(error);
-        if (o.quit)
-            QCoreApplication::exit(2);
-        return;
     }
-    int code = (m_scriptFailures > 0 && !m_scriptExported) || m_recordFailed ? 1 : 0;
-    if (!m_scriptExported && !scriptExport())
-        code = 1;
-    if (o.run)
-        say(tickSummary());
-    m_script.reset();
-    if (o.quit)
-        QCoreApplication::exit(code);
+    leaveReplay();
+    m_replay = std::make_unique<ReplaySession>(std::move(sources));
+    m_replayRuns.clear();
+    for (const auto& s : m_replay->sources()) {
+        RunInfo run = makeRun(m_nextRunId++, s->config());
+        // the legend names the recording; the label (and with it the exports) is the run's own
+        run.shortLabel += QStringLiteral(" · ") + QFileInfo(s->path()).fileName();
+        run.stream = s->stream();
+        m_replayRuns.push_back(run);
+    }
+    m_current = m_replayRuns.front();
+    m_source = &m_replay->primary();
+    std::vector<const ReplaySource*> shown;
+    std::vector<QColor> colors;
+    for (size_t i = 0; i < m_replay->sources().size(); ++i) {
+        shown.push_back(m_replay->sources()[i].get());
+        colors.push_back(m_replayRuns[i].color);
+    }
+    m_replayPanel->setRecordings(shown, colors);
+    m_left->setCurrentIndex(1);
+    m_stats = TickStats{};
+    m_runClock.start();
+    m_runCpuStart = threadCpuMs();
+    m_lastRefreshAt = -1;
+    m_frameCostMs = 0;
+    m_refreshPending = false;
+    m_errorShown = false;
+    restartReplayViews();
+    const ReplaySource& p = m_replay->primary();
+    const QString who = tr("%1 (recorded on %2, %3)")
+                            .arg(QFileInfo(p.path()).fileName(), QString::fromStdString(p.header().machine),
+                                 QString::fromStdString(p.header().date));
+    if (!p.complete())
+        showMessage(tr("Replaying %1: the recording is incomplete (the run was cut short)").arg(who), true);
+    else
+        showMessage(paths.size() > 1 ? tr("Replaying %1, with %2 more overlaid").arg(who).arg(paths.size() - 1)
+                                     : tr("Replaying %1").arg(who),
+                    false);
+    m_stateLabel->setText(tr("Replaying"));
+    m_timer->start();
+    replayPlay(true);
+    return true;
+}
+
+void MainWindow::restartReplayViews()
+{
+    // overlays first (the Training view only), the recording every view plays last
+    for (size_t i = 1; i < m_replayRuns.size(); ++i)
+        m_training->beginRun(m_replayRuns[i]);
+    for (LabView* v : m_views)
+        v->beginRun(m_replayRuns.front());
+    m_replayEnded.assign(m_replayRuns.size(), false);
+    m_epoch = m_batch = m_batches = 0;
+    m_images = 0;
+    m_rate.clear();
+}
+
+void MainWindow::pumpReplay()
+{
+    // Left in m_buffer: what the first recording fed (the tick's figures count it).
+    std::vector<Event> overlay;
+    const auto& sources = m_replay->sources();
+    bool primaryEnded = false;
+    for (size_t i = 0; i < sources.size(); ++i) {
+        std::vector<Event>& out = i == 0 ? m_buffer : overlay;
+        out.clear();
+        sources[i]->drain(out);
+        if (!out.empty()) {
+            if (i == 0)
+                dispatch(out);
+            else
+                m_training->consume(out, m_replayRuns[i]);
+        }
+        if (sources[i]->fedAll() && !m_replayEnded[i]) {
+            m_replayEnded[i] = true;
+            const RunResult r = sources[i]->result();
+            if (i == 0) {
+                for (LabView* v : m_views)
+                    v->endRun(m_replayRuns[i], r);
+                primaryEnded = true;
+            } else {
+                m_training->endRun(m_replayRuns[i], r);
+            }
+        }
+    }
+    if (primaryEnded) {
+        m_stats.runWallMs = m_runClock.elapsed();
+        m_stats.uiCpuMs = threadCpuMs() - m_runCpuStart;
+        std::fprintf(stderr, "gpulab: replay of run %d ended; ui %s\n", m_current.id, qPrintable(tickSummary()));
+        emit replayFinished(m_current.id);
+    }
+}
+
+void MainWindow::tickReplay()
+{
+    m_replay->tick();
+    pumpReplay();
+    updateReplayPanel();
+}
+
+void MainWindow::updateReplayPanel()
+{
+    if (!m_replay)
+        return;
+    m_replayPanel->setPosition(m_replay->position(), m_replay->duration(), m_replay->playing(), m_replay->speed());
+    m_stateLabel->setText(m_replay->playing() ? tr("Replaying") : m_replay->atEnd() ? tr("Replayed") : tr("Replay paused"));
+}
+
+void MainWindow::replayPlay(bool on)
+{
+    if (!m_replay)
+        return;
+    if (on && m_replay->atEnd())
+        replaySeek(0); // Play at the end plays again from the start
+    m_replay->setPlaying(on);
+    updateReplayPanel();
+}
+
+void MainWindow::replaySetSpeed(double speed)
+{
+    if (!m_replay)
+        return;
+    m_replay->setSpeed(speed);
+    updateReplayPanel();
+}
+
+void MainWindow::replaySeek(double pos)
+{
+    if (!m_replay)
+        return;
+    if (m_replay->seek(pos))
+        restartReplayViews();
+    m_buffer.clear();
+    pumpReplay();
+    updateReplayPanel();
+    m_lastRefreshAt = -1;
+    refreshVisible();
+}
+
+bool MainWindow::replayJumpToEpoch(int epoch)
+{
+    if (!m_replay)
+        return false;
+    const double t = m_replay->primary().epochStart(epoch);
+    if (t < 0)
+        return false;
+    replaySeek(t);
+    return true;
+}
+
+void MainWindow::replayStep(int direction)
+{
+    if (!m_replay)
+        return;
+    const std::vector<double>& steps = m_replay->primary().stepTimes();
+    if (steps.empty())
+        return;
+    m_replay->setPlaying(false);
+    const double pos = m_replay->position();
+    double to = pos;
+    if (direction > 0) {
+        auto it = std::upper_bound(steps.begin(), steps.end(), pos);
+        to = it == steps.end() ? m_replay->duration() : *it;
+    } else {
+        auto it = std::lower_bound(steps.begin(), steps.end(), pos);
+        to = it == steps.begin() ? 0.0 : *std::prev(it);
+    }
+    replaySeek(to);
+}
+
+void MainWindow::replayToEnd()
+{
+    if (!m_replay)
+        return;
+    m_replay->setPlaying(false);
+    replaySeek(m_replay->duration());
+    for (LabView* v : m_views)
+        v->refresh();
+}
+
+bool MainWindow::replayComplete() const
+{
+    if (!m_replay)
+        return false;
+    for (const auto& s : m_replay->sources())
+        if (!s->complete())
+            return false;
+    return true;
+}
+
+void MainWindow::leaveReplay()
+{
+    if (!m_replay)
+        return;
+    m_timer->stop();
+    m_source = m_live.get();
+    m_replay.reset();
+    m_replayRuns.clear();
+    m_replayEnded.clear();
+    m_current.stream = nullptr; // the views keep what they show; the snapshots are theirs now
+    m_left->setCurrentIndex(0);
+    m_stateLabel->setText(tr("Ready"));
+    showMessage(tr("Left the replay: Start runs live again"), false);
+}
+
+void MainWindow::openRecordingInteractive()
+{
+    const QStringList paths = QFileDialog::getOpenFileNames(
+        this, tr("Open recording (choose several to overlay them)"), dialogDir(),
+        tr("gpulab recordings (*.gpurec);;All files (*)"));
+    if (paths.isEmpty())
+        return;
+    m_lastDir = QFileInfo(paths.front()).absolutePath();
+    QString error;
+    if (!openRecordings(paths, &error))
+        showMessage(error, true);
+}
+
+void MainWindow::buildExamplesMenu(QMenu* help)
+{
+    // Small recordings made by the lab's own tools (resources/recordings/), embedded.
+    QMenu* examples = help->addMenu(tr("Example runs"));
+    examples->setObjectName(QStringLiteral("exampleRunsMenu"));
+    const std::pair<const char*, const char*> known[] = {
+        {"book-1-device.gpurec", QT_TR_NOOP("The book's run on 1 simulated device (subset)")},
+        {"book-2-devices.gpurec", QT_TR_NOOP("The book's run on 2 simulated devices (subset)")},
+        {"memory-sync.gpurec", QT_TR_NOOP("Memory: synchronous, one wait per minibatch (subset)")},
+        {"memory-async.gpurec", QT_TR_NOOP("Memory: asynchronous, no waits (subset)")},
+        {"ring-4-devices.gpurec", QT_TR_NOOP("Ring allreduce on 4 simulated devices (subset)")},
+    };
+    const QDir dir(QStringLiteral(":/recordings"));
+    const QStringList files = dir.entryList({QStringLiteral("*.gpurec")}, QDir::Files, QDir::Name);
+    for (const QString& f : files) {
+        QString title = f;
+        for (const auto& [file, text] : known)
+            if (f == QLatin1String(file))
+                title = tr(text);
+        QAction* a = examples->addAction(title);
+        a->setData(dir.filePath(f));
+        connect(a, &QAction::triggered, this, [this, path = dir.filePath(f)] {
+            QString error;
+            if (!openRecordings({path}, &error))
+                showMessage(error, true);
+        });
+    }
+    // the two memory runs side by side
+    if (files.contains(QStringLiteral("memory-sync.gpurec")) && files.contains(QStringLiteral("memory-async.gpurec"))) {
+        examples->addSeparator();
+        QAction* pair = examples->addAction(tr("Memory: synchronous and asynchronous overlaid"));
+        connect(pair, &QAction::triggered, this, [this, dir] {
+            QString error;
+            if (!openRecordings({dir.filePath(QStringLiteral("memory-sync.gpurec")),
+                                 dir.filePath(QStringLiteral("memory-async.gpurec"))},
+                                &error))
+                showMessage(error, true);
+        });
+    }
+    if (files.isEmpty())
+        examples->addAction(tr("(none in this build)"))->setEnabled(false);
 }
 
 } // namespace gpulab

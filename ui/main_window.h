@@ -1,10 +1,11 @@
 // The lab's main window: the control panel, the five views as tabs, the drain timer
-// that feeds them from the running trainer's event stream, menus for export, and the
-// headless script behind `gpulab --preset ... --run --export-dir DIR --quit`.
+// that feeds them from a run source (the running trainer, or recordings replayed), and
+// menus for export. The headless script (script_runner.h) drives it from outside.
 #pragma once
 
 #include "lab_view.h"
 #include "run_controller.h"
+#include "run_source.h"
 
 #include <QElapsedTimer>
 #include <QFont>
@@ -19,7 +20,9 @@
 #include <vector>
 
 class QLabel;
+class QMenu;
 class QSplitter;
+class QStackedWidget;
 class QTabWidget;
 class QTimer;
 
@@ -31,37 +34,11 @@ class DatasetLoader;
 class DevicesView;
 class EngineView;
 class MemoryView;
+class ReplayPanel;
+class ReplaySession;
 class RunRecorder;
 class SweepWindow;
 class TrainingView;
-
-// What `gpulab` was asked to do from the command line (see app/gpulab_main.cpp).
-struct ScriptOptions {
-    QStringList presets;             // run each in turn (empty: the panel's settings)
-    bool run = false;
-    QString exportDir;               // plots, CSV, trace and screenshots after the runs
-    bool quit = false;
-    bool synthetic = false;
-    QString dataDir;
-    // Settings from the command line, as (table name, text), applied over each preset in
-    // order through the settings table (train/settings.h).
-    std::vector<std::pair<std::string, std::string>> settings;
-    std::optional<bool> stepMode;
-    std::optional<double> engineWindow;
-    bool memoryLogTime = false;
-    int pressStep = 0;               // step mode: press Step this often, export while the
-                                     // run waits, then stop it
-    QString view;                    // the tab to show
-    // Record each run as it goes (record/recording.h). With several presets, one file per
-    // run: FILE's stem gets -1, -2, ... (run.gpurec -> run-1.gpurec, run-2.gpurec).
-    QString recordPath;
-    // Run → Scaling sweep instead of runs: opened; with run, started; with exportDir, its
-    // plots, sweep.csv and screen_sweep.png written when it ends. Empty lists: the window's.
-    bool sweep = false;
-    QString sweepDevices, sweepBatchSizes;
-    std::optional<int> sweepMinibatches;
-    std::optional<bool> sweepLinearLr;
-};
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -135,17 +112,39 @@ public:
     void setLanguage(const QString& code) { m_language = code; } // what the lab runs in
     QString language() const { return m_language; }
 
-    // ---- headless ----
-    // Runs opts (after the data has loaded); exits the application when opts.quit.
-    void runScript(const ScriptOptions& opts);
+    // ---- recording ----
+    // Records the current run as it goes into path (gpulab --run --record). A file that
+    // cannot be written stops the recording with a message; recordingFailed() says so.
+    void recordCurrentRun(const QString& path);
+    bool recordingFailed() const { return m_recordFailed; }
+    void clearRecordingFailed() { m_recordFailed = false; }
     // Writes the latest finished run as a recording (File → Save run…); false, with the
     // reason, when there is none or the file cannot be written.
     bool saveRun(const QString& path, QString* error);
     bool hasFinishedRun() const { return m_lastFinished.stream != nullptr; }
 
+    // ---- replay (File → Open recording, gpulab --replay) ----
+    // Opens the recordings and plays the first in every view, the others overlaid in the
+    // Training view, on one clock. False, with one message, when a file is not a readable
+    // recording or a run is going: the lab then stays as it was.
+    bool openRecordings(const QStringList& paths, QString* error);
+    bool replaying() const { return m_replay != nullptr; }
+    ReplaySession* replaySession() const { return m_replay.get(); }
+    ReplayPanel* replayPanel() const { return m_replayPanel; }
+    void replayPlay(bool on);
+    void replaySetSpeed(double speed);
+    void replaySeek(double pos);            // recorded microseconds
+    bool replayJumpToEpoch(int epoch);      // to its start; false when it is not recorded
+    void replayStep(int direction);         // pause at the allreduce step before/after
+    void replayToEnd();                     // everything, at once, as if the run just ended
+    bool replayComplete() const;            // every recording open is complete
+    // Back to live runs: the control panel returns; the views keep what they show.
+    void leaveReplay();
+
 signals:
     void runStarted(int runId);
     void runFinished(int runId, int status);   // status: int(RunStatus)
+    void replayFinished(int runId);            // a replay has fed its recording's end
     void eventsDispatched(int count);
     void dataReady(bool ok);
 
@@ -163,7 +162,14 @@ private:
     void showMessage(const QString& text, bool error);
     void refreshVisible();
     void maybeRefresh(); // refreshVisible, coalesced so that drawing stays a fraction of the UI's time
-    void scriptNext();
+    bool feeding() const; // a run or a replay is feeding the views
+    void tickReplay();
+    void pumpReplay();      // what the recordings have fed, to the views
+    void restartReplayViews();
+    void updateReplayPanel();
+    void openRecordingInteractive();
+    void buildExamplesMenu(QMenu* help);
+    RunInfo makeRun(int id, const TrainConfig& c) const;
     void exportViewInteractive();
     void exportAllInteractive();
     void exportTraceInteractive();
@@ -230,19 +236,20 @@ private:
     QString m_progressText;          // "Epoch 1 of 4 · minibatch 3 of 40", without the speed
     int m_progressPermille = 0;
 
-    // headless script
+    // what feeds the views: the live run, or the first recording replayed
+    std::unique_ptr<LiveSource> m_live;
+    RunSource* m_source = nullptr;
+    std::unique_ptr<ReplaySession> m_replay;
+    std::vector<RunInfo> m_replayRuns;         // [i]: the session's recording i
+    std::vector<bool> m_replayEnded;           // [i]: its end has been shown
+    QStackedWidget* m_left = nullptr;          // the control panel, or the replay panel
+    ReplayPanel* m_replayPanel = nullptr;
+
     std::unique_ptr<RunRecorder> m_recorder;   // the current run's recording, if asked for
     bool m_recordFailed = false;
     RunInfo m_lastFinished;                    // the latest finished run (File → Save run)
     RunResult m_lastFinishedResult;
     QAction* m_saveRunAction = nullptr;
-    std::optional<ScriptOptions> m_script;
-    int m_scriptIndex = 0;
-    int m_scriptFailures = 0;
-    bool m_scriptExported = false;
-    void scriptPressSteps(int left);
-    void scriptSweep();
-    bool scriptExport();
 };
 
 } // namespace gpulab

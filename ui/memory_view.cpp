@@ -175,6 +175,11 @@ void MemoryView::beginRun(const RunInfo& run)
 {
     // Runs are kept (the oldest dropped past a dozen); a new run hides the earlier ones of
     // its mode, so the last sync, async and bounded runs are what shows by default.
+    // the same run again (a replay scrubbed back): it starts over, in its place
+    if (auto it = m_runs.find(run.id); it != m_runs.end()) {
+        removeSlot(*it->second);
+        m_runs.erase(it);
+    }
     while (m_runs.size() >= 12) {
         removeSlot(*m_runs.begin()->second);
         m_runs.erase(m_runs.begin());

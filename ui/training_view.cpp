@@ -202,6 +202,11 @@ TrainingView::Curves* TrainingView::curves(int runId) const
 
 void TrainingView::beginRun(const RunInfo& run)
 {
+    // the same run again (a replay scrubbed back): it starts over, in its place
+    if (auto it = m_runs.find(run.id); it != m_runs.end()) {
+        removeCurves(*it->second);
+        m_runs.erase(it);
+    }
     auto c = std::make_unique<Curves>();
     c->id = run.id;
     c->label = run.label;
@@ -574,20 +579,24 @@ void TrainingView::clearEarlierRuns()
             ++it;
             continue;
         }
-        Curves& c = *it->second;
-        m_loss->removeGraph(c.raw);
-        m_loss->removeGraph(c.smooth);
-        m_loss->removeGraph(c.epochLoss);
-        m_acc->removeGraph(c.acc);
-        m_time->removeGraph(c.secs);
-        if (c.divLine) {
-            m_loss->removeItem(c.divLine);
-            m_loss->removeItem(c.divText);
-        }
-        delete c.item;
+        removeCurves(*it->second);
         it = m_runs.erase(it);
     }
     refresh();
+}
+
+void TrainingView::removeCurves(Curves& c)
+{
+    m_loss->removeGraph(c.raw);
+    m_loss->removeGraph(c.smooth);
+    m_loss->removeGraph(c.epochLoss);
+    m_acc->removeGraph(c.acc);
+    m_time->removeGraph(c.secs);
+    if (c.divLine) {
+        m_loss->removeItem(c.divLine);
+        m_loss->removeItem(c.divText);
+    }
+    delete c.item;
 }
 
 QList<PlotItem> TrainingView::plots() const

@@ -56,6 +56,7 @@ private:
     Curves* curves(int runId) const;
     void rebuildSmoothed(Curves& c);
     void clearEarlierRuns();
+    void removeCurves(Curves& c); // its graphs, markers and list entry
     void placeDivergenceMarkers();
     void rebuildSpeed();
 

@@ -1325,30 +1325,6 @@
         <translation>已写入 %1：可在 ui.perfetto.dev 或 chrome://tracing 中打开</translation>
     </message>
     <message>
-        <source>unknown view '%1' (training, devices, allreduce, memory, engine)</source>
-        <translation>未知视图“%1”（training、devices、allreduce、memory、engine）</translation>
-    </message>
-    <message>
-        <source>no data: %1</source>
-        <translation>没有数据：%1</translation>
-    </message>
-    <message>
-        <source>wrote %1 files to %2</source>
-        <translation>已将 %1 个文件写入 %2</translation>
-    </message>
-    <message>
-        <source>unknown preset '%1' (choose one of: %2)</source>
-        <translation>未知预设“%1”（可选：%2）</translation>
-    </message>
-    <message>
-        <source>a setting is outside what the panel offers (devices 1 to 8)</source>
-        <translation>某项设置超出了面板允许的范围（设备数 1 到 8）</translation>
-    </message>
-    <message>
-        <source>run %1: %2</source>
-        <translation>运行 %1：%2</translation>
-    </message>
-    <message>
         <source>: test accuracy %1 after epoch %3, %2 s per epoch</source>
         <translation>：第 %3 个迭代周期后测试准确率 %1，每个迭代周期 %2 秒</translation>
     </message>
@@ -1443,6 +1419,106 @@
     <message>
         <source>Ctrl+Shift+C</source>
         <translation>Ctrl+Shift+C</translation>
+    </message>
+    <message>
+        <source>The recording has no epoch %1</source>
+        <translation>该记录中没有第 %1 个迭代周期</translation>
+    </message>
+    <message>
+        <source>Open recording…</source>
+        <translation>打开记录…</translation>
+    </message>
+    <message>
+        <source>Play a recorded run in every view; choose several to overlay them</source>
+        <translation>在每个视图中回放一次记录的运行；选择多个可叠加显示</translation>
+    </message>
+    <message>
+        <source>No recording chosen</source>
+        <translation>未选择记录</translation>
+    </message>
+    <message>
+        <source>A run is going: stop it before opening a recording.</source>
+        <translation>有运行正在进行：请先停止它，再打开记录。</translation>
+    </message>
+    <message>
+        <source>The scaling sweep is going: stop it before opening a recording.</source>
+        <translation>扩展性扫描正在进行：请先停止它，再打开记录。</translation>
+    </message>
+    <message>
+        <source>%1: not enough memory to read this recording</source>
+        <translation>%1：内存不足，无法读取此记录</translation>
+    </message>
+    <message>
+        <source>%1 (recorded on %2, %3)</source>
+        <translation>%1（记录于 %2，%3）</translation>
+    </message>
+    <message>
+        <source>Replaying %1: the recording is incomplete (the run was cut short)</source>
+        <translation>正在回放 %1：该记录不完整（运行被中途打断）</translation>
+    </message>
+    <message>
+        <source>Replaying %1, with %2 more overlaid</source>
+        <translation>正在回放 %1，另叠加 %2 个记录</translation>
+    </message>
+    <message>
+        <source>Replaying %1</source>
+        <translation>正在回放 %1</translation>
+    </message>
+    <message>
+        <source>Replaying</source>
+        <translation>回放中</translation>
+    </message>
+    <message>
+        <source>Replayed</source>
+        <translation>回放完毕</translation>
+    </message>
+    <message>
+        <source>Replay paused</source>
+        <translation>回放已暂停</translation>
+    </message>
+    <message>
+        <source>Left the replay: Start runs live again</source>
+        <translation>已退出回放：“开始”将重新实时运行</translation>
+    </message>
+    <message>
+        <source>Open recording (choose several to overlay them)</source>
+        <translation>打开记录（选择多个可叠加显示）</translation>
+    </message>
+    <message>
+        <source>gpulab recordings (*.gpurec);;All files (*)</source>
+        <translation>gpulab 记录 (*.gpurec);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Example runs</source>
+        <translation>示例运行</translation>
+    </message>
+    <message>
+        <source>The book's run on 1 simulated device (subset)</source>
+        <translation>书中的运行，1 个模拟设备（数据子集）</translation>
+    </message>
+    <message>
+        <source>The book's run on 2 simulated devices (subset)</source>
+        <translation>书中的运行，2 个模拟设备（数据子集）</translation>
+    </message>
+    <message>
+        <source>Memory: synchronous, one wait per minibatch (subset)</source>
+        <translation>内存：同步，每个小批量等待一次（数据子集）</translation>
+    </message>
+    <message>
+        <source>Memory: asynchronous, no waits (subset)</source>
+        <translation>内存：异步，不等待（数据子集）</translation>
+    </message>
+    <message>
+        <source>Ring allreduce on 4 simulated devices (subset)</source>
+        <translation>4 个模拟设备上的环形全规约（数据子集）</translation>
+    </message>
+    <message>
+        <source>Memory: synchronous and asynchronous overlaid</source>
+        <translation>内存：同步与异步叠加对比</translation>
+    </message>
+    <message>
+        <source>(none in this build)</source>
+        <translation>（此版本中没有）</translation>
     </message>
 </context>
 <context>
@@ -1599,6 +1675,129 @@ asked for %2 with %3 in use</source>
     </message>
 </context>
 <context>
+    <name>gpulab::ReplayPanel</name>
+    <message>
+        <source>Replaying a recording</source>
+        <translation>正在回放记录</translation>
+    </message>
+    <message>
+        <source>Playback</source>
+        <translation>回放</translation>
+    </message>
+    <message>
+        <source>How fast the recording plays, against the time it took when it was recorded</source>
+        <translation>回放速度，相对于记录时实际所用的时间</translation>
+    </message>
+    <message>
+        <source>Speed</source>
+        <translation>速度</translation>
+    </message>
+    <message>
+        <source>Drag to move through the run; going back replays it from the start up to there</source>
+        <translation>拖动以在运行中前后移动；向回移动会从头重放到该处</translation>
+    </message>
+    <message>
+        <source>Epoch</source>
+        <translation>迭代周期</translation>
+    </message>
+    <message>
+        <source>Jump to its start</source>
+        <translation>跳到其开始处</translation>
+    </message>
+    <message>
+        <source>◀ Allreduce step</source>
+        <translation>◀ 全规约步骤</translation>
+    </message>
+    <message>
+        <source>Pause and go back to the allreduce step before</source>
+        <translation>暂停并回到上一个全规约步骤</translation>
+    </message>
+    <message>
+        <source>Allreduce step ▶</source>
+        <translation>全规约步骤 ▶</translation>
+    </message>
+    <message>
+        <source>Pause and go on to the next allreduce step</source>
+        <translation>暂停并前进到下一个全规约步骤</translation>
+    </message>
+    <message>
+        <source>Recording</source>
+        <translation>记录</translation>
+    </message>
+    <message>
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Machine</source>
+        <translation>机器</translation>
+    </message>
+    <message>
+        <source>Date</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <source>Recorded by</source>
+        <translation>记录程序</translation>
+    </message>
+    <message>
+        <source>Devices</source>
+        <translation>设备</translation>
+    </message>
+    <message>
+        <source>Recorded settings (read-only)</source>
+        <translation>记录的设置（只读）</translation>
+    </message>
+    <message>
+        <source>Back to live runs</source>
+        <translation>返回实时运行</translation>
+    </message>
+    <message>
+        <source>Leave the replay: the control panel comes back (Start does the same)</source>
+        <translation>退出回放：控制面板将恢复（“开始”也有同样效果）</translation>
+    </message>
+    <message>
+        <source>%1 (%2)</source>
+        <translation>%1（%2）</translation>
+    </message>
+    <message>
+        <source>This recording is incomplete: it ends after epoch %1 (the run was cut short, e.g. killed). What it holds is shown.</source>
+        <translation>该记录不完整：它在第 %1 个迭代周期之后结束（运行被中途打断，例如被终止）。显示的是其中已有的内容。</translation>
+    </message>
+    <message>
+        <source>This recording is incomplete: it ends before the first epoch did (the run was cut short, e.g. killed). What it holds is shown.</source>
+        <translation>该记录不完整：它在第一个迭代周期结束之前就结束了（运行被中途打断，例如被终止）。显示的是其中已有的内容。</translation>
+    </message>
+    <message>
+        <source>Some recorded settings could not be read (%1); they show their defaults.</source>
+        <translation>部分记录的设置无法读取（%1）；它们显示为默认值。</translation>
+    </message>
+    <message>
+        <source>&lt;span style="color:%1"&gt;■&lt;/span&gt; %2 (%3, %4)%5</source>
+        <translation>&lt;span style="color:%1"&gt;■&lt;/span&gt; %2（%3，%4）%5</translation>
+    </message>
+    <message>
+        <source>, incomplete</source>
+        <translation>，不完整</translation>
+    </message>
+    <message>
+        <source>&lt;b&gt;Overlaid in the Training view:&lt;/b&gt;&lt;br&gt;%1</source>
+        <translation>&lt;b&gt;在“训练”视图中叠加：&lt;/b&gt;&lt;br&gt;%1</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Play</source>
+        <translation>播放</translation>
+    </message>
+    <message>
+        <source>%1 of %2 (recorded time)</source>
+        <translation>%1 / %2（记录时间）</translation>
+    </message>
+</context>
+<context>
     <name>gpulab::RunController</name>
     <message>
         <source>a run is still going: stop it first</source>
@@ -1607,6 +1806,45 @@ asked for %2 with %3 in use</source>
     <message>
         <source>no dataset loaded yet</source>
         <translation>尚未加载数据集</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::ScriptRunner</name>
+    <message>
+        <source>%1: the recording is incomplete: it ends after epoch %2 (the run was cut short, e.g. killed); what it holds is replayed</source>
+        <translation>%1：该记录不完整：它在第 %2 个迭代周期之后结束（运行被中途打断，例如被终止）；已回放其中已有的内容</translation>
+    </message>
+    <message>
+        <source>%1: the recording is incomplete: it ends before the first epoch did (the run was cut short, e.g. killed); what it holds is replayed</source>
+        <translation>%1：该记录不完整：它在第一个迭代周期结束之前就结束了（运行被中途打断，例如被终止）；已回放其中已有的内容</translation>
+    </message>
+    <message>
+        <source>cannot write %1</source>
+        <translation>无法写入 %1</translation>
+    </message>
+    <message>
+        <source>unknown view '%1' (training, devices, allreduce, memory, engine)</source>
+        <translation>未知视图“%1”（training、devices、allreduce、memory、engine）</translation>
+    </message>
+    <message>
+        <source>no data: %1</source>
+        <translation>没有数据：%1</translation>
+    </message>
+    <message>
+        <source>wrote %1 files to %2</source>
+        <translation>已将 %1 个文件写入 %2</translation>
+    </message>
+    <message>
+        <source>unknown preset '%1' (choose one of: %2)</source>
+        <translation>未知预设“%1”（可选：%2）</translation>
+    </message>
+    <message>
+        <source>a setting is outside what the panel offers (devices 1 to 8)</source>
+        <translation>某项设置超出了面板允许的范围（设备数 1 到 8）</translation>
+    </message>
+    <message>
+        <source>run %1: %2</source>
+        <translation>运行 %1：%2</translation>
     </message>
 </context>
 <context>

@@ -1,0 +1,299 @@
+// Replay tests: a recording played in the lab feeds every view as the live run did.
+// Headless, the exports after a replay equal the live run's byte for byte; in the window,
+// the controls (play/pause, speed, scrub, epoch, allreduce step) move the views, several
+// recordings overlay, an incomplete one says so, a bad one changes nothing, and a live run
+// leaves replay mode. The examples shipped with the lab open and read completely.
+#include "control_panel.h"
+#include "main_window.h"
+#include "replay_panel.h"
+#include "replay_source.h"
+#include "record/recording.h"
+#include "training_view.h"
+
+#include <qcustomplot.h>
+
+#include <QDir>
+#include <QFile>
+#include <QLabel>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QStackedWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace gpulab;
+
+namespace {
+
+constexpr int kRunTimeoutMs = 180000; // a loaded 2-core machine
+
+QProcessEnvironment offscreen()
+{
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
+    return env;
+}
+
+QByteArray readAll(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray("(cannot read ") + path.toUtf8() + ')';
+}
+
+} // namespace
+
+class TestReplay : public QObject {
+    Q_OBJECT
+
+    QTemporaryDir m_dir;
+    QString m_recording;   // a completed 3-epoch, 2-device run recorded by the lab
+    QString m_liveExport;  // what that live run exported
+    QString m_other;       // a 1-device run, to overlay
+
+    QString path(const QString& name) const { return QDir(m_dir.path()).filePath(name); }
+
+    // gpulab with args; its exit code (-1 when it did not end), stderr in *err
+    int gpulab(const QStringList& args, QByteArray* err = nullptr)
+    {
+#ifdef GPULAB_APP
+        QProcess p;
+        p.setProcessEnvironment(offscreen());
+        p.start(QStringLiteral(GPULAB_APP), args);
+        if (!p.waitForFinished(kRunTimeoutMs))
+            return -1;
+        if (err)
+            *err = p.readAllStandardError();
+        return p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1;
+#else
+        Q_UNUSED(args);
+        Q_UNUSED(err);
+        return -1;
+#endif
+    }
+
+private slots:
+    void initTestCase()
+    {
+#ifndef GPULAB_APP
+        QSKIP("the gpulab executable is not built");
+#endif
+        QVERIFY(m_dir.isValid());
+        m_recording = path(QStringLiteral("live.gpurec"));
+        m_liveExport = path(QStringLiteral("live"));
+        const QStringList small{QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("384"),
+                                QStringLiteral("--test-subset"), QStringLiteral("128"), QStringLiteral("--batch-size"),
+                                QStringLiteral("64"), QStringLiteral("--run"), QStringLiteral("--quit")};
+        QByteArray err;
+        QCOMPARE(gpulab(QStringList{QStringLiteral("--preset"), QStringLiteral("book-2"), QStringLiteral("--epochs"),
+                                    QStringLiteral("3")} +
+                            small +
+                            QStringList{QStringLiteral("--record"), m_recording, QStringLiteral("--export-dir"),
+                                        m_liveExport},
+                        &err),
+                 0);
+        m_other = path(QStringLiteral("one.gpurec"));
+        QCOMPARE(gpulab(QStringList{QStringLiteral("--preset"), QStringLiteral("book-1"), QStringLiteral("--epochs"),
+                                    QStringLiteral("2")} +
+                            small + QStringList{QStringLiteral("--record"), m_other},
+                        &err),
+                 0);
+    }
+
+    // `gpulab --replay FILE --export-dir DIR --quit` writes what the live run wrote: the
+    // same files, the training CSVs, the events and the trace byte for byte. (The Memory
+    // view thins each drain's allocations, so memory.csv follows how the events were
+    // drained and is not compared.)
+    void headlessReplayExportsWhatTheLiveRunExported()
+    {
+        const QString out = path(QStringLiteral("replayed"));
+        QByteArray err;
+        QCOMPARE(gpulab({QStringLiteral("--replay"), m_recording, QStringLiteral("--export-dir"), out,
+                         QStringLiteral("--quit")},
+                        &err),
+                 0);
+        for (const char* name : {"training_loss.csv", "training_epochs.csv", "events.csv", "trace.json"}) {
+            const QByteArray live = readAll(QDir(m_liveExport).filePath(QLatin1String(name)));
+            const QByteArray replayed = readAll(QDir(out).filePath(QLatin1String(name)));
+            QVERIFY2(live.size() > 40, name);
+            QVERIFY2(live == replayed, name);
+        }
+        // the same files, screenshots included
+        QStringList liveFiles = QDir(m_liveExport).entryList(QDir::Files);
+        QStringList replayedFiles = QDir(out).entryList(QDir::Files);
+        QCOMPARE(replayedFiles, liveFiles);
+        // 3 epochs were recorded and replayed (the header line and three rows)
+        QCOMPARE(readAll(QDir(out).filePath(QStringLiteral("training_epochs.csv"))).count('\n'), 4);
+    }
+
+    // A killed run replays what it holds, says it is incomplete and exits 1; a file that is
+    // not a recording is one message and exit 2, with nothing written.
+    void headlessIncompleteAndBadFiles()
+    {
+        const QByteArray whole = readAll(m_recording);
+        const QString half = path(QStringLiteral("half.gpurec"));
+        {
+            QFile f(half);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(whole.left(whole.size() * 2 / 3));
+        }
+        QByteArray err;
+        const QString out = path(QStringLiteral("half"));
+        QCOMPARE(gpulab({QStringLiteral("--replay"), half, QStringLiteral("--export-dir"), out, QStringLiteral("--quit")},
+                        &err),
+                 1);
+        QVERIFY2(err.contains("the recording is incomplete"), err.constData());
+        QVERIFY(QFile::exists(QDir(out).filePath(QStringLiteral("training_loss.csv"))));
+
+        const QString json = path(QStringLiteral("not-a-recording.json"));
+        {
+            QFile f(json);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("{\"a\": [1, 2, 3]}\n");
+        }
+        const QString none = path(QStringLiteral("none"));
+        QCOMPARE(gpulab({QStringLiteral("--replay"), json, QStringLiteral("--export-dir"), none, QStringLiteral("--quit")},
+                        &err),
+                 2);
+        QVERIFY2(err.contains("not-a-recording.json") && err.contains("JSON"), err.constData());
+        QVERIFY(!QDir(none).exists());
+        // --replay is not for runs
+        QCOMPARE(gpulab({QStringLiteral("--replay"), m_recording, QStringLiteral("--run")}, &err), 2);
+    }
+
+    // In the window: the panel, the controls, scrubbing back and forth, epochs, steps.
+    void controlsMoveTheViews()
+    {
+        MainWindow w;
+        w.show();
+        auto* left = w.findChild<QStackedWidget*>();
+        QVERIFY(left);
+        QWidget* panelPage = left->currentWidget();
+
+        // a bad file: one message, the lab as it was
+        QString error;
+        QVERIFY(!w.openRecordings({path(QStringLiteral("not-a-recording.json"))}, &error));
+        QVERIFY2(error.contains(QStringLiteral("JSON")), qPrintable(error));
+        QVERIFY(!w.replaying());
+        QCOMPARE(left->currentWidget(), panelPage);
+        QCOMPARE(w.trainingView()->runCount(), 0);
+
+        QVERIFY2(w.openRecordings({m_recording}, &error), qPrintable(error));
+        QVERIFY(w.replaying());
+        QVERIFY(left->currentWidget() != panelPage);
+        ReplayPanel* rp = w.replayPanel();
+        QCOMPARE(rp->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("live.gpurec"));
+        QVERIFY(!rp->findChild<QLabel*>(QStringLiteral("replayMachine"))->text().isEmpty());
+        QVERIFY(rp->findChild<QLabel*>(QStringLiteral("replayDate"))->text().startsWith(QStringLiteral("20")));
+        QVERIFY(!rp->findChild<QLabel*>(QStringLiteral("replayNotice"))->isVisibleTo(rp));
+        ReplaySession* s = w.replaySession();
+        QVERIFY(s->playing());
+        QVERIFY(s->duration() > 0);
+        const int run = w.currentRunId();
+
+        // pause: nothing moves
+        w.replayPlay(false);
+        const double at = s->position();
+        QTest::qWait(150);
+        QCOMPARE(s->position(), at);
+
+        // to the end: every epoch; back to the start of epoch 2: one epoch, then forward again
+        QSignalSpy ended(&w, &MainWindow::replayFinished);
+        w.replayToEnd();
+        QCOMPARE(ended.count(), 1);
+        QCOMPARE(w.trainingView()->epochCount(run), 3);
+        const int losses = w.trainingView()->minibatchCount(run);
+        QVERIFY(losses > 0);
+        QVERIFY(w.replayJumpToEpoch(2));
+        QCOMPARE(w.trainingView()->epochCount(run), 1);
+        QCOMPARE(w.trainingView()->runCount(), 1); // begun again, not a second run
+        QVERIFY(w.trainingView()->minibatchCount(run) < losses);
+        QVERIFY(!w.replayJumpToEpoch(9));
+        w.replaySeek(s->duration());
+        QCOMPARE(w.trainingView()->epochCount(run), 3);
+        QCOMPARE(w.trainingView()->minibatchCount(run), losses);
+        QCOMPARE(ended.count(), 2);
+
+        // allreduce steps: one at a time, paused, forward and back
+        w.replaySeek(0);
+        QCOMPARE(w.trainingView()->minibatchCount(run), 0);
+        w.replayStep(+1);
+        QVERIFY(!s->playing());
+        const double first = s->position();
+        QVERIFY(first > 0);
+        w.replayStep(+1);
+        QVERIFY(s->position() > first);
+        w.replayStep(-1);
+        QCOMPARE(s->position(), first);
+
+        // speed: 0.25x to 16x, and no further
+        w.replaySetSpeed(16);
+        QCOMPARE(s->speed(), 16.0);
+        w.replaySetSpeed(100);
+        QCOMPARE(s->speed(), 16.0);
+        w.replaySetSpeed(0.25);
+        QCOMPARE(s->speed(), 0.25);
+        // playing at 16x reaches the end by itself
+        w.replaySetSpeed(16);
+        w.replayPlay(true);
+        QTRY_VERIFY_WITH_TIMEOUT(s->atEnd(), 60000);
+        QTRY_COMPARE_WITH_TIMEOUT(w.trainingView()->epochCount(run), 3, 5000);
+
+        // a live run again: replay mode is left, the control panel is back
+        w.leaveReplay();
+        QVERIFY(!w.replaying());
+        QCOMPARE(left->currentWidget(), panelPage);
+        QCOMPARE(w.trainingView()->epochCount(run), 3); // what was shown stays
+    }
+
+    // Two recordings together: the first in every view, the second overlaid in the
+    // Training view, the legend naming each file.
+    void severalRecordingsOverlay()
+    {
+        MainWindow w;
+        w.show();
+        QString error;
+        QVERIFY2(w.openRecordings({m_recording, m_other}, &error), qPrintable(error));
+        w.replayToEnd();
+        QCOMPARE(w.trainingView()->runCount(), 2);
+        const int first = w.currentRunId();
+        QCOMPARE(w.trainingView()->epochCount(first), 3);
+        QCOMPARE(w.trainingView()->epochCount(first + 1), 2);
+        QCustomPlot* loss = w.trainingView()->lossPlot();
+        QStringList names;
+        for (int i = 0; i < loss->graphCount(); ++i)
+            if (loss->legend->hasItemWithPlottable(loss->graph(i)))
+                names << loss->graph(i)->name();
+        QCOMPARE(names.size(), 2);
+        QVERIFY2(names.filter(QStringLiteral("live.gpurec")).size() == 1, qPrintable(names.join(';')));
+        QVERIFY2(names.filter(QStringLiteral("one.gpurec")).size() == 1, qPrintable(names.join(';')));
+        // scrubbing back keeps two runs, not four
+        w.replaySeek(0);
+        QCOMPARE(w.trainingView()->runCount(), 2);
+        QVERIFY(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayOverlays"))->text().contains(
+            QStringLiteral("one.gpurec")));
+    }
+
+    // An incomplete recording opens with its notice; Start leaves replay mode.
+    void incompleteNoticeAndStartLeaves()
+    {
+        MainWindow w;
+        w.show();
+        QString error;
+        QVERIFY2(w.openRecordings({path(QStringLiteral("half.gpurec"))}, &error), qPrintable(error));
+        QLabel* notice = w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayNotice"));
+        QVERIFY(notice->isVisibleTo(w.replayPanel()));
+        QVERIFY2(notice->text().contains(QStringLiteral("incomplete")), qPrintable(notice->text()));
+        QVERIFY(w.statusMessage().contains(QStringLiteral("incomplete")));
+        QVERIFY(!w.replayComplete());
+        w.replayToEnd();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loader()->loading(), 60000);
+        w.startRun(&error); // may be refused (no data): it still leaves replay mode
+        QVERIFY(!w.replaying());
+        w.controller()->stop();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 60000);
+    }
+};
+
+QTEST_MAIN(TestReplay)
+#include "tst_replay.moc"
