@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace gpulab::fast_cpu {
 namespace {
@@ -56,52 +57,119 @@ inline __attribute__((target("avx2,fma"))) __m256 act8(__m256 v)
     return Relu ? _mm256_and_ps(v, _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_GT_OQ)) : v;
 }
 
+// Output rows of fewer than 8 pixels: one masked vector a row (not LeNet).
+template <int R, int S, bool Relu>
+__attribute__((target("avx2,fma"))) void direct1_forward_narrow_avx2(const ConvShape& sh, const float* x,
+                                                                     const float* w, const float* b, float* y, int i0,
+                                                                     int i1)
+{
+    constexpr int RS = R * S;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    const __m256i m = tail_mask8(ow);
+    for (int i = i0; i < i1; ++i) {
+        const float* xi = x + int64_t(i) * hw;
+        float* yi = y + int64_t(i) * sh.k * pix;
+        for (int oy = 0; oy < oh; ++oy) {
+            __m256 in[RS];
+            for (int ri = 0; ri < R; ++ri)
+                for (int si = 0; si < S; ++si)
+                    in[ri * S + si] = _mm256_maskload_ps(xi + (oy + ri) * sh.w + si, m);
+            for (int f = 0; f < sh.k; ++f) {
+                __m256 a0 = _mm256_setzero_ps();
+                for (int t = 0; t < RS; ++t)
+                    a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w[f * RS + t]), a0);
+                _mm256_maskstore_ps(yi + int64_t(f) * pix + oy * ow, m,
+                                    act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
+            }
+        }
+    }
+}
+
+// F filters at V vector positions of one output row: F*V sums in registers, each weight
+// broadcast once for V positions and each input vector loaded once for F filters (7 loads
+// for 10 FMAs at F=5, V=2, where all filters at one position took about one load per FMA
+// and ran out of load slots). Every sum adds its r*s products in the same order, then
+// the bias.
+template <int R, int S, int F, int V, bool Relu>
+inline __attribute__((target("avx2,fma"))) void direct1_row_block_avx2(const float* xrow, int xw, const int* at,
+                                                                      const float* w, const float* b, float* out,
+                                                                      int64_t pix)
+{
+    constexpr int RS = R * S;
+    __m256 acc[F][V];
+    for (int f = 0; f < F; ++f)
+        for (int v = 0; v < V; ++v)
+            acc[f][v] = _mm256_setzero_ps();
+    for (int ri = 0; ri < R; ++ri)
+        for (int si = 0; si < S; ++si) {
+            const int t = ri * S + si;
+            __m256 wt[F];
+            for (int f = 0; f < F; ++f)
+                wt[f] = _mm256_broadcast_ss(w + f * RS + t);
+            for (int v = 0; v < V; ++v) {
+                const __m256 in = _mm256_loadu_ps(xrow + ri * xw + at[v] + si);
+                for (int f = 0; f < F; ++f)
+                    acc[f][v] = _mm256_fmadd_ps(in, wt[f], acc[f][v]);
+            }
+        }
+    for (int f = 0; f < F; ++f) {
+        const __m256 bias = _mm256_broadcast_ss(b + f);
+        for (int v = 0; v < V; ++v)
+            _mm256_storeu_ps(out + f * pix + at[v], act8<Relu>(_mm256_add_ps(acc[f][v], bias)));
+    }
+}
+
+// y[i] for images [i0, i1); with Relu, y = max(y, 0) as it is stored. A row of ow >= 8
+// pixels is covered by whole vectors at 0, 8, ... and a last one ending at the row's end
+// (LeNet's 26: 0, 8, 16, 18): the overlap is computed twice, the same way, and stored
+// twice with the same values, so no masked load or store is needed (a masked store,
+// vmaskmovps, is microcoded on AMD's cores).
 template <int R, int S, bool Relu>
 __attribute__((target("avx2,fma"))) void direct1_forward_avx2(const ConvShape& sh, const float* x, const float* w,
                                                               const float* b, float* y, int i0, int i1)
 {
-    constexpr int RS = R * S;
+    constexpr int RS = R * S, F = 5, V = 2; // measured best on LeNet's conv1 (16 registers)
     const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    if (ow < 8)
+        return direct1_forward_narrow_avx2<R, S, Relu>(sh, x, w, b, y, i0, i1);
+    std::vector<int> at; // vector positions in a row
+    for (int ox = 0; ox < ow; ox += 8)
+        at.push_back(std::min(ox, ow - 8));
+    const int nv = int(at.size());
     for (int i = i0; i < i1; ++i) {
         const float* xi = x + int64_t(i) * hw;
         float* yi = y + int64_t(i) * sh.k * pix;
-        for (int oy = 0; oy < oh; ++oy)
-            for (int ox = 0; ox < ow; ox += 8) {
-                const __m256i m = tail_mask8(ow - ox);
-                const bool full = ow - ox >= 8;
-                __m256 in[RS];
-                for (int ri = 0; ri < R; ++ri)
-                    for (int si = 0; si < S; ++si)
-                        in[ri * S + si] = load8(xi + (oy + ri) * sh.w + ox + si, m, full);
-                float* out = yi + oy * ow + ox;
+        for (int oy = 0; oy < oh; ++oy) {
+            const float* xrow = xi + oy * sh.w;
+            float* orow = yi + oy * ow;
+            int v = 0;
+            for (; v + V <= nv; v += V) {
                 int f = 0;
-                for (; f + 1 < sh.k; f += 2) { // two independent sums in flight
-                    const float* w0 = w + f * RS;
-                    const float* w1 = w0 + RS;
-                    __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
-                    for (int t = 0; t < RS; ++t) {
-                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
-                        a1 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w1[t]), a1);
-                    }
-                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
-                    store8(out + int64_t(f + 1) * pix, m, full, act8<Relu>(_mm256_add_ps(a1, _mm256_set1_ps(b[f + 1]))));
-                }
-                for (; f < sh.k; ++f) {
-                    const float* w0 = w + f * RS;
-                    __m256 a0 = _mm256_setzero_ps();
-                    for (int t = 0; t < RS; ++t)
-                        a0 = _mm256_fmadd_ps(in[t], _mm256_set1_ps(w0[t]), a0);
-                    store8(out + int64_t(f) * pix, m, full, act8<Relu>(_mm256_add_ps(a0, _mm256_set1_ps(b[f]))));
-                }
+                for (; f + F <= sh.k; f += F)
+                    direct1_row_block_avx2<R, S, F, V, Relu>(xrow, sh.w, at.data() + v, w + f * RS, b + f,
+                                                             orow + int64_t(f) * pix, pix);
+                for (; f < sh.k; ++f)
+                    direct1_row_block_avx2<R, S, 1, V, Relu>(xrow, sh.w, at.data() + v, w + f * RS, b + f,
+                                                             orow + int64_t(f) * pix, pix);
             }
+            for (; v < nv; ++v) {
+                int f = 0;
+                for (; f + 4 <= sh.k; f += 4)
+                    direct1_row_block_avx2<R, S, 4, 1, Relu>(xrow, sh.w, at.data() + v, w + f * RS, b + f,
+                                                             orow + int64_t(f) * pix, pix);
+                for (; f < sh.k; ++f)
+                    direct1_row_block_avx2<R, S, 1, 1, Relu>(xrow, sh.w, at.data() + v, w + f * RS, b + f,
+                                                             orow + int64_t(f) * pix, pix);
+            }
+        }
     }
 }
 
-// dw[f], db[f] for filters [f0, f1): r*s + 1 vector sums per filter (10 of AVX2's 16
-// registers for 3x3), each pixel row's gradient loaded once and used r*s times. Masked
-// lanes load 0, so a row's tail adds nothing.
+// dw[f], db[f] for filters [f0, f1), rows of any width: r*s + 1 vector sums per filter (10
+// of AVX2's 16 registers for 3x3), each pixel row's gradient loaded once and used r*s
+// times. Masked lanes load 0, so a row's tail adds nothing. (What rows under 8 pixels run.)
 template <int R, int S>
-__attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const ConvShape& sh, const float* x,
+__attribute__((target("avx2,fma"))) void direct1_backward_weights_narrow_avx2(const ConvShape& sh, const float* x,
                                                                        const float* dy, float* dw, float* db, int f0,
                                                                        int f1)
 {
@@ -130,6 +198,94 @@ __attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const Con
         for (int t = 0; t < RS; ++t)
             dw[int64_t(f) * RS + t] = lane_sum8(acc[t]);
         db[f] = lane_sum8(accb);
+    }
+}
+
+// One image's share of the sums of filters [f, f + F) and taps [T0, T1) (and their bias
+// sums when Bias), kept in acc (per filter: r*s tap sums, then the bias sum) between calls.
+// Rows are covered as in forward, by whole vectors at `at` (the last one ending at the
+// row's end); the last one's gradient keeps only the lanes no vector before covered
+// (`fresh`), so no pixel counts twice and no load is masked.
+template <int R, int S, int F, int T0, int T1, bool Bias>
+inline __attribute__((target("avx2,fma"))) void direct1_bwd_w_image_avx2(const float* xi, int xw, const float* d,
+                                                                        int64_t pix, int oh, int ow, const int* at,
+                                                                        int nv, __m256 fresh, float* acc)
+{
+    constexpr int RS = R * S, T = T1 - T0;
+    __m256 a[F][T], ab[F];
+    for (int f = 0; f < F; ++f) {
+        for (int t = 0; t < T; ++t)
+            a[f][t] = _mm256_loadu_ps(acc + 8 * (f * (RS + 1) + T0 + t));
+        ab[f] = Bias ? _mm256_loadu_ps(acc + 8 * (f * (RS + 1) + RS)) : _mm256_setzero_ps();
+    }
+    auto step = [&](int oy, int ox, bool last) __attribute__((target("avx2,fma"))) {
+        __m256 g[F];
+        for (int f = 0; f < F; ++f) {
+            g[f] = _mm256_loadu_ps(d + f * pix + oy * ow + ox);
+            if (last)
+                g[f] = _mm256_and_ps(g[f], fresh);
+            if (Bias)
+                ab[f] = _mm256_add_ps(ab[f], g[f]);
+        }
+        for (int t = T0; t < T1; ++t) {
+            const __m256 in = _mm256_loadu_ps(xi + (oy + t / S) * xw + ox + t % S);
+            for (int f = 0; f < F; ++f)
+                a[f][t - T0] = _mm256_fmadd_ps(g[f], in, a[f][t - T0]);
+        }
+    };
+    for (int oy = 0; oy < oh; ++oy) {
+        for (int v = 0; v + 1 < nv; ++v)
+            step(oy, at[v], false);
+        step(oy, at[nv - 1], true);
+    }
+    for (int f = 0; f < F; ++f) {
+        for (int t = 0; t < T; ++t)
+            _mm256_storeu_ps(acc + 8 * (f * (RS + 1) + T0 + t), a[f][t]);
+        if (Bias)
+            _mm256_storeu_ps(acc + 8 * (f * (RS + 1) + RS), ab[f]);
+    }
+}
+
+// dw[f], db[f] for filters [f0, f1). Two filters at a time share each input load, their
+// taps in two passes (5 and 4 of 3x3's 9, the bias sums with the first) so that the sums
+// fit AVX2's 16 registers: 7 loads for 10 FMAs, where one filter's 9 taps at once took 10
+// for 9. Images are the outer loop, so one image's input stays in L1 for every filter.
+template <int R, int S>
+__attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const ConvShape& sh, const float* x,
+                                                                       const float* dy, float* dw, float* db, int f0,
+                                                                       int f1)
+{
+    constexpr int RS = R * S, TA = (RS + 1) / 2;
+    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
+    if (ow < 8)
+        return direct1_backward_weights_narrow_avx2<R, S>(sh, x, dy, dw, db, f0, f1);
+    std::vector<int> at;
+    for (int ox = 0; ox < ow; ox += 8)
+        at.push_back(std::min(ox, ow - 8));
+    const int nv = int(at.size());
+    const int dup = 8 * nv - ow; // lanes of the last vector that the one before covered
+    const __m256 fresh = _mm256_castsi256_ps(
+        _mm256_cmpgt_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(dup - 1)));
+    std::vector<float> acc(size_t(f1 - f0) * (RS + 1) * 8, 0.0f); // per filter: r*s + 1 vectors of sums
+    for (int i = 0; i < sh.n; ++i) {
+        const float* xi = x + int64_t(i) * hw;
+        int f = f0;
+        for (; f + 2 <= f1; f += 2) {
+            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
+            float* a = acc.data() + size_t(f - f0) * (RS + 1) * 8;
+            direct1_bwd_w_image_avx2<R, S, 2, 0, TA, true>(xi, sh.w, d, pix, oh, ow, at.data(), nv, fresh, a);
+            direct1_bwd_w_image_avx2<R, S, 2, TA, RS, false>(xi, sh.w, d, pix, oh, ow, at.data(), nv, fresh, a);
+        }
+        if (f < f1)
+            direct1_bwd_w_image_avx2<R, S, 1, 0, RS, true>(xi, sh.w, dy + (int64_t(i) * sh.k + f) * pix, pix, oh, ow,
+                                                           at.data(), nv, fresh,
+                                                           acc.data() + size_t(f - f0) * (RS + 1) * 8);
+    }
+    for (int f = f0; f < f1; ++f) {
+        const float* a = acc.data() + size_t(f - f0) * (RS + 1) * 8;
+        for (int t = 0; t < RS; ++t)
+            dw[int64_t(f) * RS + t] = lane_sum8(_mm256_loadu_ps(a + 8 * t));
+        db[f] = lane_sum8(_mm256_loadu_ps(a + 8 * RS));
     }
 }
 
@@ -228,29 +384,43 @@ __attribute__((target("avx2,fma"))) void direct3x3_backward_weights_avx2(const C
 // ---- pooling backward through a ReLU --------------------------------------------------------
 
 // dx rows of even width: 8 dx values at a time take 4 pooled gradients, each duplicated
-// (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0.
+// (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0. Rows of 8 or more end with a
+// vector that overlaps the one before (it starts at w - 8, even: the same pairs), which
+// writes the same values again instead of a masked store; narrower rows are masked.
 __attribute__((target("avx2,fma"))) void avgpool2_relu_backward_avx2(int64_t planes, int h, int w,
-                                                                          const float* dy, const float* y, float* dx)
+                                                                     const float* dy, const float* y, float* dx)
 {
     const int oh = h / 2, ow = w / 2;
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
     const __m256 quarter = _mm256_set1_ps(0.25f), zero = _mm256_setzero_ps();
+    const bool overlap = w >= 8;
+    const __m256i m = tail_mask8(w), gm = tail_mask8(w / 2); // w < 8 only
     for (int64_t plane = 0; plane < planes; ++plane) {
         const float* dyp = dy + plane * oh * ow;
         const float* yp = y + plane * h * w;
         float* dxp = dx + plane * h * w;
         for (int oy = 0; oy < oh; ++oy) {
             const float* g = dyp + oy * ow;
-            for (int x = 0; x < w; x += 8) {
-                const int left = w - x; // >= 2, even
-                const bool full = left >= 8;
-                const __m256i m = tail_mask8(left), gm = tail_mask8(std::min(4, left / 2));
+            const int64_t row0 = int64_t(2 * oy) * w;
+            if (!overlap) {
                 const __m256 v = _mm256_mul_ps(
-                    quarter, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_maskload_ps(g + x / 2, _mm256_castsi256_si128(gm))), dup));
+                    quarter, _mm256_permutevar8x32_ps(
+                                 _mm256_castps128_ps256(_mm_maskload_ps(g, _mm256_castsi256_si128(gm))), dup));
                 for (int r = 0; r < 2; ++r) {
-                    const int64_t at = int64_t(2 * oy + r) * w + x;
-                    const __m256 yv = load8(yp + at, m, full);
-                    store8(dxp + at, m, full, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
+                    const int64_t at = row0 + int64_t(r) * w;
+                    const __m256 yv = _mm256_maskload_ps(yp + at, m);
+                    _mm256_maskstore_ps(dxp + at, m, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
+                }
+                continue;
+            }
+            for (int x0 = 0; x0 < w; x0 += 8) {
+                const int x = std::min(x0, w - 8); // even
+                const __m256 v = _mm256_mul_ps(
+                    quarter, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(g + x / 2)), dup));
+                for (int r = 0; r < 2; ++r) {
+                    const int64_t at = row0 + int64_t(r) * w + x;
+                    const __m256 yv = _mm256_loadu_ps(yp + at);
+                    _mm256_storeu_ps(dxp + at, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
                 }
             }
         }
