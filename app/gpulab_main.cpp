@@ -91,6 +91,11 @@ int main(int argc, char** argv)
                                              "view); with --export-dir, play it to its end at once and write the same files "
                                              "as a live run."),
                               QStringLiteral("file"));
+    QCommandLineOption replaySpeed(QStringLiteral("replay-speed"),
+                                   QStringLiteral("With --replay: play at this speed, 0.25 to 16 (with --quit, quit when "
+                                                  "it has played to its end; without it, --export-dir and --quit play to "
+                                                  "the end at once)."),
+                                   QStringLiteral("x"));
     QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
     // Every run setting of the table that the lab offers, parsed by the table.
     std::vector<std::pair<const SettingSpec*, QCommandLineOption>> settingOptions;
@@ -122,7 +127,7 @@ int main(int argc, char** argv)
     QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
     parser.addOptions({projector, collapse, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
-    parser.addOptions({preset, run, exportDir, record, replay, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
+    parser.addOptions({preset, run, exportDir, record, replay, replaySpeed, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
     for (const auto& [spec, option] : settingOptions)
         parser.addOption(option);
@@ -221,6 +226,9 @@ int main(int argc, char** argv)
     opts.replay = parser.values(replay);
     if (!opts.replay.isEmpty() && (opts.run || opts.sweep || !opts.presets.isEmpty() || !opts.settings.empty()))
         usageError(QStringLiteral("--replay plays recorded runs: it does not go with --run, --preset, --sweep or settings"));
+    opts.replaySpeed = number<double>(parser, replaySpeed);
+    if (opts.replaySpeed && (opts.replay.isEmpty() || *opts.replaySpeed < 0.25 || *opts.replaySpeed > 16))
+        usageError(QStringLiteral("--replay-speed goes with --replay and is 0.25 to 16 (got '%1')").arg(parser.value(replaySpeed)));
 
     MainWindow w;
     w.setLanguage(locale.language() == QLocale::Chinese ? QStringLiteral("zh_CN") : QStringLiteral("en"));

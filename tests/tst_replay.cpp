@@ -124,6 +124,21 @@ private slots:
         QCOMPARE(replayedFiles, liveFiles);
         // 3 epochs were recorded and replayed (the header line and three rows)
         QCOMPARE(readAll(QDir(out).filePath(QStringLiteral("training_epochs.csv"))).count('\n'), 4);
+
+        // played on the clock at 16x (fed in the timer's batches) instead of at once: the same
+        const QString played = path(QStringLiteral("played"));
+        QCOMPARE(gpulab({QStringLiteral("--replay"), m_recording, QStringLiteral("--replay-speed"), QStringLiteral("16"),
+                         QStringLiteral("--export-dir"), played, QStringLiteral("--quit")},
+                        &err),
+                 0);
+        QVERIFY2(err.contains("replay of run 1 ended"), err.constData());
+        for (const char* name : {"training_loss.csv", "training_epochs.csv", "events.csv"})
+            QVERIFY2(readAll(QDir(m_liveExport).filePath(QLatin1String(name))) ==
+                         readAll(QDir(played).filePath(QLatin1String(name))),
+                     name);
+        QCOMPARE(gpulab({QStringLiteral("--replay"), m_recording, QStringLiteral("--replay-speed"), QStringLiteral("32")},
+                        &err),
+                 2);
     }
 
     // A killed run replays what it holds, says it is incomplete and exits 1; a file that is

@@ -1173,6 +1173,8 @@ void MainWindow::restartReplayViews()
     m_epoch = m_batch = m_batches = 0;
     m_images = 0;
     m_rate.clear();
+    m_progressText.clear();
+    m_progressPermille = 0;
 }
 
 void MainWindow::pumpReplay()
@@ -1223,6 +1225,7 @@ void MainWindow::updateReplayPanel()
     if (!m_replay)
         return;
     m_replayPanel->setPosition(m_replay->position(), m_replay->duration(), m_replay->playing(), m_replay->speed());
+    m_replayPanel->setProgress(m_progressText);
     m_stateLabel->setText(m_replay->playing() ? tr("Replaying") : m_replay->atEnd() ? tr("Replayed") : tr("Replay paused"));
 }
 

@@ -96,6 +96,10 @@ ReplayPanel::ReplayPanel(QWidget* parent) : QWidget(parent)
     m_time->setObjectName(QStringLiteral("replayTime"));
     m_time->setAlignment(Qt::AlignCenter);
     cl->addWidget(m_time);
+    m_progress = new QLabel;
+    m_progress->setObjectName(QStringLiteral("replayProgress"));
+    m_progress->setAlignment(Qt::AlignCenter);
+    cl->addWidget(m_progress);
     auto* epochRow = new QHBoxLayout;
     epochRow->addWidget(new QLabel(tr("Epoch")));
     m_epoch = new QSpinBox;
@@ -226,6 +230,11 @@ void ReplayPanel::setRecordings(const std::vector<const ReplaySource*>& sources,
     const bool steps = !r.stepTimes().empty();
     m_stepBack->setEnabled(steps);
     m_stepNext->setEnabled(steps);
+}
+
+void ReplayPanel::setProgress(const QString& text)
+{
+    m_progress->setText(text);
 }
 
 void ReplayPanel::setPosition(double pos, double duration, bool playing, double speed)

@@ -29,6 +29,8 @@ public:
     void setRecordings(const std::vector<const ReplaySource*>& sources, const std::vector<QColor>& colors);
     // The playhead (recorded microseconds), whether it plays, and the speed.
     void setPosition(double pos, double duration, bool playing, double speed);
+    // Where the run is at the playhead: "Epoch 2 of 4 · minibatch 17 of 235".
+    void setProgress(const QString& text);
 
     static const QList<double>& speeds(); // 0.25 .. 16
 
@@ -53,6 +55,7 @@ private:
     QComboBox* m_speed = nullptr;
     QSlider* m_slider = nullptr;
     QLabel* m_time = nullptr;
+    QLabel* m_progress = nullptr;
     QSpinBox* m_epoch = nullptr;
     QPushButton* m_goEpoch = nullptr;
     QPushButton* m_stepBack = nullptr;

@@ -102,14 +102,32 @@ void ScriptRunner::replay()
     QString error;
     if (!m_w->openRecordings(o.replay, &error)) {
         say(error);
+        const bool quit = o.quit;
         m_script.reset();
-        if (o.quit)
+        if (quit)
             QCoreApplication::exit(2);
         return;
     }
-    // Headless, or told to quit: play to the end at once, as if the run had just ended.
-    if (!o.exportDir.isEmpty() || o.quit)
-        m_w->replayToEnd();
+    const bool headless = !o.exportDir.isEmpty() || o.quit;
+    if (o.replaySpeed) {
+        // played at that speed, as a class would watch it; the rest once it has ended
+        m_w->replaySetSpeed(*o.replaySpeed);
+        if (headless)
+            connect(m_w, &MainWindow::replayFinished, this, &ScriptRunner::replayEnded, Qt::SingleShotConnection);
+        return;
+    }
+    if (!headless) {
+        m_script.reset();
+        return;
+    }
+    // Headless: play to the end at once, as if the run had just ended.
+    m_w->replayToEnd();
+    replayEnded();
+}
+
+void ScriptRunner::replayEnded()
+{
+    const ScriptOptions& o = *m_script;
     int code = 0;
     for (const auto& s : m_w->replaySession()->sources())
         if (!s->complete()) {
@@ -123,7 +141,7 @@ void ScriptRunner::replay()
                           .arg(s->path()));
             code = 1;
         }
-    if ((!o.exportDir.isEmpty() || o.quit) && !exportNow())
+    if (!exportNow())
         code = 1;
     const bool quit = o.quit;
     m_script.reset();

@@ -46,6 +46,9 @@ struct ScriptOptions {
     // Recordings to replay instead of runs (the first in every view, the others overlaid);
     // with exportDir they are played to their end at once and exported.
     QStringList replay;
+    // Play them at this speed (0.25 to 16) instead; with quit, quit (and export) when the
+    // first has played to its end. The UI's tick figures go to stderr then.
+    std::optional<double> replaySpeed;
 };
 
 class ScriptRunner : public QObject {
@@ -62,6 +65,7 @@ private:
     void pressSteps(int left);
     void sweep();
     void replay();
+    void replayEnded();
     bool exportNow();
 
     MainWindow* m_w;
