@@ -3,6 +3,7 @@
 //   allreduce  algbw and busbw per strategy for buffers 4 KiB .. 64 MiB (cpu-sim, cuda)
 //   memory     sync-mode peak memory per device: predicted (params + grads + one shard's
 //              activations and workspaces) beside the measured peak
+//   floor      the GEMM's one-thread peak and the FLOP floor of an epoch (also after kernels)
 //   engine     the engine's own cost: empty ops shaped like a LeNet minibatch (what is left
 //              of a step when kernels take no time, as on a fast GPU)
 // Run by tests/bench/run-bench.sh; usable alone (gpulab-bench --help).
@@ -90,6 +91,29 @@ OpTime time_op(const std::function<void()>& f, int reps)
     }
     // The fastest call: other processes on the cores only ever add time.
     return {*std::min_element(cpu.begin(), cpu.end()), *std::min_element(wall.begin(), wall.end())};
+}
+
+// ---- the FLOP floor ---------------------------------------------------------------------
+// A training step's nominal FLOPs (forward, backward data where LeNet needs it, backward
+// weights: 13.26 MFLOP per image) at the GEMM's peak, measured here on one thread with a
+// large product. An epoch of 60,000 images can take no less on one core; on c cores, a
+// c-th of it. The benchmark divides its measured epochs by these.
+constexpr double kStepFlopPerImage = 2.0 * (2 * 20 * 9 * 676) + 3 * 2.0 * (50 * 500 * 81) + 3 * 2.0 * (800 * 128) +
+                                     3 * 2.0 * (128 * 10);
+
+void print_floor(std::mt19937& rng, int reps)
+{
+    const int m = 1024;
+    auto A = random_vector(rng, size_t(m) * m), B = random_vector(rng, size_t(m) * m);
+    std::vector<float> C(size_t(m) * m);
+    const OpTime g = time_op([&] { fast_sgemm(false, false, m, m, m, 1.0f, A.data(), m, B.data(), m, 0.0f, C.data(), m, 1); },
+                             reps);
+    const double peak = 2.0 * m * m * m / (g.cpu_ms * 1e-3) * 1e-9; // GFLOP/s of one thread's CPU time
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    const double one_core_s = 60000.0 * kStepFlopPerImage / (peak * 1e9);
+    std::printf("floor: GEMM peak %.1f GFLOP/s on one thread (%s, %dx%dx%d); %.2f MFLOP per image per step; "
+                "an epoch of 60,000 images at that peak: %.2f s on one core, %.2f s on %d core(s)\n",
+                peak, fast_sgemm_backend(), m, m, m, kStepFlopPerImage * 1e-6, one_core_s, one_core_s / cores, cores);
 }
 
 int cmd_kernels(int argc, char** argv)
@@ -188,20 +212,7 @@ int cmd_kernels(int argc, char** argv)
     std::printf("%-15s %8.3f            %8.3f            %7.2fx   (%.0f vs %.0f images/s of these ops per thread)\n",
                 "total", tr, tf, tr / std::max(1e-9, tf), n / tr * 1e3, n / tf * 1e3);
 
-    // The FLOP floor: a training step's nominal FLOPs (forward, backward data where LeNet
-    // needs it, backward weights) at the GEMM's peak, measured here on one thread with a
-    // large product, on every core.
-    const int m = 1024;
-    auto A = random_vector(rng, size_t(m) * m), B = random_vector(rng, size_t(m) * m);
-    std::vector<float> C(size_t(m) * m);
-    const OpTime g = time_op([&] { fast_sgemm(false, false, m, m, m, 1.0f, A.data(), m, B.data(), m, 0.0f, C.data(), m, 1); },
-                             std::max(3, reps / 3));
-    const double peak = 2.0 * m * m * m / (g.cpu_ms * 1e-3) * 1e-9; // GFLOP/s of one thread's CPU time
-    const double flop = 2.0 * (2 * 20 * 9 * 676) + 3 * 2.0 * (50 * 500 * 81) + 3 * 2.0 * (800 * 128) + 3 * 2.0 * (128 * 10);
-    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
-    std::printf("floor: GEMM peak %.1f GFLOP/s on one thread (%s, %dx%dx%d); %.2f MFLOP per image per step; "
-                "an epoch of 60,000 images on %d core(s) at that peak: %.2f s\n",
-                peak, fast_sgemm_backend(), m, m, m, flop * 1e-6, cores, 60000.0 * flop / (cores * peak * 1e9));
+    print_floor(rng, std::max(3, reps / 3));
     return 0;
 }
 
@@ -450,6 +461,11 @@ int main(int argc, char** argv)
         return cmd_memory(argc - 1, argv + 1);
     if (cmd == "engine")
         return cmd_engine(argc - 1, argv + 1);
+    if (cmd == "floor") { // the GEMM's one-thread peak and an epoch's FLOP floor
+        std::mt19937 rng(1);
+        print_floor(rng, std::max(1, std::atoi(arg(argc - 1, argv + 1, "--reps", "5"))));
+        return 0;
+    }
     if (cmd == "paths") { // the paths a simulated device's fast kernels take on this CPU
         try {
             std::printf("%s\n", cpu_fast_kernel_paths(cpu_fast_kernels(1)).c_str());
@@ -461,6 +477,7 @@ int main(int argc, char** argv)
     }
     std::printf("usage: gpulab-bench kernels [--n 128] [--reps 15] [--threads 1]\n"
                 "       gpulab-bench paths (which kernel paths this CPU takes; GPULAB_CPU_ISA caps them)\n"
+                "       gpulab-bench floor [--reps 5] (the GEMM's one-thread peak; an epoch's FLOP floor)\n"
                 "       gpulab-bench allreduce [--backend cpu|cuda] [--devices 2,4] [--min-bytes 4096]\n"
                 "                              [--max-bytes 67108864] [--reps 5]\n"
                 "       gpulab-bench memory [--data DIR]\n"

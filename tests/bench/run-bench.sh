@@ -1,9 +1,11 @@
 #!/bin/bash
-# gpulab vs PyTorch on the book's LeNet, plus scaling, allreduce and memory (issue
-# "Performance"). Builds gpulab (Release) into $BUILD_DIR (default build/), installs
-# Debian's python3-torch when it is missing, then runs tests/bench/run_bench.py, which
-# prints everything and asserts nothing. Not part of ctest. Arguments go to run_bench.py
-# (--pairs N, --epochs K, --skip cpu,scaling,allreduce,engine,memory,gpu).
+# gpulab vs PyTorch on the book's LeNet (one core and every core, with the kernel paths,
+# the CPU class and the FLOP floor), plus scaling, allreduce and memory. Builds gpulab
+# (Release) into $BUILD_DIR (default build/), installs Debian's python3-torch when it is
+# missing, then runs tests/bench/run_bench.py, which prints everything and asserts nothing.
+# Not part of ctest. Arguments go to run_bench.py (--pairs N, --epochs K, --cpu1-pairs N,
+# --skip cpu1,cpu,scaling,allreduce,engine,memory,gpu). GPULAB_CPU_ISA=avx2 runs gpulab on
+# its AVX2 paths and caps PyTorch alike.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD_DIR="${BUILD_DIR:-build}"

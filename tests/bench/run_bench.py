@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-# The benchmark of issue "Performance": gpulab against PyTorch on the book's LeNet (same
-# architecture, init, batch, lr and data), alternating them in one run; images/s for 1, 2
-# and 4 simulated devices; allreduce bandwidth; sync-mode memory, predicted vs measured;
-# the same on CUDA where a GPU is there. It prints and never asserts (not part of ctest).
+# The benchmark: gpulab against PyTorch on the book's LeNet (same architecture, init, batch,
+# lr and data), alternating them in one run, on one core (CPU seconds) and on every core
+# (seconds per epoch), with the kernel paths taken, the CPU class, the GEMM's peak and the
+# FLOP floor of an epoch; images/s for 1, 2 and 4 simulated devices; allreduce bandwidth;
+# sync-mode memory, predicted vs measured; the same on CUDA where a GPU is there. It prints and never asserts (not part of ctest).
 # Run through tests/bench/run-bench.sh, which builds gpulab and installs the peer.
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,6 +78,96 @@ def steady(epochs):
     return statistics.median([s for e, _, _, s in epochs if e >= 2])
 
 
+def cpu_class(paths):
+    """The CPU class a result belongs to: the microarchitecture where /proc/cpuinfo tells it
+    (AMD's family and model), and the instruction set of the kernel paths taken."""
+    info = {}
+    try:
+        for line in open("/proc/cpuinfo"):
+            k, _, v = line.partition(":")
+            info.setdefault(k.strip(), v.strip())
+    except OSError:
+        pass
+    name = info.get("model name", "unknown CPU")
+    arch = ""
+    if info.get("vendor_id") == "AuthenticAMD":
+        fam, model = int(info.get("cpu family", "0")), int(info.get("model", "0"))
+        if fam == 23:
+            arch = "Zen 2" if model >= 0x30 else "Zen/Zen+"
+        elif fam == 25:
+            arch = "Zen 4" if (0x10 <= model <= 0x1F or 0x60 <= model <= 0x7F or 0xA0 <= model <= 0xAF) else "Zen 3"
+        elif fam == 26:
+            arch = "Zen 5"
+    m = re.match(r"isa (\w+) \(CPU: (\w+)(, GPULAB_CPU_ISA=\w+)?\)", paths)
+    isa = m.group(1) if m else "?"
+    capped = " capped by GPULAB_CPU_ISA (CPU has %s)" % m.group(2) if m and m.group(3) else ""
+    return "%s%s, %s paths%s" % (name, " (%s)" % arch if arch else "", isa, capped)
+
+
+def peer_caps():
+    """PyTorch capped like gpulab when GPULAB_CPU_ISA=avx2 caps gpulab's paths: ATen's kernels,
+    oneDNN and OpenBLAS to AVX2, so that both sides run a smaller machine's paths."""
+    if os.environ.get("GPULAB_CPU_ISA", "").lower() == "avx2":
+        return {"ATEN_CPU_CAPABILITY": "avx2", "DNNL_MAX_CPU_ISA": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+    return {}
+
+
+def cpu_seconds(cmd, env, label):
+    """Runs a trainer to its end; returns the user + system CPU seconds it took (all its
+    threads), or None when it failed."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run(cmd, env=dict(os.environ, **env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0 or "epoch 1:" not in p.stdout:
+        say("  %s failed (exit %d):\n%s" % (label, p.returncode, p.stdout[-2000:]))
+        return None
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def floor_seconds(bench):
+    """(GEMM peak GFLOP/s, an epoch's floor in s on one core, its line) from gpulab-bench floor."""
+    line = ours([bench, "floor"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    m = re.search(r"GEMM peak ([0-9.]+) GFLOP/s.*at that peak: ([0-9.]+) s on one core", line)
+    return (float(m.group(1)), float(m.group(2)), line) if m else (None, None, line)
+
+
+def one_core(a, cli, py, pairs, klass):
+    """gpulab (1 device, 1 thread) against PyTorch (1 thread), one epoch each, alternating:
+    the CPU seconds of each whole run (startup, data, the epoch, the test pass). CPU time is
+    what other processes on a shared machine disturb least."""
+    ours_cmd = [cli, "train", "--devices", "1", "--threads-per-device", "1", "--batch-size", "256", "--lr", "0.2",
+                "--epochs", "1"]
+    theirs_cmd = [py, os.path.join(ROOT, "tests/bench/torch_lenet.py"), "--device", "cpu", "--threads", "1",
+                  "--batch-size", "256", "--lr", "0.2", "--epochs", "1"]
+    if a.data:
+        ours_cmd += ["--data", a.data]
+        theirs_cmd += ["--data", a.data]
+    caps = peer_caps()
+    say("\n== one core: CPU seconds of a 1-epoch run, gpulab (1 device, 1 thread) vs PyTorch (1 thread), "
+        "alternating; %s ==" % klass)
+    if caps:
+        say("PyTorch capped alike: %s" % " ".join("%s=%s" % kv for kv in caps.items()))
+    ours_s, theirs_s, ratios = [], [], []
+    for i in range(pairs):
+        o = cpu_seconds(ours_cmd, GPULAB_ENV, "gpulab")
+        t = cpu_seconds(theirs_cmd, dict(TORCH_ENV, **caps), "pytorch")
+        if o is None or t is None:
+            continue
+        ours_s.append(o)
+        theirs_s.append(t)
+        ratios.append(o / t)
+        say("  pair %d: gpulab %.2f CPU s, pytorch %.2f CPU s, ratio %.3f (%s)" % (i + 1, o, t, o / t, load_note()))
+    if not ratios:
+        say("one-core result: no complete pair")
+        return None
+    say("one-core result (%s): gpulab %.2f CPU s (median of %s), pytorch %.2f CPU s (median of %s); median ratio "
+        "%.3f (gpulab/pytorch; target <= 0.45)" % (
+            klass, statistics.median(ours_s), ", ".join("%.2f" % x for x in ours_s), statistics.median(theirs_s),
+            ", ".join("%.2f" % x for x in theirs_s), statistics.median(ratios)))
+    say("  gpulab command: %s" % " ".join(ours_cmd))
+    return statistics.median(ours_s)
+
+
 def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, devices, extra=()):
     """Alternates gpulab and PyTorch `pairs` times; returns (ours, theirs, ratios)."""
     ours_cmd = [cli, "train", "--backend", backend, "--batch-size", "256", "--lr", "0.2", "--epochs", str(epochs),
@@ -94,7 +186,8 @@ def compare(a, backend, cli, py, pairs, epochs, torch_device, torch_threads, dev
     for i in range(pairs):
         say("pair %d of %d (%s)" % (i + 1, pairs, load_note()))
         o = run_epochs(ours_cmd, env=GPULAB_ENV, label="gpulab")
-        t = run_epochs(theirs_cmd, env=TORCH_ENV, label="pytorch")
+        t = run_epochs(theirs_cmd, env=dict(TORCH_ENV, **(peer_caps() if torch_device == "cpu" else {})),
+                       label="pytorch")
         if not o or not t:
             continue
         ours.append(steady(o))
@@ -142,7 +235,8 @@ def main():
     ap.add_argument("--pairs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=3, help="per run; epochs 2.. are timed")
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
-    ap.add_argument("--skip", default="", help="comma list of parts to skip: cpu,scaling,allreduce,engine,memory,gpu")
+    ap.add_argument("--cpu1-pairs", type=int, default=3, help="pairs of one-core 1-epoch runs (CPU seconds)")
+    ap.add_argument("--skip", default="", help="comma list of parts to skip: cpu1,cpu,scaling,allreduce,engine,memory,gpu")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
     cli = os.path.join(a.build_dir, "app/gpulab-cli")
@@ -161,14 +255,28 @@ def main():
     ours([cli, "devices"])
     subprocess.run([a.python, "-c", "import torch; print('pytorch', torch.__version__, 'cuda available:', "
                     "torch.cuda.is_available())"])
-    say("kernel paths: " + ours([bench, "paths"], stdout=subprocess.PIPE, text=True).stdout.strip())
+    paths = ours([bench, "paths"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    say("kernel paths: " + paths)
+    klass = cpu_class(paths)
+    say("CPU class: " + klass)
     ours([bench, "kernels", "--n", "1"], stdout=subprocess.DEVNULL)
+    peak, floor_1core, floor_line = floor_seconds(bench)
+    say(floor_line)
+
+    if "cpu1" not in skip:
+        median_cpu = one_core(a, cli, a.python, a.cpu1_pairs, klass)
+        if median_cpu and floor_1core:
+            say("one core vs the FLOP floor: %.2f CPU s / %.2f s = %.2fx (target <= 2x; the run's startup, data "
+                "loading and test pass are counted against it)" % (median_cpu, floor_1core, median_cpu / floor_1core))
 
     if "cpu" not in skip:
         say("\n== CPU: the book's LeNet, batch 256, lr 0.2, gpulab (one simulated device per core) vs PyTorch "
             "(torch.set_num_threads(%d)), alternating ==" % cores)
         o, t, r, cmd = compare(a, "cpu", cli, a.python, a.pairs, a.epochs, "cpu", cores, None)
-        report_comparison("CPU result", o, t, r, cmd)
+        report_comparison("CPU result (%s)" % klass, o, t, r, cmd)
+        if o and floor_1core:
+            say("  vs the FLOP floor on %d cores (%.2f s): %.2fx (wall clock: a loaded machine inflates it)"
+                % (cores, floor_1core / cores, statistics.median(o) / (floor_1core / cores)))
 
     if "scaling" not in skip:
         scaling(cli, "cpu", 2)
