@@ -293,12 +293,11 @@ __attribute__((target("avx2,fma"))) void direct1_backward_weights_avx2(const Con
 
 // ---- im2col / col2im ------------------------------------------------------------------------
 
-// im2col of rows of 8 to 16 floats (LeNet's conv2: 9): one unmasked 8-float move
-// and the rest one float at a time, every store inside the row (a masked store is slow on
-// AMD's cores, and a wider store would reach into memory written before).
-// (no-tree-loop-distribute-patterns: the tail loop stays a loop, not a memcpy call.)
-__attribute__((target("avx2,fma"), optimize("no-tree-loop-distribute-patterns"))) void
-im2col_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, float* col)
+// im2col of rows of 8 to 16 floats (LeNet's conv2: 9): two unmasked 8-float moves, the
+// first 8 floats and the last 8 (they overlap, with the same values), every store inside
+// the row (a masked store is slow on AMD's cores, and a wider store would reach into memory
+// written before). One float at a time after the first 8 cost 6% of an AVX2 epoch.
+__attribute__((target("avx2,fma"))) void im2col_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, float* col)
 {
     const int pix = e.pix();
     const int64_t ld = int64_t(b) * pix, chw = int64_t(sh.c) * sh.h * sh.w;
@@ -314,9 +313,9 @@ im2col_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, float* 
                     for (int oy = 0; oy < e.oh; ++oy) {
                         float* o = out + oy * e.ow;
                         const float* src = in + int64_t(oy) * sh.w;
-                        _mm256_storeu_ps(o, _mm256_loadu_ps(src));
-                        for (int q = 8; q < e.ow; ++q)
-                            o[q] = src[q];
+                        const __m256 head = _mm256_loadu_ps(src), tail = _mm256_loadu_ps(src + e.ow - 8);
+                        _mm256_storeu_ps(o, head);
+                        _mm256_storeu_ps(o + e.ow - 8, tail); // overlaps head: the same values
                     }
                 }
     }
