@@ -88,7 +88,7 @@ int main(int argc, char** argv)
                               QStringLiteral("file"));
     QCommandLineOption replay(QStringLiteral("replay"),
                               QStringLiteral("Replay a recording in every view (repeat to overlay several in the Training "
-                                             "view); with --export-dir, play it to its end at once and write the same files "
+                                             "and Memory views); with --export-dir, play it to its end at once and write the same files "
                                              "as a live run."),
                               QStringLiteral("file"));
     QCommandLineOption replaySpeed(QStringLiteral("replay-speed"),

@@ -5,6 +5,7 @@
 // leaves replay mode. The examples shipped with the lab open and read completely.
 #include "control_panel.h"
 #include "main_window.h"
+#include "memory_view.h"
 #include "replay_panel.h"
 #include "replay_source.h"
 #include "record/recording.h"
@@ -15,6 +16,7 @@
 #include <QDir>
 #include <QFile>
 #include <QLabel>
+#include <QMenu>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -282,6 +284,11 @@ private slots:
         QCOMPARE(names.size(), 2);
         QVERIFY2(names.filter(QStringLiteral("live.gpurec")).size() == 1, qPrintable(names.join(';')));
         QVERIFY2(names.filter(QStringLiteral("one.gpurec")).size() == 1, qPrintable(names.join(';')));
+        // the Memory view draws both (a sync run beside another sync run: the later one
+        // hides the earlier one of its mode, as for live runs; ticked, both show)
+        w.memoryView()->setRunShown(first + 1, true);
+        QVERIFY(w.memoryView()->runShown(first));
+        QVERIFY(w.memoryView()->runShown(first + 1));
         // scrubbing back keeps two runs, not four
         w.replaySeek(0);
         QCOMPARE(w.trainingView()->runCount(), 2);
@@ -308,6 +315,7 @@ private slots:
         w.controller()->stop();
         QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 60000);
     }
+
 };
 
 QTEST_MAIN(TestReplay)

@@ -1162,11 +1162,18 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
     return true;
 }
 
+QList<LabView*> MainWindow::overlayViews() const
+{
+    // the views that draw several runs at once; the others show the first recording alone
+    return {m_training, m_memory};
+}
+
 void MainWindow::restartReplayViews()
 {
-    // overlays first (the Training view only), the recording every view plays last
+    // overlays first (the views that overlay runs), the recording every view plays last
     for (size_t i = 1; i < m_replayRuns.size(); ++i)
-        m_training->beginRun(m_replayRuns[i]);
+        for (LabView* v : overlayViews())
+            v->beginRun(m_replayRuns[i]);
     for (LabView* v : m_views)
         v->beginRun(m_replayRuns.front());
     m_replayEnded.assign(m_replayRuns.size(), false);
@@ -1191,7 +1198,8 @@ void MainWindow::pumpReplay()
             if (i == 0)
                 dispatch(out);
             else
-                m_training->consume(out, m_replayRuns[i]);
+                for (LabView* v : overlayViews())
+                    v->consume(out, m_replayRuns[i]);
         }
         if (sources[i]->fedAll() && !m_replayEnded[i]) {
             m_replayEnded[i] = true;
@@ -1201,7 +1209,8 @@ void MainWindow::pumpReplay()
                     v->endRun(m_replayRuns[i], r);
                 primaryEnded = true;
             } else {
-                m_training->endRun(m_replayRuns[i], r);
+                for (LabView* v : overlayViews())
+                    v->endRun(m_replayRuns[i], r);
             }
         }
     }
@@ -1345,11 +1354,11 @@ void MainWindow::buildExamplesMenu(QMenu* help)
     QMenu* examples = help->addMenu(tr("Example runs"));
     examples->setObjectName(QStringLiteral("exampleRunsMenu"));
     const std::pair<const char*, const char*> known[] = {
-        {"book-1-device.gpurec", QT_TR_NOOP("The book's run on 1 simulated device (subset)")},
-        {"book-2-devices.gpurec", QT_TR_NOOP("The book's run on 2 simulated devices (subset)")},
-        {"memory-sync.gpurec", QT_TR_NOOP("Memory: synchronous, one wait per minibatch (subset)")},
-        {"memory-async.gpurec", QT_TR_NOOP("Memory: asynchronous, no waits (subset)")},
-        {"ring-4-devices.gpurec", QT_TR_NOOP("Ring allreduce on 4 simulated devices (subset)")},
+        {"book-1-device.gpurec", QT_TR_NOOP("The book's run on 1 device (30,000 of the 60,000 images, 4 epochs)")},
+        {"book-2-devices.gpurec", QT_TR_NOOP("The book's run on 2 devices (30,000 of the 60,000 images, 4 epochs)")},
+        {"memory-sync.gpurec", QT_TR_NOOP("Memory, synchronous: one wait per minibatch (10,000 images, 1 epoch)")},
+        {"memory-async.gpurec", QT_TR_NOOP("Memory, asynchronous: no waits (10,000 images, 1 epoch)")},
+        {"ring-4-devices.gpurec", QT_TR_NOOP("Ring allreduce on 4 devices (5,120 images, 1 epoch)")},
     };
     const QDir dir(QStringLiteral(":/recordings"));
     const QStringList files = dir.entryList({QStringLiteral("*.gpurec")}, QDir::Files, QDir::Name);
@@ -1369,7 +1378,7 @@ void MainWindow::buildExamplesMenu(QMenu* help)
     // the two memory runs side by side
     if (files.contains(QStringLiteral("memory-sync.gpurec")) && files.contains(QStringLiteral("memory-async.gpurec"))) {
         examples->addSeparator();
-        QAction* pair = examples->addAction(tr("Memory: synchronous and asynchronous overlaid"));
+        QAction* pair = examples->addAction(tr("Memory: synchronous, with asynchronous overlaid"));
         connect(pair, &QAction::triggered, this, [this, dir] {
             QString error;
             if (!openRecordings({dir.filePath(QStringLiteral("memory-sync.gpurec")),

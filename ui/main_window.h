@@ -125,7 +125,7 @@ public:
 
     // ---- replay (File → Open recording, gpulab --replay) ----
     // Opens the recordings and plays the first in every view, the others overlaid in the
-    // Training view, on one clock. False, with one message, when a file is not a readable
+    // Training and Memory views, on one clock. False, with one message, when a file is not a readable
     // recording or a run is going: the lab then stays as it was.
     bool openRecordings(const QStringList& paths, QString* error);
     bool replaying() const { return m_replay != nullptr; }
@@ -166,6 +166,7 @@ private:
     void tickReplay();
     void pumpReplay();      // what the recordings have fed, to the views
     void restartReplayViews();
+    QList<LabView*> overlayViews() const;
     void updateReplayPanel();
     void openRecordingInteractive();
     void buildExamplesMenu(QMenu* help);

@@ -221,7 +221,7 @@ void ReplayPanel::setRecordings(const std::vector<const ReplaySource*>& sources,
                           o.complete() ? QString() : tr(", incomplete"));
     }
     m_overlays->setText(lines.isEmpty() ? QString()
-                                        : tr("<b>Overlaid in the Training view:</b><br>%1").arg(lines.join(QStringLiteral("<br>"))));
+                                        : tr("<b>Overlaid in the Training and Memory views:</b><br>%1").arg(lines.join(QStringLiteral("<br>"))));
     m_overlays->setVisible(!lines.isEmpty());
 
     const int epochs = std::max(1, r.epochsRecorded() + (r.complete() ? 0 : 1));

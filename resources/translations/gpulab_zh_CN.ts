@@ -1493,28 +1493,28 @@
         <translation>示例运行</translation>
     </message>
     <message>
-        <source>The book's run on 1 simulated device (subset)</source>
-        <translation>书中的运行，1 个模拟设备（数据子集）</translation>
+        <source>The book's run on 1 device (30,000 of the 60,000 images, 4 epochs)</source>
+        <translation>书中的运行，1 个设备（60,000 张图像中的 30,000 张，4 个迭代周期）</translation>
     </message>
     <message>
-        <source>The book's run on 2 simulated devices (subset)</source>
-        <translation>书中的运行，2 个模拟设备（数据子集）</translation>
+        <source>The book's run on 2 devices (30,000 of the 60,000 images, 4 epochs)</source>
+        <translation>书中的运行，2 个设备（60,000 张图像中的 30,000 张，4 个迭代周期）</translation>
     </message>
     <message>
-        <source>Memory: synchronous, one wait per minibatch (subset)</source>
-        <translation>内存：同步，每个小批量等待一次（数据子集）</translation>
+        <source>Memory, synchronous: one wait per minibatch (10,000 images, 1 epoch)</source>
+        <translation>内存，同步：每个小批量等待一次（10,000 张图像，1 个迭代周期）</translation>
     </message>
     <message>
-        <source>Memory: asynchronous, no waits (subset)</source>
-        <translation>内存：异步，不等待（数据子集）</translation>
+        <source>Memory, asynchronous: no waits (10,000 images, 1 epoch)</source>
+        <translation>内存，异步：不等待（10,000 张图像，1 个迭代周期）</translation>
     </message>
     <message>
-        <source>Ring allreduce on 4 simulated devices (subset)</source>
-        <translation>4 个模拟设备上的环形全规约（数据子集）</translation>
+        <source>Ring allreduce on 4 devices (5,120 images, 1 epoch)</source>
+        <translation>4 个设备上的环形全规约（5,120 张图像，1 个迭代周期）</translation>
     </message>
     <message>
-        <source>Memory: synchronous and asynchronous overlaid</source>
-        <translation>内存：同步与异步叠加对比</translation>
+        <source>Memory: synchronous, with asynchronous overlaid</source>
+        <translation>内存：同步，并叠加异步</translation>
     </message>
     <message>
         <source>(none in this build)</source>
@@ -1781,8 +1781,8 @@ asked for %2 with %3 in use</source>
         <translation>，不完整</translation>
     </message>
     <message>
-        <source>&lt;b&gt;Overlaid in the Training view:&lt;/b&gt;&lt;br&gt;%1</source>
-        <translation>&lt;b&gt;在“训练”视图中叠加：&lt;/b&gt;&lt;br&gt;%1</translation>
+        <source>&lt;b&gt;Overlaid in the Training and Memory views:&lt;/b&gt;&lt;br&gt;%1</source>
+        <translation>&lt;b&gt;在“训练”和“内存”视图中叠加：&lt;/b&gt;&lt;br&gt;%1</translation>
     </message>
     <message>
         <source>Pause</source>
