@@ -1,7 +1,8 @@
 #!/bin/bash
 # The GPU checks of the CUDA backend, in ONE call on the GPU machine: `gpulab-cli devices`,
 # `gpulab-cli verify`, every GPU test suite, and 2-epoch training runs on 1 and on 4 logical
-# GPUs (plus ring and NCCL runs), then the GPU benchmark (gpulab vs the machine's PyTorch
+# GPUs (plus ring and NCCL runs), a recording of the book's 2-device run on GPUs for the
+# lab's examples, then the GPU benchmark (gpulab vs the machine's PyTorch
 # eager, tests/bench/run_bench.py; allreduce vs copy bandwidth). Writes the whole log to $OUT/gpu-checks.log (or to
 # ./gpu-checks.log where OUT is unset) and ends with one PASS/FAIL line per step.
 #
@@ -134,6 +135,15 @@ if [ "$HAVE_GPU" = 1 ]; then
   # later, the training set on the device): if only the run above fails, the fault is there.
   step "train 1 GPU device, plain transfers" env GPULAB_CUDA_PINNED=0 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 \
     --data-on-device host
+  # A GPU recording for the lab's examples (resources/recordings): the book's 2-device run
+  # as tests/make-example-recordings.sh records it on simulated devices, here on GPUs
+  # ($OUT/gpu-book-2-devices.gpurec; it needs the real Fashion-MNIST for the same subset).
+  if [ "${DATA[0]}" = --data ]; then
+    step "record the book's 2-device run on GPUs" "$BIN/gpulab-cli" train --backend cuda --devices 2 \
+      --batch-size 256 --lr 0.2 --epochs 4 --subset 30000 --test-subset 2000 --snapshot-every 100000 --seed 1 \
+      --quiet "${DATA[@]}" --record "$LOGDIR/gpu-book-2-devices.gpurec"
+    step "the GPU recording replays" "$BIN/gpulab-cli" replay "$LOGDIR/gpu-book-2-devices.gpurec"
+  fi
   step "train 4 logical devices, naive" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce naive
   step "train 4 logical devices, ring (12000 images)" "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 \
     --allreduce ring --subset 12000 --test-subset 2000
