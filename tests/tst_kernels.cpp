@@ -797,7 +797,7 @@ void TestKernels::fastPoolReluMatchReference()
     // LeNet's pools (26 -> 13, 9 -> 4 dropping the last row and column), then odd planes.
     for (const auto& shape : {std::array{5, 20, 26, 26}, std::array{5, 50, 9, 9}, std::array{3, 2, 7, 6},
                               std::array{2, 3, 6, 7}, std::array{1, 1, 1, 5}, std::array{2, 2, 5, 40},
-                              std::array{1, 3, 4, 2}}) {
+                              std::array{1, 3, 4, 2}, std::array{2, 3, 7, 17}}) { // odd h and w, 8 wide out
         const int n = shape[0], c = shape[1], h = shape[2], w = shape[3];
         const auto x = random_vector(rng, size_t(n) * c * h * w);
         const auto dy = random_vector(rng, size_t(n) * c * (h / 2) * (w / 2));

@@ -428,6 +428,38 @@ __attribute__((target("avx2,fma"))) void avgpool2_relu_backward_avx2(int64_t pla
     }
 }
 
+// ---- 2x2 average pooling forward ------------------------------------------------------------
+
+// Output rows of 8 or more: 8 outputs from 16 inputs of each of the two rows, split into
+// even and odd columns, summed in the reference's order ((r0 even + r0 odd) + r1 even) +
+// r1 odd, so the result is the reference's to the bit. The last vector of a row ends at
+// its end, overlapping the one before with the same values.
+__attribute__((target("avx2,fma"))) void avgpool2_forward_avx2(int64_t planes, int h, int w, const float* x, float* y)
+{
+    const int oh = h / 2, ow = w / 2; // ow >= 8
+    const __m256 quarter = _mm256_set1_ps(0.25f);
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        const float* xp = x + plane * h * w;
+        float* yp = y + plane * oh * ow;
+        for (int oy = 0; oy < oh; ++oy) {
+            const float* r0 = xp + int64_t(2 * oy) * w;
+            const float* r1 = r0 + w;
+            float* o = yp + oy * ow;
+            for (int ox0 = 0; ox0 < ow; ox0 += 8) {
+                const int ox = std::min(ox0, ow - 8);
+                const __m256 a0 = _mm256_loadu_ps(r0 + 2 * ox), b0 = _mm256_loadu_ps(r0 + 2 * ox + 8);
+                const __m256 a1 = _mm256_loadu_ps(r1 + 2 * ox), b1 = _mm256_loadu_ps(r1 + 2 * ox + 8);
+                // even / odd columns, in the lane order 0 1 4 5 2 3 6 7 of the outputs
+                __m256 sum = _mm256_add_ps(_mm256_shuffle_ps(a0, b0, 0x88), _mm256_shuffle_ps(a0, b0, 0xDD));
+                sum = _mm256_add_ps(sum, _mm256_shuffle_ps(a1, b1, 0x88));
+                sum = _mm256_add_ps(sum, _mm256_shuffle_ps(a1, b1, 0xDD));
+                sum = _mm256_mul_ps(quarter, sum);
+                _mm256_storeu_ps(o + ox, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(sum), 0xD8)));
+            }
+        }
+    }
+}
+
 } // namespace gpulab::fast_cpu
 
 #endif // GPULAB_FAST_SIMD
