@@ -382,18 +382,20 @@ __attribute__((target("avx2,fma"))) void direct3x3_backward_weights_avx2(const C
 
 // ---- pooling backward through a ReLU --------------------------------------------------------
 
-// dx rows of even width: 8 dx values at a time take 4 pooled gradients, each duplicated
-// (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0. Rows of 8 or more end with a
-// vector that overlaps the one before (it starts at w - 8, even: the same pairs), which
-// writes the same values again instead of a masked store; narrower rows are masked.
+// dx rows of width >= 2: 8 dx values at a time take 4 pooled gradients, each duplicated
+// (v[x] = dy[x/2] / 4), kept where the ReLU's output is > 0. Rows whose pooled part is 8 or
+// more wide end with a vector that overlaps the one before (it starts at an even column:
+// the same pairs), which writes the same values again instead of a masked store; narrower
+// rows are masked (LeNet's pool2: 8 of 9 columns, one plain vector). An odd last column
+// and row get 0.
 __attribute__((target("avx2,fma"))) void avgpool2_relu_backward_avx2(int64_t planes, int h, int w,
                                                                      const float* dy, const float* y, float* dx)
 {
-    const int oh = h / 2, ow = w / 2;
+    const int oh = h / 2, ow = w / 2, wp = 2 * ow; // wp: the columns the pool covers (all but an odd last)
     const __m256i dup = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3);
     const __m256 quarter = _mm256_set1_ps(0.25f), zero = _mm256_setzero_ps();
-    const bool overlap = w >= 8;
-    const __m256i m = tail_mask8(w), gm = tail_mask8(w / 2); // w < 8 only
+    const bool overlap = wp >= 8;
+    const __m256i m = tail_mask8(wp), gm = tail_mask8(ow); // wp < 8 only
     for (int64_t plane = 0; plane < planes; ++plane) {
         const float* dyp = dy + plane * oh * ow;
         const float* yp = y + plane * h * w;
@@ -410,10 +412,9 @@ __attribute__((target("avx2,fma"))) void avgpool2_relu_backward_avx2(int64_t pla
                     const __m256 yv = _mm256_maskload_ps(yp + at, m);
                     _mm256_maskstore_ps(dxp + at, m, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
                 }
-                continue;
             }
-            for (int x0 = 0; x0 < w; x0 += 8) {
-                const int x = std::min(x0, w - 8); // even
+            for (int x0 = 0; overlap && x0 < wp; x0 += 8) {
+                const int x = std::min(x0, wp - 8); // even
                 const __m256 v = _mm256_mul_ps(
                     quarter, _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(g + x / 2)), dup));
                 for (int r = 0; r < 2; ++r) {
@@ -421,6 +422,10 @@ __attribute__((target("avx2,fma"))) void avgpool2_relu_backward_avx2(int64_t pla
                     const __m256 yv = _mm256_loadu_ps(yp + at);
                     _mm256_storeu_ps(dxp + at, _mm256_and_ps(v, _mm256_cmp_ps(yv, zero, _CMP_GT_OQ)));
                 }
+            }
+            if (w & 1) { // the last column, left out by the pool
+                dxp[row0 + w - 1] = 0.0f;
+                dxp[row0 + 2 * w - 1] = 0.0f;
             }
         }
         if (h & 1)

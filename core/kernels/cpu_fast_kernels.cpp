@@ -524,7 +524,7 @@ public:
 #if GPULAB_FAST_SIMD
         if (w % 2 == 0 && w <= 32 && avx512(m_isa))
             return fast_cpu::avgpool2_relu_backward_avx512(int64_t(n) * c, h, w, dy, y, dx);
-        if (w % 2 == 0 && w >= 2 && avx2_or_more(m_isa))
+        if (w >= 2 && avx2_or_more(m_isa)) // also LeNet's pool2 (9 -> 4) on AVX-512 machines
             return fast_cpu::avgpool2_relu_backward_avx2(int64_t(n) * c, h, w, dy, y, dx);
 #endif
         const int oh = h / 2, ow = w / 2;

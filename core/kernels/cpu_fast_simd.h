@@ -46,7 +46,7 @@ void direct3x3_forward_avx2(const ConvShape& sh, const float* x, const float* w,
                             int i1, bool relu);
 void direct3x3_backward_weights_avx2(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
                                      int f0, int f1);
-void avgpool2_relu_backward_avx2(int64_t planes, int h, int w, const float* dy, const float* y, float* dx); // even w
+void avgpool2_relu_backward_avx2(int64_t planes, int h, int w, const float* dy, const float* y, float* dx); // w >= 2
 // 2x2 average pooling forward, the reference's result to the bit, w / 2 >= 8 (also run on AVX-512).
 void avgpool2_forward_avx2(int64_t planes, int h, int w, const float* x, float* y);
 
