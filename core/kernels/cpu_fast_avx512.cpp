@@ -16,17 +16,6 @@ namespace {
 
 // ---- direct convolution of one input channel: 16 output pixels a vector ------------------
 
-// Sum of the 16 lanes, in a fixed order.
-inline __attribute__((target("avx512f"))) float lane_sum(__m512 v)
-{
-    alignas(64) float lanes[16];
-    _mm512_store_ps(lanes, v);
-    float sum = 0.0f;
-    for (float l : lanes)
-        sum += l;
-    return sum;
-}
-
 inline __attribute__((target("avx512f"))) __mmask16 tail_mask(int left)
 {
     return left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1u);
@@ -83,40 +72,6 @@ __attribute__((target("avx512f"))) void direct1_forward(const ConvShape& sh, con
                     _mm512_mask_storeu_ps(out + int64_t(f) * pix, m, act<Relu>(_mm512_add_ps(a0, _mm512_set1_ps(b[f]))));
                 }
             }
-    }
-}
-
-// dw[f], db[f] for filters [f0, f1), summed over every image: r*s vector sums per filter.
-// (Two filters per pass, sharing the input loads, measured slower: GCC spills.)
-template <int R, int S>
-__attribute__((target("avx512f"))) void direct1_backward_weights(const ConvShape& sh, const float* x,
-                                                                  const float* dy, float* dw, float* db, int f0,
-                                                                  int f1)
-{
-    constexpr int RS = R * S;
-    const int oh = sh.oh(), ow = sh.ow(), pix = oh * ow, hw = sh.h * sh.w;
-    for (int f = f0; f < f1; ++f) {
-        __m512 acc[RS];
-        for (int t = 0; t < RS; ++t)
-            acc[t] = _mm512_setzero_ps();
-        __m512 accb = _mm512_setzero_ps();
-        for (int i = 0; i < sh.n; ++i) {
-            const float* xi = x + int64_t(i) * hw;
-            const float* d = dy + (int64_t(i) * sh.k + f) * pix;
-            for (int oy = 0; oy < oh; ++oy)
-                for (int ox = 0; ox < ow; ox += 16) {
-                    const __mmask16 m = tail_mask(ow - ox);
-                    const __m512 g = _mm512_maskz_loadu_ps(m, d + oy * ow + ox);
-                    accb = _mm512_add_ps(accb, g);
-                    for (int ri = 0; ri < R; ++ri)
-                        for (int si = 0; si < S; ++si)
-                            acc[ri * S + si] = _mm512_fmadd_ps(
-                                g, _mm512_maskz_loadu_ps(m, xi + (oy + ri) * sh.w + ox + si), acc[ri * S + si]);
-                }
-        }
-        for (int t = 0; t < RS; ++t)
-            dw[int64_t(f) * RS + t] = lane_sum(acc[t]);
-        db[f] = lane_sum(accb);
     }
 }
 
@@ -185,13 +140,6 @@ __attribute__((target("avx512f"))) void direct3x3_forward_avx512(const ConvShape
         direct1_forward<3, 3, true>(sh, x, w, b, y, i0, i1);
     else
         direct1_forward<3, 3, false>(sh, x, w, b, y, i0, i1);
-}
-
-__attribute__((target("avx512f"))) void direct3x3_backward_weights_avx512(const ConvShape& sh, const float* x,
-                                                                           const float* dy, float* dw, float* db,
-                                                                           int f0, int f1)
-{
-    direct1_backward_weights<3, 3>(sh, x, dy, dw, db, f0, f1);
 }
 
 // ---- pooling backward through a ReLU --------------------------------------------------------

@@ -252,10 +252,8 @@ void direct_backward_weights(const ConvShape& sh, const float* x, const float* d
                              int f1, CpuIsa isa)
 {
 #if GPULAB_FAST_SIMD
-    if (avx512(isa))
-        fast_cpu::direct3x3_backward_weights_avx512(sh, x, dy, dw, db, f0, f1);
-    else
-        fast_cpu::direct3x3_backward_weights_avx2(sh, x, dy, dw, db, f0, f1);
+    (void)isa; // AVX2's on AVX-512 machines too (cpu_fast_simd.h)
+    fast_cpu::direct3x3_backward_weights_avx2(sh, x, dy, dw, db, f0, f1);
 #else
     (void)sh, (void)x, (void)dy, (void)dw, (void)db, (void)f0, (void)f1, (void)isa;
     throw std::logic_error("direct convolution is not built for this CPU");
@@ -695,7 +693,8 @@ std::string cpu_fast_kernel_paths(const Kernels& kernels)
     if (const char* cap = std::getenv("GPULAB_CPU_ISA"); cap && *cap)
         s += std::string(", GPULAB_CPU_ISA=") + cap;
     s += "); conv1 (1 channel, 3x3): ";
-    s += avx2_or_more(isa) ? std::string("direct ") + cpu_isa_name(isa) : std::string("im2col + GEMM");
+    s += avx2_or_more(isa) ? std::string("direct ") + cpu_isa_name(isa) + " forward, avx2 backward-weights"
+                           : std::string("im2col + GEMM");
     s += "; conv2: im2col + GEMM, im2col of narrow rows ";
     s += avx512(isa) ? "avx512 masked" : avx2_or_more(isa) ? "avx2" : "memcpy";
     s += ", col2im ";
@@ -703,7 +702,7 @@ std::string cpu_fast_kernel_paths(const Kernels& kernels)
     s += "; pool forward (rows of 16+): ";
     s += avx2_or_more(isa) ? "avx2" : "loops";
     s += "; pool+ReLU backward: ";
-    s += avx2_or_more(isa) ? cpu_isa_name(isa) : "loops";
+    s += avx512(isa) ? "avx512 (even rows up to 32), avx2 (others)" : avx2_or_more(isa) ? "avx2" : "loops";
     s += "; GEMM: ";
     s += fast_sgemm_backend();
     return s;

@@ -31,11 +31,11 @@ struct Extent {
 void im2col_narrow_avx512(const ConvShape& sh, Extent e, const float* x, int b, float* col);
 void col2im_narrow_avx512(const ConvShape& sh, Extent e, const float* col, int b, float* dx); // sh.w <= 16
 // Direct convolution of one input channel, 3x3 (LeNet's conv1): y of images [i0, i1), with
-// the ReLU applied as it is stored when relu; dw, db of filters [f0, f1) over every image.
+// the ReLU applied as it is stored when relu. (Its backward-weights is AVX2's on AVX-512
+// machines too: register-blocked, it ran faster there than the AVX-512 one, 0.53 vs 0.79 ms
+// for 128 images on a Zen 4.)
 void direct3x3_forward_avx512(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
                               int i0, int i1, bool relu);
-void direct3x3_backward_weights_avx512(const ConvShape& sh, const float* x, const float* dy, float* dw,
-                                       float* db, int f0, int f1);
 // 2x2 average-pool backward and the ReLU's mask in one pass, even w <= 32.
 void avgpool2_relu_backward_avx512(int64_t planes, int h, int w, const float* dy, const float* y, float* dx);
 
@@ -44,6 +44,7 @@ void im2col_narrow_avx2(const ConvShape& sh, Extent e, const float* x, int b, fl
 void col2im_narrow_avx2(const ConvShape& sh, Extent e, const float* col, int b, float* dx); // 8 < sh.w <= 16
 void direct3x3_forward_avx2(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, int i0,
                             int i1, bool relu);
+// dw, db of filters [f0, f1) over every image; also what AVX-512 tables run.
 void direct3x3_backward_weights_avx2(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
                                      int f0, int f1);
 void avgpool2_relu_backward_avx2(int64_t planes, int h, int w, const float* dy, const float* y, float* dx); // w >= 2
