@@ -206,6 +206,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
             showMessage(error, true);
     });
     connect(m_panel, &ControlPanel::pauseClicked, this, [this] {
+        if (m_replay) { // F6 while replaying: play / pause the replay
+            replayPlay(!m_replay->playing());
+            return;
+        }
         if (m_controller->state() == RunController::State::Paused)
             m_controller->resume();
         else
@@ -311,7 +315,12 @@ void MainWindow::buildMenus()
     connect(pause, &QAction::triggered, m_panel, &ControlPanel::pauseClicked);
     QAction* step = run->addAction(tr("Step"));
     step->setShortcut(QKeySequence(tr("F10")));
-    connect(step, &QAction::triggered, m_controller, &RunController::step);
+    connect(step, &QAction::triggered, this, [this] {
+        if (m_replay)
+            replayStep(+1); // F10 while replaying: the next allreduce step
+        else
+            m_controller->step();
+    });
     QAction* stop = run->addAction(tr("Stop"));
     stop->setShortcut(QKeySequence(tr("Shift+F5")));
     connect(stop, &QAction::triggered, m_panel, &ControlPanel::stopClicked);
