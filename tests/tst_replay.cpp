@@ -256,6 +256,13 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(s->atEnd(), 60000);
         QTRY_COMPARE_WITH_TIMEOUT(w.trainingView()->epochCount(run), 3, 5000);
 
+        // the panel on one line (projector mode): the replay panel goes, its summary stays
+        w.setPanelCollapsed(true);
+        QVERIFY(!left->isVisible());
+        QVERIFY(w.findChild<QLabel*>(QStringLiteral("panelSummary"))->text().contains(QStringLiteral("live.gpurec")));
+        w.setPanelCollapsed(false);
+        QVERIFY(left->isVisible());
+
         // a live run again: replay mode is left, the control panel is back
         w.leaveReplay();
         QVERIFY(!w.replaying());

@@ -215,7 +215,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         else
             m_controller->pause();
     });
-    connect(m_panel, &ControlPanel::stepClicked, m_controller, &RunController::step);
+    connect(m_panel, &ControlPanel::stepClicked, this, [this] {
+        if (m_replay)
+            replayStep(+1); // the one-line panel's Step while replaying
+        else
+            m_controller->step();
+    });
     connect(m_panel, &ControlPanel::stopClicked, this, [this] {
         m_stopClock.start();
         m_controller->stop();
@@ -431,6 +436,12 @@ void MainWindow::updatePanelSummary()
 {
     if (!m_panelSummary)
         return;
+    if (m_replay) {
+        const ReplaySource& p = m_replay->primary();
+        m_panelSummary->setText(tr("Replaying %1: %2")
+                                    .arg(QFileInfo(p.path()).fileName(), QString::fromStdString(p.config().describe())));
+        return;
+    }
     m_panelSummary->setText(QString::fromStdString(m_panel->config().describe()));
 }
 
@@ -442,7 +453,7 @@ bool MainWindow::panelCollapsed() const
 void MainWindow::setPanelCollapsed(bool collapsed)
 {
     updatePanelSummary();
-    m_panelScroll->setVisible(!collapsed);
+    m_left->setVisible(!collapsed); // the control panel, or the replay panel
     m_panelBar->setVisible(collapsed);
     if (m_collapseAction)
         m_collapseAction->setChecked(collapsed);
@@ -1147,6 +1158,7 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
     }
     m_replayPanel->setRecordings(shown, colors);
     m_left->setCurrentIndex(1);
+    updatePanelSummary();
     m_stats = TickStats{};
     m_runClock.start();
     m_runCpuStart = threadCpuMs();
@@ -1340,6 +1352,7 @@ void MainWindow::leaveReplay()
     m_replayEnded.clear();
     m_current.stream = nullptr; // the views keep what they show; the snapshots are theirs now
     m_left->setCurrentIndex(0);
+    updatePanelSummary();
     m_stateLabel->setText(tr("Ready"));
     showMessage(tr("Left the replay: Start runs live again"), false);
 }

@@ -1465,6 +1465,10 @@
         <translation>正在回放 %1</translation>
     </message>
     <message>
+        <source>Replaying %1: %2</source>
+        <translation>正在回放 %1：%2</translation>
+    </message>
+    <message>
         <source>Replaying</source>
         <translation>回放中</translation>
     </message>
