@@ -112,18 +112,18 @@ void write_exports(const EventStream& trace, const std::string& trace_path,
 std::string run_line(const Event& e, const std::string& devices)
 {
     char buf[512];
-    if (e.kind == EventKind::EpochEnd) {
+    if (const auto* x = e.get<ev::EpochEnd>()) {
         // Three significant digits: a GPU epoch takes hundredths of a second.
         std::snprintf(buf, sizeof buf,
-                      e.value3 >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
-                                      : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
-                      e.epoch, e.value, e.value2, e.value3, devices.c_str());
+                      x->seconds >= 100 ? "epoch %d: loss %.3f, test acc %.3f, %.0f sec/epoch on %s\n"
+                                        : "epoch %d: loss %.3f, test acc %.3f, %.3g sec/epoch on %s\n",
+                      x->epoch, x->train_loss, x->test_accuracy, x->seconds, devices.c_str());
         return buf;
     }
-    if (e.kind == EventKind::RunBegin)
-        return "training: " + e.name + "\n";
-    if (e.kind == EventKind::Log)
-        return "note: " + e.text + "\n";
+    if (const auto* x = e.get<ev::RunBegin>())
+        return "training: " + x->settings + "\n";
+    if (const auto* x = e.get<ev::Log>())
+        return "note: " + x->text + "\n";
     return {};
 }
 
@@ -321,12 +321,8 @@ int cmd_train(const std::vector<std::string>& argv)
         }
         to_record.clear();
         trace.drain(record_cursor, to_record);
-        for (const Event& e : to_record) {
-            std::shared_ptr<const Snapshot> snap;
-            if (e.kind == EventKind::Snapshot && e.snapshot >= 0)
-                snap = trace.snapshot(static_cast<size_t>(e.snapshot));
-            recorder->add(e, snap.get());
-        }
+        for (const Event& e : to_record)
+            recorder->add(e, trace.snapshot_of(e).get());
         recorder->flush();
     };
     install_signal_handlers();
@@ -360,28 +356,28 @@ int cmd_train(const std::vector<std::string>& argv)
             record_path.clear();
         }
         for (const auto& e : news) {
-            if (e.kind == EventKind::MinibatchLoss) {
-                last_loss = e.value;
-                if (e.batch == 0)
+            if (const auto* loss = e.get<ev::MinibatchLoss>()) {
+                last_loss = loss->loss;
+                if (loss->batch == 0)
                     epoch_start = std::chrono::steady_clock::now();
                 if (!quiet) {
                     const double secs = std::chrono::duration<double>(
                                             std::chrono::steady_clock::now() - epoch_start)
                                             .count();
-                    const double imgs = (e.batch + 1) * e.value2;
+                    const double imgs = (loss->batch + 1) * static_cast<double>(loss->images);
                     std::fprintf(stderr, "\r  epoch %d  [%d/%d]  loss %.3f  %.0f img/s   ",
-                                 e.epoch, e.batch + 1, static_cast<int>(e.value3), last_loss,
+                                 loss->epoch, loss->batch + 1, loss->batches_in_epoch, last_loss,
                                  secs > 0 ? imgs / secs : 0.0);
                     progress_shown = true;
                 }
-            } else if (e.kind == EventKind::EpochEnd) {
+            } else if (const auto* epoch = e.get<ev::EpochEnd>()) {
                 if (progress_shown)
                     std::fprintf(stderr, "\r%60s\r", "");
                 progress_shown = false;
                 if (json) {
                     std::printf("{\"epoch\":%d,\"loss\":%.6g,\"test_acc\":%.6g,\"seconds\":%.6g,"
                                 "\"devices\":%d,\"batch_size\":%lld,\"lr\":%.6g,\"mode\":\"%s\",\"device_names\":%s}\n",
-                                e.epoch, e.value, e.value2, e.value3, cfg.devices,
+                                epoch->epoch, epoch->train_loss, epoch->test_accuracy, epoch->seconds, cfg.devices,
                                 static_cast<long long>(cfg.batch_size), cfg.lr, exec_mode_name(cfg.mode),
                                 json_names(device_list).c_str());
                     std::fflush(stdout);
@@ -389,7 +385,7 @@ int cmd_train(const std::vector<std::string>& argv)
                 }
                 std::fputs(run_line(e, devices).c_str(), stdout);
                 std::fflush(stdout);
-            } else if (e.kind == EventKind::RunBegin || e.kind == EventKind::Log) {
+            } else if (e.is<ev::RunBegin>() || e.is<ev::Log>()) {
                 std::fputs(run_line(e, devices).c_str(), out);
                 std::fflush(out);
             }
@@ -499,8 +495,8 @@ int cmd_replay(const std::vector<std::string>& argv)
     int last_epoch = 0;
     for (const Event& e : r.events) {
         std::fputs(run_line(e, devices).c_str(), stdout);
-        if (e.kind == EventKind::EpochEnd)
-            last_epoch = e.epoch;
+        if (const auto* epoch = e.get<ev::EpochEnd>())
+            last_epoch = epoch->epoch;
     }
     if (r.complete) {
         if (r.error && r.status != "completed")

@@ -222,7 +222,7 @@ PT_TEST(an_unbounded_async_run_reports_out_of_memory)
     PT_VERIFY(r.out_of_memory);
     int ooms = 0;
     for (const Event& e : trace.all())
-        ooms += e.kind == EventKind::MemOom;
+        ooms += e.is<ev::MemOom>();
     PT_VERIFY(ooms >= 1);
     for (int64_t b : r.bytes_in_use_after)
         PT_COMPARE(b, int64_t(0));

@@ -378,11 +378,11 @@ private slots:
         engine->wait_all();
         int pushes = 0, ops = 0;
         for (const auto& e : trace.all()) {
-            if (e.kind == EventKind::Push)
+            if (e.is<ev::Push>())
                 ++pushes;
-            if (e.kind == EventKind::Op) {
+            if (const auto* op = e.get<ev::Op>()) {
                 ++ops;
-                QVERIFY(e.t_end_us >= e.t_us);
+                QVERIFY(op->t_end_us >= e.t_us);
                 QVERIFY(e.device == 0 || e.device == 1);
             }
         }

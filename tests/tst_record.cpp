@@ -22,13 +22,13 @@ using namespace gpulab;
 
 namespace {
 
-bool same_event(const Event& a, const Event& b)
+// Every field of every kind, but a snapshot's index (the recording numbers its own).
+bool same_event(Event a, Event b)
 {
-    return a.kind == b.kind && a.t_us == b.t_us && a.t_end_us == b.t_end_us && a.device == b.device &&
-           a.epoch == b.epoch && a.batch == b.batch && a.step == b.step && a.src == b.src && a.dst == b.dst &&
-           a.chunk == b.chunk && a.bytes == b.bytes && a.in_use == b.in_use && a.value == b.value &&
-           a.value2 == b.value2 && a.value3 == b.value3 && a.name == b.name && a.text == b.text &&
-           a.error.code == b.error.code && a.error.facts == b.error.facts;
+    for (Event* e : {&a, &b})
+        if (auto* s = e->get<ev::Snapshot>())
+            s->index = -1;
+    return a == b;
 }
 
 // A short real run, recorded the way gpulab-cli records one.
@@ -54,9 +54,7 @@ Run record_run(const std::string& path, double lr = 0.2)
     r.events = trace.all();
     RecordingWriter w(path, RecordingHeader::for_run(r.config, "tst_record", r.result.device_names));
     for (const Event& e : r.events) {
-        std::shared_ptr<const Snapshot> s;
-        if (e.kind == EventKind::Snapshot)
-            s = trace.snapshot(static_cast<size_t>(e.snapshot));
+        std::shared_ptr<const Snapshot> s = trace.snapshot_of(e);
         if (s)
             r.snapshots.push_back(s);
         w.add(e, s.get());
@@ -121,9 +119,10 @@ private slots:
         QCOMPARE(r.snapshots.size(), m_run.snapshots.size());
         size_t k = 0;
         for (const Event& e : r.events) {
-            if (e.kind != EventKind::Snapshot)
+            const auto* snap = e.get<ev::Snapshot>();
+            if (!snap)
                 continue;
-            QCOMPARE(e.snapshot, int(k)); // the recording's own numbering
+            QCOMPARE(snap->index, int(k)); // the recording's own numbering
             const Snapshot& a = *r.snapshots[k];
             const Snapshot& b = *m_run.snapshots[k];
             QCOMPARE(a.what, b.what);
@@ -159,7 +158,7 @@ private slots:
         for (size_t i = 0; i < half; ++i) {
             const Event& e = m_run.events[i];
             const Snapshot* s = nullptr;
-            if (e.kind == EventKind::Snapshot)
+            if (e.is<ev::Snapshot>())
                 s = m_run.snapshots[snapshots++].get();
             w.add(e, s);
         }

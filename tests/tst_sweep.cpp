@@ -15,24 +15,12 @@ namespace {
 
 Event op(int device, double t0, double t1, const char* name)
 {
-    Event e;
-    e.kind = EventKind::Op;
-    e.device = device;
-    e.t_us = t0;
-    e.t_end_us = t1;
-    e.name = name;
-    return e;
+    return Event{.t_us = t0, .device = device, .data = ev::Op{.op = name, .t_end_us = t1}};
 }
 
 Event loss(int batch, double t)
 {
-    Event e;
-    e.kind = EventKind::MinibatchLoss;
-    e.epoch = 1;
-    e.batch = batch;
-    e.t_us = t;
-    e.value = 1.0;
-    return e;
+    return Event{.t_us = t, .data = ev::MinibatchLoss{.epoch = 1, .batch = batch, .loss = 1.0}};
 }
 
 } // namespace

@@ -64,8 +64,8 @@ Recorded run(const TrainConfig& c, std::shared_ptr<const FashionMnist> data = sy
     r.result = t.run();
     r.events = trace.all();
     for (const auto& e : r.events)
-        if (e.kind == EventKind::MinibatchLoss)
-            r.losses.push_back(e.value);
+        if (const auto* loss = e.get<ev::MinibatchLoss>())
+            r.losses.push_back(loss->loss);
     return r;
 }
 
@@ -325,14 +325,16 @@ private slots:
         Recorded r = run(c);
         int losses = 0, epochs = 0, steps = 0, ops = 0, pushes = 0, allocs = 0, frees = 0;
         for (const auto& e : r.events) {
-            switch (e.kind) {
+            switch (e.kind()) {
             case EventKind::MinibatchLoss: ++losses; break;
             case EventKind::EpochEnd: ++epochs; break;
-            case EventKind::AllreduceStep:
+            case EventKind::AllreduceStep: {
+                const auto& step = std::get<ev::AllreduceStep>(e.data);
                 ++steps;
-                QVERIFY(e.src >= 0 && e.dst == (e.src + 1) % 3);
-                QVERIFY(e.bytes > 0);
+                QVERIFY(step.src >= 0 && step.dst == (step.src + 1) % 3);
+                QVERIFY(step.bytes > 0);
                 break;
+            }
             case EventKind::Op: ++ops; break;
             case EventKind::Push: ++pushes; break;
             case EventKind::MemAlloc: ++allocs; break;
@@ -345,8 +347,8 @@ private slots:
         QCOMPARE(steps, 10 * 2 * (3 - 1) * 3); // 2(n-1) steps of n transfers per minibatch
         QCOMPARE(ops, pushes);
         QCOMPARE(allocs, frees);
-        QCOMPARE(r.events.front().kind, EventKind::RunBegin);
-        QCOMPARE(r.events.back().kind, EventKind::RunEnd);
+        QCOMPARE(r.events.front().kind(), EventKind::RunBegin);
+        QCOMPARE(r.events.back().kind(), EventKind::RunEnd);
     }
 
     // Sync mode's peak memory on each device is, exactly, the prediction from the shapes:
@@ -474,7 +476,7 @@ private slots:
         QVERIFY(a.result.peak_bytes[0] <= c.memory_budget);
         bool oom_event = false;
         for (const auto& e : a.events)
-            oom_event |= e.kind == EventKind::MemOom;
+            oom_event |= e.is<ev::MemOom>();
         QVERIFY(oom_event);
 
         c.mode = ExecMode::Bounded; // the next run in the same process works
@@ -645,7 +647,7 @@ private slots:
         auto losses = [&] {
             int n = 0;
             for (const auto& e : trace.all())
-                n += e.kind == EventKind::MinibatchLoss;
+                n += e.is<ev::MinibatchLoss>();
             return n;
         };
         FrontThread front(t);
@@ -669,7 +671,7 @@ private slots:
         auto count_steps = [&] {
             int n = 0;
             for (const auto& e : trace.all())
-                n += e.kind == EventKind::AllreduceStep;
+                n += e.is<ev::AllreduceStep>();
             return n;
         };
         // Blocked before the first step; each block comes after the previous step landed.
@@ -836,19 +838,20 @@ private slots:
         std::map<int, double> model_sum;               // minibatch -> the transfers' model times
         int steps = 0;
         for (const auto& e : linked.events) {
-            if (e.kind != EventKind::AllreduceStep)
+            const auto* step = e.get<ev::AllreduceStep>();
+            if (!step)
                 continue;
             ++steps;
-            const double model = 2000.0 + double(e.bytes) / 0.05e9 * 1e6;
-            QVERIFY2(e.t_end_us - e.t_us >= model * (1 - 1e-9),
+            const double model = 2000.0 + double(step->bytes) / 0.05e9 * 1e6;
+            QVERIFY2(step->t_end_us - e.t_us >= model * (1 - 1e-9),
                      qPrintable(QString("transfer %1->%2 of %3 bytes lasted %4 us, the model says at least %5 us")
-                                    .arg(e.src).arg(e.dst).arg(e.bytes).arg(e.t_end_us - e.t_us).arg(model)));
-            const int mb = e.epoch * 100000 + e.batch;
+                                    .arg(step->src).arg(step->dst).arg(step->bytes).arg(step->t_end_us - e.t_us).arg(model)));
+            const int mb = step->epoch * 100000 + step->batch;
             auto it = span.find(mb);
             if (it == span.end())
-                span[mb] = {e.t_us, e.t_end_us};
+                span[mb] = {e.t_us, step->t_end_us};
             else
-                it->second = {std::min(it->second.first, e.t_us), std::max(it->second.second, e.t_end_us)};
+                it->second = {std::min(it->second.first, e.t_us), std::max(it->second.second, step->t_end_us)};
             model_sum[mb] += model;
         }
         QCOMPARE(steps, 4 * allreduce_steps(c.allreduce, 3) * (strategy == int(AllreduceKind::Ring) ? 3 : 1));

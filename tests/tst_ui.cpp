@@ -1178,7 +1178,7 @@ private slots:
         QCOMPARE(rec.events.size(), live.size());
         int epochs = 0;
         for (const Event& e : rec.events)
-            epochs += e.kind == EventKind::EpochEnd;
+            epochs += e.is<ev::EpochEnd>();
         QCOMPARE(epochs, 1);
         // a folder is refused with the reason, nothing crashes
         QVERIFY(!w->saveRun(dir.path(), &error));

@@ -1,5 +1,5 @@
 // AllreduceView: AllreduceStep events grouped per minibatch and step; GradBefore and
-// GradAfter snapshots (EventKind::Snapshot, value 1 and 2) shown per device.
+// GradAfter snapshots (ev::Snapshot, SnapshotWhat::GradBefore and GradAfter) shown per device.
 #include "allreduce_view.h"
 
 #include "lab_style.h"
@@ -729,9 +729,10 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
 {
     std::vector<Transfer> latestStep;
     for (const Event& e : events) {
-        if (e.kind == EventKind::AllreduceStep) {
-            Transfer t{e.epoch, e.batch, e.step, static_cast<int>(e.value), e.src, e.dst, e.chunk,
-                       e.bytes, e.t_us / 1e6, e.t_end_us / 1e6, QString::fromStdString(e.name)};
+        if (const auto* step = e.get<ev::AllreduceStep>()) {
+            Transfer t{step->epoch, step->batch,      step->step,         step->steps,
+                       step->src,   step->dst,        step->chunk,        step->bytes,
+                       e.t_us / 1e6, step->t_end_us / 1e6, QString::fromStdString(step->phase)};
             if (!m_current.empty() &&
                 (m_current.front().epoch != t.epoch || m_current.front().batch != t.batch))
                 m_current.clear(); // a new minibatch's allreduce
@@ -744,12 +745,13 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             latestStep.push_back(t);
             m_stepsDirty = true;
             ++m_received;
-        } else if (e.kind == EventKind::Snapshot && (e.value == 1 || e.value == 2) && run.stream) {
-            auto s = run.stream->snapshot(size_t(e.snapshot));
+        } else if (const auto* snap = e.get<ev::Snapshot>();
+                   snap && snap->what != SnapshotWhat::Params && run.stream) {
+            auto s = run.stream->snapshot_of(e);
             if (!s || e.device < 0 || e.device >= m_devices)
                 continue;
-            GradSet& g = m_grads[{e.epoch, e.batch}];
-            auto& slot = e.value == 1 ? g.before : g.after;
+            GradSet& g = m_grads[{snap->epoch, snap->batch}];
+            auto& slot = snap->what == SnapshotWhat::GradBefore ? g.before : g.after;
             slot.resize(size_t(m_devices));
             slot[size_t(e.device)] = std::move(s);
             while (m_grads.size() > 3)

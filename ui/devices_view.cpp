@@ -1,4 +1,4 @@
-// DevicesView: Params snapshots (EventKind::Snapshot, value 0) and memory events become
+// DevicesView: Params snapshots (ev::Snapshot, SnapshotWhat::Params) and memory events become
 // painted device cards; a complete set of snapshots is compared element by element.
 #include "devices_view.h"
 
@@ -441,31 +441,28 @@ void DevicesView::consume(const std::vector<Event>& events, const RunInfo& run)
     const int n = static_cast<int>(m_cards.size());
     bool newSnap = false;
     for (const Event& e : events) {
-        switch (e.kind) {
-        case EventKind::MemAlloc:
-        case EventKind::MemFree:
-        case EventKind::MemOom:
+        const auto* alloc = e.get<ev::MemAlloc>();
+        const auto* freed = e.get<ev::MemFree>();
+        const auto* oom = e.get<ev::MemOom>();
+        if (alloc || freed || oom) {
             if (e.device >= 0 && e.device < n) {
-                m_inUse[size_t(e.device)] = e.in_use;
-                m_peak[size_t(e.device)] = std::max<qint64>(m_peak[size_t(e.device)], e.in_use);
-                if (e.kind == EventKind::MemOom)
+                const int64_t inUse = alloc ? alloc->in_use : freed ? freed->in_use : oom->in_use;
+                m_inUse[size_t(e.device)] = inUse;
+                m_peak[size_t(e.device)] = std::max<qint64>(m_peak[size_t(e.device)], inUse);
+                if (oom)
                     m_cards[size_t(e.device)]->setOutOfMemory(true);
                 m_dirty = true;
                 ++m_received;
             }
-            break;
-        case EventKind::Snapshot:
-            if (e.value == 0 && e.device >= 0 && e.device < n && run.stream) {
-                if (auto s = run.stream->snapshot(size_t(e.snapshot))) {
+        } else if (const auto* snap = e.get<ev::Snapshot>()) {
+            if (snap->what == SnapshotWhat::Params && e.device >= 0 && e.device < n && run.stream) {
+                if (auto s = run.stream->snapshot_of(e)) {
                     m_latest[size_t(e.device)] = std::move(s);
                     ++m_snapshots;
                     ++m_received;
                     newSnap = true;
                 }
             }
-            break;
-        default:
-            break;
         }
     }
     if (newSnap) {

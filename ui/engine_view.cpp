@@ -397,12 +397,12 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
     const int n = m_devices;
     QVector<double> qk, qv;
     for (const Event& e : events) {
-        if (e.kind == EventKind::Push) {
+        if (const auto* push = e.get<ev::Push>()) {
             if (e.device < 0 || e.device >= n)
                 continue;
             const double t = std::max(e.t_us / 1e6, m_lastPushKey);
             m_lastPushKey = t;
-            m_pushes.push_back({t, e.device, intern(e.name)});
+            m_pushes.push_back({t, e.device, intern(push->op)});
             m_line.pushes[size_t(e.device)].push_back(t);
             ++m_depth;
             m_lastQueueKey = std::max(m_lastQueueKey, t);
@@ -410,16 +410,16 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
             qv.push_back(double(m_depth));
             m_tEnd = std::max(m_tEnd, t);
             ++m_received;
-        } else if (e.kind == EventKind::Op) {
+        } else if (const auto* op = e.get<ev::Op>()) {
             if (e.device < 0 || e.device >= n)
                 continue;
             auto& row = m_line.spans[size_t(e.device)];
             // one worker per device: its ops come in order; keep them sorted regardless
             const double last = row.empty() ? 0.0 : row.back().t1;
             const double t0 = std::max(e.t_us / 1e6, last);
-            const double t1 = std::max(e.t_end_us / 1e6, t0);
-            row.push_back({t0, t1, categoryOf(e.name)});
-            m_ops.push_back({t0, t1, e.device, intern(e.name)});
+            const double t1 = std::max(op->t_end_us / 1e6, t0);
+            row.push_back({t0, t1, categoryOf(op->op)});
+            m_ops.push_back({t0, t1, e.device, intern(op->op)});
             m_depth = std::max<qint64>(0, m_depth - 1);
             m_lastQueueKey = std::max(m_lastQueueKey, t1);
             qk.push_back(m_lastQueueKey);

@@ -720,9 +720,10 @@ void MainWindow::dispatch(const std::vector<Event>& events)
         v->consume(events, m_current);
     updateProgress(events);
     for (const Event& e : events) {
-        if (e.kind == EventKind::RunEnd && e.name == "failed" && !m_errorShown) {
+        const auto* end = e.get<ev::RunEnd>();
+        if (end && end->status == "failed" && !m_errorShown) {
             m_errorShown = true;
-            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(e.error)), true);
+            showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(end->error)), true);
         }
     }
 }
@@ -755,13 +756,13 @@ void MainWindow::updateProgress(const std::vector<Event>& events)
     bool changed = false;
     double now = 0;
     for (const Event& e : events) {
-        if (e.kind == EventKind::MinibatchLoss) {
-            if (e.epoch > m_epoch || (e.epoch == m_epoch && e.batch + 1 > m_batch)) {
-                m_epoch = e.epoch;
-                m_batch = e.batch + 1;
+        if (const auto* loss = e.get<ev::MinibatchLoss>()) {
+            if (loss->epoch > m_epoch || (loss->epoch == m_epoch && loss->batch + 1 > m_batch)) {
+                m_epoch = loss->epoch;
+                m_batch = loss->batch + 1;
             }
-            m_batches = static_cast<int>(e.value3);
-            m_images += static_cast<qint64>(e.value2);
+            m_batches = loss->batches_in_epoch;
+            m_images += static_cast<qint64>(loss->images);
             now = e.t_us / 1e6;
             changed = true;
         }

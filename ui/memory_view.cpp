@@ -233,7 +233,7 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
     const int n = static_cast<int>(s.graphs.size());
     std::vector<QVector<double>> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
     for (const Event& e : events) {
-        if (e.kind == EventKind::MinibatchLoss) {
+        if (e.is<ev::MinibatchLoss>()) {
             // a minibatch ended: its peak and low per device, then the next one starts here
             const double t = e.t_us / 1e6;
             for (int d = 0; d < n; ++d) {
@@ -243,21 +243,24 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
             }
             continue;
         }
-        if (e.kind != EventKind::MemAlloc && e.kind != EventKind::MemFree && e.kind != EventKind::MemOom)
+        const auto* alloc = e.get<ev::MemAlloc>();
+        const auto* freed = e.get<ev::MemFree>();
+        const auto* oom = e.get<ev::MemOom>();
+        if (!alloc && !freed && !oom)
             continue;
         if (e.device < 0 || e.device >= n)
             continue;
         ++m_received;
         const double t = std::max(e.t_us / 1e6, s.lastKey[size_t(e.device)]);
-        if (e.kind == EventKind::MemOom) {
+        if (oom) {
             // mark where the request would have taken the device
-            s.oom->addData(t, (e.in_use + e.bytes) / kMiB);
+            s.oom->addData(t, (oom->in_use + oom->bytes) / kMiB);
             if (!s.oomText) {
                 s.oomT = t;
                 s.oomDevice = e.device;
                 s.oomText = new QCPItemText(m_plot);
                 s.oomText->setPositionAlignment(Qt::AlignRight | Qt::AlignTop);
-                s.oomText->position->setCoords(t, (e.in_use + e.bytes) / kMiB);
+                s.oomText->position->setCoords(t, (oom->in_use + oom->bytes) / kMiB);
                 QFont f;
                 f.setPointSize(12);
                 f.setBold(true);
@@ -268,14 +271,14 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
                 s.oomText->setPen(QPen(QColor(176, 0, 32)));
                 s.oomText->setText(tr("out of memory on device %1\nasked for %2 with %3 in use")
                                        .arg(e.device)
-                                       .arg(formatBytes(e.bytes), formatBytes(e.in_use)));
+                                       .arg(formatBytes(oom->bytes), formatBytes(oom->in_use)));
             }
             continue;
         }
         // A full epoch makes hundreds of thousands of allocations per device: within
         // each 5 ms, keep the first, the highest and the last point (peaks stay exact).
         Bucket& b = s.buckets[size_t(e.device)];
-        const double v = e.in_use / kMiB;
+        const double v = (alloc ? alloc->in_use : freed->in_use) / kMiB;
         s.cur[size_t(e.device)] = v;
         s.curMax[size_t(e.device)] = std::max(s.curMax[size_t(e.device)], v);
         s.curMin[size_t(e.device)] = std::min(s.curMin[size_t(e.device)], v);

@@ -92,12 +92,8 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
             r.status = RunStatus::Failed;
             r.error = other_error(e.what());
             r.message = e.what();
-            Event ev;
-            ev.kind = EventKind::RunEnd;
-            ev.name = run_status_name(r.status);
-            ev.text = r.message;
-            ev.error = r.error;
-            stream->record(std::move(ev));
+            stream->record(Event{
+                .data = ev::RunEnd{.status = run_status_name(r.status), .message = r.message, .error = r.error}});
         }
         {
             std::lock_guard lock(m_resultMutex);

@@ -76,9 +76,7 @@ void RunRecorder::pump(const EventStream& stream, const std::vector<std::string>
     Batch batch;
     batch.reserve(m_news.size());
     for (Event& e : m_news) {
-        std::shared_ptr<const Snapshot> snap;
-        if (e.kind == EventKind::Snapshot && e.snapshot >= 0)
-            snap = stream.snapshot(static_cast<size_t>(e.snapshot));
+        std::shared_ptr<const Snapshot> snap = stream.snapshot_of(e);
         batch.emplace_back(std::move(e), std::move(snap));
     }
     {

@@ -252,26 +252,27 @@ void TrainingView::consume(const std::vector<Event>& events, const RunInfo& run)
     QVector<double> xs, raw, smooth;
     bool sorted = true;
     for (const Event& e : events) {
-        if (e.kind == EventKind::MinibatchLoss) {
-            const double nb = std::max(1.0, e.value3);
+        if (const auto* loss = e.get<ev::MinibatchLoss>()) {
+            const double nb = std::max(1.0, double(loss->batches_in_epoch));
             c->batchesPerEpoch = nb;
-            const double x = (e.epoch - 1) + (e.batch + 1) / nb;
-            c->ema = alpha * c->ema + (1 - alpha) * e.value;
+            const double x = (loss->epoch - 1) + (loss->batch + 1) / nb;
+            c->ema = alpha * c->ema + (1 - alpha) * loss->loss;
             ++c->emaCount;
             const double debiased = c->ema / (1 - std::pow(alpha, c->emaCount));
             if (x < c->lastX)
                 sorted = false; // async runs may report a minibatch late
             c->lastX = std::max(c->lastX, x);
             xs.push_back(x);
-            raw.push_back(e.value);
+            raw.push_back(loss->loss);
             smooth.push_back(debiased);
-            c->losses.push_back({e.epoch, e.batch, x, e.value, debiased});
+            c->losses.push_back({loss->epoch, loss->batch, x, loss->loss, debiased});
             ++m_received;
-        } else if (e.kind == EventKind::EpochEnd) {
-            c->epochs.push_back({e.epoch, e.value, e.value2, e.value3, e.bytes});
-            c->epochLoss->addData(e.epoch, e.value);
-            c->acc->addData(e.epoch, e.value2);
-            c->secs->addData(e.epoch, speedInImages() ? (e.value3 > 0 ? e.bytes / e.value3 : 0.0) : e.value3);
+        } else if (const auto* ep = e.get<ev::EpochEnd>()) {
+            c->epochs.push_back({ep->epoch, ep->train_loss, ep->test_accuracy, ep->seconds, ep->images});
+            c->epochLoss->addData(ep->epoch, ep->train_loss);
+            c->acc->addData(ep->epoch, ep->test_accuracy);
+            c->secs->addData(ep->epoch, speedInImages() ? (ep->seconds > 0 ? ep->images / ep->seconds : 0.0)
+                                                        : ep->seconds);
             ++m_received;
         }
     }

@@ -110,22 +110,17 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
             busy += trace->now_us() - l0;
         }
         const double t1 = trace->now_us();
-        {
-            Event ev;
-            ev.kind = EventKind::AllreduceStep;
-            ev.t_us = std::max(t0, t1 - busy);
-            ev.t_end_us = t1;
-            ev.epoch = epoch;
-            ev.batch = batch;
-            ev.step = info.step;
-            ev.src = src_dev;
-            ev.dst = dst_dev;
-            ev.chunk = chunk;
-            ev.bytes = count * 4;
-            ev.name = info.phase;
-            ev.value = info.steps;
-            trace->record(std::move(ev));
-        }
+        trace->record(Event{.t_us = std::max(t0, t1 - busy),
+                            .data = ev::AllreduceStep{.t_end_us = t1,
+                                                      .epoch = epoch,
+                                                      .batch = batch,
+                                                      .step = info.step,
+                                                      .steps = info.steps,
+                                                      .src = src_dev,
+                                                      .dst = dst_dev,
+                                                      .chunk = chunk,
+                                                      .bytes = count * 4,
+                                                      .phase = info.phase}});
     };
     e.push(std::move(op));
 }

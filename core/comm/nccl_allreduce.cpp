@@ -176,20 +176,17 @@ bool push_nccl_allreduce(const AllreduceContext& ctx, const std::vector<std::vec
         devs.front()->activate();
         const double t1 = trace->now_us();
         for (size_t i = 0; i < n; ++i) {
-            Event ev;
-            ev.kind = EventKind::AllreduceStep;
-            ev.t_us = t1 - std::max(0.0, busy_us);
-            ev.t_end_us = t1;
-            ev.epoch = epoch;
-            ev.batch = batch;
-            ev.step = 0;
-            ev.src = -1;
-            ev.dst = devs[i]->index();
-            ev.chunk = -1;
-            ev.bytes = count * 4;
-            ev.name = "nccl";
-            ev.value = 1;
-            trace->record(std::move(ev));
+            trace->record(Event{.t_us = t1 - std::max(0.0, busy_us),
+                                .data = ev::AllreduceStep{.t_end_us = t1,
+                                                          .epoch = epoch,
+                                                          .batch = batch,
+                                                          .step = 0,
+                                                          .steps = 1,
+                                                          .src = -1,
+                                                          .dst = devs[i]->index(),
+                                                          .chunk = -1,
+                                                          .bytes = count * 4,
+                                                          .phase = "nccl"}});
         }
     };
     ctx.engine->push(std::move(op));

@@ -86,23 +86,13 @@ std::shared_ptr<Buffer> Device::allocate(int64_t bytes)
             in_use = m_in_use;
         }
         if (m_trace) {
-            Event e;
-            e.kind = EventKind::MemOom;
-            e.device = m_index;
-            e.bytes = bytes;
-            e.in_use = in_use;
-            m_trace->record(std::move(e));
+            m_trace->record(Event{.device = m_index, .data = ev::MemOom{.bytes = bytes, .in_use = in_use}});
         }
         throw OutOfMemory(name(), bytes, in_use, m_budget);
     }
     if (m_trace) {
-        Event e;
-        e.kind = EventKind::MemAlloc;
-        e.device = m_index;
-        e.bytes = bytes;
-        e.in_use = in_use;
-        e.value = static_cast<double>(bytes_reserved());
-        m_trace->record(std::move(e));
+        m_trace->record(Event{.device = m_index,
+                              .data = ev::MemAlloc{.bytes = bytes, .in_use = in_use, .reserved = bytes_reserved()}});
     }
     return std::make_shared<Buffer>(*this, ptr, bytes);
 }
@@ -117,13 +107,8 @@ void Device::release(void* ptr, int64_t bytes)
         in_use = m_in_use;
     }
     if (m_trace) {
-        Event e;
-        e.kind = EventKind::MemFree;
-        e.device = m_index;
-        e.bytes = bytes;
-        e.in_use = in_use;
-        e.value = static_cast<double>(bytes_reserved());
-        m_trace->record(std::move(e));
+        m_trace->record(Event{.device = m_index,
+                              .data = ev::MemFree{.bytes = bytes, .in_use = in_use, .reserved = bytes_reserved()}});
     }
 }
 

@@ -54,11 +54,7 @@ void emit_push(EventStream* trace, const OpDesc& op)
 {
     if (!trace || !op.trace)
         return;
-    Event e;
-    e.kind = EventKind::Push;
-    e.device = op.device;
-    e.name = op.name;
-    trace->record(std::move(e));
+    trace->record(Event{.device = op.device, .data = ev::Push{.op = op.name}});
 }
 
 // Runs op.fn, traces it; returns the exception it threw, if any.
@@ -72,13 +68,8 @@ std::exception_ptr run_op(EventStream* trace, OpDesc& op)
         err = std::current_exception();
     }
     if (trace && op.trace) {
-        Event e;
-        e.kind = EventKind::Op;
-        e.t_us = t0;
-        e.t_end_us = trace->now_us();
-        e.device = op.device;
-        e.name = op.name;
-        trace->record(std::move(e));
+        trace->record(Event{.t_us = t0, .device = op.device,
+                            .data = ev::Op{.op = op.name, .t_end_us = trace->now_us()}});
     }
     return err;
 }

@@ -95,6 +95,7 @@ struct Error {
     {
     }
     explicit operator bool() const { return code != ErrorCode::None; }
+    friend bool operator==(const Error&, const Error&) = default;
     std::string fact(std::string_view name) const; // "" when absent
 };
 

@@ -4,6 +4,7 @@
 // buffer from a length read in the file (buffers grow only with the bytes that arrive).
 #include "record/recording.h"
 
+#include "trace/event_columns.h"
 #include "train/settings.h"
 
 #include <zlib.h>
@@ -154,20 +155,21 @@ std::string header_payload(const RecordingHeader& h)
 
 std::string event_payload(const Event& e, int snapshot)
 {
+    const EventColumns c = event_columns(e);
     Out o;
-    o.u8(kind_number(e.kind));
-    o.f64(e.t_us);
-    o.f64(e.t_end_us);
-    for (int v : {e.device, e.epoch, e.batch, e.step, e.src, e.dst, e.chunk, snapshot})
+    o.u8(kind_number(e.kind()));
+    o.f64(c.t_us);
+    o.f64(c.t_end_us);
+    for (int v : {c.device, c.epoch, c.batch, c.step, c.src, c.dst, c.chunk, snapshot})
         o.i32(v);
-    o.i64(e.bytes);
-    o.i64(e.in_use);
-    o.f64(e.value);
-    o.f64(e.value2);
-    o.f64(e.value3);
-    o.str(e.name);
-    o.str(e.text);
-    o.error(e.error);
+    o.i64(c.bytes);
+    o.i64(c.in_use);
+    o.f64(c.value);
+    o.f64(c.value2);
+    o.f64(c.value3);
+    o.str(c.name);
+    o.str(c.text);
+    o.error(c.error);
     return o.b;
 }
 
@@ -304,7 +306,7 @@ void RecordingWriter::add(const Event& e, const Snapshot* snapshot)
     if (m_finished || !m_file)
         return;
     int index = -1;
-    if (e.kind == EventKind::Snapshot && snapshot) {
+    if (e.is<ev::Snapshot>() && snapshot) {
         record(kSnapshot, snapshot_payload(*snapshot));
         index = m_snapshots++;
     }
@@ -538,32 +540,35 @@ private:
             break;
         }
         case kEvent: {
-            Event e;
+            EventColumns c;
             const uint8_t kind = in.u8();
             if (kind >= std::size(kKinds))
                 throw Malformed{};
-            e.kind = kKinds[kind];
-            e.t_us = in.f64();
-            e.t_end_us = in.f64();
-            e.device = in.i32();
-            e.epoch = in.i32();
-            e.batch = in.i32();
-            e.step = in.i32();
-            e.src = in.i32();
-            e.dst = in.i32();
-            e.chunk = in.i32();
-            e.snapshot = in.i32();
-            e.bytes = in.i64();
-            e.in_use = in.i64();
-            e.value = in.f64();
-            e.value2 = in.f64();
-            e.value3 = in.f64();
-            e.name = in.str();
-            e.text = in.str();
-            e.error = in.error();
-            if (e.snapshot != -1 && (e.snapshot < 0 || static_cast<size_t>(e.snapshot) >= m_rec.snapshots.size()))
+            c.t_us = in.f64();
+            c.t_end_us = in.f64();
+            c.device = in.i32();
+            c.epoch = in.i32();
+            c.batch = in.i32();
+            c.step = in.i32();
+            c.src = in.i32();
+            c.dst = in.i32();
+            c.chunk = in.i32();
+            c.snapshot = in.i32();
+            c.bytes = in.i64();
+            c.in_use = in.i64();
+            c.value = in.f64();
+            c.value2 = in.f64();
+            c.value3 = in.f64();
+            c.name = in.str();
+            c.text = in.str();
+            c.error = in.error();
+            if (c.snapshot != -1 && (c.snapshot < 0 || static_cast<size_t>(c.snapshot) >= m_rec.snapshots.size()))
                 throw Malformed{};
-            m_rec.events.push_back(std::move(e));
+            try {
+                m_rec.events.push_back(event_from_columns(kKinds[kind], c));
+            } catch (const std::invalid_argument&) {
+                throw Malformed{};
+            }
             break;
         }
         case kSnapshot: {

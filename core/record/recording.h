@@ -18,7 +18,7 @@
 //                (settings_to_text), machine, cpu, devices (one per line), date (UTC, ISO 8601)
 //   event:       u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch, batch, step, src, dst,
 //                chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str name,
-//                str text, error
+//                str text, error (the columns of trace/event_columns.h)
 //   snapshot:    u8 what (0 params, 1 gradient before allreduce, 2 after), i32 epoch,
 //                batch, device, str tensor, u32 count + names, u32 count + (u32 n + n f32)
 //   end:         str status ("completed", "cancelled", "failed"), error
@@ -95,7 +95,7 @@ private:
 struct Recording {
     RecordingHeader header;
     std::vector<Event> events;
-    std::vector<std::shared_ptr<const Snapshot>> snapshots; // Event::snapshot indexes these
+    std::vector<std::shared_ptr<const Snapshot>> snapshots; // ev::Snapshot::index indexes these
     bool complete = false;        // the end record was read
     std::string status;           // the end record's status, when complete
     Error error;                  // the end record's error, when complete

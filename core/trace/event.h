@@ -1,60 +1,176 @@
 // One record of the event stream: what every layer of the engine reports, and what
 // the UI, the CLI and the exporters read. Plain data, no Qt.
+//
+// An Event is the two fields every kind has (when, and which device) and one struct of
+// named fields per kind, held in a std::variant. Read a kind's fields with
+//     if (const auto* x = e.get<ev::EpochEnd>()) use(x->test_accuracy);
+// or switch on e.kind(). Make one with designated initializers:
+//     Event{.device = d, .data = ev::Push{.op = name}}
 #pragma once
 
 #include "error/error.h"
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace gpulab {
 
+// What a snapshot holds: every parameter of one device, or one gradient of one device
+// just before or just after the allreduce.
+enum class SnapshotWhat { Params, GradBefore, GradAfter };
+
+namespace ev {
+
+// The run starts (the first event of a run).
+struct RunBegin {
+    std::string settings; // TrainConfig::describe(): the run's settings in one line
+    int devices = 0;      // how many devices the run trains on
+    friend bool operator==(const RunBegin&, const RunBegin&) = default;
+};
+
+// The run is over (the last event of a run).
+struct RunEnd {
+    std::string status;   // run_status_name(): "completed" | "cancelled" | "failed"
+    std::string message;  // the failure in English, empty when it completed
+    gpulab::Error error;  // the failure as a code and its facts (None when it completed)
+    friend bool operator==(const RunEnd&, const RunEnd&) = default;
+};
+
+// The front end pushed an op to the engine, for Event::device.
+struct Push {
+    std::string op;       // the op's name ("conv1_fwd", "allreduce", ...)
+    friend bool operator==(const Push&, const Push&) = default;
+};
+
+// A device worker ran an op: from Event::t_us to t_end_us, on Event::device.
+struct Op {
+    std::string op;       // the op's name, as pushed
+    double t_end_us = 0;  // when it ended, microseconds since the stream's start
+    friend bool operator==(const Op&, const Op&) = default;
+};
+
+// Event::device allocated a buffer.
+struct MemAlloc {
+    int64_t bytes = 0;    // the request
+    int64_t in_use = 0;   // the device's bytes in use afterwards
+    int64_t reserved = 0; // bytes reserved from the device (a CUDA pool: in use + cached)
+    friend bool operator==(const MemAlloc&, const MemAlloc&) = default;
+};
+
+// Event::device released a buffer.
+struct MemFree {
+    int64_t bytes = 0;    // released
+    int64_t in_use = 0;   // the device's bytes in use afterwards
+    int64_t reserved = 0; // bytes reserved from the device afterwards
+    friend bool operator==(const MemFree&, const MemFree&) = default;
+};
+
+// An allocation on Event::device did not fit.
+struct MemOom {
+    int64_t bytes = 0;    // the request that failed
+    int64_t in_use = 0;   // the device's bytes in use at the time
+    friend bool operator==(const MemOom&, const MemOom&) = default;
+};
+
+// One step of an allreduce: data moved from src into dst (Event::device is -1), from
+// Event::t_us to t_end_us.
+struct AllreduceStep {
+    double t_end_us = 0;  // when the data had landed
+    int epoch = 0;        // the minibatch whose gradients it reduces: epoch from 1,
+    int batch = 0;        // minibatch from 0 within the epoch
+    int step = -1;        // this step's index within the allreduce, from 0
+    int steps = 0;        // the allreduce's number of steps
+    int src = -1;         // the sending device (-1: every device, e.g. NCCL's)
+    int dst = -1;         // the receiving device
+    int chunk = -1;       // the chunk of the gradient moved (-1: the whole buffer)
+    int64_t bytes = 0;    // bytes moved
+    std::string phase;    // "reduce", "broadcast", "reduce-scatter", "allgather", "nccl", ...
+    friend bool operator==(const AllreduceStep&, const AllreduceStep&) = default;
+};
+
+// A minibatch was trained: its mean loss over all devices.
+struct MinibatchLoss {
+    int epoch = 0;            // from 1
+    int batch = 0;            // from 0 within the epoch
+    int batches_in_epoch = 0; // minibatches in this epoch
+    int64_t images = 0;       // images in this minibatch (all devices together)
+    double loss = 0;          // mean cross-entropy loss of the minibatch
+    friend bool operator==(const MinibatchLoss&, const MinibatchLoss&) = default;
+};
+
+// An epoch was trained and evaluated.
+struct EpochEnd {
+    int epoch = 0;            // from 1
+    double train_loss = 0;    // mean training loss over the epoch's minibatches
+    double test_accuracy = 0; // fraction of the test images classified right, 0..1
+    double seconds = 0;       // wall time of the epoch (training and evaluation)
+    int64_t images = 0;       // training images seen in the epoch
+    friend bool operator==(const EpochEnd&, const EpochEnd&) = default;
+};
+
+// The run failed: on Event::device, or -1 when not device specific.
+struct Error {
+    std::string message;  // the failure in English
+    gpulab::Error error;  // the failure as a code and its facts
+    friend bool operator==(const Error&, const Error&) = default;
+};
+
+// A snapshot was taken of Event::device: EventStream::snapshot(index) holds its values.
+struct Snapshot {
+    int index = -1;           // into EventStream::snapshot() / Recording::snapshots
+    SnapshotWhat what = SnapshotWhat::Params;
+    int epoch = 0;            // the minibatch after which it was taken (Params: epoch 0,
+    int batch = 0;            // batch -1 = the initial parameters)
+    std::string tensor;       // "all" for Params, the parameter's name for a gradient
+    friend bool operator==(const Snapshot&, const Snapshot&) = default;
+};
+
+// A note for people.
+struct Log {
+    std::string text;     // human readable
+    friend bool operator==(const Log&, const Log&) = default;
+};
+
+} // namespace ev
+
+// The kinds, in the order of Event::Data's alternatives.
 enum class EventKind {
-    RunBegin,       // name = description of the run's settings
-    RunEnd,         // name = "completed" | "cancelled" | "failed"; text = message
-    Push,           // front end pushed an op: device = target device, name = op
-    Op,             // a device worker ran an op: t_us .. t_end_us, name, device
-    MemAlloc,       // bytes = request, in_use = device bytes in use afterwards,
-                    // value = bytes reserved (CUDA pool: in use + cached)
-    MemFree,        // bytes = released, in_use = afterwards, value = bytes reserved
-    MemOom,         // bytes = failed request, in_use = bytes in use at the time
-    AllreduceStep,  // step, src, dst, chunk, bytes, t_us .. t_end_us
-    MinibatchLoss,  // epoch, batch, value = mean loss of the minibatch
-    EpochEnd,       // epoch, value = mean train loss, value2 = test acc, value3 = seconds
-    Error,          // text = message; device = where, or -1
-    Snapshot,       // snapshot = index for EventStream::snapshot(); value: 0 params,
-                    // 1 gradient before allreduce, 2 after
-    Log,            // text = human readable note
+    RunBegin, RunEnd, Push, Op, MemAlloc, MemFree, MemOom, AllreduceStep, MinibatchLoss,
+    EpochEnd, Error, Snapshot, Log,
 };
 
 const char* event_kind_name(EventKind k);
 
 struct Event {
-    EventKind kind = EventKind::Log;
-    double t_us = 0;      // microseconds since the stream's start
-    double t_end_us = 0;  // spans (OpEnd, AllreduceStep): end time
-    int device = -1;      // -1 = the front end / not device specific
-    int epoch = 0;
-    int batch = 0;
-    int step = -1;        // allreduce step index within one allreduce
-    int src = -1;
-    int dst = -1;
-    int chunk = -1;       // -1 = the whole buffer
-    int snapshot = -1;
-    int64_t bytes = 0;
-    int64_t in_use = 0;
-    double value = 0;
-    double value2 = 0;
-    double value3 = 0;
-    std::string name;     // op name, phase ("reduce", "broadcast", ...), state
-    std::string text;     // messages
-    Error error;          // Error, RunEnd: the failure as a code and its facts (text: its English)
+    using Data = std::variant<ev::RunBegin, ev::RunEnd, ev::Push, ev::Op, ev::MemAlloc, ev::MemFree,
+                              ev::MemOom, ev::AllreduceStep, ev::MinibatchLoss, ev::EpochEnd,
+                              ev::Error, ev::Snapshot, ev::Log>;
+
+    double t_us = 0;      // microseconds since the stream's start (spans: the start)
+    int device = -1;      // the device it happened on; -1 = the front end / not device specific
+    Data data = ev::Log{};
+
+    EventKind kind() const { return static_cast<EventKind>(data.index()); }
+    template <class T>
+    const T* get() const { return std::get_if<T>(&data); }
+    template <class T>
+    T* get() { return std::get_if<T>(&data); }
+    template <class T>
+    bool is() const { return std::holds_alternative<T>(data); }
+    friend bool operator==(const Event&, const Event&) = default;
 };
+
+static_assert(std::is_same_v<std::variant_alternative_t<size_t(EventKind::RunBegin), Event::Data>, ev::RunBegin>);
+static_assert(std::is_same_v<std::variant_alternative_t<size_t(EventKind::AllreduceStep), Event::Data>, ev::AllreduceStep>);
+static_assert(std::is_same_v<std::variant_alternative_t<size_t(EventKind::Log), Event::Data>, ev::Log>);
+static_assert(std::variant_size_v<Event::Data> == size_t(EventKind::Log) + 1);
 
 // Host copies of parameters (every device) or of one gradient (before/after allreduce).
 struct Snapshot {
-    enum class What { Params, GradBefore, GradAfter };
+    using What = SnapshotWhat;
     What what = What::Params;
     int epoch = 0;           // Params: epoch 0, batch -1 = the initial parameters
     int batch = 0;

@@ -41,19 +41,12 @@ void EventStream::record(Event e)
 
 void EventStream::record_snapshot(Snapshot s)
 {
-    Event e;
-    e.kind = EventKind::Snapshot;
-    e.t_us = now_us();
-    e.epoch = s.epoch;
-    e.batch = s.batch;
-    e.device = s.device;
-    e.name = s.tensor;
-    e.value = static_cast<double>(s.what == Snapshot::What::Params       ? 0
-                                  : s.what == Snapshot::What::GradBefore ? 1
-                                                                         : 2);
+    Event e{.t_us = now_us(),
+            .device = s.device,
+            .data = ev::Snapshot{.what = s.what, .epoch = s.epoch, .batch = s.batch, .tensor = s.tensor}};
     auto p = std::make_shared<const Snapshot>(std::move(s));
     std::lock_guard lock(m_mutex);
-    e.snapshot = static_cast<int>(m_snapshots.size());
+    std::get<ev::Snapshot>(e.data).index = static_cast<int>(m_snapshots.size());
     m_snapshots.push_back(std::move(p));
     m_events.push_back(std::move(e));
 }
@@ -82,6 +75,12 @@ std::shared_ptr<const Snapshot> EventStream::snapshot(size_t index) const
 {
     std::lock_guard lock(m_mutex);
     return index < m_snapshots.size() ? m_snapshots[index] : nullptr;
+}
+
+std::shared_ptr<const Snapshot> EventStream::snapshot_of(const Event& e) const
+{
+    const auto* s = e.get<ev::Snapshot>();
+    return s && s->index >= 0 ? snapshot(static_cast<size_t>(s->index)) : nullptr;
 }
 
 size_t EventStream::snapshot_count() const

@@ -27,6 +27,8 @@ public:
     std::vector<Event> all() const;
     size_t size() const;
     std::shared_ptr<const Snapshot> snapshot(size_t index) const;
+    // The snapshot a Snapshot event names; nullptr for any other event.
+    std::shared_ptr<const Snapshot> snapshot_of(const Event& e) const;
     size_t snapshot_count() const;
     void clear();
 

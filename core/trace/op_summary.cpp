@@ -15,14 +15,15 @@ OpSummary summarize_ops(const std::vector<Event>& events)
     double first = 0, last = 0;
     bool any = false;
     for (const Event& e : events) {
-        if (e.kind == EventKind::MinibatchLoss)
+        if (e.is<ev::MinibatchLoss>())
             ++s.minibatches;
-        if (e.kind != EventKind::Op || e.device < 0)
+        const auto* op = e.get<ev::Op>();
+        if (!op || e.device < 0)
             continue;
-        const double us = std::max(0.0, e.t_end_us - e.t_us);
-        OpStats& st = by_op[{e.device, e.name}];
+        const double us = std::max(0.0, op->t_end_us - e.t_us);
+        OpStats& st = by_op[{e.device, op->op}];
         st.device = e.device;
-        st.name = e.name;
+        st.name = op->op;
         ++st.count;
         st.total_us += us;
         st.max_us = std::max(st.max_us, us);
@@ -33,7 +34,7 @@ OpSummary summarize_ops(const std::vector<Event>& events)
         s.busy_us[static_cast<size_t>(e.device)] += us;
         ++s.op_count[static_cast<size_t>(e.device)];
         first = any ? std::min(first, e.t_us) : e.t_us;
-        last = any ? std::max(last, e.t_end_us) : e.t_end_us;
+        last = any ? std::max(last, op->t_end_us) : op->t_end_us;
         any = true;
     }
     s.span_us = any ? last - first : 0.0;

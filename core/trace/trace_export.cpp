@@ -2,6 +2,8 @@
 // pid 2: memory counters; pid 3: allreduce steps (tid = receiving device); pid 4: metrics.
 #include "trace/trace_export.h"
 
+#include "trace/event_columns.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -74,61 +76,50 @@ void write_chrome_trace(const std::vector<Event>& events, std::ostream& out)
         first = false;
     };
     for (const auto& e : events) {
-        switch (e.kind) {
-        case EventKind::Op:
+        if (const auto* op = e.get<ev::Op>()) {
             sep();
             out << R"({"ph":"X","pid":1,"tid":)" << e.device + 1 << R"(,"ts":)" << num(e.t_us)
-                << R"(,"dur":)" << num(e.t_end_us - e.t_us) << R"(,"name":")"
-                << json_escape(e.name) << "\"}";
-            break;
-        case EventKind::Push:
+                << R"(,"dur":)" << num(op->t_end_us - e.t_us) << R"(,"name":")"
+                << json_escape(op->op) << "\"}";
+        } else if (const auto* push = e.get<ev::Push>()) {
             sep();
             out << R"({"ph":"i","s":"t","pid":1,"tid":0,"ts":)" << num(e.t_us)
-                << R"(,"name":"push )" << json_escape(e.name) << R"(","args":{"device":)"
+                << R"(,"name":"push )" << json_escape(push->op) << R"(","args":{"device":)"
                 << e.device << "}}";
-            break;
-        case EventKind::MemAlloc:
-        case EventKind::MemFree:
+        } else if (e.is<ev::MemAlloc>() || e.is<ev::MemFree>()) {
+            const auto* alloc = e.get<ev::MemAlloc>();
+            const int64_t in_use = alloc ? alloc->in_use : e.get<ev::MemFree>()->in_use;
             sep();
             out << R"({"ph":"C","pid":2,"tid":0,"ts":)" << num(e.t_us)
                 << R"(,"name":"device )" << e.device << R"( bytes","args":{"in_use":)"
-                << e.in_use << "}}";
-            break;
-        case EventKind::MemOom:
+                << in_use << "}}";
+        } else if (const auto* oom = e.get<ev::MemOom>()) {
             sep();
             out << R"({"ph":"i","s":"g","pid":2,"tid":0,"ts":)" << num(e.t_us)
                 << R"(,"name":"out of memory on device )" << e.device
-                << R"(","args":{"requested":)" << e.bytes << R"(,"in_use":)" << e.in_use << "}}";
-            break;
-        case EventKind::AllreduceStep:
+                << R"(","args":{"requested":)" << oom->bytes << R"(,"in_use":)" << oom->in_use << "}}";
+        } else if (const auto* step = e.get<ev::AllreduceStep>()) {
             sep();
-            out << R"({"ph":"X","pid":3,"tid":)" << e.dst + 1 << R"(,"ts":)" << num(e.t_us)
-                << R"(,"dur":)" << num(e.t_end_us - e.t_us) << R"(,"name":")"
-                << json_escape(e.name) << " " << e.step << R"(","args":{"src":)" << e.src
-                << R"(,"dst":)" << e.dst << R"(,"chunk":)" << e.chunk << R"(,"bytes":)"
-                << e.bytes << R"(,"epoch":)" << e.epoch << R"(,"batch":)" << e.batch << "}}";
-            break;
-        case EventKind::MinibatchLoss:
+            out << R"({"ph":"X","pid":3,"tid":)" << step->dst + 1 << R"(,"ts":)" << num(e.t_us)
+                << R"(,"dur":)" << num(step->t_end_us - e.t_us) << R"(,"name":")"
+                << json_escape(step->phase) << " " << step->step << R"(","args":{"src":)" << step->src
+                << R"(,"dst":)" << step->dst << R"(,"chunk":)" << step->chunk << R"(,"bytes":)"
+                << step->bytes << R"(,"epoch":)" << step->epoch << R"(,"batch":)" << step->batch << "}}";
+        } else if (const auto* loss = e.get<ev::MinibatchLoss>()) {
             sep();
             out << R"({"ph":"C","pid":4,"tid":0,"ts":)" << num(e.t_us)
-                << R"(,"name":"loss","args":{"loss":)" << num(e.value) << "}}";
-            break;
-        case EventKind::EpochEnd:
+                << R"(,"name":"loss","args":{"loss":)" << num(loss->loss) << "}}";
+        } else if (const auto* epoch = e.get<ev::EpochEnd>()) {
             sep();
             out << R"({"ph":"C","pid":4,"tid":0,"ts":)" << num(e.t_us)
-                << R"(,"name":"test accuracy","args":{"acc":)" << num(e.value2) << "}}";
-            break;
-        case EventKind::RunBegin:
-        case EventKind::RunEnd:
-        case EventKind::Error:
-        case EventKind::Log:
+                << R"(,"name":"test accuracy","args":{"acc":)" << num(epoch->test_accuracy) << "}}";
+        } else if (!e.is<ev::Snapshot>()) {
+            // RunBegin, RunEnd, Error, Log: instants with the name and text columns of the CSV
+            const EventColumns c = event_columns(e);
             sep();
             out << R"({"ph":"i","s":"g","pid":1,"tid":0,"ts":)" << num(e.t_us) << R"(,"name":")"
-                << event_kind_name(e.kind) << R"(","args":{"name":")" << json_escape(e.name)
-                << R"(","text":")" << json_escape(e.text) << "\"}}";
-            break;
-        case EventKind::Snapshot:
-            break;
+                << event_kind_name(e.kind()) << R"(","args":{"name":")" << json_escape(c.name)
+                << R"(","text":")" << json_escape(c.text) << "\"}}";
         }
     }
     out << "\n]}\n";
@@ -159,11 +150,12 @@ void write_events_csv(const std::vector<Event>& events, std::ostream& out)
 {
     out << csv_header() << "\n";
     for (const auto& e : events) {
-        out << num(e.t_us) << ',' << num(e.t_end_us) << ',' << event_kind_name(e.kind) << ','
-            << e.device << ',' << e.epoch << ',' << e.batch << ',' << e.step << ',' << e.src << ','
-            << e.dst << ',' << e.chunk << ',' << e.bytes << ',' << e.in_use << ',' << e.value
-            << ',' << e.value2 << ',' << e.value3 << ',' << csv_field(e.name) << ','
-            << csv_field(e.text) << "\n";
+        const EventColumns c = event_columns(e);
+        out << num(c.t_us) << ',' << num(c.t_end_us) << ',' << event_kind_name(e.kind()) << ','
+            << c.device << ',' << c.epoch << ',' << c.batch << ',' << c.step << ',' << c.src << ','
+            << c.dst << ',' << c.chunk << ',' << c.bytes << ',' << c.in_use << ',' << c.value
+            << ',' << c.value2 << ',' << c.value3 << ',' << csv_field(c.name) << ','
+            << csv_field(c.text) << "\n";
     }
 }
 

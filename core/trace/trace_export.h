@@ -13,7 +13,8 @@ namespace gpulab {
 // memory and loss as counters, allreduce steps as spans on their own track.
 void write_chrome_trace(const std::vector<Event>& events, std::ostream& out);
 
-// One row per event: the columns of csv_header().
+// One row per event: the columns of csv_header(), each kind's fields in the columns
+// event_columns() puts them in (trace/event_columns.h); a column a kind lacks keeps its default.
 void write_events_csv(const std::vector<Event>& events, std::ostream& out);
 const char* csv_header();
 

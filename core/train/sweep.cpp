@@ -133,11 +133,11 @@ SweepPoint measure_sweep_point(const std::vector<Event>& events, int devices, in
     std::vector<double> ends;
     double first_op = std::numeric_limits<double>::infinity();
     for (const Event& e : events) {
-        if (e.kind == EventKind::MinibatchLoss && e.epoch == 1) {
-            if (static_cast<size_t>(e.batch) >= ends.size())
-                ends.resize(static_cast<size_t>(e.batch) + 1, -1);
-            ends[static_cast<size_t>(e.batch)] = e.t_us;
-        } else if (e.kind == EventKind::Op && e.epoch <= 1) {
+        if (const auto* loss = e.get<ev::MinibatchLoss>(); loss && loss->epoch == 1) {
+            if (static_cast<size_t>(loss->batch) >= ends.size())
+                ends.resize(static_cast<size_t>(loss->batch) + 1, -1);
+            ends[static_cast<size_t>(loss->batch)] = e.t_us;
+        } else if (e.is<ev::Op>()) {
             first_op = std::min(first_op, e.t_us);
         }
     }
@@ -164,12 +164,13 @@ SweepPoint measure_sweep_point(const std::vector<Event>& events, int devices, in
 
     std::vector<double> compute(static_cast<size_t>(devices), 0.0), allreduce(static_cast<size_t>(devices), 0.0);
     for (const Event& e : events) {
-        if (e.kind != EventKind::Op || e.device < 0 || e.device >= devices)
+        const auto* op = e.get<ev::Op>();
+        if (!op || e.device < 0 || e.device >= devices)
             continue;
-        const double a = std::max(e.t_us, t0), b = std::min(e.t_end_us, t1);
+        const double a = std::max(e.t_us, t0), b = std::min(op->t_end_us, t1);
         if (b <= a)
             continue;
-        (is_allreduce_op(e.name) ? allreduce : compute)[static_cast<size_t>(e.device)] += b - a;
+        (is_allreduce_op(op->op) ? allreduce : compute)[static_cast<size_t>(e.device)] += b - a;
     }
     double c = 0, r = 0;
     for (int d = 0; d < devices; ++d) {

@@ -324,11 +324,7 @@ RunResult Trainer::run()
 
     RunResult res;
     {
-        Event e;
-        e.kind = EventKind::RunBegin;
-        e.name = m_cfg.describe();
-        e.value = m_cfg.devices;
-        m_trace.record(std::move(e));
+        m_trace.record(Event{.data = ev::RunBegin{.settings = m_cfg.describe(), .devices = m_cfg.devices}});
     }
     Run r;
     r.n = m_cfg.devices;
@@ -397,18 +393,10 @@ RunResult Trainer::run()
         res.bytes_in_use_after.push_back(d->bytes_in_use());
     }
     if (res.status == RunStatus::Failed) {
-        Event e;
-        e.kind = EventKind::Error;
-        e.text = res.message;
-        e.error = res.error;
-        m_trace.record(std::move(e));
+        m_trace.record(Event{.data = ev::Error{.message = res.message, .error = res.error}});
     }
-    Event e;
-    e.kind = EventKind::RunEnd;
-    e.name = run_status_name(res.status);
-    e.text = res.message;
-    e.error = res.error;
-    m_trace.record(std::move(e));
+    m_trace.record(
+        Event{.data = ev::RunEnd{.status = run_status_name(res.status), .message = res.message, .error = res.error}});
     set_finished();
     return res;
 }
@@ -462,11 +450,8 @@ void Trainer::set_up(Run& r, RunResult& res)
         } catch (const OutOfMemory& e) {
             throw DatasetOutOfMemory(e);
         }
-        Event ev;
-        ev.kind = EventKind::Log;
-        ev.text = "training data on each device (" + format_bytes(train_bytes) +
-                  "): a minibatch is gathered there, only its indices are copied";
-        m_trace.record(std::move(ev));
+        m_trace.record(Event{.data = ev::Log{.text = "training data on each device (" + format_bytes(train_bytes) +
+                                                     "): a minibatch is gathered there, only its indices are copied"}});
     }
     r.batcher = std::make_unique<Batcher>(r.train_count, c.batch_size, c.seed);
 }
@@ -606,14 +591,11 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
                                        em->loss_sum += total;
                                        em->images += bs;
                                    }
-                                   Event ev;
-                                   ev.kind = EventKind::MinibatchLoss;
-                                   ev.epoch = epoch;
-                                   ev.batch = static_cast<int>(b);
-                                   ev.value = total / static_cast<double>(bs);
-                                   ev.value2 = static_cast<double>(bs);
-                                   ev.value3 = static_cast<double>(nb);
-                                   trace->record(std::move(ev));
+                                   trace->record(Event{.data = ev::MinibatchLoss{.epoch = epoch,
+                                                                                 .batch = static_cast<int>(b),
+                                                                                 .batches_in_epoch = static_cast<int>(nb),
+                                                                                 .images = static_cast<int64_t>(bs),
+                                                                                 .loss = total / static_cast<double>(bs)}});
                                }
                            });
     }
@@ -736,14 +718,11 @@ void Trainer::run_epochs(Run& r, RunResult& res)
         }
         st.test_acc = evaluate(r);
         res.epochs.push_back(st);
-        Event ev;
-        ev.kind = EventKind::EpochEnd;
-        ev.epoch = epoch;
-        ev.value = st.train_loss;
-        ev.value2 = st.test_acc;
-        ev.value3 = st.seconds;
-        ev.bytes = st.images;
-        m_trace.record(std::move(ev));
+        m_trace.record(Event{.data = ev::EpochEnd{.epoch = epoch,
+                                                  .train_loss = st.train_loss,
+                                                  .test_accuracy = st.test_acc,
+                                                  .seconds = st.seconds,
+                                                  .images = st.images}});
     }
 
     // Final parameters of every device, for checks (all copies must agree).

@@ -544,7 +544,7 @@ std::vector<VerifyCheck> verify_memory(DeviceKind kind)
             bad += "no OutOfMemory past the budget; ";
         int oom_events = 0;
         for (const Event& e : trace.all())
-            oom_events += e.kind == EventKind::MemOom;
+            oom_events += e.is<ev::MemOom>();
         if (oom_events != 1)
             bad += std::to_string(oom_events) + " MemOom events (expected 1); ";
         {
@@ -634,9 +634,9 @@ VerifyCheck verify_allreduce(const std::vector<Device*>& devices, AllreduceKind 
         int steps = 0;
         bool times_ok = true;
         for (const Event& e : trace.all())
-            if (e.kind == EventKind::AllreduceStep) {
+            if (const auto* step = e.get<ev::AllreduceStep>()) {
                 ++steps;
-                times_ok &= e.t_end_us >= e.t_us && e.t_us >= 0;
+                times_ok &= step->t_end_us >= e.t_us && e.t_us >= 0;
             }
         int expected = allreduce_steps(kind, n) * (kind == AllreduceKind::Ring ? n : 1);
         if (kind == AllreduceKind::Nccl)

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     try {
         const gpulab::Recording r = gpulab::parse_recording(data, size, "fuzz.gpurec");
         for (const gpulab::Event& e : r.events)
-            if (e.snapshot >= 0 && static_cast<size_t>(e.snapshot) >= r.snapshots.size())
+            if (const auto* s = e.get<gpulab::ev::Snapshot>();
+                s && s->index >= 0 && static_cast<size_t>(s->index) >= r.snapshots.size())
                 std::abort(); // an event must only name a snapshot the recording holds
     } catch (const gpulab::GpulabError&) {
     }

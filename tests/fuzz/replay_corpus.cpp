@@ -37,7 +37,8 @@ bool recording(const std::vector<uint8_t>& bytes, const std::string& name)
     try {
         const gpulab::Recording r = gpulab::parse_recording(bytes.data(), bytes.size(), name);
         for (const gpulab::Event& e : r.events)
-            if (e.snapshot >= 0 && static_cast<size_t>(e.snapshot) >= r.snapshots.size()) {
+            if (const auto* s = e.get<gpulab::ev::Snapshot>();
+                s && s->index >= 0 && static_cast<size_t>(s->index) >= r.snapshots.size()) {
                 std::fprintf(stderr, "%s: an event names a snapshot the recording lacks\n", name.c_str());
                 std::exit(1);
             }
