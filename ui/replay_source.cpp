@@ -18,18 +18,23 @@ namespace {
 // When the event reached the stream: spans (ops, allreduce steps) are recorded as they end.
 double reachedAt(const Event& e)
 {
-    return std::max(e.t_us, e.t_end_us);
+    if (const auto* op = e.get<ev::Op>())
+        return std::max(e.t_us, op->t_end_us);
+    if (const auto* step = e.get<ev::AllreduceStep>())
+        return std::max(e.t_us, step->t_end_us);
+    return e.t_us;
 }
 
 // The epoch of a minibatch's loss; 0 for any other event.
 int minibatchEpoch(const Event& e)
 {
-    return e.kind == EventKind::MinibatchLoss ? e.epoch : 0;
+    const auto* loss = e.get<ev::MinibatchLoss>();
+    return loss ? loss->epoch : 0;
 }
 
 bool isAllreduceStep(const Event& e)
 {
-    return e.kind == EventKind::AllreduceStep;
+    return e.is<ev::AllreduceStep>();
 }
 
 // What the views are told at the end, rebuilt from the events and the end record.
@@ -39,17 +44,14 @@ RunResult resultOf(const Recording& r, int* lastEpoch)
     res.device_names = r.header.devices;
     res.peak_bytes.assign(r.header.devices.size(), 0);
     for (const Event& e : r.events) {
-        switch (e.kind) {
-        case EventKind::EpochEnd:
-            res.epochs.push_back({e.epoch, e.value, e.value2, e.value3, e.bytes});
-            *lastEpoch = std::max(*lastEpoch, e.epoch);
-            break;
-        case EventKind::MemAlloc:
+        if (const auto* ep = e.get<ev::EpochEnd>()) {
+            res.epochs.push_back({ep->epoch, ep->train_loss, ep->test_accuracy, ep->seconds, ep->images});
+            *lastEpoch = std::max(*lastEpoch, ep->epoch);
+        } else if (const auto* alloc = e.get<ev::MemAlloc>()) {
             if (e.device >= 0 && size_t(e.device) < res.peak_bytes.size())
-                res.peak_bytes[size_t(e.device)] = std::max<int64_t>(res.peak_bytes[size_t(e.device)], e.in_use);
-            break;
-        case EventKind::MemOom: res.out_of_memory = true; break;
-        default: break;
+                res.peak_bytes[size_t(e.device)] = std::max<int64_t>(res.peak_bytes[size_t(e.device)], alloc->in_use);
+        } else if (e.is<ev::MemOom>()) {
+            res.out_of_memory = true;
         }
     }
     if (!r.complete) {
