@@ -7,6 +7,7 @@
 #include "data/idx.h"
 #include "data/synthetic.h"
 #include "device/device_factory.h"
+#include "train/settings.h"
 #include "train/sweep.h"
 
 #include <algorithm>
@@ -27,7 +28,7 @@ int cmd_sweep(const std::vector<std::string>& argv)
     static const std::vector<std::string> with_value = {
         "--devices", "--batch-size", "--minibatches", "--lr-scale", "--lr", "--csv", "--backend",
         "--allreduce", "--seed", "--data", "--synthetic", "--threads-per-device", "--memory-budget",
-        "--warmup"};
+        "--warmup", "--link", "--link-params"};
     SweepConfig sc;
     std::string csv_path, data_dir = default_fashion_mnist_dir();
     long long synthetic = 0;
@@ -56,6 +57,15 @@ int cmd_sweep(const std::vector<std::string>& argv)
             sc.base.backend = parse_backend(opt("--backend"));
         if (has("--allreduce"))
             sc.base.allreduce = parse_allreduce(opt("--allreduce"));
+        // the link model and "as if the model were bigger", read as the settings table does
+        for (const char* flag : {"--link", "--link-params"})
+            if (has(flag)) {
+                try {
+                    find_setting(flag)->set(sc.base, opt(flag));
+                } catch (const GpulabError& e) {
+                    throw std::invalid_argument(english(e.error));
+                }
+            }
         if (has("--seed"))
             sc.base.seed = static_cast<uint64_t>(a.integer("--seed", 0));
         if (has("--threads-per-device"))
@@ -105,9 +115,15 @@ int cmd_sweep(const std::vector<std::string>& argv)
     }
 
     std::printf("scaling sweep: %zu device count(s) x %zu batch size(s), %d timed minibatches each "
-                "(after %d warm-up), sync mode, %s allreduce, lr %s (lr %g at batch %lld)\n",
+                "(after %d warm-up), sync mode, %s allreduce%s, lr %s (lr %g at batch %lld)\n",
                 sc.devices.size(), sc.batch_sizes.size(), sc.minibatches, sc.warmup,
                 allreduce_name(sc.base.allreduce),
+                sc.base.link.none()
+                    ? ""
+                    : (", link " + sc.base.link.name +
+                       (sc.base.link_params > 0 ? " charging " + link_params_text(sc.base.link_params) +
+                                                      "'s gradients" : std::string()) +
+                       " (modelled)").c_str(),
                 sc.lr_scale == LrScale::Linear ? "scaled linearly with the batch" : "fixed",
                 sc.base.lr, static_cast<long long>(SweepConfig::kLrBaseBatch));
     std::fflush(stdout);

@@ -381,7 +381,7 @@ private slots:
         const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 5);
         QCOMPARE(lines[0], QString("devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,"
-                                   "waiting_share"));
+                                   "waiting_share,link,link_params"));
         QVERIFY(lines[1].startsWith("1,64,0.05,"));
         QVERIFY(lines[4].startsWith("2,128,0.1,"));
         for (int i = 1; i < 5; ++i) {

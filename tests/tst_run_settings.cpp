@@ -65,6 +65,7 @@ private slots:
         c.engine = EngineKind::Sync;
         c.snapshot_interval = 7;
         c.link = parse_link("custom:2000,0.05");
+        c.link_params = 50000000;
         const std::string text = settings_to_text(c);
         TrainConfig d;
         apply_settings_text(d, text);

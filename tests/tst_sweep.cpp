@@ -140,7 +140,7 @@ private slots:
         QCOMPARE(points[1].batch_size, int64_t(128));
         QCOMPARE(points[2].devices, 2);
         const std::string csv = sweep_csv(points);
-        QVERIFY(csv.rfind("devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share\n", 0) == 0);
+        QVERIFY(csv.rfind("devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share,link,link_params\n", 0) == 0);
         QCOMPARE(std::count(csv.begin(), csv.end(), '\n'), 5L);
         QVERIFY(csv.find("\n2,128,0.1,") != std::string::npos);
     }

@@ -123,7 +123,7 @@ private slots:
         const QStringList lines = QString::fromUtf8(csv.readAll()).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 5);
         QCOMPARE(lines[0], QStringLiteral("devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,"
-                                          "allreduce_share,waiting_share"));
+                                          "allreduce_share,waiting_share,link,link_params"));
         QVERIFY(lines[4].startsWith(QStringLiteral("2,128,0.1,")));
 
         // for a look at it: GPULAB_SHOTS_DIR=/some/folder keeps a screenshot of the window

@@ -76,6 +76,9 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
     op.device = dd.index();
     op.name = info.phase + " " + std::to_string(info.step) + ": " + std::to_string(src_dev) +
               "->" + std::to_string(dst_dev);
+    // its time comes from the link model (and its bytes too, when scaled): said where it shows
+    if (ctx.link && !ctx.link->model().none())
+        op.name += " (modelled)";
     op.reads = std::move(reads);
     op.writes = std::move(writes);
     EventStream* trace = ctx.trace;

@@ -94,12 +94,41 @@ LinkModel parse_link(const std::string& s)
     return LinkModel{s, lat, bw};
 }
 
-LinkClock::TimePoint LinkClock::reserve(int src, int dst, int64_t bytes)
+double ring_allreduce_model_us(const LinkModel& m, int n, double bytes)
+{
+    if (m.none() || n < 2)
+        return 0;
+    return 2.0 * (n - 1) * m.latency_us + 2.0 * (n - 1) / n * bytes / (m.gb_per_s * 1e9) * 1e6;
+}
+
+double naive_allreduce_model_us(const LinkModel& m, int n, double bytes)
+{
+    if (m.none() || n < 2)
+        return 0;
+    return 2.0 * (n - 1) * (m.latency_us + bytes / (m.gb_per_s * 1e9) * 1e6);
+}
+
+double allreduce_algbw_gb_s(double bytes, double seconds)
+{
+    return seconds > 0 ? bytes / seconds / 1e9 : 0;
+}
+
+double allreduce_busbw_gb_s(double bytes, double seconds, int n)
+{
+    return n >= 1 ? allreduce_algbw_gb_s(bytes, seconds) * 2.0 * (n - 1) / n : 0;
+}
+
+int64_t LinkClock::charged_bytes(int64_t bytes) const
+{
+    return m_scale == 1.0 ? bytes : static_cast<int64_t>(std::llround(static_cast<double>(bytes) * m_scale));
+}
+
+LinkClock::TimePoint LinkClock::reserve(int src, int dst, int64_t charged)
 {
     const auto now = std::chrono::steady_clock::now();
     // rounded up, so that the booked time is never shorter than the model's
     const auto cost = std::chrono::nanoseconds(
-        static_cast<int64_t>(std::ceil(m_model.transfer_us(bytes) * 1000.0)));
+        static_cast<int64_t>(std::ceil(m_model.transfer_us(charged) * 1000.0)));
     std::lock_guard lock(m_mutex);
     TimePoint& send = m_send_free[src];
     TimePoint& recv = m_recv_free[dst];
@@ -113,7 +142,21 @@ void LinkClock::transfer(int src, int dst, int64_t bytes)
 {
     if (m_model.none())
         return;
-    std::this_thread::sleep_until(reserve(src, dst, bytes));
+    const TimePoint end = reserve(src, dst, charged_bytes(bytes));
+    if (!m_stop) {
+        std::this_thread::sleep_until(end);
+        return;
+    }
+    // in slices, so that a stop is seen within 20 ms; a short transfer is one sleep
+    constexpr auto slice = std::chrono::milliseconds(20);
+    for (;;) {
+        if (m_stop->load())
+            return;
+        const TimePoint now = std::chrono::steady_clock::now();
+        if (now >= end)
+            return;
+        std::this_thread::sleep_until(std::min(end, now + slice));
+    }
 }
 
 } // namespace gpulab

@@ -8,6 +8,7 @@
 // "none" costs nothing: the devices share the host's memory, as without a link model.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -35,22 +36,48 @@ LinkModel parse_link(const std::string& s);
 // What the help and errors offer: "none, pcie3, ... or custom:LAT_US,GB_PER_S (...)".
 std::string link_choices_text();
 
+// ---- the whole allreduce, as the alpha-beta model gives it ----
+// S = bytes of one device's gradient (as charged), n devices, alpha and beta the link's.
+// Ring (NCCL's): 2(n-1) steps, each sending one chunk of S/n per device, side by side:
+//   2(n-1)*alpha + 2(n-1)/n * S/beta.
+// Naive (the book's): 2(n-1) copies of the whole buffer, every one through device 0's link:
+//   2(n-1)*alpha + 2(n-1) * S/beta.
+// 0 for "none" or n < 2.
+double ring_allreduce_model_us(const LinkModel& m, int n, double bytes);
+double naive_allreduce_model_us(const LinkModel& m, int n, double bytes);
+// nccl-tests' allreduce figures (doc/PERFORMANCE.md there): algbw = S / t, and the bus
+// bandwidth busbw = algbw * 2(n-1)/n, comparable with a link's bandwidth whatever n is.
+// In GB/s (1e9 bytes); 0 when t <= 0.
+double allreduce_algbw_gb_s(double bytes, double seconds);
+double allreduce_busbw_gb_s(double bytes, double seconds, int n);
+
 // The link state of one run: when each device's send and receive sides are next free.
 // Thread-safe: the devices' workers reserve their transfers through it.
 class LinkClock {
 public:
     using TimePoint = std::chrono::steady_clock::time_point;
-    explicit LinkClock(LinkModel m) : m_model(std::move(m)) {}
+    // bytes_scale: each transfer is charged bytes * bytes_scale ("as if the model were
+    // bigger"; 1 = the bytes moved). stop: when it becomes true, a waiting transfer returns
+    // at once (a run being stopped never waits out a long modelled transfer); may be null.
+    explicit LinkClock(LinkModel m, double bytes_scale = 1.0, const std::atomic<bool>* stop = nullptr)
+        : m_model(std::move(m)), m_scale(bytes_scale), m_stop(stop)
+    {
+    }
     const LinkModel& model() const { return m_model; }
-    // Books a transfer of bytes from src to dst starting no earlier than now and no earlier
-    // than both sides are free; returns when it ends.
-    TimePoint reserve(int src, int dst, int64_t bytes);
-    // reserve(), then sleeps until the transfer ends (the receiving worker waits, as a
-    // copy engine's stream would).
+    double bytes_scale() const { return m_scale; }
+    // What a transfer of bytes is charged for: bytes * bytes_scale, rounded.
+    int64_t charged_bytes(int64_t bytes) const;
+    // Books a transfer of bytes (as charged) from src to dst starting no earlier than now and
+    // no earlier than both sides are free; returns when it ends.
+    TimePoint reserve(int src, int dst, int64_t charged);
+    // reserve(charged_bytes(bytes)), then sleeps until the transfer ends (the receiving
+    // worker waits, as a copy engine's stream would), or until stop.
     void transfer(int src, int dst, int64_t bytes);
 
 private:
     LinkModel m_model;
+    double m_scale = 1.0;
+    const std::atomic<bool>* m_stop = nullptr;
     std::mutex m_mutex;
     std::map<int, TimePoint> m_send_free, m_recv_free;
 };

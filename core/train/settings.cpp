@@ -174,6 +174,33 @@ std::vector<SettingSpec> make_table()
         add(std::move(s));
     }
     {
+        std::vector<std::string> names;
+        for (const ModelSize& m : model_sizes())
+            names.push_back(m.name);
+        SettingSpec s = choice("link_params", "--link-params", "P", "gradient size the link charges for",
+                               "as if the model were bigger: the link charges each transfer as if the gradients "
+                               "had P parameters (lenet = the model's own | resnet50 = 25.6M | gpt2-small = 124M "
+                               "| a count such as 50M); training stays LeNet's, such steps are labelled modelled",
+                               names, [](const TrainConfig& c) { return link_params_text(c.link_params); },
+                               [](TrainConfig& c, const std::string& v) {
+                                   try {
+                                       c.link_params = parse_link_params(v);
+                                   } catch (const std::invalid_argument&) {
+                                       fail(ErrorCode::SettingUnknownChoice,
+                                            {{"setting", "link_params"},
+                                             {"label", "gradient size the link charges for"},
+                                             {"flag", "--link-params"},
+                                             {"value", v},
+                                             {"choices", "lenet, resnet50, gpt2-small or a parameter count such "
+                                                         "as 50M (K, M, G: thousands, millions, billions)"}});
+                                   }
+                               });
+        s.min = 0;
+        s.max = 1e12;
+        s.number = [](const TrainConfig& c) { return static_cast<double>(c.link_params); };
+        add(std::move(s));
+    }
+    {
         SettingSpec s{"seed", "--seed", "S", SettingType::Int, "seed", "initialisation and shuffling seed", 0,
                       9007199254740992.0};
         s.get = [](const TrainConfig& c) { return std::to_string(c.seed); };
@@ -299,6 +326,12 @@ std::vector<Error> check(const TrainConfig& c)
                                                             " models naive and ring allreduce's transfers; "
                                                             "NCCL's are real: use --link none with --allreduce "
                                                             "nccl, or naive or ring with a link"}}));
+    if (c.link_params > 0 && c.link.none())
+        out.push_back(Error(ErrorCode::Other, {{"setting", "link_params"},
+                                               {"text", "--link-params " + link_params_text(c.link_params) +
+                                                            " scales what a link charges, and --link is none: "
+                                                            "choose a link (e.g. --link 10gbe) or --link-params "
+                                                            "lenet"}}));
     if (c.allreduce == AllreduceKind::Nccl) {
         std::string why;
         if (c.backend != Backend::Cuda)

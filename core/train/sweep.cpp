@@ -241,6 +241,8 @@ std::vector<SweepPoint> Sweep::run(const std::function<void(const SweepPoint&)>&
             } else {
                 p = measure_sweep_point(trace.all(), n, b, tc.lr, m_cfg.warmup);
             }
+            p.link = tc.link.name;
+            p.link_params = tc.link.none() ? 0 : tc.link_params;
             points.push_back(p);
             if (on_point)
                 on_point(p);
@@ -270,13 +272,16 @@ std::string short_number(double v)
 
 std::string sweep_csv(const std::vector<SweepPoint>& points)
 {
-    std::string s = "devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share\n";
+    std::string s = "devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share,"
+                    "link,link_params\n";
     for (const SweepPoint& p : points) {
         if (p.status != RunStatus::Completed)
             continue;
         s += std::to_string(p.devices) + ',' + std::to_string(p.batch_size) + ',' + short_number(p.lr) + ',' +
              fixed(p.images_per_s, 1) + ',' + fixed(p.minibatch_ms, 3) + ',' + fixed(p.compute_share, 4) + ',' +
-             fixed(p.allreduce_share, 4) + ',' + fixed(p.waiting_share, 4) + '\n';
+             fixed(p.allreduce_share, 4) + ',' + fixed(p.waiting_share, 4) + ',' +
+             (p.link.find(',') == std::string::npos ? p.link : '"' + p.link + '"') + ',' +
+             std::to_string(p.link_params) + '\n';
     }
     return s;
 }

@@ -65,6 +65,10 @@ struct SweepPoint {
     double compute_share = 0;
     double allreduce_share = 0;
     double waiting_share = 0;
+    // The link model the combination ran with (TrainConfig::link's name, "none" without one)
+    // and the parameter count it charged for (0: the model's own): a modelled time when set.
+    std::string link = "none";
+    int64_t link_params = 0;
 };
 
 // The measurement from a sync run's events: the timed window runs from the end of minibatch
@@ -101,8 +105,8 @@ private:
 
 // ---- exports ----
 
-// devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share
-// (completed points only).
+// devices,batch_size,lr,images_per_s,minibatch_ms,compute_share,allreduce_share,waiting_share,
+// link,link_params (completed points only; link quoted when it holds a comma).
 std::string sweep_csv(const std::vector<SweepPoint>& points);
 bool write_sweep_csv(const std::vector<SweepPoint>& points, const std::string& path, std::string* err);
 // The table the CLI prints.

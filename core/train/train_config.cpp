@@ -1,6 +1,7 @@
 // Parsing and checking of run settings: one clear line for whatever cannot work.
 #include "train/train_config.h"
 
+#include "model/lenet.h"
 #include "train/settings.h"
 
 #include <cctype>
@@ -105,6 +106,58 @@ int64_t parse_bytes(const std::string& text)
     return static_cast<int64_t>(v * mult);
 }
 
+const std::vector<ModelSize>& model_sizes()
+{
+    // ResNet-50: torchvision's resnet50 (He et al. 2015), 25,557,032 parameters; GPT-2 small:
+    // the 124M model of Radford et al. 2019 as Hugging Face's "gpt2", 124,439,808 parameters.
+    static const std::vector<ModelSize> sizes = {
+        {"lenet", 0, "LeNet"},
+        {"resnet50", 25557032, "ResNet-50"},
+        {"gpt2-small", 124439808, "GPT-2 small"},
+    };
+    return sizes;
+}
+
+std::string link_params_text(int64_t params)
+{
+    for (const ModelSize& m : model_sizes())
+        if (m.params == params)
+            return m.name;
+    return std::to_string(params);
+}
+
+int64_t parse_link_params(const std::string& s)
+{
+    for (const ModelSize& m : model_sizes())
+        if (s == m.name)
+            return m.params;
+    double v = -1, mult = 1;
+    try {
+        size_t used = 0;
+        v = std::stod(s, &used);
+        const std::string unit = s.substr(used);
+        if (unit == "K" || unit == "k")
+            mult = 1e3;
+        else if (unit == "M")
+            mult = 1e6;
+        else if (unit == "G")
+            mult = 1e9;
+        else if (!unit.empty())
+            v = -1;
+    } catch (...) {
+        v = -1;
+    }
+    if (!(v >= 0) || !std::isfinite(v * mult) || v * mult > 1e15 || s.empty() || !std::isdigit((unsigned char)s[0]))
+        throw std::invalid_argument("cannot read '" + s + "' as a model size: lenet, resnet50, gpt2-small, or a "
+                                    "parameter count such as 50000000 or 50M");
+    return static_cast<int64_t>(std::llround(v * mult));
+}
+
+double TrainConfig::link_bytes_scale() const
+{
+    return link_params > 0 ? static_cast<double>(link_params) / static_cast<double>(lenet_flat_count()) : 1.0;
+}
+
 std::string TrainConfig::describe() const
 {
     std::ostringstream o;
@@ -113,8 +166,11 @@ std::string TrainConfig::describe() const
     if (mode == ExecMode::Bounded)
         o << " (k=" << inflight << ")";
     o << ", " << allreduce_name(allreduce) << " allreduce";
-    if (!link.none())
+    if (!link.none()) {
         o << ", link " << link.name;
+        if (link_params > 0)
+            o << " charging " << link_params_text(link_params) << "'s gradients (modelled)";
+    }
     o << ", seed " << seed;
     if (train_subset > 0)
         o << ", " << train_subset << " images";

@@ -32,6 +32,21 @@ DataPlacement parse_data_placement(const std::string& s); // also "off"/"on"; th
 // "256MiB", "2GiB", "1000000", "64M" -> bytes; throws std::invalid_argument.
 int64_t parse_bytes(const std::string& s);
 
+// "As if the model were bigger": the gradient size the link model charges for, given as a
+// parameter count (4 bytes each). Training stays LeNet's; only the link's time grows.
+struct ModelSize {
+    const char* name;   // "resnet50": what --link-params accepts
+    int64_t params;     // 25,557,032
+    const char* title;  // "ResNet-50"
+};
+// lenet (the model's own, 0), resnet50, gpt2-small, in that order.
+const std::vector<ModelSize>& model_sizes();
+// "lenet" for 0, a named size's name, else the count ("50000000").
+std::string link_params_text(int64_t params);
+// "lenet", "resnet50", "gpt2-small", or a count: "50000000", "50M", "1.5G" (K, M, G are
+// powers of 1000); 0 = the model's own. Throws std::invalid_argument saying what works.
+int64_t parse_link_params(const std::string& s);
+
 struct TrainConfig {
     Backend backend = Backend::Cpu;
     int devices = 1;
@@ -42,6 +57,7 @@ struct TrainConfig {
     int inflight = 2;                  // bounded mode: minibatches in flight at most
     AllreduceKind allreduce = AllreduceKind::Naive;
     LinkModel link;                    // between the devices' allreduce transfers; none by default
+    int64_t link_params = 0;           // the link charges gradients of this many parameters; 0 = LeNet's
     uint64_t seed = 1;
     int64_t train_subset = 0;          // 0 = all 60,000
     int64_t test_subset = 0;           // 0 = all 10,000
@@ -54,6 +70,10 @@ struct TrainConfig {
     DataPlacement data = DataPlacement::Auto;
 
     std::string describe() const;      // one line: "2 x cpu-sim, batch 256, lr 0.2, ..."
+    // What the link charges for each byte moved: link_params / LeNet's flat buffer, so that a
+    // whole gradient is charged 4 * link_params bytes; 1 when link_params is 0.
+    double link_bytes_scale() const;
+    bool link_scaled() const { return link_params > 0 && !link.none(); }
 };
 
 // Empty when the configuration can run; otherwise one line saying what is wrong and

@@ -329,7 +329,7 @@ RunResult Trainer::run()
     Run r;
     r.n = m_cfg.devices;
     if (!m_cfg.link.none())
-        r.link = std::make_unique<LinkClock>(m_cfg.link);
+        r.link = std::make_unique<LinkClock>(m_cfg.link, m_cfg.link_bytes_scale(), &m_cancel);
     try {
         DeviceKind kind = DeviceKind::CpuSim;
         if (m_cfg.backend == Backend::Cuda || (m_cfg.backend == Backend::Auto && cuda_usable()))

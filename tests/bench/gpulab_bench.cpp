@@ -10,6 +10,7 @@
 #include "../support/random_values.h"
 #include "../support/sync_peak_prediction.h"
 #include "comm/allreduce.h"
+#include "comm/link.h"
 #include "data/batcher.h"
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
@@ -239,15 +240,32 @@ int cmd_allreduce(int argc, char** argv)
         if (*p == ',')
             ++p;
     }
+    // --link L: every transfer goes through the link model (comm/link.h); each row then also
+    // gives the model's time for the whole allreduce and measured / model
+    LinkModel link;
+    try {
+        link = parse_link(arg(argc, argv, "--link", "none"));
+    } catch (const std::invalid_argument& e) {
+        std::fprintf(stderr, "gpulab-bench allreduce: %s\n", e.what());
+        return 2;
+    }
     std::printf("allreduce on %s devices (threaded engine, one worker per device), median of %d; "
                 "algbw = bytes/time, busbw = algbw*2(n-1)/n; copy = one device-to-device copy of the "
                 "buffer (its bandwidth is bytes/time)\n",
                 kind == DeviceKind::Cuda ? "cuda" : "cpu-sim", reps);
-    std::printf("%-8s %3s %10s %12s %12s %12s %8s\n", "strategy", "n", "bytes", "time us", "algbw GB/s",
+    if (!link.none())
+        std::printf("link %s (alpha %g us, beta %g GB/s per direction): model = ring 2(n-1)a + 2(n-1)/n S/b, "
+                    "naive 2(n-1)(a + S/b); ratio = measured / model (>= 1: the model is a lower bound)\n",
+                    link.name.c_str(), link.latency_us, link.gb_per_s);
+    std::printf("%-8s %3s %10s %12s %12s %12s %8s", "strategy", "n", "bytes", "time us", "algbw GB/s",
                 "busbw GB/s", "check");
+    if (!link.none())
+        std::printf(" %12s %8s", "model us", "ratio");
+    std::printf("\n");
     for (const int n : counts) {
         auto devices = make_devices(kind, n, int64_t(4) << 30, 1, nullptr);
         auto engine = make_engine(EngineKind::Threaded, n, nullptr);
+        LinkClock clock(link);
         for (int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
             const int64_t count = bytes / 4;
             for (const char* strategy : {"copy", "naive", "ring"}) {
@@ -281,6 +299,7 @@ int cmd_allreduce(int argc, char** argv)
                     fill();
                     AllreduceContext ctx;
                     ctx.engine = engine.get();
+                    ctx.link = link.none() ? nullptr : &clock;
                     const double t0 = wall_s();
                     if (st == "copy") {
                         const Tensor src = bufs[1 % n].front().view(0, {count}, nullptr);
@@ -311,8 +330,19 @@ int cmd_allreduce(int argc, char** argv)
                 const double t = median(times);
                 const double algbw = double(bytes) / t / 1e9;
                 const double busbw = st == "copy" ? algbw : algbw * 2.0 * (n - 1) / n;
-                std::printf("%-8s %3d %10lld %12.1f %12.2f %12.2f %8s\n", strategy, st == "copy" ? 2 : n,
+                std::printf("%-8s %3d %10lld %12.1f %12.2f %12.2f %8s", strategy, st == "copy" ? 2 : n,
                             static_cast<long long>(bytes), t * 1e6, algbw, busbw, st == "copy" ? "-" : ok ? "ok" : "WRONG");
+                if (!link.none()) {
+                    // the copy yardstick is pushed without the link
+                    const double model = st == "ring"    ? ring_allreduce_model_us(link, n, double(bytes))
+                                         : st == "naive" ? naive_allreduce_model_us(link, n, double(bytes))
+                                                         : 0.0;
+                    if (model > 0)
+                        std::printf(" %12.1f %8.3f", model, t * 1e6 / model);
+                    else
+                        std::printf(" %12s %8s", "-", "-");
+                }
+                std::printf("\n");
                 std::fflush(stdout);
             }
         }
@@ -479,7 +509,7 @@ int main(int argc, char** argv)
                 "       gpulab-bench paths (which kernel paths this CPU takes; GPULAB_CPU_ISA caps them)\n"
                 "       gpulab-bench floor [--reps 5] (the GEMM's one-thread peak; an epoch's FLOP floor)\n"
                 "       gpulab-bench allreduce [--backend cpu|cuda] [--devices 2,4] [--min-bytes 4096]\n"
-                "                              [--max-bytes 67108864] [--reps 5]\n"
+                "                              [--max-bytes 67108864] [--reps 5] [--link L]\n"
                 "       gpulab-bench memory [--data DIR]\n"
                 "       gpulab-bench engine [--steps 2000]\n");
     return cmd == "--help" ? 0 : 2;

@@ -284,6 +284,8 @@ def main():
     if "allreduce" not in skip:
         say("\n== allreduce, cpu-sim (%s) ==" % load_note())
         ours([bench, "allreduce", "--devices", "2,4"])
+        say("\n== allreduce through the link model custom:200,1 (200 us, 1 GB/s): measured / model (%s) ==" % load_note())
+        ours([bench, "allreduce", "--devices", "2,4", "--link", "custom:200,1", "--max-bytes", "4194304"])
 
     if "engine" not in skip:
         say("\n== the engine's own cost per minibatch (empty ops; %s) ==" % load_note())
