@@ -15,6 +15,7 @@
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
 #include "device/device_factory.h"
+#include "model/lenet.h"
 #include "trace/event_stream.h"
 #include "trace/trace_export.h"
 #include "train/settings.h"
@@ -135,6 +136,8 @@ class TestUi : public QObject {
         auto* m = child<QComboBox>("modeCombo");
         m->setCurrentIndex(QByteArray(mode) == "sync" ? 0 : QByteArray(mode) == "async" ? 1 : 2);
         child<QComboBox>("allreduceCombo")->setCurrentIndex(QByteArray(allreduce) == "ring" ? 1 : 0);
+        child<QComboBox>("linkCombo")->setCurrentText(QStringLiteral("none"));
+        child<QComboBox>("linkParamsCombo")->setCurrentText(QStringLiteral("lenet"));
         child<QCheckBox>("stepModeCheck")->setChecked(false);
     }
 
@@ -399,6 +402,63 @@ private slots:
         QCOMPARE(w->allreduceView()->stepsReceived(), 8 * 6 * 4); // 2(n-1) steps, n transfers each
         QCOMPARE(w->memoryView()->slotRunId(false), id);
         QVERIFY(w->memoryView()->slotRunId(true) > 0); // the earlier sync run stays overlaid
+    }
+
+    // A link typed into the panel (a bad one first: explained, Start off), charged "as if the
+    // model were bigger": the Allreduce view gives each step's model time beside the
+    // measured one, the ring formula with its numbers, algbw and busbw, all said "modelled".
+    void linkModelShownBesideTheMeasurement()
+    {
+        setControls(2, 64, 256, 1, "sync", "ring");
+        auto* link = child<QComboBox>("linkCombo");
+        auto* params = child<QComboBox>("linkParamsCombo");
+        link->setCurrentText(QStringLiteral("custom:5"));
+        QVERIFY(!button("startButton")->isEnabled());
+        QVERIFY2(child<QLabel>("validationLabel")->text().contains(QStringLiteral("custom:LAT_US,GB_PER_S")),
+                 qPrintable(child<QLabel>("validationLabel")->text()));
+        link->setCurrentText(QStringLiteral("custom:200,1"));
+        params->setCurrentText(QStringLiteral("2M"));
+        const TrainConfig c = w->findChild<ControlPanel*>()->config();
+        QCOMPARE(c.link.name, std::string("custom:200,1"));
+        QCOMPARE(c.link_params, int64_t(2000000));
+        QVERIFY2(child<QLabel>("linkNote")->text().contains(QStringLiteral("8.0 MB")),
+                 qPrintable(child<QLabel>("linkNote")->text()));
+        QCOMPARE(runToEnd(), int(RunStatus::Completed));
+        w->showView(QStringLiteral("allreduce"));
+        AllreduceView* a = w->allreduceView();
+        const QString text = a->modelText();
+        for (const char* want : {"Link custom:200,1", "Charged as 2000000 (2.0 M parameters): S = 8.0 MB",
+                                 "Ring: 2(n−1)·α + 2(n−1)/n·S/β = 2·200 µs + 2/2·8.0 MB / 1 GB/s",
+                                 "Bandwidth-bound", "Measured (epoch", "× the model", "algbw = S/t", "busbw",
+                                 "modelled bytes"})
+            QVERIFY2(text.contains(QString::fromUtf8(want)), qPrintable(want + QStringLiteral(" not in: ") + text));
+        // each step: one chunk (half of LeNet's flat buffer) charged x 2,000,000 / 129,120
+        const std::vector<double> model = a->modelStepMs();
+        QCOMPARE(int(model.size()), 2);
+        const double chunk = double(lenet_flat_count() / 2) * 4 * (2000000.0 / double(lenet_flat_count()));
+        for (double m : model)
+            QVERIFY2(std::fabs(m - (200 + chunk / 1e3) / 1000) < 1e-3, qPrintable(QString::number(m)));
+        // the whole allreduce lasted at least the model's 2 x (200 us + 4 ms)
+        const QRegularExpression ratio(QStringLiteral(", ([0-9.]+)× the model"));
+        const auto match = ratio.match(text);
+        QVERIFY(match.hasMatch());
+        QVERIFY2(match.captured(1).toDouble() >= 0.99, qPrintable(text));
+        // the Engine view's legend and the run's label say it is modelled
+        auto* engine = child<QCustomPlot>("enginePlot");
+        bool said = false;
+        for (int i = 0; i < engine->legend->itemCount(); ++i)
+            if (auto* item = qobject_cast<QCPPlottableLegendItem*>(engine->legend->item(i)))
+                said = said || item->plottable()->name().contains(QStringLiteral("modelled"));
+        QVERIFY(said);
+        link->setCurrentText(QStringLiteral("none"));
+        QVERIFY(!params->isEnabled());
+        QCOMPARE(w->findChild<ControlPanel*>()->config().link_params, int64_t(0));
+        // the slow-link presets carry their link
+        QVERIFY(w->findChild<ControlPanel*>()->applyPreset(QStringLiteral("link-2")));
+        QCOMPARE(link->currentText(), QStringLiteral("1gbe"));
+        QVERIFY(w->findChild<ControlPanel*>()->applyPreset(QStringLiteral("resnet50-10gbe")));
+        QCOMPARE(params->currentText(), QStringLiteral("resnet50"));
+        w->showView(QStringLiteral("training"));
     }
 
     // An async run that outgrows its budget: marked on the Memory view, one message, no
@@ -781,7 +841,7 @@ private slots:
             {QStringLiteral("training_epochs.csv"), QStringLiteral("run,epoch,train_loss,test_accuracy,seconds,images,settings")},
             {QStringLiteral("devices.csv"), QStringLiteral("device,in_use_bytes,peak_bytes,budget_bytes,snapshot_epoch,snapshot_batch,max_abs_diff_vs_device0")},
             {QStringLiteral("devices_params.csv"), QStringLiteral("device,epoch,batch,param,index,value")},
-            {QStringLiteral("allreduce_steps.csv"), QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms")},
+            {QStringLiteral("allreduce_steps.csv"), QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms,link,charged_bytes,model_ms,modelled")},
             {QStringLiteral("allreduce_traffic.csv"), QStringLiteral("device,bytes_sent,bytes_received")},
             {QStringLiteral("allreduce_gradients.csv"), QStringLiteral("epoch,batch,tensor,stage,device,index,value")},
             {QStringLiteral("memory.csv"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event")},

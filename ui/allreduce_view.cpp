@@ -17,6 +17,7 @@
 #include <QPainter>
 #include <QPainterPath>
 #include <QPlainTextEdit>
+#include <QScrollArea>
 #include <QTextStream>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -93,6 +94,13 @@ public:
         }
         update();
     }
+    // The link model: each step's line gives the model's time beside the measured one.
+    void setLink(const LinkModel& link, double scale)
+    {
+        m_link = link;
+        m_scale = scale;
+        update();
+    }
     void setWaiting(bool waiting)
     {
         m_waiting = waiting;
@@ -135,6 +143,8 @@ private:
     }
 
     int m_n = 1;
+    LinkModel m_link;
+    double m_scale = 1.0;
     double m_radius = 50;
     bool m_ring = false;
     bool m_waiting = false;
@@ -190,6 +200,12 @@ void TopologyWidget::paintEvent(QPaintEvent*)
                    .arg(formatBytes(bytes))
                    .arg(dur * 1000, 0, 'f', 2)
                    .arg(m_step.size());
+        if (!m_link.none()) {
+            double model = 0;
+            for (const auto& s : m_step)
+                model = std::max(model, m_link.transfer_us(std::llround(double(s.bytes) * m_scale)));
+            line += QLatin1Char(' ') + tr("(model %1 ms, modelled)").arg(model / 1000, 0, 'f', 2);
+        }
     } else if (m_n <= 1) {
         line.clear();
     } else {
@@ -393,6 +409,33 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& x, c
     return plot;
 }
 
+// Decimal units, as link bandwidths are given (1 GB = 10^9 bytes): "516.5 kB", "102.2 MB".
+QString decimalBytes(double b)
+{
+    if (b >= 1e9)
+        return AllreduceView::tr("%1 GB").arg(b / 1e9, 0, 'f', 2);
+    if (b >= 1e6)
+        return AllreduceView::tr("%1 MB").arg(b / 1e6, 0, 'f', 1);
+    if (b >= 1e3)
+        return AllreduceView::tr("%1 kB").arg(b / 1e3, 0, 'f', 1);
+    return AllreduceView::tr("%1 B").arg(b, 0, 'f', 0);
+}
+
+// A time in the unit that reads best: "50 µs", "4.23 ms", "1.25 s".
+QString niceTime(double us)
+{
+    if (us < 1000)
+        return AllreduceView::tr("%1 µs").arg(us, 0, 'g', 3);
+    if (us < 1e6)
+        return AllreduceView::tr("%1 ms").arg(us / 1000, 0, 'f', 2);
+    return AllreduceView::tr("%1 s").arg(us / 1e6, 0, 'f', 2);
+}
+
+QString bandwidth(double gbs)
+{
+    return AllreduceView::tr("%1 GB/s").arg(gbs, 0, 'g', 3);
+}
+
 bool firstHalf(const QString& phase)
 {
     return phase == QLatin1String("reduce") || phase == QLatin1String("reduce-scatter");
@@ -423,8 +466,15 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_stepSecond->setPen(QPen(QColor(180, 90, 10)));
     m_stepFirst->setWidth(0.7);
     m_stepSecond->setWidth(0.7);
-    m_steps->legend->setVisible(true); // named by previewSettings / beginRun
-    m_steps->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // the model's time per step: a dashed outline over each measured bar
+    m_stepModel = new QCPBars(m_steps->xAxis, m_steps->yAxis);
+    m_stepModel->setObjectName(QStringLiteral("stepModelBars"));
+    m_stepModel->setBrush(Qt::NoBrush);
+    m_stepModel->setPen(QPen(QColor(20, 20, 20), 2, Qt::DashLine));
+    m_stepModel->setWidth(0.85);
+    m_stepModel->setName(tr("link model"));
+    // under the plot, where it hides no bar (named by previewSettings / beginRun)
+    placeLegendBelow(m_steps, 2, 2, QMargins(4, 2, 4, 2));
 
     m_traffic = makePlot(this, tr("Bytes per device (latest allreduce)"), tr("device"), tr("KiB"));
     m_traffic->setObjectName(QStringLiteral("trafficPlot"));
@@ -497,18 +547,48 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_book->setFont(mono);
     sv->addWidget(m_book, 1);
 
+    // under the step plot: the alpha-beta model of the whole allreduce beside its measurement
+    auto* stepsBox = new QWidget(this);
+    auto* stv = new QVBoxLayout(stepsBox);
+    stv->setContentsMargins(0, 0, 0, 0);
+    stv->setSpacing(2);
+    stv->addWidget(m_steps, 3);
+    // scrolled where the cell is short (projector mode at 1024x768), so the plot keeps its room
+    auto* modelScroll = new QScrollArea(stepsBox);
+    modelScroll->setObjectName(QStringLiteral("allreduceModelScroll"));
+    modelScroll->setWidgetResizable(true);
+    modelScroll->setFrameShape(QFrame::NoFrame);
+    modelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    modelScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
+    m_modelText = new QLabel(modelScroll);
+    m_modelText->setObjectName(QStringLiteral("allreduceModelText"));
+    m_modelText->setWordWrap(true);
+    m_modelText->setTextFormat(Qt::PlainText);
+    m_modelText->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_modelText->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    m_modelText->setContentsMargins(4, 3, 4, 3);
+    // colours by palette, not a style sheet: a style sheet would keep projector mode's larger
+    // application font from reaching the label
+    QPalette pal = m_modelText->palette();
+    pal.setColor(QPalette::Window, QColor(246, 246, 246));
+    pal.setColor(QPalette::WindowText, QColor(34, 34, 34));
+    m_modelText->setPalette(pal);
+    m_modelText->setAutoFillBackground(true);
+    modelScroll->setWidget(m_modelText);
+    stv->addWidget(modelScroll, 2);
+
     auto* grid = new QGridLayout(this);
     grid->setContentsMargins(4, 4, 4, 4);
     grid->addWidget(drawings, 0, 0);
-    grid->addWidget(m_steps, 0, 1);
+    grid->addWidget(stepsBox, 0, 1);
     grid->addWidget(m_traffic, 0, 2);
     grid->addWidget(m_before, 1, 0);
     grid->addWidget(m_after, 1, 1);
     grid->addWidget(side, 1, 2);
     for (int c = 0; c < 3; ++c)
         grid->setColumnStretch(c, 1);
-    grid->setRowStretch(0, 1);
-    grid->setRowStretch(1, 1);
+    grid->setRowStretch(0, 5); // the drawing, the steps with their model text, the bytes
+    grid->setRowStretch(1, 4);
     previewSettings(TrainConfig{});
 }
 
@@ -541,8 +621,139 @@ void AllreduceView::previewSettings(const TrainConfig& config)
     if (m_hadRun)
         return; // the last run's picture stays until the next one starts
     setShape(config.devices, config.allreduce == AllreduceKind::Ring);
+    setLink(config);
     for (QCustomPlot* p : {m_steps, m_traffic})
         p->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void AllreduceView::setLink(const TrainConfig& config)
+{
+    m_link = config.link;
+    m_linkParams = config.link.none() ? 0 : config.link_params;
+    m_linkScale = config.link.none() ? 1.0 : config.link_bytes_scale();
+    m_topology->setLink(m_link, m_linkScale);
+    m_stepModel->setVisible(!m_link.none());
+    m_stepModel->setName(m_linkParams > 0 ? tr("link model (scaled bytes)") : tr("link model"));
+    if (m_link.none()) {
+        if (m_steps->legend->hasItemWithPlottable(m_stepModel))
+            m_steps->legend->removeItem(m_steps->legend->itemWithPlottable(m_stepModel));
+    }
+    else if (!m_steps->legend->hasItemWithPlottable(m_stepModel))
+        m_stepModel->addToLegend();
+    updateLegend(m_steps);
+    rebuildModelText();
+}
+
+double AllreduceView::stepModelUs(qint64 bytes) const
+{
+    return m_link.transfer_us(std::llround(double(bytes) * m_linkScale));
+}
+
+void AllreduceView::rebuildModelText()
+{
+    QStringList lines;
+    const int n = m_devices;
+    if (n < 2) {
+        m_modelText->setText(tr("One device: no allreduce, nothing crosses a link."));
+        return;
+    }
+    // S: one device's whole gradient, as moved and as charged (the latest allreduce's
+    // transfers, or LeNet's flat buffer before the first one)
+    double moved = double(lenet_flat_count()) * 4;
+    if (!m_current.empty()) {
+        const int step0 = m_current.front().step;
+        double sum = 0;
+        for (const Transfer& t : m_current)
+            if (t.step == step0)
+                sum += double(t.bytes);
+        if (sum > 0)
+            moved = m_ring ? sum : double(m_current.front().bytes);
+    }
+    const double charged = moved * m_linkScale;
+    double modelUs = 0;
+    if (m_link.none()) {
+        lines << tr("No link model: the simulated devices share this machine's memory, so a transfer "
+                    "costs a memcpy. Choose a link to see what communication costs.");
+    } else {
+        QString link = tr("Link %1: α = %2, β = %3 per direction.")
+                           .arg(QString::fromStdString(m_link.name), niceTime(m_link.latency_us),
+                                bandwidth(m_link.gb_per_s));
+        if (m_linkParams > 0) {
+            QString title = QString::fromStdString(link_params_text(m_linkParams));
+            for (const ModelSize& m : model_sizes())
+                if (m.params == m_linkParams)
+                    title = QString::fromLatin1(m.title);
+            link += QLatin1Char(' ') +
+                    tr("Charged as %1 (%2 M parameters): S = %3 per device, %4× LeNet's %5 (modelled; "
+                       "the training is LeNet's).")
+                        .arg(title)
+                        .arg(double(m_linkParams) / 1e6, 0, 'f', 1)
+                        .arg(decimalBytes(charged), QString::number(m_linkScale, 'f', m_linkScale < 10 ? 2 : 0),
+                             decimalBytes(moved));
+        }
+        lines << link;
+        const double a = m_link.latency_us, betaBytesPerUs = m_link.gb_per_s * 1e3;
+        if (m_ring) {
+            modelUs = ring_allreduce_model_us(m_link, n, charged);
+            lines << tr("Ring: 2(n−1)·α + 2(n−1)/n·S/β = %1·%2 + %3·%4 / %5 = %6 + %7 = %8")
+                         .arg(2 * (n - 1))
+                         .arg(niceTime(a))
+                         .arg(QStringLiteral("%1/%2").arg(2 * (n - 1)).arg(n))
+                         .arg(decimalBytes(charged))
+                         .arg(bandwidth(m_link.gb_per_s))
+                         .arg(niceTime(2.0 * (n - 1) * a))
+                         .arg(niceTime(2.0 * (n - 1) / n * charged / betaBytesPerUs))
+                         .arg(niceTime(modelUs));
+        } else {
+            modelUs = naive_allreduce_model_us(m_link, n, charged);
+            lines << tr("Naive, every copy through device 0's link: 2(n−1)·(α + S/β) = %1·(%2 + %3 / %4) = "
+                        "%5 + %6 = %7")
+                         .arg(2 * (n - 1))
+                         .arg(niceTime(a))
+                         .arg(decimalBytes(charged))
+                         .arg(bandwidth(m_link.gb_per_s))
+                         .arg(niceTime(2.0 * (n - 1) * a))
+                         .arg(niceTime(2.0 * (n - 1) * charged / betaBytesPerUs))
+                         .arg(niceTime(modelUs));
+        }
+        if (!m_ring && n >= 3)
+            lines << tr("The broadcasts share device 0's link: each waits for the ones before it.");
+        const double latencyShare = 2.0 * (n - 1) * a / std::max(modelUs, 1e-9);
+        lines << (latencyShare >= 0.5 ? tr("Latency-bound: α is %1% of the model's time.")
+                                      : tr("Bandwidth-bound: S/β is %1% of the model's time."))
+                     .arg(int(std::lround(100 * (latencyShare >= 0.5 ? latencyShare : 1 - latencyShare))));
+    }
+    // the latest whole allreduce, measured: from its first step's start to its last step's end
+    const bool whole = !m_current.empty() && [&] {
+        int last = 0;
+        for (const Transfer& t : m_current)
+            last = std::max(last, t.step);
+        return last + 1 == m_current.front().steps;
+    }();
+    if (whole) {
+        double t0 = 1e300, t1 = -1e300;
+        for (const Transfer& t : m_current) {
+            t0 = std::min(t0, t.t0);
+            t1 = std::max(t1, t.t1);
+        }
+        const double sec = t1 - t0;
+        QString m = tr("Measured (epoch %1, minibatch %2): %3")
+                        .arg(m_current.front().epoch)
+                        .arg(m_current.front().batch + 1)
+                        .arg(niceTime(sec * 1e6));
+        if (modelUs > 0)
+            m += tr(", %1× the model").arg(sec * 1e6 / modelUs, 0, 'f', 2);
+        lines << m + QStringLiteral(" · ") + tr("algbw = S/t = %1, busbw = algbw·2(n−1)/n = %2 (as nccl-tests)%3")
+                     .arg(bandwidth(allreduce_algbw_gb_s(charged, sec)),
+                          bandwidth(allreduce_busbw_gb_s(charged, sec, n)),
+                          m_linkParams > 0 ? tr(", modelled bytes") : QString());
+    }
+    m_modelText->setText(lines.join(QLatin1Char('\n')));
+}
+
+QString AllreduceView::modelText() const
+{
+    return m_modelText->text();
 }
 
 void AllreduceView::beginRun(const RunInfo& run)
@@ -551,6 +762,9 @@ void AllreduceView::beginRun(const RunInfo& run)
     setShape(run.config.devices, run.config.allreduce == AllreduceKind::Ring);
     m_all.clear();
     m_current.clear();
+    m_stepModel->data()->clear();
+    m_modelStepMs.clear();
+    setLink(run.config);
     m_grads.clear();
     m_shownGrad = {-1, -1};
     m_gradTensor = QString::fromStdString(run.config.snapshot_grad);
@@ -788,15 +1002,29 @@ void AllreduceView::rebuildStepPlots()
         if (t.dst >= 0 && t.dst < m_devices)
             recv[size_t(t.dst)] += t.bytes;
     }
-    QVector<double> k1, v1, k2, v2;
+    // the link model's time per step: its slowest transfer (a ring step's run side by side)
+    std::vector<double> model(dur.size(), 0.0);
+    if (!m_link.none())
+        for (const auto& t : m_current)
+            if (t.step >= 0 && t.step < int(model.size()))
+                model[size_t(t.step)] = std::max(model[size_t(t.step)], stepModelUs(t.bytes) / 1000);
+    QVector<double> k1, v1, k2, v2, km, vm;
     double maxDur = 0;
+    m_modelStepMs.clear();
     for (int s = 0; s < steps; ++s) {
         (first[size_t(s)] ? k1 : k2).push_back(s + 1);
         (first[size_t(s)] ? v1 : v2).push_back(dur[size_t(s)]);
-        maxDur = std::max(maxDur, dur[size_t(s)]);
+        maxDur = std::max({maxDur, dur[size_t(s)], model[size_t(s)]});
+        if (!m_link.none()) {
+            km.push_back(s + 1);
+            vm.push_back(model[size_t(s)]);
+            m_modelStepMs.push_back(model[size_t(s)]);
+        }
     }
     m_stepFirst->setData(k1, v1, true);
     m_stepSecond->setData(k2, v2, true);
+    m_stepModel->setData(km, vm, true);
+    rebuildModelText();
     m_steps->xAxis->setRange(0.3, std::max(steps, 1) + 0.7);
     m_steps->yAxis->setRange(0, maxDur > 0 ? maxDur * 1.25 : 1.0);
 
@@ -933,12 +1161,22 @@ QList<CsvTable> AllreduceView::csvTables() const
 {
     QList<CsvTable> t;
     t.append({QStringLiteral("allreduce_steps"),
-              QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms"),
+              QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms,link,"
+                             "charged_bytes,model_ms,modelled"),
               [this](QTextStream& out) {
+                  // charged_bytes: what the link model charged (bytes, or scaled "as if the
+                  // model were bigger"); model_ms: alpha + charged / beta; modelled: 1 when
+                  // a link model set the step's time
+                  const bool linked = !m_link.none();
+                  QString link = QString::fromStdString(m_link.name);
+                  if (link.contains(QLatin1Char(',')))
+                      link = QLatin1Char('"') + link + QLatin1Char('"'); // custom:LAT,BW
                   for (const auto& s : m_all)
                       out << s.epoch << ',' << s.batch << ',' << s.step << ',' << s.steps << ','
                           << s.phase << ',' << s.src << ',' << s.dst << ',' << s.chunk << ','
-                          << s.bytes << ',' << s.t0 * 1000 << ',' << s.t1 * 1000 << '\n';
+                          << s.bytes << ',' << s.t0 * 1000 << ',' << s.t1 * 1000 << ',' << link << ','
+                          << (linked ? std::llround(double(s.bytes) * m_linkScale) : s.bytes) << ','
+                          << (linked ? stepModelUs(s.bytes) / 1000 : 0.0) << ',' << (linked ? 1 : 0) << '\n';
               }});
     t.append({QStringLiteral("allreduce_traffic"), QStringLiteral("device,bytes_sent,bytes_received"),
               [this](QTextStream& out) {

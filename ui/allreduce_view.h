@@ -5,6 +5,7 @@
 #pragma once
 
 #include "lab_view.h"
+#include "comm/link.h"
 
 #include <map>
 #include <memory>
@@ -65,6 +66,11 @@ public:
     void setCompareRun(int runId);
     int compareRun() const;
     QString compareLine() const; // the line the compared drawing shows; empty when none
+    // The link model beside the measurement: the alpha-beta formula with its numbers, the
+    // latest whole allreduce's measured time, algbw and busbw (the text under the step plot).
+    QString modelText() const;
+    // The model's time for each step of the latest allreduce, in ms (the step plot's outlines).
+    std::vector<double> modelStepMs() const { return m_modelStepMs; }
 
     struct Transfer {
         int epoch, batch, step, steps, src, dst, chunk;
@@ -75,6 +81,9 @@ public:
 
 private:
     void setShape(int devices, bool ring);
+    void setLink(const TrainConfig& config);
+    void rebuildModelText();
+    double stepModelUs(qint64 bytes) const; // one transfer of bytes, as the link charges it
     void rebuildStepPlots();
     void rebuildGradients();
     static std::vector<QString> partialSums(const std::vector<Transfer>& all, int devices, bool ring, int upTo);
@@ -102,6 +111,12 @@ private:
     QLabel* m_gradNote = nullptr;
     QCPBars* m_stepFirst = nullptr;   // reduce / reduce-scatter
     QCPBars* m_stepSecond = nullptr;  // broadcast / all-gather
+    QCPBars* m_stepModel = nullptr;   // the link model's time per step: outlines
+    QLabel* m_modelText = nullptr;
+    std::vector<double> m_modelStepMs;
+    LinkModel m_link;
+    double m_linkScale = 1.0;
+    qint64 m_linkParams = 0;
     QCPBars* m_sent = nullptr;
     QCPBars* m_receivedBars = nullptr;
 

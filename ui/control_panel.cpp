@@ -164,6 +164,33 @@ void ControlPanel::buildUi()
     m_allreduce->addItem(tr("ring"), int(AllreduceKind::Ring));
     form->addRow(tr("Allreduce"), m_allreduce);
 
+    // the modelled link between the simulated devices, and "as if the model were bigger"
+    m_link = new QComboBox(runBox);
+    m_link->setObjectName(QStringLiteral("linkCombo"));
+    m_link->setEditable(true);
+    m_link->setInsertPolicy(QComboBox::NoInsert);
+    for (const std::string& name : link_names())
+        m_link->addItem(QString::fromStdString(name));
+    m_link->setToolTip(tr("The modelled interconnect between the simulated devices: each allreduce transfer "
+                          "lasts at least latency + bytes / bandwidth. Type custom:LAT_US,GB_PER_S for your "
+                          "own, e.g. custom:2000,0.05"));
+    form->addRow(tr("Link"), m_link);
+    m_linkParams = new QComboBox(runBox);
+    m_linkParams->setObjectName(QStringLiteral("linkParamsCombo"));
+    m_linkParams->setEditable(true);
+    m_linkParams->setInsertPolicy(QComboBox::NoInsert);
+    for (const ModelSize& m : model_sizes())
+        m_linkParams->addItem(QString::fromLatin1(m.name));
+    m_linkParams->setToolTip(tr("As if the model were bigger: the link charges each transfer as if the gradients "
+                                "had this many parameters (resnet50 = 25.6 M, gpt2-small = 124 M, or a count "
+                                "such as 50M). The training stays LeNet's; such steps are labelled modelled."));
+    form->addRow(tr("Link charges as"), m_linkParams);
+    m_linkNote = new QLabel(runBox);
+    m_linkNote->setObjectName(QStringLiteral("linkNote"));
+    m_linkNote->setWordWrap(true);
+    m_linkNote->setStyleSheet(QStringLiteral("color: #666;"));
+    form->addRow(QString(), m_linkNote);
+
     m_subset = new QSpinBox(runBox);
     m_subset->setObjectName(QStringLiteral("subsetSpin"));
     m_subset->setRange(0, 60000);
@@ -271,6 +298,8 @@ void ControlPanel::buildUi()
     connect(m_lr, &QDoubleSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
     for (QComboBox* c : {m_backend, m_mode, m_allreduce})
         connect(c, &QComboBox::currentIndexChanged, this, &ControlPanel::onSettingChanged);
+    for (QComboBox* c : {m_link, m_linkParams})
+        connect(c, &QComboBox::currentTextChanged, this, &ControlPanel::onSettingChanged);
     connect(m_start, &QPushButton::clicked, this, &ControlPanel::startClicked);
     connect(m_pause, &QPushButton::clicked, this, &ControlPanel::pauseClicked);
     connect(m_step, &QPushButton::clicked, this, &ControlPanel::stepClicked);
@@ -309,6 +338,15 @@ TrainConfig ControlPanel::config() const
     c.mode = static_cast<ExecMode>(m_mode->currentData().toInt());
     c.inflight = m_inflight->value();
     c.allreduce = static_cast<AllreduceKind>(m_allreduce->currentData().toInt());
+    // text that cannot be read keeps the last good value; problem() says what is wrong
+    try {
+        c.link = parse_link(m_link->currentText().trimmed().toStdString());
+    } catch (const std::invalid_argument&) {
+    }
+    try {
+        c.link_params = c.link.none() ? 0 : parse_link_params(m_linkParams->currentText().trimmed().toStdString());
+    } catch (const std::invalid_argument&) {
+    }
     c.train_subset = m_subset->value();
     c.test_subset = m_testSubset->value();
     c.memory_budget = static_cast<int64_t>(m_budget->value()) << 20;
@@ -334,6 +372,8 @@ void ControlPanel::setConfig(const TrainConfig& c)
     pick(m_mode, int(c.mode));
     m_inflight->setValue(c.inflight);
     pick(m_allreduce, int(c.allreduce));
+    m_link->setCurrentText(QString::fromStdString(c.link.name));
+    m_linkParams->setCurrentText(QString::fromStdString(link_params_text(c.link_params)));
     m_subset->setValue(static_cast<int>(c.train_subset));
     m_testSubset->setValue(static_cast<int>(c.test_subset));
     m_budget->setValue(static_cast<int>(c.memory_budget >> 20));
@@ -376,7 +416,8 @@ void ControlPanel::onSettingChanged()
                           a.batch_size == b.batch_size && qFuzzyCompare(a.lr, b.lr) &&
                           a.epochs == b.epochs && a.mode == b.mode &&
                           (a.mode != ExecMode::Bounded || a.inflight == b.inflight) &&
-                          a.allreduce == b.allreduce && a.memory_budget == b.memory_budget &&
+                          a.allreduce == b.allreduce && a.link.name == b.link.name &&
+                          a.link_params == b.link_params && a.memory_budget == b.memory_budget &&
                           a.seed == b.seed && a.train_subset == b.train_subset &&
                           a.test_subset == b.test_subset;
         if (!same) {
@@ -386,6 +427,43 @@ void ControlPanel::onSettingChanged()
     }
     updateEnabled();
     emit settingsChanged();
+}
+
+void ControlPanel::updateLinkNote()
+{
+    // what the chosen link stands for, or why its text cannot be read (then Start stays off)
+    m_linkProblem.clear();
+    LinkModel link;
+    try {
+        link = parse_link(m_link->currentText().trimmed().toStdString());
+    } catch (const std::invalid_argument&) {
+        m_linkProblem = tr("Link: choose a named link or type custom:LAT_US,GB_PER_S with a latency >= 0 µs "
+                           "and a bandwidth > 0 GB/s, e.g. custom:2000,0.05");
+    }
+    int64_t params = 0;
+    if (m_linkProblem.isEmpty() && !link.none()) {
+        try {
+            params = parse_link_params(m_linkParams->currentText().trimmed().toStdString());
+        } catch (const std::invalid_argument&) {
+            m_linkProblem = tr("Link charges as: choose lenet, resnet50, gpt2-small or type a parameter count "
+                               "such as 50M");
+        }
+    }
+    QString note;
+    if (!m_linkProblem.isEmpty())
+        note = QString();
+    else if (link.none())
+        note = tr("No link model: transfers cost what a memcpy costs.");
+    else {
+        note = tr("α = %1 µs, β = %2 GB/s per direction (a model)")
+                   .arg(link.latency_us, 0, 'g', 4)
+                   .arg(link.gb_per_s, 0, 'g', 4);
+        if (params > 0)
+            note += QStringLiteral("; ") +
+                    tr("each gradient charged as %1 MB, not LeNet's 0.52 MB (modelled)").arg(4.0 * double(params) / 1e6, 0, 'f', 1);
+    }
+    m_linkNote->setText(note);
+    m_linkNote->setVisible(!note.isEmpty());
 }
 
 QString ControlPanel::customText() const
@@ -410,6 +488,8 @@ QString ControlPanel::problem() const
     if (!m_dataReady)
         return m_dataText.isEmpty() ? tr("No data loaded: choose a folder or the synthetic data")
                                     : tr("No data: %1").arg(m_dataText);
+    if (!m_linkProblem.isEmpty())
+        return m_linkProblem;
     const TrainConfig c = config();
     if (c.backend == Backend::Cuda && !m_cudaUsable)
         return tr("The CUDA backend is not available here; choose Simulated CPU");
@@ -472,6 +552,7 @@ void ControlPanel::updateEnabled()
 {
     using S = RunController::State;
     const bool idle = m_state == S::Idle;
+    updateLinkNote();
     const QString why = problem();
     m_problem->setText(idle ? why : QString());
     m_problem->setVisible(idle && !why.isEmpty());
@@ -480,6 +561,7 @@ void ControlPanel::updateEnabled()
                        static_cast<QWidget*>(m_devices), static_cast<QWidget*>(m_batch),
                        static_cast<QWidget*>(m_lr), static_cast<QWidget*>(m_epochs),
                        static_cast<QWidget*>(m_mode), static_cast<QWidget*>(m_allreduce),
+                       static_cast<QWidget*>(m_link),
                        static_cast<QWidget*>(m_subset), static_cast<QWidget*>(m_testSubset),
                        static_cast<QWidget*>(m_budget), static_cast<QWidget*>(m_seed),
                        static_cast<QWidget*>(m_source), static_cast<QWidget*>(m_load),
@@ -489,6 +571,7 @@ void ControlPanel::updateEnabled()
     m_dir->setEnabled(idle && files);
     m_browse->setEnabled(idle && files);
     m_inflight->setEnabled(idle && m_mode->currentData().toInt() == int(ExecMode::Bounded));
+    m_linkParams->setEnabled(idle && m_link->currentText().trimmed() != QLatin1String("none"));
 
     m_start->setEnabled(idle && why.isEmpty());
     m_pause->setEnabled(m_state == S::Running || m_state == S::Paused);

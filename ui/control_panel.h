@@ -60,6 +60,7 @@ private:
     void onSettingChanged();
     void onPresetChosen(int index);
     QString customText() const;  // the lesson line when no preset is chosen
+    void updateLinkNote();
 
     // settings
     QComboBox* m_preset = nullptr;
@@ -73,6 +74,10 @@ private:
     QComboBox* m_mode = nullptr;
     QSpinBox* m_inflight = nullptr;
     QComboBox* m_allreduce = nullptr;
+    QComboBox* m_link = nullptr;        // a named link, or custom:LAT_US,GB_PER_S typed in
+    QComboBox* m_linkParams = nullptr;  // "as if the model were bigger"
+    QLabel* m_linkNote = nullptr;       // the chosen link's figures, or what is wrong with it
+    QString m_linkProblem;              // the link text cannot be read: why (keeps Start off)
     QSpinBox* m_subset = nullptr;
     QSpinBox* m_testSubset = nullptr;
     QSpinBox* m_budget = nullptr;

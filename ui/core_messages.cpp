@@ -89,6 +89,7 @@ const Phrase kPhrases[] = {
     QT_TRANSLATE_NOOP("Settings", "bounded mode's minibatches in flight"),
     QT_TRANSLATE_NOOP("Settings", "allreduce"),
     QT_TRANSLATE_NOOP("Settings", "link"),
+    QT_TRANSLATE_NOOP("Settings", "gradient size the link charges for"),
     QT_TRANSLATE_NOOP("Settings", "seed"),
     QT_TRANSLATE_NOOP("Settings", "training images"),
     QT_TRANSLATE_NOOP("Settings", "test images"),

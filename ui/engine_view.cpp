@@ -375,6 +375,10 @@ void EngineView::beginRun(const RunInfo& run)
         g->setPen(QPen(categoryColor(c), 1));
         g->setBrush(QBrush(categoryColor(c)));
         g->setName(categoryName(c));
+        // a link model sets the allreduce's time (and, scaled, its bytes): said in the legend,
+        // briefly (one row holds every kind); the run's label names the link
+        if (c == Allreduce && !run.config.link.none())
+            g->setName(tr("allreduce (modelled)"));
     }
     QCPGraph* push = m_plot->addGraph(x, y);
     push->setPen(QPen(kPushColor, 2));

@@ -95,6 +95,44 @@ QList<Preset> makePresets()
                   QT_TRANSLATE_NOOP("Presets", "Press Step to move the chunks one allreduce step at a time."), s, true});
     }
     {
+        // The book's finding on a slow link: the allreduce costs the same whatever the batch,
+        // so a small batch's few milliseconds of compute per device cannot pay for it, and a
+        // larger batch can. 1gbe: each naive allreduce of LeNet's 516 kB is at least
+        // 2 x (50 us + 4.13 ms) = 8.4 ms. Same 10,240 images, so seconds per epoch compare.
+        TrainConfig c = book(1, 128);
+        c.link = parse_link("1gbe");
+        c.epochs = 2;
+        c.train_subset = 10240;
+        c.test_subset = 2000;
+        p.append({QStringLiteral("link-1"), QT_TRANSLATE_NOOP("Presets", "Slow link (1 GbE): 1 device, batch 128"),
+                  QT_TRANSLATE_NOOP("Presets", "The baseline for the slow-link runs: one device, nothing crosses the "
+                                               "link. Compare its seconds per epoch with the next two."),
+                  c});
+        c.devices = 2;
+        p.append({QStringLiteral("link-2"), QT_TRANSLATE_NOOP("Presets", "Slow link (1 GbE): 2 devices, batch 128"),
+                  QT_TRANSLATE_NOOP("Presets", "Half the compute each, plus an allreduce of at least 8.4 ms over the "
+                                               "modelled link per minibatch: no faster than one device."),
+                  c});
+        c.batch_size = 1024;
+        p.append({QStringLiteral("link-2-1024"), QT_TRANSLATE_NOOP("Presets", "Slow link (1 GbE): 2 devices, batch 1024"),
+                  QT_TRANSLATE_NOOP("Presets", "The same allreduce, eight times fewer of them per epoch: the larger "
+                                               "batch wins the time back."),
+                  c});
+        // "As if the model were bigger": LeNet trains, the link charges ResNet-50's 102 MB
+        TrainConfig r = book(2, 256);
+        r.allreduce = AllreduceKind::Ring;
+        r.link = parse_link("10gbe");
+        r.link_params = parse_link_params("resnet50");
+        r.epochs = 1;
+        r.train_subset = 2560;
+        r.test_subset = 1000;
+        p.append({QStringLiteral("resnet50-10gbe"),
+                  QT_TRANSLATE_NOOP("Presets", "As if ResNet-50: ring over 10 GbE, 2 devices (modelled)"),
+                  QT_TRANSLATE_NOOP("Presets", "The link charges ResNet-50's 25.6 M parameters (102 MB) while LeNet "
+                                               "trains: bandwidth-bound, about 82 ms per allreduce. See the Allreduce view."),
+                  r});
+    }
+    {
         TrainConfig c = book(8, 1024);
         c.lr = 0.4;
         c.epochs = 2;

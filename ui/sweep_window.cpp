@@ -217,6 +217,15 @@ bool SweepWindow::start(QString* error)
         m_thread.join();
     m_config = c;
     m_points.clear();
+    // a link model times the allreduce: the plot says so
+    if (auto* t = qobject_cast<QCPTextElement*>(m_speedPlot->plotLayout()->element(0, 0)))
+        t->setText(c.base.link.none()
+                       ? tr("Images per second")
+                       : tr("Images per second (link %1%2: modelled)")
+                             .arg(QString::fromStdString(c.base.link.name),
+                                  c.base.link_params > 0
+                                      ? QStringLiteral(", as ") + QString::fromStdString(link_params_text(c.base.link_params))
+                                      : QString()));
     m_total = static_cast<int>(c.devices.size() * c.batch_sizes.size());
     m_sweep = std::make_unique<Sweep>(c, data);
     setRunning(true);

@@ -318,6 +318,10 @@
         <source>setting</source>
         <translation>设置</translation>
     </message>
+    <message>
+        <source>gradient size the link charges for</source>
+        <translation>链路计费的梯度大小</translation>
+    </message>
 </context>
 <context>
     <name>Presets</name>
@@ -416,6 +420,38 @@
     <message>
         <source>Async is slowest in epoch 1: every queued minibatch takes fresh memory (page faults). Later epochs reuse those blocks and run faster.</source>
         <translation>异步在第 1 个迭代周期最慢：每个排队的小批量都要占用新的内存（缺页）。之后的迭代周期重用这些内存块，运行更快。</translation>
+    </message>
+    <message>
+        <source>Slow link (1 GbE): 1 device, batch 128</source>
+        <translation>慢速链路（1 GbE）：1 个设备，批量大小 128</translation>
+    </message>
+    <message>
+        <source>The baseline for the slow-link runs: one device, nothing crosses the link. Compare its seconds per epoch with the next two.</source>
+        <translation>慢速链路实验的基线：一个设备，链路上没有传输。把它每个迭代周期的秒数与后两个预设比较。</translation>
+    </message>
+    <message>
+        <source>Slow link (1 GbE): 2 devices, batch 128</source>
+        <translation>慢速链路（1 GbE）：2 个设备，批量大小 128</translation>
+    </message>
+    <message>
+        <source>Half the compute each, plus an allreduce of at least 8.4 ms over the modelled link per minibatch: no faster than one device.</source>
+        <translation>每个设备只算一半，但每个小批量都要在模型链路上做至少 8.4 毫秒的 allreduce：并不比一个设备快。</translation>
+    </message>
+    <message>
+        <source>Slow link (1 GbE): 2 devices, batch 1024</source>
+        <translation>慢速链路（1 GbE）：2 个设备，批量大小 1024</translation>
+    </message>
+    <message>
+        <source>The same allreduce, eight times fewer of them per epoch: the larger batch wins the time back.</source>
+        <translation>同样的 allreduce，每个迭代周期少了八倍：更大的批量把时间赢了回来。</translation>
+    </message>
+    <message>
+        <source>As if ResNet-50: ring over 10 GbE, 2 devices (modelled)</source>
+        <translation>假如是 ResNet-50：10 GbE 上的环形 allreduce，2 个设备（模型估算）</translation>
+    </message>
+    <message>
+        <source>The link charges ResNet-50&apos;s 25.6 M parameters (102 MB) while LeNet trains: bandwidth-bound, about 82 ms per allreduce. See the Allreduce view.</source>
+        <translation>训练的是 LeNet，链路却按 ResNet-50 的 25.6 M 个参数（102 MB）计费：受带宽限制，每次 allreduce 约 82 毫秒。请看 Allreduce 视图。</translation>
     </message>
 </context>
 <context>
@@ -586,6 +622,98 @@
     <message>
         <source>Draw an earlier run's last allreduce beside this one: naive against ring, 2 devices against 4</source>
         <translation>在旁边画出较早一次运行的最后一次全归约：朴素对比环形，2 个设备对比 4 个</translation>
+    </message>
+    <message>
+        <source>%1 GB</source>
+        <translation>%1 GB</translation>
+    </message>
+    <message>
+        <source>%1 MB</source>
+        <translation>%1 MB</translation>
+    </message>
+    <message>
+        <source>%1 kB</source>
+        <translation>%1 kB</translation>
+    </message>
+    <message>
+        <source>%1 B</source>
+        <translation>%1 B</translation>
+    </message>
+    <message>
+        <source>%1 µs</source>
+        <translation>%1 微秒</translation>
+    </message>
+    <message>
+        <source>%1 ms</source>
+        <translation>%1 毫秒</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+    <message>
+        <source>%1 GB/s</source>
+        <translation>%1 GB/s</translation>
+    </message>
+    <message>
+        <source>link model</source>
+        <translation>链路模型</translation>
+    </message>
+    <message>
+        <source>link model (scaled bytes)</source>
+        <translation>链路模型（放大的字节数）</translation>
+    </message>
+    <message>
+        <source>The broadcasts share device 0&apos;s link: each waits for the ones before it.</source>
+        <translation>各次广播共用设备 0 的链路：每一次都要等前面的传完。</translation>
+    </message>
+    <message>
+        <source>One device: no allreduce, nothing crosses a link.</source>
+        <translation>单个设备：没有 allreduce，链路上没有传输。</translation>
+    </message>
+    <message>
+        <source>No link model: the simulated devices share this machine&apos;s memory, so a transfer costs a memcpy. Choose a link to see what communication costs.</source>
+        <translation>没有链路模型：模拟设备共享本机内存，一次传输只花一次 memcpy 的时间。选择一种链路，看看通信的代价。</translation>
+    </message>
+    <message>
+        <source>Link %1: α = %2, β = %3 per direction.</source>
+        <translation>链路 %1：α = %2，β = 每个方向 %3。</translation>
+    </message>
+    <message>
+        <source>Charged as %1 (%2 M parameters): S = %3 per device, %4× LeNet&apos;s %5 (modelled; the training is LeNet&apos;s).</source>
+        <translation>按 %1（%2 M 个参数）计费：每个设备 S = %3，是 LeNet 的 %5 的 %4 倍（模型估算；训练的仍是 LeNet）。</translation>
+    </message>
+    <message>
+        <source>Ring: 2(n−1)·α + 2(n−1)/n·S/β = %1·%2 + %3·%4 / %5 = %6 + %7 = %8</source>
+        <translation>环形：2(n−1)·α + 2(n−1)/n·S/β = %1·%2 + %3·%4 / %5 = %6 + %7 = %8</translation>
+    </message>
+    <message>
+        <source>Naive, every copy through device 0&apos;s link: 2(n−1)·(α + S/β) = %1·(%2 + %3 / %4) = %5 + %6 = %7</source>
+        <translation>朴素方式，每次复制都经过设备 0 的链路：2(n−1)·(α + S/β) = %1·(%2 + %3 / %4) = %5 + %6 = %7</translation>
+    </message>
+    <message>
+        <source>Latency-bound: α is %1% of the model&apos;s time.</source>
+        <translation>受延迟限制：α 占模型时间的 %1%。</translation>
+    </message>
+    <message>
+        <source>Bandwidth-bound: S/β is %1% of the model&apos;s time.</source>
+        <translation>受带宽限制：S/β 占模型时间的 %1%。</translation>
+    </message>
+    <message>
+        <source>Measured (epoch %1, minibatch %2): %3</source>
+        <translation>实测（第 %1 个迭代周期，第 %2 个小批量）：%3</translation>
+    </message>
+    <message>
+        <source>, %1× the model</source>
+        <translation>，为模型的 %1 倍</translation>
+    </message>
+    <message>
+        <source>algbw = S/t = %1, busbw = algbw·2(n−1)/n = %2 (as nccl-tests)%3</source>
+        <translation>algbw = S/t = %1，busbw = algbw·2(n−1)/n = %2（按 nccl-tests 的定义）%3</translation>
+    </message>
+    <message>
+        <source>, modelled bytes</source>
+        <translation>，按模型字节数</translation>
     </message>
 </context>
 <context>
@@ -841,6 +969,42 @@
         <source>Your own settings: choose a preset above to start from one of the lessons.</source>
         <translation>自定义设置：在上方选择一个预设，即可从某一课的设置开始。</translation>
     </message>
+    <message>
+        <source>The modelled interconnect between the simulated devices: each allreduce transfer lasts at least latency + bytes / bandwidth. Type custom:LAT_US,GB_PER_S for your own, e.g. custom:2000,0.05</source>
+        <translation>模拟设备之间的互连模型：每次 allreduce 传输至少耗时 延迟 + 字节数 / 带宽。自定义请输入 custom:延迟微秒,每秒GB，例如 custom:2000,0.05</translation>
+    </message>
+    <message>
+        <source>Link</source>
+        <translation>链路</translation>
+    </message>
+    <message>
+        <source>As if the model were bigger: the link charges each transfer as if the gradients had this many parameters (resnet50 = 25.6 M, gpt2-small = 124 M, or a count such as 50M). The training stays LeNet&apos;s; such steps are labelled modelled.</source>
+        <translation>假如模型更大：链路按梯度有这么多参数来计算每次传输的时间（resnet50 = 25.6 M，gpt2-small = 124 M，或一个数量，例如 50M）。训练的仍是 LeNet；这样的步骤标为“模型估算”。</translation>
+    </message>
+    <message>
+        <source>Link charges as</source>
+        <translation>链路计费按</translation>
+    </message>
+    <message>
+        <source>Link: choose a named link or type custom:LAT_US,GB_PER_S with a latency &gt;= 0 µs and a bandwidth &gt; 0 GB/s, e.g. custom:2000,0.05</source>
+        <translation>链路：请选择一种已命名的链路，或输入 custom:延迟微秒,每秒GB（延迟 &gt;= 0 微秒，带宽 &gt; 0 GB/s），例如 custom:2000,0.05</translation>
+    </message>
+    <message>
+        <source>Link charges as: choose lenet, resnet50, gpt2-small or type a parameter count such as 50M</source>
+        <translation>链路计费按：请选择 lenet、resnet50、gpt2-small，或输入参数个数，例如 50M</translation>
+    </message>
+    <message>
+        <source>No link model: transfers cost what a memcpy costs.</source>
+        <translation>没有链路模型：传输只花 memcpy 的时间。</translation>
+    </message>
+    <message>
+        <source>α = %1 µs, β = %2 GB/s per direction (a model)</source>
+        <translation>α = %1 微秒，β = 每个方向 %2 GB/s（模型）</translation>
+    </message>
+    <message>
+        <source>each gradient charged as %1 MB, not LeNet&apos;s 0.52 MB (modelled)</source>
+        <translation>每份梯度按 %1 MB 计费，而不是 LeNet 的 0.52 MB（模型估算）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::DatasetLoader</name>
@@ -1064,6 +1228,10 @@
     <message>
         <source>Front end and device workers (run #%1)</source>
         <translation>前端与设备工作线程（运行 #%1）</translation>
+    </message>
+    <message>
+        <source>allreduce (modelled)</source>
+        <translation>allreduce（模型估算）</translation>
     </message>
 </context>
 <context>
@@ -1523,6 +1691,10 @@
     <message>
         <source>(none in this build)</source>
         <translation>（此版本中没有）</translation>
+    </message>
+    <message>
+        <source> · link %1%2 (modelled)</source>
+        <translation> · 链路 %1%2（模型估算）</translation>
     </message>
 </context>
 <context>
@@ -2029,6 +2201,10 @@ asked for %2 with %3 in use</source>
         <source>waiting</source>
         <translation>等待</translation>
     </message>
+    <message>
+        <source>Images per second (link %1%2: modelled)</source>
+        <translation>每秒图像数（链路 %1%2：模型估算）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::TopologyWidget</name>
@@ -2097,6 +2273,10 @@ asked for %2 with %3 in use</source>
     <message>
         <source>Device 0 (the hub): ↑%1 ↓%2</source>
         <translation>设备 0（中心）：↑%1 ↓%2</translation>
+    </message>
+    <message>
+        <source>(model %1 ms, modelled)</source>
+        <translation>（模型 %1 毫秒，模型估算）</translation>
     </message>
 </context>
 <context>
