@@ -17,7 +17,7 @@ if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   DATA=(--data /usr/share/datasets/fashion-mnist)
 fi
 SIZE="${SIZE:-1600x1000}"
-SCENES="${SCENES:-book memory eight step}"   # a subset: SCENES=eight tests/screenshots.sh
+SCENES="${SCENES:-book memory eight step link}"   # a subset: SCENES=eight tests/screenshots.sh
 status=0
 
 scene() { # name, then gpulab's options
@@ -54,6 +54,11 @@ scene eight --preset ring-4 --devices 8 --batch-size 512 --lr 0.5 --mode async \
   --subset 8192 --test-subset 1000 --epochs 1 --engine-window 0 --view engine
 # Step through a ring allreduce on 4 devices: five presses, pictured while it waits.
 scene step --preset step-ring-4 --step-mode --press-step 5 --view allreduce
+# The book's finding over a slow link: 1 and 2 devices at batch 128, 2 at batch 1024 over a
+# modelled 1 GbE (Training's seconds per epoch), then ResNet-50's gradients charged over
+# 10 GbE (Allreduce: the model beside the measurement).
+scene link --preset link-1 --preset link-2 --preset link-2-1024 --preset resnet50-10gbe \
+  --epochs 1 --view allreduce
 
 echo "screenshots: look at $OUT/*/screen_*.png"
 exit $status

@@ -386,7 +386,9 @@ private slots:
         QVERIFY(lines[4].startsWith("2,128,0.1,"));
         for (int i = 1; i < 5; ++i) {
             const QStringList c = lines[i].split(',');
-            QCOMPARE(c.size(), 8);
+            QCOMPARE(c.size(), 10);
+            QCOMPARE(c[8], QString("none")); // no link model
+            QCOMPARE(c[9], QString("0"));
             // images/s and ms per minibatch describe the same time
             QVERIFY(qAbs(c[3].toDouble() * c[4].toDouble() / 1000 - c[1].toDouble()) < 0.01 * c[1].toDouble());
             QVERIFY(qAbs(c[5].toDouble() + c[6].toDouble() + c[7].toDouble() - 1) < 0.001);
@@ -395,6 +397,20 @@ private slots:
                             "--minibatches", "2", "--lr-scale", "none", "--lr", "0.3"});
         QCOMPARE(none.code, 0);
         QVERIFY2(none.out.contains("      1    128     0.3  "), qPrintable(none.out));
+        // a link model, charged as a bigger model: said in the first line and in the CSV
+        const QString linked = dir.filePath("linked.csv");
+        Outcome link = cli({"sweep", "--synthetic", "2000", "--devices", "2", "--batch-size", "128",
+                            "--minibatches", "2", "--link", "custom:100,5", "--link-params", "2M", "--csv", linked});
+        QCOMPARE(link.code, 0);
+        QVERIFY2(link.out.contains("link custom:100,5 charging 2000000's gradients (modelled)"), qPrintable(link.out));
+        QFile lf(linked);
+        QVERIFY(lf.open(QIODevice::ReadOnly));
+        const QStringList rows = QString::fromUtf8(lf.readAll()).split('\n', Qt::SkipEmptyParts);
+        QCOMPARE(rows.size(), 2);
+        QVERIFY2(rows[1].endsWith(",\"custom:100,5\",2000000"), qPrintable(rows[1]));
+        Outcome bad = cli({"sweep", "--synthetic", "2000", "--link", "token-ring"});
+        QCOMPARE(bad.code, 2);
+        QVERIFY2(bad.err.contains("--link") && bad.err.contains("custom:LAT_US,GB_PER_S"), qPrintable(bad.err));
     }
 
     void sweepBadSettings_data()

@@ -717,7 +717,7 @@ void AllreduceView::rebuildModelText()
                          .arg(niceTime(modelUs));
         }
         if (!m_ring && n >= 3)
-            lines << tr("The broadcasts share device 0's link: each waits for the ones before it.");
+            lines << tr("The broadcasts run on different workers but share device 0's link: one after another.");
         const double latencyShare = 2.0 * (n - 1) * a / std::max(modelUs, 1e-9);
         lines << (latencyShare >= 0.5 ? tr("Latency-bound: α is %1% of the model's time.")
                                       : tr("Bandwidth-bound: S/β is %1% of the model's time."))

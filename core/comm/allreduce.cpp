@@ -11,6 +11,7 @@
 #endif
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 namespace gpulab {
@@ -97,33 +98,46 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
                 k->add(count, src.f(), dst.f());
             }
         };
+        auto record = [&](double from_us, double to_us) {
+            trace->record(Event{.t_us = from_us,
+                                .data = ev::AllreduceStep{.t_end_us = to_us,
+                                                          .epoch = epoch,
+                                                          .batch = batch,
+                                                          .step = info.step,
+                                                          .steps = info.steps,
+                                                          .src = src_dev,
+                                                          .dst = dst_dev,
+                                                          .chunk = chunk,
+                                                          .bytes = count * 4,
+                                                          .phase = info.phase}});
+        };
+        if (link) {
+            // The transfer holds the link from when both its sides are free; the copy happens
+            // within that time (a copy engine moves the data while the link carries it) and
+            // the worker then waits until the link would have carried it. The step is shown
+            // from the link's start: time queued behind other transfers on a shared side
+            // (naive's device 0) belongs to those, as in the model's alpha + B/beta.
+            const double tb = trace ? trace->now_us() : 0; // read before `now`: never a late start
+            const auto now = std::chrono::steady_clock::now();
+            const LinkClock::Booking b = link->book(src_dev, dst_dev, count * 4);
+            if (trace)
+                dd.run_timed(work);
+            else
+                work();
+            link->wait_until(b.end);
+            if (trace)
+                record(tb + std::chrono::duration<double, std::micro>(b.start - now).count(), trace->now_us());
+            return;
+        }
         if (!trace) {
             work();
-            if (link)
-                link->transfer(src_dev, dst_dev, count * 4);
             return;
         }
         // The step ends when its data has landed; it lasted what the device spent on it (a
-        // GPU times its stream, so queued work before the step does not count), plus the
-        // link's time when there is a link model.
-        double busy = dd.run_timed(work);
-        if (link) {
-            const double l0 = trace->now_us();
-            link->transfer(src_dev, dst_dev, count * 4);
-            busy += trace->now_us() - l0;
-        }
+        // GPU times its stream, so queued work before the step does not count).
+        const double busy = dd.run_timed(work);
         const double t1 = trace->now_us();
-        trace->record(Event{.t_us = std::max(t0, t1 - busy),
-                            .data = ev::AllreduceStep{.t_end_us = t1,
-                                                      .epoch = epoch,
-                                                      .batch = batch,
-                                                      .step = info.step,
-                                                      .steps = info.steps,
-                                                      .src = src_dev,
-                                                      .dst = dst_dev,
-                                                      .chunk = chunk,
-                                                      .bytes = count * 4,
-                                                      .phase = info.phase}});
+        record(std::max(t0, t1 - busy), t1);
     };
     e.push(std::move(op));
 }

@@ -123,26 +123,30 @@ int64_t LinkClock::charged_bytes(int64_t bytes) const
     return m_scale == 1.0 ? bytes : static_cast<int64_t>(std::llround(static_cast<double>(bytes) * m_scale));
 }
 
-LinkClock::TimePoint LinkClock::reserve(int src, int dst, int64_t charged)
+LinkClock::Booking LinkClock::book(int src, int dst, int64_t bytes)
 {
     const auto now = std::chrono::steady_clock::now();
     // rounded up, so that the booked time is never shorter than the model's
     const auto cost = std::chrono::nanoseconds(
-        static_cast<int64_t>(std::ceil(m_model.transfer_us(charged) * 1000.0)));
+        static_cast<int64_t>(std::ceil(m_model.transfer_us(charged_bytes(bytes)) * 1000.0)));
     std::lock_guard lock(m_mutex);
     TimePoint& send = m_send_free[src];
     TimePoint& recv = m_recv_free[dst];
     const TimePoint start = std::max({now, send, recv});
     const TimePoint end = start + cost;
     send = recv = end;
-    return end;
+    return {start, end};
 }
 
 void LinkClock::transfer(int src, int dst, int64_t bytes)
 {
     if (m_model.none())
         return;
-    const TimePoint end = reserve(src, dst, charged_bytes(bytes));
+    wait_until(book(src, dst, bytes).end);
+}
+
+void LinkClock::wait_until(TimePoint end) const
+{
     if (!m_stop) {
         std::this_thread::sleep_until(end);
         return;

@@ -67,11 +67,17 @@ public:
     double bytes_scale() const { return m_scale; }
     // What a transfer of bytes is charged for: bytes * bytes_scale, rounded.
     int64_t charged_bytes(int64_t bytes) const;
-    // Books a transfer of bytes (as charged) from src to dst starting no earlier than now and
-    // no earlier than both sides are free; returns when it ends.
-    TimePoint reserve(int src, int dst, int64_t charged);
-    // reserve(charged_bytes(bytes)), then sleeps until the transfer ends (the receiving
-    // worker waits, as a copy engine's stream would), or until stop.
+    // Books a transfer of bytes (charged as charged_bytes(bytes)) from src to dst: it starts
+    // no earlier than now and no earlier than both sides are free, and holds both sides for
+    // alpha + charged / beta (rounded up to the nanosecond).
+    struct Booking {
+        TimePoint start, end;
+    };
+    Booking book(int src, int dst, int64_t bytes);
+    // Sleeps until end (the receiving worker waits, as a copy engine's stream would), or
+    // until stop.
+    void wait_until(TimePoint end) const;
+    // book(), then wait_until() its end.
     void transfer(int src, int dst, int64_t bytes);
 
 private:

@@ -664,8 +664,8 @@
         <translation>链路模型（放大的字节数）</translation>
     </message>
     <message>
-        <source>The broadcasts share device 0&apos;s link: each waits for the ones before it.</source>
-        <translation>各次广播共用设备 0 的链路：每一次都要等前面的传完。</translation>
+        <source>The broadcasts run on different workers but share device 0&apos;s link: one after another.</source>
+        <translation>各次广播在不同的工作线程上运行，但共用设备 0 的链路：一个接一个地传。</translation>
     </message>
     <message>
         <source>One device: no allreduce, nothing crosses a link.</source>
