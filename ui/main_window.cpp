@@ -608,10 +608,10 @@ RunInfo MainWindow::makeRun(int id, const TrainConfig& c) const
         run.shortLabel += QStringLiteral(" k=%1").arg(c.inflight);
     if (c.allreduce != AllreduceKind::Naive)
         run.shortLabel += QStringLiteral(" · ") + QString::fromLatin1(allreduce_name(c.allreduce));
-    if (!c.link.none()) // the link model times this run's allreduce: "modelled"
-        run.shortLabel += tr(" · link %1%2 (modelled)")
+    if (!c.link.none()) // short, for the legends; the Allreduce and Engine views say "modelled"
+        run.shortLabel += tr(" · link %1%2")
                               .arg(QString::fromStdString(c.link.name),
-                                   c.link_params > 0 ? QStringLiteral(" as ") + QString::fromStdString(link_params_text(c.link_params))
+                                   c.link_params > 0 ? tr(" as %1").arg(QString::fromStdString(link_params_text(c.link_params)))
                                                      : QString());
     if (c.train_subset > 0) // runs on different subsets must not read the same
         run.shortLabel += tr(" · %1 images").arg(QLocale().toString(qlonglong(c.train_subset)));

@@ -1693,8 +1693,12 @@
         <translation>（此版本中没有）</translation>
     </message>
     <message>
-        <source> · link %1%2 (modelled)</source>
-        <translation> · 链路 %1%2（模型估算）</translation>
+        <source> · link %1%2</source>
+        <translation> · 链路 %1%2</translation>
+    </message>
+    <message>
+        <source> as %1</source>
+        <translation>（按 %1 计费）</translation>
     </message>
 </context>
 <context>
