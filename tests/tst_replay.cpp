@@ -10,6 +10,7 @@
 #include "replay_source.h"
 #include "record/recording.h"
 #include "training_view.h"
+#include "support/offscreen_environment.h"
 
 #include <qcustomplot.h>
 
@@ -29,13 +30,6 @@ using namespace gpulab;
 namespace {
 
 constexpr int kRunTimeoutMs = 180000; // a loaded 2-core machine
-
-QProcessEnvironment offscreen()
-{
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-    return env;
-}
 
 QByteArray readAll(const QString& path)
 {
@@ -60,7 +54,7 @@ class TestReplay : public QObject {
     {
 #ifdef GPULAB_APP
         QProcess p;
-        p.setProcessEnvironment(offscreen());
+        p.setProcessEnvironment(offscreenEnvironment());
         p.start(QStringLiteral(GPULAB_APP), args);
         if (!p.waitForFinished(kRunTimeoutMs))
             return -1;

@@ -20,6 +20,7 @@
 #include "trace/trace_export.h"
 #include "train/settings.h"
 #include "train/trainer.h"
+#include "support/offscreen_environment.h"
 
 #include <qcustomplot.h>
 
@@ -69,14 +70,6 @@ bool waitCount(QSignalSpy& spy, int n, int timeoutMs)
     while (spy.count() < n && t.elapsed() < timeoutMs)
         spy.wait(static_cast<int>(std::max<qint64>(10, timeoutMs - t.elapsed())));
     return spy.count() >= n;
-}
-
-// The environment for the gpulab executable started by a test: this one, drawing offscreen.
-QProcessEnvironment offscreenEnvironment()
-{
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("offscreen"));
-    return env;
 }
 
 // Processes events until f() is true or the time is up.
