@@ -12,10 +12,13 @@
 #include "trace/op_summary.h"
 #include "trace/trace_export.h"
 #include "record/recording.h"
+#include "rank/kv_store.h"
+#include "rank/rank_group.h"
 #include "train/settings.h"
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -127,6 +130,62 @@ std::string run_line(const Event& e, const std::string& devices)
     return {};
 }
 
+// The rank options of train: --world, --rank, --master, --token, --timeout, --rendezvous,
+// else GPULAB_WORLD, GPULAB_RANK, GPULAB_MASTER, GPULAB_TOKEN, else torchrun's WORLD_SIZE,
+// RANK, MASTER_ADDR and MASTER_PORT, else OpenMPI's OMPI_COMM_WORLD_SIZE and _RANK.
+// Returns false when this is not a job of ranks.
+bool rank_options_from(const Args& a, RankOptions* o)
+{
+    auto env = [](const char* name) -> std::string {
+        const char* v = std::getenv(name);
+        return v ? v : "";
+    };
+    auto first_of = [&](const std::string& flag, std::initializer_list<const char*> names) -> std::string {
+        if (a.has(flag))
+            return a.str(flag, "");
+        for (const char* n : names)
+            if (std::string v = env(n); !v.empty())
+                return v;
+        return "";
+    };
+    auto whole = [](const std::string& what, const std::string& v, long long lo, long long hi) {
+        try {
+            size_t used = 0;
+            const long long x = std::stoll(v, &used);
+            if (used == v.size() && x >= lo && x <= hi)
+                return static_cast<int>(x);
+        } catch (...) {
+        }
+        throw Usage(what + " needs a whole number from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                    " (got '" + v + "')");
+    };
+    const std::string world = first_of("--world", {"GPULAB_WORLD", "WORLD_SIZE", "OMPI_COMM_WORLD_SIZE"});
+    if (world.empty())
+        return false;
+    o->world = whole("--world", world, 1, 1024);
+    const std::string rank = first_of("--rank", {"GPULAB_RANK", "RANK", "OMPI_COMM_WORLD_RANK"});
+    o->rank = rank.empty() ? 0 : whole("--rank", rank, 0, 1023);
+    std::string master = first_of("--master", {"GPULAB_MASTER"});
+    if (master.empty() && !env("MASTER_ADDR").empty())
+        master = env("MASTER_ADDR") + ":" + (env("MASTER_PORT").empty() ? "29500" : env("MASTER_PORT"));
+    o->master = master.empty() ? "127.0.0.1:29500" : master;
+    std::string host;
+    int port = 0;
+    if (!split_host_port(o->master, &host, &port))
+        throw Usage("--master needs HOST:PORT, such as 127.0.0.1:29500 (got '" + o->master + "')");
+    o->token = first_of("--token", {"GPULAB_TOKEN"});
+    const double timeout = a.real("--timeout", 60);
+    if (!(timeout >= 1 && timeout <= 86400))
+        throw Usage("--timeout needs seconds from 1 to 86400");
+    o->timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
+    o->rendezvous = a.str("--rendezvous", "");
+    if (!o->rendezvous.empty() && o->rendezvous.rfind("file:", 0) != 0)
+        throw Usage("--rendezvous needs file:DIR, a folder every rank can read and write (got '" + o->rendezvous + "')");
+    if (o->rendezvous == "file:")
+        throw Usage("--rendezvous file:DIR needs a folder");
+    return o->world > 1 || a.has("--rank");
+}
+
 } // namespace
 
 int cmd_help()
@@ -219,12 +278,17 @@ int cmd_train(const std::vector<std::string>& argv)
     bool json = false;
     FILE* out = stdout; // messages; stderr with --json, so stdout holds only the JSON lines
     long long synthetic = 0;
+    RankOptions rank_opts;
+    bool ranked = false;  // one rank of a job of several
+    bool verbose = false; // a rank other than 0 prints its lines too
     try {
-        std::vector<std::string> with_value = {"--data", "--trace", "--csv", "--synthetic", "--record"};
+        std::vector<std::string> with_value = {"--data",  "--trace", "--csv",   "--synthetic", "--record",
+                                               "--world", "--rank",  "--master", "--token",    "--timeout",
+                                               "--rendezvous"};
         for (const SettingSpec& spec : run_settings())
             with_value.push_back(spec.flag);
         Args a(argv, with_value,
-               {"--quiet", "--help", "--op-summary", "--json"});
+               {"--quiet", "--help", "--op-summary", "--json", "--verbose"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
@@ -256,6 +320,18 @@ int cmd_train(const std::vector<std::string>& argv)
         }
         if (std::string err = validate(cfg); !err.empty())
             throw Usage(err);
+        ranked = rank_options_from(a, &rank_opts);
+        verbose = a.has("--verbose");
+        if (ranked) {
+            if (cfg.backend == Backend::Cuda)
+                throw GpulabError(Error(ErrorCode::RankCudaNeedsNccl));
+            if (!ranks_available())
+                throw GpulabError(Error(ErrorCode::RanksNotBuilt));
+            if (cfg.batch_size < static_cast<int64_t>(cfg.devices) * rank_opts.world)
+                throw Usage("--batch-size " + std::to_string(cfg.batch_size) + " is smaller than the " +
+                            std::to_string(cfg.devices * rank_opts.world) +
+                            " devices of the job (--devices x --world); every device needs an image");
+        }
     } catch (const std::invalid_argument& e) {
         std::fprintf(stderr, "gpulab-cli train: %s\n", e.what());
         return 2;
@@ -267,6 +343,15 @@ int cmd_train(const std::vector<std::string>& argv)
         return 2;
     }
 
+    if (ranked && rank_opts.rank != 0 && !(trace_path.empty() && csv_path.empty() && record_path.empty())) {
+        // Rank 0 writes the files; a shared folder would otherwise get one writer per rank.
+        if (verbose)
+            std::fprintf(out, "rank %d: --trace, --csv and --record are rank 0's; this rank writes none\n",
+                         rank_opts.rank);
+        trace_path.clear();
+        csv_path.clear();
+        record_path.clear();
+    }
     std::shared_ptr<FashionMnist> data;
     try {
         if (synthetic > 0)
@@ -289,8 +374,36 @@ int cmd_train(const std::vector<std::string>& argv)
         }
     }
 
+    // A job of ranks: join it (rank 0 serves the rendezvous) before the run starts.
+    std::unique_ptr<RankGroup> group;
+    const bool show = !ranked || rank_opts.rank == 0 || verbose; // prints its run's lines
+    const std::string who = ranked ? "gpulab-cli train (rank " + std::to_string(rank_opts.rank) + ")" : "gpulab-cli train";
+    if (ranked) {
+        if (rank_opts.rank == 0 && rank_opts.token.empty()) {
+            rank_opts.token = random_token();
+            std::fprintf(out, "rank 0: the job's token is %s; start every other rank with --token %s\n",
+                         rank_opts.token.c_str(), rank_opts.token.c_str());
+        }
+        if (rank_opts.rank == 0)
+            std::fprintf(out, "rank 0: waiting for %d rank(s) at %s\n", rank_opts.world,
+                         rank_opts.rendezvous.empty() ? rank_opts.master.c_str() : rank_opts.rendezvous.c_str());
+        std::fflush(out);
+        try {
+            group = join_ranks(rank_opts, rank_settings_text(cfg, *data), [&](const Error& e) {
+                std::fprintf(stderr, "%s: refused a rank: %s\n", who.c_str(), english(e).c_str());
+            });
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "%s: %s\n", who.c_str(), english(e.error).c_str());
+            return 1;
+        }
+        if (show)
+            std::fprintf(out, "rank %d of %d: %d device(s) here, %d in the job\n", rank_opts.rank, rank_opts.world,
+                         cfg.devices, cfg.devices * rank_opts.world);
+    }
+
     EventStream trace;
     Trainer trainer(cfg, data, trace);
+    trainer.set_ranks(group.get());
     // The devices' own names, once the run has made them (the epoch lines and the recording
     // use them).
     std::mutex names_mutex;
@@ -356,6 +469,8 @@ int cmd_train(const std::vector<std::string>& argv)
             record_path.clear();
         }
         for (const auto& e : news) {
+            if (!show)
+                continue;
             if (const auto* loss = e.get<ev::MinibatchLoss>()) {
                 last_loss = loss->loss;
                 if (loss->batch == 0)
@@ -407,6 +522,8 @@ int cmd_train(const std::vector<std::string>& argv)
         drain();
     }
     front.join();
+    if (group)
+        group->finish();
     if (!result.device_names.empty()) {
         devices = join_names(result.device_names);
         device_list = result.device_names;
@@ -440,10 +557,10 @@ int cmd_train(const std::vector<std::string>& argv)
     switch (result.status) {
     case RunStatus::Completed: return 0;
     case RunStatus::Cancelled:
-        std::fprintf(stderr, "gpulab-cli train: interrupted; what was recorded is kept\n");
+        std::fprintf(stderr, "%s: interrupted; what was recorded is kept\n", who.c_str());
         return 130;
     case RunStatus::Failed:
-        std::fprintf(stderr, "gpulab-cli train: %s\n", result.message.c_str());
+        std::fprintf(stderr, "%s: %s\n", who.c_str(), result.message.c_str());
         return 1;
     }
     return 1;

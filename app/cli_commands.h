@@ -13,6 +13,7 @@ int cmd_devices(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args); // cli_verify.cpp
 int cmd_sweep(const std::vector<std::string>& args);  // cli_sweep.cpp
 int cmd_replay(const std::vector<std::string>& args);
+int cmd_launch(const std::vector<std::string>& args); // cli_launch.cpp
 int cmd_help();
 
 } // namespace gpulab::cli

@@ -28,6 +28,8 @@ int main(int argc, char** argv)
             return cmd_verify(args);
         if (cmd == "replay")
             return cmd_replay(args);
+        if (cmd == "launch")
+            return cmd_launch(args);
         if (cmd == "sweep")
             return cmd_sweep(args);
     } catch (const std::exception& e) {

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 PACKAGES="build-essential cmake pkg-config qt6-base-dev qt6-svg-dev libqcustomplot-dev
-  libopenblas-dev libdnnl-dev zlib1g-dev dataset-fashion-mnist libgl-dev xvfb xauth imagemagick
+  libopenblas-dev libdnnl-dev libgloo-dev zlib1g-dev dataset-fashion-mnist libgl-dev xvfb xauth imagemagick
   qt6-l10n-tools"
 if [ "${GPULAB_SKIP_APT:-0}" != "1" ]; then
   $SUDO apt-get update
@@ -24,7 +24,7 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 # ctest must list exactly the suites this tree has, each with one of the labels cpu, ui or
 # gpu: a suite that dropped out of the build would otherwise go unnoticed.
 EXPECTED_SUITES="cuda_required_rule fuzz_corpus_idx fuzz_corpus_recording tst_cli tst_cuda_allreduce tst_cuda_kernels tst_data tst_engine tst_kernels
-  tst_plot_zoom tst_projector tst_record tst_replay tst_run_settings tst_settings tst_sweep tst_sweep_ui tst_trace tst_trainer tst_ui tst_verify"
+  tst_plot_zoom tst_projector tst_ranks tst_record tst_replay tst_run_settings tst_settings tst_sweep tst_sweep_ui tst_trace tst_trainer tst_ui tst_verify"
 list_suites() { ctest --test-dir "$BUILD_DIR" -N "$@" | sed -n 's/^ *Test *#[0-9]*: *\([^ ]*\).*/\1/p' | sort; }
 expected=$(echo $EXPECTED_SUITES | tr ' ' '\n' | sort)
 listed=$(list_suites)

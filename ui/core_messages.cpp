@@ -76,6 +76,19 @@ const Phrase kPhrases[] = {
     {ErrorCode::RecordingBadRecord, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording is damaged near byte {offset} (a record claims {size} bytes; at most {max} are allowed)")},
     {ErrorCode::RecordingNoHeader, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording has no run header")},
     {ErrorCode::RecordingTooLarge, QT_TRANSLATE_NOOP("CoreMessages", "{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more")},
+    {ErrorCode::RanksNotBuilt, QT_TRANSLATE_NOOP("CoreMessages", "this gpulab was built without Gloo, so ranks in separate processes are not available; install libgloo-dev and build again")},
+    {ErrorCode::RankPortInUse, QT_TRANSLATE_NOOP("CoreMessages", "rank 0 cannot serve the rendezvous on {address}: the port is already in use; pick another with --master HOST:PORT")},
+    {ErrorCode::RankCannotListen, QT_TRANSLATE_NOOP("CoreMessages", "rank 0 cannot serve the rendezvous on {address} ({why}); give an address of this machine with --master HOST:PORT")},
+    {ErrorCode::RankMasterUnreachable, QT_TRANSLATE_NOOP("CoreMessages", "cannot reach rank 0 at {master} within {seconds} s ({why}); start rank 0 first and check the address and port")},
+    {ErrorCode::RankMasterLost, QT_TRANSLATE_NOOP("CoreMessages", "lost the connection to rank 0 at {master}")},
+    {ErrorCode::RankBadToken, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: its token is not the job's; give every rank the token rank 0 printed (--token)")},
+    {ErrorCode::RankWorldDiffers, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: it counts {world} ranks but rank 0 counts {world0}; give every rank the same --world")},
+    {ErrorCode::RankOutOfRange, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: a job of {world} ranks numbers them 0 to {last}")},
+    {ErrorCode::RankTaken, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: another process already joined as rank {rank}; give every process its own --rank")},
+    {ErrorCode::RankSettingDiffers, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: its {setting} is {value} but rank 0's is {value0}; every rank must train with the same settings")},
+    {ErrorCode::RankJoinTimeout, QT_TRANSLATE_NOOP("CoreMessages", "the ranks did not all join within {seconds} s; start every rank, or allow more time with --timeout")},
+    {ErrorCode::RankLost, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} stopped ({why}); every rank of the job stops")},
+    {ErrorCode::RankCudaNeedsNccl, QT_TRANSLATE_NOOP("CoreMessages", "ranks in separate processes run on simulated CPU devices (Gloo); CUDA ranks are not available yet: use --backend cpu")},
 };
 
 // The settings' names as messages use them (SettingSpec::label).

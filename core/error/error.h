@@ -83,6 +83,20 @@ enum class ErrorCode {
     RecordingBadRecord,      // file, offset, size, max
     RecordingNoHeader,       // file
     RecordingTooLarge,       // file, max_mib
+    // ---- ranks in separate processes ----
+    RanksNotBuilt,            // 
+    RankPortInUse,            // address
+    RankCannotListen,         // address, why
+    RankMasterUnreachable,    // master, seconds, why
+    RankMasterLost,           // master
+    RankBadToken,             // rank
+    RankWorldDiffers,         // rank, world, world0
+    RankOutOfRange,           // rank, last, world
+    RankTaken,                // rank
+    RankSettingDiffers,       // rank, setting, value, value0
+    RankJoinTimeout,          // seconds
+    RankLost,                 // rank, why
+    RankCudaNeedsNccl,        // 
 };
 
 struct Error {

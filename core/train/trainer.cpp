@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "kernels/cpu_threads.h"
 #include "model/lenet.h"
+#include "rank/rank_group.h"
 #include "trace/event_stream.h"
 #include "train/settings.h"
 
@@ -187,7 +188,9 @@ struct Trainer::Run {
     std::vector<std::unique_ptr<Device>> devices; // outlive everything below
     std::unique_ptr<Engine> engine;
     std::vector<DeviceModel> models;
-    int n = 0;
+    int n = 0;                       // this process's devices
+    int first = 0;                   // the global number of device 0 (ranks: rank x n)
+    int global = 0;                  // devices of every rank
     std::unique_ptr<LinkClock> link; // null for no link model
     int64_t train_count = 0;
     int64_t test_count = 0;
@@ -324,7 +327,11 @@ RunResult Trainer::run()
 
     RunResult res;
     {
-        m_trace.record(Event{.data = ev::RunBegin{.settings = m_cfg.describe(), .devices = m_cfg.devices}});
+        std::string settings = m_cfg.describe();
+        if (m_ranks)
+            settings += ", rank " + std::to_string(m_ranks->rank()) + " of " + std::to_string(m_ranks->world()) +
+                        " (" + std::to_string(m_ranks->world() * m_cfg.devices) + " devices in the job)";
+        m_trace.record(Event{.data = ev::RunBegin{.settings = settings, .devices = m_cfg.devices}});
     }
     Run r;
     r.n = m_cfg.devices;
@@ -379,6 +386,18 @@ RunResult Trainer::run()
     }
     if (res.error)
         res.message = english(res.error);
+    if (m_ranks) {
+        if (res.status == RunStatus::Failed && m_cancel) { // stopped while another rank stopped
+            res.status = RunStatus::Cancelled;
+            res.error = Error(ErrorCode::Stopped);
+            res.message = english(res.error);
+        }
+        // The others stop too, and name this rank.
+        if (res.status == RunStatus::Cancelled)
+            m_ranks->report_failure("stopped by the user");
+        else if (res.status == RunStatus::Failed && res.error.code != ErrorCode::RankLost)
+            m_ranks->report_failure(res.message);
+    }
     // Teardown: the front end's handles, then the engine (drains: every closure and its
     // buffers are released), then we can read what each device still holds.
     r.models.clear();
@@ -412,11 +431,15 @@ void Trainer::set_up(Run& r, RunResult& res)
     const Dataset& train = m_data->train;
     r.train_count = c.train_subset > 0 ? std::min(c.train_subset, train.count) : train.count;
     r.test_count = c.test_subset > 0 ? std::min(c.test_subset, m_data->test.count) : m_data->test.count;
-    if (r.train_count < c.devices)
+    r.first = m_ranks ? m_ranks->rank() * r.n : 0;
+    r.global = m_ranks ? m_ranks->world() * r.n : r.n;
+    if (r.train_count < r.global)
         throw std::invalid_argument("the training set has fewer images than devices");
 
     {
         auto init = std::make_shared<std::vector<float>>(lenet_init(c.seed));
+        if (m_ranks) // rank 0's parameters on every rank
+            m_ranks->broadcast_from_rank0(init->data(), init->size());
         for (auto& m : r.models) {
             OpDesc op;
             op.device = m.device->index();
@@ -537,13 +560,15 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
     }
     const std::vector<int64_t> idx = r.batcher->batch(b);
     const int64_t bs = static_cast<int64_t>(idx.size());
-    const auto shards = split_even(bs, r.n);
+    const auto shards = split_even(bs, r.global); // every device of every rank
     auto meter = std::make_shared<Meter>(r.n);
     auto em = ep.meter;
     EventStream* trace = &m_trace;
+    const bool ranks = m_ranks != nullptr; // then the ranks' sum is the minibatch's loss
+    std::vector<Tensor> losses;
     for (int d = 0; d < r.n; ++d) {
         DeviceModel& m = r.models[static_cast<size_t>(d)];
-        const auto [off, cnt] = shards[static_cast<size_t>(d)];
+        const auto [off, cnt] = shards[static_cast<size_t>(r.first + d)];
         Tensor loss;
         if (cnt > 0) {
             auto [x, y] = res.data_on_device
@@ -585,7 +610,7 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
                                    throw NonFiniteLoss(std::move(err));
                                }
                                double total = 0;
-                               if (meter->add(l, &total)) {
+                               if (meter->add(l, &total) && !ranks) {
                                    {
                                        std::lock_guard lock(em->mutex);
                                        em->loss_sum += total;
@@ -598,6 +623,7 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
                                                                                  .loss = total / static_cast<double>(bs)}});
                                }
                            });
+        losses.push_back(loss);
     }
     // every snapshot_interval minibatches, and the run's last one: every view then
     // ends on the same, final minibatch
@@ -627,6 +653,8 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
     };
     if (!push_allreduce(c.allreduce, ctx, bufs))
         throw Cancelled();
+    if (m_ranks)
+        push_rank_allreduce(r, ep, losses, b, bs);
     if (snap)
         push_grad_snapshots(r, Snapshot::What::GradAfter, epoch, static_cast<int>(b));
 
@@ -672,9 +700,9 @@ double Trainer::evaluate(Run& r)
         std::vector<int64_t> idx(static_cast<size_t>(bs));
         for (int64_t i = 0; i < bs; ++i)
             idx[static_cast<size_t>(i)] = start + i;
-        const auto shards = split_even(bs, r.n);
+        const auto shards = split_even(bs, r.global);
         for (int d = 0; d < r.n; ++d) {
-            const auto [off, cnt] = shards[static_cast<size_t>(d)];
+            const auto [off, cnt] = shards[static_cast<size_t>(r.first + d)];
             if (cnt == 0)
                 continue;
             DeviceModel& m = r.models[static_cast<size_t>(d)];
@@ -685,7 +713,60 @@ double Trainer::evaluate(Run& r)
         }
         eng.wait_all(); // evaluation is bounded to one batch in flight
     }
+    if (m_ranks) { // every rank's count
+        float total = static_cast<float>(correct->total);
+        m_ranks->allreduce_sum(&total, 1);
+        correct->total = total;
+    }
     return r.test_count > 0 ? correct->total / static_cast<double>(r.test_count) : 0;
+}
+
+// The second stage of a job of ranks: after the devices' own allreduce every device of this
+// rank holds the rank's sum; one op on device 0 takes it to the host with the rank's loss,
+// sums both over every rank (Gloo), and puts the job's sum back on every device of the rank.
+// Rank 0 then records the minibatch's loss as one process would.
+void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tensor>& losses, int64_t b, int64_t bs)
+{
+    OpDesc op;
+    op.device = r.models.front().device->index();
+    op.name = "rank_allreduce";
+    for (auto& m : r.models)
+        for (const Var& v : m.grad_vars())
+            op.writes.push_back(v);
+    for (const Tensor& l : losses)
+        op.reads.push_back(l.var);
+    std::vector<Tensor> grads;
+    for (auto& m : r.models)
+        grads.push_back(m.grads);
+    op.fn = [ranks = m_ranks, grads, losses, em = ep.meter, trace = &m_trace, epoch = ep.epoch, b, bs,
+             nb = ep.batches] {
+        const Tensor& g0 = grads.front();
+        const int64_t count = g0.numel();
+        std::vector<float> host(static_cast<size_t>(count) + 1);
+        g0.device().download(host.data(), g0.f(), count * 4);
+        double loss = 0;
+        for (const Tensor& l : losses) {
+            float v = 0;
+            l.device().download(&v, l.f(), 4);
+            loss += v;
+        }
+        host.back() = static_cast<float>(loss);
+        ranks->allreduce_sum(host.data(), host.size());
+        for (const Tensor& g : grads)
+            g.device().upload(g.f(), host.data(), count * 4);
+        const double total = host.back();
+        {
+            std::lock_guard lock(em->mutex);
+            em->loss_sum += total;
+            em->images += bs;
+        }
+        trace->record(Event{.data = ev::MinibatchLoss{.epoch = epoch,
+                                                      .batch = static_cast<int>(b),
+                                                      .batches_in_epoch = static_cast<int>(nb),
+                                                      .images = bs,
+                                                      .loss = total / static_cast<double>(bs)}});
+    };
+    r.engine->push(std::move(op));
 }
 
 // The book's train loop, in its named steps: set up; per epoch, one minibatch after

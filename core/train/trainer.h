@@ -19,6 +19,7 @@ namespace gpulab {
 
 class Device;
 class EventStream;
+class RankGroup;
 struct FashionMnist;
 
 // The loss became NaN, infinite or absurdly large: the learning rate is too high.
@@ -70,6 +71,12 @@ public:
 
     const TrainConfig& config() const { return m_cfg; }
 
+    // One rank of a job of several (rank_group.h): this trainer's devices take their share
+    // of every global minibatch, the ranks' gradients are summed after the devices' own
+    // allreduce, and rank 0's initial parameters go to every rank. Set before run(); the
+    // group outlives the run.
+    void set_ranks(RankGroup* ranks) { m_ranks = ranks; }
+
 private:
     struct Run;
     struct EpochState;
@@ -83,6 +90,7 @@ private:
     void push_param_snapshots(Run& r, int epoch, int batch);
     void push_grad_snapshots(Run& r, Snapshot::What what, int epoch, int batch);
     void push_finish_readbacks(Run& r);
+    void push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tensor>& losses, int64_t batch, int64_t bs);
 
     TrainConfig m_cfg;
     std::shared_ptr<const FashionMnist> m_data;
@@ -104,6 +112,7 @@ private:
     // epoch's seconds leave them out, so a paused or stepped run reports its training time.
     double m_waited_s = 0;
     Engine* m_engine = nullptr; // the running engine, for cancel(); under m_mutex
+    RankGroup* m_ranks = nullptr;
 };
 
 } // namespace gpulab

@@ -243,6 +243,58 @@
         <source>{file}: the recording holds more than {max_mib} MiB of data; gpulab reads no more</source>
         <translation>{file}：录制文件的数据超过 {max_mib} MiB；gpulab 不再继续读取</translation>
     </message>
+    <message>
+        <source>this gpulab was built without Gloo, so ranks in separate processes are not available; install libgloo-dev and build again</source>
+        <translation>此 gpulab 构建时没有 Gloo，无法在多个进程中运行多个 rank；请安装 libgloo-dev 后重新构建</translation>
+    </message>
+    <message>
+        <source>rank 0 cannot serve the rendezvous on {address}: the port is already in use; pick another with --master HOST:PORT</source>
+        <translation>rank 0 无法在 {address} 上提供会合服务：端口已被占用；请用 --master HOST:PORT 另选端口</translation>
+    </message>
+    <message>
+        <source>rank 0 cannot serve the rendezvous on {address} ({why}); give an address of this machine with --master HOST:PORT</source>
+        <translation>rank 0 无法在 {address} 上提供会合服务（{why}）；请用 --master HOST:PORT 指定本机的地址</translation>
+    </message>
+    <message>
+        <source>cannot reach rank 0 at {master} within {seconds} s ({why}); start rank 0 first and check the address and port</source>
+        <translation>{seconds} 秒内无法连接到位于 {master} 的 rank 0（{why}）；请先启动 rank 0，并检查地址和端口</translation>
+    </message>
+    <message>
+        <source>lost the connection to rank 0 at {master}</source>
+        <translation>与位于 {master} 的 rank 0 的连接已断开</translation>
+    </message>
+    <message>
+        <source>rank {rank} was refused: its token is not the job's; give every rank the token rank 0 printed (--token)</source>
+        <translation>rank {rank} 被拒绝：它的令牌与本作业的不同；请给每个 rank 使用 rank 0 打印的令牌（--token）</translation>
+    </message>
+    <message>
+        <source>rank {rank} was refused: it counts {world} ranks but rank 0 counts {world0}; give every rank the same --world</source>
+        <translation>rank {rank} 被拒绝：它认为共有 {world} 个 rank，而 rank 0 认为有 {world0} 个；请给每个 rank 相同的 --world</translation>
+    </message>
+    <message>
+        <source>rank {rank} was refused: a job of {world} ranks numbers them 0 to {last}</source>
+        <translation>rank {rank} 被拒绝：{world} 个 rank 的作业中编号为 0 到 {last}</translation>
+    </message>
+    <message>
+        <source>rank {rank} was refused: another process already joined as rank {rank}; give every process its own --rank</source>
+        <translation>rank {rank} 被拒绝：已有另一个进程以 rank {rank} 加入；请给每个进程不同的 --rank</translation>
+    </message>
+    <message>
+        <source>rank {rank} was refused: its {setting} is {value} but rank 0's is {value0}; every rank must train with the same settings</source>
+        <translation>rank {rank} 被拒绝：它的 {setting} 为 {value}，而 rank 0 的为 {value0}；所有 rank 必须使用相同的设置</translation>
+    </message>
+    <message>
+        <source>the ranks did not all join within {seconds} s; start every rank, or allow more time with --timeout</source>
+        <translation>{seconds} 秒内并非所有 rank 都已加入；请启动所有 rank，或用 --timeout 留出更多时间</translation>
+    </message>
+    <message>
+        <source>rank {rank} stopped ({why}); every rank of the job stops</source>
+        <translation>rank {rank} 已停止（{why}）；本作业的所有 rank 都将停止</translation>
+    </message>
+    <message>
+        <source>ranks in separate processes run on simulated CPU devices (Gloo); CUDA ranks are not available yet: use --backend cpu</source>
+        <translation>多进程 rank 目前只能在模拟 CPU 设备上运行（Gloo）；尚不支持 CUDA rank：请使用 --backend cpu</translation>
+    </message>
 </context>
 <context>
     <name>Settings</name>

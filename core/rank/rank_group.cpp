@@ -1,0 +1,402 @@
+// Joining a job of ranks, and the collectives between them over Gloo (when it was found at
+// configure time; otherwise join_ranks says that this build has no ranks).
+#include "rank/rank_group.h"
+
+#include "data/fashion_mnist.h"
+#include "model/lenet.h"
+#include "rank/kv_store.h"
+#include "train/train_config.h"
+
+#include <chrono>
+#include <cstdio>
+#include <fcntl.h>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifdef GPULAB_HAVE_GLOO
+#include <gloo/allreduce.h>
+#include <gloo/broadcast.h>
+#include <gloo/math.h>
+#include <gloo/rendezvous/context.h>
+#include <gloo/rendezvous/file_store.h>
+#include <gloo/rendezvous/prefix_store.h>
+#include <gloo/rendezvous/store.h>
+#include <gloo/transport/tcp/device.h>
+#endif
+
+namespace gpulab {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// FNV-1a over bytes
+uint64_t fnv(uint64_t h, const void* p, size_t n)
+{
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+std::string hex(uint64_t v)
+{
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string text_of(double v)
+{
+    std::ostringstream o;
+    o.precision(17);
+    o << v;
+    return o.str();
+}
+
+} // namespace
+
+std::string random_token()
+{
+    std::random_device rd;
+    const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    return hex(v);
+}
+
+std::string rank_settings_text(const TrainConfig& c, const FashionMnist& data)
+{
+    const int64_t train_count = c.train_subset > 0 ? std::min(c.train_subset, data.train.count) : data.train.count;
+    const int64_t test_count = c.test_subset > 0 ? std::min(c.test_subset, data.test.count) : data.test.count;
+    uint64_t h = 1469598103934665603ull;
+    h = fnv(h, data.train.images.data(), static_cast<size_t>(train_count * kImagePixels) * sizeof(float));
+    h = fnv(h, data.train.labels.data(), static_cast<size_t>(train_count) * sizeof(data.train.labels[0]));
+    h = fnv(h, data.test.images.data(), static_cast<size_t>(test_count * kImagePixels) * sizeof(float));
+    h = fnv(h, data.test.labels.data(), static_cast<size_t>(test_count) * sizeof(data.test.labels[0]));
+    std::ostringstream o;
+    o << "model=lenet\n"
+      << "batch_size=" << c.batch_size << "\n"
+      << "lr=" << text_of(c.lr) << "\n"
+      << "seed=" << c.seed << "\n"
+      << "mode=" << exec_mode_name(c.mode) << "\n"
+      << "inflight=" << c.inflight << "\n"
+      << "epochs=" << c.epochs << "\n"
+      << "devices=" << c.devices << "\n"
+      << "train_images=" << train_count << "\n"
+      << "test_images=" << test_count << "\n"
+      << "dataset=" << hex(h) << "\n";
+    return o.str();
+}
+
+#ifndef GPULAB_HAVE_GLOO
+
+bool ranks_available(std::string* why)
+{
+    if (why)
+        *why = "built without Gloo (libgloo-dev)";
+    return false;
+}
+
+std::unique_ptr<RankGroup> join_ranks(const RankOptions&, const std::string&, std::function<void(const Error&)>)
+{
+    throw GpulabError(Error(ErrorCode::RanksNotBuilt));
+}
+
+#else
+
+bool ranks_available(std::string*)
+{
+    return true;
+}
+
+namespace {
+
+// Where a rank meets the others and learns who failed: the TCP store or a shared folder.
+class Meeting {
+public:
+    virtual ~Meeting() = default;
+    virtual gloo::rendezvous::Store& store() = 0;
+    virtual std::string local_address() = 0;
+    virtual std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) = 0;
+    virtual void fail(int rank, const std::string& why) = 0;
+    virtual void finish(std::chrono::milliseconds) {}
+};
+
+// Gloo's Store over our TCP store (keys under "gloo/").
+class TcpStore : public gloo::rendezvous::Store {
+public:
+    TcpStore(KvClient& c, std::chrono::milliseconds timeout) : m_client(c), m_timeout(timeout) {}
+    void set(const std::string& key, const std::vector<char>& data) override { m_client.set("gloo/" + key, data); }
+    std::vector<char> get(const std::string& key) override
+    {
+        auto v = m_client.get("gloo/" + key, m_timeout);
+        if (!v)
+            throw_timeout();
+        return *v;
+    }
+    void wait(const std::vector<std::string>& keys) override { wait(keys, m_timeout); }
+    void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override
+    {
+        std::vector<std::string> k;
+        for (const auto& key : keys)
+            k.push_back("gloo/" + key);
+        if (!m_client.wait(k, timeout))
+            throw_timeout();
+    }
+
+private:
+    [[noreturn]] void throw_timeout()
+    {
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
+        throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
+    }
+    KvClient& m_client;
+    std::chrono::milliseconds m_timeout;
+};
+
+class TcpMeeting : public Meeting {
+public:
+    TcpMeeting(const RankOptions& o, const std::string& settings, std::function<void(const Error&)> on_refusal)
+    {
+        std::string host;
+        int port = 0;
+        if (!split_host_port(o.master, &host, &port))
+            throw GpulabError(Error(ErrorCode::RankCannotListen, {{"address", o.master}, {"why", "not HOST:PORT"}}));
+        if (o.rank == 0) {
+            m_server = std::make_unique<KvServer>(host, port, RankJob{o.token, o.world, settings});
+            m_server->on_refusal = std::move(on_refusal);
+        }
+        m_client = std::make_unique<KvClient>(host, port, o.timeout);
+        if (Error refused = m_client->hello(o.token, o.rank, o.world, settings))
+            throw GpulabError(refused);
+        m_store = std::make_unique<TcpStore>(*m_client, o.timeout);
+    }
+    gloo::rendezvous::Store& store() override { return *m_store; }
+    std::string local_address() override { return m_client->local_address(); }
+    std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) override
+    {
+        return m_client->first_failure(t);
+    }
+    void fail(int, const std::string& why) override
+    {
+        try {
+            m_client->fail(0, why);
+        } catch (const GpulabError&) {
+        }
+    }
+    void finish(std::chrono::milliseconds t) override
+    {
+        try {
+            m_client->goodbye();
+        } catch (const GpulabError&) {
+        }
+        if (m_server)
+            m_server->wait_for_goodbyes(t);
+    }
+
+private:
+    std::unique_ptr<KvServer> m_server;
+    std::unique_ptr<KvClient> m_client;
+    std::unique_ptr<TcpStore> m_store;
+};
+
+// Gloo's FileStore on a folder every rank can read and write. Each rank checks in with its
+// token and settings ("hello-R"); rank 0 answers each ("verdict-R"). A rank claims its
+// number with a file created exclusively, so two processes cannot both be rank R.
+class FileMeeting : public Meeting {
+public:
+    FileMeeting(const RankOptions& o, const std::string& dir, const std::string& settings,
+                std::function<void(const Error&)> on_refusal)
+        : m_dir(dir), m_timeout(o.timeout), m_files(dir)
+    {
+        struct stat st{};
+        if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+            throw GpulabError(Error(ErrorCode::RankCannotListen, {{"address", "file:" + dir}, {"why", "not a folder"}}));
+        const std::string r = std::to_string(o.rank);
+        if (o.rank < 0 || o.rank >= o.world)
+            throw GpulabError(Error(ErrorCode::RankOutOfRange,
+                                    {{"rank", r}, {"last", std::to_string(o.world - 1)}, {"world", std::to_string(o.world)}}));
+        const std::string claim = dir + "/gpulab-rank-" + r;
+        const int fd = ::open(claim.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0)
+            throw GpulabError(Error(ErrorCode::RankTaken, {{"rank", r}}));
+        ::close(fd);
+        m_files.set("hello-" + r, bytes(o.token + "\n" + std::to_string(o.world) + "\n" + settings));
+        if (o.rank == 0) {
+            const RankJob job{o.token, o.world, settings};
+            for (int other = 0; other < o.world; ++other) {
+                const std::string key = "hello-" + std::to_string(other);
+                wait_key(key);
+                const std::vector<char> v = m_files.get(key);
+                const std::string text(v.begin(), v.end());
+                const auto nl1 = text.find('\n');
+                const auto nl2 = nl1 == std::string::npos ? nl1 : text.find('\n', nl1 + 1);
+                Error verdict;
+                if (nl2 == std::string::npos) {
+                    verdict = Error(ErrorCode::RankBadToken, {{"rank", std::to_string(other)}});
+                } else {
+                    int world = 0;
+                    try {
+                        world = std::stoi(text.substr(nl1 + 1, nl2 - nl1 - 1));
+                    } catch (...) {
+                    }
+                    verdict = admit_rank(job, text.substr(0, nl1), other, world, text.substr(nl2 + 1));
+                }
+                std::string out = verdict ? error_code_name(verdict.code) : "ok";
+                for (const auto& [k, val] : verdict.facts)
+                    out += "\n" + k + "\n" + val;
+                m_files.set("verdict-" + std::to_string(other), bytes(out));
+                if (verdict && on_refusal)
+                    on_refusal(verdict);
+            }
+        }
+        const std::string key = "verdict-" + r;
+        wait_key(key);
+        const std::vector<char> v = m_files.get(key);
+        std::vector<std::string> parts;
+        std::string cur;
+        for (char ch : v) {
+            if (ch == '\n') {
+                parts.push_back(cur);
+                cur.clear();
+            } else {
+                cur += ch;
+            }
+        }
+        parts.push_back(cur);
+        if (parts[0] != "ok") {
+            Error e(error_code_from_name(parts[0]));
+            if (e.code == ErrorCode::None)
+                e.code = ErrorCode::Other;
+            for (size_t i = 1; i + 1 < parts.size(); i += 2)
+                e.facts.push_back({parts[i], parts[i + 1]});
+            throw GpulabError(e);
+        }
+    }
+    gloo::rendezvous::Store& store() override { return m_files; }
+    std::string local_address() override { return "127.0.0.1"; }
+    std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) override
+    {
+        try {
+            m_files.wait({"gpulab-failed"}, t);
+            const std::vector<char> v = m_files.get("gpulab-failed");
+            const std::string s(v.begin(), v.end());
+            const auto nl = s.find('\n');
+            return std::make_pair(std::stoi(s.substr(0, nl)), nl == std::string::npos ? std::string() : s.substr(nl + 1));
+        } catch (const std::exception&) {
+            return std::nullopt;
+        }
+    }
+    void fail(int rank, const std::string& why) override
+    {
+        try {
+            m_files.set("gpulab-failed", bytes(std::to_string(rank) + "\n" + why));
+        } catch (const std::exception&) {
+        }
+    }
+
+private:
+    static std::vector<char> bytes(const std::string& s) { return {s.begin(), s.end()}; }
+    void wait_key(const std::string& key)
+    {
+        try {
+            m_files.wait({key}, m_timeout);
+        } catch (const std::exception&) {
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
+            throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
+        }
+    }
+    std::string m_dir;
+    std::chrono::milliseconds m_timeout;
+    gloo::rendezvous::FileStore m_files;
+};
+
+class GlooGroup : public RankGroup {
+public:
+    GlooGroup(const RankOptions& o, std::unique_ptr<Meeting> meeting)
+        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_meeting(std::move(meeting))
+    {
+        gloo::transport::tcp::attr attr;
+        attr.hostname = m_meeting->local_address();
+        auto dev = gloo::transport::tcp::CreateDevice(attr);
+        auto ctx = std::make_shared<gloo::rendezvous::Context>(o.rank, o.world);
+        ctx->setTimeout(o.timeout);
+        try {
+            ctx->connectFullMesh(m_meeting->store(), dev);
+        } catch (const GpulabError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw GpulabError(lost(e.what()));
+        }
+        m_ctx = ctx;
+    }
+    int rank() const override { return m_rank; }
+    int world() const override { return m_world; }
+    void allreduce_sum(float* data, size_t count) override
+    {
+        const auto t0 = Clock::now();
+        try {
+            gloo::AllreduceOptions opts(m_ctx);
+            opts.setOutput(data, count);
+            opts.setReduceFunction(
+                static_cast<void (*)(void*, const void*, const void*, size_t)>(&gloo::sum<float>));
+            opts.setTag(m_tag++);
+            gloo::allreduce(opts);
+        } catch (const std::exception& e) {
+            throw GpulabError(lost(e.what()));
+        }
+        m_allreduce_s += std::chrono::duration<double>(Clock::now() - t0).count();
+    }
+    void broadcast_from_rank0(float* data, size_t count) override
+    {
+        try {
+            gloo::BroadcastOptions opts(m_ctx);
+            opts.setOutput(data, count);
+            opts.setRoot(0);
+            opts.setTag(m_tag++);
+            gloo::broadcast(opts);
+        } catch (const std::exception& e) {
+            throw GpulabError(lost(e.what()));
+        }
+    }
+    void report_failure(const std::string& why) override { m_meeting->fail(m_rank, why); }
+    void finish() override { m_meeting->finish(std::chrono::milliseconds(5000)); }
+    double allreduce_seconds() const override { return m_allreduce_s; }
+
+private:
+    // Another rank is gone: name the first that failed, as the rendezvous knows it.
+    Error lost(const std::string& what)
+    {
+        auto f = m_meeting->first_failure(std::chrono::milliseconds(5000));
+        if (f)
+            return Error(ErrorCode::RankLost, {{"rank", std::to_string(f->first)}, {"why", f->second}});
+        return Error(ErrorCode::RankLost, {{"rank", "?"}, {"why", what}});
+    }
+    int m_rank, m_world;
+    std::chrono::milliseconds m_timeout;
+    std::unique_ptr<Meeting> m_meeting;
+    std::shared_ptr<gloo::rendezvous::Context> m_ctx;
+    uint32_t m_tag = 1;
+    double m_allreduce_s = 0;
+};
+
+} // namespace
+
+std::unique_ptr<RankGroup> join_ranks(const RankOptions& o, const std::string& settings,
+                                      std::function<void(const Error&)> on_refusal)
+{
+    std::unique_ptr<Meeting> meeting;
+    if (o.rendezvous.rfind("file:", 0) == 0)
+        meeting = std::make_unique<FileMeeting>(o, o.rendezvous.substr(5), settings, std::move(on_refusal));
+    else
+        meeting = std::make_unique<TcpMeeting>(o, settings, std::move(on_refusal));
+    return std::make_unique<GlooGroup>(o, std::move(meeting));
+}
+
+#endif
+
+} // namespace gpulab

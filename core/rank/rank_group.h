@@ -1,0 +1,66 @@
+// A job of several ranks, each a process with its own devices: how a rank joins one
+// (RankOptions, join_ranks) and what the trainer asks of the others (RankGroup). Rank 0
+// serves the rendezvous (kv_store.h); Gloo carries the collectives between CPU ranks. No Qt.
+#pragma once
+
+#include "error/error.h"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace gpulab {
+
+struct FashionMnist;
+struct TrainConfig;
+
+struct RankOptions {
+    int world = 1;              // ranks in the job
+    int rank = 0;               // this process's
+    std::string master;         // HOST:PORT where rank 0 serves the rendezvous
+    std::string token;          // the job's; rank 0 makes a random one when empty
+    std::chrono::milliseconds timeout{60000}; // joining, and each collective
+    std::string rendezvous;     // "" (TCP on master) or "file:DIR" (Gloo's FileStore)
+};
+
+// True when this build can run ranks in separate processes (Gloo was found); otherwise why
+// not in *why.
+bool ranks_available(std::string* why = nullptr);
+
+// A random token: 16 hex digits.
+std::string random_token();
+
+// What every rank must share with rank 0, "name=value" per line: the model, the global batch,
+// lr, seed, mode, epochs, devices per rank, subsets and the training set's fingerprint.
+std::string rank_settings_text(const TrainConfig& c, const FashionMnist& data);
+
+class RankGroup {
+public:
+    virtual ~RankGroup() = default;
+    virtual int rank() const = 0;
+    virtual int world() const = 0;
+    // Element-wise sum over every rank, in place. Throws GpulabError (RankLost naming the
+    // rank that stopped first) when another rank is gone or the timeout passes.
+    virtual void allreduce_sum(float* data, size_t count) = 0;
+    // Rank 0's values to every rank, in place. Throws as allreduce_sum.
+    virtual void broadcast_from_rank0(float* data, size_t count) = 0;
+    // This rank failed (the error in English): the others are told who failed first.
+    virtual void report_failure(const std::string& why) = 0;
+    // This rank is done; rank 0 also waits (briefly) for the others' goodbyes.
+    virtual void finish() = 0;
+    // Seconds spent in allreduce_sum so far.
+    virtual double allreduce_seconds() const = 0;
+};
+
+// Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its
+// settings, then the ranks connect to one another. Throws GpulabError: RanksNotBuilt,
+// RankPortInUse, RankCannotListen, RankMasterUnreachable, a refusal (RankBadToken,
+// RankOutOfRange, RankTaken, RankWorldDiffers, RankSettingDiffers), RankJoinTimeout.
+// `on_refusal` (rank 0) hears each rank the rendezvous turned away.
+std::unique_ptr<RankGroup> join_ranks(const RankOptions& o, const std::string& settings,
+                                      std::function<void(const Error&)> on_refusal = {});
+
+} // namespace gpulab
