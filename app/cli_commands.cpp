@@ -203,6 +203,8 @@ int cmd_help()
         "  gpulab-cli replay FILE [--trace OUT] [--csv OUT]\n"
         "                               print a recording's header and epoch lines as\n"
         "                               recorded; convert it to a Chrome trace or CSV\n"
+        "  gpulab-cli launch --nproc N [--master HOST:PORT] [--timeout S] -- <train options>\n"
+        "                               a job of N ranks on this machine, one process each\n"
         "  gpulab-cli --version         the version (and the git description of the build)\n"
         "\n"
         "train options:\n"
@@ -216,6 +218,17 @@ int cmd_help()
         "  --op-summary           after the run, where each device's time went, per op\n"
         "  --json                 one JSON object per epoch on stdout; every message on stderr\n"
         "  --quiet                no progress line\n"
+        "\n"
+        "train as one rank of a job of several (Gloo; also GPULAB_WORLD, GPULAB_RANK,\n"
+        "GPULAB_MASTER, GPULAB_TOKEN, torchrun's WORLD_SIZE, RANK, MASTER_ADDR, MASTER_PORT and\n"
+        "OpenMPI's OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_RANK):\n"
+        "  --world N              ranks in the job; --batch-size is split over all their devices\n"
+        "  --rank R               this process's rank, 0 to N-1; rank 0 serves the rendezvous\n"
+        "  --master HOST:PORT     where rank 0 serves it (default 127.0.0.1:29500)\n"
+        "  --token T              the job's token (rank 0 makes and prints one when not given)\n"
+        "  --timeout S            seconds to wait for the rendezvous and each collective (60)\n"
+        "  --rendezvous file:DIR  meet in a shared folder (Gloo's FileStore) instead\n"
+        "  --verbose              ranks other than 0 print their lines too\n"
         "\n"
         "sweep options (sync mode; also --backend, --allreduce, --seed, --data, --synthetic,\n"
         "--threads-per-device, --memory-budget as for train):\n"
@@ -236,8 +249,9 @@ int cmd_help()
         "tol + eps*|reference|) and exits 1 when any check fails.\n"
         "\n"
         "exit codes: 0 done, 1 the run failed (out of memory, diverged), 2 bad settings or\n"
-        "data, 130 interrupted. replay: 0 a complete recording, 1 an incomplete one (the run\n"
-        "was cut short: what it holds is shown), 2 not a readable recording.\n",
+        "data, 130 interrupted. launch: the code of the first rank that failed. replay: 0 a\n"
+        "complete recording, 1 an incomplete one (the run was cut short: what it holds is\n"
+        "shown), 2 not a readable recording.\n",
         settings_help(cli_defaults()).c_str(), default_fashion_mnist_dir().c_str());
     return 0;
 }

@@ -331,6 +331,63 @@ private slots:
         QVERIFY(QFile::exists(trace));
     }
 
+    void ranksFromTheEnvironment()
+    {
+        // rank 0 from GPULAB_*, rank 1 from torchrun's variables (the token from GPULAB_TOKEN)
+        const QString port = QString::number(freePort());
+        const QStringList args = {"train", "--synthetic", "600", "--devices", "1", "--epochs", "1", "--quiet"};
+        QProcessEnvironment e0 = QProcessEnvironment::systemEnvironment();
+        e0.insert("GPULAB_WORLD", "2");
+        e0.insert("GPULAB_RANK", "0");
+        e0.insert("GPULAB_MASTER", "127.0.0.1:" + port);
+        e0.insert("GPULAB_TOKEN", "shared");
+        QProcessEnvironment e1 = QProcessEnvironment::systemEnvironment();
+        e1.insert("WORLD_SIZE", "2");
+        e1.insert("RANK", "1");
+        e1.insert("MASTER_ADDR", "127.0.0.1");
+        e1.insert("MASTER_PORT", port);
+        e1.insert("GPULAB_TOKEN", "shared");
+        QProcess zero, one;
+        for (auto [p, env] : {std::pair{&zero, e0}, std::pair{&one, e1}}) {
+            p->setProcessChannelMode(QProcess::MergedChannels);
+            p->setProcessEnvironment(env);
+            p->start(GPULAB_CLI, args);
+        }
+        QVERIFY(zero.waitForFinished(300000));
+        QVERIFY(one.waitForFinished(300000));
+        const QByteArray out0 = zero.readAll(), out1 = one.readAll();
+        QVERIFY2(zero.exitCode() == 0, out0.constData());
+        QVERIFY2(one.exitCode() == 0, out1.constData());
+        QVERIFY2(out0.contains("rank 0 of 2") && out0.contains("epoch 1: loss"), out0.constData());
+        QVERIFY2(!out1.contains("epoch 1: loss"), out1.constData());
+    }
+
+    void fileRendezvous()
+    {
+        QTemporaryDir dir;
+        const QStringList common = {"train", "--world", "2", "--rendezvous", "file:" + dir.path(), "--token", "t",
+                                    "--timeout", "60", "--synthetic", "600", "--devices", "1", "--epochs", "1",
+                                    "--quiet", "--verbose"};
+        QProcess zero, one;
+        for (auto [p, r] : {std::pair{&zero, "0"}, std::pair{&one, "1"}}) {
+            p->setProcessChannelMode(QProcess::MergedChannels);
+            p->start(GPULAB_CLI, common + QStringList{"--rank", r});
+        }
+        QVERIFY(zero.waitForFinished(300000));
+        QVERIFY(one.waitForFinished(300000));
+        const QByteArray out0 = zero.readAll(), out1 = one.readAll();
+        QVERIFY2(zero.exitCode() == 0, out0.constData());
+        QVERIFY2(one.exitCode() == 0, out1.constData());
+        // both print the job's epoch line (--verbose): the same loss and accuracy
+        const QByteArray line0 = out0.mid(out0.indexOf("epoch 1: loss")).left(40);
+        QVERIFY2(line0.startsWith("epoch 1: loss"), out0.constData());
+        QVERIFY2(out1.contains(line0), out1.constData());
+        // a second rank 1 in the same folder is refused
+        const Outcome o = cli(common + QStringList{"--rank", "1", "--timeout", "3"});
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.out.contains("another process already joined as rank 1"), qPrintable(o.out));
+    }
+
 private:
     // launch --nproc ranks -- --devices per_rank gives the per-minibatch losses of one process
     // with ranks x per_rank devices, within 5e-5 relative, over 60 minibatches.
