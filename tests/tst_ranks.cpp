@@ -379,8 +379,9 @@ private slots:
         QVERIFY2(zero.exitCode() == 0, out0.constData());
         QVERIFY2(one.exitCode() == 0, out1.constData());
         // both print the job's epoch line (--verbose): the same loss and accuracy
-        const QByteArray line0 = out0.mid(out0.indexOf("epoch 1: loss")).left(40);
-        QVERIFY2(line0.startsWith("epoch 1: loss"), out0.constData());
+        QByteArray line0 = out0.mid(out0.indexOf("epoch 1: loss"));
+        line0 = line0.left(line0.indexOf(", ", line0.indexOf("test acc"))); // "epoch 1: loss L, test acc A"
+        QVERIFY2(line0.startsWith("epoch 1: loss") && line0.contains("test acc"), out0.constData());
         QVERIFY2(out1.contains(line0), out1.constData());
         // a second rank 1 in the same folder is refused
         const Outcome o = cli(common + QStringList{"--rank", "1", "--timeout", "3"});
