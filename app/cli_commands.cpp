@@ -536,8 +536,16 @@ int cmd_train(const std::vector<std::string>& argv)
         drain();
     }
     front.join();
-    if (group)
+    if (group) {
+        double train_s = 0;
+        for (const EpochStats& st : result.epochs)
+            train_s += st.seconds;
+        if (show && train_s > 0)
+            std::fprintf(out, "rank %d: %.2f s of %.2f s training in the ranks' allreduce (%.1f%%, waits for the other ranks included)\n",
+                         rank_opts.rank, group->allreduce_seconds(), train_s,
+                         100.0 * group->allreduce_seconds() / train_s);
         group->finish();
+    }
     if (!result.device_names.empty()) {
         devices = join_names(result.device_names);
         device_list = result.device_names;
