@@ -317,6 +317,40 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(!w.controller()->busy(), 60000);
     }
 
+    // Every example shipped with the lab (resources/recordings, embedded) reads completely,
+    // plays to its end in the window, and is offered in Help > Example runs.
+    void examplesOpenAndReadCompletely()
+    {
+        const QDir dir(QStringLiteral(":/recordings"));
+        const QStringList files = dir.entryList({QStringLiteral("*.gpurec")}, QDir::Files, QDir::Name);
+        const QStringList expected{QStringLiteral("book-1-device.gpurec"), QStringLiteral("book-2-devices.gpurec"),
+                                   QStringLiteral("memory-async.gpurec"), QStringLiteral("memory-sync.gpurec"),
+                                   QStringLiteral("ring-4-devices.gpurec")};
+        QCOMPARE(files, expected);
+        MainWindow w;
+        w.show();
+        QMenu* menu = w.findChild<QMenu*>(QStringLiteral("exampleRunsMenu"));
+        QVERIFY(menu);
+        int offered = 0;
+        for (QAction* a : menu->actions())
+            if (a->data().toString().startsWith(QStringLiteral(":/recordings/")))
+                ++offered;
+        QCOMPARE(offered, files.size());
+        for (const QString& f : files) {
+            const QString p = dir.filePath(f);
+            ReplaySource src(p); // throws on a damaged file: the test fails
+            QVERIFY2(src.complete(), qPrintable(f));
+            QVERIFY2(src.eventCount() > 100, qPrintable(f));
+            QVERIFY2(src.result().status == RunStatus::Completed, qPrintable(f));
+            QVERIFY2(src.settingsProblem().isEmpty(), qPrintable(src.settingsProblem()));
+            QCOMPARE(src.epochsRecorded(), src.config().epochs);
+            QCOMPARE(int(src.header().devices.size()), src.config().devices);
+            QString error;
+            QVERIFY2(w.openRecordings({p}, &error), qPrintable(error));
+            w.replayToEnd();
+            QCOMPARE(w.trainingView()->epochCount(w.currentRunId()), src.config().epochs);
+        }
+    }
 };
 
 QTEST_MAIN(TestReplay)
