@@ -14,7 +14,11 @@
 
 #include <csignal>
 #include <cmath>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
 
 using namespace gpulab;
 
@@ -204,6 +208,33 @@ private slots:
         QVERIFY2(t.elapsed() < 60000, "gave up long after its timeout");
     }
 
+    void foreignServerIsNotRankZero()
+    {
+        // something listens on the master's port, accepts and hangs up: not a hang, not "lost"
+        const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        QCOMPARE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+        QCOMPARE(::listen(fd, 4), 0);
+        socklen_t len = sizeof a;
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        std::thread hangup([fd] {
+            const int c = ::accept(fd, nullptr, nullptr);
+            if (c >= 0)
+                ::close(c);
+        });
+        try {
+            KvClient c("127.0.0.1", ntohs(a.sin_port), 5000ms);
+            const Error e = c.hello("t", 1, 2, "");
+            QFAIL(qPrintable(QString("admitted by a server that hung up: %1").arg(static_cast<int>(e.code))));
+        } catch (const GpulabError& e) {
+            QCOMPARE(e.error.code, ErrorCode::RankMasterUnreachable);
+        }
+        hangup.join();
+        ::close(fd);
+    }
+
     void hostPort()
     {
         std::string h;
@@ -223,7 +254,7 @@ private slots:
     void init()
     {
         const QString name = QTest::currentTestFunction();
-        if (name.startsWith("store") || name == "hostPort")
+        if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero")
             return;
         if (!ranks_available())
             QSKIP("this build has no Gloo (libgloo-dev): no ranks in separate processes");

@@ -405,7 +405,7 @@ void KvServer::wait_for_goodbyes(std::chrono::milliseconds timeout)
 // ---------------------------------------------------------------- client
 
 KvClient::KvClient(const std::string& host, int port, std::chrono::milliseconds timeout)
-    : m_master(host + ":" + std::to_string(port))
+    : m_master(host + ":" + std::to_string(port)), m_timeout(timeout)
 {
     const auto deadline = Clock::now() + timeout;
     std::string why = "no answer";
@@ -482,8 +482,16 @@ Error KvClient::hello(const std::string& token, int rank, int world, const std::
 {
     std::lock_guard lock(m_mutex);
     Fields f;
-    const std::vector<char> body =
-        request(encode({"hello", token, std::to_string(rank), std::to_string(world), settings}));
+    std::vector<char> body;
+    try {
+        body = request(encode({"hello", token, std::to_string(rank), std::to_string(world), settings}));
+    } catch (const GpulabError&) { // something accepted the connection, but it is not rank 0's store
+        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
+        throw GpulabError(Error(ErrorCode::RankMasterUnreachable,
+                                {{"master", m_master},
+                                 {"seconds", std::to_string(secs)},
+                                 {"why", "what answered there closed the connection without a word"}}));
+    }
     if (!decode(body, &f) || f.empty())
         throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", m_master}}));
     if (f[0] == "ok")

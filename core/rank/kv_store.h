@@ -102,6 +102,7 @@ private:
     std::vector<char> request(const std::vector<char>& msg);
     std::string m_master;
     std::string m_local;
+    std::chrono::milliseconds m_timeout;
     int m_fd = -1;
     std::mutex m_mutex;
 };
