@@ -4,6 +4,7 @@
 #include "data/synthetic.h"
 #include "record/recording.h"
 #include "support/file_bytes.h"
+#include "trace/event_columns.h"
 #include "trace/event_stream.h"
 #include "train/settings.h"
 #include "train/trainer.h"
@@ -14,7 +15,9 @@
 
 #include <zlib.h>
 
+#include <bit>
 #include <cstring>
+#include <random>
 #include <fstream>
 #include <iterator>
 
@@ -29,6 +32,84 @@ bool same_event(Event a, Event b)
         if (auto* s = e->get<ev::Snapshot>())
             s->index = -1;
     return a == b;
+}
+
+// Little-endian payload bytes, as recording.h lays them out.
+struct Bytes {
+    std::string b;
+    template <class T>
+    void put(T v) { b.append(reinterpret_cast<const char*>(&v), sizeof v); }
+    void str(const std::string& s)
+    {
+        put<uint32_t>(static_cast<uint32_t>(s.size()));
+        b += s;
+    }
+    void error(const Error& e)
+    {
+        str(e ? error_code_name(e.code) : "");
+        put<uint32_t>(static_cast<uint32_t>(e.facts.size()));
+        for (const auto& [k, v] : e.facts) {
+            str(k);
+            str(v);
+        }
+    }
+};
+
+// A whole file of the given format version and (type, payload) records, framed and
+// compressed as recording.h describes, independently of the writer.
+std::vector<uint8_t> file_of(uint32_t version, const std::vector<std::pair<uint8_t, std::string>>& records)
+{
+    std::vector<uint8_t> f = {'G', 'P', 'U', 'L', 'A', 'B', 'R', 'C'};
+    f.insert(f.end(), reinterpret_cast<const uint8_t*>(&version), reinterpret_cast<const uint8_t*>(&version) + 4);
+    const uint32_t c = static_cast<uint32_t>(crc32(0, f.data(), 12));
+    f.insert(f.end(), reinterpret_cast<const uint8_t*>(&c), reinterpret_cast<const uint8_t*>(&c) + 4);
+    std::string all;
+    for (const auto& [type, payload] : records) {
+        Bytes r;
+        r.put<uint8_t>(type);
+        r.put<uint32_t>(static_cast<uint32_t>(payload.size()));
+        r.put<uint16_t>(static_cast<uint16_t>(crc32(0, reinterpret_cast<const Bytef*>(r.b.data()), 5)));
+        uint32_t check = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(r.b.data()), 5));
+        check = static_cast<uint32_t>(crc32(check, reinterpret_cast<const Bytef*>(payload.data()), static_cast<uInt>(payload.size())));
+        all += r.b + payload;
+        all.append(reinterpret_cast<const char*>(&check), 4);
+    }
+    std::vector<uint8_t> z(compressBound(static_cast<uLong>(all.size())) + 16);
+    uLongf zn = static_cast<uLongf>(z.size());
+    compress(z.data(), &zn, reinterpret_cast<const Bytef*>(all.data()), static_cast<uLong>(all.size()));
+    f.insert(f.end(), z.begin(), z.begin() + static_cast<std::ptrdiff_t>(zn));
+    return f;
+}
+
+std::string header_record(const std::string& program)
+{
+    Bytes h;
+    h.put<uint32_t>(2);
+    h.str("program");
+    h.str(program);
+    h.str("devices");
+    h.str("cpu-sim(0)\ncpu-sim(1)");
+    return h.b;
+}
+
+std::string end_record(const std::string& status)
+{
+    Bytes e;
+    e.str(status);
+    e.error(Error{});
+    return e.b;
+}
+
+bool same_bits(const Snapshot& a, const Snapshot& b)
+{
+    if (a.values.size() != b.values.size())
+        return false;
+    for (size_t i = 0; i < a.values.size(); ++i)
+        if (a.values[i].size() != b.values[i].size() ||
+            std::memcmp(a.values[i].data(), b.values[i].data(), a.values[i].size() * sizeof(float)) != 0)
+            return false;
+    return a.what == b.what && a.epoch == b.epoch && a.batch == b.batch && a.device == b.device &&
+           a.tensor == b.tensor && a.names == b.names;
 }
 
 // A short real run, recorded the way gpulab-cli records one.
@@ -235,8 +316,10 @@ private slots:
         QTest::newRow("magic only") << QByteArray("GPULABRC") << "recording_truncated_header";
         QTest::newRow("half magic") << QByteArray("GPULA") << "recording_truncated_header";
         {
-            // a well-formed header of format 2: a newer gpulab's
-            QByteArray h("GPULABRC\x02\0\0\0", 12);
+            // a well-formed header of the next format: a newer gpulab's
+            QByteArray h("GPULABRC\0\0\0\0", 12);
+            const uint32_t next = kRecordingFormat + 1;
+            std::memcpy(h.data() + 8, &next, 4);
             const uint32_t c = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(h.constData()), 12));
             h.append(reinterpret_cast<const char*>(&c), 4);
             QTest::newRow("newer version") << h << "recording_newer_version";
@@ -327,6 +410,165 @@ private slots:
         } catch (const GpulabError& e) {
             QCOMPARE(e.error.code, ErrorCode::RecordingBadMagic);
         }
+    }
+
+    // Snapshots come back bit for bit whatever they hold (NaN payloads, -0, denormals,
+    // infinities, patterns whose difference wraps), stored against earlier ones or not; a
+    // device's copy of the snapshot before it costs next to nothing.
+    void snapshotsComeBackBitForBit()
+    {
+        std::mt19937 rng(7);
+        auto bits = [](uint32_t u) { return std::bit_cast<float>(u); };
+        Snapshot s0;
+        s0.what = SnapshotWhat::Params;
+        s0.tensor = "all";
+        s0.names = {"W", "b"};
+        s0.values = {std::vector<float>(3000), {bits(0x7fc12345), -0.0f, bits(1), INFINITY, bits(0xffffffff)}};
+        for (float& f : s0.values[0])
+            f = std::uniform_real_distribution<float>(-1, 1)(rng);
+        Snapshot s1 = s0; // the other device, same parameters
+        s1.device = 1;
+        Snapshot s2 = s0; // a step later: small changes, and patterns that wrap around
+        s2.batch = 10;
+        for (float& f : s2.values[0])
+            f += std::uniform_real_distribution<float>(-1e-3f, 1e-3f)(rng);
+        s2.values[1] = {bits(0x00000001), 0.0f, bits(0xfffffffe), -INFINITY, bits(0x7f800001)};
+        Snapshot s3 = s2;
+        s3.batch = 20;
+        for (float& f : s3.values[0])
+            f -= std::uniform_real_distribution<float>(-1e-3f, 1e-3f)(rng);
+        Snapshot grad; // another tensor in between
+        grad.what = SnapshotWhat::GradBefore;
+        grad.tensor = "b";
+        grad.values = {{1.0f, 2.0f, bits(0x80000000)}};
+        Snapshot resized = s3; // same names, other sizes: no reference fits
+        resized.values[0].resize(10);
+        const std::vector<Snapshot> all{s0, s1, grad, s2, s3, grad, resized, s3};
+
+        auto write = [&](const std::string& p, size_t count) {
+            RecordingWriter w(p, RecordingHeader::for_run(TrainConfig{}, "tst_record", {"cpu-sim(0)", "cpu-sim(1)"}));
+            for (size_t i = 0; i < count; ++i) {
+                const Snapshot& s = all[i];
+                w.add(Event{.t_us = double(i + 1),
+                            .device = s.device,
+                            .data = ev::Snapshot{.index = int(i), .what = s.what, .epoch = s.epoch,
+                                                 .batch = s.batch, .tensor = s.tensor}},
+                      &s);
+            }
+            w.finish(RunStatus::Completed, Error{});
+        };
+        const std::string p = path("bits.gpurec");
+        write(p, all.size());
+        const Recording r = read_recording(p);
+        QVERIFY(r.complete);
+        QCOMPARE(r.snapshots.size(), all.size());
+        for (size_t i = 0; i < all.size(); ++i)
+            QVERIFY2(same_bits(*r.snapshots[i], all[i]), qPrintable(QString("snapshot %1").arg(i)));
+        QCOMPARE(r.events.size(), all.size());
+        for (size_t i = 0; i < all.size(); ++i)
+            QCOMPARE(r.events[i].get<ev::Snapshot>()->index, int(i));
+
+        // the copy on device 1: its 12 KiB of floats add under a tenth of that to the file
+        const std::string one = path("one.gpurec"), two = path("two.gpurec");
+        write(one, 1);
+        write(two, 2);
+        const auto grown = read_bytes(two).size() - read_bytes(one).size();
+        QVERIFY2(grown < 3005 * 4 / 10, qPrintable(QString("the copy took %1 bytes").arg(grown)));
+    }
+
+    // A file written in version 1 (events as the flat columns, snapshots as raw floats)
+    // reads back as the same typed events and snapshots.
+    void readsVersion1()
+    {
+        std::vector<std::pair<uint8_t, std::string>> records{{1, header_record("gpulab-cli")}};
+        size_t snapshots = 0;
+        for (const Event& e : m_run.events) {
+            EventColumns c = event_columns(e);
+            if (e.is<ev::Snapshot>()) {
+                const Snapshot& s = *m_run.snapshots[snapshots];
+                Bytes sp;
+                sp.put<uint8_t>(static_cast<uint8_t>(s.what));
+                sp.put<int32_t>(s.epoch);
+                sp.put<int32_t>(s.batch);
+                sp.put<int32_t>(s.device);
+                sp.str(s.tensor);
+                sp.put<uint32_t>(static_cast<uint32_t>(s.names.size()));
+                for (const auto& n : s.names)
+                    sp.str(n);
+                sp.put<uint32_t>(static_cast<uint32_t>(s.values.size()));
+                for (const auto& v : s.values) {
+                    sp.put<uint32_t>(static_cast<uint32_t>(v.size()));
+                    sp.b.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+                }
+                records.push_back({3, sp.b});
+                c.snapshot = int(snapshots++);
+            }
+            Bytes ep;
+            ep.put<uint8_t>(static_cast<uint8_t>(e.kind()));
+            ep.put<double>(c.t_us);
+            ep.put<double>(c.t_end_us);
+            for (int v : {c.device, c.epoch, c.batch, c.step, c.src, c.dst, c.chunk, c.snapshot})
+                ep.put<int32_t>(v);
+            ep.put<int64_t>(c.bytes);
+            ep.put<int64_t>(c.in_use);
+            ep.put<double>(c.value);
+            ep.put<double>(c.value2);
+            ep.put<double>(c.value3);
+            ep.str(c.name);
+            ep.str(c.text);
+            ep.error(c.error);
+            records.push_back({2, ep.b});
+        }
+        records.push_back({4, end_record("completed")});
+        Recording r;
+        QCOMPARE(verdict(file_of(1, records), &r), std::string("ok"));
+        QCOMPARE(r.header.format, 1u);
+        QCOMPARE(r.header.program, std::string("gpulab-cli"));
+        QCOMPARE(r.header.devices.size(), size_t(2));
+        QCOMPARE(r.events.size(), m_run.events.size());
+        for (size_t i = 0; i < r.events.size(); ++i)
+            QVERIFY2(same_event(r.events[i], m_run.events[i]), qPrintable(QString::number(i)));
+        QCOMPARE(r.snapshots.size(), m_run.snapshots.size());
+        for (size_t i = 0; i < r.snapshots.size(); ++i)
+            QVERIFY(same_bits(*r.snapshots[i], *m_run.snapshots[i]));
+    }
+
+    // A snapshot may only be stored against an earlier snapshot of its own shape.
+    void snapshotReferencesAreChecked()
+    {
+        auto snapshot = [](int32_t ref1, int32_t ref2, uint32_t size) {
+            Bytes s;
+            s.put<uint8_t>(0);
+            s.put<int32_t>(1);
+            s.put<int32_t>(0);
+            s.put<int32_t>(0);
+            s.str("all");
+            s.put<uint32_t>(0); // names
+            s.put<uint32_t>(1); // one vector
+            s.put<uint32_t>(size);
+            s.put<int32_t>(ref1);
+            s.put<int32_t>(ref2);
+            s.b.append(4 * size, '\x01');
+            return std::pair<uint8_t, std::string>{3, s.b};
+        };
+        auto verdict_of = [&](std::vector<std::pair<uint8_t, std::string>> snaps) {
+            snaps.insert(snaps.begin(), {1, header_record("t")});
+            snaps.push_back({4, end_record("completed")});
+            return verdict(file_of(2, snaps));
+        };
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), snapshot(0, -1, 4), snapshot(1, 0, 4)}), std::string("ok"));
+        QCOMPARE(verdict_of({snapshot(0, -1, 4)}), std::string("recording_damaged"));            // itself
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), snapshot(1, -1, 4)}), std::string("recording_damaged")); // later
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), snapshot(0, -1, 5)}), std::string("recording_damaged")); // size
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), snapshot(-1, 0, 4)}), std::string("recording_damaged")); // ref2 alone
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), snapshot(-7, -1, 4)}), std::string("recording_damaged"));
+        // sizes that claim more floats than the record holds
+        QCOMPARE(verdict_of({snapshot(-1, -1, 4), [&] {
+                                 auto s = snapshot(-1, -1, 4);
+                                 s.second.resize(s.second.size() - 1);
+                                 return s;
+                             }()}),
+                 std::string("recording_damaged"));
     }
 
     // A record that claims more than any record may hold is refused before anything is

@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <map>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -153,27 +154,143 @@ std::string header_payload(const RecordingHeader& h)
     return o.b;
 }
 
+template <class... F>
+struct Overload : F... {
+    using F::operator()...;
+};
+
+// Version 2: the kind, the common fields, then the kind's own fields in the order of its
+// struct in trace/event.h.
 std::string event_payload(const Event& e, int snapshot)
 {
-    const EventColumns c = event_columns(e);
     Out o;
     o.u8(kind_number(e.kind()));
-    o.f64(c.t_us);
-    o.f64(c.t_end_us);
-    for (int v : {c.device, c.epoch, c.batch, c.step, c.src, c.dst, c.chunk, snapshot})
-        o.i32(v);
-    o.i64(c.bytes);
-    o.i64(c.in_use);
-    o.f64(c.value);
-    o.f64(c.value2);
-    o.f64(c.value3);
-    o.str(c.name);
-    o.str(c.text);
-    o.error(c.error);
+    o.f64(e.t_us);
+    o.i32(e.device);
+    std::visit(Overload{
+                   [&](const ev::RunBegin& x) {
+                       o.str(x.settings);
+                       o.i32(x.devices);
+                   },
+                   [&](const ev::RunEnd& x) {
+                       o.str(x.status);
+                       o.str(x.message);
+                       o.error(x.error);
+                   },
+                   [&](const ev::Push& x) { o.str(x.op); },
+                   [&](const ev::Op& x) {
+                       o.str(x.op);
+                       o.f64(x.t_end_us);
+                   },
+                   [&](const ev::MemAlloc& x) {
+                       o.i64(x.bytes);
+                       o.i64(x.in_use);
+                       o.i64(x.reserved);
+                   },
+                   [&](const ev::MemFree& x) {
+                       o.i64(x.bytes);
+                       o.i64(x.in_use);
+                       o.i64(x.reserved);
+                   },
+                   [&](const ev::MemOom& x) {
+                       o.i64(x.bytes);
+                       o.i64(x.in_use);
+                   },
+                   [&](const ev::AllreduceStep& x) {
+                       o.f64(x.t_end_us);
+                       for (int v : {x.epoch, x.batch, x.step, x.steps, x.src, x.dst, x.chunk})
+                           o.i32(v);
+                       o.i64(x.bytes);
+                       o.str(x.phase);
+                   },
+                   [&](const ev::MinibatchLoss& x) {
+                       o.i32(x.epoch);
+                       o.i32(x.batch);
+                       o.i32(x.batches_in_epoch);
+                       o.i64(x.images);
+                       o.f64(x.loss);
+                   },
+                   [&](const ev::EpochEnd& x) {
+                       o.i32(x.epoch);
+                       o.f64(x.train_loss);
+                       o.f64(x.test_accuracy);
+                       o.f64(x.seconds);
+                       o.i64(x.images);
+                   },
+                   [&](const ev::Error& x) {
+                       o.str(x.message);
+                       o.error(x.error);
+                   },
+                   [&](const ev::Snapshot& x) {
+                       o.i32(snapshot); // the recording's own index of the snapshot record
+                       o.u8(static_cast<uint8_t>(x.what));
+                       o.i32(x.epoch);
+                       o.i32(x.batch);
+                       o.str(x.tensor);
+                   },
+                   [&](const ev::Log& x) { o.str(x.text); },
+               },
+               e.data);
     return o.b;
 }
 
-std::string snapshot_payload(const Snapshot& s)
+// A snapshot's floats as 32-bit patterns, all its vectors one after the other.
+size_t float_count(const Snapshot& s)
+{
+    size_t n = 0;
+    for (const auto& v : s.values)
+        n += v.size();
+    return n;
+}
+
+bool same_bits(const Snapshot& a, const Snapshot& b)
+{
+    for (size_t i = 0; i < a.values.size(); ++i)
+        if (std::memcmp(a.values[i].data(), b.values[i].data(), a.values[i].size() * sizeof(float)) != 0)
+            return false;
+    return true;
+}
+
+bool same_shape(const Snapshot& a, const Snapshot& b)
+{
+    if (a.what != b.what || a.tensor != b.tensor || a.names != b.names || a.values.size() != b.values.size())
+        return false;
+    for (size_t i = 0; i < a.values.size(); ++i)
+        if (a.values[i].size() != b.values[i].size())
+            return false;
+    return true;
+}
+
+// The prediction of a snapshot's float bit patterns from its references (recording.h):
+// none: 0; one: its bits; two (r1 newer): 2 * r1 - r2, modulo 2^32 (a straight line).
+void predict(const Snapshot* r1, const Snapshot* r2, std::vector<uint32_t>& out)
+{
+    size_t at = 0;
+    for (size_t i = 0; r1 && i < r1->values.size(); ++i)
+        for (size_t k = 0; k < r1->values[i].size(); ++k, ++at) {
+            const uint32_t a = std::bit_cast<uint32_t>(r1->values[i][k]);
+            const uint32_t b = r2 ? std::bit_cast<uint32_t>(r2->values[i][k]) : a;
+            out[at] = 2 * a - b;
+        }
+    if (!r1)
+        std::fill(out.begin(), out.end(), 0u);
+}
+
+} // namespace
+
+// What the writer remembers of the snapshots of one (what, tensor) to predict the next:
+// the latest distinct values and the ones before them, with their indexes in the file.
+struct RecordingWriter::SnapshotRefs {
+    struct Ref {
+        std::shared_ptr<const Snapshot> s;
+        int index = -1;
+    };
+    std::map<std::pair<int, std::string>, std::pair<Ref, Ref>> latest; // (newest, older)
+};
+
+namespace {
+
+std::string snapshot_payload(const Snapshot& s, int ref1, const Snapshot* r1, int ref2, const Snapshot* r2)
 {
     Out o;
     o.u8(static_cast<uint8_t>(s.what));
@@ -185,10 +302,27 @@ std::string snapshot_payload(const Snapshot& s)
     for (const auto& n : s.names)
         o.str(n);
     o.u32(static_cast<uint32_t>(s.values.size()));
-    for (const auto& v : s.values) {
+    for (const auto& v : s.values)
         o.u32(static_cast<uint32_t>(v.size()));
-        o.raw(v.data(), v.size() * sizeof(float));
-    }
+    o.i32(ref1);
+    o.i32(ref2);
+    // residuals against the prediction, zigzagged (small either way = small number), then
+    // byte planes: every value's lowest byte, then every second byte, ...
+    const size_t n = float_count(s);
+    std::vector<uint32_t> pred(n);
+    predict(r1, r2, pred);
+    const size_t base = o.b.size();
+    o.b.resize(base + 4 * n);
+    char* planes = o.b.data() + base;
+    size_t at = 0;
+    for (const auto& v : s.values)
+        for (float f : v) {
+            const uint32_t r = std::bit_cast<uint32_t>(f) - pred[at];
+            const uint32_t z = (r << 1) ^ static_cast<uint32_t>(static_cast<int32_t>(r) >> 31);
+            for (int b = 0; b < 4; ++b)
+                planes[size_t(b) * n + at] = static_cast<char>(z >> (8 * b));
+            ++at;
+        }
     return o.b;
 }
 
@@ -245,7 +379,7 @@ struct RecordingWriter::Z {
 };
 
 RecordingWriter::RecordingWriter(const std::string& path, const RecordingHeader& h)
-    : m_path(path), m_z(std::make_unique<Z>())
+    : m_path(path), m_z(std::make_unique<Z>()), m_refs(std::make_unique<SnapshotRefs>())
 {
     struct stat st{};
     if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
@@ -307,8 +441,21 @@ void RecordingWriter::add(const Event& e, const Snapshot* snapshot)
         return;
     int index = -1;
     if (e.is<ev::Snapshot>() && snapshot) {
-        record(kSnapshot, snapshot_payload(*snapshot));
+        // Predicted from the latest distinct snapshot of the same kind and tensor and the one
+        // before it (a straight line through them), whichever device took them: the devices
+        // of a synchronous run hold the same parameters, so device 1's snapshot is device 0's
+        // again and costs nothing.
+        auto& [newest, older] = m_refs->latest[{static_cast<int>(snapshot->what), snapshot->tensor}];
+        const bool fits = newest.s && same_shape(*newest.s, *snapshot);
+        const bool again = fits && same_bits(*newest.s, *snapshot);
+        const bool line = fits && !again && older.s && same_shape(*older.s, *snapshot);
+        record(kSnapshot, snapshot_payload(*snapshot, fits ? newest.index : -1, fits ? newest.s.get() : nullptr,
+                                           line ? older.index : -1, line ? older.s.get() : nullptr));
         index = m_snapshots++;
+        if (!again) {
+            older = std::move(newest);
+            newest = {std::make_shared<const Snapshot>(*snapshot), index};
+        }
     }
     record(kEvent, event_payload(e, index));
 }
@@ -539,63 +686,12 @@ private:
             m_header_seen = true;
             break;
         }
-        case kEvent: {
-            EventColumns c;
-            const uint8_t kind = in.u8();
-            if (kind >= std::size(kKinds))
-                throw Malformed{};
-            c.t_us = in.f64();
-            c.t_end_us = in.f64();
-            c.device = in.i32();
-            c.epoch = in.i32();
-            c.batch = in.i32();
-            c.step = in.i32();
-            c.src = in.i32();
-            c.dst = in.i32();
-            c.chunk = in.i32();
-            c.snapshot = in.i32();
-            c.bytes = in.i64();
-            c.in_use = in.i64();
-            c.value = in.f64();
-            c.value2 = in.f64();
-            c.value3 = in.f64();
-            c.name = in.str();
-            c.text = in.str();
-            c.error = in.error();
-            if (c.snapshot != -1 && (c.snapshot < 0 || static_cast<size_t>(c.snapshot) >= m_rec.snapshots.size()))
-                throw Malformed{};
-            try {
-                m_rec.events.push_back(event_from_columns(kKinds[kind], c));
-            } catch (const std::invalid_argument&) {
-                throw Malformed{};
-            }
+        case kEvent:
+            m_rec.events.push_back(m_rec.header.format == 1 ? event_v1(in) : event_v2(in));
             break;
-        }
-        case kSnapshot: {
-            auto s = std::make_shared<Snapshot>();
-            const uint8_t what = in.u8();
-            if (what > 2)
-                throw Malformed{};
-            s->what = static_cast<Snapshot::What>(what);
-            s->epoch = in.i32();
-            s->batch = in.i32();
-            s->device = in.i32();
-            s->tensor = in.str();
-            const uint32_t names = in.u32();
-            for (uint32_t i = 0; i < names; ++i)
-                s->names.push_back(in.str()); // each read is checked, so names <= bytes left
-            const uint32_t values = in.u32();
-            for (uint32_t i = 0; i < values; ++i) {
-                const uint32_t count = in.u32();
-                in.need(size_t(count) * sizeof(float)); // before the vector is made
-                std::vector<float> v(count);
-                std::memcpy(v.data(), p + in.at, size_t(count) * sizeof(float));
-                in.at += size_t(count) * sizeof(float);
-                s->values.push_back(std::move(v));
-            }
-            m_rec.snapshots.push_back(std::move(s));
+        case kSnapshot:
+            m_rec.snapshots.push_back(m_rec.header.format == 1 ? snapshot_v1(in) : snapshot_v2(in));
             break;
-        }
         case kEnd:
             m_rec.status = in.str();
             m_rec.error = in.error();
@@ -606,6 +702,238 @@ private:
         }
         if (!in.done())
             throw Malformed{};
+    }
+
+    // An event's snapshot index names a snapshot read before it, or none (-1).
+    int snapshot_index(int32_t i) const
+    {
+        if (i != -1 && (i < 0 || static_cast<size_t>(i) >= m_rec.snapshots.size()))
+            throw Malformed{};
+        return i;
+    }
+
+    static EventKind kind_of(uint8_t number)
+    {
+        if (number >= std::size(kKinds))
+            throw Malformed{};
+        return kKinds[number];
+    }
+
+    // Version 1: every event as the flat columns of trace/event_columns.h.
+    Event event_v1(In& in) const
+    {
+        EventColumns c;
+        const EventKind kind = kind_of(in.u8());
+        c.t_us = in.f64();
+        c.t_end_us = in.f64();
+        c.device = in.i32();
+        c.epoch = in.i32();
+        c.batch = in.i32();
+        c.step = in.i32();
+        c.src = in.i32();
+        c.dst = in.i32();
+        c.chunk = in.i32();
+        c.snapshot = snapshot_index(in.i32());
+        c.bytes = in.i64();
+        c.in_use = in.i64();
+        c.value = in.f64();
+        c.value2 = in.f64();
+        c.value3 = in.f64();
+        c.name = in.str();
+        c.text = in.str();
+        c.error = in.error();
+        try {
+            return event_from_columns(kind, c);
+        } catch (const std::invalid_argument&) {
+            throw Malformed{};
+        }
+    }
+
+    // Version 2: the kind's own fields (event_payload).
+    Event event_v2(In& in) const
+    {
+        const EventKind kind = kind_of(in.u8());
+        Event e{.t_us = in.f64(), .device = in.i32()};
+        switch (kind) {
+        case EventKind::RunBegin: {
+            ev::RunBegin x;
+            x.settings = in.str();
+            x.devices = in.i32();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::RunEnd: {
+            ev::RunEnd x;
+            x.status = in.str();
+            x.message = in.str();
+            x.error = in.error();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::Push: e.data = ev::Push{.op = in.str()}; break;
+        case EventKind::Op: {
+            ev::Op x;
+            x.op = in.str();
+            x.t_end_us = in.f64();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::MemAlloc:
+        case EventKind::MemFree: {
+            const int64_t bytes = in.i64(), in_use = in.i64(), reserved = in.i64();
+            if (kind == EventKind::MemAlloc)
+                e.data = ev::MemAlloc{.bytes = bytes, .in_use = in_use, .reserved = reserved};
+            else
+                e.data = ev::MemFree{.bytes = bytes, .in_use = in_use, .reserved = reserved};
+            break;
+        }
+        case EventKind::MemOom: {
+            ev::MemOom x;
+            x.bytes = in.i64();
+            x.in_use = in.i64();
+            e.data = x;
+            break;
+        }
+        case EventKind::AllreduceStep: {
+            ev::AllreduceStep x;
+            x.t_end_us = in.f64();
+            for (int* v : {&x.epoch, &x.batch, &x.step, &x.steps, &x.src, &x.dst, &x.chunk})
+                *v = in.i32();
+            x.bytes = in.i64();
+            x.phase = in.str();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::MinibatchLoss: {
+            ev::MinibatchLoss x;
+            x.epoch = in.i32();
+            x.batch = in.i32();
+            x.batches_in_epoch = in.i32();
+            x.images = in.i64();
+            x.loss = in.f64();
+            e.data = x;
+            break;
+        }
+        case EventKind::EpochEnd: {
+            ev::EpochEnd x;
+            x.epoch = in.i32();
+            x.train_loss = in.f64();
+            x.test_accuracy = in.f64();
+            x.seconds = in.f64();
+            x.images = in.i64();
+            e.data = x;
+            break;
+        }
+        case EventKind::Error: {
+            ev::Error x;
+            x.message = in.str();
+            x.error = in.error();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::Snapshot: {
+            ev::Snapshot x;
+            x.index = snapshot_index(in.i32());
+            const uint8_t what = in.u8();
+            if (what > 2)
+                throw Malformed{};
+            x.what = static_cast<SnapshotWhat>(what);
+            x.epoch = in.i32();
+            x.batch = in.i32();
+            x.tensor = in.str();
+            e.data = std::move(x);
+            break;
+        }
+        case EventKind::Log: e.data = ev::Log{.text = in.str()}; break;
+        }
+        return e;
+    }
+
+    // The snapshot's fields before its values (both versions).
+    static std::shared_ptr<Snapshot> snapshot_head(In& in)
+    {
+        auto s = std::make_shared<Snapshot>();
+        const uint8_t what = in.u8();
+        if (what > 2)
+            throw Malformed{};
+        s->what = static_cast<Snapshot::What>(what);
+        s->epoch = in.i32();
+        s->batch = in.i32();
+        s->device = in.i32();
+        s->tensor = in.str();
+        const uint32_t names = in.u32();
+        for (uint32_t i = 0; i < names; ++i)
+            s->names.push_back(in.str()); // each read is checked, so names <= bytes left
+        return s;
+    }
+
+    // Version 1: the values as raw float32.
+    std::shared_ptr<const Snapshot> snapshot_v1(In& in) const
+    {
+        auto s = snapshot_head(in);
+        const uint32_t values = in.u32();
+        for (uint32_t i = 0; i < values; ++i) {
+            const uint32_t count = in.u32();
+            in.need(size_t(count) * sizeof(float)); // before the vector is made
+            std::vector<float> v(count);
+            std::memcpy(v.data(), in.p + in.at, size_t(count) * sizeof(float));
+            in.at += size_t(count) * sizeof(float);
+            s->values.push_back(std::move(v));
+        }
+        return s;
+    }
+
+    // Version 2: the sizes, the references, then the residuals' byte planes.
+    std::shared_ptr<const Snapshot> snapshot_v2(In& in) const
+    {
+        auto s = snapshot_head(in);
+        const uint32_t values = in.u32();
+        std::vector<uint32_t> sizes;
+        uint64_t total = 0;
+        for (uint32_t i = 0; i < values; ++i) { // each read is checked: values <= bytes left
+            sizes.push_back(in.u32());
+            total += sizes.back();
+        }
+        const int32_t ref1 = in.i32(), ref2 = in.i32();
+        if (total > (in.n - in.at) / 4) // before anything is sized by it
+            throw Malformed{};
+        in.need(size_t(total) * 4);
+        // references: earlier snapshots of the same kind, tensor, names and sizes
+        auto ref = [&](int32_t i) -> const Snapshot* {
+            if (i == -1)
+                return nullptr;
+            if (i < 0 || static_cast<size_t>(i) >= m_rec.snapshots.size() || !m_rec.snapshots[size_t(i)])
+                throw Malformed{};
+            const Snapshot& r = *m_rec.snapshots[size_t(i)];
+            if (r.what != s->what || r.tensor != s->tensor || r.names != s->names || r.values.size() != sizes.size())
+                throw Malformed{};
+            for (size_t k = 0; k < sizes.size(); ++k)
+                if (r.values[k].size() != sizes[k])
+                    throw Malformed{};
+            return &r;
+        };
+        const Snapshot* r1 = ref(ref1);
+        const Snapshot* r2 = ref(ref2);
+        if (r2 && !r1)
+            throw Malformed{};
+        const size_t n = size_t(total);
+        std::vector<uint32_t> pred(n);
+        predict(r1, r2, pred);
+        const uint8_t* planes = in.p + in.at;
+        size_t at = 0;
+        for (uint32_t size : sizes) {
+            std::vector<float> v(size);
+            for (float& f : v) {
+                const uint32_t z = uint32_t(planes[at]) | uint32_t(planes[n + at]) << 8 |
+                                   uint32_t(planes[2 * n + at]) << 16 | uint32_t(planes[3 * n + at]) << 24;
+                const uint32_t r = (z >> 1) ^ (0u - (z & 1u));
+                f = std::bit_cast<float>(pred[at] + r);
+                ++at;
+            }
+            s->values.push_back(std::move(v));
+        }
+        in.at += 4 * n;
+        return s;
     }
 
     std::string m_name;

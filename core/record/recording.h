@@ -2,7 +2,7 @@
 // whose run it is. Written as the run goes (a crash leaves a readable prefix, which reads
 // back as incomplete); read back by a reader that trusts nothing in the file. No Qt.
 //
-// The format (version 1; all integers little-endian):
+// The format (version 2; all integers little-endian):
 //   bytes 0-7    "GPULABRC"
 //   bytes 8-11   u32 format version
 //   bytes 12-15  u32 CRC-32 of bytes 0-11
@@ -16,12 +16,28 @@
 // name (error_code_name) + u32 count + that many (str name, str value) facts.
 //   header:      u32 count + (str key, str value) pairs: program, gpulab_version, settings
 //                (settings_to_text), machine, cpu, devices (one per line), date (UTC, ISO 8601)
-//   event:       u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch, batch, step, src, dst,
-//                chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str name,
-//                str text, error (the columns of trace/event_columns.h)
+//   event:       u8 kind (0 run_begin, 1 run_end, 2 push, 3 op, 4 mem_alloc, 5 mem_free,
+//                6 mem_oom, 7 allreduce_step, 8 minibatch_loss, 9 epoch_end, 10 error,
+//                11 snapshot, 12 log), f64 t_us, i32 device, then the kind's fields in the
+//                order of its struct in trace/event.h (int = i32, int64_t = i64, double =
+//                f64, string = str, an error as above, the snapshot's what as u8), except:
+//                snapshot = i32 index of its snapshot record in the file (-1: none), what,
+//                epoch, batch, tensor
 //   snapshot:    u8 what (0 params, 1 gradient before allreduce, 2 after), i32 epoch,
-//                batch, device, str tensor, u32 count + names, u32 count + (u32 n + n f32)
+//                batch, device, str tensor, u32 count + names, u32 count + that many u32
+//                vector sizes, i32 ref1, i32 ref2, then 4 * (sum of the sizes) bytes.
+//                ref1, ref2: indexes of earlier snapshot records of the same what, tensor,
+//                names and sizes (-1: none; ref2 only with ref1). Each float's 32 bits are
+//                predicted: 0 without references, ref1's bits with one, 2 * ref1 - ref2
+//                (mod 2^32) with two; the residual r = bits - prediction (mod 2^32) is
+//                zigzagged (z = r << 1 ^ (r as i32 >> 31)) and stored as byte planes: the
+//                lowest byte of every z, then every second byte, the third, the highest.
+//                Exact: the reader gets back every bit.
 //   end:         str status ("completed", "cancelled", "failed"), error
+// Version 1 (still read): an event was u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch,
+// batch, step, src, dst, chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str
+// name, str text, error (the columns of trace/event_columns.h); a snapshot had no sizes
+// list nor references, each vector was u32 n + n raw f32.
 #pragma once
 
 #include "error/error.h"
@@ -36,7 +52,7 @@
 
 namespace gpulab {
 
-constexpr uint32_t kRecordingFormat = 1;
+constexpr uint32_t kRecordingFormat = 2; // read: 1 and 2
 constexpr uint32_t kMaxRecordBytes = 64u << 20;          // one record's payload
 constexpr uint64_t kMaxRecordingBytes = uint64_t(1) << 30; // all records, decompressed
 
@@ -85,6 +101,8 @@ private:
     std::FILE* m_file = nullptr;
     struct Z;
     std::unique_ptr<Z> m_z;
+    struct SnapshotRefs;
+    std::unique_ptr<SnapshotRefs> m_refs; // what the next snapshot is predicted from
     std::string m_pending;        // records not yet handed to zlib
     uint64_t m_file_bytes = 0;
     int m_snapshots = 0;
