@@ -158,6 +158,8 @@ template <class... F>
 struct Overload : F... {
     using F::operator()...;
 };
+template <class... F>
+Overload(F...) -> Overload<F...>; // clang 14 does not deduce it for an aggregate
 
 // Version 2: the kind, the common fields, then the kind's own fields in the order of its
 // struct in trace/event.h.

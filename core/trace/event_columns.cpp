@@ -13,6 +13,8 @@ template <class... F>
 struct Overload : F... {
     using F::operator()...;
 };
+template <class... F>
+Overload(F...) -> Overload<F...>; // clang 14 does not deduce it for an aggregate
 
 template <class I>
 I whole(double v, const char* what)
