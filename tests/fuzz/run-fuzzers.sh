@@ -13,6 +13,11 @@ for t in $TARGETS; do
   cmake --build build-fuzz -j"$(nproc)" --target "fuzz_$t"
   work="$(mktemp -d)"
   cp tests/fuzz/corpus/"$t"/* "$work/" 2>/dev/null || true
+  if [ "$t" = recording ]; then
+    # valid recordings of the current format join the seeds (the format may have changed)
+    cmake --build build-fuzz -j"$(nproc)" --target recording_seeds
+    ./build-fuzz/tests/recording_seeds "$work"
+  fi
   mkdir -p tests/fuzz/crashers/"$t"
   ./build-fuzz/tests/fuzz_"$t" "$work" -max_total_time="$SECONDS_EACH" -max_len=65536 \
     -rss_limit_mb=2048 -timeout=10 -artifact_prefix=tests/fuzz/crashers/"$t"/ -print_final_stats=1
