@@ -3,8 +3,8 @@
 # (resources/recordings/*.gpurec, embedded in the lab at build time), with gpulab-cli on
 # simulated CPU devices and the real Fashion-MNIST, on a subset so that they stay small.
 #   tests/make-example-recordings.sh [BUILD_DIR] [DATA_DIR]
-# Parameter snapshots are what make a recording large (LeNet's 129,000 floats per device,
-# about 0.5 MB each, which do not compress): the book's runs keep the fewest there can be
+# Parameter snapshots are what make a recording large (LeNet's 129,000 floats per device):
+# the book's runs keep the fewest there can be
 # (the initial parameters, after the first minibatch and after the last), the memory pair
 # and the ring none. After a change to the recording format, run it again.
 set -eu
