@@ -1013,6 +1013,61 @@ private slots:
 #endif
     }
 
+    // Every refusal the settings check can give, across bad combinations of the settings that
+    // interact, has a code of its own (never Other, whose words are core's English) and a
+    // Chinese phrase that differs from the English one.
+    void settingsRefusalsAreTranslated()
+    {
+        QStringList problems;
+        QSet<int> seen;
+        std::vector<std::pair<Error, std::string>> refusals;
+        for (const char* devices : {"1", "2", "8"})
+            for (const char* batch : {"1", "64"})
+                for (const char* subset : {"0", "1"})
+                    for (const char* allreduce : {"naive", "nccl"})
+                        for (const char* link : {"none", "10gbe"})
+                            for (const char* params : {"lenet", "resnet50"})
+                                for (const char* lr : {"-1", "0.1"}) {
+                                    TrainConfig c;
+                                    const std::string text = std::string("devices=") + devices + " batch_size=" + batch +
+                                                             " subset=" + subset + " allreduce=" + allreduce +
+                                                             " link=" + link + " link_params=" + params + " lr=" + lr;
+                                    apply_settings_text(c, text);
+                                    for (const Error& e : check(c))
+                                        if (!seen.contains(int(e.code))) {
+                                            seen.insert(int(e.code));
+                                            refusals.emplace_back(e, text);
+                                        }
+                                }
+        for (ErrorCode want : {ErrorCode::BatchBelowDevices, ErrorCode::SubsetBelowDevices, ErrorCode::LinkWithNccl,
+                               ErrorCode::LinkParamsWithoutLink, ErrorCode::NcclNeedsCuda, ErrorCode::SettingOutOfRange})
+            if (!seen.contains(int(want)))
+                problems << QStringLiteral("%1: never refused").arg(QString::fromUtf8(error_code_name(want)));
+        for (const auto& [e, text] : refusals)
+            if (e.code == ErrorCode::Other)
+                problems << QStringLiteral("%1: refused without a code: %2")
+                                .arg(QString::fromStdString(text), QString::fromStdString(english(e)));
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh);
+        for (const auto& [e, text] : refusals) {
+            const QString zhText = coreMessage(e), en = QString::fromStdString(english(e));
+            if (zhText == en || zhText.contains(QLatin1Char('{')))
+                problems << QStringLiteral("%1: %2").arg(QString::fromUtf8(error_code_name(e.code)), zhText);
+        }
+        QCoreApplication::removeTranslator(&zh);
+#endif
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+        // the two link refusals keep their facts in Chinese
+        TrainConfig c;
+        apply_settings_text(c, "link=none link_params=resnet50");
+        const Error params = check_first(c);
+        QCOMPARE(params.code, ErrorCode::LinkParamsWithoutLink);
+        QVERIFY2(english(params).find("--link-params resnet50") != std::string::npos, english(params).c_str());
+    }
+
     // gpulab --preset ... --run --export-dir DIR --quit
     void headlessCommandLine()
     {

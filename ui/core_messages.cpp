@@ -26,6 +26,8 @@ const Phrase kPhrases[] = {
     {ErrorCode::NcclNeedsCuda, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce needs --backend cuda with one GPU per device; use naive or ring")},
     {ErrorCode::NcclUnavailable, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce: {why}; use naive or ring")},
     {ErrorCode::NcclTooFewGpus, QT_TRANSLATE_NOOP("CoreMessages", "NCCL allreduce needs one GPU per device: {devices} devices but {gpus} GPU(s) here; use naive or ring, or --devices {gpus}")},
+    {ErrorCode::LinkWithNccl, QT_TRANSLATE_NOOP("CoreMessages", "--link {link} models naive and ring allreduce's transfers; NCCL's are real: use --link none with --allreduce nccl, or naive or ring with a link")},
+    {ErrorCode::LinkParamsWithoutLink, QT_TRANSLATE_NOOP("CoreMessages", "--link-params {params} scales what a link charges, and --link is none: choose a link (e.g. --link 10gbe) or --link-params lenet")},
     {ErrorCode::OutOfMemory, QT_TRANSLATE_NOOP("CoreMessages", "out of memory on {device}: requested {requested} with {in_use} of {budget} in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.")},
     {ErrorCode::DatasetOutOfMemory, QT_TRANSLATE_NOOP("CoreMessages", "out of memory on {device}: requested {requested} with {in_use} of {budget} in use, for the training set on the device. Keep it on the host (--data-on-device host) or give the device a larger memory budget.")},
     {ErrorCode::LossNaN, QT_TRANSLATE_NOOP("CoreMessages", "the loss became NaN at epoch {epoch}, minibatch {batch} (device {device}): training diverged; lower the learning rate (now {lr})")},

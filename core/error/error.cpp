@@ -31,6 +31,12 @@ const Entry kEntries[] = {
     {ErrorCode::NcclTooFewGpus, "nccl_too_few_gpus",
      "NCCL allreduce needs one GPU per device: {devices} devices but {gpus} GPU(s) here; use naive or ring, or "
      "--devices {gpus}"},
+    {ErrorCode::LinkWithNccl, "link_with_nccl",
+     "--link {link} models naive and ring allreduce's transfers; NCCL's are real: use --link none with --allreduce "
+     "nccl, or naive or ring with a link"},
+    {ErrorCode::LinkParamsWithoutLink, "link_params_without_link",
+     "--link-params {params} scales what a link charges, and --link is none: choose a link (e.g. --link 10gbe) or "
+     "--link-params lenet"},
     {ErrorCode::OutOfMemory, "out_of_memory",
      "out of memory on {device}: requested {requested} with {in_use} of {budget} in use. Use sync or bounded mode, a "
      "smaller batch, or a larger memory budget."},

@@ -29,6 +29,8 @@ enum class ErrorCode {
     NcclNeedsCuda,           //
     NcclUnavailable,         // why
     NcclTooFewGpus,          // devices, gpus
+    LinkWithNccl,            // link (its name)
+    LinkParamsWithoutLink,   // params (as --link-params reads it)
     // ---- a run ----
     OutOfMemory,             // device, requested, in_use, budget
     DatasetOutOfMemory,      // device, requested, in_use, budget

@@ -321,17 +321,10 @@ std::vector<Error> check(const TrainConfig& c)
                                                             {"subset", std::to_string(c.train_subset)},
                                                             {"devices", std::to_string(c.devices)}}));
     if (c.allreduce == AllreduceKind::Nccl && !c.link.none())
-        out.push_back(Error(ErrorCode::Other, {{"setting", "link"},
-                                               {"text", "--link " + c.link.name +
-                                                            " models naive and ring allreduce's transfers; "
-                                                            "NCCL's are real: use --link none with --allreduce "
-                                                            "nccl, or naive or ring with a link"}}));
+        out.push_back(Error(ErrorCode::LinkWithNccl, {{"setting", "link"}, {"link", c.link.name}}));
     if (c.link_params > 0 && c.link.none())
-        out.push_back(Error(ErrorCode::Other, {{"setting", "link_params"},
-                                               {"text", "--link-params " + link_params_text(c.link_params) +
-                                                            " scales what a link charges, and --link is none: "
-                                                            "choose a link (e.g. --link 10gbe) or --link-params "
-                                                            "lenet"}}));
+        out.push_back(Error(ErrorCode::LinkParamsWithoutLink,
+                            {{"setting", "link_params"}, {"params", link_params_text(c.link_params)}}));
     if (c.allreduce == AllreduceKind::Nccl) {
         std::string why;
         if (c.backend != Backend::Cuda)

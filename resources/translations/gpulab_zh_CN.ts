@@ -44,6 +44,14 @@
         <translation>NCCL 全规约需要每个设备一块 GPU：{devices} 个设备，但这里只有 {gpus} 块 GPU；请改用 naive 或 ring，或使用 --devices {gpus}</translation>
     </message>
     <message>
+        <source>--link {link} models naive and ring allreduce&apos;s transfers; NCCL&apos;s are real: use --link none with --allreduce nccl, or naive or ring with a link</source>
+        <translation>--link {link} 模拟的是 naive 和 ring 全规约的传输；NCCL 的传输是真实的：使用 --allreduce nccl 时请设 --link none，或者改用 naive 或 ring 搭配链路</translation>
+    </message>
+    <message>
+        <source>--link-params {params} scales what a link charges, and --link is none: choose a link (e.g. --link 10gbe) or --link-params lenet</source>
+        <translation>--link-params {params} 用来放大链路计费的梯度大小，但 --link 为 none：请选择一条链路（例如 --link 10gbe），或使用 --link-params lenet</translation>
+    </message>
+    <message>
         <source>out of memory on {device}: requested {requested} with {in_use} of {budget} in use. Use sync or bounded mode, a smaller batch, or a larger memory budget.</source>
         <translation>{device} 内存不足：申请 {requested} 时已用 {in_use}（预算 {budget}）。请改用同步或有界模式、更小的批量，或更大的内存预算。</translation>
     </message>
