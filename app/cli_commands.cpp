@@ -186,6 +186,35 @@ bool rank_options_from(const Args& a, RankOptions* o)
     return o->world > 1 || a.has("--rank");
 }
 
+// The table's settings sweep takes as train does, for its help: "--backend, --allreduce, ...
+// as for train", wrapped.
+std::string sweep_also()
+{
+    std::vector<std::string> items;
+    for (const std::string& name : sweep_table_settings())
+        if (name != "lr") // shown with its own line: the sweep scales it
+            items.push_back(find_setting(name)->flag);
+    items.push_back("--data");
+    items.push_back("--synthetic");
+    std::string out;
+    size_t column = std::string("sweep options (sync mode; also ").size();
+    for (size_t i = 0; i < items.size(); ++i) {
+        const std::string item = items[i] + (i + 1 < items.size() ? "," : " as for train");
+        if (i > 0) {
+            if (column + 1 + item.size() > 86) {
+                out += "\n";
+                column = 0;
+            } else {
+                out += ' ';
+                ++column;
+            }
+        }
+        out += item;
+        column += item.size();
+    }
+    return out;
+}
+
 } // namespace
 
 int cmd_help()
@@ -230,8 +259,7 @@ int cmd_help()
         "  --rendezvous file:DIR  meet in a shared folder (Gloo's FileStore) instead\n"
         "  --verbose              ranks other than 0 print their lines too\n"
         "\n"
-        "sweep options (sync mode; also --backend, --allreduce, --seed, --data, --synthetic,\n"
-        "--threads-per-device, --memory-budget as for train):\n"
+        "sweep options (sync mode; also %s):\n"
         "  --devices N,N,...      device counts (default 1,2,4)\n"
         "  --batch-size B,B,...   batch sizes (default 256,512,1024)\n"
         "  --minibatches M        minibatches timed per combination (default 30), after\n"
@@ -252,7 +280,7 @@ int cmd_help()
         "data, 130 interrupted. launch: the code of the first rank that failed. replay: 0 a\n"
         "complete recording, 1 an incomplete one (the run was cut short: what it holds is\n"
         "shown), 2 not a readable recording.\n",
-        settings_help(cli_defaults()).c_str(), default_fashion_mnist_dir().c_str());
+        settings_help(cli_defaults()).c_str(), default_fashion_mnist_dir().c_str(), sweep_also().c_str());
     return 0;
 }
 

@@ -15,5 +15,7 @@ int cmd_sweep(const std::vector<std::string>& args);  // cli_sweep.cpp
 int cmd_replay(const std::vector<std::string>& args);
 int cmd_launch(const std::vector<std::string>& args); // cli_launch.cpp
 int cmd_help();
+// The settings-table names (core/train/settings.h) that sweep reads for every run
+const std::vector<std::string>& sweep_table_settings(); // cli_sweep.cpp
 
 } // namespace gpulab::cli

@@ -22,13 +22,52 @@
 
 namespace gpulab::cli {
 
+// The run settings a sweep takes from the settings table, as train does: parsed and checked
+// by the table. Every combination runs in sync mode for one epoch over its own subset, so the
+// table's mode, epochs, subsets and the like do not apply.
+const std::vector<std::string>& sweep_table_settings()
+{
+    static const std::vector<std::string> names = {"backend",       "allreduce",          "seed",
+                                                   "memory_budget", "threads_per_device", "link",
+                                                   "link_params",   "lr"};
+    return names;
+}
+
+namespace {
+
+[[noreturn]] void refuse(const Error& e)
+{
+    throw std::invalid_argument(english(e));
+}
+
+// A list-valued axis of the sweep (--devices 1,2,4, --batch-size 256,512): each value is
+// read and range-checked by the table's setting of that name.
+std::vector<int64_t> table_list(const char* name, const std::string& text, const TrainConfig& base)
+{
+    const SettingSpec* spec = find_setting(name);
+    std::vector<int64_t> values = parse_number_list(spec->flag, text);
+    for (int64_t v : values) {
+        TrainConfig t = base;
+        try {
+            spec->set(t, std::to_string(v));
+        } catch (const GpulabError& e) {
+            refuse(e.error);
+        }
+        for (const Error& e : check(t))
+            if (e.fact("setting") == name && e.code == ErrorCode::SettingOutOfRange)
+                refuse(e);
+    }
+    return values;
+}
+
+} // namespace
 
 int cmd_sweep(const std::vector<std::string>& argv)
 {
-    static const std::vector<std::string> with_value = {
-        "--devices", "--batch-size", "--minibatches", "--lr-scale", "--lr", "--csv", "--backend",
-        "--allreduce", "--seed", "--data", "--synthetic", "--threads-per-device", "--memory-budget",
-        "--warmup", "--link", "--link-params"};
+    std::vector<std::string> with_value = {"--devices", "--batch-size", "--minibatches", "--lr-scale", "--csv",
+                                           "--data",    "--synthetic",  "--warmup"};
+    for (const std::string& name : sweep_table_settings())
+        with_value.push_back(find_setting(name)->flag);
     SweepConfig sc;
     std::string csv_path, data_dir = default_fashion_mnist_dir();
     long long synthetic = 0;
@@ -38,40 +77,30 @@ int cmd_sweep(const std::vector<std::string>& argv)
             return cmd_help();
         auto has = [&](const char* n) { return a.has(n); };
         auto opt = [&](const char* n) { return a.str(n, ""); };
+        // the per-run settings, read as the table reads them for train
+        for (const std::string& name : sweep_table_settings()) {
+            const SettingSpec* spec = find_setting(name);
+            if (a.has(spec->flag)) {
+                try {
+                    spec->set(sc.base, a.str(spec->flag, ""));
+                } catch (const GpulabError& e) {
+                    refuse(e.error);
+                }
+            }
+        }
         if (has("--devices")) {
             sc.devices.clear();
-            for (int64_t n : parse_number_list("--devices", opt("--devices")))
-                sc.devices.push_back(static_cast<int>(std::min<int64_t>(n, 1 << 20)));
+            for (int64_t n : table_list("devices", opt("--devices"), sc.base))
+                sc.devices.push_back(static_cast<int>(n));
         }
         if (has("--batch-size"))
-            sc.batch_sizes = parse_number_list("--batch-size", opt("--batch-size"));
+            sc.batch_sizes = table_list("batch_size", opt("--batch-size"), sc.base);
         if (has("--minibatches"))
             sc.minibatches = static_cast<int>(std::clamp(a.integer("--minibatches", 0), -1LL, 1LL << 30));
         if (has("--warmup"))
             sc.warmup = static_cast<int>(std::clamp(a.integer("--warmup", 0), -1LL, 1LL << 30));
         if (has("--lr-scale"))
             sc.lr_scale = parse_lr_scale(opt("--lr-scale"));
-        if (has("--lr"))
-            sc.base.lr = a.real("--lr", sc.base.lr);
-        if (has("--backend"))
-            sc.base.backend = parse_backend(opt("--backend"));
-        if (has("--allreduce"))
-            sc.base.allreduce = parse_allreduce(opt("--allreduce"));
-        // the link model and "as if the model were bigger", read as the settings table does
-        for (const char* flag : {"--link", "--link-params"})
-            if (has(flag)) {
-                try {
-                    find_setting(flag)->set(sc.base, opt(flag));
-                } catch (const GpulabError& e) {
-                    throw std::invalid_argument(english(e.error));
-                }
-            }
-        if (has("--seed"))
-            sc.base.seed = static_cast<uint64_t>(a.integer("--seed", 0));
-        if (has("--threads-per-device"))
-            sc.base.threads_per_device = static_cast<int>(std::clamp(a.integer("--threads-per-device", 0), -1LL, 1LL << 20));
-        if (has("--memory-budget"))
-            sc.base.memory_budget = parse_bytes(opt("--memory-budget"));
         if (has("--data"))
             data_dir = opt("--data");
         if (has("--synthetic")) {

@@ -61,6 +61,13 @@ private slots:
         QCOMPARE(o.code, 0);
         QVERIFY(o.out.contains("--devices N"));
         QVERIFY(o.out.contains("--memory-budget"));
+        // sweep's help names every table setting it takes, as parse does
+        const int sweep = o.out.indexOf("sweep options");
+        QVERIFY(sweep > 0);
+        const QString sweepHelp = o.out.mid(sweep, o.out.indexOf("verify options") - sweep);
+        for (const char* flag : {"--backend", "--allreduce", "--seed", "--memory-budget", "--threads-per-device",
+                                 "--link,", "--link-params", "--data", "--synthetic", "--lr X"})
+            QVERIFY2(sweepHelp.contains(QLatin1String(flag)), flag);
     }
 
     void impossibleSettings_data()
@@ -424,6 +431,18 @@ private slots:
                                          << "smaller than the number of devices";
         QTest::newRow("too few images") << QStringList{"--batch-size", "1024"} << "training images";
         QTest::newRow("unknown") << QStringList{"--epochs", "2"} << "unknown option '--epochs'";
+        // the per-run settings and each value of the lists are checked by the settings table
+        QTest::newRow("devices range") << QStringList{"--devices", "1,100"}
+                                       << "devices must be between 1 and 64 (--devices, got 100)";
+        QTest::newRow("batch range") << QStringList{"--batch-size", "64,70000"}
+                                     << "batch size must be between 1 and 65536 (--batch-size, got 70000)";
+        QTest::newRow("budget") << QStringList{"--memory-budget", "lots"} << "cannot read 'lots' as a size";
+        QTest::newRow("threads") << QStringList{"--threads-per-device", "two"}
+                                 << "--threads-per-device needs a whole number (got 'two')";
+        QTest::newRow("backend") << QStringList{"--backend", "tpu"} << "unknown backend 'tpu' for --backend";
+        QTest::newRow("lr") << QStringList{"--lr", "fast"} << "--lr needs a number (got 'fast')";
+        QTest::newRow("params without link") << QStringList{"--link-params", "resnet50"}
+                                             << "--link-params resnet50 scales what a link charges";
     }
     void sweepBadSettings()
     {
