@@ -1066,6 +1066,34 @@ private slots:
         const Error params = check_first(c);
         QCOMPARE(params.code, ErrorCode::LinkParamsWithoutLink);
         QVERIFY2(english(params).find("--link-params resnet50") != std::string::npos, english(params).c_str());
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        // choices that core words as prose are translated whole (a rewording in core fails here)
+        auto refusal = [](const char* text) {
+            TrainConfig t;
+            try {
+                apply_settings_text(t, text);
+            } catch (const GpulabError& e) {
+                return e.error;
+            }
+            return Error{};
+        };
+        const Error badLink = refusal("link=token-ring"), badParams = refusal("link_params=huge"),
+                    badName = refusal("colour=blue");
+        QCOMPARE(badLink.code, ErrorCode::SettingUnknownChoice);
+        QCOMPARE(badParams.code, ErrorCode::SettingUnknownChoice);
+        QCOMPARE(badName.code, ErrorCode::SettingUnknownChoice);
+        QTranslator zh2;
+        QVERIFY(zh2.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                         QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh2);
+        const QString linkZh = coreMessage(badLink), paramsZh = coreMessage(badParams), nameZh = coreMessage(badName);
+        QCoreApplication::removeTranslator(&zh2);
+        QVERIFY2(linkZh.contains(QString::fromUtf8("微秒")) && linkZh.contains(QStringLiteral("token-ring")),
+                 qPrintable(linkZh));
+        QVERIFY2(paramsZh.contains(QString::fromUtf8("参数个数")) && !paramsZh.contains(QStringLiteral("such as")),
+                 qPrintable(paramsZh));
+        QVERIFY2(nameZh.contains(QString::fromUtf8("设置表")), qPrintable(nameZh));
+#endif
     }
 
     // gpulab --preset ... --run --export-dir DIR --quit

@@ -116,6 +116,17 @@ const Phrase kPhrases[] = {
     QT_TRANSLATE_NOOP("Settings", "setting"),
 };
 
+// The choices that core words as prose ({choices} of SettingUnknownChoice): translated as a
+// whole; tst_ui checks that they still match what core says.
+[[maybe_unused]] const char* const kChoiceTexts[] = {
+    QT_TRANSLATE_NOOP("Settings", "lenet, resnet50, gpt2-small or a parameter count such as 50M (K, M, G: "
+                                  "thousands, millions, billions)"),
+    QT_TRANSLATE_NOOP("Settings", "none, pcie3, pcie4, pcie5, nvlink3, nvlink4, ib-hdr, ib-ndr, 100gbe, 25gbe, "
+                                  "10gbe, 1gbe, or custom:LAT_US,GB_PER_S with a latency >= 0 microseconds and a "
+                                  "bandwidth > 0 GB/s per direction, e.g. custom:2000,0.05"),
+    QT_TRANSLATE_NOOP("Settings", "one of the settings table's names"),
+};
+
 } // namespace
 
 const char* uiTemplate(ErrorCode code)
@@ -153,8 +164,8 @@ QString coreMessage(const Error& e)
         bool found = false;
         for (const auto& [k, v] : e.facts)
             if (k == key) {
-                // a setting's name is itself translated
-                out += key == "label" ? settingLabel(v.c_str()) : QString::fromStdString(v);
+                // a setting's name is itself translated, and so are choices worded as prose
+                out += key == "label" || key == "choices" ? settingLabel(v.c_str()) : QString::fromStdString(v);
                 found = true;
                 break;
             }

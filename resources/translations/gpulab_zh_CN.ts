@@ -382,6 +382,18 @@
         <source>gradient size the link charges for</source>
         <translation>链路计费的梯度大小</translation>
     </message>
+    <message>
+        <source>lenet, resnet50, gpt2-small or a parameter count such as 50M (K, M, G: thousands, millions, billions)</source>
+        <translation>lenet、resnet50、gpt2-small，或一个参数个数，例如 50M（K、M、G：千、百万、十亿）</translation>
+    </message>
+    <message>
+        <source>none, pcie3, pcie4, pcie5, nvlink3, nvlink4, ib-hdr, ib-ndr, 100gbe, 25gbe, 10gbe, 1gbe, or custom:LAT_US,GB_PER_S with a latency &gt;= 0 microseconds and a bandwidth &gt; 0 GB/s per direction, e.g. custom:2000,0.05</source>
+        <translation>none、pcie3、pcie4、pcie5、nvlink3、nvlink4、ib-hdr、ib-ndr、100gbe、25gbe、10gbe、1gbe，或 custom:LAT_US,GB_PER_S（延迟 &gt;= 0 微秒，每个方向带宽 &gt; 0 GB/s），例如 custom:2000,0.05</translation>
+    </message>
+    <message>
+        <source>one of the settings table&apos;s names</source>
+        <translation>设置表中的某个名称</translation>
+    </message>
 </context>
 <context>
     <name>Presets</name>
