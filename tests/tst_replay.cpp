@@ -196,6 +196,12 @@ private slots:
         QCOMPARE(rp->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("live.gpurec"));
         QVERIFY(!rp->findChild<QLabel*>(QStringLiteral("replayMachine"))->text().isEmpty());
         QVERIFY(rp->findChild<QLabel*>(QStringLiteral("replayDate"))->text().startsWith(QStringLiteral("20")));
+        // the recorded choices in the control panel's words, the command line's word beside them
+        QStringList shown;
+        for (const QLabel* l : rp->findChild<QWidget*>(QStringLiteral("replaySettings"))->findChildren<QLabel*>())
+            shown << l->text();
+        QVERIFY2(shown.contains(QStringLiteral("sync (wait every minibatch) \u00b7 sync")), qPrintable(shown.join(u'|')));
+        QVERIFY2(shown.contains(QStringLiteral("naive (the book's: via device 0) \u00b7 naive")), qPrintable(shown.join(u'|')));
         QVERIFY(!rp->findChild<QLabel*>(QStringLiteral("replayNotice"))->isVisibleTo(rp));
         ReplaySession* s = w.replaySession();
         QVERIFY(s->playing());

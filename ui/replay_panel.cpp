@@ -7,6 +7,7 @@
 #include "train/settings.h"
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -32,6 +33,26 @@ QLabel* valueLabel()
     l->setWordWrap(true);
     l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return l;
+}
+
+// A recorded choice in the words the control panel uses for it (translated), with the
+// command line's word beside it: "sync (wait every minibatch) · sync". Other values as recorded.
+QString recordedValue(const std::string& setting, const std::string& value)
+{
+    static const struct { const char* setting; const char* value; const char* words; } kWords[] = {
+        {"backend", "cpu", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "Simulated CPU")},
+        {"backend", "cuda", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "CUDA GPU")},
+        {"mode", "sync", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "sync (wait every minibatch)")},
+        {"mode", "async", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "async (never wait)")},
+        {"mode", "bounded", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "bounded async")},
+        {"allreduce", "naive", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "naive (the book's: via device 0)")},
+        {"allreduce", "ring", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "ring")},
+    };
+    const QString raw = QString::fromStdString(value);
+    for (const auto& w : kWords)
+        if (setting == w.setting && value == w.value)
+            return QStringLiteral("%1 · %2").arg(QCoreApplication::translate("gpulab::ControlPanel", w.words), raw);
+    return raw;
 }
 
 // "1:05.3" for a playhead in microseconds
@@ -206,7 +227,7 @@ void ReplayPanel::setRecordings(const std::vector<const ReplaySource*>& sources,
         if (spec.applies && !spec.applies(c))
             continue;
         auto* v = valueLabel();
-        v->setText(QString::fromStdString(spec.get(c)));
+        v->setText(recordedValue(spec.name, spec.get(c)));
         form->addRow(settingLabel(spec.label), v);
     }
 
