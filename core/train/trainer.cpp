@@ -199,6 +199,9 @@ struct Trainer::Run {
     std::unique_ptr<Batcher> batcher;
     int64_t global_batch = 0;             // minibatches since the run began
     const ParamSpec* snap_grad = nullptr; // the gradient snapshotted around the allreduce
+    // ranks: the host buffer of the second stage (the gradient and the loss), one for the run;
+    // the ranks' allreduce ops write every gradient, so they run one after another
+    std::shared_ptr<std::vector<float>> rank_buffer;
 };
 
 // One epoch's state while its minibatches are pushed.
@@ -738,11 +741,13 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
     std::vector<Tensor> grads;
     for (auto& m : r.models)
         grads.push_back(m.grads);
+    if (!r.rank_buffer)
+        r.rank_buffer = std::make_shared<std::vector<float>>(static_cast<size_t>(grads.front().numel()) + 1);
     op.fn = [ranks = m_ranks, grads, losses, em = ep.meter, trace = &m_trace, epoch = ep.epoch, b, bs,
-             nb = ep.batches] {
+             nb = ep.batches, buffer = r.rank_buffer] {
         const Tensor& g0 = grads.front();
         const int64_t count = g0.numel();
-        std::vector<float> host(static_cast<size_t>(count) + 1);
+        std::vector<float>& host = *buffer;
         g0.device().download(host.data(), g0.f(), count * 4);
         double loss = 0;
         for (const Tensor& l : losses) {
