@@ -330,7 +330,7 @@ private slots:
         const QDir dir(QStringLiteral(":/recordings"));
         const QStringList files = dir.entryList({QStringLiteral("*.gpurec")}, QDir::Files, QDir::Name);
         const QStringList expected{QStringLiteral("book-1-device.gpurec"), QStringLiteral("book-2-devices.gpurec"),
-                                   QStringLiteral("memory-async.gpurec"), QStringLiteral("memory-sync.gpurec"),
+                                   QStringLiteral("gpu-book-2-devices.gpurec"), QStringLiteral("memory-async.gpurec"), QStringLiteral("memory-sync.gpurec"),
                                    QStringLiteral("ring-4-devices.gpurec")};
         QCOMPARE(files, expected);
         MainWindow w;

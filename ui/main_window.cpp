@@ -1384,6 +1384,8 @@ void MainWindow::buildExamplesMenu(QMenu* help)
     const std::pair<const char*, const char*> known[] = {
         {"book-1-device.gpurec", QT_TR_NOOP("The book's run on 1 device (30,000 of the 60,000 images, 4 epochs)")},
         {"book-2-devices.gpurec", QT_TR_NOOP("The book's run on 2 devices (30,000 of the 60,000 images, 4 epochs)")},
+        {"gpu-book-2-devices.gpurec",
+         QT_TR_NOOP("The book's run on 2 devices sharing one NVIDIA H200 GPU (30,000 of the 60,000 images, 4 epochs)")},
         {"memory-sync.gpurec", QT_TR_NOOP("Memory, synchronous: one wait per minibatch (10,000 images, 1 epoch)")},
         {"memory-async.gpurec", QT_TR_NOOP("Memory, asynchronous: no waits (10,000 images, 1 epoch)")},
         {"ring-4-devices.gpurec", QT_TR_NOOP("Ring allreduce on 4 devices (5,120 images, 1 epoch)")},

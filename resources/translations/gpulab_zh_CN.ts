@@ -1737,6 +1737,10 @@
         <translation>示例运行</translation>
     </message>
     <message>
+        <source>The book's run on 2 devices sharing one NVIDIA H200 GPU (30,000 of the 60,000 images, 4 epochs)</source>
+        <translation>书中的运行，2 个设备共用一块 NVIDIA H200 GPU（60,000 张图像中的 30,000 张，4 个迭代周期）</translation>
+    </message>
+    <message>
         <source>The book's run on 1 device (30,000 of the 60,000 images, 4 epochs)</source>
         <translation>书中的运行，1 个设备（60,000 张图像中的 30,000 张，4 个迭代周期）</translation>
     </message>

@@ -7,9 +7,13 @@
 #
 # build-gpu/bundle/ holds bin/ (gpulab-cli and the plain test programs, stripped; gpulab_core
 # linked statically; cudart, cuBLAS, cuDNN and NCCL shared, found on the GPU machine), lib/
-# (the non-CUDA libraries they need: a cut-down libopenblas.so.0 with just what gpulab calls,
-# libgomp, libz) and data/ (a copy of /usr/share/datasets/fashion-mnist/*.gz, when installed).
-# build-gpu/ is ignored by git; copy build-gpu/bundle to the GPU machine with the tree.
+# (the non-CUDA libraries they need that are not part of every Linux system: libopenblas
+# with just what gpulab calls, Gloo and its libraries, libgomp, libz...) and data/ (a copy of
+# /usr/share/datasets/fashion-mnist/*.gz, when installed), about 60 MiB in all.
+# build-gpu/carry/ holds the same packed to travel light (about 35 MiB): bin/ and lib/ as one
+# xz tarball (they shrink tenfold), data/ as it is. run-gpu-checks.sh unpacks it by itself
+# where build-gpu/bundle is missing, so carrying build-gpu/carry with the tree is enough.
+# build-gpu/ is ignored by git.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build-gpu}
@@ -50,11 +54,17 @@ if [ -n "$ARCHIVE" ] && [ -n "$SYMS" ]; then
 else
   cp -L /lib/x86_64-linux-gnu/libopenblas.so.0 "$BUNDLE/lib/" # no static archive: the whole one
 fi
-# Whatever else is not part of every Linux system (libstdc++/libc/libm/libgcc_s are).
-NEEDED=$(LD_LIBRARY_PATH="$PWD/$BUNDLE/lib" ldd "$BUNDLE"/bin/* "$BUNDLE/lib/libopenblas.so.0" 2>/dev/null || true)
-for lib in libgomp.so.1 libz.so.1 libgfortran.so.5 libquadmath.so.0; do
-  case "$NEEDED" in *"$lib"*) cp -L "/lib/x86_64-linux-gnu/$lib" "$BUNDLE/lib/" ;; esac
-done
+# Whatever else is not part of every Linux system (libc, libm, libstdc++, libgcc_s... are; the
+# CUDA libraries come with the GPU machine's toolkit): libgomp, libz, Gloo and what Gloo needs.
+LD_LIBRARY_PATH="$PWD/$BUNDLE/lib" ldd "$BUNDLE"/bin/* "$BUNDLE/lib/libopenblas.so.0" 2>/dev/null |
+  awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+  while read -r name path; do
+    case "$name" in
+    linux-vdso* | ld-linux* | libc.so* | libm.so* | libstdc++* | libgcc_s* | libpthread* | libdl.so* | librt.so*) ;;
+    libcuda* | libcudart* | libcublas* | libcudnn* | libnccl* | libnvrtc* | libnvJitLink*) ;;
+    *) [ -e "$BUNDLE/lib/$name" ] || cp -L "$path" "$BUNDLE/lib/$name" ;;
+    esac
+  done
 
 if ls /usr/share/datasets/fashion-mnist/*.gz >/dev/null 2>&1; then
   cp /usr/share/datasets/fashion-mnist/*.gz "$BUNDLE/data/"
@@ -65,3 +75,12 @@ fi
 # Check: the programs start with only the bundle's lib/ and the CUDA libraries.
 LD_LIBRARY_PATH="$PWD/$BUNDLE/lib:/usr/local/cuda/lib64:/usr/local/cuda/lib" "$BUNDLE/bin/gpulab-cli" devices
 du -sh "$BUNDLE" "$BUNDLE"/*
+
+# The packed copy that travels (the tree and what it carries may hold 64 MiB at most).
+CARRY=$BUILD/carry
+rm -rf "$CARRY"
+mkdir -p "$CARRY"
+tar -C "$BUNDLE" -cf - bin lib | xz -6 -T"${JOBS:-2}" >"$CARRY/binlib.tar.xz"
+cp -r "$BUNDLE/data" "$CARRY/"
+du -sh "$CARRY"
+echo "carry $CARRY with the tree, then run: bash tests/gpu/run-gpu-checks.sh $BUNDLE"

@@ -8,8 +8,9 @@
 #
 # Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
 #   tests/gpu/prepare-gpu-bundle.sh
-# then, on the GPU machine, with the tree and build-gpu/bundle copied there (one command,
-# about 3-6 minutes):
+# then, on the GPU machine, with the tree and build-gpu/bundle (or its packed copy,
+# build-gpu/carry, which this script unpacks) copied there (one command, about 4 minutes on
+# an H200):
 #   bash tests/gpu/run-gpu-checks.sh build-gpu/bundle
 # Here (no GPU) the same command runs the CPU parts and reports "no CUDA device" cleanly.
 # Where `nvidia-smi -L` lists a GPU, it sets GPULAB_REQUIRE_CUDA=1: every check that needs
@@ -81,8 +82,17 @@ refused() {
 }
 
 say "gpulab GPU checks, $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+# The packed copy (prepare-gpu-bundle.sh writes it beside the bundle, as carry/): unpack it.
+PACKED=$(dirname "$BUNDLE")/carry
+if [ ! -x "$BIN/gpulab-cli" ] && [ -f "$PACKED/binlib.tar.xz" ]; then
+  say "unpacking $PACKED into $BUNDLE"
+  mkdir -p "$BUNDLE"
+  tar -C "$BUNDLE" -xJf "$PACKED/binlib.tar.xz" ||
+    python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$PACKED/binlib.tar.xz" "$BUNDLE"
+  [ -d "$PACKED/data" ] && [ ! -e "$BUNDLE/data" ] && cp -r "$PACKED/data" "$BUNDLE/data"
+fi
 if [ ! -x "$BIN/gpulab-cli" ]; then
-  say "no $BIN/gpulab-cli: run tests/gpu/prepare-gpu-bundle.sh first and carry $BUNDLE"
+  say "no $BIN/gpulab-cli: run tests/gpu/prepare-gpu-bundle.sh first and carry $BUNDLE (or $PACKED)"
   exit 2
 fi
 
@@ -159,6 +169,8 @@ if [ "$HAVE_GPU" = 1 ]; then
     --inflight 2 --op-summary
   # The GPU benchmark: gpulab vs the PyTorch already on this machine,
   # alternating, and allreduce against the device-to-device copy. It prints, never fails.
+  # (Its CPU parts, the one-core pairs included, take minutes on their own: they are the CPU
+  # benchmark's, tests/bench/run-bench.sh, and are skipped here.)
   TORCH_PY=""
   for py in python3 /opt/torch/.venv/bin/python3; do
     if LD_LIBRARY_PATH=$PEER_LD_LIBRARY_PATH "$py" -c \
@@ -173,7 +185,7 @@ if [ "$HAVE_GPU" = 1 ]; then
     STEP_TIMEOUT=${BENCH_TIMEOUT:-240} step "benchmark: gpulab vs PyTorch eager, allreduce vs copy" \
       env LD_LIBRARY_PATH="$PEER_LD_LIBRARY_PATH" GPULAB_LD_LIBRARY_PATH="$LD_LIBRARY_PATH" \
       "$TORCH_PY" tests/bench/run_bench.py --bin-dir "$BIN" --python "$TORCH_PY" "${BENCH_DATA[@]}" \
-      --skip cpu,scaling,allreduce,memory,engine --pairs 3 --epochs 3
+      --skip cpu1,cpu,scaling,allreduce,memory,engine --pairs 3 --epochs 3
   else
     say "no Python with a CUDA-enabled torch and numpy: the GPU benchmark is skipped"
   fi
