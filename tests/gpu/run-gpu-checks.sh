@@ -3,8 +3,8 @@
 # `gpulab-cli verify`, every GPU test suite, and 2-epoch training runs on 1 and on 4 logical
 # GPUs (plus ring and NCCL runs), a recording of the book's 2-device run on GPUs for the
 # lab's examples, then the GPU benchmark (gpulab vs the machine's PyTorch
-# eager, tests/bench/run_bench.py; allreduce vs copy bandwidth). Writes the whole log to $OUT/gpu-checks.log (or to
-# ./gpu-checks.log where OUT is unset) and ends with one PASS/FAIL line per step.
+# eager, tests/bench/run_bench.py; allreduce vs copy bandwidth). Writes the whole log to $GPU_CHECKS_DIR/gpu-checks.log (or to
+# ./gpu-checks.log where GPU_CHECKS_DIR is unset) and ends with one PASS/FAIL line per step.
 #
 # Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
 #   tests/gpu/prepare-gpu-bundle.sh
@@ -23,7 +23,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BUNDLE=${1:-build-gpu/bundle}
 BIN=$BUNDLE/bin
-LOGDIR=${OUT:-.}
+LOGDIR=${GPU_CHECKS_DIR:-.}
 LOG=$LOGDIR/gpu-checks.log
 mkdir -p "$LOGDIR"
 : >"$LOG"
@@ -147,7 +147,7 @@ if [ "$HAVE_GPU" = 1 ]; then
     --data-on-device host
   # A GPU recording for the lab's examples (resources/recordings): the book's 2-device run
   # as tests/make-example-recordings.sh records it on simulated devices, here on GPUs
-  # ($OUT/gpu-book-2-devices.gpurec; it needs the real Fashion-MNIST for the same subset).
+  # ($GPU_CHECKS_DIR/gpu-book-2-devices.gpurec; it needs the real Fashion-MNIST for the same subset).
   if [ "${DATA[0]}" = --data ]; then
     step "record the book's 2-device run on GPUs" "$BIN/gpulab-cli" train --backend cuda --devices 2 \
       --batch-size 256 --lr 0.2 --epochs 4 --subset 30000 --test-subset 2000 --snapshot-every 100000 --seed 1 \
