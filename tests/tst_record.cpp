@@ -112,6 +112,123 @@ bool same_bits(const Snapshot& a, const Snapshot& b)
            a.tensor == b.tensor && a.names == b.names;
 }
 
+// An event record as version 2 wrote it (and version 3 without the fields added in 3):
+// the kind, time and device, then the kind's fields in the order of its struct.
+std::string event_v2(const Event& e, int snapshot, bool v3 = false)
+{
+    Bytes o;
+    o.put<uint8_t>(static_cast<uint8_t>(e.kind()));
+    o.put<double>(e.t_us);
+    o.put<int32_t>(e.device);
+    if (const auto* x = e.get<ev::RunBegin>()) {
+        o.str(x->settings);
+        o.put<int32_t>(x->devices);
+        if (v3) {
+            o.put<int32_t>(x->world);
+            o.put<uint32_t>(static_cast<uint32_t>(x->device_ranks.size()));
+            for (int r : x->device_ranks)
+                o.put<int32_t>(r);
+        }
+    } else if (const auto* x = e.get<ev::RunEnd>()) {
+        o.str(x->status);
+        o.str(x->message);
+        o.error(x->error);
+    } else if (const auto* x = e.get<ev::Push>()) {
+        o.str(x->op);
+    } else if (const auto* x = e.get<ev::Op>()) {
+        o.str(x->op);
+        o.put<double>(x->t_end_us);
+    } else if (const auto* x = e.get<ev::MemAlloc>()) {
+        for (int64_t v : {x->bytes, x->in_use, x->reserved})
+            o.put<int64_t>(v);
+    } else if (const auto* x = e.get<ev::MemFree>()) {
+        for (int64_t v : {x->bytes, x->in_use, x->reserved})
+            o.put<int64_t>(v);
+    } else if (const auto* x = e.get<ev::MemOom>()) {
+        o.put<int64_t>(x->bytes);
+        o.put<int64_t>(x->in_use);
+    } else if (const auto* x = e.get<ev::AllreduceStep>()) {
+        o.put<double>(x->t_end_us);
+        for (int v : {x->epoch, x->batch, x->step, x->steps, x->src, x->dst, x->chunk})
+            o.put<int32_t>(v);
+        o.put<int64_t>(x->bytes);
+        o.str(x->phase);
+        if (v3) {
+            o.put<uint8_t>(x->modelled ? 1 : 0);
+            o.put<int64_t>(x->charged_bytes);
+            o.put<uint8_t>(static_cast<uint8_t>(x->stage));
+        }
+    } else if (const auto* x = e.get<ev::MinibatchLoss>()) {
+        o.put<int32_t>(x->epoch);
+        o.put<int32_t>(x->batch);
+        o.put<int32_t>(x->batches_in_epoch);
+        o.put<int64_t>(x->images);
+        o.put<double>(x->loss);
+    } else if (const auto* x = e.get<ev::EpochEnd>()) {
+        o.put<int32_t>(x->epoch);
+        o.put<double>(x->train_loss);
+        o.put<double>(x->test_accuracy);
+        o.put<double>(x->seconds);
+        o.put<int64_t>(x->images);
+    } else if (const auto* x = e.get<ev::Error>()) {
+        o.str(x->message);
+        o.error(x->error);
+    } else if (const auto* x = e.get<ev::Snapshot>()) {
+        o.put<int32_t>(snapshot);
+        o.put<uint8_t>(static_cast<uint8_t>(x->what));
+        o.put<int32_t>(x->epoch);
+        o.put<int32_t>(x->batch);
+        o.str(x->tensor);
+    } else if (const auto* x = e.get<ev::Log>()) {
+        o.str(x->text);
+    }
+    return o.b;
+}
+
+// A snapshot record of versions 2 and 3 without references: each float's bits zigzagged,
+// stored as byte planes.
+std::string snapshot_v2(const Snapshot& s)
+{
+    Bytes o;
+    o.put<uint8_t>(static_cast<uint8_t>(s.what));
+    o.put<int32_t>(s.epoch);
+    o.put<int32_t>(s.batch);
+    o.put<int32_t>(s.device);
+    o.str(s.tensor);
+    o.put<uint32_t>(static_cast<uint32_t>(s.names.size()));
+    for (const auto& n : s.names)
+        o.str(n);
+    o.put<uint32_t>(static_cast<uint32_t>(s.values.size()));
+    std::vector<uint32_t> z;
+    for (const auto& v : s.values) {
+        o.put<uint32_t>(static_cast<uint32_t>(v.size()));
+        for (float f : v) {
+            const uint32_t r = std::bit_cast<uint32_t>(f);
+            z.push_back(r << 1 ^ static_cast<uint32_t>(static_cast<int32_t>(r) >> 31));
+        }
+    }
+    o.put<int32_t>(-1);
+    o.put<int32_t>(-1);
+    for (int plane = 0; plane < 4; ++plane)
+        for (uint32_t v : z)
+            o.put<uint8_t>(static_cast<uint8_t>(v >> (8 * plane)));
+    return o.b;
+}
+
+// A header record with settings.
+std::string header_with_settings(const std::string& settings)
+{
+    Bytes h;
+    h.put<uint32_t>(3);
+    h.str("program");
+    h.str("gpulab-cli");
+    h.str("settings");
+    h.str(settings);
+    h.str("devices");
+    h.str("cpu-sim(0)\ncpu-sim(1)");
+    return h.b;
+}
+
 // A short real run, recorded the way gpulab-cli records one.
 struct Run {
     TrainConfig config;
@@ -531,6 +648,126 @@ private slots:
         QCOMPARE(r.snapshots.size(), m_run.snapshots.size());
         for (size_t i = 0; i < r.snapshots.size(); ++i)
             QVERIFY(same_bits(*r.snapshots[i], *m_run.snapshots[i]));
+    }
+
+    // A file written in version 2 (before the fields of version 3) reads back as the same
+    // events and snapshots, the added fields at their defaults.
+    void readsVersion2()
+    {
+        std::vector<std::pair<uint8_t, std::string>> records{{1, header_record("gpulab-cli")}};
+        size_t snapshots = 0;
+        for (const Event& e : m_run.events) {
+            int index = -1;
+            if (e.is<ev::Snapshot>()) {
+                records.push_back({3, snapshot_v2(*m_run.snapshots[snapshots])});
+                index = int(snapshots++);
+            }
+            records.push_back({2, event_v2(e, index)});
+        }
+        records.push_back({4, end_record("completed")});
+        Recording r;
+        QCOMPARE(verdict(file_of(2, records), &r), std::string("ok"));
+        QCOMPARE(r.header.format, 2u);
+        QCOMPARE(r.events.size(), m_run.events.size());
+        for (size_t i = 0; i < r.events.size(); ++i)
+            QVERIFY2(same_event(r.events[i], m_run.events[i]), qPrintable(QString::number(i)));
+        QCOMPARE(r.snapshots.size(), m_run.snapshots.size());
+        for (size_t i = 0; i < r.snapshots.size(); ++i)
+            QVERIFY(same_bits(*r.snapshots[i], *m_run.snapshots[i]));
+        // the run had no link: nothing is marked modelled, everything is rank 0's
+        int steps = 0;
+        for (const Event& e : r.events) {
+            if (const auto* step = e.get<ev::AllreduceStep>()) {
+                ++steps;
+                QVERIFY(!step->modelled && step->charged_bytes == 0 && step->stage == AllreduceStage::WithinRank);
+            }
+            if (const auto* begin = e.get<ev::RunBegin>())
+                QVERIFY(begin->world == 1 && begin->device_ranks.empty());
+        }
+        QVERIFY(steps > 0);
+    }
+
+    // Before version 3 a step did not say it was modelled; the recorded settings do, and the
+    // reader marks the steps of a run with a link (charged at its --link-params scale).
+    void version2StepsOfALinkedRunAreModelled()
+    {
+        TrainConfig c;
+        apply_settings_text(c, "devices=2 link=10gbe link_params=resnet50");
+        const double scale = c.link_bytes_scale();
+        QVERIFY(scale > 10);
+        const Event step{.t_us = 5, .data = ev::AllreduceStep{.t_end_us = 9, .epoch = 1, .step = 0, .steps = 2,
+                                                              .src = 1, .dst = 0, .bytes = 1000, .phase = "reduce"}};
+        for (const bool linked : {true, false}) {
+            const std::string settings = linked ? settings_to_text(c) : "devices=2";
+            const std::vector<std::pair<uint8_t, std::string>> records{
+                {1, header_with_settings(settings)}, {2, event_v2(step, -1)}, {4, end_record("completed")}};
+            Recording r;
+            QCOMPARE(verdict(file_of(2, records), &r), std::string("ok"));
+            QCOMPARE(r.events.size(), size_t(1));
+            const auto* x = r.events[0].get<ev::AllreduceStep>();
+            QVERIFY(x);
+            QCOMPARE(x->modelled, linked);
+            QCOMPARE(x->charged_bytes, linked ? int64_t(std::llround(1000 * scale)) : int64_t(0));
+        }
+    }
+
+    // The fields added in version 3 come back as written, and a value out of their range
+    // is a damaged record.
+    void version3FieldsComeBack()
+    {
+        const std::vector<Event> evs{
+            {.t_us = 1,
+             .data = ev::RunBegin{.settings = "4 x cpu-sim", .devices = 4, .world = 2, .device_ranks = {0, 0, 1, 1}}},
+            {.t_us = 2,
+             .data = ev::AllreduceStep{.t_end_us = 3, .epoch = 1, .step = 0, .steps = 1, .src = 1, .dst = 3,
+                                       .bytes = 1000, .phase = "reduce", .modelled = true, .charged_bytes = 123456,
+                                       .stage = AllreduceStage::AcrossRanks}},
+            {.t_us = 4, .data = ev::AllreduceStep{.t_end_us = 5, .src = 0, .dst = 1, .bytes = 8, .phase = "broadcast"}},
+        };
+        const std::string p = path("v3.gpurec");
+        {
+            RecordingWriter w(p, RecordingHeader::for_run(TrainConfig{}, "tst_record", {"a", "b", "c", "d"}));
+            for (const Event& e : evs)
+                w.add(e);
+            w.finish(RunStatus::Completed, Error{});
+        }
+        const Recording r = read_recording(p);
+        QCOMPARE(r.header.format, 3u);
+        QCOMPARE(r.events.size(), evs.size());
+        for (size_t i = 0; i < evs.size(); ++i)
+            QVERIFY2(r.events[i] == evs[i], qPrintable(QString::number(i)));
+        QCOMPARE(r.events[0].get<ev::RunBegin>()->rank_of(2), 1);
+
+        // the same bytes by hand are read the same; then one field at a time out of range
+        auto verdict_of = [&](const Event& e) {
+            return verdict(file_of(3, {{1, header_record("t")}, {2, event_v2(e, -1, true)}, {4, end_record("completed")}}));
+        };
+        QCOMPARE(verdict_of(evs[0]), std::string("ok"));
+        QCOMPARE(verdict_of(evs[1]), std::string("ok"));
+        auto begin = [&](int world, std::vector<int> ranks) {
+            Event e = evs[0];
+            e.get<ev::RunBegin>()->world = world;
+            e.get<ev::RunBegin>()->device_ranks = std::move(ranks);
+            return verdict_of(e);
+        };
+        QCOMPARE(begin(1, {}), std::string("ok"));
+        QCOMPARE(begin(0, {}), std::string("recording_damaged"));          // no ranks at all
+        QCOMPARE(begin(2, {0, 0, 1, 2}), std::string("recording_damaged")); // rank 2 of 2
+        QCOMPARE(begin(2, {0, -1, 1, 1}), std::string("recording_damaged"));
+        QCOMPARE(begin(2, {0, 1}), std::string("recording_damaged"));       // not one per device
+        Event step = evs[1];
+        step.get<ev::AllreduceStep>()->charged_bytes = -1;
+        QCOMPARE(verdict_of(step), std::string("recording_damaged"));
+        // a stage or a flag byte that is not 0 or 1
+        for (const size_t from_end : {size_t(1), size_t(10)}) {
+            std::string payload = event_v2(evs[1], -1, true);
+            payload[payload.size() - from_end] = 2;
+            QCOMPARE(verdict(file_of(3, {{1, header_record("t")}, {2, payload}, {4, end_record("completed")}})),
+                     std::string("recording_damaged"));
+        }
+        // version 3's fields in a version 2 file: bytes left over, damaged
+        QCOMPARE(verdict(file_of(2, {{1, header_record("t")}, {2, event_v2(evs[1], -1, true)}, {4, end_record("completed")}})),
+                 std::string("recording_damaged"));
     }
 
     // A snapshot may only be stored against an earlier snapshot of its own shape.

@@ -27,7 +27,8 @@ std::vector<Event> one_of_each_kind()
 {
     const Error oom(ErrorCode::OutOfMemory, {{"device", "cpu-sim(1)"}, {"bytes", "99"}});
     return {
-        {.t_us = 1.5, .data = ev::RunBegin{.settings = "2 x cpu-sim; batch 256", .devices = 2}},
+        {.t_us = 1.5,
+         .data = ev::RunBegin{.settings = "2 x cpu-sim; batch 256", .devices = 3, .world = 2, .device_ranks = {0, 0, 1}}},
         {.t_us = 2.5, .data = ev::RunEnd{.status = "failed", .message = "out of memory", .error = oom}},
         {.t_us = 3.5, .device = 1, .data = ev::Push{.op = "conv1_fwd"}},
         {.t_us = 4.5, .device = 1, .data = ev::Op{.op = "conv1_bwd", .t_end_us = 9.25}},
@@ -44,7 +45,10 @@ std::vector<Event> one_of_each_kind()
                                    .dst = 0,
                                    .chunk = 1,
                                    .bytes = 123456,
-                                   .phase = "reduce-scatter"}},
+                                   .phase = "reduce-scatter",
+                                   .modelled = true,
+                                   .charged_bytes = 6172800,
+                                   .stage = AllreduceStage::AcrossRanks}},
         {.t_us = 11.5,
          .data = ev::MinibatchLoss{.epoch = 2, .batch = 7, .batches_in_epoch = 235, .images = 256, .loss = 1.25}},
         {.t_us = 12.5,
@@ -183,6 +187,18 @@ private slots:
                 quoted_name_survived = true;
         }
         QCOMPARE(spans, 2);    // the op and the allreduce step
+        // a plain step (no link model, within one process) keeps its name and arguments, and
+        // a single process's run begin its name and text
+        for (const auto& v : arr) {
+            const auto o = v.toObject();
+            if (o.value("pid").toInt() == 3 && o.value("ph").toString() == "X") {
+                QCOMPARE(o.value("name").toString(), QString("reduce 0"));
+                QVERIFY(!o.value("args").toObject().contains("modelled"));
+                QVERIFY(!o.value("args").toObject().contains("stage"));
+            }
+            if (o.value("name").toString() == "run_begin")
+                QCOMPARE(o.value("args").toObject().keys(), QStringList({"name", "text"}));
+        }
         QCOMPARE(counters, 2); // memory and loss
         QCOMPARE(instants, 3); // run begin, push, OOM
         QVERIFY(quoted_name_survived);
@@ -196,16 +212,18 @@ private slots:
         const QStringList lines = QString::fromStdString(out.str()).split('\n', Qt::SkipEmptyParts);
         QCOMPARE(lines.size(), 2);
         QCOMPARE(lines[0], QString(csv_header()));
-        QVERIFY(lines[1].endsWith("\"out of memory, \"\"badly\"\"\""));
-        QCOMPARE(lines[0].split(',').size(), 17);
+        QVERIFY(lines[1].endsWith("\"out of memory, \"\"badly\"\"\",0,0,,0,"));
+        QCOMPARE(lines[0].split(',').size(), 22);
     }
 
     // The columns of events.csv and of gpulab-cli --csv, and where each kind's fields go:
-    // the columns events had before they were typed, kept for whoever reads those files.
+    // the columns events had before they were typed, kept for whoever reads those files,
+    // then the columns of the fields added since.
     void csvColumnsKeepTheirMeaning()
     {
         QCOMPARE(QString(csv_header()), QString("t_us,t_end_us,kind,device,epoch,batch,step,src,dst,chunk,bytes,"
-                                                "in_use,value,value2,value3,name,text"));
+                                                "in_use,value,value2,value3,name,text,"
+                                                "modelled,charged_bytes,stage,world,ranks"));
         const std::vector<Event> evs = one_of_each_kind();
         const auto rows = csv_rows(evs);
         QCOMPARE(rows.size(), evs.size());
@@ -214,9 +232,12 @@ private slots:
         const Row defaults{{"t_end_us", "0.000"}, {"device", "-1"}, {"epoch", "0"}, {"batch", "0"},
                            {"step", "-1"},        {"src", "-1"},    {"dst", "-1"},   {"chunk", "-1"},
                            {"bytes", "0"},        {"in_use", "0"},  {"value", "0"},  {"value2", "0"},
-                           {"value3", "0"},       {"name", ""},     {"text", ""}};
+                           {"value3", "0"},       {"name", ""},     {"text", ""},
+                           {"modelled", "0"},     {"charged_bytes", "0"}, {"stage", ""}, {"world", "0"},
+                           {"ranks", ""}};
         const std::vector<Row> expected{
-            {{"kind", "run_begin"}, {"t_us", "1.500"}, {"name", "2 x cpu-sim; batch 256"}, {"value", "2"}},
+            {{"kind", "run_begin"}, {"t_us", "1.500"}, {"name", "2 x cpu-sim; batch 256"}, {"value", "3"},
+             {"world", "2"}, {"ranks", "0;0;1"}},
             {{"kind", "run_end"}, {"name", "failed"}, {"text", "out of memory"}},
             {{"kind", "push"}, {"device", "1"}, {"name", "conv1_fwd"}},
             {{"kind", "op"}, {"device", "1"}, {"name", "conv1_bwd"}, {"t_end_us", "9.250"}},
@@ -224,7 +245,8 @@ private slots:
             {{"kind", "mem_free"}, {"device", "1"}, {"bytes", "2048"}, {"in_use", "6144"}, {"value", "524288"}},
             {{"kind", "mem_oom"}, {"device", "2"}, {"bytes", "77777"}, {"in_use", "33333"}},
             {{"kind", "allreduce_step"}, {"t_end_us", "10.750"}, {"epoch", "3"}, {"batch", "17"}, {"step", "4"},
-             {"value", "6"}, {"src", "2"}, {"dst", "0"}, {"chunk", "1"}, {"bytes", "123456"}, {"name", "reduce-scatter"}},
+             {"value", "6"}, {"src", "2"}, {"dst", "0"}, {"chunk", "1"}, {"bytes", "123456"}, {"name", "reduce-scatter"},
+             {"modelled", "1"}, {"charged_bytes", "6172800"}, {"stage", "across-ranks"}},
             {{"kind", "minibatch_loss"}, {"epoch", "2"}, {"batch", "7"}, {"value", "1.25"}, {"value2", "256"},
              {"value3", "235"}},
             {{"kind", "epoch_end"}, {"epoch", "4"}, {"value", "0.5"}, {"value2", "0.875"}, {"value3", "12.125"},
@@ -277,12 +299,15 @@ private slots:
         const QJsonObject oom = by_name.at("out of memory on device 2").value("args").toObject();
         QCOMPARE(keys(oom), QString("in_use,requested"));
         QCOMPARE(oom.value("requested").toInt(), 77777);
-        const QJsonObject step = by_name.at("reduce-scatter 4");
+        const QJsonObject step = by_name.at("reduce-scatter 4 (modelled)");
         QCOMPARE(keys(step), QString("args,dur,name,ph,pid,tid,ts"));
         QCOMPARE(step.value("tid").toInt(), 1); // into device 0
         QCOMPARE(step.value("dur").toDouble(), 2.25);
         const QJsonObject step_args = step.value("args").toObject();
-        QCOMPARE(keys(step_args), QString("batch,bytes,chunk,dst,epoch,src"));
+        QCOMPARE(keys(step_args), QString("batch,bytes,charged_bytes,chunk,dst,epoch,modelled,src,stage"));
+        QCOMPARE(step_args.value("modelled").toBool(), true);
+        QCOMPARE(step_args.value("charged_bytes").toInt(), 6172800);
+        QCOMPARE(step_args.value("stage").toString(), QString("across-ranks"));
         QCOMPARE(step_args.value("bytes").toInt(), 123456);
         QCOMPARE(step_args.value("src").toInt(), 2);
         QCOMPARE(step_args.value("chunk").toInt(), 1);
@@ -290,8 +315,12 @@ private slots:
         QCOMPARE(step_args.value("batch").toInt(), 17);
         QCOMPARE(by_name.at("loss").value("args").toObject().value("loss").toDouble(), 1.25);
         QCOMPARE(by_name.at("test accuracy").value("args").toObject().value("acc").toDouble(), 0.875);
-        for (const char* kind : {"run_begin", "run_end", "error", "log"})
+        for (const char* kind : {"run_end", "error", "log"})
             QCOMPARE(keys(by_name.at(kind).value("args").toObject()), QString("name,text"));
+        // a job of several ranks says which rank owns each device
+        QCOMPARE(keys(by_name.at("run_begin").value("args").toObject()), QString("name,ranks,text,world"));
+        QCOMPARE(by_name.at("run_begin").value("args").toObject().value("world").toInt(), 2);
+        QCOMPARE(by_name.at("run_begin").value("args").toObject().value("ranks").toString(), QString("0;0;1"));
         QCOMPARE(by_name.at("run_begin").value("args").toObject().value("name").toString(),
                  QString("2 x cpu-sim; batch 256"));
         QCOMPARE(by_name.at("run_end").value("args").toObject().value("text").toString(), QString("out of memory"));
@@ -316,6 +345,25 @@ private slots:
         c.value2 = 2.5; // half an image
         c.value = 0;
         QVERIFY_THROWS_EXCEPTION(std::invalid_argument, event_from_columns(EventKind::MinibatchLoss, c));
+        // the added columns: a default reads as the field's default; a bad one is refused
+        EventColumns plain;
+        const Event begin = event_from_columns(EventKind::RunBegin, plain);
+        QCOMPARE(begin.get<ev::RunBegin>()->world, 1);
+        QVERIFY(begin.get<ev::RunBegin>()->device_ranks.empty());
+        QCOMPARE(begin.get<ev::RunBegin>()->rank_of(5), 0);
+        const Event step = event_from_columns(EventKind::AllreduceStep, plain);
+        QCOMPARE(step.get<ev::AllreduceStep>()->modelled, false);
+        QVERIFY(step.get<ev::AllreduceStep>()->stage == AllreduceStage::WithinRank);
+        for (const char* ranks : {"0;2", "0;;1", "x", "0;-1"}) {
+            EventColumns bad;
+            bad.world = 2;
+            bad.ranks = ranks;
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, event_from_columns(EventKind::RunBegin, bad));
+        }
+        EventColumns ranked;
+        ranked.world = 2;
+        ranked.ranks = "0;1;1";
+        QCOMPARE(event_from_columns(EventKind::RunBegin, ranked).get<ev::RunBegin>()->rank_of(2), 1);
     }
 
     void exportToFileIsAtomicAndReportsErrors()

@@ -934,6 +934,10 @@ private slots:
             if (!step)
                 continue;
             ++steps;
+            // the step says so itself: modelled, charged ten times its bytes, within the process
+            QVERIFY(step->modelled);
+            QCOMPARE(step->charged_bytes, step->bytes * 10);
+            QVERIFY(step->stage == AllreduceStage::WithinRank);
             const double bound_us = double(step->bytes) * 10 / 2e9 * 1e6; // 10x the bytes at 2 GB/s
             QVERIFY2(step->t_end_us - e.t_us >= bound_us * (1 - 1e-9),
                      qPrintable(QString("%1 bytes (charged x10) lasted %2 us, the model says at least %3 us")
@@ -941,6 +945,9 @@ private slots:
         }
         QCOMPARE(steps, 3 * 2);
         QCOMPARE(modelled_ops, steps);
+        for (const auto& e : plain.events) // without a link: not modelled, nothing charged
+            if (const auto* step = e.get<ev::AllreduceStep>())
+                QVERIFY(!step->modelled && step->charged_bytes == 0);
         // no link, no scaling: refused with a message naming both settings
         TrainConfig bad = small_config(2);
         apply_settings_text(bad, "link_params=resnet50");

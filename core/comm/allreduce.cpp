@@ -109,7 +109,9 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
                                                           .dst = dst_dev,
                                                           .chunk = chunk,
                                                           .bytes = count * 4,
-                                                          .phase = info.phase}});
+                                                          .phase = info.phase,
+                                                          .modelled = link != nullptr,
+                                                          .charged_bytes = link ? link->charged_bytes(count * 4) : 0}});
         };
         if (link) {
             // The transfer holds the link from when both its sides are free; the copy happens

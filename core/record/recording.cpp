@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <bit>
 #include <cerrno>
@@ -161,8 +162,8 @@ struct Overload : F... {
 template <class... F>
 Overload(F...) -> Overload<F...>; // clang 14 does not deduce it for an aggregate
 
-// Version 2: the kind, the common fields, then the kind's own fields in the order of its
-// struct in trace/event.h.
+// Version 3 (and 2, which lacked the fields added since): the kind, the common fields, then
+// the kind's own fields in the order of its struct in trace/event.h.
 std::string event_payload(const Event& e, int snapshot)
 {
     Out o;
@@ -173,6 +174,10 @@ std::string event_payload(const Event& e, int snapshot)
                    [&](const ev::RunBegin& x) {
                        o.str(x.settings);
                        o.i32(x.devices);
+                       o.i32(x.world);
+                       o.u32(static_cast<uint32_t>(x.device_ranks.size()));
+                       for (int r : x.device_ranks)
+                           o.i32(r);
                    },
                    [&](const ev::RunEnd& x) {
                        o.str(x.status);
@@ -204,6 +209,9 @@ std::string event_payload(const Event& e, int snapshot)
                            o.i32(v);
                        o.i64(x.bytes);
                        o.str(x.phase);
+                       o.u8(x.modelled ? 1 : 0);
+                       o.i64(x.charged_bytes);
+                       o.u8(static_cast<uint8_t>(x.stage));
                    },
                    [&](const ev::MinibatchLoss& x) {
                        o.i32(x.epoch);
@@ -585,10 +593,34 @@ public:
             fail(ErrorCode::RecordingTruncatedHeader, {{"bytes", std::to_string(kFileHeader + m_zs.total_in)}});
         // Not ended: the writer was stopped (crash, kill) and what it flushed is here.
         m_rec.complete = m_end_seen && m_ended;
+        if (m_rec.header.format < 3)
+            mark_modelled_steps();
         return std::move(m_rec);
     }
 
 private:
+    // Before version 3 a step did not say whether a link model timed it, but the settings
+    // do: with a link every step of the in-process allreduce was modelled, charged at the
+    // run's --link-params scale (as LinkClock::charged_bytes does).
+    void mark_modelled_steps()
+    {
+        TrainConfig c;
+        try {
+            apply_settings_text(c, m_rec.header.settings);
+        } catch (const GpulabError&) {
+            return; // settings this gpulab does not know: leave the steps as read
+        }
+        if (c.link.none())
+            return;
+        const double scale = c.link_bytes_scale();
+        for (Event& e : m_rec.events)
+            if (auto* step = e.get<ev::AllreduceStep>(); step && step->phase != "nccl") {
+                step->modelled = true;
+                step->charged_bytes = scale == 1.0 ? step->bytes
+                                                   : static_cast<int64_t>(std::llround(double(step->bytes) * scale));
+            }
+    }
+
     [[noreturn]] void fail(ErrorCode code, std::vector<std::pair<std::string, std::string>> facts)
     {
         facts.insert(facts.begin(), {"file", m_name});
@@ -689,7 +721,7 @@ private:
             break;
         }
         case kEvent:
-            m_rec.events.push_back(m_rec.header.format == 1 ? event_v1(in) : event_v2(in));
+            m_rec.events.push_back(m_rec.header.format == 1 ? event_v1(in) : event_v2(in, m_rec.header.format));
             break;
         case kSnapshot:
             m_rec.snapshots.push_back(m_rec.header.format == 1 ? snapshot_v1(in) : snapshot_v2(in));
@@ -751,8 +783,10 @@ private:
         }
     }
 
-    // Version 2: the kind's own fields (event_payload).
-    Event event_v2(In& in) const
+    // Versions 2 and 3: the kind's own fields (event_payload); version 2 lacks those added
+    // in 3 (RunBegin: world, device ranks; AllreduceStep: modelled, charged bytes, stage),
+    // which keep their defaults.
+    Event event_v2(In& in, uint32_t format) const
     {
         const EventKind kind = kind_of(in.u8());
         Event e{.t_us = in.f64(), .device = in.i32()};
@@ -761,6 +795,20 @@ private:
             ev::RunBegin x;
             x.settings = in.str();
             x.devices = in.i32();
+            if (format >= 3) {
+                x.world = in.i32();
+                if (x.world < 1)
+                    throw Malformed{};
+                const uint32_t count = in.u32();
+                if (count != 0 && (x.devices < 0 || count != static_cast<uint32_t>(x.devices)))
+                    throw Malformed{}; // none, or one per device
+                for (uint32_t i = 0; i < count; ++i) { // each read is checked: count <= bytes left
+                    const int32_t r = in.i32();
+                    if (r < 0 || r >= x.world)
+                        throw Malformed{};
+                    x.device_ranks.push_back(r);
+                }
+            }
             e.data = std::move(x);
             break;
         }
@@ -803,6 +851,15 @@ private:
                 *v = in.i32();
             x.bytes = in.i64();
             x.phase = in.str();
+            if (format >= 3) {
+                const uint8_t modelled = in.u8();
+                x.charged_bytes = in.i64();
+                const uint8_t stage = in.u8();
+                if (modelled > 1 || stage > 1 || x.charged_bytes < 0)
+                    throw Malformed{};
+                x.modelled = modelled == 1;
+                x.stage = static_cast<AllreduceStage>(stage);
+            }
             e.data = std::move(x);
             break;
         }

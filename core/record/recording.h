@@ -2,7 +2,7 @@
 // whose run it is. Written as the run goes (a crash leaves a readable prefix, which reads
 // back as incomplete); read back by a reader that trusts nothing in the file. No Qt.
 //
-// The format (version 2; all integers little-endian):
+// The format (version 3; all integers little-endian):
 //   bytes 0-7    "GPULABRC"
 //   bytes 8-11   u32 format version
 //   bytes 12-15  u32 CRC-32 of bytes 0-11
@@ -20,9 +20,11 @@
 //                6 mem_oom, 7 allreduce_step, 8 minibatch_loss, 9 epoch_end, 10 error,
 //                11 snapshot, 12 log), f64 t_us, i32 device, then the kind's fields in the
 //                order of its struct in trace/event.h (int = i32, int64_t = i64, double =
-//                f64, string = str, an error as above, the snapshot's what as u8), except:
+//                f64, string = str, bool = u8 0/1, an error as above, an enum as u8), except:
 //                snapshot = i32 index of its snapshot record in the file (-1: none), what,
-//                epoch, batch, tensor
+//                epoch, batch, tensor; run_begin's device_ranks = u32 count (0, or one per
+//                device) + that many i32 ranks, each in 0 .. world-1 (world >= 1);
+//                allreduce_step's stage = u8 (0 within a rank, 1 across ranks)
 //   snapshot:    u8 what (0 params, 1 gradient before allreduce, 2 after), i32 epoch,
 //                batch, device, str tensor, u32 count + names, u32 count + that many u32
 //                vector sizes, i32 ref1, i32 ref2, then 4 * (sum of the sizes) bytes.
@@ -34,6 +36,8 @@
 //                lowest byte of every z, then every second byte, the third, the highest.
 //                Exact: the reader gets back every bit.
 //   end:         str status ("completed", "cancelled", "failed"), error
+// Version 2 (still read): the same, but run_begin ended after devices (world 1, no device
+// ranks) and allreduce_step after phase (not modelled, charged 0, within a rank).
 // Version 1 (still read): an event was u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch,
 // batch, step, src, dst, chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str
 // name, str text, error (the columns of trace/event_columns.h); a snapshot had no sizes
@@ -52,7 +56,7 @@
 
 namespace gpulab {
 
-constexpr uint32_t kRecordingFormat = 2; // read: 1 and 2
+constexpr uint32_t kRecordingFormat = 3; // read: 1, 2 and 3
 constexpr uint32_t kMaxRecordBytes = 64u << 20;          // one record's payload
 constexpr uint64_t kMaxRecordingBytes = uint64_t(1) << 30; // all records, decompressed
 

@@ -22,12 +22,28 @@ namespace gpulab {
 // just before or just after the allreduce.
 enum class SnapshotWhat { Params, GradBefore, GradAfter };
 
+// Where an allreduce step moves data: between the devices of one rank (one process; every
+// allreduce of a single-process run), or across ranks (the network stage of a job of
+// several processes).
+enum class AllreduceStage { WithinRank, AcrossRanks };
+const char* allreduce_stage_name(AllreduceStage s); // "within-rank" | "across-ranks"
+
 namespace ev {
 
 // The run starts (the first event of a run).
 struct RunBegin {
     std::string settings; // TrainConfig::describe(): the run's settings in one line
-    int devices = 0;      // how many devices the run trains on
+    int devices = 0;      // how many devices the run trains on (all ranks together)
+    int world = 1;        // how many ranks (processes) the job has; 1 = a single process
+    // device_ranks[d]: the rank that owns global device d. Empty: every device is rank 0's
+    // (a single process); otherwise one entry per device, each in 0 .. world-1.
+    std::vector<int> device_ranks;
+    int rank_of(int device) const
+    {
+        return device >= 0 && static_cast<size_t>(device) < device_ranks.size()
+                   ? device_ranks[static_cast<size_t>(device)]
+                   : 0;
+    }
     friend bool operator==(const RunBegin&, const RunBegin&) = default;
 };
 
@@ -88,6 +104,13 @@ struct AllreduceStep {
     int chunk = -1;       // the chunk of the gradient moved (-1: the whole buffer)
     int64_t bytes = 0;    // bytes moved
     std::string phase;    // "reduce", "broadcast", "reduce-scatter", "allgather", "nccl", ...
+    // The step's time is modelled: a link model (--link) set how long it took, not the
+    // copy alone. Such steps are labelled "modelled" wherever they appear.
+    bool modelled = false;
+    // What the link model charged for the step: bytes, or more with --link-params ("as if
+    // the model were bigger": charged_bytes > bytes). 0 when not modelled.
+    int64_t charged_bytes = 0;
+    AllreduceStage stage = AllreduceStage::WithinRank; // within a rank, or across ranks
     friend bool operator==(const AllreduceStep&, const AllreduceStep&) = default;
 };
 

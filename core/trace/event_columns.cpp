@@ -1,6 +1,7 @@
 // event_columns / event_from_columns (event_columns.h).
 #include "trace/event_columns.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -37,6 +38,12 @@ EventColumns event_columns(const Event& e)
                    [&](const ev::RunBegin& x) {
                        c.name = x.settings;
                        c.value = x.devices;
+                       c.world = x.world;
+                       for (size_t i = 0; i < x.device_ranks.size(); ++i) {
+                           if (i > 0)
+                               c.ranks += ';';
+                           c.ranks += std::to_string(x.device_ranks[i]);
+                       }
                    },
                    [&](const ev::RunEnd& x) {
                        c.name = x.status;
@@ -73,6 +80,9 @@ EventColumns event_columns(const Event& e)
                        c.chunk = x.chunk;
                        c.bytes = x.bytes;
                        c.name = x.phase;
+                       c.modelled = x.modelled ? 1 : 0;
+                       c.charged_bytes = x.charged_bytes;
+                       c.stage = allreduce_stage_name(x.stage);
                    },
                    [&](const ev::MinibatchLoss& x) {
                        c.epoch = x.epoch;
@@ -111,9 +121,23 @@ Event event_from_columns(EventKind k, const EventColumns& c)
 {
     Event e{.t_us = c.t_us, .device = c.device};
     switch (k) {
-    case EventKind::RunBegin:
-        e.data = ev::RunBegin{.settings = c.name, .devices = whole<int>(c.value, "value")};
+    case EventKind::RunBegin: {
+        ev::RunBegin x{.settings = c.name, .devices = whole<int>(c.value, "value"), .world = c.world == 0 ? 1 : c.world};
+        if (x.world < 1)
+            throw std::invalid_argument("a run's world size is at least 1");
+        for (size_t at = 0; !c.ranks.empty() && at <= c.ranks.size();) {
+            const size_t semi = std::min(c.ranks.find(';', at), c.ranks.size());
+            const std::string r = c.ranks.substr(at, semi - at);
+            if (r.empty() || r.size() > 9 || r.find_first_not_of("0123456789") != std::string::npos)
+                throw std::invalid_argument("a device's rank is a whole number");
+            x.device_ranks.push_back(std::stoi(r));
+            if (x.device_ranks.back() >= x.world)
+                throw std::invalid_argument("a device's rank is below the world size");
+            at = semi + 1;
+        }
+        e.data = std::move(x);
         break;
+    }
     case EventKind::RunEnd:
         e.data = ev::RunEnd{.status = c.name, .message = c.text, .error = c.error};
         break;
@@ -136,7 +160,12 @@ Event event_from_columns(EventKind k, const EventColumns& c)
                                    .dst = c.dst,
                                    .chunk = c.chunk,
                                    .bytes = c.bytes,
-                                   .phase = c.name};
+                                   .phase = c.name,
+                                   .modelled = c.modelled != 0,
+                                   .charged_bytes = c.charged_bytes,
+                                   .stage = c.stage == allreduce_stage_name(AllreduceStage::AcrossRanks)
+                                                ? AllreduceStage::AcrossRanks
+                                                : AllreduceStage::WithinRank};
         break;
     case EventKind::MinibatchLoss:
         e.data = ev::MinibatchLoss{.epoch = c.epoch,

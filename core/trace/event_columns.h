@@ -1,6 +1,8 @@
 // The flat columns an event had before events were typed: the CSV export's columns (see
 // trace_export.h) and the event record of version 1 recordings. One place maps each kind's
-// named fields to and from them, so both stay what they were. No Qt.
+// named fields to and from them, so both stay what they were. Fields added since have
+// columns of their own after those (modelled .. ranks); version 1 recordings lack them and
+// read as their defaults. No Qt.
 #pragma once
 
 #include "trace/event.h"
@@ -34,6 +36,13 @@ struct EventColumns {
                           // AllreduceStep: phase; Snapshot: tensor
     std::string text;     // RunEnd/Error: message; Log: text
     gpulab::Error error;  // RunEnd, Error (not a CSV column)
+    // added after the first columns (not in version 1 recordings):
+    int modelled = 0;          // AllreduceStep: 1 when a link model set its time
+    int64_t charged_bytes = 0; // AllreduceStep: bytes the link model charged
+    std::string stage;         // AllreduceStep: "within-rank" | "across-ranks"; "" = within
+    int world = 0;             // RunBegin: ranks in the job (0 = 1)
+    std::string ranks;         // RunBegin: each device's rank, ';'-separated ("0;0;1;1");
+                               // "" = every device rank 0's
 };
 
 EventColumns event_columns(const Event& e);

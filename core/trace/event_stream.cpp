@@ -23,6 +23,11 @@ const char* event_kind_name(EventKind k)
     return "unknown";
 }
 
+const char* allreduce_stage_name(AllreduceStage s)
+{
+    return s == AllreduceStage::AcrossRanks ? "across-ranks" : "within-rank";
+}
+
 EventStream::EventStream() : m_start(std::chrono::steady_clock::now()) {}
 
 double EventStream::now_us() const

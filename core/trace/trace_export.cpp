@@ -102,9 +102,16 @@ void write_chrome_trace(const std::vector<Event>& events, std::ostream& out)
             sep();
             out << R"({"ph":"X","pid":3,"tid":)" << step->dst + 1 << R"(,"ts":)" << num(e.t_us)
                 << R"(,"dur":)" << num(step->t_end_us - e.t_us) << R"(,"name":")"
-                << json_escape(step->phase) << " " << step->step << R"(","args":{"src":)" << step->src
-                << R"(,"dst":)" << step->dst << R"(,"chunk":)" << step->chunk << R"(,"bytes":)"
-                << step->bytes << R"(,"epoch":)" << step->epoch << R"(,"batch":)" << step->batch << "}}";
+                << json_escape(step->phase) << " " << step->step << (step->modelled ? " (modelled)" : "")
+                << R"(","args":{"src":)" << step->src << R"(,"dst":)" << step->dst << R"(,"chunk":)"
+                << step->chunk << R"(,"bytes":)" << step->bytes << R"(,"epoch":)" << step->epoch
+                << R"(,"batch":)" << step->batch;
+            // added fields: written where they differ from a plain step within one process
+            if (step->modelled)
+                out << R"(,"modelled":true,"charged_bytes":)" << step->charged_bytes;
+            if (step->stage != AllreduceStage::WithinRank)
+                out << R"(,"stage":")" << allreduce_stage_name(step->stage) << '"';
+            out << "}}";
         } else if (const auto* loss = e.get<ev::MinibatchLoss>()) {
             sep();
             out << R"({"ph":"C","pid":4,"tid":0,"ts":)" << num(e.t_us)
@@ -119,7 +126,10 @@ void write_chrome_trace(const std::vector<Event>& events, std::ostream& out)
             sep();
             out << R"({"ph":"i","s":"g","pid":1,"tid":0,"ts":)" << num(e.t_us) << R"(,"name":")"
                 << event_kind_name(e.kind()) << R"(","args":{"name":")" << json_escape(c.name)
-                << R"(","text":")" << json_escape(c.text) << "\"}}";
+                << R"(","text":")" << json_escape(c.text) << '"';
+            if (const auto* begin = e.get<ev::RunBegin>(); begin && (begin->world != 1 || !begin->device_ranks.empty()))
+                out << R"(,"world":)" << begin->world << R"(,"ranks":")" << c.ranks << '"';
+            out << "}}";
         }
     }
     out << "\n]}\n";
@@ -128,7 +138,7 @@ void write_chrome_trace(const std::vector<Event>& events, std::ostream& out)
 const char* csv_header()
 {
     return "t_us,t_end_us,kind,device,epoch,batch,step,src,dst,chunk,bytes,in_use,value,value2,"
-           "value3,name,text";
+           "value3,name,text,modelled,charged_bytes,stage,world,ranks";
 }
 
 namespace {
@@ -155,7 +165,8 @@ void write_events_csv(const std::vector<Event>& events, std::ostream& out)
             << c.device << ',' << c.epoch << ',' << c.batch << ',' << c.step << ',' << c.src << ','
             << c.dst << ',' << c.chunk << ',' << c.bytes << ',' << c.in_use << ',' << c.value
             << ',' << c.value2 << ',' << c.value3 << ',' << csv_field(c.name) << ','
-            << csv_field(c.text) << "\n";
+            << csv_field(c.text) << ',' << c.modelled << ',' << c.charged_bytes << ',' << c.stage << ','
+            << c.world << ',' << c.ranks << "\n";
     }
 }
 

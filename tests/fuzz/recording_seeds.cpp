@@ -1,5 +1,6 @@
 // Writes small, valid recordings of the current format into a folder: the seeds of the
-// recording reader's fuzz corpus (tests/fuzz/corpus/recording). Every event kind, snapshots
+// recording reader's fuzz corpus (tests/fuzz/corpus/recording). Every event kind (a run of
+// two ranks, a modelled step across them), snapshots
 // stored with no reference, as a copy and on a line through two earlier ones, a failed
 // run's end, and a flushed prefix (what a killed run leaves).
 //   recording_seeds DIR
@@ -36,7 +37,7 @@ void write(const std::string& path, RunStatus status, bool finish)
     auto add = [&](int device, Event::Data d, const Snapshot* s = nullptr) {
         w.add(Event{.t_us = t++, .device = device, .data = std::move(d)}, s);
     };
-    add(-1, ev::RunBegin{.settings = "2 x cpu-sim, batch 8", .devices = 2});
+    add(-1, ev::RunBegin{.settings = "2 x cpu-sim, batch 8", .devices = 2, .world = 2, .device_ranks = {0, 1}});
     add(-1, ev::Log{.text = "a note"});
     add(0, ev::Push{.op = "conv1_fwd"});
     add(0, ev::Op{.op = "conv1_fwd", .t_end_us = t + 5});
@@ -54,6 +55,9 @@ void write(const std::string& path, RunStatus status, bool finish)
     add(0, ev::Snapshot{.what = g.what, .epoch = 1, .tensor = "b1"}, &g);
     add(-1, ev::AllreduceStep{.t_end_us = t + 2, .epoch = 1, .step = 0, .steps = 2, .src = 1, .dst = 0,
                               .chunk = -1, .bytes = 60, .phase = "reduce"});
+    add(-1, ev::AllreduceStep{.t_end_us = t + 2, .epoch = 1, .step = 1, .steps = 2, .src = 0, .dst = 1,
+                              .chunk = -1, .bytes = 60, .phase = "broadcast", .modelled = true,
+                              .charged_bytes = 6000, .stage = AllreduceStage::AcrossRanks});
     add(-1, ev::MinibatchLoss{.epoch = 1, .batch = 0, .batches_in_epoch = 2, .images = 8, .loss = 2.25});
     add(-1, ev::EpochEnd{.epoch = 1, .train_loss = 2.2, .test_accuracy = 0.125, .seconds = 0.5, .images = 16});
     if (status == RunStatus::Failed) {
