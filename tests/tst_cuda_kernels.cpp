@@ -14,12 +14,15 @@
 #ifdef GPULAB_HAVE_CUDA
 #include "device/cuda_check.h"
 #include "device/cuda_device.h"
+#include "kernels/cuda_kernels.h"
 #endif
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <random>
 #include <stdexcept>
 #include <utility>
@@ -44,6 +47,29 @@ void require_all_ok(const std::vector<VerifyCheck>& checks)
         PT_VERIFY2(c.ok, c.group + " " + c.name + ": " + c.note);
     }
 }
+
+// Sets an environment variable for a scope (a device's kernel table reads its switches
+// when it is made: make the devices inside the scope).
+struct ScopedEnv {
+    std::string name;
+    bool had = false;
+    std::string old;
+    ScopedEnv(const char* n, const char* v) : name(n)
+    {
+        if (const char* o = std::getenv(n)) {
+            had = true;
+            old = o;
+        }
+        setenv(n, v, 1);
+    }
+    ~ScopedEnv()
+    {
+        if (had)
+            setenv(name.c_str(), old.c_str(), 1);
+        else
+            unsetenv(name.c_str());
+    }
+};
 
 } // namespace
 
@@ -79,6 +105,122 @@ PT_TEST(every_kernel_matches_with_other_inputs)
     require_cuda();
     auto devs = cuda_devices(1);
     require_all_ok(verify_kernels(*devs.front(), 12345));
+}
+
+// Each setting of the two switches: every kernel still matches the CPU reference.
+PT_TEST(every_kernel_matches_with_graphs_and_own_kernels_on_or_off)
+{
+    require_cuda();
+    for (const char* graphs : {"1", "0"})
+        for (const char* own : {"1", "0"}) {
+            ScopedEnv g("GPULAB_CUDA_GRAPHS", graphs), o("GPULAB_CUDA_OWN_KERNELS", own);
+            std::printf("  GPULAB_CUDA_GRAPHS=%s GPULAB_CUDA_OWN_KERNELS=%s\n", graphs, own);
+            auto devs = cuda_devices(1);
+            require_all_ok(verify_kernels(*devs.front(), 7));
+        }
+}
+
+// Convolutions called again and again on a few sets of buffers whose contents change before
+// every call, as in training: a replayed graph computes from the data there now, into the
+// buffers the call names, as the plain call and the CPU reference do. With graphs on, the
+// calls after the first of each set must replay (a failed capture is reported here).
+PT_TEST(convolution_graphs_replay_with_new_data_and_buffers)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    for (const char* graphs : {"1", "0"}) {
+        for (const char* own : {"1", "0"}) {
+            ScopedEnv g("GPULAB_CUDA_GRAPHS", graphs), o("GPULAB_CUDA_OWN_KERNELS", own);
+            auto devs = cuda_devices(1);
+            Device& dev = *devs.front();
+            const Kernels& k = kernels_for(dev);
+            const Kernels& ref = cpu_reference_kernels();
+            for (const ConvShape sh : {ConvShape{6, 20, 13, 13, 50, 5, 5}, ConvShape{5, 1, 28, 28, 20, 3, 3}}) {
+                const int64_t xs = int64_t(sh.n) * sh.c * sh.h * sh.w, ys = int64_t(sh.n) * sh.k * sh.oh() * sh.ow();
+                const int64_t wsz = int64_t(sh.k) * sh.c * sh.r * sh.s;
+                auto WS = dev.allocate(std::max<int64_t>(4, k.conv_workspace_bytes(sh)));
+                std::vector<float> hws(size_t(std::max<int64_t>(1, ref.conv_workspace_bytes(sh) / 4 + 1)));
+                struct Set {
+                    std::shared_ptr<Buffer> x, w, b, y, dy, dx, dw, db;
+                };
+                std::vector<Set> sets(3);
+                for (Set& st : sets) {
+                    st.x = dev.allocate(xs * 4);
+                    st.w = dev.allocate(wsz * 4);
+                    st.b = dev.allocate(sh.k * 4);
+                    st.y = dev.allocate(ys * 4);
+                    st.dy = dev.allocate(ys * 4);
+                    st.dx = dev.allocate(xs * 4);
+                    st.dw = dev.allocate(wsz * 4);
+                    st.db = dev.allocate(sh.k * 4);
+                }
+                std::mt19937 rng(99);
+                std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+                auto random = [&](int64_t count) {
+                    std::vector<float> v(static_cast<size_t>(count));
+                    for (float& f : v)
+                        f = u(rng);
+                    return v;
+                };
+                double worst = 0;
+                auto compare = [&](const char* what, const std::vector<float>& got, const std::vector<float>& want) {
+                    for (size_t i = 0; i < want.size(); ++i) {
+                        const double err = std::fabs(double(got[i]) - want[i]);
+                        worst = std::max(worst, err);
+                        if (!(err <= 2e-4 + 2e-4 * std::fabs(want[i])))
+                            PT_FAIL(std::string(what) + " differs from the CPU reference at " + std::to_string(i) + ": "
+                                    + std::to_string(got[i]) + " vs " + std::to_string(want[i]));
+                    }
+                };
+                auto f = [](const std::shared_ptr<Buffer>& b) { return static_cast<float*>(b->data()); };
+                for (int round = 0; round < 4; ++round)
+                    for (Set& st : sets) {
+                        const auto x = random(xs), w = random(wsz), b = random(sh.k), dy = random(ys);
+                        dev.upload(st.x->data(), x.data(), xs * 4);
+                        dev.upload(st.w->data(), w.data(), wsz * 4);
+                        dev.upload(st.b->data(), b.data(), sh.k * 4);
+                        dev.upload(st.dy->data(), dy.data(), ys * 4);
+                        const bool relu = round % 2 == 0;
+                        if (relu)
+                            k.conv2d_relu_forward(sh, f(st.x), f(st.w), f(st.b), f(st.y), f(WS));
+                        else
+                            k.conv2d_forward(sh, f(st.x), f(st.w), f(st.b), f(st.y), f(WS));
+                        k.conv2d_backward_data(sh, f(st.dy), f(st.w), f(st.dx), f(WS));
+                        k.conv2d_backward_weights(sh, f(st.x), f(st.dy), f(st.dw), f(st.db), f(WS));
+                        std::vector<float> y(static_cast<size_t>(ys)), dx(static_cast<size_t>(xs)), dw(static_cast<size_t>(wsz)),
+                            db(static_cast<size_t>(sh.k));
+                        dev.download(y.data(), st.y->data(), ys * 4);
+                        dev.download(dx.data(), st.dx->data(), xs * 4);
+                        dev.download(dw.data(), st.dw->data(), wsz * 4);
+                        dev.download(db.data(), st.db->data(), sh.k * 4);
+                        std::vector<float> ry(y.size()), rdx(dx.size()), rdw(dw.size()), rdb(db.size());
+                        if (relu)
+                            ref.conv2d_relu_forward(sh, x.data(), w.data(), b.data(), ry.data(), hws.data());
+                        else
+                            ref.conv2d_forward(sh, x.data(), w.data(), b.data(), ry.data(), hws.data());
+                        ref.conv2d_backward_data(sh, dy.data(), w.data(), rdx.data(), hws.data());
+                        ref.conv2d_backward_weights(sh, x.data(), dy.data(), rdw.data(), rdb.data(), hws.data());
+                        compare(relu ? "conv2d_relu_forward" : "conv2d_forward", y, ry);
+                        compare("conv2d_backward_data", dx, rdx);
+                        compare("conv2d_backward_weights (dw)", dw, rdw);
+                        compare("conv2d_backward_weights (db)", db, rdb);
+                    }
+                std::printf("  GPULAB_CUDA_GRAPHS=%s GPULAB_CUDA_OWN_KERNELS=%s %s: 48 calls, worst %.3g\n", graphs,
+                            own, sh.c == 1 ? "conv1" : "conv2", worst);
+            }
+            const CudaGraphStats st = cuda_graph_stats(k);
+            std::printf("  graphs: %ld captured, %ld replayed, %ld plain, %ld failed captures\n", st.captured,
+                        st.replayed, st.plain, st.failed);
+            if (std::string(graphs) == "1") {
+                PT_VERIFY2(st.failed == 0, "a convolution call could not be captured into a CUDA graph on this "
+                                           "machine (it ran plainly, correctly); GPULAB_CUDA_GRAPHS=0 skips trying");
+                PT_VERIFY2(st.replayed > 0, "no convolution call was replayed from a graph");
+            } else {
+                PT_VERIFY(st.captured == 0 && st.replayed == 0 && st.failed == 0);
+            }
+        }
+    }
+#endif
 }
 
 PT_TEST(transfers_between_logical_devices_on_one_or_more_gpus)

@@ -152,6 +152,80 @@ __global__ void count_correct_kernel(int n, int classes, const float* logits, co
         *correct = float(part[0]);
 }
 
+__global__ void bias_act_kernel(int64_t count, int k, int64_t plane, const float* b, float* y, bool relu)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+        const float v = y[i] + b[(i / plane) % k];
+        y[i] = relu ? (v > 0.0f ? v : 0.0f) : v;
+    }
+}
+
+// One block per channel: each thread sums a strided set of (image, cell) pairs, then a tree
+// in shared memory. The order depends only on the shape: results repeat.
+constexpr int kSumThreads = 512;
+__global__ void channel_sums_kernel(int n, int k, int64_t plane, const float* dy, float* db)
+{
+    __shared__ float part[kSumThreads];
+    const int j = blockIdx.x;
+    const int64_t cells = int64_t(n) * plane;
+    float sum = 0.0f;
+    for (int64_t t = threadIdx.x; t < cells; t += blockDim.x) {
+        const int64_t img = t / plane, cell = t - img * plane;
+        sum += dy[(img * k + j) * plane + cell];
+    }
+    part[threadIdx.x] = sum;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half)
+            part[threadIdx.x] += part[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        db[j] = part[0];
+}
+
+__global__ void avgpool2_forward_kernel(int64_t count, int h, int w, const float* x, float* y)
+{
+    const int oh = h / 2, ow = w / 2;
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t plane = i / (int64_t(oh) * ow);
+        const int cell = int(i - plane * oh * ow);
+        const int oy = cell / ow, ox = cell % ow;
+        const float* p = x + plane * h * w + int64_t(2 * oy) * w + 2 * ox;
+        y[i] = 0.25f * (((p[0] + p[1]) + p[w]) + p[w + 1]);
+    }
+}
+
+__global__ void relu_forward_kernel(int64_t count, const float* x, float* y)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+// y = a (+ y): 4 floats at a time (both pointers 16-byte aligned), then the tail.
+__global__ void add_or_copy4_kernel(int64_t quads, const float4* a, float4* y, bool accumulate)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < quads; i += int64_t(gridDim.x) * blockDim.x) {
+        const float4 v = a[i];
+        if (accumulate) {
+            float4 o = y[i];
+            o.x += v.x;
+            o.y += v.y;
+            o.z += v.z;
+            o.w += v.w;
+            y[i] = o;
+        } else {
+            y[i] = v;
+        }
+    }
+}
+
+__global__ void add_or_copy_kernel(int64_t count, const float* a, float* y, bool accumulate)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x)
+        y[i] = accumulate ? y[i] + a[i] : a[i];
+}
+
 // ---- launch helpers -----------------------------------------------------------------------
 
 int blocks_for(int64_t count)
@@ -229,6 +303,60 @@ void column_sums(cudaStream_t s, int n, int out, const float* dy, float* db)
         return;
     column_sums_kernel<<<out, kThreads, 0, s>>>(n, out, dy, db);
     GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void bias_act(cudaStream_t s, int n, int k, int64_t plane, const float* b, float* y, bool relu)
+{
+    const int64_t count = int64_t(n) * k * plane;
+    if (count <= 0)
+        return;
+    bias_act_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, k, plane, b, y, relu);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void channel_sums(cudaStream_t s, int n, int k, int64_t plane, const float* dy, float* db)
+{
+    if (k <= 0)
+        return;
+    channel_sums_kernel<<<k, kSumThreads, 0, s>>>(n, k, plane, dy, db);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void avgpool2_forward(cudaStream_t s, int n, int c, int h, int w, const float* x, float* y)
+{
+    const int64_t count = int64_t(n) * c * (h / 2) * (w / 2);
+    if (count <= 0)
+        return;
+    avgpool2_forward_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, h, w, x, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void relu_forward(cudaStream_t s, int64_t count, const float* x, float* y)
+{
+    if (count <= 0)
+        return;
+    relu_forward_kernel<<<blocks_for(count), kThreads, 0, s>>>(count, x, y);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+void add_or_copy(cudaStream_t s, int64_t count, const float* a, float* y, bool accumulate)
+{
+    if (count <= 0)
+        return;
+    const bool aligned = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(y) % 16 == 0);
+    const int64_t quads = aligned ? count / 4 : 0;
+    if (quads > 0) {
+        // Enough blocks to keep every SM's memory pipeline full, a few loads per thread.
+        const int blocks = int(std::min<int64_t>((quads + kThreads - 1) / kThreads, 8192));
+        add_or_copy4_kernel<<<blocks, kThreads, 0, s>>>(quads, reinterpret_cast<const float4*>(a),
+                                                        reinterpret_cast<float4*>(y), accumulate);
+        GPULAB_CUDA_CHECK(cudaGetLastError());
+    }
+    const int64_t done = quads * 4, rest = count - done;
+    if (rest > 0) {
+        add_or_copy_kernel<<<blocks_for(rest), kThreads, 0, s>>>(rest, a + done, y + done, accumulate);
+        GPULAB_CUDA_CHECK(cudaGetLastError());
+    }
 }
 
 void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,

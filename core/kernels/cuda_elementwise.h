@@ -34,6 +34,21 @@ void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const
 // zero where y <= 0 as well (Kernels::avgpool2_relu_backward). Writes every cell of dx, and
 // reads neither x nor the pool's output (cuda_avgpool2.h holds the arithmetic).
 void avgpool2_backward(cudaStream_t s, int n, int c, int h, int w, const float* dy, const float* y, float* dx);
+// y (n,k,plane) += b (k) per channel; with relu, then y = y > 0 ? y : 0 (the epilogue of
+// a convolution: bias, or bias and ReLU, in one pass).
+void bias_act(cudaStream_t s, int n, int k, int64_t plane, const float* b, float* y, bool relu);
+// db (k) = the sum of dy (n,k,plane) over n and plane, per channel; deterministic (fixed
+// summation order). A convolution's bias gradient.
+void channel_sums(cudaStream_t s, int n, int k, int64_t plane, const float* dy, float* db);
+// y (n,c,h/2,w/2) = 2x2 average of x (n,c,h,w), stride 2, with the CPU reference's float
+// operations in its order: 0.25f * (x00 + x01 + x10 + x11).
+void avgpool2_forward(cudaStream_t s, int n, int c, int h, int w, const float* x, float* y);
+// y = x > 0 ? x : 0, elementwise (y may be x).
+void relu_forward(cudaStream_t s, int64_t count, const float* x, float* y);
+// y = a (+ y with accumulate), elementwise; a may live on another GPU with peer access
+// enabled, or belong to another logical device of this GPU. 16-byte vector loads where
+// both pointers allow. The allreduce's fused step: the peer's chunk is read in place.
+void add_or_copy(cudaStream_t s, int64_t count, const float* a, float* y, bool accumulate);
 // As Kernels::count_correct (ties go to the first maximum).
 void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
                    float* correct);

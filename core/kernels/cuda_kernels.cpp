@@ -8,6 +8,23 @@
 // within float rounding of the CPU reference and repeat run to run. An algorithm's
 // workspace may not exceed min(64 MiB, the device's budget / 8): the model keeps one
 // workspace per device (model/lenet.cpp), sized by conv_workspace_bytes.
+//
+// The host's cost per call. A cuDNN call costs the host far more than a kernel launch (tens
+// of microseconds and more per convolution, measured on a machine with an NVIDIA GPU), and a
+// LeNet minibatch is small enough for the host to set the pace. So:
+// - Bias, bias + ReLU, the bias gradient, pooling forward and ReLU forward are our own
+//   kernels (cuda_elementwise.cu): one launch each instead of a cuDNN call, and a
+//   convolution's bias and ReLU are one pass over its output. GPULAB_CUDA_OWN_KERNELS=0
+//   goes back to cuDNN for them (cudnnAddTensor, cudnnActivationForward,
+//   cudnnConvolutionBackwardBias, cudnnPoolingForward).
+// - Each convolution call (with its bias/ReLU epilogue, or its bias gradient) is captured
+//   once into a CUDA graph per shape and per set of pointers, on a private stream that runs
+//   nothing, and replayed with one cudaGraphLaunch on the device's stream when the same
+//   call comes again (a training run's buffers come back from the caching pool at the same
+//   addresses). The graph holds exactly the kernels the plain call queues, in the same
+//   order on the same stream. A call whose capture fails runs plainly from then on; a shape
+//   that keeps bringing new pointers stops capturing after kMaxCaptures.
+//   GPULAB_CUDA_GRAPHS=0 turns the graphs off (every call goes straight to cuDNN).
 #include "kernels/cuda_kernels.h"
 
 #include "device/cuda_check.h"
@@ -18,6 +35,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -59,6 +77,34 @@ struct ConvDesc {
     ConvDesc& operator=(const ConvDesc&) = delete;
 };
 
+// A switch read from the environment when a device's kernel table is made: on unless "0".
+bool env_on(const char* name)
+{
+    const char* v = std::getenv(name);
+    return !(v && std::string(v) == "0");
+}
+
+// The calls of one convolution shape that are captured into graphs.
+enum GraphOp { kFwdBias, kFwdBiasRelu, kBwdData, kBwdFilter, kGraphOps };
+using GraphKey = std::array<const void*, 5>; // the call's pointers (unused ones null)
+
+// Graphs captured for one call of one shape, by pointers.
+struct GraphCache {
+    std::map<GraphKey, cudaGraphExec_t> execs;
+    long calls = 0;    // the first runs plainly: lazy loading and first-use set-up happen there
+    int captures = 0;  // tries so far (each new set of pointers is one)
+    bool off = false;  // a capture failed: the call runs plainly from now on
+    GraphCache() = default;
+    GraphCache(const GraphCache&) = delete;
+    GraphCache& operator=(const GraphCache&) = delete;
+    ~GraphCache()
+    {
+        // An executable graph still running is freed once it completes.
+        for (auto& [key, exec] : execs)
+            (void)cudaGraphExecDestroy(exec);
+    }
+};
+
 // Everything one convolution shape needs: descriptors and the three chosen algorithms.
 struct ConvPlan {
     TensorDesc x, y, bias; // x (n,c,h,w), y (n,k,oh,ow), bias (1,k,1,1)
@@ -69,6 +115,7 @@ struct ConvPlan {
     cudnnConvolutionBwdFilterAlgo_t bwd_filter{};
     size_t fwd_bytes = 0, bwd_data_bytes = 0, bwd_filter_bytes = 0;
     size_t workspace_bytes() const { return std::max({fwd_bytes, bwd_data_bytes, bwd_filter_bytes}); }
+    mutable std::array<GraphCache, kGraphOps> graphs; // declared last: destroyed first
 };
 
 std::string shape_text(const ConvShape& sh)
@@ -127,8 +174,13 @@ Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t cap, si
 
 class CudaKernels final : public Kernels {
 public:
-    explicit CudaKernels(CudaDevice& device) : m_dev(device), m_ws_cap(workspace_cap(device.memory_budget()))
+    explicit CudaKernels(CudaDevice& device)
+        : m_dev(device), m_ws_cap(workspace_cap(device.memory_budget())), m_own(env_on("GPULAB_CUDA_OWN_KERNELS")),
+          m_graphs(env_on("GPULAB_CUDA_GRAPHS"))
     {
+        m_dev.activate();
+        if (m_graphs) // captures only: nothing ever runs on it
+            GPULAB_CUDA_CHECK(cudaStreamCreateWithFlags(&m_capture, cudaStreamNonBlocking));
         GPULAB_CUDA_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
         GPULAB_CUDA_CHECK(cudnnSetPooling2dDescriptor(m_pool, CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
                                                       CUDNN_NOT_PROPAGATE_NAN, 2, 2, 0, 0, 2, 2));
@@ -137,8 +189,19 @@ public:
     }
     ~CudaKernels() override
     {
+        (void)cudaSetDevice(m_dev.gpu());
+        m_plans.clear(); // their graphs, before the stream they were captured on
+        if (m_capture)
+            (void)cudaStreamDestroy(m_capture);
         (void)cudnnDestroyActivationDescriptor(m_relu);
         (void)cudnnDestroyPoolingDescriptor(m_pool);
+        (void)cudaGetLastError();
+    }
+
+    CudaGraphStats graph_stats() const
+    {
+        std::lock_guard lock(m_cudnn_mutex);
+        return m_stats;
     }
 
     const char* name() const override { return "cuda (cuDNN, cuBLAS)"; }
@@ -158,17 +221,13 @@ public:
     void conv2d_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
                         float* ws) const override
     {
-        check_conv_shape("conv2d_forward", sh);
-        if (sh.n == 0)
-            return;
-        std::lock_guard lock(m_cudnn_mutex);
-        m_dev.activate();
-        const ConvPlan& p = plan(sh);
-        check_workspace("conv2d_forward", p.fwd_bytes, ws);
-        const float one = 1.0f, zero = 0.0f;
-        GPULAB_CUDA_CHECK(cudnnConvolutionForward(m_dev.cudnn(), &one, p.x.d, x, p.w.d, w, p.conv.d, p.fwd, ws,
-                                                  p.fwd_bytes, &zero, p.y.d, y));
-        GPULAB_CUDA_CHECK(cudnnAddTensor(m_dev.cudnn(), &one, p.bias.d, b, &one, p.y.d, y));
+        forward(sh, x, w, b, y, ws, false);
+    }
+
+    void conv2d_relu_forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                             float* ws) const override
+    {
+        forward(sh, x, w, b, y, ws, true);
     }
 
     void conv2d_backward_data(const ConvShape& sh, const float* dy, const float* w, float* dx,
@@ -181,9 +240,11 @@ public:
         m_dev.activate();
         const ConvPlan& p = plan(sh);
         check_workspace("conv2d_backward_data", p.bwd_data_bytes, ws);
-        const float one = 1.0f, zero = 0.0f;
-        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardData(m_dev.cudnn(), &one, p.w.d, w, p.y.d, dy, p.conv.d,
-                                                       p.bwd_data, ws, p.bwd_data_bytes, &zero, p.x.d, dx));
+        run(p, kBwdData, {dy, w, dx, ws, nullptr}, [&](cudaStream_t) {
+            const float one = 1.0f, zero = 0.0f;
+            GPULAB_CUDA_CHECK(cudnnConvolutionBackwardData(m_dev.cudnn(), &one, p.w.d, w, p.y.d, dy, p.conv.d,
+                                                           p.bwd_data, ws, p.bwd_data_bytes, &zero, p.x.d, dx));
+        });
     }
 
     void conv2d_backward_weights(const ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
@@ -200,10 +261,15 @@ public:
         std::lock_guard lock(m_cudnn_mutex);
         const ConvPlan& p = plan(sh);
         check_workspace("conv2d_backward_weights", p.bwd_filter_bytes, ws);
-        const float one = 1.0f, zero = 0.0f;
-        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardFilter(m_dev.cudnn(), &one, p.x.d, x, p.y.d, dy, p.conv.d,
-                                                         p.bwd_filter, ws, p.bwd_filter_bytes, &zero, p.w.d, dw));
-        GPULAB_CUDA_CHECK(cudnnConvolutionBackwardBias(m_dev.cudnn(), &one, p.y.d, dy, &zero, p.bias.d, db));
+        run(p, kBwdFilter, {x, dy, dw, db, ws}, [&](cudaStream_t s) {
+            const float one = 1.0f, zero = 0.0f;
+            GPULAB_CUDA_CHECK(cudnnConvolutionBackwardFilter(m_dev.cudnn(), &one, p.x.d, x, p.y.d, dy, p.conv.d,
+                                                             p.bwd_filter, ws, p.bwd_filter_bytes, &zero, p.w.d, dw));
+            if (m_own)
+                cuda::channel_sums(s, sh.n, sh.k, int64_t(sh.oh()) * sh.ow(), dy, db);
+            else
+                GPULAB_CUDA_CHECK(cudnnConvolutionBackwardBias(m_dev.cudnn(), &one, p.y.d, dy, &zero, p.bias.d, db));
+        });
     }
 
     // ---- 2x2 average pooling, stride 2 (an odd last row/column is dropped) ----
@@ -212,6 +278,11 @@ public:
     {
         if (int64_t(n) * c == 0 || h < 2 || w < 2)
             return; // no output cells
+        if (m_own) {
+            m_dev.activate();
+            cuda::avgpool2_forward(m_dev.stream(), n, c, h, w, x, y);
+            return;
+        }
         std::lock_guard lock(m_cudnn_mutex);
         m_dev.activate();
         TensorDesc xd(n, c, h, w), yd(n, c, h / 2, w / 2);
@@ -241,6 +312,11 @@ public:
     {
         if (count <= 0)
             return;
+        if (m_own) {
+            m_dev.activate();
+            cuda::relu_forward(m_dev.stream(), count, x, y);
+            return;
+        }
         std::lock_guard lock(m_cudnn_mutex);
         m_dev.activate();
         const float one = 1.0f, zero = 0.0f;
@@ -363,6 +439,109 @@ public:
 
 private:
     static constexpr int64_t kMaxPart = int64_t(1) << 30; // elements per cuDNN call (int dims)
+    // New pointer sets a call may bring before it stops capturing (and runs plainly for
+    // any further new set; the sets captured so far keep replaying).
+    static constexpr int kMaxCaptures = 64;
+
+    // y = conv(x, w) + b, then ReLU with relu: one graph (or one plain pass) per call.
+    void forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, float* ws,
+                 bool relu) const
+    {
+        const char* op = relu ? "conv2d_relu_forward" : "conv2d_forward";
+        check_conv_shape(op, sh);
+        if (sh.n == 0)
+            return;
+        std::lock_guard lock(m_cudnn_mutex);
+        m_dev.activate();
+        const ConvPlan& p = plan(sh);
+        check_workspace(op, p.fwd_bytes, ws);
+        run(p, relu ? kFwdBiasRelu : kFwdBias, {x, w, b, y, ws}, [&](cudaStream_t s) {
+            const float one = 1.0f, zero = 0.0f;
+            GPULAB_CUDA_CHECK(cudnnConvolutionForward(m_dev.cudnn(), &one, p.x.d, x, p.w.d, w, p.conv.d, p.fwd, ws,
+                                                      p.fwd_bytes, &zero, p.y.d, y));
+            if (m_own) {
+                cuda::bias_act(s, sh.n, sh.k, int64_t(sh.oh()) * sh.ow(), b, y, relu);
+                return;
+            }
+            GPULAB_CUDA_CHECK(cudnnAddTensor(m_dev.cudnn(), &one, p.bias.d, b, &one, p.y.d, y));
+            if (relu)
+                GPULAB_CUDA_CHECK(
+                    cudnnActivationForward(m_dev.cudnn(), m_relu, &one, p.y.d, y, &zero, p.y.d, y));
+        });
+    }
+
+    // Runs call(stream), which queues one convolution call's work on the stream it is given
+    // through the device's cuDNN handle (whose stream is that stream while it runs):
+    // replayed from a graph when these pointers were captured before, captured first when
+    // they are new, plainly when graphs are off or the capture failed. m_cudnn_mutex held,
+    // GPU current.
+    template <class Call>
+    void run(const ConvPlan& p, GraphOp op, const GraphKey& key, const Call& call) const
+    {
+        cudaStream_t s = m_dev.stream();
+        if (!m_graphs) {
+            call(s);
+            return;
+        }
+        GraphCache& g = p.graphs[op];
+        if (auto it = g.execs.find(key); it != g.execs.end()) {
+            GPULAB_CUDA_CHECK(cudaGraphLaunch(it->second, s));
+            ++m_stats.replayed;
+            return;
+        }
+        if (g.calls++ == 0 || g.off || g.captures >= kMaxCaptures) {
+            call(s);
+            ++m_stats.plain;
+            return;
+        }
+        ++g.captures;
+        cudaGraphExec_t exec = capture(call);
+        if (!exec) {
+            g.off = true;
+            ++m_stats.failed;
+            call(s); // as if graphs were off: a real error throws here
+            return;
+        }
+        g.execs.emplace(key, exec);
+        ++m_stats.captured;
+        GPULAB_CUDA_CHECK(cudaGraphLaunch(exec, s));
+    }
+
+    // Captures call's work on m_capture (nothing runs) and instantiates it; nullptr when
+    // any step fails (the handle's stream is the device's again either way).
+    template <class Call>
+    cudaGraphExec_t capture(const Call& call) const
+    {
+        cudnnHandle_t h = m_dev.cudnn();
+        GPULAB_CUDA_CHECK(cudnnSetStream(h, m_capture));
+        cudaGraph_t graph = nullptr;
+        // Thread-local mode: another device's worker may cudaMalloc meanwhile; only a call on
+        // this thread that cannot be captured makes the capture fail.
+        bool ok = cudaStreamBeginCapture(m_capture, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+        if (ok) {
+            try {
+                call(m_capture);
+            } catch (...) {
+                ok = false;
+            }
+            const cudaError_t end = cudaStreamEndCapture(m_capture, &graph); // always ends it
+            ok = ok && end == cudaSuccess && graph != nullptr;
+        }
+        (void)cudaGetLastError();
+        const cudnnStatus_t back = cudnnSetStream(h, m_dev.stream());
+        cudaGraphExec_t exec = nullptr;
+        if (ok && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
+            exec = nullptr;
+        (void)cudaGetLastError();
+        if (graph)
+            (void)cudaGraphDestroy(graph);
+        if (back != CUDNN_STATUS_SUCCESS) {
+            if (exec)
+                (void)cudaGraphExecDestroy(exec);
+            GPULAB_CUDA_CHECK(back);
+        }
+        return exec;
+    }
 
     static void check_sizes(const char* op, int n, int classes)
     {
@@ -446,6 +625,10 @@ private:
 
     CudaDevice& m_dev;
     const size_t m_ws_cap; // workspace_cap(the device's budget)
+    const bool m_own;      // GPULAB_CUDA_OWN_KERNELS: bias, ReLU, bias gradient, pooling forward
+    const bool m_graphs;   // GPULAB_CUDA_GRAPHS: convolution calls replayed from CUDA graphs
+    cudaStream_t m_capture = nullptr;
+    mutable CudaGraphStats m_stats; // m_cudnn_mutex held
     cudnnPoolingDescriptor_t m_pool = nullptr;
     cudnnActivationDescriptor_t m_relu = nullptr;
     // A cuDNN handle may not be used by two threads at once, and conv_workspace_bytes runs
@@ -459,6 +642,12 @@ private:
 std::unique_ptr<Kernels> make_cuda_kernels(CudaDevice& device)
 {
     return std::make_unique<CudaKernels>(device);
+}
+
+CudaGraphStats cuda_graph_stats(const Kernels& kernels)
+{
+    const auto* k = dynamic_cast<const CudaKernels*>(&kernels);
+    return k ? k->graph_stats() : CudaGraphStats{};
 }
 
 } // namespace gpulab
