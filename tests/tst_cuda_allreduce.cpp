@@ -17,7 +17,9 @@
 #endif
 
 #include <atomic>
+#include <cstdlib>
 #include <memory>
+#include <string>
 #include <stdexcept>
 #include <thread>
 
@@ -50,6 +52,52 @@ PT_TEST(naive_and_ring_match_the_host_sum)
         for (EngineKind e : {EngineKind::Threaded, EngineKind::Sync})
             for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
                 require_ok(verify_allreduce(first(devs, n), k, e, 129068, 7));
+}
+
+// Sets an environment variable for a scope (the allreduce reads GPULAB_CUDA_FUSED_REDUCE
+// when it pushes a transfer).
+struct ScopedEnv {
+    std::string name;
+    bool had = false;
+    std::string old;
+    ScopedEnv(const char* n, const char* v) : name(n)
+    {
+        if (const char* o = std::getenv(n)) {
+            had = true;
+            old = o;
+        }
+        setenv(n, v, 1);
+    }
+    ~ScopedEnv()
+    {
+        if (had)
+            setenv(name.c_str(), old.c_str(), 1);
+        else
+            unsetenv(name.c_str());
+    }
+};
+
+// The fused transfer (one kernel reads the sender's chunk in place and adds or copies it)
+// and copy + add give the host's sum, for sizes whose chunks start 16-byte aligned (vector
+// loads) and for sizes whose chunks do not (the element-wise tail).
+PT_TEST(fused_and_copy_add_transfers_match_the_host_sum)
+{
+    require_cuda();
+    auto devs = make_devices(DeviceKind::Cuda, 4, kDefaultMemoryBudget, 1, nullptr);
+#ifdef GPULAB_HAVE_CUDA
+    auto* d0 = dynamic_cast<CudaDevice*>(devs[0].get());
+    PT_VERIFY(d0 != nullptr);
+    PT_VERIFY2(d0->can_read_directly(*devs[1]), "logical devices on one GPU read each other's memory");
+    PT_VERIFY(d0->can_read_directly(*devs[0]));
+#endif
+    for (const char* fused : {"1", "0"}) {
+        ScopedEnv env("GPULAB_CUDA_FUSED_REDUCE", fused);
+        std::printf("  GPULAB_CUDA_FUSED_REDUCE=%s\n", fused);
+        for (int n : {2, 3, 4})
+            for (AllreduceKind k : {AllreduceKind::Naive, AllreduceKind::Ring})
+                for (int64_t count : {int64_t(1) << 20, int64_t(129071), int64_t(5)})
+                    require_ok(verify_allreduce(first(devs, n), k, EngineKind::Threaded, count, 11));
+    }
 }
 
 PT_TEST(step_events_time_the_transfers)

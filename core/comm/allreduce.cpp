@@ -1,5 +1,9 @@
 // Naive and ring allreduce on any device kind: a transfer is a copy into a scratch
 // buffer on the receiver (copy_from) followed by an add, or a copy straight into place.
+// Between CUDA devices whose memory the receiver can read (logical devices on one GPU, or
+// GPUs with peer access) a transfer is one kernel instead, which reads the sender's chunk
+// where it lies and adds it in place (or copies it): no receive buffer and one pass over
+// memory fewer. GPULAB_CUDA_FUSED_REDUCE=0 goes back to copy + add.
 #include "comm/allreduce.h"
 
 #include "comm/link.h"
@@ -9,10 +13,15 @@
 #ifdef GPULAB_HAVE_NCCL
 #include "comm/nccl_allreduce.h"
 #endif
+#ifdef GPULAB_HAVE_CUDA
+#include "device/cuda_device.h"
+#endif
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <stdexcept>
+#include <string>
 
 namespace gpulab {
 
@@ -59,6 +68,27 @@ bool nccl_available(std::string* why_not)
 
 namespace {
 
+// The receiver when it can read src_dev's memory directly and the fused transfer is on;
+// nullptr otherwise. Read when the transfer is pushed.
+#ifdef GPULAB_HAVE_CUDA
+CudaDevice* direct_reader(Device& dst_dev, const Device& src_dev)
+{
+    const char* v = std::getenv("GPULAB_CUDA_FUSED_REDUCE");
+    if ((v && std::string(v) == "0") || &dst_dev == &src_dev)
+        return nullptr;
+    auto* cuda = dynamic_cast<CudaDevice*>(&dst_dev);
+    return cuda && cuda->can_read_directly(src_dev) ? cuda : nullptr;
+}
+#else
+struct NoDirectReader {
+    void reduce_from(float*, const Device&, const float*, int64_t, bool) {}
+};
+NoDirectReader* direct_reader(Device&, const Device&)
+{
+    return nullptr;
+}
+#endif
+
 // One transfer, run on dst's device: dst (+)= src. reads/writes are the vars that order
 // it (the chunk's own var, or every chunk var for a whole-buffer transfer).
 void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, int src_dev,
@@ -68,8 +98,9 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
     Engine& e = *ctx.engine;
     Device& dd = dst.device();
     const Kernels* k = &kernels_for(dd);
+    auto* direct = direct_reader(dd, src.device());
     Tensor tmp;
-    if (accumulate && &src.device() != &dd) {
+    if (accumulate && &src.device() != &dd && !direct) {
         tmp = make_tensor(e, dd, src.shape); // receive buffer
         writes.push_back(tmp.var);
     }
@@ -89,7 +120,9 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
         const double t0 = trace ? trace->now_us() : 0;
         const int64_t count = src.numel();
         auto work = [&] {
-            if (!accumulate) {
+            if (direct) {
+                direct->reduce_from(dst.f(), src.device(), src.f(), count, accumulate);
+            } else if (!accumulate) {
                 dd.copy_from(dst.f(), src.device(), src.f(), count * 4);
             } else if (tmp.defined()) {
                 dd.copy_from(tmp.f(), src.device(), src.f(), count * 4);

@@ -6,12 +6,14 @@
 #include "device/device_factory.h"
 #include "error/error.h"
 #include "device/cuda_probe.h"
+#include "kernels/cuda_elementwise.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <set>
 #include <stdexcept>
 #include <vector>
 
@@ -187,6 +189,16 @@ cudaError_t locked_free_host(void* p)
     return cudaFreeHost(p);
 }
 
+// The pairs (from, to) whose peer access is on: kernels on GPU `from` may read GPU `to`.
+std::mutex g_peer_mutex;
+std::set<std::pair<int, int>> g_peer_on;
+
+bool peer_on(int from, int to)
+{
+    std::lock_guard lock(g_peer_mutex);
+    return g_peer_on.count({from, to}) > 0;
+}
+
 // Peer access between `gpu` and every GPU that already holds a device, once per pair and
 // process: peer copies and NCCL then go GPU to GPU instead of through host memory. GPUs
 // that hold no device are left alone (peer access costs each GPU some memory and makes
@@ -210,6 +222,8 @@ void enable_peer_access_for(int gpu)
         if (e != cudaSuccess && e != cudaErrorPeerAccessAlreadyEnabled)
             GPULAB_CUDA_CHECK(e);
         (void)cudaGetLastError();
+        std::lock_guard on_lock(g_peer_mutex);
+        g_peer_on.insert({from, to});
     }
     held.push_back(gpu);
 }
@@ -473,6 +487,45 @@ void CudaDevice::copy_from(void* dst, const Device& from, const void* src, int64
     {
         ScopedGpu on(source->m_gpu);
         GPULAB_CUDA_CHECK(cudaStreamWaitEvent(source->m_stream, copied.get(), 0));
+    }
+}
+
+bool CudaDevice::can_read_directly(const Device& from) const
+{
+    const auto* source = dynamic_cast<const CudaDevice*>(&from);
+    return source && (source->m_gpu == m_gpu || peer_on(m_gpu, source->m_gpu));
+}
+
+void CudaDevice::reduce_from(float* dst, const Device& from, const float* src, int64_t count, bool accumulate)
+{
+    if (count <= 0)
+        return;
+    const auto* source = dynamic_cast<const CudaDevice*>(&from);
+    if (!source || !can_read_directly(from))
+        throw std::invalid_argument("reduce_from: " + name() + " cannot read " + from.name()
+                                    + "'s memory directly (not a CUDA device on this GPU or a peer GPU)");
+    activate();
+    if (source == this) {
+        cuda::add_or_copy(m_stream, count, src, dst, accumulate);
+        return;
+    }
+    // Ordered as copy_from: after the work that produced src, and before later work on the
+    // source's stream (a write to src, or a new buffer in src's place).
+    {
+        ScopedGpu on(source->m_gpu);
+        ScopedEvent ready;
+        GPULAB_CUDA_CHECK(cudaEventRecord(ready.get(), source->m_stream));
+        activate();
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(m_stream, ready.get(), 0));
+    }
+    if (t_span.device == this) // a run_timed span starts once the inputs are ready
+        GPULAB_CUDA_CHECK(cudaEventRecord(t_span.start, m_stream));
+    cuda::add_or_copy(m_stream, count, src, dst, accumulate);
+    ScopedEvent done;
+    GPULAB_CUDA_CHECK(cudaEventRecord(done.get(), m_stream));
+    {
+        ScopedGpu on(source->m_gpu);
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(source->m_stream, done.get(), 0));
     }
 }
 

@@ -76,6 +76,14 @@ public:
     void upload(void* dst, const void* host_src, int64_t bytes) override;
     void download(void* host_dst, const void* src, int64_t bytes) override;
     void copy_from(void* dst, const Device& from, const void* src, int64_t bytes) override;
+    // dst = src (+ dst with accumulate), count floats, src on `from`: one kernel of ours on
+    // this device's stream reads src where it lies, ordered against from's stream as
+    // copy_from is. For the allreduce: no receive buffer, no second pass over the data.
+    // Needs can_read_directly(from); std::invalid_argument otherwise.
+    void reduce_from(float* dst, const Device& from, const float* src, int64_t count, bool accumulate);
+    // Whether this device's kernels can read from's memory: from is a CUDA device on this
+    // GPU, or on a GPU this one has peer access to.
+    bool can_read_directly(const Device& from) const;
     // Waits for the stream; reports a pending CudaAsyncError (std::out_of_range).
     void synchronize() override;
     // The copy lands in a pinned block of ours; `then` runs when a later download_then
