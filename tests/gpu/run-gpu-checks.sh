@@ -192,6 +192,21 @@ if [ "$HAVE_GPU" = 1 ]; then
   GPUS=$("$BIN/gpulab-cli" devices | sed -n 's/^cuda: \([0-9]*\) GPU.*/\1/p')
   refused "nccl refused for more devices than GPUs" 2 "one GPU per device" "$BIN/gpulab-cli" train --backend cuda \
     --devices $((GPUS + 1)) --allreduce nccl --epochs 1 --subset 512 --quiet "${DATA[@]}"
+  # The host-cost paths one at a time off (README, "On NVIDIA GPUs"): if a run above fails and
+  # the same run passes here, the fault lies in the path switched off. The op summary without
+  # graphs, beside the one above, shows what the graphs save per convolution op.
+  step "train 1 GPU device, bounded, no CUDA graphs" env GPULAB_CUDA_GRAPHS=0 "$BIN/gpulab-cli" "${TRAIN[@]}" \
+    --devices 1 --mode bounded --inflight 2 --op-summary
+  step "train 1 GPU device, cuDNN bias/ReLU/pooling" env GPULAB_CUDA_OWN_KERNELS=0 "$BIN/gpulab-cli" "${TRAIN[@]}" \
+    --devices 1
+  step "train 4 logical devices, ring, copy + add transfers (12000 images)" env GPULAB_CUDA_FUSED_REDUCE=0 \
+    "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce ring --subset 12000 --test-subset 2000
+  if [ -x "$BIN/gpulab-bench" ]; then
+    step "allreduce on one GPU, fused transfers (16 MiB and up)" "$BIN/gpulab-bench" allreduce --backend cuda \
+      --devices 2,4 --min-bytes 16777216
+    step "allreduce on one GPU, copy + add transfers (16 MiB and up)" env GPULAB_CUDA_FUSED_REDUCE=0 \
+      "$BIN/gpulab-bench" allreduce --backend cuda --devices 2,4 --min-bytes 16777216
+  fi
 else
   say ""
   say "no usable CUDA device: the training runs on GPUs are skipped"
