@@ -223,6 +223,93 @@ PT_TEST(convolution_graphs_replay_with_new_data_and_buffers)
 #endif
 }
 
+// The same for the dense layers (cuBLAS GEMMs and our bias kernels, one graph per call).
+PT_TEST(dense_graphs_replay_with_new_data_and_buffers)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    for (const char* graphs : {"1", "0"}) {
+        ScopedEnv g("GPULAB_CUDA_GRAPHS", graphs);
+        auto devs = cuda_devices(1);
+        Device& dev = *devs.front();
+        const Kernels& k = kernels_for(dev);
+        const Kernels& ref = cpu_reference_kernels();
+        const int n = 37, in = 800, out = 128;
+        struct Set {
+            std::shared_ptr<Buffer> x, w, b, y, dy, dx, dw, db;
+        };
+        std::vector<Set> sets(3);
+        for (Set& st : sets) {
+            st.x = dev.allocate(int64_t(n) * in * 4);
+            st.w = dev.allocate(int64_t(in) * out * 4);
+            st.b = dev.allocate(out * 4);
+            st.y = dev.allocate(int64_t(n) * out * 4);
+            st.dy = dev.allocate(int64_t(n) * out * 4);
+            st.dx = dev.allocate(int64_t(n) * in * 4);
+            st.dw = dev.allocate(int64_t(in) * out * 4);
+            st.db = dev.allocate(out * 4);
+        }
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        auto random = [&](int64_t count) {
+            std::vector<float> v(static_cast<size_t>(count));
+            for (float& f : v)
+                f = u(rng);
+            return v;
+        };
+        auto f = [](const std::shared_ptr<Buffer>& b) { return static_cast<float*>(b->data()); };
+        auto down = [&](const std::shared_ptr<Buffer>& b, int64_t count) {
+            std::vector<float> v(static_cast<size_t>(count));
+            dev.download(v.data(), b->data(), count * 4);
+            return v;
+        };
+        double worst = 0;
+        auto compare = [&](const char* what, const std::vector<float>& got, const std::vector<float>& want) {
+            for (size_t i = 0; i < want.size(); ++i) {
+                const double err = std::fabs(double(got[i]) - want[i]);
+                worst = std::max(worst, err);
+                if (!(err <= 2e-4 + 2e-4 * std::fabs(want[i])))
+                    PT_FAIL(std::string(what) + " differs from the CPU reference at " + std::to_string(i) + ": "
+                            + std::to_string(got[i]) + " vs " + std::to_string(want[i]));
+            }
+        };
+        for (int round = 0; round < 4; ++round)
+            for (Set& st : sets) {
+                const auto x = random(int64_t(n) * in), w = random(int64_t(in) * out), b = random(out),
+                           dy = random(int64_t(n) * out);
+                dev.upload(st.x->data(), x.data(), int64_t(x.size()) * 4);
+                dev.upload(st.w->data(), w.data(), int64_t(w.size()) * 4);
+                dev.upload(st.b->data(), b.data(), int64_t(b.size()) * 4);
+                dev.upload(st.dy->data(), dy.data(), int64_t(dy.size()) * 4);
+                const bool with_dx = round % 2 == 0;
+                k.dense_forward(n, in, out, f(st.x), f(st.w), f(st.b), f(st.y));
+                k.dense_backward(n, in, out, f(st.x), f(st.w), f(st.dy), with_dx ? f(st.dx) : nullptr, f(st.dw),
+                                 f(st.db));
+                std::vector<float> ry(size_t(n) * out), rdx(size_t(n) * in), rdw(size_t(in) * out),
+                    rdb(static_cast<size_t>(out));
+                ref.dense_forward(n, in, out, x.data(), w.data(), b.data(), ry.data());
+                ref.dense_backward(n, in, out, x.data(), w.data(), dy.data(), rdx.data(), rdw.data(), rdb.data());
+                compare("dense_forward", down(st.y, int64_t(n) * out), ry);
+                if (with_dx)
+                    compare("dense_backward (dx)", down(st.dx, int64_t(n) * in), rdx);
+                compare("dense_backward (dw)", down(st.dw, int64_t(in) * out), rdw);
+                compare("dense_backward (db)", down(st.db, out), rdb);
+            }
+        const CudaGraphStats st = cuda_graph_stats(k);
+        std::printf("  GPULAB_CUDA_GRAPHS=%s dense: 36 calls, worst %.3g; graphs: %ld captured, %ld replayed, %ld plain, "
+                    "%ld failed captures\n",
+                    graphs, worst, st.captured, st.replayed, st.plain, st.failed);
+        if (std::string(graphs) == "1") {
+            PT_VERIFY2(st.failed == 0, "a dense call could not be captured into a CUDA graph on this machine (it ran "
+                                       "plainly, correctly); GPULAB_CUDA_GRAPHS=0 skips trying");
+            PT_VERIFY2(st.replayed > 0, "no dense call was replayed from a graph");
+        } else {
+            PT_VERIFY(st.captured == 0 && st.replayed == 0 && st.failed == 0);
+        }
+    }
+#endif
+}
+
 PT_TEST(transfers_between_logical_devices_on_one_or_more_gpus)
 {
     require_cuda();

@@ -17,14 +17,16 @@
 //   convolution's bias and ReLU are one pass over its output. GPULAB_CUDA_OWN_KERNELS=0
 //   goes back to cuDNN for them (cudnnAddTensor, cudnnActivationForward,
 //   cudnnConvolutionBackwardBias, cudnnPoolingForward).
-// - Each convolution call (with its bias/ReLU epilogue, or its bias gradient) is captured
-//   once into a CUDA graph per shape and per set of pointers, on a private stream that runs
-//   nothing, and replayed with one cudaGraphLaunch on the device's stream when the same
-//   call comes again (a training run's buffers come back from the caching pool at the same
-//   addresses). The graph holds exactly the kernels the plain call queues, in the same
-//   order on the same stream. A call whose capture fails runs plainly from then on; a shape
-//   that keeps bringing new pointers stops capturing after kMaxCaptures.
-//   GPULAB_CUDA_GRAPHS=0 turns the graphs off (every call goes straight to cuDNN).
+// - Each convolution call (with its bias/ReLU epilogue, or its bias gradient) and each dense
+//   layer call (cuBLAS GEMMs with their bias kernels) is captured once into a CUDA graph per
+//   shape and per set of pointers, on a private stream that runs nothing, and replayed with
+//   one cudaGraphLaunch on the device's stream when the same call comes again (a training
+//   run's buffers come back from the caching pool at the same addresses). The graph holds
+//   exactly the kernels the plain call queues, in the same order on the same stream. A call
+//   whose capture fails runs plainly from then on; a shape that keeps bringing new pointers
+//   stops capturing after kMaxCaptures. With graphs on, cuBLAS works in a workspace of ours
+//   (cublasSetWorkspace), so that it never allocates while a call is captured.
+//   GPULAB_CUDA_GRAPHS=0 turns the graphs off (every call goes straight to cuDNN/cuBLAS).
 #include "kernels/cuda_kernels.h"
 
 #include "device/cuda_check.h"
@@ -86,7 +88,7 @@ bool env_on(const char* name)
 
 // The calls of one convolution shape that are captured into graphs.
 enum GraphOp { kFwdBias, kFwdBiasRelu, kBwdData, kBwdFilter, kGraphOps };
-using GraphKey = std::array<const void*, 5>; // the call's pointers (unused ones null)
+using GraphKey = std::array<const void*, 6>; // the call's pointers (unused ones null)
 
 // Graphs captured for one call of one shape, by pointers.
 struct GraphCache {
@@ -179,8 +181,19 @@ public:
           m_graphs(env_on("GPULAB_CUDA_GRAPHS"))
     {
         m_dev.activate();
-        if (m_graphs) // captures only: nothing ever runs on it
+        if (m_graphs) { // captures only: nothing ever runs on it
             GPULAB_CUDA_CHECK(cudaStreamCreateWithFlags(&m_capture, cudaStreamNonBlocking));
+            {
+                std::lock_guard global(cuda_global_mutex());
+                const cudaError_t e = cudaMalloc(&m_cublas_ws, kCublasWorkspace);
+                if (e != cudaSuccess) {
+                    m_cublas_ws = nullptr;
+                    (void)cudaStreamDestroy(m_capture);
+                    GPULAB_CUDA_CHECK(e);
+                }
+            }
+            GPULAB_CUDA_CHECK(cublasSetWorkspace(m_dev.cublas(), m_cublas_ws, kCublasWorkspace));
+        }
         GPULAB_CUDA_CHECK(cudnnCreatePoolingDescriptor(&m_pool));
         GPULAB_CUDA_CHECK(cudnnSetPooling2dDescriptor(m_pool, CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING,
                                                       CUDNN_NOT_PROPAGATE_NAN, 2, 2, 0, 0, 2, 2));
@@ -191,8 +204,18 @@ public:
     {
         (void)cudaSetDevice(m_dev.gpu());
         m_plans.clear(); // their graphs, before the stream they were captured on
+        m_dense_graphs.clear();
         if (m_capture)
             (void)cudaStreamDestroy(m_capture);
+        if (m_cublas_ws) {
+            // The handle keeps pointing at it: back to cuBLAS's own workspace first, and only
+            // once the stream is done with every GEMM that used it.
+            (void)cudaStreamSynchronize(m_dev.stream());
+            (void)cublasSetWorkspace(m_dev.cublas(), nullptr, 0);
+            (void)cublasSetStream(m_dev.cublas(), m_dev.stream());
+            std::lock_guard global(cuda_global_mutex());
+            (void)cudaFree(m_cublas_ws);
+        }
         (void)cudnnDestroyActivationDescriptor(m_relu);
         (void)cudnnDestroyPoolingDescriptor(m_pool);
         (void)cudaGetLastError();
@@ -240,7 +263,7 @@ public:
         m_dev.activate();
         const ConvPlan& p = plan(sh);
         check_workspace("conv2d_backward_data", p.bwd_data_bytes, ws);
-        run(p, kBwdData, {dy, w, dx, ws, nullptr}, [&](cudaStream_t) {
+        run(p.graphs[kBwdData], {dy, w, dx, ws, nullptr, nullptr}, [&](cudaStream_t) {
             const float one = 1.0f, zero = 0.0f;
             GPULAB_CUDA_CHECK(cudnnConvolutionBackwardData(m_dev.cudnn(), &one, p.w.d, w, p.y.d, dy, p.conv.d,
                                                            p.bwd_data, ws, p.bwd_data_bytes, &zero, p.x.d, dx));
@@ -261,7 +284,7 @@ public:
         std::lock_guard lock(m_cudnn_mutex);
         const ConvPlan& p = plan(sh);
         check_workspace("conv2d_backward_weights", p.bwd_filter_bytes, ws);
-        run(p, kBwdFilter, {x, dy, dw, db, ws}, [&](cudaStream_t s) {
+        run(p.graphs[kBwdFilter], {x, dy, dw, db, ws, nullptr}, [&](cudaStream_t s) {
             const float one = 1.0f, zero = 0.0f;
             GPULAB_CUDA_CHECK(cudnnConvolutionBackwardFilter(m_dev.cudnn(), &one, p.x.d, x, p.y.d, dy, p.conv.d,
                                                              p.bwd_filter, ws, p.bwd_filter_bytes, &zero, p.w.d, dw));
@@ -341,14 +364,17 @@ public:
     {
         if (n <= 0 || out <= 0)
             return;
+        std::lock_guard lock(m_cudnn_mutex); // the graph caches
         m_dev.activate();
-        cuda::broadcast_rows(m_dev.stream(), n, out, b, y);
-        if (in <= 0)
-            return;
-        // column-major: y^T (out,n) += w^T (out,in) . x^T (in,n)
-        const float one = 1.0f;
-        GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, &one, w, out, x, in, &one,
-                                      y, out));
+        run(dense_graphs(0, n, in, out), {x, w, b, y, nullptr, nullptr}, [&](cudaStream_t s) {
+            cuda::broadcast_rows(s, n, out, b, y);
+            if (in <= 0)
+                return;
+            // column-major: y^T (out,n) += w^T (out,in) . x^T (in,n)
+            const float one = 1.0f;
+            GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_N, out, n, in, &one, w, out, x, in,
+                                          &one, y, out));
+        });
     }
 
     void dense_backward(int n, int in, int out, const float* x, const float* w, const float* dy, float* dx,
@@ -363,15 +389,18 @@ public:
                 GPULAB_CUDA_CHECK(cudaMemsetAsync(dx, 0, size_t(std::max(n, 0)) * std::max(in, 0) * sizeof(float), s));
             return;
         }
-        const float one = 1.0f, zero = 0.0f;
-        // dx (n,in) = dy (n,out) . w^T    column-major: dx^T (in,n) = w (in,out) . dy^T (out,n)
-        if (dx)
-            GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, in, n, out, &one, w, out, dy, out,
-                                          &zero, dx, in));
-        // dw (in,out) = x^T . dy          column-major: dw^T (out,in) = dy^T (out,n) . x (n,in)
-        GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, out, in, n, &one, dy, out, x, in,
-                                      &zero, dw, out));
-        cuda::column_sums(s, n, out, dy, db);
+        std::lock_guard lock(m_cudnn_mutex); // the graph caches
+        run(dense_graphs(dx ? 1 : 2, n, in, out), {x, w, dy, dx, dw, db}, [&](cudaStream_t cs) {
+            const float one = 1.0f, zero = 0.0f;
+            // dx (n,in) = dy (n,out) . w^T    column-major: dx^T (in,n) = w (in,out) . dy^T (out,n)
+            if (dx)
+                GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_T, CUBLAS_OP_N, in, n, out, &one, w, out, dy,
+                                              out, &zero, dx, in));
+            // dw (in,out) = x^T . dy          column-major: dw^T (out,in) = dy^T (out,n) . x (n,in)
+            GPULAB_CUDA_CHECK(cublasSgemm(m_dev.cublas(), CUBLAS_OP_N, CUBLAS_OP_T, out, in, n, &one, dy, out, x, in,
+                                          &zero, dw, out));
+            cuda::column_sums(cs, n, out, dy, db);
+        });
     }
 
     // ---- loss ----
@@ -455,7 +484,7 @@ private:
         m_dev.activate();
         const ConvPlan& p = plan(sh);
         check_workspace(op, p.fwd_bytes, ws);
-        run(p, relu ? kFwdBiasRelu : kFwdBias, {x, w, b, y, ws}, [&](cudaStream_t s) {
+        run(p.graphs[relu ? kFwdBiasRelu : kFwdBias], {x, w, b, y, ws, nullptr}, [&](cudaStream_t s) {
             const float one = 1.0f, zero = 0.0f;
             GPULAB_CUDA_CHECK(cudnnConvolutionForward(m_dev.cudnn(), &one, p.x.d, x, p.w.d, w, p.conv.d, p.fwd, ws,
                                                       p.fwd_bytes, &zero, p.y.d, y));
@@ -476,14 +505,13 @@ private:
     // they are new, plainly when graphs are off or the capture failed. m_cudnn_mutex held,
     // GPU current.
     template <class Call>
-    void run(const ConvPlan& p, GraphOp op, const GraphKey& key, const Call& call) const
+    void run(GraphCache& g, const GraphKey& key, const Call& call) const
     {
         cudaStream_t s = m_dev.stream();
         if (!m_graphs) {
             call(s);
             return;
         }
-        GraphCache& g = p.graphs[op];
         if (auto it = g.execs.find(key); it != g.execs.end()) {
             GPULAB_CUDA_CHECK(cudaGraphLaunch(it->second, s));
             ++m_stats.replayed;
@@ -514,10 +542,11 @@ private:
     {
         cudnnHandle_t h = m_dev.cudnn();
         GPULAB_CUDA_CHECK(cudnnSetStream(h, m_capture));
+        bool ok = set_cublas_stream(m_capture) == CUBLAS_STATUS_SUCCESS;
         cudaGraph_t graph = nullptr;
         // Thread-local mode: another device's worker may cudaMalloc meanwhile; only a call on
         // this thread that cannot be captured makes the capture fail.
-        bool ok = cudaStreamBeginCapture(m_capture, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
+        ok = ok && cudaStreamBeginCapture(m_capture, cudaStreamCaptureModeThreadLocal) == cudaSuccess;
         if (ok) {
             try {
                 call(m_capture);
@@ -529,18 +558,38 @@ private:
         }
         (void)cudaGetLastError();
         const cudnnStatus_t back = cudnnSetStream(h, m_dev.stream());
+        const cublasStatus_t back_blas = set_cublas_stream(m_dev.stream());
         cudaGraphExec_t exec = nullptr;
         if (ok && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
             exec = nullptr;
         (void)cudaGetLastError();
         if (graph)
             (void)cudaGraphDestroy(graph);
-        if (back != CUDNN_STATUS_SUCCESS) {
+        if (back != CUDNN_STATUS_SUCCESS || back_blas != CUBLAS_STATUS_SUCCESS) {
             if (exec)
                 (void)cudaGraphExecDestroy(exec);
             GPULAB_CUDA_CHECK(back);
+            GPULAB_CUDA_CHECK(back_blas);
         }
         return exec;
+    }
+
+    // cublasSetStream resets the handle's workspace to cuBLAS's own: ours goes back on.
+    cublasStatus_t set_cublas_stream(cudaStream_t s) const
+    {
+        cublasStatus_t st = cublasSetStream(m_dev.cublas(), s);
+        if (st == CUBLAS_STATUS_SUCCESS)
+            st = cublasSetWorkspace(m_dev.cublas(), m_cublas_ws, kCublasWorkspace);
+        return st;
+    }
+
+    // The graph cache of one dense call and shape. m_cudnn_mutex held.
+    GraphCache& dense_graphs(int op, int n, int in, int out) const
+    {
+        auto& slot = m_dense_graphs[std::array<int, 4>{op, n, in, out}];
+        if (!slot)
+            slot = std::make_unique<GraphCache>();
+        return *slot;
     }
 
     static void check_sizes(const char* op, int n, int classes)
@@ -628,7 +677,11 @@ private:
     const bool m_own;      // GPULAB_CUDA_OWN_KERNELS: bias, ReLU, bias gradient, pooling forward
     const bool m_graphs;   // GPULAB_CUDA_GRAPHS: convolution calls replayed from CUDA graphs
     cudaStream_t m_capture = nullptr;
+    static constexpr size_t kCublasWorkspace = size_t(8) << 20;
+    void* m_cublas_ws = nullptr; // with graphs on: cuBLAS's workspace
     mutable CudaGraphStats m_stats; // m_cudnn_mutex held
+    // dense calls' graphs by (0 forward / 1 backward / 2 backward without dx, n, in, out)
+    mutable std::map<std::array<int, 4>, std::unique_ptr<GraphCache>> m_dense_graphs;
     cudnnPoolingDescriptor_t m_pool = nullptr;
     cudnnActivationDescriptor_t m_relu = nullptr;
     // A cuDNN handle may not be used by two threads at once, and conv_workspace_bytes runs
