@@ -24,9 +24,11 @@
 //   run's buffers come back from the caching pool at the same addresses). The graph holds
 //   exactly the kernels the plain call queues, in the same order on the same stream. A call
 //   whose capture fails runs plainly from then on; a shape that keeps bringing new pointers
-//   stops capturing after kMaxCaptures. With graphs on, cuBLAS works in a workspace of ours
-//   (cublasSetWorkspace), so that it never allocates while a call is captured.
-//   GPULAB_CUDA_GRAPHS=0 turns the graphs off (every call goes straight to cuDNN/cuBLAS).
+//   stops capturing (kMaxCaptures, or when its captures stop paying for themselves). With
+//   graphs on, cuBLAS works in a workspace of ours (cublasSetWorkspace), so that it never
+//   allocates while a call is captured. GPULAB_CUDA_GRAPHS=0 turns the graphs off (every
+//   call goes straight to cuDNN/cuBLAS); GPULAB_CUDA_GRAPH_STATS=1 prints each device's
+//   counts (captured, replayed, plain, failed) to stderr when the device goes.
 #include "kernels/cuda_kernels.h"
 
 #include "device/cuda_check.h"
@@ -37,6 +39,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <initializer_list>
 #include <map>
@@ -94,6 +97,7 @@ using GraphKey = std::array<const void*, 6>; // the call's pointers (unused ones
 struct GraphCache {
     std::map<GraphKey, cudaGraphExec_t> execs;
     long calls = 0;    // the first runs plainly: lazy loading and first-use set-up happen there
+    long replays = 0;
     int captures = 0;  // tries so far (each new set of pointers is one)
     bool off = false;  // a capture failed: the call runs plainly from now on
     GraphCache() = default;
@@ -202,6 +206,10 @@ public:
     }
     ~CudaKernels() override
     {
+        const char* say = std::getenv("GPULAB_CUDA_GRAPH_STATS");
+        if (m_graphs && say && std::string(say) == "1")
+            std::fprintf(stderr, "%s: CUDA graphs: %ld captured, %ld replayed, %ld plain calls, %ld failed captures\n",
+                         m_dev.name().c_str(), m_stats.captured, m_stats.replayed, m_stats.plain, m_stats.failed);
         (void)cudaSetDevice(m_dev.gpu());
         m_plans.clear(); // their graphs, before the stream they were captured on
         m_dense_graphs.clear();
@@ -469,8 +477,10 @@ public:
 private:
     static constexpr int64_t kMaxPart = int64_t(1) << 30; // elements per cuDNN call (int dims)
     // New pointer sets a call may bring before it stops capturing (and runs plainly for
-    // any further new set; the sets captured so far keep replaying).
-    static constexpr int kMaxCaptures = 64;
+    // any further new set; the sets captured so far keep replaying). Past kFreeCaptures,
+    // it captures only while its graphs have replayed at least as often as it captured.
+    static constexpr int kMaxCaptures = 256;
+    static constexpr int kFreeCaptures = 32;
 
     // y = conv(x, w) + b, then ReLU with relu: one graph (or one plain pass) per call.
     void forward(const ConvShape& sh, const float* x, const float* w, const float* b, float* y, float* ws,
@@ -515,9 +525,11 @@ private:
         if (auto it = g.execs.find(key); it != g.execs.end()) {
             GPULAB_CUDA_CHECK(cudaGraphLaunch(it->second, s));
             ++m_stats.replayed;
+            ++g.replays;
             return;
         }
-        if (g.calls++ == 0 || g.off || g.captures >= kMaxCaptures) {
+        const bool worth = g.captures < kFreeCaptures || (g.captures < kMaxCaptures && g.replays >= g.captures);
+        if (g.calls++ == 0 || g.off || !worth) {
             call(s);
             ++m_stats.plain;
             return;

@@ -195,6 +195,8 @@ if [ "$HAVE_GPU" = 1 ]; then
   # The host-cost paths one at a time off (README, "On NVIDIA GPUs"): if a run above fails and
   # the same run passes here, the fault lies in the path switched off. The op summary without
   # graphs, beside the one above, shows what the graphs save per convolution op.
+  step "CUDA graphs in the benchmark's run (counts per device)" env GPULAB_CUDA_GRAPH_STATS=1 "$BIN/gpulab-cli" \
+    "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2
   step "train 1 GPU device, bounded, no CUDA graphs" env GPULAB_CUDA_GRAPHS=0 "$BIN/gpulab-cli" "${TRAIN[@]}" \
     --devices 1 --mode bounded --inflight 2 --op-summary
   step "train 1 GPU device, cuDNN bias/ReLU/pooling" env GPULAB_CUDA_OWN_KERNELS=0 "$BIN/gpulab-cli" "${TRAIN[@]}" \
