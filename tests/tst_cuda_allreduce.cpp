@@ -16,6 +16,7 @@
 #include "device/cuda_device.h"
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <memory>
@@ -83,11 +84,13 @@ struct ScopedEnv {
 PT_TEST(fused_and_copy_add_transfers_match_the_host_sum)
 {
     require_cuda();
-    auto devs = make_devices(DeviceKind::Cuda, 4, kDefaultMemoryBudget, 1, nullptr);
+    const int gpus = cuda_device_count();
+    auto devs = make_devices(DeviceKind::Cuda, std::max(4, gpus + 1), kDefaultMemoryBudget, 1, nullptr);
 #ifdef GPULAB_HAVE_CUDA
     auto* d0 = dynamic_cast<CudaDevice*>(devs[0].get());
     PT_VERIFY(d0 != nullptr);
-    PT_VERIFY2(d0->can_read_directly(*devs[1]), "logical devices on one GPU read each other's memory");
+    // device `gpus` is on GPU 0 as well (logical i on GPU i mod P)
+    PT_VERIFY2(d0->can_read_directly(*devs[size_t(gpus)]), "logical devices on one GPU read each other's memory");
     PT_VERIFY(d0->can_read_directly(*devs[0]));
 #endif
     for (const char* fused : {"1", "0"}) {

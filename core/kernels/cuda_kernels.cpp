@@ -572,8 +572,13 @@ private:
         const cudnnStatus_t back = cudnnSetStream(h, m_dev.stream());
         const cublasStatus_t back_blas = set_cublas_stream(m_dev.stream());
         cudaGraphExec_t exec = nullptr;
-        if (ok && cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
-            exec = nullptr;
+        if (ok) {
+            // It may allocate on the GPU: under the lock that keeps such calls out of an NCCL
+            // group (cuda_global_mutex says why).
+            std::lock_guard global(cuda_global_mutex());
+            if (cudaGraphInstantiate(&exec, graph, 0) != cudaSuccess)
+                exec = nullptr;
+        }
         (void)cudaGetLastError();
         if (graph)
             (void)cudaGraphDestroy(graph);
