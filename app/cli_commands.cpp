@@ -13,6 +13,7 @@
 #include "trace/trace_export.h"
 #include "record/recording.h"
 #include "rank/kv_store.h"
+#include "rank/rank_events.h"
 #include "rank/rank_group.h"
 #include "train/settings.h"
 #include "train/trainer.h"
@@ -443,8 +444,23 @@ int cmd_train(const std::vector<std::string>& argv)
                          cfg.devices, cfg.devices * rank_opts.world);
     }
 
-    EventStream trace;
-    Trainer trainer(cfg, data, trace);
+    // The trainer's events; rank 0 of a job also merges every rank's into job_events, and
+    // prints, records and exports those (rank_events.h).
+    EventStream run_events, job_events;
+    const bool merging = ranked && rank_opts.rank == 0;
+    EventStream& trace = merging ? job_events : run_events;
+    std::unique_ptr<RankEvents> relay;
+    if (group) {
+        try {
+            relay = std::make_unique<RankEvents>(*group, run_events, job_events, cfg.devices,
+                                                 RecordingHeader::for_run(cfg, "gpulab-cli", {}));
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "%s: the ranks' event streams: %s\n", who.c_str(), english(e.error).c_str());
+            group->report_failure(english(e.error));
+            return 1;
+        }
+    }
+    Trainer trainer(cfg, data, run_events);
     trainer.set_ranks(group.get());
     // The devices' own names, once the run has made them (the epoch lines and the recording
     // use them).
@@ -471,8 +487,20 @@ int cmd_train(const std::vector<std::string>& argv)
             }
             if (names.empty() && !at_end)
                 return;
+            if (merging) { // every rank's devices, numbered globally: rank r's d is r x devices + d
+                std::vector<std::string> job_names;
+                for (int r = 0; r < rank_opts.world; ++r)
+                    for (size_t d = 0; d < names.size(); ++d)
+                        job_names.push_back("rank " + std::to_string(r) + ": " +
+                                            (r == 0 ? names[d] : "cpu-sim(" + std::to_string(d) + ")"));
+                names = std::move(job_names);
+            }
+            // rank 0 of a job records the job: its settings say the job's devices
+            TrainConfig recorded = cfg;
+            if (merging)
+                recorded.devices = cfg.devices * rank_opts.world;
             recorder = std::make_unique<RecordingWriter>(record_path,
-                                                         RecordingHeader::for_run(cfg, "gpulab-cli", names));
+                                                         RecordingHeader::for_run(recorded, "gpulab-cli", names));
         }
         to_record.clear();
         trace.drain(record_cursor, to_record);
@@ -565,6 +593,13 @@ int cmd_train(const std::vector<std::string>& argv)
     }
     front.join();
     if (group) {
+        // A rank that failed leaves the collectives at once, so the others stop now; then
+        // every rank's last events reach rank 0 before it writes anything.
+        if (result.status != RunStatus::Completed)
+            group->leave();
+        if (relay)
+            for (int r : relay->finish(std::chrono::seconds(15)))
+                std::fprintf(stderr, "%s: rank %d's last events did not arrive within 15 s\n", who.c_str(), r);
         double train_s = 0;
         for (const EpochStats& st : result.epochs)
             train_s += st.seconds;

@@ -3,7 +3,9 @@
 // rank, an unreachable master, a port in use, a wrong token, Ctrl-C) that end with a clear
 // message instead of a hang. Bounds on time are generous: they catch hangs, not slowness.
 #include "rank/kv_store.h"
+#include "rank/rank_events.h"
 #include "rank/rank_group.h"
+#include "record/recording.h"
 
 #include <QtTest>
 #include <QDir>
@@ -14,6 +16,9 @@
 
 #include <csignal>
 #include <cmath>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -104,6 +109,67 @@ QList<qint64> childPids(qint64 pid)
                     out.push_back(c.toLongLong());
     }
     return out;
+}
+
+// A group of ranks without collectives: its rendezvous keys in a shared map. Enough for the
+// ranks' event streams, which need only the keys, the token and the address.
+struct KeysOnlyGroup : RankGroup {
+    struct Keys {
+        std::mutex mutex;
+        std::condition_variable cv;
+        std::map<std::string, std::string> kv;
+    };
+    KeysOnlyGroup(int r, int w, std::string t, std::shared_ptr<Keys> k) : m_r(r), m_w(w), m_t(std::move(t)), m_k(std::move(k)) {}
+    int rank() const override { return m_r; }
+    int world() const override { return m_w; }
+    void allreduce_sum(float*, size_t) override {}
+    void broadcast_from_rank0(float*, size_t) override {}
+    void report_failure(const std::string&) override {}
+    void finish() override {}
+    double allreduce_seconds() const override { return 0; }
+    void store_set(const std::string& key, const std::string& value) override
+    {
+        std::lock_guard lock(m_k->mutex);
+        m_k->kv[key] = value;
+        m_k->cv.notify_all();
+    }
+    std::string store_get(const std::string& key) override
+    {
+        std::unique_lock lock(m_k->mutex);
+        if (!m_k->cv.wait_for(lock, 20s, [&] { return m_k->kv.count(key) > 0; }))
+            throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", "20"}}));
+        return m_k->kv[key];
+    }
+    std::string token() const override { return m_t; }
+    std::chrono::milliseconds timeout() const override { return 20s; }
+    int m_r, m_w;
+    std::string m_t;
+    std::shared_ptr<Keys> m_k;
+};
+
+// Connects to "HOST:PORT" and says hello as `rank` with `token`; the byte rank 0 answers
+// (1 admitted, 0 refused; -1 nothing).
+int helloAs(const std::string& addr, uint32_t rank, const std::string& token)
+{
+    const auto colon = addr.rfind(':');
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::stoi(addr.substr(colon + 1))));
+    ::inet_pton(AF_INET, addr.substr(0, colon).c_str(), &a.sin_addr);
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    const uint32_t len = static_cast<uint32_t>(token.size());
+    ::send(fd, "GPULABEV", 8, MSG_NOSIGNAL);
+    ::send(fd, &rank, 4, MSG_NOSIGNAL);
+    ::send(fd, &len, 4, MSG_NOSIGNAL);
+    ::send(fd, token.data(), len, MSG_NOSIGNAL);
+    uint8_t verdict = 0;
+    const ssize_t got = ::recv(fd, &verdict, 1, 0);
+    ::close(fd);
+    return got == 1 ? verdict : -1;
 }
 
 QByteArray cmdline(qint64 pid)
@@ -254,7 +320,8 @@ private slots:
     void init()
     {
         const QString name = QTest::currentTestFunction();
-        if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero")
+        if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero" ||
+            name == "eventStreamsMergeOnRankZero")
             return;
         if (!ranks_available())
             QSKIP("this build has no Gloo (libgloo-dev): no ranks in separate processes");
@@ -285,7 +352,7 @@ private slots:
         ::kill(static_cast<pid_t>(victim), SIGKILL);
         QVERIFY(p.waitForFinished(120000));
         out += p.readAll();
-        QVERIFY2(t.elapsed() < 60000, "the ranks took more than a minute to stop after one was killed");
+        QVERIFY2(t.elapsed() < 30000, "the ranks took more than 30 s to stop after one was killed");
         QCOMPARE(p.exitCode(), 128 + SIGKILL);
         QVERIFY2(out.contains("rank 2 failed first (killed by signal 9)"), out.constData());
         // the others stopped on their own, naming rank 2, with exit 1
@@ -294,6 +361,170 @@ private slots:
                                     "): rank 2 stopped";
             QVERIFY2(out.contains(line), out.constData());
         }
+    }
+
+    // Two ranks' event streams in one process (no Gloo): rank 0 refuses a stranger without the
+    // token and a rank number out of range, admits rank 1, and its job stream holds rank 0's
+    // run begin (the job's devices) first, rank 1's device events on global devices 2 and 3
+    // with its logs named, not rank 1's own losses or run begin/end, and rank 0's run end last.
+    void eventStreamsMergeOnRankZero()
+    {
+        auto keys = std::make_shared<KeysOnlyGroup::Keys>();
+        KeysOnlyGroup g0(0, 2, "tok", keys), g1(1, 2, "tok", keys);
+        EventStream local0, job0, local1, job1;
+        local0.record(Event{.data = ev::RunBegin{.settings = "s", .devices = 2}});
+        std::unique_ptr<RankEvents> zero;
+        std::thread t0([&] { zero = std::make_unique<RankEvents>(g0, local0, job0, 2, RecordingHeader{}); });
+        const std::string addr = g1.store_get("gpulab-events");
+        QVERIFY2(addr.rfind("127.0.0.1:", 0) == 0, addr.c_str());
+        QCOMPARE(helloAs(addr, 1, "wrong"), 0);
+        QCOMPARE(helloAs(addr, 2, "tok"), 0);
+        local1.record(Event{.data = ev::RunBegin{.settings = "s1", .devices = 2}});
+        RankEvents one(g1, local1, job1, 2, RecordingHeader{});
+        t0.join();
+        QVERIFY(zero);
+        QVERIFY(std::abs(zero->clock_offset_us(1)) < 60e6); // both clocks started this minute
+        local1.record(Event{.device = 1, .data = ev::Op{.op = "conv1_fwd", .t_end_us = local1.now_us() + 5}});
+        local1.record(Event{.data = ev::AllreduceStep{.steps = 1, .src = 0, .dst = 1, .bytes = 8, .phase = "reduce"}});
+        local1.record(Event{.data = ev::MinibatchLoss{.epoch = 1, .loss = 2.3}});
+        local1.record(Event{.data = ev::Log{.text = "hello from one"}});
+        local1.record(Event{.data = ev::RunEnd{.status = "completed"}});
+        local0.record(Event{.device = 0, .data = ev::Op{.op = "conv1_fwd", .t_end_us = local0.now_us() + 5}});
+        local0.record(Event{.data = ev::MinibatchLoss{.epoch = 1, .loss = 2.3}});
+        local0.record(Event{.data = ev::RunEnd{.status = "completed"}});
+        one.finish(10s);
+        QVERIFY(zero->finish(10s).empty());
+        QCOMPARE(job1.size(), size_t(0));
+        const std::vector<Event> all = job0.all();
+        QVERIFY(all.size() >= 7);
+        const auto* begin = all.front().get<ev::RunBegin>();
+        QVERIFY(begin);
+        QCOMPARE(begin->devices, 4);
+        QVERIFY(all.back().is<ev::RunEnd>());
+        int ops_on_3 = 0, losses = 0, steps = 0, begins = 0, ends = 0;
+        bool log = false;
+        for (const Event& e : all) {
+            if (const auto* op = e.get<ev::Op>(); op && e.device == 3) {
+                ++ops_on_3;
+                QVERIFY(e.t_us > 0 && op->t_end_us >= e.t_us);
+            }
+            if (const auto* st = e.get<ev::AllreduceStep>()) {
+                ++steps;
+                QCOMPARE(st->src, 2);
+                QCOMPARE(st->dst, 3);
+            }
+            losses += e.is<ev::MinibatchLoss>();
+            begins += e.is<ev::RunBegin>();
+            ends += e.is<ev::RunEnd>();
+            if (const auto* l = e.get<ev::Log>())
+                log = log || l->text == "rank 1: hello from one";
+        }
+        QCOMPARE(ops_on_3, 1);
+        QCOMPARE(steps, 1);
+        QCOMPARE(losses, 1);
+        QCOMPARE(begins, 1);
+        QCOMPARE(ends, 1);
+        QVERIFY(log);
+    }
+
+    // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'
+    // devices (numbered 0 and 1) and the steps across ranks; the recording replays.
+    void rankZeroRecordsTheWholeJob()
+    {
+        QTemporaryDir dir;
+        const QString rec = dir.filePath("job.gpurec"), trace = dir.filePath("job.json"), csv = dir.filePath("job.csv");
+        Outcome o = cli({"launch", "--nproc", "2", "--", "--devices", "1", "--synthetic", "1200", "--test-subset", "120",
+                         "--batch-size", "240", "--epochs", "1", "--quiet", "--record", rec, "--trace", trace, "--csv", csv});
+        QVERIFY2(o.code == 0, qPrintable(o.out));
+        const Recording r = read_recording(rec.toStdString());
+        QVERIFY(r.complete);
+        QCOMPARE(r.header.devices.size(), size_t(2));
+        QVERIFY2(r.header.settings.find("devices=2") != std::string::npos, r.header.settings.c_str());
+        QVERIFY(r.events.front().is<ev::RunBegin>());
+        QCOMPARE(r.events.front().get<ev::RunBegin>()->devices, 2);
+        QVERIFY(r.events.back().is<ev::RunEnd>());
+        int ops[2] = {0, 0}, across[2] = {0, 0}, losses = 0;
+        for (const Event& e : r.events) {
+            if (e.is<ev::Op>() && (e.device == 0 || e.device == 1))
+                ++ops[e.device];
+            if (const auto* st = e.get<ev::AllreduceStep>(); st && st->phase == "gloo" && (st->src == 0 || st->src == 1)) {
+                ++across[st->src];
+                QVERIFY(st->bytes > 0);
+                QVERIFY(st->t_end_us >= e.t_us);
+            }
+            losses += e.is<ev::MinibatchLoss>();
+        }
+        QVERIFY(ops[0] > 0 && ops[1] > 0);
+        QCOMPARE(losses, 5); // the job's minibatches, once
+        QCOMPARE(across[0], 5);
+        QCOMPARE(across[1], 5);
+        QFile t(trace);
+        QVERIFY(t.open(QIODevice::ReadOnly));
+        const QByteArray json = t.readAll();
+        QVERIFY2(json.contains("\"device 0\"") && json.contains("\"device 1\""), "the trace lacks a rank's device");
+        QVERIFY2(json.contains("gloo"), "the trace has no step across ranks");
+        QFile c(csv);
+        QVERIFY(c.open(QIODevice::ReadOnly));
+        QVERIFY(c.readAll().contains(",op,1,"));
+        o = cli({"replay", rec});
+        QVERIFY2(o.code == 0, qPrintable(o.out));
+        QVERIFY2(o.out.contains("devices: [rank 0: cpu-sim(0), rank 1: cpu-sim(0)]"), qPrintable(o.out));
+        QVERIFY2(o.out.contains("run completed"), qPrintable(o.out));
+    }
+
+    // Every rank diverges at once (the lr is the job's): each stops with exit 1 and says so,
+    // and the launcher names the first; within 30 s, never a hang.
+    void divergedRanksStop()
+    {
+        QElapsedTimer t;
+        t.start();
+        const Outcome o = cli({"launch", "--nproc", "2", "--", "--devices", "1", "--synthetic", "2400", "--batch-size",
+                               "240", "--epochs", "5", "--lr", "1e9", "--quiet"},
+                              120000);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(t.elapsed() < 30000, "the ranks took more than 30 s to stop");
+        QVERIFY2(o.out.contains("failed first (exit code 1)"), qPrintable(o.out));
+        for (const char* r : {"[rank 0] gpulab-cli train (rank 0): ", "[rank 1] gpulab-cli train (rank 1): "}) {
+            const int at = o.out.indexOf(r);
+            QVERIFY2(at >= 0, qPrintable(o.out));
+            const QString line = o.out.mid(at, o.out.indexOf('\n', at) - at);
+            QVERIFY2(line.contains("training diverged") || line.contains("stopped"), qPrintable(line));
+        }
+    }
+
+    // Rank 1 runs out of memory (its own --memory-budget: not a setting the ranks share):
+    // rank 0 stops within 30 s with exit 1, naming rank 1 and why; its recording holds rank 1's
+    // error on global device 1.
+    void outOfMemoryRankStopsTheOthers()
+    {
+        QTemporaryDir dir;
+        const QString rec = dir.filePath("job.gpurec");
+        const QString master = QString("127.0.0.1:%1").arg(freePort());
+        const QStringList common = {"train", "--world", "2", "--master", master, "--token", "t", "--timeout", "60",
+                                    "--synthetic", "2400", "--batch-size", "240", "--devices", "1", "--epochs", "5",
+                                    "--quiet"};
+        QProcess zero;
+        zero.setProcessChannelMode(QProcess::MergedChannels);
+        zero.start(GPULAB_CLI, common + QStringList{"--rank", "0", "--record", rec});
+        QByteArray out0;
+        readUntil(zero, "waiting for 2 rank(s)", out0);
+        QElapsedTimer t;
+        t.start();
+        const Outcome o = cli(common + QStringList{"--rank", "1", "--memory-budget", "1MiB"}, 120000);
+        QCOMPARE(o.code, 1);
+        QVERIFY2(o.out.contains("out of memory"), qPrintable(o.out));
+        QVERIFY(zero.waitForFinished(120000));
+        out0 += zero.readAll();
+        QVERIFY2(t.elapsed() < 30000, "rank 0 took more than 30 s to stop");
+        QCOMPARE(zero.exitCode(), 1);
+        QVERIFY2(out0.contains("gpulab-cli train (rank 0): rank 1 stopped (out of memory"), out0.constData());
+        const Recording r = read_recording(rec.toStdString());
+        bool named = false;
+        for (const Event& e : r.events)
+            if (const auto* err = e.get<ev::Error>())
+                named = named || (e.device == 1 && err->message.rfind("rank 1: out of memory", 0) == 0) ||
+                        (e.device == -1 && err->message.rfind("rank 1: out of memory", 0) == 0);
+        QVERIFY2(named, "rank 0's recording has no error from rank 1");
     }
 
     void unreachableMaster()

@@ -92,6 +92,16 @@ std::string rank_settings_text(const TrainConfig& c, const FashionMnist& data)
     return o.str();
 }
 
+void RankGroup::store_set(const std::string&, const std::string&)
+{
+    throw GpulabError(other_error("this group of ranks has no rendezvous store"));
+}
+
+std::string RankGroup::store_get(const std::string&)
+{
+    throw GpulabError(other_error("this group of ranks has no rendezvous store"));
+}
+
 #ifndef GPULAB_HAVE_GLOO
 
 bool ranks_available(std::string* why)
@@ -318,7 +328,7 @@ private:
 class GlooGroup : public RankGroup {
 public:
     GlooGroup(const RankOptions& o, std::unique_ptr<Meeting> meeting)
-        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_meeting(std::move(meeting))
+        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_token(o.token), m_meeting(std::move(meeting))
     {
         gloo::transport::tcp::attr attr;
         attr.hostname = m_meeting->local_address();
@@ -339,6 +349,8 @@ public:
     void allreduce_sum(float* data, size_t count) override
     {
         const auto t0 = Clock::now();
+        if (!m_ctx)
+            throw GpulabError(lost("this rank has left the job"));
         try {
             gloo::AllreduceOptions opts(m_ctx);
             opts.setOutput(data, count);
@@ -353,6 +365,8 @@ public:
     }
     void broadcast_from_rank0(float* data, size_t count) override
     {
+        if (!m_ctx)
+            throw GpulabError(lost("this rank has left the job"));
         try {
             gloo::BroadcastOptions opts(m_ctx);
             opts.setOutput(data, count);
@@ -366,6 +380,33 @@ public:
     void report_failure(const std::string& why) override { m_meeting->fail(m_rank, why); }
     void finish() override { m_meeting->finish(std::chrono::milliseconds(5000)); }
     double allreduce_seconds() const override { return m_allreduce_s; }
+    void store_set(const std::string& key, const std::string& value) override
+    {
+        try {
+            m_meeting->store().set(key, std::vector<char>(value.begin(), value.end()));
+        } catch (const GpulabError&) {
+            throw;
+        } catch (const std::exception& e) {
+            throw GpulabError(lost(e.what()));
+        }
+    }
+    std::string store_get(const std::string& key) override
+    {
+        try {
+            m_meeting->store().wait({key}, m_timeout);
+            const std::vector<char> v = m_meeting->store().get(key);
+            return {v.begin(), v.end()};
+        } catch (const GpulabError&) {
+            throw;
+        } catch (const std::exception&) {
+            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
+            throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
+        }
+    }
+    std::string host() const override { return m_meeting->local_address(); }
+    std::string token() const override { return m_token; }
+    std::chrono::milliseconds timeout() const override { return m_timeout; }
+    void leave() override { m_ctx.reset(); }
 
 private:
     // Another rank is gone: name the first that failed, as the rendezvous knows it.
@@ -378,6 +419,7 @@ private:
     }
     int m_rank, m_world;
     std::chrono::milliseconds m_timeout;
+    std::string m_token;
     std::unique_ptr<Meeting> m_meeting;
     std::shared_ptr<gloo::rendezvous::Context> m_ctx;
     uint32_t m_tag = 1;

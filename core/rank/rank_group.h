@@ -53,6 +53,19 @@ public:
     virtual void finish() = 0;
     // Seconds spent in allreduce_sum so far.
     virtual double allreduce_seconds() const = 0;
+
+    // ---- what else the ranks exchange (rank_events.h) ----
+    // A key of the rendezvous: set by one rank, read by the others (get waits up to the
+    // job's timeout). Throw GpulabError when the rendezvous is gone or the time is up.
+    virtual void store_set(const std::string& key, const std::string& value);
+    virtual std::string store_get(const std::string& key);
+    // The address the other ranks reach this process's machine by.
+    virtual std::string host() const { return "127.0.0.1"; }
+    virtual std::string token() const { return {}; }
+    virtual std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(60000); }
+    // The run failed here: stop taking part in collectives now, so that the other ranks'
+    // waits end at once instead of at the timeout.
+    virtual void leave() {}
 };
 
 // Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its

@@ -397,6 +397,20 @@ RecordingWriter::RecordingWriter(const std::string& path, const RecordingHeader&
     m_file = std::fopen(path.c_str(), "wb");
     if (!m_file)
         throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", path}, {"why", std::strerror(errno)}}));
+    start(h);
+}
+
+RecordingWriter::RecordingWriter(std::FILE* stream, const std::string& name, const RecordingHeader& h)
+    : m_path(name), m_file(stream), m_z(std::make_unique<Z>()), m_refs(std::make_unique<SnapshotRefs>())
+{
+    if (!m_file)
+        throw GpulabError(Error(ErrorCode::RecordingCannotWrite, {{"file", name}, {"why", "no stream"}}));
+    start(h);
+}
+
+void RecordingWriter::start(const RecordingHeader& h)
+{
+    const std::string& path = m_path;
     if (deflateInit(&m_z->zs, 6) != Z_OK) {
         std::fclose(m_file);
         m_file = nullptr;
@@ -583,6 +597,11 @@ public:
                 break;
         }
     }
+
+    // What has been read so far (RecordingStreamReader).
+    Recording& so_far() { return m_rec; }
+    bool header_seen() const { return m_header_seen; }
+    bool end_seen() const { return m_end_seen; }
 
     Recording finish()
     {
@@ -1051,5 +1070,57 @@ Recording read_recording(const std::string& path)
         fail(ErrorCode::RecordingCannotOpen, std::strerror(errno));
     return r.finish();
 }
+
+// ---- a recording as its bytes arrive -------------------------------------------------------
+
+struct RecordingStreamReader::Impl {
+    explicit Impl(std::string name) : reader(std::move(name)) {}
+    Reader reader;
+    uint8_t head[kFileHeader] = {};
+    size_t head_bytes = 0;
+    uint64_t at = 0; // bytes fed so far
+};
+
+RecordingStreamReader::RecordingStreamReader(std::string name) : m(std::make_unique<Impl>(std::move(name))) {}
+RecordingStreamReader::~RecordingStreamReader() = default;
+
+void RecordingStreamReader::feed(const uint8_t* data, size_t size)
+{
+    if (m->head_bytes < kFileHeader) {
+        const size_t k = std::min(size, kFileHeader - m->head_bytes);
+        std::memcpy(m->head + m->head_bytes, data, k);
+        m->head_bytes += k;
+        data += k;
+        size -= k;
+        m->at += k;
+        if (m->head_bytes < kFileHeader)
+            return;
+        m->reader.file_header(m->head, kFileHeader, kFileHeader);
+    }
+    if (size > 0) {
+        m->reader.feed(data, size, m->at);
+        m->at += size;
+    }
+}
+
+bool RecordingStreamReader::has_header() const { return m->reader.header_seen(); }
+const RecordingHeader& RecordingStreamReader::header() const { return m->reader.so_far().header; }
+
+std::vector<Event> RecordingStreamReader::take_events()
+{
+    std::vector<Event> out;
+    out.swap(m->reader.so_far().events);
+    return out;
+}
+
+std::shared_ptr<const Snapshot> RecordingStreamReader::snapshot(int index) const
+{
+    const auto& s = m->reader.so_far().snapshots;
+    return index >= 0 && static_cast<size_t>(index) < s.size() ? s[size_t(index)] : nullptr;
+}
+
+bool RecordingStreamReader::ended() const { return m->reader.end_seen(); }
+const std::string& RecordingStreamReader::status() const { return m->reader.so_far().status; }
+const Error& RecordingStreamReader::error() const { return m->reader.so_far().error; }
 
 } // namespace gpulab

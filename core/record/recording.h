@@ -80,6 +80,10 @@ public:
     // Creates path and writes the file header and h. Throws GpulabError
     // (RecordingCannotWrite) when the file cannot be written.
     RecordingWriter(const std::string& path, const RecordingHeader& h);
+    // The same recording onto a stream already open for writing (a socket's fdopen()), which
+    // the writer then owns and closes; `name` names it in errors. A write that fails (the
+    // other end gone) sets failed(), it does not throw.
+    RecordingWriter(std::FILE* stream, const std::string& name, const RecordingHeader& h);
     ~RecordingWriter();
     RecordingWriter(const RecordingWriter&) = delete;
     RecordingWriter& operator=(const RecordingWriter&) = delete;
@@ -98,6 +102,7 @@ public:
     const std::string& error() const { return m_error; } // the first write failure
 
 private:
+    void start(const RecordingHeader& h);
     void record(uint8_t type, const std::string& payload);
     void deflate_out(int flush);
 
@@ -129,5 +134,32 @@ struct Recording {
 // run was killed) is returned with complete = false and every whole record before the end.
 Recording read_recording(const std::string& path);
 Recording parse_recording(const uint8_t* data, size_t size, const std::string& name);
+
+// A recording read as its bytes arrive (a rank's events streamed to rank 0), with the same
+// checks as read_recording: feed the bytes in order, take what is whole so far.
+class RecordingStreamReader {
+public:
+    explicit RecordingStreamReader(std::string name);
+    ~RecordingStreamReader();
+    RecordingStreamReader(const RecordingStreamReader&) = delete;
+    RecordingStreamReader& operator=(const RecordingStreamReader&) = delete;
+
+    // Throws GpulabError with a Recording* code, as read_recording.
+    void feed(const uint8_t* data, size_t size);
+    bool has_header() const;
+    const RecordingHeader& header() const;
+    // The events read since the last call, moved out.
+    std::vector<Event> take_events();
+    // The snapshot an event's ev::Snapshot::index names (nullptr for none).
+    std::shared_ptr<const Snapshot> snapshot(int index) const;
+    // The end record was read: then status and error hold the run's end.
+    bool ended() const;
+    const std::string& status() const;
+    const Error& error() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m;
+};
 
 } // namespace gpulab

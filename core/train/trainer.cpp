@@ -756,7 +756,20 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
             loss += v;
         }
         host.back() = static_cast<float>(loss);
+        // the step across ranks, as this rank saw it: from its device 0 (a local number, as
+        // every event of a rank; rank 0 numbers them globally) to every rank
+        const double t0 = trace->now_us();
         ranks->allreduce_sum(host.data(), host.size());
+        trace->record(Event{.t_us = t0,
+                            .data = ev::AllreduceStep{.t_end_us = trace->now_us(),
+                                                      .epoch = epoch,
+                                                      .batch = static_cast<int>(b),
+                                                      .step = 0,
+                                                      .steps = 1,
+                                                      .src = 0,
+                                                      .dst = -1,
+                                                      .bytes = static_cast<int64_t>(host.size() * sizeof(float)),
+                                                      .phase = "gloo"}});
         for (const Tensor& g : grads)
             g.device().upload(g.f(), host.data(), count * 4);
         const double total = host.back();
