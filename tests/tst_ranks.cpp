@@ -400,6 +400,8 @@ private slots:
         const auto* begin = all.front().get<ev::RunBegin>();
         QVERIFY(begin);
         QCOMPARE(begin->devices, 4);
+        QCOMPARE(begin->world, 2);
+        QCOMPARE(begin->device_ranks, (std::vector<int>{0, 0, 1, 1}));
         QVERIFY(all.back().is<ev::RunEnd>());
         int ops_on_3 = 0, losses = 0, steps = 0, begins = 0, ends = 0;
         bool log = false;
@@ -442,12 +444,17 @@ private slots:
         QVERIFY2(r.header.settings.find("devices=2") != std::string::npos, r.header.settings.c_str());
         QVERIFY(r.events.front().is<ev::RunBegin>());
         QCOMPARE(r.events.front().get<ev::RunBegin>()->devices, 2);
+        QCOMPARE(r.events.front().get<ev::RunBegin>()->world, 2);
+        QCOMPARE(r.events.front().get<ev::RunBegin>()->device_ranks, (std::vector<int>{0, 1}));
         QVERIFY(r.events.back().is<ev::RunEnd>());
         int ops[2] = {0, 0}, across[2] = {0, 0}, losses = 0;
         for (const Event& e : r.events) {
             if (e.is<ev::Op>() && (e.device == 0 || e.device == 1))
                 ++ops[e.device];
-            if (const auto* st = e.get<ev::AllreduceStep>(); st && st->phase == "gloo" && (st->src == 0 || st->src == 1)) {
+            if (const auto* st = e.get<ev::AllreduceStep>();
+                st && st->stage == AllreduceStage::AcrossRanks && (st->src == 0 || st->src == 1)) {
+                QCOMPARE(st->phase, std::string("gloo"));
+                QVERIFY(!st->modelled);
                 ++across[st->src];
                 QVERIFY(st->bytes > 0);
                 QVERIFY(st->t_end_us >= e.t_us);

@@ -456,6 +456,10 @@ void RankEvents::pump(bool final)
         }
         if (auto* begin = e.get<ev::RunBegin>()) {
             begin->devices = m_devices * m_world;
+            begin->world = m_world;
+            begin->device_ranks.clear();
+            for (int r = 0; r < m_world; ++r)
+                begin->device_ranks.insert(begin->device_ranks.end(), size_t(m_devices), r);
             m_job.record(std::move(e));
             std::lock_guard lock(m_mutex);
             m_begun = true;

@@ -769,7 +769,8 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
                                                       .src = 0,
                                                       .dst = -1,
                                                       .bytes = static_cast<int64_t>(host.size() * sizeof(float)),
-                                                      .phase = "gloo"}});
+                                                      .phase = "gloo",
+                                                      .stage = AllreduceStage::AcrossRanks}});
         for (const Tensor& g : grads)
             g.device().upload(g.f(), host.data(), count * 4);
         const double total = host.back();
