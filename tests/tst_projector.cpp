@@ -1,6 +1,8 @@
 // Projector mode (View > Projector mode, F11): fonts 1.6x, lines at least 3 px, larger
 // markers, a high-contrast palette, the panel on one line; toggling back restores the
 // window, its fonts, palette, plots and layout exactly. Kept with the settings.
+#include "allreduce_view.h"
+#include "comm/link.h"
 #include "control_panel.h"
 #include "lab_style.h"
 #include "main_window.h"
@@ -15,6 +17,7 @@
 #include <QTemporaryDir>
 #include <QToolButton>
 #include <QLabel>
+#include <QScrollArea>
 #include <QtTest>
 
 using namespace gpulab;
@@ -102,6 +105,62 @@ private slots:
         w.findChild<QToolButton*>(QStringLiteral("expandPanelButton"))->click();
         QVERIFY(!bar->isVisible());
         QVERIFY(w.panel()->isVisible());
+    }
+
+    // At 1024x768 in projector mode the Allreduce view's cells go two abreast: the step plot
+    // keeps a legible size and the link model's formula is whole on the first screen; back
+    // at a desk's size they are three abreast again.
+    void allreduceLegibleAt1024x768()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* view = w.findChild<AllreduceView*>();
+        QVERIFY(view);
+        TrainConfig c;
+        c.devices = 2;
+        c.allreduce = AllreduceKind::Ring;
+        c.link = parse_link("10gbe");
+        c.link_params = 25557032; // ResNet-50: the formula's longest text
+        view->previewSettings(c);
+        w.showView(QStringLiteral("allreduce"));
+        QTest::qWait(50);
+        QVERIFY(!view->compactLayout());
+
+        w.setProjectorMode(true);
+        // the projector's screen, 1024x768 (the offscreen platform's own screen is smaller)
+        w.showNormal();
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_VERIFY(view->isVisible() && w.width() == 1024);
+        QTest::qWait(50);
+        QVERIFY(view->compactLayout());
+        auto* steps = view->findChild<QCustomPlot*>(QStringLiteral("stepsPlot"));
+        auto* text = view->findChild<QLabel*>(QStringLiteral("allreduceModelText"));
+        auto* textBox = view->findChild<QScrollArea*>(QStringLiteral("allreduceModelScroll"));
+        auto* page = view->findChild<QScrollArea*>(QStringLiteral("allreducePage"));
+        QVERIFY(steps && text && textBox && page);
+        QVERIFY(text->text().contains(QStringLiteral("ResNet-50")));
+        const QFontMetrics fm(text->font());
+        // the step plot: at least 40 characters wide and 12 lines high of the projector's font
+        QVERIFY2(steps->width() >= 40 * fm.averageCharWidth(), qPrintable(QStringLiteral("%1 of %2 in %3, char %4").arg(steps->width()).arg(view->width()).arg(w.width()).arg(fm.averageCharWidth())));
+        QVERIFY2(steps->height() >= 12 * fm.lineSpacing(), qPrintable(QString::number(steps->height())));
+        // the formula: whole (no line scrolled away inside its box) and on the first screen
+        QVERIFY(textBox->height() >= text->heightForWidth(textBox->viewport()->width()));
+        const QRect onPage(textBox->mapTo(page->viewport(), QPoint(0, 0)), textBox->size());
+        QVERIFY2(page->viewport()->rect().contains(onPage),
+                 qPrintable(QStringLiteral("formula at %1,%2 %3x%4 in %5x%6")
+                                .arg(onPage.x()).arg(onPage.y()).arg(onPage.width()).arg(onPage.height())
+                                .arg(page->viewport()->width()).arg(page->viewport()->height())));
+        // the step plot beside the drawing, the formula under both, all on the first screen
+        const QRect plotOnPage(steps->mapTo(page->viewport(), QPoint(0, 0)), steps->size());
+        QVERIFY(page->viewport()->rect().contains(plotOnPage));
+        QVERIFY(plotOnPage.bottom() <= onPage.top());
+
+        w.setProjectorMode(false);
+        w.resize(1600, 1000);
+        QTRY_VERIFY(!view->compactLayout());
+        QTRY_COMPARE(textBox->parentWidget(), steps->parentWidget()); // back under the step plot
     }
 
     void keptWithTheSettings()

@@ -451,6 +451,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_compareTopology->setObjectName(QStringLiteral("compareTopology"));
     m_compareTopology->hide();
     auto* drawings = new QWidget(this);
+    drawings->setObjectName(QStringLiteral("allreduceDrawings"));
     auto* dh = new QHBoxLayout(drawings);
     dh->setContentsMargins(0, 0, 0, 0);
     dh->addWidget(m_topology, 1);
@@ -511,6 +512,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     }
 
     auto* side = new QWidget(this);
+    side->setObjectName(QStringLiteral("allreduceSide"));
     auto* sv = new QVBoxLayout(side);
     sv->setContentsMargins(0, 0, 0, 0);
     auto* row = new QHBoxLayout;
@@ -548,19 +550,19 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     sv->addWidget(m_book, 1);
 
     // under the step plot: the alpha-beta model of the whole allreduce beside its measurement
-    auto* stepsBox = new QWidget(this);
-    auto* stv = new QVBoxLayout(stepsBox);
+    m_stepsBox = new QWidget(this);
+    auto* stv = new QVBoxLayout(m_stepsBox);
     stv->setContentsMargins(0, 0, 0, 0);
     stv->setSpacing(2);
     stv->addWidget(m_steps, 3);
-    // scrolled where the cell is short (projector mode at 1024x768), so the plot keeps its room
-    auto* modelScroll = new QScrollArea(stepsBox);
-    modelScroll->setObjectName(QStringLiteral("allreduceModelScroll"));
-    modelScroll->setWidgetResizable(true);
-    modelScroll->setFrameShape(QFrame::NoFrame);
-    modelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    modelScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
-    m_modelText = new QLabel(modelScroll);
+    // scrolled where the cell is short, so the plot keeps its room
+    m_modelScroll = new QScrollArea(m_stepsBox);
+    m_modelScroll->setObjectName(QStringLiteral("allreduceModelScroll"));
+    m_modelScroll->setWidgetResizable(true);
+    m_modelScroll->setFrameShape(QFrame::NoFrame);
+    m_modelScroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_modelScroll->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Ignored);
+    m_modelText = new QLabel(m_modelScroll);
     m_modelText->setObjectName(QStringLiteral("allreduceModelText"));
     m_modelText->setWordWrap(true);
     m_modelText->setTextFormat(Qt::PlainText);
@@ -574,22 +576,128 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     pal.setColor(QPalette::WindowText, QColor(34, 34, 34));
     m_modelText->setPalette(pal);
     m_modelText->setAutoFillBackground(true);
-    modelScroll->setWidget(m_modelText);
-    stv->addWidget(modelScroll, 2);
+    m_modelScroll->setWidget(m_modelText);
+    stv->addWidget(m_modelScroll, 2);
 
-    auto* grid = new QGridLayout(this);
-    grid->setContentsMargins(4, 4, 4, 4);
-    grid->addWidget(drawings, 0, 0);
-    grid->addWidget(stepsBox, 0, 1);
-    grid->addWidget(m_traffic, 0, 2);
-    grid->addWidget(m_before, 1, 0);
-    grid->addWidget(m_after, 1, 1);
-    grid->addWidget(side, 1, 2);
-    for (int c = 0; c < 3; ++c)
-        grid->setColumnStretch(c, 1);
-    grid->setRowStretch(0, 5); // the drawing, the steps with their model text, the bytes
-    grid->setRowStretch(1, 4);
+    // Everything sits in a scroll area: where the view is small for its font (projector mode
+    // at 1024x768) the cells are laid out two abreast at legible sizes, the drawing, the step
+    // plot and the formula filling the first screen, and the rest below it.
+    m_drawings = drawings;
+    m_side = side;
+    m_page = new QScrollArea(this);
+    m_page->setObjectName(QStringLiteral("allreducePage"));
+    m_page->setWidgetResizable(false); // sized by fitLayout: a screen, or the compact cells' heights
+    m_page->setFrameShape(QFrame::NoFrame);
+    m_page->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_page->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_content = new QWidget;
+    m_content->setObjectName(QStringLiteral("allreduceContent"));
+    m_page->setWidget(m_content);
+    m_page->viewport()->installEventFilter(this);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->addWidget(m_page);
+    layoutCells(false);
     previewSettings(TrainConfig{});
+}
+
+bool AllreduceView::eventFilter(QObject* watched, QEvent* event)
+{
+    if (watched == m_page->viewport() && event->type() == QEvent::Resize)
+        fitLayout();
+    return LabView::eventFilter(watched, event);
+}
+
+void AllreduceView::changeEvent(QEvent* event)
+{
+    LabView::changeEvent(event);
+    if (event->type() == QEvent::FontChange)
+        QTimer::singleShot(0, this, [this] { fitLayout(); });
+}
+
+void AllreduceView::fitLayout()
+{
+    // Three cells abreast need about 120 characters across and 30 lines down; less than
+    // that (projector mode's large font on a 1024x768 screen) squashes the step plot and
+    // its formula, so the cells go two abreast and scroll.
+    const QFontMetrics fm(font());
+    const bool compact = m_page->width() < 120 * fm.averageCharWidth() || m_page->height() < 30 * fm.lineSpacing();
+    if (compact != m_compact)
+        layoutCells(compact);
+    const QSize room = m_page->viewport()->size();
+    if (!m_compact) {
+        m_content->resize(room);
+        return;
+    }
+    auto* grid = static_cast<QGridLayout*>(m_content->layout());
+    const QMargins gm = grid->contentsMargins();
+    const int gap = grid->verticalSpacing();
+    // the formula under the drawing and the step plot, whole (it has the width of both)
+    const int textH = m_modelText->heightForWidth(room.width() - gm.left() - gm.right()) + 4;
+    m_modelScroll->setFixedHeight(textH);
+    // the first screen: the drawing and the step plot, the formula under them; then the bytes
+    // and the book's print-out, then the gradients, each most of a screen high
+    const int line = fm.lineSpacing();
+    const int first = std::max(12 * line, room.height() - textH - gap - gm.top() - gm.bottom());
+    const int rest = std::max(12 * line, room.height() * 3 / 4);
+    grid->setRowMinimumHeight(0, first);
+    grid->setRowMinimumHeight(1, textH);
+    grid->setRowMinimumHeight(2, rest);
+    grid->setRowMinimumHeight(3, rest);
+    m_content->resize(room.width(), gm.top() + first + gap + textH + gap + rest + gap + rest + gm.bottom());
+    grid->activate(); // now, not at the next event loop pass: an export may grab the view first
+}
+
+void AllreduceView::layoutCells(bool compact)
+{
+    m_compact = compact;
+    // one screen across; down, the whole view scrolls when compact
+    m_page->setVerticalScrollBarPolicy(compact ? Qt::ScrollBarAlwaysOn : Qt::ScrollBarAlwaysOff);
+    // narrower cells: the titles on two lines, the step plot's legend one entry a row
+    if (auto* t = qobject_cast<QCPTextElement*>(m_steps->plotLayout()->element(0, 0)))
+        t->setText(compact ? tr("Time per step\n(latest allreduce)") : tr("Time per step (latest allreduce)"));
+    if (auto* t = qobject_cast<QCPTextElement*>(m_traffic->plotLayout()->element(0, 0)))
+        t->setText(compact ? tr("Bytes per device\n(latest allreduce)") : tr("Bytes per device (latest allreduce)"));
+    m_steps->legend->setWrap(compact ? 1 : 2);
+    m_steps->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
+    delete m_content->layout();
+    auto* grid = new QGridLayout(m_content);
+    grid->setContentsMargins(4, 4, 4, 4);
+    if (!compact) {
+        m_modelScroll->setMinimumHeight(0);
+        m_modelScroll->setMaximumHeight(QWIDGETSIZE_MAX);
+        for (int r = 0; r < 4; ++r)
+            grid->setRowMinimumHeight(r, 0);
+        auto* stv = static_cast<QVBoxLayout*>(m_stepsBox->layout());
+        if (stv->indexOf(m_modelScroll) < 0)
+            stv->addWidget(m_modelScroll, 2);
+        grid->addWidget(m_drawings, 0, 0);
+        grid->addWidget(m_stepsBox, 0, 1);
+        grid->addWidget(m_traffic, 0, 2);
+        grid->addWidget(m_before, 1, 0);
+        grid->addWidget(m_after, 1, 1);
+        grid->addWidget(m_side, 1, 2);
+        for (int c = 0; c < 3; ++c)
+            grid->setColumnStretch(c, 1);
+        grid->setRowStretch(0, 5); // the drawing, the steps with their model text, the bytes
+        grid->setRowStretch(1, 4);
+    } else {
+        // the drawing beside the step plot, the formula under both; then the bytes beside
+        // the book's print-out, then the gradients before and after
+        grid->addWidget(m_drawings, 0, 0);
+        grid->addWidget(m_stepsBox, 0, 1);
+        m_stepsBox->layout()->removeWidget(m_modelScroll);
+        grid->addWidget(m_modelScroll, 1, 0, 1, 2);
+        grid->addWidget(m_traffic, 2, 0);
+        grid->addWidget(m_side, 2, 1);
+        grid->addWidget(m_before, 3, 0);
+        grid->addWidget(m_after, 3, 1);
+        for (int c = 0; c < 2; ++c)
+            grid->setColumnStretch(c, 1);
+    }
+    for (QWidget* w : std::initializer_list<QWidget*>{m_drawings, m_stepsBox, m_modelScroll, m_traffic, m_side,
+                       m_before, m_after})
+        w->show();
 }
 
 AllreduceView::~AllreduceView() = default;
@@ -749,6 +857,8 @@ void AllreduceView::rebuildModelText()
                           m_linkParams > 0 ? tr(", modelled bytes") : QString());
     }
     m_modelText->setText(lines.join(QLatin1Char('\n')));
+    if (m_compact)
+        fitLayout();
 }
 
 QString AllreduceView::modelText() const

@@ -16,6 +16,7 @@ class QCPBars;
 class QCustomPlot;
 class QLabel;
 class QPlainTextEdit;
+class QScrollArea;
 
 namespace gpulab {
 
@@ -71,6 +72,9 @@ public:
     QString modelText() const;
     // The model's time for each step of the latest allreduce, in ms (the step plot's outlines).
     std::vector<double> modelStepMs() const { return m_modelStepMs; }
+    // Two cells abreast, scrolled, where three would squash them (a projector's large font
+    // on a small screen); three abreast otherwise.
+    bool compactLayout() const { return m_compact; }
 
     struct Transfer {
         int epoch, batch, step, steps, src, dst, chunk;
@@ -79,7 +83,13 @@ public:
         QString phase;
     };
 
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+    void changeEvent(QEvent* event) override;
+
 private:
+    void fitLayout();
+    void layoutCells(bool compact);
     void setShape(int devices, bool ring);
     void setLink(const TrainConfig& config);
     void rebuildModelText();
@@ -113,6 +123,13 @@ private:
     QCPBars* m_stepSecond = nullptr;  // broadcast / all-gather
     QCPBars* m_stepModel = nullptr;   // the link model's time per step: outlines
     QLabel* m_modelText = nullptr;
+    QScrollArea* m_modelScroll = nullptr;
+    QScrollArea* m_page = nullptr; // the whole view, scrolled when compact
+    QWidget* m_content = nullptr;
+    QWidget* m_drawings = nullptr;
+    QWidget* m_stepsBox = nullptr;
+    QWidget* m_side = nullptr;
+    bool m_compact = false;
     std::vector<double> m_modelStepMs;
     LinkModel m_link;
     double m_linkScale = 1.0;

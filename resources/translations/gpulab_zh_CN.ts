@@ -787,6 +787,18 @@
         <source>, modelled bytes</source>
         <translation>，按模型字节数</translation>
     </message>
+    <message>
+        <source>Time per step
+(latest allreduce)</source>
+        <translation>每步耗时
+（最近一次 allreduce）</translation>
+    </message>
+    <message>
+        <source>Bytes per device
+(latest allreduce)</source>
+        <translation>每个设备的字节数
+（最近一次 allreduce）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
