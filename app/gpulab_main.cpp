@@ -96,6 +96,10 @@ int main(int argc, char** argv)
                                                   "it has played to its end; without it, --export-dir and --quit play to "
                                                   "the end at once)."),
                                    QStringLiteral("x"));
+    QCommandLineOption replayShow(QStringLiteral("replay-show"),
+                                  QStringLiteral("With several --replay: which of them (1, 2, ...) the Devices, Allreduce "
+                                                 "and Engine views show (default 1; Training and Memory overlay them all)."),
+                                  QStringLiteral("n"));
     QCommandLineOption quit(QStringLiteral("quit"), QStringLiteral("Quit when done (exit 0: runs completed; 1: a run failed; 2: bad settings or data)."));
     // Every run setting of the table that the lab offers, parsed by the table.
     std::vector<std::pair<const SettingSpec*, QCommandLineOption>> settingOptions;
@@ -127,7 +131,7 @@ int main(int argc, char** argv)
     QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
     parser.addOptions({projector, collapse, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
-    parser.addOptions({preset, run, exportDir, record, replay, replaySpeed, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
+    parser.addOptions({preset, run, exportDir, record, replay, replaySpeed, replayShow, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
     for (const auto& [spec, option] : settingOptions)
         parser.addOption(option);
@@ -229,6 +233,11 @@ int main(int argc, char** argv)
     opts.replaySpeed = number<double>(parser, replaySpeed);
     if (opts.replaySpeed && (opts.replay.isEmpty() || *opts.replaySpeed < 0.25 || *opts.replaySpeed > 16))
         usageError(QStringLiteral("--replay-speed goes with --replay and is 0.25 to 16 (got '%1')").arg(parser.value(replaySpeed)));
+    opts.replayShow = number<int>(parser, replayShow);
+    if (opts.replayShow && (*opts.replayShow < 1 || *opts.replayShow > opts.replay.size()))
+        usageError(QStringLiteral("--replay-show is the number of one of the --replay files, 1 to %1 (got '%2')")
+                       .arg(opts.replay.size())
+                       .arg(parser.value(replayShow)));
 
     MainWindow w;
     w.setLanguage(locale.language() == QLocale::Chinese ? QStringLiteral("zh_CN") : QStringLiteral("en"));

@@ -10,6 +10,7 @@
 #include "main_window.h"
 #include "memory_view.h"
 #include "presets.h"
+#include "replay_source.h"
 #include "record/recording.h"
 #include "training_view.h"
 #include "data/fashion_mnist.h"
@@ -1130,6 +1131,14 @@ private slots:
         QVERIFY(bad.waitForFinished(kRunTimeoutMs));
         QCOMPARE(bad.exitCode(), 2);
         QVERIFY(bad.readAllStandardError().contains("smaller than the number of devices"));
+        // --replay-show names one of the --replay files
+        QProcess badShow;
+        badShow.setProcessEnvironment(env);
+        badShow.start(QStringLiteral(GPULAB_APP), {QStringLiteral("--replay"), QStringLiteral("x.gpurec"),
+                                                   QStringLiteral("--replay-show"), QStringLiteral("2"), QStringLiteral("--quit")});
+        QVERIFY(badShow.waitForFinished(kRunTimeoutMs));
+        QCOMPARE(badShow.exitCode(), 2);
+        QVERIFY(badShow.readAllStandardError().contains("--replay-show is the number of one of the --replay files, 1 to 1"));
 
         // every setting of the table the lab offers is an option of gpulab's (here with
         // gpulab-cli's values for a short run), and what has no widget reaches the run
@@ -1327,6 +1336,78 @@ private slots:
         QCOMPARE(r.exitCode(), 0);
         QVERIFY2(out.contains("\nepoch 1: loss "), out.constData());
 #endif
+    }
+
+    // Several recordings: Training and Memory overlay them; Devices, Allreduce and Engine show
+    // one, say which beside the tabs, and show another when it is chosen (a 2-device naive
+    // run beside a 4-device ring, as a GPU run beside a CPU one).
+    void severalRecordingsChooseTheOneShown()
+    {
+        const QString two = QStringLiteral(":/recordings/memory-sync.gpurec");
+        const QString four = QStringLiteral(":/recordings/ring-4-devices.gpurec");
+        if (!QFile::exists(two) || !QFile::exists(four))
+            QSKIP("the example recordings are not in this build");
+        MainWindow m;
+        auto opsIn = [&m](const QString& path) { // in the whole recording (once fed to its end); -1: not
+            int n = 0;
+            for (const auto& s : m.replaySession()->sources())
+                if (s->path() == path) {
+                    if (!s->fedAll())
+                        return -1;
+                    for (const Event& e : s->events())
+                        n += e.is<ev::Op>() && e.device >= 0;
+                }
+            return n;
+        };
+        m.resize(1600, 1000);
+        m.show();
+        QString error;
+        QVERIFY2(m.openRecordings({two, four}, &error), qPrintable(error));
+        m.replayToEnd();
+        auto* allreduce = m.findChild<AllreduceView*>();
+        auto* devices = m.findChild<DevicesView*>();
+        auto* engine = m.findChild<EngineView*>();
+        auto* chooser = m.findChild<QWidget*>(QStringLiteral("recordingChooser"));
+        auto* combo = m.findChild<QComboBox*>(QStringLiteral("recordingCombo"));
+        auto* label = m.findChild<QLabel*>(QStringLiteral("recordingChooserLabel"));
+        QVERIFY(chooser && combo && label);
+        QVERIFY(m.showView(QStringLiteral("allreduce")));
+        QVERIFY(chooser->isVisible());
+        QCOMPARE(label->text(), QStringLiteral("This view shows:"));
+        QCOMPARE(combo->count(), 2);
+        QVERIFY(combo->currentText().contains(QStringLiteral("memory-sync.gpurec")));
+        QCOMPARE(m.shownRecording(), 0);
+        QCOMPARE(allreduce->shownDevices(), 2);
+        QVERIFY(!allreduce->shownRing());
+        QCOMPARE(devices->cardCount(), 2);
+        QCOMPARE(engine->opsReceived(), opsIn(two));
+
+        // the second, chosen in the corner: the single views begin it again, up to the playhead
+        combo->setCurrentIndex(1);
+        emit combo->activated(1);
+        QCOMPARE(m.shownRecording(), 1);
+        QVERIFY(combo->currentText().contains(QStringLiteral("ring-4-devices.gpurec")));
+        QCOMPARE(allreduce->shownDevices(), 4);
+        QVERIFY(allreduce->shownRing());
+        QVERIFY(allreduce->finalLine().contains(QStringLiteral("all 6 steps done")));
+        QCOMPARE(devices->cardCount(), 4);
+        QCOMPARE(engine->opsReceived(), opsIn(four));
+        // the overlays still hold both; their tab says so
+        QVERIFY(m.showView(QStringLiteral("training")));
+        QVERIFY(label->text().contains(QStringLiteral("all 2")));
+        QCOMPARE(m.findChild<TrainingView*>()->runCount(), 2);
+        // stepping through allreduce steps goes by the shown recording's steps
+        m.replaySeek(0);
+        m.replayStep(+1);
+        QVERIFY(allreduce->stepsReceived() >= 1 && allreduce->stepsReceived() <= 4); // the first step: one transfer per device at most
+        QCOMPARE(allreduce->shownDevices(), 4);
+        // back to the first
+        m.setShownRecording(0);
+        m.replayToEnd();
+        QCOMPARE(allreduce->shownDevices(), 2);
+        QCOMPARE(engine->opsReceived(), opsIn(two));
+        m.leaveReplay();
+        QVERIFY(!chooser->isVisible());
     }
 
     void cleanupTestCase()

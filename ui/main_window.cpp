@@ -46,7 +46,10 @@
 #include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
+#include <QComboBox>
 #include <QHBoxLayout>
+#include <QIcon>
+#include <QPixmap>
 #include <QPushButton>
 #include <QTimer>
 
@@ -110,6 +113,27 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_views = {m_training, m_devices, m_allreduce, m_memory, m_engine};
     for (LabView* v : m_views)
         m_tabs->addTab(v, v->title());
+    // Several recordings replayed: which one the Devices, Allreduce and Engine views show,
+    // said (and chosen) beside the tabs, in every view.
+    m_recordingChooser = new QWidget;
+    m_recordingChooser->setObjectName(QStringLiteral("recordingChooser"));
+    auto* rc = new QHBoxLayout(m_recordingChooser);
+    rc->setContentsMargins(6, 0, 4, 0);
+    m_recordingChooserLabel = new QLabel;
+    m_recordingChooserLabel->setObjectName(QStringLiteral("recordingChooserLabel"));
+    QFont chooserFont = m_recordingChooserLabel->font();
+    chooserFont.setBold(true);
+    m_recordingChooserLabel->setFont(chooserFont);
+    m_recordingCombo = new QComboBox;
+    m_recordingCombo->setObjectName(QStringLiteral("recordingCombo"));
+    m_recordingCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    m_recordingCombo->setToolTip(tr("The recording the Devices, Allreduce and Engine views show; the Training and "
+                                    "Memory views overlay every recording open"));
+    rc->addWidget(m_recordingChooserLabel);
+    rc->addWidget(m_recordingCombo);
+    connect(m_recordingCombo, &QComboBox::activated, this, [this](int i) { setShownRecording(i); });
+    m_tabs->setCornerWidget(m_recordingChooser, Qt::TopRightCorner);
+    m_recordingChooser->hide();
 
     // While recordings replay, their panel takes the control panel's place.
     m_replayPanel = new ReplayPanel;
@@ -250,7 +274,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
         m_panel->setDataState(false, false, message, files);
         emit dataReady(false);
     });
-    connect(m_tabs, &QTabWidget::currentChanged, this, [this] { refreshVisible(); });
+    connect(m_tabs, &QTabWidget::currentChanged, this, [this] {
+        updateRecordingChooser();
+        refreshVisible();
+    });
 
     // the replots that follow a tick, timed for the tick figure
     for (LabView* v : m_views)
@@ -721,8 +748,11 @@ void MainWindow::onTick()
 
 void MainWindow::dispatch(const std::vector<Event>& events)
 {
+    // while another recording is shown in the single views, they are fed that one's events
+    const QList<LabView*> skip = m_replay && m_shownRecording != 0 ? singleViews() : QList<LabView*>{};
     for (LabView* v : m_views)
-        v->consume(events, m_current);
+        if (!skip.contains(v))
+            v->consume(events, m_current);
     updateProgress(events);
     for (const Event& e : events) {
         const auto* end = e.get<ev::RunEnd>();
@@ -1163,6 +1193,22 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
         colors.push_back(m_replayRuns[i].color);
     }
     m_replayPanel->setRecordings(shown, colors);
+    m_shownRecording = 0;
+    {
+        QSignalBlocker block(m_recordingCombo);
+        m_recordingCombo->clear();
+        for (size_t i = 0; i < m_replayRuns.size(); ++i) {
+            QPixmap swatch(12, 12);
+            swatch.fill(m_replayRuns[i].color);
+            const ReplaySource& s = *m_replay->sources()[i];
+            m_recordingCombo->addItem(QIcon(swatch),
+                                      tr("#%1 · %2 (%3)")
+                                          .arg(m_replayRuns[i].id)
+                                          .arg(QFileInfo(s.path()).fileName(), QString::fromStdString(s.header().machine)));
+            m_recordingCombo->setItemData(int(i), QString::fromStdString(s.config().describe()), Qt::ToolTipRole);
+        }
+    }
+    updateRecordingChooser();
     m_left->setCurrentIndex(1);
     updatePanelSummary();
     m_stats = TickStats{};
@@ -1191,18 +1237,71 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
 
 QList<LabView*> MainWindow::overlayViews() const
 {
-    // the views that draw several runs at once; the others show the first recording alone
+    // the views that draw several runs at once; the others show one recording (the chosen one)
     return {m_training, m_memory};
+}
+
+QList<LabView*> MainWindow::singleViews() const
+{
+    QList<LabView*> l;
+    const QList<LabView*> overlay = overlayViews();
+    for (LabView* v : m_views)
+        if (!overlay.contains(v))
+            l << v;
+    return l;
+}
+
+void MainWindow::updateRecordingChooser()
+{
+    const bool several = m_replay && m_replayRuns.size() > 1;
+    m_recordingChooser->setVisible(several);
+    if (!several)
+        return;
+    const bool single = singleViews().contains(qobject_cast<LabView*>(m_tabs->currentWidget()));
+    m_recordingChooserLabel->setText(single ? tr("This view shows:")
+                                            : tr("Overlaid here: all %1 · Devices, Allreduce, Engine show:")
+                                                  .arg(m_replayRuns.size()));
+    m_recordingCombo->setCurrentIndex(m_shownRecording);
+}
+
+void MainWindow::setShownRecording(int index)
+{
+    if (!m_replay || index < 0 || index >= int(m_replayRuns.size()))
+        return;
+    if (index != m_shownRecording) {
+        m_shownRecording = index;
+        // every view begins again and is fed up to the playhead: the single views the chosen
+        // recording, the overlays all of them
+        const double pos = m_replay->position();
+        for (const auto& s : m_replay->sources()) {
+            s->rewind();
+            s->feedTo(pos);
+        }
+        restartReplayViews();
+        m_buffer.clear();
+        pumpReplay();
+        updateReplayPanel();
+        m_lastRefreshAt = -1;
+        refreshVisible();
+        const ReplaySource& s = *m_replay->sources()[size_t(index)];
+        showMessage(tr("Devices, Allreduce and Engine now show %1 (recorded on %2)")
+                        .arg(QFileInfo(s.path()).fileName(), QString::fromStdString(s.header().machine)),
+                    false);
+    }
+    updateRecordingChooser();
 }
 
 void MainWindow::restartReplayViews()
 {
-    // overlays first (the views that overlay runs), the recording every view plays last
+    // overlays first (the views that overlay runs), the recording every view plays last; the
+    // single views begin the recording chosen for them
+    const QList<LabView*> single = singleViews();
+    const size_t shown = size_t(std::clamp<int>(m_shownRecording, 0, int(m_replayRuns.size()) - 1));
     for (size_t i = 1; i < m_replayRuns.size(); ++i)
         for (LabView* v : overlayViews())
             v->beginRun(m_replayRuns[i]);
     for (LabView* v : m_views)
-        v->beginRun(m_replayRuns.front());
+        v->beginRun(single.contains(v) ? m_replayRuns[shown] : m_replayRuns.front());
     m_replayEnded.assign(m_replayRuns.size(), false);
     m_epoch = m_batch = m_batches = 0;
     m_images = 0;
@@ -1216,29 +1315,34 @@ void MainWindow::pumpReplay()
     // Left in m_buffer: what the first recording fed (the tick's figures count it).
     std::vector<Event> overlay;
     const auto& sources = m_replay->sources();
+    const QList<LabView*> single = singleViews();
+    const size_t shown = size_t(m_shownRecording);
     bool primaryEnded = false;
     for (size_t i = 0; i < sources.size(); ++i) {
         std::vector<Event>& out = i == 0 ? m_buffer : overlay;
         out.clear();
         sources[i]->drain(out);
         if (!out.empty()) {
-            if (i == 0)
-                dispatch(out);
-            else
+            if (i == 0) {
+                dispatch(out); // every view, but the single views when they show another
+            } else {
                 for (LabView* v : overlayViews())
                     v->consume(out, m_replayRuns[i]);
+                if (i == shown)
+                    for (LabView* v : single)
+                        v->consume(out, m_replayRuns[i]);
+            }
         }
         if (sources[i]->fedAll() && !m_replayEnded[i]) {
             m_replayEnded[i] = true;
             const RunResult r = sources[i]->result();
-            if (i == 0) {
-                for (LabView* v : m_views)
+            for (LabView* v : overlayViews())
+                v->endRun(m_replayRuns[i], r);
+            if (i == shown)
+                for (LabView* v : single)
                     v->endRun(m_replayRuns[i], r);
+            if (i == 0)
                 primaryEnded = true;
-            } else {
-                for (LabView* v : overlayViews())
-                    v->endRun(m_replayRuns[i], r);
-            }
         }
     }
     if (primaryEnded) {
@@ -1311,7 +1415,8 @@ void MainWindow::replayStep(int direction)
 {
     if (!m_replay)
         return;
-    const std::vector<double>& steps = m_replay->primary().stepTimes();
+    // the allreduce steps of the recording the Allreduce view shows
+    const std::vector<double>& steps = m_replay->sources()[size_t(m_shownRecording)]->stepTimes();
     if (steps.empty())
         return;
     m_replay->setPlaying(false);
@@ -1356,6 +1461,8 @@ void MainWindow::leaveReplay()
     m_replay.reset();
     m_replayRuns.clear();
     m_replayEnded.clear();
+    m_shownRecording = 0;
+    updateRecordingChooser();
     m_current.stream = nullptr; // the views keep what they show; the snapshots are theirs now
     m_left->setCurrentIndex(0);
     updatePanelSummary();

@@ -19,6 +19,7 @@
 #include <optional>
 #include <vector>
 
+class QComboBox;
 class QLabel;
 class QMenu;
 class QSplitter;
@@ -138,6 +139,12 @@ public:
     void replayStep(int direction);         // pause at the allreduce step before/after
     void replayToEnd();                     // everything, at once, as if the run just ended
     bool replayComplete() const;            // every recording open is complete
+    // Several recordings: the one the Devices, Allreduce and Engine views show (0 the first,
+    // the default; the Training and Memory views overlay them all). The views begin again
+    // and are fed the chosen recording up to the playhead. The chooser is in the view tabs'
+    // corner while several recordings are open.
+    void setShownRecording(int index);
+    int shownRecording() const { return m_shownRecording; }
     // Back to live runs: the control panel returns; the views keep what they show.
     void leaveReplay();
 
@@ -167,6 +174,8 @@ private:
     void pumpReplay();      // what the recordings have fed, to the views
     void restartReplayViews();
     QList<LabView*> overlayViews() const;
+    QList<LabView*> singleViews() const; // the views that show one recording: Devices, Allreduce, Engine
+    void updateRecordingChooser();
     void updateReplayPanel();
     void openRecordingInteractive();
     void buildExamplesMenu(QMenu* help);
@@ -243,6 +252,10 @@ private:
     std::unique_ptr<ReplaySession> m_replay;
     std::vector<RunInfo> m_replayRuns;         // [i]: the session's recording i
     std::vector<bool> m_replayEnded;           // [i]: its end has been shown
+    int m_shownRecording = 0;                  // in the single views (setShownRecording)
+    QWidget* m_recordingChooser = nullptr;     // the view tabs' corner, while several replay
+    QLabel* m_recordingChooserLabel = nullptr;
+    QComboBox* m_recordingCombo = nullptr;
     QStackedWidget* m_left = nullptr;          // the control panel, or the replay panel
     ReplayPanel* m_replayPanel = nullptr;
 

@@ -108,6 +108,8 @@ void ScriptRunner::replay()
             QCoreApplication::exit(2);
         return;
     }
+    if (o.replayShow)
+        m_w->setShownRecording(*o.replayShow - 1);
     const bool headless = !o.exportDir.isEmpty() || o.quit;
     if (o.replaySpeed) {
         // played at that speed, as a class would watch it; the rest once it has ended

@@ -49,6 +49,8 @@ struct ScriptOptions {
     // Play them at this speed (0.25 to 16) instead; with quit, quit (and export) when the
     // first has played to its end. The UI's tick figures go to stderr then.
     std::optional<double> replaySpeed;
+    // Which of them (from 1) the Devices, Allreduce and Engine views show; the first by default.
+    std::optional<int> replayShow;
 };
 
 class ScriptRunner : public QObject {

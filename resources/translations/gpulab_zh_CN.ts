@@ -1788,6 +1788,26 @@
         <source> as %1</source>
         <translation>（按 %1 计费）</translation>
     </message>
+    <message>
+        <source>The recording the Devices, Allreduce and Engine views show; the Training and Memory views overlay every recording open</source>
+        <translation>设备、Allreduce 和引擎视图显示的录制；训练和内存视图叠加显示所有已打开的录制</translation>
+    </message>
+    <message>
+        <source>This view shows:</source>
+        <translation>本视图显示：</translation>
+    </message>
+    <message>
+        <source>Overlaid here: all %1 · Devices, Allreduce, Engine show:</source>
+        <translation>此处叠加全部 %1 个 · 设备、Allreduce、引擎视图显示：</translation>
+    </message>
+    <message>
+        <source>#%1 · %2 (%3)</source>
+        <translation>#%1 · %2（%3）</translation>
+    </message>
+    <message>
+        <source>Devices, Allreduce and Engine now show %1 (recorded on %2)</source>
+        <translation>设备、Allreduce 和引擎视图现在显示 %1（录制于 %2）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
