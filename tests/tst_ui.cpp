@@ -437,6 +437,13 @@ private slots:
         const auto match = ratio.match(text);
         QVERIFY(match.hasMatch());
         QVERIFY2(match.captured(1).toDouble() >= 0.99, qPrintable(text));
+        // each step says it is modelled: its tooltip, the step plot's legend, the last line
+        QVERIFY2(a->stepToolTip(1).contains(QStringLiteral("Modelled: the link model set this step's time, charging 8.0 MB")),
+                 qPrintable(a->stepToolTip(1)));
+        QVERIFY(a->stepToolTip(2).contains(QStringLiteral("Link model: ")));
+        QVERIFY(a->stepToolTip(3).isEmpty());
+        QVERIFY2(a->finalLine().contains(QStringLiteral("(modelled)")), qPrintable(a->finalLine()));
+        QCOMPARE(child<QCustomPlot>("stepsPlot")->plottable(0)->name(), QStringLiteral("reduce-scatter (modelled)"));
         // the Engine view's legend and the run's label say it is modelled
         auto* engine = child<QCustomPlot>("enginePlot");
         bool said = false;
@@ -453,6 +460,63 @@ private slots:
         QVERIFY(w->findChild<ControlPanel*>()->applyPreset(QStringLiteral("resnet50-10gbe")));
         QCOMPARE(params->currentText(), QStringLiteral("resnet50"));
         w->showView(QStringLiteral("training"));
+    }
+
+    // "Modelled" comes from the steps themselves (ev::AllreduceStep::modelled), not only from
+    // the settings: a step the link model timed is labelled in the Allreduce view (line,
+    // legend, tooltip, CSV) and the Engine view (legend, CSV); one it did not time is not.
+    void modelledStepsLabelledFromTheEvents()
+    {
+        auto feed = [](LabView& v, bool modelled) {
+            RunInfo run;
+            run.id = 90;
+            run.config.devices = 2;
+            run.config.allreduce = AllreduceKind::Naive;
+            v.beginRun(run);
+            std::vector<Event> events;
+            for (int step = 0; step < 2; ++step)
+                events.push_back(Event{.t_us = 1000.0 * step, .device = step == 0 ? 0 : 1,
+                                       .data = ev::AllreduceStep{.t_end_us = 1000.0 * step + 600, .epoch = 1, .batch = 0,
+                                                                 .step = step, .steps = 2, .src = step == 0 ? 1 : 0,
+                                                                 .dst = step == 0 ? 0 : 1, .bytes = 1000,
+                                                                 .phase = step == 0 ? "reduce" : "broadcast",
+                                                                 .modelled = modelled,
+                                                                 .charged_bytes = modelled ? 5000 : 0}});
+            v.consume(events, run);
+            v.endRun(run, RunResult{});
+            v.refresh();
+        };
+        auto csvColumn = [](const LabView& v, const QString& table, const QString& column) {
+            for (const CsvTable& t : v.csvTables())
+                if (t.name == table) {
+                    const int at = t.header.split(QLatin1Char(',')).indexOf(column);
+                    QString text;
+                    QTextStream out(&text);
+                    t.rows(out);
+                    out.flush();
+                    QStringList values;
+                    for (const QString& row : text.split(QLatin1Char('\n'), Qt::SkipEmptyParts))
+                        values << row.split(QLatin1Char(',')).value(at);
+                    return values;
+                }
+            return QStringList{};
+        };
+        for (bool modelled : {false, true}) {
+            AllreduceView a;
+            feed(a, modelled);
+            QCOMPARE(a.finalLine().contains(QStringLiteral("(modelled)")), modelled);
+            QCOMPARE(a.stepToolTip(1).contains(QStringLiteral("Modelled")), modelled);
+            QCOMPARE(a.findChild<QCustomPlot*>(QStringLiteral("stepsPlot"))->plottable(0)->name(),
+                     modelled ? QStringLiteral("reduce (modelled)") : QStringLiteral("reduce"));
+            QCOMPARE(csvColumn(a, QStringLiteral("allreduce_steps"), QStringLiteral("modelled")),
+                     QStringList(2, modelled ? QStringLiteral("1") : QStringLiteral("0")));
+            QCOMPARE(csvColumn(a, QStringLiteral("allreduce_steps"), QStringLiteral("charged_bytes")),
+                     QStringList(2, modelled ? QStringLiteral("5000") : QStringLiteral("1000")));
+            EngineView e;
+            feed(e, modelled);
+            QCOMPARE(e.allreduceModelled(), modelled);
+            QCOMPARE(e.allreduceLegendName(), modelled ? QStringLiteral("allreduce (modelled)") : QStringLiteral("allreduce"));
+        }
     }
 
     // An async run that outgrows its budget: marked on the Memory view, one message, no
@@ -839,7 +903,7 @@ private slots:
             {QStringLiteral("allreduce_traffic.csv"), QStringLiteral("device,bytes_sent,bytes_received")},
             {QStringLiteral("allreduce_gradients.csv"), QStringLiteral("epoch,batch,tensor,stage,device,index,value")},
             {QStringLiteral("memory.csv"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event")},
-            {QStringLiteral("engine.csv"), QStringLiteral("kind,device,name,category,start_s,end_s")},
+            {QStringLiteral("engine.csv"), QStringLiteral("kind,device,name,category,start_s,end_s,modelled")},
             {QStringLiteral("events.csv"), QString::fromLatin1(csv_header())},
         };
         QCOMPARE(csv, int(headers.size()));
@@ -909,6 +973,48 @@ private slots:
 
     // Core's errors are codes with facts; the lab phrases each from its code, in the UI's
     // language, and without a translation in core's own English words.
+    // Recorded settings (the replay panel) in the control panel's words with the command
+    // line's beside them: the links, what the link charges, data placement and the engine
+    // too, in English and in 简体中文; every choice of those settings has words.
+    void settingValuesInThePanelsWords()
+    {
+        QCOMPARE(settingValueText("link", "nvlink4"), QStringLiteral("NVLink 4 (H100) · nvlink4"));
+        QCOMPARE(settingValueText("link", "custom:200,1"), QStringLiteral("custom: 200 µs, 1 GB/s · custom:200,1"));
+        QCOMPARE(settingValueText("link_params", "resnet50"), QStringLiteral("as if ResNet-50 (25.6 M parameters) · resnet50"));
+        QCOMPARE(settingValueText("engine", "threaded"), QStringLiteral("threaded (a worker per device) · threaded"));
+        QCOMPARE(settingValueText("data_on_device", "auto"), QStringLiteral("automatic (on the GPU when it fits) · auto"));
+        QCOMPARE(settingValueText("batch_size", "256"), QStringLiteral("256"));
+        QCOMPARE(settingValueText("link_params", "50000000"), QStringLiteral("50000000"));
+        for (const char* setting : {"backend", "mode", "allreduce", "link", "link_params", "data_on_device", "engine"}) {
+            const SettingSpec* spec = find_setting(setting);
+            QVERIFY(spec);
+            for (const std::string& choice : spec->choices)
+                QVERIFY2(!settingValueWords(setting, choice).isEmpty(), (std::string(setting) + "=" + choice).c_str());
+        }
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh);
+        QStringList untranslated;
+        for (const char* setting : {"backend", "mode", "allreduce", "link", "link_params", "data_on_device", "engine"})
+            for (const std::string& choice : find_setting(setting)->choices) {
+                const QString words = settingValueWords(setting, choice);
+                // Chinese words say it in Chinese (product names such as "PCIe 4.0 x16" stay as they are)
+                static const QRegularExpression han(QStringLiteral("[\\x{4e00}-\\x{9fff}]"));
+                if (!words.contains(han) && !QStringList{QStringLiteral("pcie3"), QStringLiteral("pcie4"),
+                                                         QStringLiteral("pcie5"), QStringLiteral("cuda")}
+                                                    .contains(QString::fromStdString(choice)))
+                    untranslated << QString::fromStdString(std::string(setting) + "=" + choice) + QStringLiteral(": ") + words;
+            }
+        const QString custom = settingValueText("link", "custom:200,1");
+        QCoreApplication::removeTranslator(&zh);
+        QVERIFY2(untranslated.isEmpty(), qPrintable(untranslated.join(QStringLiteral("; "))));
+        QVERIFY2(custom.contains(QStringLiteral("自定义")) && custom.endsWith(QStringLiteral(" · custom:200,1")),
+                 qPrintable(custom));
+#endif
+    }
+
     void coreMessagesFollowTheLanguage()
     {
 #ifndef GPULAB_HAVE_TRANSLATIONS

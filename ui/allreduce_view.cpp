@@ -12,6 +12,8 @@
 #include <QComboBox>
 #include <QElapsedTimer>
 #include <QGridLayout>
+#include <QHelpEvent>
+#include <QToolTip>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
@@ -200,11 +202,16 @@ void TopologyWidget::paintEvent(QPaintEvent*)
                    .arg(formatBytes(bytes))
                    .arg(dur * 1000, 0, 'f', 2)
                    .arg(m_step.size());
-        if (!m_link.none()) {
+        bool modelled = false;
+        for (const auto& s : m_step)
+            modelled = modelled || s.modelled;
+        if (!m_link.none() || modelled) {
             double model = 0;
             for (const auto& s : m_step)
-                model = std::max(model, m_link.transfer_us(std::llround(double(s.bytes) * m_scale)));
-            line += QLatin1Char(' ') + tr("(model %1 ms, modelled)").arg(model / 1000, 0, 'f', 2);
+                model = std::max(model, m_link.transfer_us(s.charged > 0 ? s.charged
+                                                                         : std::llround(double(s.bytes) * m_scale)));
+            line += QLatin1Char(' ') + (modelled ? tr("(model %1 ms, modelled)") : tr("(model %1 ms)"))
+                                           .arg(model / 1000, 0, 'f', 2);
         }
     } else if (m_n <= 1) {
         line.clear();
@@ -459,6 +466,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
 
     m_steps = makePlot(this, tr("Time per step (latest allreduce)"), tr("step"), tr("ms"));
     m_steps->setObjectName(QStringLiteral("stepsPlot"));
+    m_steps->installEventFilter(this); // each step's tooltip
     m_stepFirst = new QCPBars(m_steps->xAxis, m_steps->yAxis);
     m_stepSecond = new QCPBars(m_steps->xAxis, m_steps->yAxis);
     m_stepFirst->setBrush(QColor(31, 119, 180));
@@ -603,8 +611,19 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
 
 bool AllreduceView::eventFilter(QObject* watched, QEvent* event)
 {
-    if (watched == m_page->viewport() && event->type() == QEvent::Resize)
+    if (m_page && watched == m_page->viewport() && event->type() == QEvent::Resize)
         fitLayout();
+    if (watched == m_steps && event->type() == QEvent::ToolTip) {
+        // over a step's bars: what was measured, what the model gives, and whether it is modelled
+        auto* help = static_cast<QHelpEvent*>(event);
+        const int step = int(std::lround(m_steps->xAxis->pixelToCoord(help->pos().x())));
+        const QString tip = stepToolTip(step);
+        if (tip.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), tip, m_steps);
+        return true;
+    }
     return LabView::eventFilter(watched, event);
 }
 
@@ -755,6 +774,56 @@ void AllreduceView::setLink(const TrainConfig& config)
 double AllreduceView::stepModelUs(qint64 bytes) const
 {
     return m_link.transfer_us(std::llround(double(bytes) * m_linkScale));
+}
+
+double AllreduceView::transferModelUs(const Transfer& t) const
+{
+    return t.charged > 0 ? m_link.transfer_us(t.charged) : stepModelUs(t.bytes);
+}
+
+bool AllreduceView::latestModelled() const
+{
+    for (const Transfer& t : m_current)
+        if (t.modelled)
+            return true;
+    return false;
+}
+
+QString AllreduceView::stepToolTip(int step) const
+{
+    double t0 = 1e300, t1 = -1e300, dur = 0, model = 0;
+    qint64 bytes = 0, charged = 0;
+    int transfers = 0;
+    bool modelled = false;
+    QString phase;
+    int steps = 0;
+    for (const Transfer& t : m_current) {
+        if (t.step + 1 != step)
+            continue;
+        ++transfers;
+        phase = t.phase;
+        steps = t.steps;
+        t0 = std::min(t0, t.t0);
+        t1 = std::max(t1, t.t1);
+        dur = std::max(dur, t.t1 - t.t0);
+        bytes += t.bytes;
+        charged += t.charged > 0 ? t.charged : t.bytes;
+        modelled = modelled || t.modelled;
+        if (!m_link.none())
+            model = std::max(model, transferModelUs(t));
+    }
+    if (transfers == 0)
+        return QString();
+    QString tip = tr("Step %1 of %2: %3, %4 transfers, %5 moved").arg(step).arg(steps).arg(phase).arg(transfers).arg(formatBytes(bytes));
+    tip += QLatin1Char('\n') + tr("Measured: %1").arg(niceTime(dur * 1e6));
+    if (!m_link.none())
+        tip += QLatin1Char('\n') + tr("Link model: %1").arg(niceTime(model));
+    if (modelled)
+        tip += QLatin1Char('\n') + (charged > bytes ? tr("Modelled: the link model set this step's time, charging %1 "
+                                                          "as if the model were bigger")
+                                                           .arg(decimalBytes(double(charged)))
+                                                     : tr("Modelled: the link model set this step's time"));
+    return tip;
 }
 
 void AllreduceView::rebuildModelText()
@@ -942,8 +1011,12 @@ void AllreduceView::showFinal(TopologyWidget* w, const std::vector<Transfer>& al
     const Transfer& f = all.front();
     const bool whole = last + 1 == f.steps;
     QString line;
+    bool modelled = false;
+    for (const Transfer& t : all)
+        modelled = modelled || t.modelled;
     if (whole)
-        line = tr("Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved")
+        line = (modelled ? tr("Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved (modelled)")
+                         : tr("Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved"))
                    .arg(f.epoch)
                    .arg(f.batch + 1)
                    .arg(f.steps)
@@ -1056,7 +1129,8 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
         if (const auto* step = e.get<ev::AllreduceStep>()) {
             Transfer t{step->epoch, step->batch,      step->step,         step->steps,
                        step->src,   step->dst,        step->chunk,        step->bytes,
-                       e.t_us / 1e6, step->t_end_us / 1e6, QString::fromStdString(step->phase)};
+                       e.t_us / 1e6, step->t_end_us / 1e6, QString::fromStdString(step->phase),
+                       step->modelled, step->modelled ? step->charged_bytes : 0};
             if (!m_current.empty() &&
                 (m_current.front().epoch != t.epoch || m_current.front().batch != t.batch))
                 m_current.clear(); // a new minibatch's allreduce
@@ -1117,7 +1191,7 @@ void AllreduceView::rebuildStepPlots()
     if (!m_link.none())
         for (const auto& t : m_current)
             if (t.step >= 0 && t.step < int(model.size()))
-                model[size_t(t.step)] = std::max(model[size_t(t.step)], stepModelUs(t.bytes) / 1000);
+                model[size_t(t.step)] = std::max(model[size_t(t.step)], transferModelUs(t) / 1000);
     QVector<double> k1, v1, k2, v2, km, vm;
     double maxDur = 0;
     m_modelStepMs.clear();
@@ -1133,6 +1207,12 @@ void AllreduceView::rebuildStepPlots()
     }
     m_stepFirst->setData(k1, v1, true);
     m_stepSecond->setData(k2, v2, true);
+    // the measured bars of modelled steps say so in the legend: their time is the link model's
+    const QString firstName = m_ring ? tr("reduce-scatter") : tr("reduce");
+    const QString secondName = m_ring ? tr("all-gather") : tr("broadcast");
+    const bool modelled = latestModelled();
+    m_stepFirst->setName(modelled ? tr("%1 (modelled)").arg(firstName) : firstName);
+    m_stepSecond->setName(modelled ? tr("%1 (modelled)").arg(secondName) : secondName);
     m_stepModel->setData(km, vm, true);
     rebuildModelText();
     m_steps->xAxis->setRange(0.3, std::max(steps, 1) + 0.7);
@@ -1276,7 +1356,7 @@ QList<CsvTable> AllreduceView::csvTables() const
               [this](QTextStream& out) {
                   // charged_bytes: what the link model charged (bytes, or scaled "as if the
                   // model were bigger"); model_ms: alpha + charged / beta; modelled: 1 when
-                  // a link model set the step's time
+                  // a link model set the step's time (as recorded with the step)
                   const bool linked = !m_link.none();
                   QString link = QString::fromStdString(m_link.name);
                   if (link.contains(QLatin1Char(',')))
@@ -1285,8 +1365,8 @@ QList<CsvTable> AllreduceView::csvTables() const
                       out << s.epoch << ',' << s.batch << ',' << s.step << ',' << s.steps << ','
                           << s.phase << ',' << s.src << ',' << s.dst << ',' << s.chunk << ','
                           << s.bytes << ',' << s.t0 * 1000 << ',' << s.t1 * 1000 << ',' << link << ','
-                          << (linked ? std::llround(double(s.bytes) * m_linkScale) : s.bytes) << ','
-                          << (linked ? stepModelUs(s.bytes) / 1000 : 0.0) << ',' << (linked ? 1 : 0) << '\n';
+                          << (s.charged > 0 ? s.charged : linked ? std::llround(double(s.bytes) * m_linkScale) : s.bytes)
+                          << ',' << (linked ? transferModelUs(s) / 1000 : 0.0) << ',' << (s.modelled ? 1 : 0) << '\n';
               }});
     t.append({QStringLiteral("allreduce_traffic"), QStringLiteral("device,bytes_sent,bytes_received"),
               [this](QTextStream& out) {

@@ -81,7 +81,12 @@ public:
         qint64 bytes;
         double t0, t1; // seconds since the run started
         QString phase;
+        bool modelled = false; // a link model set its time (ev::AllreduceStep::modelled)
+        qint64 charged = 0;    // what the link model charged (0: not modelled)
     };
+    // The tooltip of the step plot's step s (from 1) of the latest allreduce: its phase, the
+    // time measured and the model's, and "modelled" when a link model set it. Empty: no such step.
+    QString stepToolTip(int step) const;
 
 protected:
     bool eventFilter(QObject* watched, QEvent* event) override;
@@ -94,6 +99,8 @@ private:
     void setLink(const TrainConfig& config);
     void rebuildModelText();
     double stepModelUs(qint64 bytes) const; // one transfer of bytes, as the link charges it
+    double transferModelUs(const Transfer& t) const; // what it charged when recorded, else as above
+    bool latestModelled() const; // a step of the latest allreduce had its time set by the model
     void rebuildStepPlots();
     void rebuildGradients();
     static std::vector<QString> partialSums(const std::vector<Transfer>& all, int devices, bool ring, int upTo);

@@ -169,8 +169,11 @@ void ControlPanel::buildUi()
     m_link->setObjectName(QStringLiteral("linkCombo"));
     m_link->setEditable(true);
     m_link->setInsertPolicy(QComboBox::NoInsert);
-    for (const std::string& name : link_names())
+    for (const std::string& name : link_names()) {
+        // the command line's word, with the panel's own words as its tooltip (and in the note)
         m_link->addItem(QString::fromStdString(name));
+        m_link->setItemData(m_link->count() - 1, settingValueWords("link", name), Qt::ToolTipRole);
+    }
     m_link->setToolTip(tr("The modelled interconnect between the simulated devices: each allreduce transfer "
                           "lasts at least latency + bytes / bandwidth. Type custom:LAT_US,GB_PER_S for your "
                           "own, e.g. custom:2000,0.05"));
@@ -179,8 +182,10 @@ void ControlPanel::buildUi()
     m_linkParams->setObjectName(QStringLiteral("linkParamsCombo"));
     m_linkParams->setEditable(true);
     m_linkParams->setInsertPolicy(QComboBox::NoInsert);
-    for (const ModelSize& m : model_sizes())
+    for (const ModelSize& m : model_sizes()) {
         m_linkParams->addItem(QString::fromLatin1(m.name));
+        m_linkParams->setItemData(m_linkParams->count() - 1, settingValueWords("link_params", m.name), Qt::ToolTipRole);
+    }
     m_linkParams->setToolTip(tr("As if the model were bigger: the link charges each transfer as if the gradients "
                                 "had this many parameters (resnet50 = 25.6 M, gpt2-small = 124 M, or a count "
                                 "such as 50M). The training stays LeNet's; such steps are labelled modelled."));
@@ -458,6 +463,9 @@ void ControlPanel::updateLinkNote()
         note = tr("α = %1 µs, β = %2 GB/s per direction (a model)")
                    .arg(link.latency_us, 0, 'g', 4)
                    .arg(link.gb_per_s, 0, 'g', 4);
+        const QString words = settingValueWords("link", link.name);
+        if (!words.isEmpty() && !link.name.starts_with("custom:"))
+            note = words + QStringLiteral(": ") + note;
         if (params > 0)
             note += QStringLiteral("; ") +
                     tr("each gradient charged as %1 MB, not LeNet's 0.52 MB (modelled)").arg(4.0 * double(params) / 1e6, 0, 'f', 1);

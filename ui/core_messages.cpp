@@ -4,6 +4,8 @@
 // message reworded in core fails a test instead of losing its translation.
 #include "core_messages.h"
 
+#include <QStringList>
+
 #include <QCoreApplication>
 
 namespace gpulab {
@@ -140,6 +142,57 @@ const char* uiTemplate(ErrorCode code)
 QString settingLabel(const char* label)
 {
     return QCoreApplication::translate("Settings", label);
+}
+
+QString settingValueWords(const std::string& setting, const std::string& value)
+{
+    // the control panel's words for each choice (its context, so that both translate alike)
+    static const struct { const char* setting; const char* value; const char* words; } kWords[] = {
+        {"backend", "cpu", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "Simulated CPU")},
+        {"backend", "cuda", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "CUDA GPU")},
+        {"backend", "auto", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "automatic (a CUDA GPU when there is one)")},
+        {"mode", "sync", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "sync (wait every minibatch)")},
+        {"mode", "async", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "async (never wait)")},
+        {"mode", "bounded", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "bounded async")},
+        {"allreduce", "naive", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "naive (the book's: via device 0)")},
+        {"allreduce", "ring", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "ring")},
+        {"allreduce", "nccl", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "NCCL (one GPU per device)")},
+        {"link", "none", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "no link model (shared memory)")},
+        {"link", "pcie3", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "PCIe 3.0 x16")},
+        {"link", "pcie4", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "PCIe 4.0 x16")},
+        {"link", "pcie5", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "PCIe 5.0 x16")},
+        {"link", "nvlink3", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "NVLink 3 (A100)")},
+        {"link", "nvlink4", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "NVLink 4 (H100)")},
+        {"link", "ib-hdr", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "InfiniBand HDR (200 Gb/s)")},
+        {"link", "ib-ndr", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "InfiniBand NDR (400 Gb/s)")},
+        {"link", "100gbe", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "100 Gb Ethernet")},
+        {"link", "25gbe", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "25 Gb Ethernet")},
+        {"link", "10gbe", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "10 Gb Ethernet")},
+        {"link", "1gbe", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "1 Gb Ethernet")},
+        {"link_params", "lenet", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "LeNet's own gradients")},
+        {"link_params", "resnet50", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "as if ResNet-50 (25.6 M parameters)")},
+        {"link_params", "gpt2-small", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "as if GPT-2 small (124 M parameters)")},
+        {"data_on_device", "auto", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "automatic (on the GPU when it fits)")},
+        {"data_on_device", "device", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "on every device, uploaded once")},
+        {"data_on_device", "host", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "on the host, copied each minibatch")},
+        {"engine", "threaded", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "threaded (a worker per device)")},
+        {"engine", "sync", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "synchronous (each op at once; for debugging)")},
+    };
+    for (const auto& w : kWords)
+        if (setting == w.setting && value == w.value)
+            return QCoreApplication::translate("gpulab::ControlPanel", w.words);
+    if (setting == "link" && value.rfind("custom:", 0) == 0) {
+        const QStringList p = QString::fromStdString(value.substr(7)).split(QLatin1Char(','));
+        if (p.size() == 2)
+            return QCoreApplication::translate("gpulab::ControlPanel", "custom: %1 µs, %2 GB/s").arg(p[0], p[1]);
+    }
+    return QString();
+}
+
+QString settingValueText(const std::string& setting, const std::string& value)
+{
+    const QString words = settingValueWords(setting, value), raw = QString::fromStdString(value);
+    return words.isEmpty() ? raw : QStringLiteral("%1 · %2").arg(words, raw);
 }
 
 QString coreMessage(const Error& e)

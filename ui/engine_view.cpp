@@ -347,6 +347,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_runBox->setEnabled(false);
     setTitleRun(run.id);
     m_plot->clearPlottables();
+    m_allreduceSwatch = nullptr;
     m_plot->legend->clearItems();
     m_ops.clear();
     m_pushes.clear();
@@ -370,6 +371,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_spans = new SpanPlottable(x, y, &m_line);
     m_spans->removeFromLegend();
     // legend entries for the op kinds and the pushes (empty graphs carry the swatches)
+    m_allreduceModelled = !run.config.link.none();
     for (int c = 0; c < CategoryCount; ++c) {
         QCPGraph* g = m_plot->addGraph(x, y);
         g->setPen(QPen(categoryColor(c), 1));
@@ -377,8 +379,11 @@ void EngineView::beginRun(const RunInfo& run)
         g->setName(categoryName(c));
         // a link model sets the allreduce's time (and, scaled, its bytes): said in the legend,
         // briefly (one row holds every kind); the run's label names the link
-        if (c == Allreduce && !run.config.link.none())
-            g->setName(tr("allreduce (modelled)"));
+        if (c == Allreduce) {
+            m_allreduceSwatch = g;
+            if (m_allreduceModelled)
+                g->setName(tr("allreduce (modelled)"));
+        }
     }
     QCPGraph* push = m_plot->addGraph(x, y);
     push->setPen(QPen(kPushColor, 2));
@@ -401,6 +406,14 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
     const int n = m_devices;
     QVector<double> qk, qv;
     for (const Event& e : events) {
+        if (const auto* step = e.get<ev::AllreduceStep>(); step && step->modelled && !m_allreduceModelled) {
+            // the steps say their time is the link model's (a recording made with a link)
+            m_allreduceModelled = true;
+            if (m_allreduceSwatch) {
+                m_allreduceSwatch->setName(tr("allreduce (modelled)"));
+                updateLegend(m_plot);
+            }
+        }
         if (const auto* push = e.get<ev::Push>()) {
             if (e.device < 0 || e.device >= n)
                 continue;
@@ -549,6 +562,11 @@ void EngineView::refresh()
     m_plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
+QString EngineView::allreduceLegendName() const
+{
+    return m_allreduceSwatch ? m_allreduceSwatch->name() : QString();
+}
+
 QList<PlotItem> EngineView::plots() const
 {
     return {{QStringLiteral("engine"), m_plot, nullptr}};
@@ -557,16 +575,18 @@ QList<PlotItem> EngineView::plots() const
 QList<CsvTable> EngineView::csvTables() const
 {
     QList<CsvTable> t;
-    t.append({QStringLiteral("engine"), QStringLiteral("kind,device,name,category,start_s,end_s"),
+    // modelled: 1 on an allreduce op whose time a link model set
+    t.append({QStringLiteral("engine"), QStringLiteral("kind,device,name,category,start_s,end_s,modelled"),
               [this](QTextStream& out) {
                   static const char* ids[] = {"forward", "backward", "allreduce", "sgd", "other"};
                   for (const auto& p : m_pushes)
                       out << "push," << p.device << ',' << m_names[p.name] << ",," << p.t << ','
-                          << p.t << '\n';
-                  for (const auto& o : m_ops)
-                      out << "op," << o.device << ',' << m_names[o.name] << ','
-                          << ids[categoryOf(m_names[o.name].toStdString())] << ',' << o.t0 << ','
-                          << o.t1 << '\n';
+                          << p.t << ",0\n";
+                  for (const auto& o : m_ops) {
+                      const Category c = categoryOf(m_names[o.name].toStdString());
+                      out << "op," << o.device << ',' << m_names[o.name] << ',' << ids[c] << ',' << o.t0 << ','
+                          << o.t1 << ',' << (c == Allreduce && m_allreduceModelled ? 1 : 0) << '\n';
+                  }
               }});
     return t;
 }

@@ -46,6 +46,10 @@ public:
     // ---- for tests ----
     int opsReceived() const { return static_cast<int>(m_ops.size()); }
     int pushesReceived() const { return static_cast<int>(m_pushes.size()); }
+    // The allreduce blocks' time was set by a link model (a modelled step was received, or
+    // the run has a link): the legend and engine.csv say "modelled".
+    bool allreduceModelled() const { return m_allreduceModelled; }
+    QString allreduceLegendName() const;
 
     enum Category { Forward, Backward, Allreduce, Sgd, Other, CategoryCount };
     static Category categoryOf(const std::string& opName);
@@ -114,6 +118,8 @@ private:
     int m_devices = 0;
     bool m_running = false;
     int m_received = 0;
+    bool m_allreduceModelled = false;
+    QCPGraph* m_allreduceSwatch = nullptr; // the legend's allreduce entry
 };
 
 } // namespace gpulab

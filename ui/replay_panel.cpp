@@ -39,20 +39,7 @@ QLabel* valueLabel()
 // command line's word beside it: "sync (wait every minibatch) · sync". Other values as recorded.
 QString recordedValue(const std::string& setting, const std::string& value)
 {
-    static const struct { const char* setting; const char* value; const char* words; } kWords[] = {
-        {"backend", "cpu", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "Simulated CPU")},
-        {"backend", "cuda", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "CUDA GPU")},
-        {"mode", "sync", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "sync (wait every minibatch)")},
-        {"mode", "async", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "async (never wait)")},
-        {"mode", "bounded", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "bounded async")},
-        {"allreduce", "naive", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "naive (the book's: via device 0)")},
-        {"allreduce", "ring", QT_TRANSLATE_NOOP("gpulab::ControlPanel", "ring")},
-    };
-    const QString raw = QString::fromStdString(value);
-    for (const auto& w : kWords)
-        if (setting == w.setting && value == w.value)
-            return QStringLiteral("%1 · %2").arg(QCoreApplication::translate("gpulab::ControlPanel", w.words), raw);
-    return raw;
+    return settingValueText(setting, value);
 }
 
 // "1:05.3" for a playhead in microseconds

@@ -799,6 +799,34 @@
         <translation>每个设备的字节数
 （最近一次 allreduce）</translation>
     </message>
+    <message>
+        <source>Step %1 of %2: %3, %4 transfers, %5 moved</source>
+        <translation>第 %1 步（共 %2 步）：%3，%4 次传输，共传输 %5</translation>
+    </message>
+    <message>
+        <source>Measured: %1</source>
+        <translation>实测：%1</translation>
+    </message>
+    <message>
+        <source>Link model: %1</source>
+        <translation>链路模型：%1</translation>
+    </message>
+    <message>
+        <source>Modelled: the link model set this step&apos;s time, charging %1 as if the model were bigger</source>
+        <translation>模型估算：此步耗时由链路模型给出，按“模型更大”计费 %1</translation>
+    </message>
+    <message>
+        <source>Modelled: the link model set this step&apos;s time</source>
+        <translation>模型估算：此步耗时由链路模型给出</translation>
+    </message>
+    <message>
+        <source>%1 (modelled)</source>
+        <translation>%1（模型估算）</translation>
+    </message>
+    <message>
+        <source>Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved (modelled)</source>
+        <translation>最后一次全归约（第 %1 个迭代周期，第 %2 个小批量）：全部 %3 步已完成，共传输 %4（模型估算）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
@@ -1088,6 +1116,98 @@
     <message>
         <source>each gradient charged as %1 MB, not LeNet&apos;s 0.52 MB (modelled)</source>
         <translation>每份梯度按 %1 MB 计费，而不是 LeNet 的 0.52 MB（模型估算）</translation>
+    </message>
+    <message>
+        <source>NCCL (one GPU per device)</source>
+        <translation>NCCL（每个设备一块 GPU）</translation>
+    </message>
+    <message>
+        <source>no link model (shared memory)</source>
+        <translation>无链路模型（共享内存）</translation>
+    </message>
+    <message>
+        <source>PCIe 3.0 x16</source>
+        <translation>PCIe 3.0 x16</translation>
+    </message>
+    <message>
+        <source>PCIe 4.0 x16</source>
+        <translation>PCIe 4.0 x16</translation>
+    </message>
+    <message>
+        <source>PCIe 5.0 x16</source>
+        <translation>PCIe 5.0 x16</translation>
+    </message>
+    <message>
+        <source>NVLink 3 (A100)</source>
+        <translation>NVLink 3（A100 互连）</translation>
+    </message>
+    <message>
+        <source>NVLink 4 (H100)</source>
+        <translation>NVLink 4（H100 互连）</translation>
+    </message>
+    <message>
+        <source>InfiniBand HDR (200 Gb/s)</source>
+        <translation>InfiniBand HDR 网络（200 Gb/s）</translation>
+    </message>
+    <message>
+        <source>InfiniBand NDR (400 Gb/s)</source>
+        <translation>InfiniBand NDR 网络（400 Gb/s）</translation>
+    </message>
+    <message>
+        <source>100 Gb Ethernet</source>
+        <translation>100 Gb 以太网</translation>
+    </message>
+    <message>
+        <source>25 Gb Ethernet</source>
+        <translation>25 Gb 以太网</translation>
+    </message>
+    <message>
+        <source>10 Gb Ethernet</source>
+        <translation>10 Gb 以太网</translation>
+    </message>
+    <message>
+        <source>1 Gb Ethernet</source>
+        <translation>1 Gb 以太网</translation>
+    </message>
+    <message>
+        <source>LeNet&apos;s own gradients</source>
+        <translation>LeNet 自身的梯度</translation>
+    </message>
+    <message>
+        <source>as if ResNet-50 (25.6 M parameters)</source>
+        <translation>按 ResNet-50 计（2560 万参数）</translation>
+    </message>
+    <message>
+        <source>as if GPT-2 small (124 M parameters)</source>
+        <translation>按 GPT-2 small 计（1.24 亿参数）</translation>
+    </message>
+    <message>
+        <source>automatic (on the GPU when it fits)</source>
+        <translation>自动（放得下时放在 GPU 上）</translation>
+    </message>
+    <message>
+        <source>on every device, uploaded once</source>
+        <translation>在每个设备上，只上传一次</translation>
+    </message>
+    <message>
+        <source>on the host, copied each minibatch</source>
+        <translation>在主机上，每个小批量复制一次</translation>
+    </message>
+    <message>
+        <source>threaded (a worker per device)</source>
+        <translation>多线程（每个设备一个工作线程）</translation>
+    </message>
+    <message>
+        <source>synchronous (each op at once; for debugging)</source>
+        <translation>同步（每个操作立即执行；用于调试）</translation>
+    </message>
+    <message>
+        <source>custom: %1 µs, %2 GB/s</source>
+        <translation>自定义：%1 µs，%2 GB/s</translation>
+    </message>
+    <message>
+        <source>automatic (a CUDA GPU when there is one)</source>
+        <translation>自动（有 CUDA GPU 时使用 GPU）</translation>
     </message>
 </context>
 <context>
@@ -2389,6 +2509,10 @@ asked for %2 with %3 in use</source>
     <message>
         <source>(model %1 ms, modelled)</source>
         <translation>（模型 %1 毫秒，模型估算）</translation>
+    </message>
+    <message>
+        <source>(model %1 ms)</source>
+        <translation>（模型 %1 毫秒）</translation>
     </message>
 </context>
 <context>
