@@ -2,6 +2,7 @@
 // devices per GPU where there is one GPU), and short training runs against the CPU
 // reference. Skips only where there is no NVIDIA driver or no GPU (require_cuda.h). Plain C++, no Qt.
 #include "support/plain_test.h"
+#include "support/scoped_env.h"
 #include "support/require_cuda.h"
 
 #include "device/device_factory.h"
@@ -55,28 +56,6 @@ PT_TEST(naive_and_ring_match_the_host_sum)
                 require_ok(verify_allreduce(first(devs, n), k, e, 129068, 7));
 }
 
-// Sets an environment variable for a scope (the allreduce reads GPULAB_CUDA_FUSED_REDUCE
-// when it pushes a transfer).
-struct ScopedEnv {
-    std::string name;
-    bool had = false;
-    std::string old;
-    ScopedEnv(const char* n, const char* v) : name(n)
-    {
-        if (const char* o = std::getenv(n)) {
-            had = true;
-            old = o;
-        }
-        setenv(n, v, 1);
-    }
-    ~ScopedEnv()
-    {
-        if (had)
-            setenv(name.c_str(), old.c_str(), 1);
-        else
-            unsetenv(name.c_str());
-    }
-};
 
 // The fused transfer (one kernel reads the sender's chunk in place and adds or copies it)
 // and copy + add give the host's sum, for sizes whose chunks start 16-byte aligned (vector

@@ -2,6 +2,7 @@
 // pool, transfers and error reporting. Skips only where there is no NVIDIA driver or no GPU
 // (require_cuda.h); runs for real on the GPU machine (tests/gpu/run-gpu-checks.sh). Plain C++, no Qt.
 #include "support/plain_test.h"
+#include "support/scoped_env.h"
 #include "support/require_cuda.h"
 
 #include "data/synthetic.h"
@@ -48,28 +49,6 @@ void require_all_ok(const std::vector<VerifyCheck>& checks)
     }
 }
 
-// Sets an environment variable for a scope (a device's kernel table reads its switches
-// when it is made: make the devices inside the scope).
-struct ScopedEnv {
-    std::string name;
-    bool had = false;
-    std::string old;
-    ScopedEnv(const char* n, const char* v) : name(n)
-    {
-        if (const char* o = std::getenv(n)) {
-            had = true;
-            old = o;
-        }
-        setenv(n, v, 1);
-    }
-    ~ScopedEnv()
-    {
-        if (had)
-            setenv(name.c_str(), old.c_str(), 1);
-        else
-            unsetenv(name.c_str());
-    }
-};
 
 } // namespace
 
