@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <unistd.h>
@@ -576,11 +577,54 @@ int cmd_train(const std::vector<std::string>& argv)
             }
         }
     };
+    // A job whose other rank failed: this run normally stops at once (its collective fails).
+    // One blocked in a collective with a rank that went silent (stopped, its machine or
+    // network down; the rendezvous notices within kSilence) gives up 5 s later instead of at
+    // the collective's timeout: it says why, writes what it has and exits 1.
+    std::optional<std::pair<int, std::string>> other_failed;
+    auto failure_polled = std::chrono::steady_clock::now();
+    auto failure_seen = failure_polled;
+    auto give_up = [&] {
+        const Error lost(ErrorCode::RankLost, {{"rank", std::to_string(other_failed->first)}, {"why", other_failed->second}});
+        std::fprintf(stderr, "%s: %s\n", who.c_str(), english(lost).c_str());
+        run_events.record(Event{.data = ev::Error{.message = english(lost), .error = lost}});
+        run_events.record(Event{.data = ev::RunEnd{.status = run_status_name(RunStatus::Failed),
+                                                   .message = english(lost),
+                                                   .error = lost}});
+        if (relay)
+            relay->finish(std::chrono::seconds(2));
+        news.clear();
+        try {
+            record(true);
+            if (recorder) {
+                recorder->finish(RunStatus::Failed, lost);
+                std::fprintf(out, "recording written to %s\n", record_path.c_str());
+            }
+        } catch (const GpulabError& e) {
+            std::fprintf(stderr, "gpulab-cli train: %s\n", english(e.error).c_str());
+        }
+        write_exports(trace, trace_path, csv_path, out);
+        std::fflush(stdout);
+        std::fflush(stderr);
+        std::_Exit(1); // the run's thread is blocked in the collective: it cannot be joined
+    };
     while (!finished) {
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
         if (cli_signal() && !interrupted) {
             interrupted = true;
             trainer.cancel();
+        }
+        if (group && !finished) {
+            const auto now = std::chrono::steady_clock::now();
+            if (!other_failed && now - failure_polled >= std::chrono::seconds(1)) {
+                failure_polled = now;
+                if (auto f = group->failure(); f && f->first != rank_opts.rank) {
+                    other_failed = f;
+                    failure_seen = std::chrono::steady_clock::now();
+                }
+            }
+            if (other_failed && !finished && now - failure_seen > std::chrono::seconds(5))
+                give_up();
         }
         if (devices == "[]") {
             std::lock_guard lock(names_mutex);

@@ -534,6 +534,51 @@ private slots:
         QVERIFY2(named, "rank 0's recording has no error from rank 1");
     }
 
+    // A rank that goes silent without its process ending (stopped: as if its machine or
+    // network went down, no connection is closed): the rendezvous notices within 10 s, and
+    // the other rank, blocked in a collective with it, stops within 30 s with exit 1, naming
+    // it. First a silent rank 1 (rank 0 notices), then a silent rank 0 (its store is lost).
+    void silentRankStopsTheOthers_data()
+    {
+        QTest::addColumn<int>("silent");
+        QTest::newRow("rank 1 silent") << 1;
+        QTest::newRow("rank 0 silent") << 0;
+    }
+    void silentRankStopsTheOthers()
+    {
+        QFETCH(int, silent);
+        const QString master = QString("127.0.0.1:%1").arg(freePort());
+        const QStringList common = {"train", "--world", "2", "--master", master, "--token", "t", "--timeout", "120",
+                                    "--synthetic", "6000", "--batch-size", "60", "--devices", "1", "--epochs", "100",
+                                    "--quiet", "--verbose"};
+        QProcess ranks[2];
+        QByteArray out[2];
+        for (int r = 0; r < 2; ++r) {
+            ranks[r].setProcessChannelMode(QProcess::MergedChannels);
+            ranks[r].start(GPULAB_CLI, common + QStringList{"--rank", QString::number(r)});
+        }
+        for (int r = 0; r < 2; ++r) {
+            readUntil(ranks[r], "training:", out[r]);
+            QVERIFY2(out[r].contains("training:"), out[r].constData());
+        }
+        QTest::qWait(1000); // inside the minibatches' collectives
+        ::kill(static_cast<pid_t>(ranks[silent].processId()), SIGSTOP);
+        QElapsedTimer t;
+        t.start();
+        QProcess& other = ranks[1 - silent];
+        const bool ended = other.waitForFinished(60000);
+        out[1 - silent] += other.readAll();
+        ::kill(static_cast<pid_t>(ranks[silent].processId()), SIGKILL);
+        ranks[silent].waitForFinished(10000);
+        QVERIFY2(ended, out[1 - silent].constData());
+        qInfo("rank %d stopped %lld ms after rank %d went silent", 1 - silent, static_cast<long long>(t.elapsed()), silent);
+        QVERIFY2(t.elapsed() < 30000, qPrintable(QString("stopped after %1 ms").arg(t.elapsed())));
+        QCOMPARE(other.exitCode(), 1);
+        const QByteArray named = "gpulab-cli train (rank " + QByteArray::number(1 - silent) + "): rank " +
+                                 QByteArray::number(silent) + " stopped";
+        QVERIFY2(out[1 - silent].contains(named), out[1 - silent].constData());
+    }
+
     void unreachableMaster()
     {
         const Outcome o = cli({"train", "--world", "2", "--rank", "1", "--master",

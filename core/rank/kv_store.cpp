@@ -168,6 +168,11 @@ struct KvServer::Conn {
     int fd = -1;
     int rank = -1; // once admitted
     bool goodbye = false;
+    // under m_mutex: when its last message came, and whether it is inside a get/wait (then
+    // its process is waiting for us, not silent)
+    Clock::time_point last = Clock::now();
+    bool waiting = false;
+    bool closed = false;
 };
 
 KvServer::KvServer(const std::string& host, int port, RankJob job) : m_job(std::move(job))
@@ -234,8 +239,10 @@ void KvServer::accept_loop()
 {
     while (!m_stop) {
         pollfd p{m_listen, POLLIN, 0};
-        if (::poll(&p, 1, 200) <= 0)
+        if (::poll(&p, 1, 200) <= 0) {
+            check_silence();
             continue;
+        }
         const int fd = ::accept4(m_listen, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0)
             continue;
@@ -297,6 +304,23 @@ void KvServer::mark_failed(int rank, const std::string& why)
     m_cv.notify_all();
 }
 
+// A rank that has joined and has not said goodbye sends at least a heartbeat every second
+// (KvClient); one silent for kSilence while not waiting for the store (its machine switched
+// off, its network gone, its process stopped) is marked failed and its connection closed.
+void KvServer::check_silence()
+{
+    std::lock_guard lock(m_mutex);
+    const auto now = Clock::now();
+    for (auto& c : m_conns)
+        if (c->rank >= 0 && !c->goodbye && !c->closed && !c->waiting && now - c->last > kSilence) {
+            c->closed = true;
+            mark_failed(c->rank, "it gave no sign of life for " +
+                                     std::to_string(std::chrono::duration_cast<std::chrono::seconds>(kSilence).count()) +
+                                     " s (its process stopped, or its machine or network is down)");
+            ::shutdown(c->fd, SHUT_RDWR);
+        }
+}
+
 void KvServer::serve(std::shared_ptr<Conn> c)
 {
     std::vector<char> body;
@@ -305,6 +329,10 @@ void KvServer::serve(std::shared_ptr<Conn> c)
         if (!decode(body, &f) || f.empty())
             break;
         const std::string& op = f[0];
+        {
+            std::lock_guard lock(m_mutex);
+            c->last = Clock::now();
+        }
         Fields reply;
         if (op == "hello" && f.size() == 5 && c->rank < 0) {
             int rank = -1, world = 0;
@@ -349,6 +377,7 @@ void KvServer::serve(std::shared_ptr<Conn> c)
                 break;
             }
             std::unique_lock lock(m_mutex);
+            c->waiting = true;
             auto all_there = [&] {
                 for (size_t i = 2; i < f.size(); ++i)
                     if (!m_kv.count(f[i]))
@@ -358,6 +387,8 @@ void KvServer::serve(std::shared_ptr<Conn> c)
             const bool there = m_cv.wait_for(lock, std::chrono::milliseconds(ms),
                                              [&] { return m_stop || all_there(); }) &&
                                all_there();
+            c->waiting = false;
+            c->last = Clock::now();
             if (!there)
                 reply = {"timeout"};
             else if (op == "get")
@@ -367,6 +398,8 @@ void KvServer::serve(std::shared_ptr<Conn> c)
         } else if (op == "fail" && f.size() == 2) {
             std::lock_guard lock(m_mutex);
             mark_failed(c->rank, f[1]);
+            reply = {"ok"};
+        } else if (op == "beat") {
             reply = {"ok"};
         } else if (op == "bye") {
             std::lock_guard lock(m_mutex);
@@ -466,16 +499,54 @@ KvClient::KvClient(const std::string& host, int port, std::chrono::milliseconds 
 
 KvClient::~KvClient()
 {
+    stop_heartbeat();
     if (m_fd >= 0)
         ::close(m_fd);
 }
 
-std::vector<char> KvClient::request(const std::vector<char>& msg)
+std::vector<char> KvClient::request(const std::vector<char>& msg, std::chrono::milliseconds wait)
 {
+    // The store answers at once, or after a get/wait's own time: a store silent for
+    // kSilence longer (rank 0 stopped, its machine or network down) is lost.
     std::vector<char> body;
-    if (!send_all(m_fd, msg) || !recv_message(m_fd, &body))
+    if (m_lost || !send_all(m_fd, msg)) {
+        m_lost = true;
         throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", m_master}}));
-    return body;
+    }
+    const auto deadline = Clock::now() + wait + kSilence;
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        pollfd p{m_fd, POLLIN, 0};
+        const int rc = left > 0 ? ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000000))) : 0;
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc <= 0 || !recv_message(m_fd, &body)) {
+            m_lost = true;
+            throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", m_master}}));
+        }
+        return body;
+    }
+}
+
+void KvClient::start_heartbeat()
+{
+    m_beat = std::thread([this] {
+        std::unique_lock stop_lock(m_beat_mutex);
+        while (!m_beat_stop) {
+            m_beat_cv.wait_for(stop_lock, std::chrono::seconds(1), [&] { return m_beat_stop; });
+            if (m_beat_stop)
+                break;
+            // busy in a get/wait: the store knows we are waiting
+            std::unique_lock lock(m_mutex, std::try_to_lock);
+            if (!lock.owns_lock())
+                continue;
+            try {
+                request(encode({"beat"}), std::chrono::milliseconds(0));
+            } catch (const GpulabError&) {
+                break;
+            }
+        }
+    });
 }
 
 Error KvClient::hello(const std::string& token, int rank, int world, const std::string& settings)
@@ -494,8 +565,10 @@ Error KvClient::hello(const std::string& token, int rank, int world, const std::
     }
     if (!decode(body, &f) || f.empty())
         throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", m_master}}));
-    if (f[0] == "ok")
+    if (f[0] == "ok") {
+        start_heartbeat();
         return {};
+    }
     Error e(f.size() >= 2 ? error_code_from_name(f[1]) : ErrorCode::Other);
     if (e.code == ErrorCode::None)
         e.code = ErrorCode::Other;
@@ -514,7 +587,7 @@ std::optional<std::vector<char>> KvClient::get(const std::string& key, std::chro
 {
     std::lock_guard lock(m_mutex);
     Fields f;
-    decode(request(encode({"get", std::to_string(timeout.count()), key})), &f);
+    decode(request(encode({"get", std::to_string(timeout.count()), key}), timeout), &f);
     if (f.size() == 2 && f[0] == "value")
         return std::vector<char>(f[1].begin(), f[1].end());
     return std::nullopt;
@@ -526,7 +599,7 @@ bool KvClient::wait(const std::vector<std::string>& keys, std::chrono::milliseco
     Fields req = {"wait", std::to_string(timeout.count())};
     req.insert(req.end(), keys.begin(), keys.end());
     Fields f;
-    decode(request(encode(req)), &f);
+    decode(request(encode(req), timeout), &f);
     return !f.empty() && f[0] == "ok";
 }
 
@@ -538,8 +611,20 @@ void KvClient::fail(int /*rank*/, const std::string& why)
 
 void KvClient::goodbye()
 {
+    stop_heartbeat();
     std::lock_guard lock(m_mutex);
     request(encode({"bye"}));
+}
+
+void KvClient::stop_heartbeat()
+{
+    {
+        std::lock_guard lock(m_beat_mutex);
+        m_beat_stop = true;
+    }
+    m_beat_cv.notify_all();
+    if (m_beat.joinable())
+        m_beat.join();
 }
 
 std::optional<std::pair<int, std::string>> KvClient::first_failure(std::chrono::milliseconds timeout)

@@ -23,6 +23,10 @@
 
 namespace gpulab {
 
+// A rank that has joined sends a heartbeat every second; rank 0's store marks one silent
+// this long failed, and a rank whose store is silent this long past its answer loses it.
+constexpr std::chrono::milliseconds kSilence{10000};
+
 // What the store checks a joining rank against.
 struct RankJob {
     std::string token;
@@ -59,6 +63,7 @@ private:
     void serve(std::shared_ptr<Conn> c);
     Error admit(const std::string& token, int rank, int world, const std::string& settings);
     void mark_failed(int rank, const std::string& why); // the first one is kept
+    void check_silence();
 
     RankJob m_job;
     int m_listen = -1;
@@ -99,12 +104,20 @@ public:
     std::string local_address() const { return m_local; }
 
 private:
-    std::vector<char> request(const std::vector<char>& msg);
+    // One request and its answer, within `wait` (a get/wait's own time) + kSilence.
+    std::vector<char> request(const std::vector<char>& msg, std::chrono::milliseconds wait = {});
+    void start_heartbeat();
+    void stop_heartbeat();
     std::string m_master;
     std::string m_local;
     std::chrono::milliseconds m_timeout;
     int m_fd = -1;
+    bool m_lost = false; // under m_mutex
     std::mutex m_mutex;
+    std::thread m_beat;  // heartbeats, once joined
+    std::mutex m_beat_mutex;
+    std::condition_variable m_beat_cv;
+    bool m_beat_stop = false;
 };
 
 } // namespace gpulab

@@ -407,6 +407,10 @@ public:
     std::string token() const override { return m_token; }
     std::chrono::milliseconds timeout() const override { return m_timeout; }
     void leave() override { m_ctx.reset(); }
+    std::optional<std::pair<int, std::string>> failure() override
+    {
+        return m_meeting->first_failure(std::chrono::milliseconds(0));
+    }
 
 private:
     // Another rank is gone: name the first that failed, as the rendezvous knows it.

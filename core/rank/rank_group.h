@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 namespace gpulab {
 
@@ -66,6 +68,10 @@ public:
     // The run failed here: stop taking part in collectives now, so that the other ranks'
     // waits end at once instead of at the timeout.
     virtual void leave() {}
+    // The job's first failure {rank, why} if one is known now (does not wait for one). A
+    // rank silent for kSilence (kv_store.h) counts as failed; so does rank 0 when its store
+    // is lost.
+    virtual std::optional<std::pair<int, std::string>> failure() { return std::nullopt; }
 };
 
 // Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its
