@@ -899,7 +899,7 @@ private slots:
             {QStringLiteral("training_epochs.csv"), QStringLiteral("run,epoch,train_loss,test_accuracy,seconds,images,settings")},
             {QStringLiteral("devices.csv"), QStringLiteral("device,in_use_bytes,peak_bytes,budget_bytes,snapshot_epoch,snapshot_batch,max_abs_diff_vs_device0")},
             {QStringLiteral("devices_params.csv"), QStringLiteral("device,epoch,batch,param,index,value")},
-            {QStringLiteral("allreduce_steps.csv"), QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms,link,charged_bytes,model_ms,modelled")},
+            {QStringLiteral("allreduce_steps.csv"), QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms,link,charged_bytes,model_ms,modelled,stage")},
             {QStringLiteral("allreduce_traffic.csv"), QStringLiteral("device,bytes_sent,bytes_received")},
             {QStringLiteral("allreduce_gradients.csv"), QStringLiteral("epoch,batch,tensor,stage,device,index,value")},
             {QStringLiteral("memory.csv"), QStringLiteral("run,mode,device,t_s,in_use_bytes,event")},
@@ -1514,6 +1514,100 @@ private slots:
         QCOMPARE(engine->opsReceived(), opsIn(two));
         m.leaveReplay();
         QVERIFY(!chooser->isVisible());
+    }
+
+    // A job of 2 ranks x 2 devices, written as rank 0's --record writes it (global device
+    // numbers, the run begin naming each device's rank, steps within each rank and the
+    // network hop across them) and replayed: Devices groups the cards by rank, Allreduce
+    // draws the network as its own hop with its measured time and bytes, Engine has every
+    // rank's workers.
+    void multiRankRecordingShowsEveryRank()
+    {
+        QTemporaryDir dir;
+        const QString file = QDir(dir.path()).filePath(QStringLiteral("job.gpurec"));
+        TrainConfig c;
+        c.devices = 2; // each rank's
+        c.allreduce = AllreduceKind::Naive;
+        c.epochs = 1;
+        {
+            RecordingWriter out(file.toStdString(),
+                                RecordingHeader::for_run(c, "gpulab-cli", {"cpu-sim(0)", "cpu-sim(1)", "cpu-sim(2)", "cpu-sim(3)"}));
+            out.add(Event{.t_us = 0, .data = ev::RunBegin{.settings = c.describe(), .devices = 4, .world = 2,
+                                                          .device_ranks = {0, 0, 1, 1}}});
+            double t = 10;
+            for (int d = 0; d < 4; ++d) {
+                out.add(Event{.t_us = t, .device = d, .data = ev::Push{.op = "conv1_fwd"}});
+                out.add(Event{.t_us = t + 1, .device = d, .data = ev::Op{.op = "conv1_fwd", .t_end_us = t + 300}});
+            }
+            t = 400;
+            for (int r = 0; r < 2; ++r) // within each rank: naive, its device 1 into its device 0 and back
+                for (int step = 0; step < 2; ++step)
+                    out.add(Event{.t_us = t + 100 * step, .device = 2 * r,
+                                  .data = ev::AllreduceStep{.t_end_us = t + 100 * step + 80, .epoch = 1, .batch = 0,
+                                                            .step = step, .steps = 2,
+                                                            .src = step == 0 ? 2 * r + 1 : 2 * r,
+                                                            .dst = step == 0 ? 2 * r : 2 * r + 1, .bytes = 516480,
+                                                            .phase = step == 0 ? "reduce" : "broadcast"}});
+            for (int r = 0; r < 2; ++r) // across the ranks: one step per rank, 1.5 ms and 1.25 ms
+                out.add(Event{.t_us = 700, .device = 2 * r,
+                              .data = ev::AllreduceStep{.t_end_us = 700.0 + (r == 0 ? 1500 : 1250), .epoch = 1,
+                                                        .batch = 0, .step = 0, .steps = 1, .src = 2 * r, .dst = -1,
+                                                        .bytes = 516484, .phase = "gloo",
+                                                        .stage = AllreduceStage::AcrossRanks}});
+            out.add(Event{.t_us = 2300, .data = ev::MinibatchLoss{.epoch = 1, .batch = 0, .batches_in_epoch = 1,
+                                                                  .images = 256, .loss = 2.3}});
+            out.add(Event{.t_us = 2400, .data = ev::EpochEnd{.epoch = 1, .train_loss = 2.3, .test_accuracy = 0.1,
+                                                             .seconds = 0.0024, .images = 256}});
+            out.add(Event{.t_us = 2500, .data = ev::RunEnd{.status = "completed", .message = {}, .error = {}}});
+            out.finish(RunStatus::Completed, Error{});
+        }
+        MainWindow m;
+        m.resize(1600, 1000);
+        m.show();
+        QString error;
+        QVERIFY2(m.openRecordings({file}, &error), qPrintable(error));
+        m.replayToEnd();
+        auto* devices = m.findChild<DevicesView*>();
+        QCOMPARE(devices->cardCount(), 4);
+        QCOMPARE(devices->rankHeaders(), (QStringList{QStringLiteral("Rank 0 · devices 0–1"), QStringLiteral("Rank 1 · devices 2–3")}));
+        // rank 1's cards below its header, below rank 0's cards
+        QVERIFY(devices->cardRow(2) > devices->cardRow(1));
+        QCOMPARE(devices->cardRow(2), devices->cardRow(3));
+
+        auto* allreduce = m.findChild<AllreduceView*>();
+        QCOMPARE(allreduce->shownDevices(), 4);
+        QCOMPARE(int(allreduce->acrossSteps().size()), 2);
+        QVERIFY(std::fabs(allreduce->acrossStepMs() - 1.5) < 1e-6);
+        QVERIFY2(allreduce->topologyAcrossLine().contains(QStringLiteral("Across ranks (the network, gloo): 2 ranks")),
+                 qPrintable(allreduce->topologyAcrossLine()));
+        QVERIFY2(allreduce->modelText().contains(QStringLiteral("Across ranks, the network hop (gloo): measured 1.50 ms for 516.5 kB")),
+                 qPrintable(allreduce->modelText()));
+        // the network hop is a bar of its own after the two steps within the ranks
+        auto* across = qobject_cast<QCPBars*>(m.findChild<QCustomPlot*>(QStringLiteral("stepsPlot"))->plottable(3));
+        QVERIFY(across && across->name().contains(QStringLiteral("across ranks")));
+        QCOMPARE(across->data()->size(), 1);
+        QCOMPARE(across->data()->constBegin()->key, 3.0);
+        // and the CSV says each step's stage
+        int acrossRows = 0;
+        for (const CsvTable& t : allreduce->csvTables())
+            if (t.name == QStringLiteral("allreduce_steps")) {
+                QVERIFY(t.header.endsWith(QStringLiteral(",stage")));
+                QString text;
+                QTextStream out(&text);
+                t.rows(out);
+                out.flush();
+                acrossRows = int(text.count(QStringLiteral(",across-ranks\n")));
+                QCOMPARE(int(text.count(QStringLiteral(",within-rank\n"))), 4);
+            }
+        QCOMPARE(acrossRows, 2);
+
+        auto* engine = m.findChild<EngineView*>();
+        QCOMPARE(engine->rowNames(), (QStringList{QStringLiteral("front ends"), QStringLiteral("rank 0 · device 0"),
+                                                  QStringLiteral("rank 0 · device 1"), QStringLiteral("rank 1 · device 2"),
+                                                  QStringLiteral("rank 1 · device 3")}));
+        QCOMPARE(engine->opsReceived(), 4);
+        QCOMPARE(engine->pushesReceived(), 4);
+        m.leaveReplay();
     }
 
     void cleanupTestCase()

@@ -103,6 +103,34 @@ public:
         m_scale = scale;
         update();
     }
+    // A job of several ranks: which rank owns each device (empty: one process), and the
+    // latest minibatch's steps across ranks (the network hop), drawn through the middle.
+    void setRanks(const std::vector<int>& deviceRanks)
+    {
+        m_deviceRanks = deviceRanks;
+        update();
+    }
+    void setAcross(const std::vector<AllreduceView::Transfer>& across)
+    {
+        m_across = across;
+        update();
+    }
+    QString acrossLine() const
+    {
+        if (m_across.empty())
+            return QString();
+        double dur = 0;
+        qint64 bytes = 0;
+        for (const auto& t : m_across) {
+            dur = std::max(dur, t.t1 - t.t0);
+            bytes = std::max(bytes, t.bytes);
+        }
+        return tr("Across ranks (the network, %1): %2 ranks, %3 each, %4 ms measured")
+            .arg(m_across.front().phase)
+            .arg(m_across.size())
+            .arg(formatBytes(bytes))
+            .arg(dur * 1000, 0, 'f', 2);
+    }
     void setWaiting(bool waiting)
     {
         m_waiting = waiting;
@@ -126,14 +154,20 @@ private:
     static constexpr int kAnimMs = 700;
     // Device d's centre: the hub in the middle of a star, or on a circle of radius
     // m_radius around the area's centre.
+    // A star's device 0 sits in the middle; a job of several ranks puts every device on the
+    // circle (each rank's an arc) and the network in the middle.
+    bool hub() const { return !m_ring && !ranks(); }
+    bool ranks() const { return int(m_deviceRanks.size()) == m_n && m_n > 0 &&
+                                *std::max_element(m_deviceRanks.begin(), m_deviceRanks.end()) > 0; }
+    int rankOf(int d) const { return ranks() && d >= 0 && d < m_n ? m_deviceRanks[size_t(d)] : 0; }
     QPointF pos(int d, const QRectF& area) const
     {
         const QPointF c = area.center();
         const double r = m_radius;
-        if (!m_ring && d == 0)
+        if (hub() && d == 0)
             return c;
-        const int k = m_ring ? d : d - 1;
-        const int count = m_ring ? m_n : std::max(1, m_n - 1);
+        const int k = hub() ? d - 1 : d;
+        const int count = hub() ? std::max(1, m_n - 1) : m_n;
         const double a = -M_PI / 2 + 2 * M_PI * k / count;
         return c + QPointF(r * std::cos(a), r * std::sin(a));
     }
@@ -154,6 +188,8 @@ private:
     std::vector<AllreduceView::Transfer> m_step;
     std::vector<qint64> m_sent, m_recv;
     std::vector<QString> m_sums;
+    std::vector<int> m_deviceRanks;
+    std::vector<AllreduceView::Transfer> m_across;
     QTimer m_anim;
     QElapsedTimer m_clock, m_sinceLast;
 };
@@ -177,7 +213,13 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     p.setFont(f);
     p.setPen(QColor(80, 80, 80));
     const int textW = width() - 16;
-    const QString sub = m_n <= 1 ? tr("One device: nothing to reduce.")
+    const int rankCount = ranks() ? *std::max_element(m_deviceRanks.begin(), m_deviceRanks.end()) + 1 : 1;
+    const QString sub = ranks() ? tr("%1 ranks, %2 devices: each rank reduces within itself (%3), then the ranks "
+                                     "across the network, through the middle")
+                                      .arg(rankCount)
+                                      .arg(m_n)
+                                      .arg(m_ring ? tr("ring") : tr("naive"))
+                        : m_n <= 1 ? tr("One device: nothing to reduce.")
                         : m_ring ? tr("%1 devices: reduce-scatter, then all-gather, one chunk each per step").arg(m_n)
                                  : tr("%1 devices: sum into device 0, then broadcast back").arg(m_n);
     const QRect subR = p.fontMetrics().boundingRect(QRect(8, 6 + titleH, textW, 400), Qt::AlignLeft | Qt::TextWordWrap, sub);
@@ -218,6 +260,8 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     } else {
         line = tr("Waiting for the first allreduce…");
     }
+    if (!acrossLine().isEmpty())
+        line += (line.isEmpty() ? QString() : QStringLiteral("\n")) + acrossLine();
     // what each device that received in this step now holds: the partial sums
     QStringList held;
     for (size_t d = 0; d < m_sums.size(); ++d)
@@ -226,7 +270,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     if (!held.isEmpty())
         line += QLatin1Char('\n') + tr("Now held: %1").arg(held.join(QStringLiteral(" · ")));
     // a star's hub has no room between three or more spokes for its bytes: said up here
-    const bool hubInHeader = !m_ring && m_n >= 4 && !m_sent.empty() && (m_sent[0] > 0 || m_recv[0] > 0);
+    const bool hubInHeader = hub() && m_n >= 4 && !m_sent.empty() && (m_sent[0] > 0 || m_recv[0] > 0);
     if (hubInHeader)
         line += QLatin1Char('\n') + tr("Device 0 (the hub): ↑%1 ↓%2").arg(formatBytes(m_sent[0]), formatBytes(m_recv[0]));
     p.setPen(QColor(20, 20, 20));
@@ -265,7 +309,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     auto fits = [&](double r) {
         m_radius = r;
         for (int d = 0; d < m_n; ++d) {
-            if (!m_ring && d == 0)
+            if (hub() && d == 0)
                 continue; // the hub, in the middle
             const QPointF c = pos(d, area);
             const QPointF dir = c - area.center();
@@ -303,10 +347,10 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     }
     // many devices on a small circle, or a short area: smaller nodes, so that neighbours
     // (and a star's hub and its one other device) do not overlap
-    const int onCircle = m_ring ? m_n : m_n - 1;
-    if (onCircle > 1 || (!m_ring && onCircle == 1)) {
+    const int onCircle = hub() ? m_n - 1 : m_n;
+    if (onCircle > 1 || (hub() && onCircle == 1)) {
         const double spacing = onCircle > 1 ? 2 * m_radius * std::sin(M_PI / onCircle) : 1e9;
-        const double hubGap = m_ring ? 1e9 : m_radius;
+        const double hubGap = hub() ? m_radius : ranks() ? m_radius * 0.8 : 1e9;
         const double fitR = std::min(spacing, hubGap) / 2 - 3;
         if (fitR < nodeR) {
             nodeR = std::max(9.0, fitR);
@@ -315,11 +359,49 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     }
     // links
     p.setPen(QPen(QColor(200, 200, 200), 3));
-    for (int d = 0; d < m_n; ++d) {
-        if (m_ring && m_n > 1)
-            p.drawLine(pos(d, area), pos((d + 1) % m_n, area));
-        else if (!m_ring && d > 0)
-            p.drawLine(pos(0, area), pos(d, area));
+    if (ranks()) {
+        // each rank's own ring or star, and each rank's first device joined to the network
+        std::map<int, std::vector<int>> byRank;
+        for (int d = 0; d < m_n; ++d)
+            byRank[rankOf(d)].push_back(d);
+        // as wide as leaves the nodes on the circle clear of it
+        const double netW = std::clamp(2 * (m_radius - nodeR) - 16, 40.0, 96.0);
+        const QRectF net(area.center().x() - netW / 2, area.center().y() - 16, netW, 32);
+        for (const auto& [r, devs] : byRank) {
+            for (size_t i = 1; i < devs.size(); ++i)
+                p.drawLine(pos(m_ring ? devs[i - 1] : devs.front(), area), pos(devs[i], area));
+            if (m_ring && devs.size() > 2)
+                p.drawLine(pos(devs.back(), area), pos(devs.front(), area));
+        }
+        QPen spoke(QColor(120, 120, 120), 2, Qt::DashLine);
+        p.setPen(spoke);
+        for (const auto& [r, devs] : byRank)
+            p.drawLine(pos(devs.front(), area), net.center());
+        // the network hop: a box in the middle, highlighted with the latest step across ranks
+        const bool active = !m_across.empty();
+        p.setPen(QPen(Qt::black, 1.5));
+        p.setBrush(active ? QColor(255, 236, 179) : QColor(235, 235, 235));
+        p.drawRoundedRect(net, 8, 8);
+        QFont nf = font();
+        nf.setPointSizeF(paintedPointSize(10));
+        nf.setBold(true);
+        p.setFont(nf);
+        p.drawText(net, Qt::AlignCenter, tr("network"));
+        p.setBrush(Qt::NoBrush);
+        if (active) {
+            p.setPen(QPen(QColor(176, 96, 0), 3));
+            for (const auto& t : m_across)
+                if (t.src >= 0 && t.src < m_n)
+                    p.drawLine(pos(t.src, area), net.center());
+        }
+        p.setPen(QPen(QColor(200, 200, 200), 3));
+    } else {
+        for (int d = 0; d < m_n; ++d) {
+            if (m_ring && m_n > 1)
+                p.drawLine(pos(d, area), pos((d + 1) % m_n, area));
+            else if (!m_ring && d > 0)
+                p.drawLine(pos(0, area), pos(d, area));
+        }
     }
     // the current step's transfers, each coloured by its chunk (the same colour at every step)
     const double prog = progress();
@@ -381,7 +463,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         // outside the circle, just clear of the node; the hub of a star between two spokes,
         // away from the chunks moving along them
         QPointF u;
-        if (!m_ring && d == 0) {
+        if (hub() && d == 0) {
             const int spokes = std::max(1, m_n - 1);
             const double a = -M_PI / 2 + M_PI / spokes;
             u = QPointF(std::cos(a), std::sin(a));
@@ -482,6 +564,14 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     m_stepModel->setPen(QPen(QColor(20, 20, 20), 2, Qt::DashLine));
     m_stepModel->setWidth(0.85);
     m_stepModel->setName(tr("link model"));
+    // the network hop across ranks (a job of several ranks), after the steps within them
+    m_stepAcross = new QCPBars(m_steps->xAxis, m_steps->yAxis);
+    m_stepAcross->setObjectName(QStringLiteral("stepAcrossBars"));
+    m_stepAcross->setBrush(QColor(176, 96, 0));
+    m_stepAcross->setPen(QPen(QColor(120, 60, 0)));
+    m_stepAcross->setWidth(0.7);
+    m_stepAcross->setName(tr("across ranks (network)"));
+    m_stepAcross->removeFromLegend();
     // under the plot, where it hides no bar (named by previewSettings / beginRun)
     placeLegendBelow(m_steps, 2, 2, QMargins(4, 2, 4, 2));
 
@@ -776,6 +866,19 @@ double AllreduceView::stepModelUs(qint64 bytes) const
     return m_link.transfer_us(std::llround(double(bytes) * m_linkScale));
 }
 
+double AllreduceView::acrossStepMs() const
+{
+    double ms = 0;
+    for (const Transfer& t : m_across)
+        ms = std::max(ms, (t.t1 - t.t0) * 1000);
+    return ms;
+}
+
+QString AllreduceView::topologyAcrossLine() const
+{
+    return m_topology->acrossLine();
+}
+
 double AllreduceView::transferModelUs(const Transfer& t) const
 {
     return t.charged > 0 ? m_link.transfer_us(t.charged) : stepModelUs(t.bytes);
@@ -829,9 +932,25 @@ QString AllreduceView::stepToolTip(int step) const
 void AllreduceView::rebuildModelText()
 {
     QStringList lines;
-    const int n = m_devices;
-    if (n < 2) {
+    // within a rank: its own devices (a job of several ranks numbers them all globally)
+    int n = m_devices;
+    if (!m_deviceRanks.empty())
+        n = int(std::count(m_deviceRanks.begin(), m_deviceRanks.end(), 0));
+    if (n < 2 && m_across.empty()) {
         m_modelText->setText(tr("One device: no allreduce, nothing crosses a link."));
+        return;
+    }
+    if (n < 2) {
+        m_modelText->setText(tr("One device per rank: nothing to reduce within a rank.") + QLatin1Char('\n') +
+                             tr("Across ranks, the network hop (%1): measured %2 for %3 per rank, %4 ranks (epoch %5, "
+                                "minibatch %6)")
+                                 .arg(m_across.front().phase, niceTime(acrossStepMs() * 1000),
+                                      decimalBytes(double(m_across.front().bytes)))
+                                 .arg(m_across.size())
+                                 .arg(m_across.front().epoch)
+                                 .arg(m_across.front().batch + 1));
+        if (m_compact)
+            fitLayout();
         return;
     }
     // S: one device's whole gradient, as moved and as charged (the latest allreduce's
@@ -925,6 +1044,13 @@ void AllreduceView::rebuildModelText()
                           bandwidth(allreduce_busbw_gb_s(charged, sec, n)),
                           m_linkParams > 0 ? tr(", modelled bytes") : QString());
     }
+    if (!m_across.empty())
+        lines << tr("Across ranks, the network hop (%1): measured %2 for %3 per rank, %4 ranks (epoch %5, "
+                    "minibatch %6)")
+                     .arg(m_across.front().phase, niceTime(acrossStepMs() * 1000), decimalBytes(double(m_across.front().bytes)))
+                     .arg(m_across.size())
+                     .arg(m_across.front().epoch)
+                     .arg(m_across.front().batch + 1);
     m_modelText->setText(lines.join(QLatin1Char('\n')));
     if (m_compact)
         fitLayout();
@@ -941,6 +1067,13 @@ void AllreduceView::beginRun(const RunInfo& run)
     setShape(run.config.devices, run.config.allreduce == AllreduceKind::Ring);
     m_all.clear();
     m_current.clear();
+    m_across.clear();
+    m_deviceRanks.clear();
+    m_topology->setRanks({});
+    m_topology->setAcross({});
+    m_stepAcross->data()->clear();
+    if (m_steps->legend->hasItemWithPlottable(m_stepAcross))
+        m_steps->legend->removeItem(m_steps->legend->itemWithPlottable(m_stepAcross));
     m_stepModel->data()->clear();
     m_modelStepMs.clear();
     setLink(run.config);
@@ -1126,11 +1259,31 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
 {
     std::vector<Transfer> latestStep;
     for (const Event& e : events) {
+        if (const auto* begin = e.get<ev::RunBegin>()) {
+            // a job of several ranks: every rank's devices, numbered globally
+            m_deviceRanks = begin->device_ranks;
+            if (begin->devices > 0 && begin->devices != m_devices)
+                setShape(begin->devices, m_ring);
+            m_topology->setRanks(m_deviceRanks);
+            continue;
+        }
         if (const auto* step = e.get<ev::AllreduceStep>()) {
             Transfer t{step->epoch, step->batch,      step->step,         step->steps,
                        step->src,   step->dst,        step->chunk,        step->bytes,
                        e.t_us / 1e6, step->t_end_us / 1e6, QString::fromStdString(step->phase),
-                       step->modelled, step->modelled ? step->charged_bytes : 0};
+                       step->modelled, step->modelled ? step->charged_bytes : 0,
+                       step->stage == AllreduceStage::AcrossRanks};
+            if (t.across) {
+                // the network hop: beside the allreduces within the ranks, not one of their steps
+                if (!m_across.empty() && (m_across.front().epoch != t.epoch || m_across.front().batch != t.batch))
+                    m_across.clear();
+                m_across.push_back(t);
+                m_all.push_back(t);
+                m_topology->setAcross(m_across);
+                m_stepsDirty = true;
+                ++m_received;
+                continue;
+            }
             if (!m_current.empty() &&
                 (m_current.front().epoch != t.epoch || m_current.front().batch != t.batch))
                 m_current.clear(); // a new minibatch's allreduce
@@ -1207,6 +1360,18 @@ void AllreduceView::rebuildStepPlots()
     }
     m_stepFirst->setData(k1, v1, true);
     m_stepSecond->setData(k2, v2, true);
+    // the network hop, measured: the slowest rank's step across ranks, after the steps within
+    const double acrossMs = acrossStepMs();
+    if (acrossMs > 0) {
+        m_stepAcross->setData(QVector<double>{double(steps + 1)}, QVector<double>{acrossMs}, true);
+        maxDur = std::max(maxDur, acrossMs);
+        if (!m_steps->legend->hasItemWithPlottable(m_stepAcross))
+            m_stepAcross->addToLegend();
+    } else {
+        m_stepAcross->data()->clear();
+        if (m_steps->legend->hasItemWithPlottable(m_stepAcross))
+            m_steps->legend->removeItem(m_steps->legend->itemWithPlottable(m_stepAcross));
+    }
     // the measured bars of modelled steps say so in the legend: their time is the link model's
     const QString firstName = m_ring ? tr("reduce-scatter") : tr("reduce");
     const QString secondName = m_ring ? tr("all-gather") : tr("broadcast");
@@ -1215,7 +1380,7 @@ void AllreduceView::rebuildStepPlots()
     m_stepSecond->setName(modelled ? tr("%1 (modelled)").arg(secondName) : secondName);
     m_stepModel->setData(km, vm, true);
     rebuildModelText();
-    m_steps->xAxis->setRange(0.3, std::max(steps, 1) + 0.7);
+    m_steps->xAxis->setRange(0.3, std::max(steps, 1) + (acrossMs > 0 ? 1 : 0) + 0.7);
     m_steps->yAxis->setRange(0, maxDur > 0 ? maxDur * 1.25 : 1.0);
 
     QVector<double> kd, vs, vr;
@@ -1352,7 +1517,7 @@ QList<CsvTable> AllreduceView::csvTables() const
     QList<CsvTable> t;
     t.append({QStringLiteral("allreduce_steps"),
               QStringLiteral("epoch,batch,step,steps,phase,src,dst,chunk,bytes,start_ms,end_ms,link,"
-                             "charged_bytes,model_ms,modelled"),
+                             "charged_bytes,model_ms,modelled,stage"),
               [this](QTextStream& out) {
                   // charged_bytes: what the link model charged (bytes, or scaled "as if the
                   // model were bigger"); model_ms: alpha + charged / beta; modelled: 1 when
@@ -1366,7 +1531,8 @@ QList<CsvTable> AllreduceView::csvTables() const
                           << s.phase << ',' << s.src << ',' << s.dst << ',' << s.chunk << ','
                           << s.bytes << ',' << s.t0 * 1000 << ',' << s.t1 * 1000 << ',' << link << ','
                           << (s.charged > 0 ? s.charged : linked ? std::llround(double(s.bytes) * m_linkScale) : s.bytes)
-                          << ',' << (linked ? transferModelUs(s) / 1000 : 0.0) << ',' << (s.modelled ? 1 : 0) << '\n';
+                          << ',' << (linked && !s.across ? transferModelUs(s) / 1000 : 0.0) << ',' << (s.modelled ? 1 : 0)
+                          << ',' << (s.across ? "across-ranks" : "within-rank") << '\n';
               }});
     t.append({QStringLiteral("allreduce_traffic"), QStringLiteral("device,bytes_sent,bytes_received"),
               [this](QTextStream& out) {

@@ -83,7 +83,14 @@ public:
         QString phase;
         bool modelled = false; // a link model set its time (ev::AllreduceStep::modelled)
         qint64 charged = 0;    // what the link model charged (0: not modelled)
+        bool across = false;   // a step across ranks (the network), not within a rank
     };
+    // ---- a job of several ranks ----
+    // The latest minibatch's steps across ranks (the network hop), one per rank.
+    const std::vector<Transfer>& acrossSteps() const { return m_across; }
+    // The step plot's bar for the network hop: measured ms of the latest (0: none).
+    double acrossStepMs() const;
+    QString topologyAcrossLine() const; // the drawing's line about the network hop
     // The tooltip of the step plot's step s (from 1) of the latest allreduce: its phase, the
     // time measured and the model's, and "modelled" when a link model set it. Empty: no such step.
     QString stepToolTip(int step) const;
@@ -129,6 +136,9 @@ private:
     QCPBars* m_stepFirst = nullptr;   // reduce / reduce-scatter
     QCPBars* m_stepSecond = nullptr;  // broadcast / all-gather
     QCPBars* m_stepModel = nullptr;   // the link model's time per step: outlines
+    QCPBars* m_stepAcross = nullptr;  // the network hop across ranks, after the steps within
+    std::vector<Transfer> m_across;   // the latest minibatch's steps across ranks
+    std::vector<int> m_deviceRanks;   // ev::RunBegin: the rank owning each global device
     QLabel* m_modelText = nullptr;
     QScrollArea* m_modelScroll = nullptr;
     QScrollArea* m_page = nullptr; // the whole view, scrolled when compact

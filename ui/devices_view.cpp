@@ -389,12 +389,11 @@ DevicesView::DevicesView(QWidget* parent) : LabView(parent)
 
 DevicesView::~DevicesView() = default;
 
-void DevicesView::beginRun(const RunInfo& run)
+void DevicesView::makeCards(int n)
 {
     for (DeviceCard* c : m_cards)
         delete c;
     m_cards.clear();
-    const int n = run.config.devices;
     for (int d = 0; d < n; ++d)
         m_cards.push_back(new DeviceCard(d, m_grid));
     m_columns = 0;
@@ -402,7 +401,16 @@ void DevicesView::beginRun(const RunInfo& run)
     m_latest.assign(size_t(n), nullptr);
     m_inUse.assign(size_t(n), 0);
     m_peak.assign(size_t(n), 0);
+    for (DeviceCard* c : m_cards)
+        c->setMemory(0, 0, m_budget);
+}
+
+void DevicesView::beginRun(const RunInfo& run)
+{
+    m_deviceRanks.clear();
+    m_world = 1;
     m_budget = run.config.memory_budget;
+    makeCards(run.config.devices);
     m_maxDiff = -1;
     m_diffBatch = -1;
     m_runLabel = run.label;
@@ -421,13 +429,63 @@ void DevicesView::layoutCards()
         return;
     const int avail = std::max(kCardMinWidth, width() - 32);
     const int cols = std::clamp(avail / (kCardMinWidth + 8), 1, std::min(n, 4));
-    if (cols == m_columns)
+    const bool grouped = m_world > 1 && int(m_deviceRanks.size()) == n;
+    if (cols == m_columns && grouped == !m_rankHeaders.empty())
         return;
     m_columns = cols;
     for (DeviceCard* c : m_cards)
         m_gridLayout->removeWidget(c);
-    for (int d = 0; d < n; ++d)
-        m_gridLayout->addWidget(m_cards[size_t(d)], d / cols, d % cols);
+    for (QLabel* h : m_rankHeaders)
+        delete h;
+    m_rankHeaders.clear();
+    if (!grouped) {
+        for (int d = 0; d < n; ++d)
+            m_gridLayout->addWidget(m_cards[size_t(d)], d / cols, d % cols);
+        return;
+    }
+    // A job of several ranks: each rank's cards under a header of its own, in rank order
+    int row = 0;
+    for (int r = 0; r < m_world; ++r) {
+        std::vector<int> mine;
+        for (int d = 0; d < n; ++d)
+            if (m_deviceRanks[size_t(d)] == r)
+                mine.push_back(d);
+        if (mine.empty())
+            continue;
+        auto* h = new QLabel(mine.size() == 1 ? tr("Rank %1 · device %2").arg(r).arg(mine.front())
+                                              : tr("Rank %1 · devices %2–%3").arg(r).arg(mine.front()).arg(mine.back()),
+                             m_grid);
+        h->setObjectName(QStringLiteral("rankHeader"));
+        QFont f = h->font();
+        f.setBold(true);
+        f.setPointSizeF(f.pointSizeF() * 1.15);
+        h->setFont(f);
+        h->show();
+        m_rankHeaders.push_back(h);
+        m_gridLayout->addWidget(h, row++, 0, 1, cols);
+        for (size_t i = 0; i < mine.size(); ++i)
+            m_gridLayout->addWidget(m_cards[size_t(mine[i])], row + int(i) / cols, int(i) % cols);
+        row += (int(mine.size()) + cols - 1) / cols;
+    }
+}
+
+QStringList DevicesView::rankHeaders() const
+{
+    QStringList l;
+    for (const QLabel* h : m_rankHeaders)
+        l << h->text();
+    return l;
+}
+
+int DevicesView::cardRow(int device) const
+{
+    if (device < 0 || device >= int(m_cards.size()))
+        return -1;
+    const int i = m_gridLayout->indexOf(m_cards[size_t(device)]);
+    int row = -1, col, rs, cs;
+    if (i >= 0)
+        m_gridLayout->getItemPosition(i, &row, &col, &rs, &cs);
+    return row;
 }
 
 void DevicesView::resizeEvent(QResizeEvent* e)
@@ -438,6 +496,16 @@ void DevicesView::resizeEvent(QResizeEvent* e)
 
 void DevicesView::consume(const std::vector<Event>& events, const RunInfo& run)
 {
+    for (const Event& e : events)
+        if (const auto* begin = e.get<ev::RunBegin>()) {
+            // a job of several ranks: every rank's devices, numbered globally, grouped by rank
+            m_world = std::max(1, begin->world);
+            m_deviceRanks = begin->device_ranks;
+            if (begin->devices > 0 && begin->devices != int(m_cards.size()))
+                makeCards(begin->devices);
+            m_columns = 0;
+            layoutCards();
+        }
     const int n = static_cast<int>(m_cards.size());
     bool newSnap = false;
     for (const Event& e : events) {

@@ -35,6 +35,11 @@ public:
 
     // ---- for tests ----
     int cardCount() const { return static_cast<int>(m_cards.size()); }
+    // A job of several ranks: one header per rank above its cards ("Rank 1 · devices 2–3");
+    // empty for a single process.
+    QStringList rankHeaders() const;
+    // The grid row of device d's card (the headers take rows of their own).
+    int cardRow(int device) const;
     int snapshotsReceived() const { return m_snapshots; }
     // Largest difference between any two copies of the last complete set; -1 if none yet.
     double largestDifference() const { return m_maxDiff; }
@@ -47,6 +52,7 @@ protected:
 private:
     void checkAgreement();
     void layoutCards();
+    void makeCards(int n);
     void updateSummary();
 
     QLabel* m_summary = nullptr;
@@ -66,6 +72,10 @@ private:
     bool m_fullRepaint = false;
     QString m_runLabel;
     int m_columns = 0;
+    // the job's ranks (ev::RunBegin): which rank owns each device; empty or one rank: no headers
+    std::vector<int> m_deviceRanks;
+    int m_world = 1;
+    std::vector<QLabel*> m_rankHeaders;
 };
 
 } // namespace gpulab

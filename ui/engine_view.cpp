@@ -292,14 +292,36 @@ void EngineView::setRows(int devices)
     m_devices = devices;
     QCPAxis* y = m_timeline->axis(QCPAxis::atLeft);
     QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-    ticker->addTick(rowBase(-1) + kRowHeight / 2, tr("front end"));
+    const bool ranks = int(m_deviceRanks.size()) == m_devices && m_devices > 0 &&
+                       *std::max_element(m_deviceRanks.begin(), m_deviceRanks.end()) > 0;
+    m_rowNames.clear();
+    // every rank's front end pushes onto the one row (each push's height says its device)
+    m_rowNames << (ranks ? tr("front ends") : tr("front end"));
     for (int d = 0; d < m_devices; ++d)
-        ticker->addTick(rowBase(d) + kRowHeight / 2, tr("device %1").arg(d));
+        m_rowNames << (ranks ? tr("rank %1 · device %2").arg(m_deviceRanks[size_t(d)]).arg(d) : tr("device %1").arg(d));
+    ticker->addTick(rowBase(-1) + kRowHeight / 2, m_rowNames.front());
+    for (int d = 0; d < m_devices; ++d)
+        ticker->addTick(rowBase(d) + kRowHeight / 2, m_rowNames[d + 1]);
     y->setTicker(ticker);
     y->setSubTicks(false);
     y->setTickLength(0, 0);
     y->grid()->setVisible(false);
     y->setRange(-0.15, m_devices + 1);
+}
+
+void EngineView::growRows(int devices)
+{
+    // the job's devices, numbered globally (rank 0's first): rows for all of them; what was
+    // drawn stays, as rows keep their device's place from the top
+    setRows(devices);
+    m_line.devices = devices;
+    m_line.spans.resize(size_t(devices));
+    m_line.pushes.resize(size_t(devices));
+}
+
+QStringList EngineView::rowNames() const
+{
+    return m_rowNames;
 }
 
 void EngineView::setWindow(double seconds)
@@ -358,6 +380,7 @@ void EngineView::beginRun(const RunInfo& run)
     m_lastPushKey = 0;
     m_tEnd = 0;
     m_running = true;
+    m_deviceRanks.clear();
     setRows(run.config.devices);
     m_line = Timeline{};
     m_line.devices = m_devices;
@@ -403,9 +426,14 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
     Q_UNUSED(run);
     if (!m_queued)
         return;
-    const int n = m_devices;
     QVector<double> qk, qv;
     for (const Event& e : events) {
+        if (const auto* begin = e.get<ev::RunBegin>()) {
+            m_deviceRanks = begin->device_ranks;
+            if (begin->devices > m_devices || !m_deviceRanks.empty())
+                growRows(std::max(begin->devices, m_devices));
+            continue;
+        }
         if (const auto* step = e.get<ev::AllreduceStep>(); step && step->modelled && !m_allreduceModelled) {
             // the steps say their time is the link model's (a recording made with a link)
             m_allreduceModelled = true;
@@ -415,7 +443,7 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
             }
         }
         if (const auto* push = e.get<ev::Push>()) {
-            if (e.device < 0 || e.device >= n)
+            if (e.device < 0 || e.device >= m_devices)
                 continue;
             const double t = std::max(e.t_us / 1e6, m_lastPushKey);
             m_lastPushKey = t;
@@ -428,7 +456,7 @@ void EngineView::consume(const std::vector<Event>& events, const RunInfo& run)
             m_tEnd = std::max(m_tEnd, t);
             ++m_received;
         } else if (const auto* op = e.get<ev::Op>()) {
-            if (e.device < 0 || e.device >= n)
+            if (e.device < 0 || e.device >= m_devices)
                 continue;
             auto& row = m_line.spans[size_t(e.device)];
             // one worker per device: its ops come in order; keep them sorted regardless

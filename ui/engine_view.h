@@ -46,6 +46,9 @@ public:
     // ---- for tests ----
     int opsReceived() const { return static_cast<int>(m_ops.size()); }
     int pushesReceived() const { return static_cast<int>(m_pushes.size()); }
+    // The rows' names, top to bottom: "front end", then "device 0", ... or, in a job of
+    // several ranks, "front ends" and "rank 1 · device 2" (every rank's workers, by rank).
+    QStringList rowNames() const;
     // The allreduce blocks' time was set by a link model (a modelled step was received, or
     // the run has a link): the legend and engine.csv say "modelled".
     bool allreduceModelled() const { return m_allreduceModelled; }
@@ -70,6 +73,7 @@ private:
     int intern(const std::string& name);
     double rowBase(int device) const;       // device -1 = the front end
     void setRows(int devices);              // the front end's row and one per device
+    void growRows(int devices);             // a job's run begin: every rank's devices
 
     QCustomPlot* m_plot = nullptr;
     QCPAxisRect* m_timeline = nullptr;
@@ -119,6 +123,8 @@ private:
     bool m_running = false;
     int m_received = 0;
     bool m_allreduceModelled = false;
+    std::vector<int> m_deviceRanks; // a job of several ranks: the rank of each device
+    QStringList m_rowNames;
     QCPGraph* m_allreduceSwatch = nullptr; // the legend's allreduce entry
 };
 

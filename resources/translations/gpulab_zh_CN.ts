@@ -827,6 +827,18 @@
         <source>Last allreduce (epoch %1, minibatch %2): all %3 steps done, %4 moved (modelled)</source>
         <translation>最后一次全归约（第 %1 个迭代周期，第 %2 个小批量）：全部 %3 步已完成，共传输 %4（模型估算）</translation>
     </message>
+    <message>
+        <source>across ranks (network)</source>
+        <translation>跨 rank（网络）</translation>
+    </message>
+    <message>
+        <source>Across ranks, the network hop (%1): measured %2 for %3 per rank, %4 ranks (epoch %5, minibatch %6)</source>
+        <translation>跨 rank 的网络一跳（%1）：每个 rank %3，实测 %2，共 %4 个 rank（第 %5 个迭代周期，第 %6 个小批量）</translation>
+    </message>
+    <message>
+        <source>One device per rank: nothing to reduce within a rank.</source>
+        <translation>每个 rank 一个设备：rank 内无需归约。</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
@@ -1338,6 +1350,14 @@
         <source>Initial parameters, copied to every device: %1</source>
         <translation>初始参数，已复制到每个设备：%1</translation>
     </message>
+    <message>
+        <source>Rank %1 · device %2</source>
+        <translation>进程（rank）%1 · 设备 %2</translation>
+    </message>
+    <message>
+        <source>Rank %1 · devices %2–%3</source>
+        <translation>进程（rank）%1 · 设备 %2–%3</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::EngineView</name>
@@ -1436,6 +1456,14 @@
     <message>
         <source>allreduce (modelled)</source>
         <translation>allreduce（模型估算）</translation>
+    </message>
+    <message>
+        <source>front ends</source>
+        <translation>各前端</translation>
+    </message>
+    <message>
+        <source>rank %1 · device %2</source>
+        <translation>rank %1 · 设备 %2</translation>
     </message>
 </context>
 <context>
@@ -2513,6 +2541,26 @@ asked for %2 with %3 in use</source>
     <message>
         <source>(model %1 ms)</source>
         <translation>（模型 %1 毫秒）</translation>
+    </message>
+    <message>
+        <source>Across ranks (the network, %1): %2 ranks, %3 each, %4 ms measured</source>
+        <translation>跨进程（网络，%1）：%2 个 rank，各 %3，实测 %4 毫秒</translation>
+    </message>
+    <message>
+        <source>network</source>
+        <translation>网络</translation>
+    </message>
+    <message>
+        <source>%1 ranks, %2 devices: each rank reduces within itself (%3), then the ranks across the network, through the middle</source>
+        <translation>%1 个 rank，%2 个设备：每个 rank 先在内部归约（%3），再经中间的网络跨 rank 归约</translation>
+    </message>
+    <message>
+        <source>ring</source>
+        <translation>环形</translation>
+    </message>
+    <message>
+        <source>naive</source>
+        <translation>朴素</translation>
     </message>
 </context>
 <context>
