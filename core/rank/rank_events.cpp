@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -195,12 +196,19 @@ RankEvents::RankEvents(RankGroup& group, EventStream& local, EventStream& job, i
         while (connected < m_world - 1) {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             pollfd pfd{lfd, POLLIN, 0};
-            if (left.count() <= 0 || ::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) {
-                if (errno == EINTR && left.count() > 0)
+            const int rc = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000))) : 0;
+            if (rc <= 0) {
+                // a rank that failed before connecting its stream never will: say so now
+                std::optional<std::pair<int, std::string>> failed;
+                if (left.count() > 0)
+                    failed = group.failure();
+                if (left.count() > 0 && !failed)
                     continue;
                 ::close(lfd);
                 for (auto& p : m_peers)
                     ::close(p->fd);
+                if (failed)
+                    throw GpulabError(Error(ErrorCode::RankLost, {{"rank", std::to_string(failed->first)}, {"why", failed->second}}));
                 throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", seconds_text(timeout)}}));
             }
             const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
