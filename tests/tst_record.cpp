@@ -593,6 +593,30 @@ private slots:
         QVERIFY2(grown < 3005 * 4 / 10, qPrintable(QString("the copy took %1 bytes").arg(grown)));
     }
 
+    // Reading reports its progress up to the file's size, and stops when told to.
+    void progressAndCancel()
+    {
+        std::vector<std::pair<uint64_t, uint64_t>> seen;
+        const Recording r = read_recording(m_path, [&](uint64_t done, uint64_t total) {
+            seen.emplace_back(done, total);
+            return true;
+        });
+        QVERIFY(r.complete);
+        QVERIFY(!seen.empty());
+        for (size_t i = 0; i < seen.size(); ++i) {
+            QCOMPARE(seen[i].second, uint64_t(m_bytes.size()));
+            QVERIFY(seen[i].first <= seen[i].second);
+            QVERIFY(i == 0 || seen[i].first > seen[i - 1].first);
+        }
+        QCOMPARE(seen.back().first, uint64_t(m_bytes.size()));
+        int calls = 0;
+        QVERIFY_THROWS_EXCEPTION(ReadCancelled, read_recording(m_path, [&](uint64_t, uint64_t) { return ++calls < 1; }));
+        QCOMPARE(calls, 1); // stopped when told
+        calls = 0;
+        QVERIFY_THROWS_EXCEPTION(ReadCancelled, parse_recording(m_bytes.data(), m_bytes.size(), "t.gpurec",
+                                                                [&](uint64_t, uint64_t) { return ++calls < 1; }));
+    }
+
     // A file written in version 1 (events as the flat columns, snapshots as raw floats)
     // reads back as the same typed events and snapshots.
     void readsVersion1()

@@ -19,10 +19,12 @@
 #include <QLabel>
 #include <QMenu>
 #include <QProcess>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStackedWidget>
 #include <QTemporaryDir>
+#include <QToolButton>
 #include <QtTest>
 
 using namespace gpulab;
@@ -170,6 +172,68 @@ private slots:
         QVERIFY(!QDir(none).exists());
         // --replay is not for runs
         QCOMPARE(gpulab({QStringLiteral("--replay"), m_recording, QStringLiteral("--run")}, &err), 2);
+    }
+
+    // File → Open recording reads on a thread of its own: the call returns at once, the
+    // status bar shows the progress and Cancel, and the replay starts once the file is read.
+    // A bad file is one message and the lab as it was; so is Cancel.
+    void opensInTheBackground()
+    {
+        MainWindow w;
+        w.show();
+        auto* bar = w.findChild<QProgressBar*>(QStringLiteral("recordingLoadProgress"));
+        auto* cancel = w.findChild<QToolButton*>(QStringLiteral("recordingLoadCancel"));
+        QVERIFY(bar && cancel);
+        QVERIFY(!bar->isVisible() && !cancel->isVisible());
+
+        w.openRecordingsInBackground({m_recording});
+        QVERIFY(w.loadingRecordings());
+        QVERIFY(!w.replaying()); // nothing changes before the whole file is read
+        QVERIFY(bar->isVisible() && cancel->isVisible());
+        QVERIFY(w.statusMessage().contains(QStringLiteral("live.gpurec")));
+        QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
+        QVERIFY(!w.loadingRecordings());
+        QVERIFY(!bar->isVisible() && !cancel->isVisible());
+        QCOMPARE(bar->value(), 1000); // the progress reached the file's end
+        QVERIFY2(w.statusMessage().startsWith(QStringLiteral("Replaying live.gpurec")), qPrintable(w.statusMessage()));
+        w.replayToEnd();
+        const int runs = w.trainingView()->runCount();
+        QVERIFY(runs >= 1);
+
+        // a bad file: one message; the replay open stays as it was
+        const QString json = path(QStringLiteral("also-not-a-recording.json"));
+        {
+            QFile f(json);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("[1, 2, 3]\n");
+        }
+        w.openRecordingsInBackground({json});
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loadingRecordings(), 60000);
+        QVERIFY2(w.statusMessage().contains(QStringLiteral("also-not-a-recording.json")) &&
+                     w.statusMessage().contains(QStringLiteral("JSON")),
+                 qPrintable(w.statusMessage()));
+        QVERIFY(w.replaying());
+        QCOMPARE(w.trainingView()->runCount(), runs);
+        QVERIFY(!bar->isVisible());
+
+        // Cancel: the reading stops and nothing changes
+        w.leaveReplay();
+        w.openRecordingsInBackground({m_recording, m_other});
+        QVERIFY(w.loadingRecordings());
+        cancel->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loadingRecordings(), 60000);
+        QVERIFY2(w.statusMessage().contains(QStringLiteral("cancelled")), qPrintable(w.statusMessage()));
+        QVERIFY(!w.replaying());
+        QCOMPARE(w.trainingView()->runCount(), runs);
+        // nothing arrives later from the cancelled reading
+        QTest::qWait(200);
+        QVERIFY(!w.replaying());
+
+        // opening again while a file is read replaces that reading
+        w.openRecordingsInBackground({json});
+        w.openRecordingsInBackground({m_other});
+        QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
+        QCOMPARE(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("one.gpurec"));
     }
 
     // In the window: the panel, the controls, scrubbing back and forth, epochs, steps.

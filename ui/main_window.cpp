@@ -50,6 +50,7 @@
 #include <QHBoxLayout>
 #include <QIcon>
 #include <QPixmap>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QTimer>
 
@@ -216,6 +217,24 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_tickLabel->setToolTip(m_tickHelp);
     statusBar()->addWidget(m_stateLabel);
     statusBar()->addWidget(m_messageLabel, 1);
+    // a recording being read (openRecordingsInBackground): its progress, and Cancel
+    m_loadBar = new QProgressBar;
+    m_loadBar->setObjectName(QStringLiteral("recordingLoadProgress"));
+    m_loadBar->setRange(0, 1000);
+    m_loadBar->setFixedWidth(160);
+    m_loadBar->setFormat(QStringLiteral("%p%"));
+    m_loadBar->setVisible(false);
+    m_loadCancel = new QToolButton;
+    m_loadCancel->setObjectName(QStringLiteral("recordingLoadCancel"));
+    m_loadCancel->setText(tr("Cancel"));
+    m_loadCancel->setToolTip(tr("Stop reading the recording; the lab stays as it was"));
+    m_loadCancel->setVisible(false);
+    connect(m_loadCancel, &QToolButton::clicked, this, [this] {
+        if (m_recLoader)
+            m_recLoader->cancel(); // cancelled() follows, with its message
+    });
+    statusBar()->addPermanentWidget(m_loadBar);
+    statusBar()->addPermanentWidget(m_loadCancel);
     statusBar()->addPermanentWidget(m_tickLabel);
     m_tickLabel->setVisible(false); // View > Show the UI's drawing cost
 
@@ -1150,6 +1169,17 @@ bool MainWindow::feeding() const
     return m_controller->busy() || (m_replay && m_replay->playing());
 }
 
+bool MainWindow::canOpenRecordings(QString* why) const
+{
+    if (m_controller->busy())
+        *why = tr("A run is going: stop it before opening a recording.");
+    else if (m_sweep && m_sweep->running())
+        *why = tr("The scaling sweep is going: stop it before opening a recording.");
+    else
+        return true;
+    return false;
+}
+
 bool MainWindow::openRecordings(const QStringList& paths, QString* error)
 {
     auto fail = [error](const QString& why) {
@@ -1159,10 +1189,10 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
     };
     if (paths.isEmpty())
         return fail(tr("No recording chosen"));
-    if (m_controller->busy())
-        return fail(tr("A run is going: stop it before opening a recording."));
-    if (m_sweep && m_sweep->running())
-        return fail(tr("The scaling sweep is going: stop it before opening a recording."));
+    QString why;
+    if (!canOpenRecordings(&why))
+        return fail(why);
+    cancelLoadingRecordings();
     // Every file is read before anything changes, so that a bad one leaves the lab as it was.
     std::vector<std::unique_ptr<ReplaySource>> sources;
     for (const QString& path : paths) {
@@ -1174,6 +1204,80 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
             return fail(tr("%1: not enough memory to read this recording").arg(path));
         }
     }
+    startReplay(std::move(sources));
+    return true;
+}
+
+void MainWindow::openRecordingsInBackground(const QStringList& paths)
+{
+    if (paths.isEmpty())
+        return;
+    QString why;
+    if (!canOpenRecordings(&why)) {
+        showMessage(why, true);
+        return;
+    }
+    cancelLoadingRecordings();
+    m_recLoader = new ReplayLoader(paths, this);
+    const QString names = QFileInfo(paths.front()).fileName() +
+                          (paths.size() > 1 ? tr(" and %1 more").arg(paths.size() - 1) : QString());
+    connect(m_recLoader, &ReplayLoader::progress, this, [this](int permille, const QString& file) {
+        m_loadBar->setValue(permille);
+        m_loadBar->setToolTip(file); // the file being read
+    });
+    connect(m_recLoader, &ReplayLoader::finished, this, [this, names] {
+        const bool cancelled = m_recLoader->cancelRequested(); // Cancel came as it ended
+        std::vector<std::unique_ptr<ReplaySource>> sources = m_recLoader->takeSources();
+        endLoading();
+        if (cancelled) {
+            showMessage(tr("Opening %1 was cancelled").arg(names), false);
+            return;
+        }
+        QString why;
+        if (!canOpenRecordings(&why)) { // a run was started while the files were read
+            showMessage(why, true);
+            return;
+        }
+        startReplay(std::move(sources));
+    });
+    connect(m_recLoader, &ReplayLoader::failed, this, [this](const QString& error) {
+        endLoading();
+        showMessage(error, true);
+    });
+    connect(m_recLoader, &ReplayLoader::cancelled, this, [this, names] {
+        endLoading();
+        showMessage(tr("Opening %1 was cancelled").arg(names), false);
+    });
+    m_loadBar->setValue(0);
+    m_loadBar->setVisible(true);
+    m_loadCancel->setVisible(true);
+    showMessage(tr("Reading %1… (the lab stays usable; Cancel stops it)").arg(names), false);
+    m_recLoader->start();
+}
+
+void MainWindow::cancelLoadingRecordings()
+{
+    if (!m_recLoader)
+        return;
+    // its reports are dropped with it; the thread is waited for (it stops at the next piece)
+    delete m_recLoader;
+    m_recLoader = nullptr;
+    endLoading();
+}
+
+void MainWindow::endLoading()
+{
+    if (m_recLoader) {
+        m_recLoader->deleteLater();
+        m_recLoader = nullptr;
+    }
+    m_loadBar->setVisible(false);
+    m_loadCancel->setVisible(false);
+}
+
+void MainWindow::startReplay(std::vector<std::unique_ptr<ReplaySource>> sources)
+{
+    const qsizetype count = qsizetype(sources.size());
     leaveReplay();
     m_replay = std::make_unique<ReplaySession>(std::move(sources));
     m_replayRuns.clear();
@@ -1226,13 +1330,12 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
     if (!p.complete())
         showMessage(tr("Replaying %1: the recording is incomplete (the run was cut short)").arg(who), true);
     else
-        showMessage(paths.size() > 1 ? tr("Replaying %1, with %2 more overlaid").arg(who).arg(paths.size() - 1)
-                                     : tr("Replaying %1").arg(who),
+        showMessage(count > 1 ? tr("Replaying %1, with %2 more overlaid").arg(who).arg(count - 1)
+                              : tr("Replaying %1").arg(who),
                     false);
     m_stateLabel->setText(tr("Replaying"));
     m_timer->start();
     replayPlay(true);
-    return true;
 }
 
 QList<LabView*> MainWindow::overlayViews() const
@@ -1478,9 +1581,7 @@ void MainWindow::openRecordingInteractive()
     if (paths.isEmpty())
         return;
     m_lastDir = QFileInfo(paths.front()).absolutePath();
-    QString error;
-    if (!openRecordings(paths, &error))
-        showMessage(error, true);
+    openRecordingsInBackground(paths);
 }
 
 void MainWindow::buildExamplesMenu(QMenu* help)
@@ -1506,22 +1607,15 @@ void MainWindow::buildExamplesMenu(QMenu* help)
                 title = tr(text);
         QAction* a = examples->addAction(title);
         a->setData(dir.filePath(f));
-        connect(a, &QAction::triggered, this, [this, path = dir.filePath(f)] {
-            QString error;
-            if (!openRecordings({path}, &error))
-                showMessage(error, true);
-        });
+        connect(a, &QAction::triggered, this, [this, path = dir.filePath(f)] { openRecordingsInBackground({path}); });
     }
     // the two memory runs side by side
     if (files.contains(QStringLiteral("memory-sync.gpurec")) && files.contains(QStringLiteral("memory-async.gpurec"))) {
         examples->addSeparator();
         QAction* pair = examples->addAction(tr("Memory: synchronous, with asynchronous overlaid"));
         connect(pair, &QAction::triggered, this, [this, dir] {
-            QString error;
-            if (!openRecordings({dir.filePath(QStringLiteral("memory-sync.gpurec")),
-                                 dir.filePath(QStringLiteral("memory-async.gpurec"))},
-                                &error))
-                showMessage(error, true);
+            openRecordingsInBackground({dir.filePath(QStringLiteral("memory-sync.gpurec")),
+                                        dir.filePath(QStringLiteral("memory-async.gpurec"))});
         });
     }
     if (files.isEmpty())

@@ -22,10 +22,12 @@
 class QComboBox;
 class QLabel;
 class QMenu;
+class QProgressBar;
 class QSplitter;
 class QStackedWidget;
 class QTabWidget;
 class QTimer;
+class QToolButton;
 
 namespace gpulab {
 
@@ -35,8 +37,10 @@ class DatasetLoader;
 class DevicesView;
 class EngineView;
 class MemoryView;
+class ReplayLoader;
 class ReplayPanel;
 class ReplaySession;
+class ReplaySource;
 class RunRecorder;
 class SweepWindow;
 class TrainingView;
@@ -129,6 +133,13 @@ public:
     // Training and Memory views, on one clock. False, with one message, when a file is not a readable
     // recording or a run is going: the lab then stays as it was.
     bool openRecordings(const QStringList& paths, QString* error);
+    // The same, read on a thread of its own (File → Open recording, Help → Example runs):
+    // the lab stays usable, the status bar shows the progress and a Cancel button, and the
+    // replay starts once every file has been read. A bad file, or a run started meanwhile,
+    // is one message and leaves the lab as it was. Opening again cancels the reading before.
+    void openRecordingsInBackground(const QStringList& paths);
+    bool loadingRecordings() const { return m_recLoader != nullptr; }
+    void cancelLoadingRecordings();
     bool replaying() const { return m_replay != nullptr; }
     ReplaySession* replaySession() const { return m_replay.get(); }
     ReplayPanel* replayPanel() const { return m_replayPanel; }
@@ -178,6 +189,10 @@ private:
     void updateRecordingChooser();
     void updateReplayPanel();
     void openRecordingInteractive();
+    // The second half of openRecordings: the recordings read, played in the views.
+    void startReplay(std::vector<std::unique_ptr<ReplaySource>> sources);
+    bool canOpenRecordings(QString* why) const;
+    void endLoading();
     void buildExamplesMenu(QMenu* help);
     RunInfo makeRun(int id, const TrainConfig& c) const;
     void exportViewInteractive();
@@ -258,6 +273,9 @@ private:
     QComboBox* m_recordingCombo = nullptr;
     QStackedWidget* m_left = nullptr;          // the control panel, or the replay panel
     ReplayPanel* m_replayPanel = nullptr;
+    ReplayLoader* m_recLoader = nullptr;       // recordings being read, if any
+    QProgressBar* m_loadBar = nullptr;         // its progress, in the status bar
+    QToolButton* m_loadCancel = nullptr;
 
     std::unique_ptr<RunRecorder> m_recorder;   // the current run's recording, if asked for
     bool m_recordFailed = false;

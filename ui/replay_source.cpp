@@ -5,7 +5,10 @@
 #include "trace/event_stream.h"
 #include "train/settings.h"
 
+#include "core_messages.h"
+
 #include <QFile>
+#include <QFileInfo>
 
 #include <algorithm>
 
@@ -72,7 +75,7 @@ RunResult resultOf(const Recording& r, int* lastEpoch)
 
 // ---- ReplaySource ----------------------------------------------------------------------
 
-ReplaySource::ReplaySource(const QString& path) : m_path(path)
+ReplaySource::ReplaySource(const QString& path, const ReadProgress& progress) : m_path(path)
 {
     // throws GpulabError on a bad file
     if (path.startsWith(QLatin1String(":/"))) { // an example embedded in the lab
@@ -80,9 +83,10 @@ ReplaySource::ReplaySource(const QString& path) : m_path(path)
         if (!f.open(QIODevice::ReadOnly))
             throw GpulabError(Error(ErrorCode::RecordingCannotOpen, {{"file", path.toStdString()}, {"why", "not found"}}));
         const QByteArray data = f.readAll();
-        m_rec = parse_recording(reinterpret_cast<const uint8_t*>(data.constData()), size_t(data.size()), path.toStdString());
+        m_rec = parse_recording(reinterpret_cast<const uint8_t*>(data.constData()), size_t(data.size()),
+                                path.toStdString(), progress);
     } else {
-        m_rec = read_recording(path.toStdString());
+        m_rec = read_recording(path.toStdString(), progress);
     }
     try {
         apply_settings_text(m_config, m_rec.header.settings);
@@ -151,6 +155,86 @@ std::vector<Event> ReplaySource::events() const
 std::shared_ptr<const EventStream> ReplaySource::stream() const
 {
     return m_snapshots;
+}
+
+// ---- ReplayLoader ----------------------------------------------------------------------
+
+ReplayLoader::ReplayLoader(const QStringList& paths, QObject* parent) : QObject(parent), m_paths(paths) {}
+
+ReplayLoader::~ReplayLoader()
+{
+    cancel();
+    if (m_thread.joinable())
+        m_thread.join();
+}
+
+void ReplayLoader::start()
+{
+    if (!m_thread.joinable())
+        m_thread = std::thread([this] { run(); });
+}
+
+void ReplayLoader::cancel()
+{
+    m_cancel = true;
+}
+
+std::vector<std::unique_ptr<ReplaySource>> ReplayLoader::takeSources()
+{
+    if (m_thread.joinable())
+        m_thread.join(); // finished() is sent as the thread's last act
+    return std::move(m_sources);
+}
+
+void ReplayLoader::run()
+{
+    // Every report goes to the UI thread as a queued call on this object: dropped if the
+    // loader is gone by then (it waits for this thread before it goes).
+    auto post = [this](auto fn) { QMetaObject::invokeMethod(this, std::move(fn), Qt::QueuedConnection); };
+    // progress over all files, weighted by their sizes
+    std::vector<double> weight;
+    double total = 0;
+    for (const QString& p : m_paths) {
+        const QFileInfo fi(p);
+        weight.push_back(std::max<double>(1.0, double(fi.size())));
+        total += weight.back();
+    }
+    double before = 0;
+    for (size_t i = 0; i < size_t(m_paths.size()); ++i) {
+        const QString path = m_paths[qsizetype(i)];
+        const QString file = QFileInfo(path).fileName();
+        auto report = [&](uint64_t done, uint64_t size) {
+            if (m_cancel)
+                return false;
+            const double part = size > 0 ? double(done) / double(size) : 1.0;
+            const int permille = int(std::clamp((before + part * weight[i]) / total, 0.0, 1.0) * 1000);
+            if (permille != m_lastPermille.exchange(permille))
+                post([this, permille, file] { emit progress(permille, file); });
+            return true;
+        };
+        try {
+            m_sources.push_back(std::make_unique<ReplaySource>(path, report));
+        } catch (const ReadCancelled&) {
+            m_sources.clear();
+            post([this] { emit cancelled(); });
+            return;
+        } catch (const GpulabError& e) {
+            m_sources.clear();
+            post([this, error = e.error] { emit failed(coreMessage(error)); });
+            return;
+        } catch (const std::bad_alloc&) {
+            m_sources.clear();
+            post([this, path] { emit failed(tr("%1: not enough memory to read this recording").arg(path)); });
+            return;
+        }
+        before += weight[i];
+    }
+    if (m_cancel) {
+        m_sources.clear();
+        post([this] { emit cancelled(); });
+        return;
+    }
+    post([this] { emit finished(); });
 }
 
 // ---- ReplaySession ---------------------------------------------------------------------

@@ -8,9 +8,13 @@
 #include "run_source.h"
 
 #include <QElapsedTimer>
+#include <QObject>
 #include <QString>
+#include <QStringList>
 
+#include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 namespace gpulab {
@@ -19,7 +23,9 @@ class ReplaySource : public RunSource {
 public:
     // Reads path. Throws GpulabError (a Recording* code naming the file) when it is not a
     // readable recording; an incomplete one (the run was killed) is read up to where it ends.
-    explicit ReplaySource(const QString& path);
+    // progress as read_recording's (ReadCancelled when it says stop). Touches nothing of
+    // the UI: may run on any thread (ReplayLoader reads on its own).
+    explicit ReplaySource(const QString& path, const ReadProgress& progress = {});
     ~ReplaySource() override;
 
     // ---- what was recorded ----
@@ -63,6 +69,39 @@ private:
     RunResult m_result;
     int m_lastEpoch = 0;
     size_t m_fed = 0, m_drained = 0;
+};
+
+// Reads recordings on a thread of its own, so that the lab stays usable while a large one
+// is read; reports progress, can be cancelled, and says what was wrong with a bad file.
+// Its signals arrive on the thread that made it (the UI thread).
+class ReplayLoader : public QObject {
+    Q_OBJECT
+public:
+    explicit ReplayLoader(const QStringList& paths, QObject* parent = nullptr);
+    ~ReplayLoader() override; // cancels, and waits for the reading thread
+    const QStringList& paths() const { return m_paths; }
+    void start();
+    // Stops reading as soon as the reading thread sees it; cancelled() follows (unless the
+    // reading had already ended: then finished() or failed() has been, or will be, sent).
+    void cancel();
+    bool cancelRequested() const { return m_cancel; }
+    // After finished(): the recordings read, in the order of paths (taken once).
+    std::vector<std::unique_ptr<ReplaySource>> takeSources();
+
+signals:
+    void progress(int permille, const QString& file); // file: the one being read
+    void finished();
+    void failed(const QString& error);                // one line: the file, what is wrong
+    void cancelled();
+
+private:
+    void run();
+
+    QStringList m_paths;
+    std::thread m_thread;
+    std::atomic<bool> m_cancel{false};
+    std::atomic<int> m_lastPermille{-1};
+    std::vector<std::unique_ptr<ReplaySource>> m_sources; // the reading thread's, until finished()
 };
 
 class ReplaySession {

@@ -1024,17 +1024,21 @@ private:
 
 } // namespace
 
-Recording parse_recording(const uint8_t* data, size_t size, const std::string& name)
+Recording parse_recording(const uint8_t* data, size_t size, const std::string& name, const ReadProgress& progress)
 {
     Reader r(name);
     r.file_header(data, std::min<size_t>(size, kFileHeader), size);
     // fed in pieces, as read_recording does, so that both take the same paths
-    for (size_t at = kFileHeader; at < size; at += 1 << 16)
-        r.feed(data + at, std::min<size_t>(size - at, 1 << 16), at);
+    for (size_t at = kFileHeader; at < size; at += 1 << 16) {
+        const size_t n = std::min<size_t>(size - at, 1 << 16);
+        r.feed(data + at, n, at);
+        if (progress && !progress(at + n, size))
+            throw ReadCancelled{};
+    }
     return r.finish();
 }
 
-Recording read_recording(const std::string& path)
+Recording read_recording(const std::string& path, const ReadProgress& progress)
 {
     auto fail = [&](ErrorCode code, std::string why = {}) {
         std::vector<std::pair<std::string, std::string>> facts{{"file", path}};
@@ -1065,6 +1069,8 @@ Recording read_recording(const std::string& path)
             break;
         r.feed(chunk.data(), got, at);
         at += got;
+        if (progress && !progress(at, std::max<uint64_t>(at, static_cast<uint64_t>(st.st_size))))
+            throw ReadCancelled{};
     }
     if (std::ferror(f))
         fail(ErrorCode::RecordingCannotOpen, std::strerror(errno));

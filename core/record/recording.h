@@ -50,6 +50,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -132,8 +134,17 @@ struct Recording {
 // it applies, the byte: a directory, an empty file, another program's file, a wrong magic,
 // a newer format, a damaged or cut header, a damaged record. A file that ends early (the
 // run was killed) is returned with complete = false and every whole record before the end.
-Recording read_recording(const std::string& path);
-Recording parse_recording(const uint8_t* data, size_t size, const std::string& name);
+//
+// progress, when given, is called after every piece read (about every 64 KiB of the file)
+// with the bytes read so far and the file's size; when it returns false the reading stops
+// and ReadCancelled is thrown. It runs on the reading thread.
+struct ReadCancelled : std::exception {
+    const char* what() const noexcept override { return "reading the recording was cancelled"; }
+};
+using ReadProgress = std::function<bool(uint64_t done, uint64_t total)>;
+Recording read_recording(const std::string& path, const ReadProgress& progress = {});
+Recording parse_recording(const uint8_t* data, size_t size, const std::string& name,
+                          const ReadProgress& progress = {});
 
 // A recording read as its bytes arrive (a rank's events streamed to rank 0), with the same
 // checks as read_recording: feed the bytes in order, take what is whole so far.

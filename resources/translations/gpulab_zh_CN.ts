@@ -1956,6 +1956,26 @@
         <source>Devices, Allreduce and Engine now show %1 (recorded on %2)</source>
         <translation>设备、Allreduce 和引擎视图现在显示 %1（录制于 %2）</translation>
     </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Stop reading the recording; the lab stays as it was</source>
+        <translation>停止读取该记录；实验室保持原样</translation>
+    </message>
+    <message>
+        <source> and %1 more</source>
+        <translation> 及另外 %1 个</translation>
+    </message>
+    <message>
+        <source>Opening %1 was cancelled</source>
+        <translation>已取消打开 %1</translation>
+    </message>
+    <message>
+        <source>Reading %1… (the lab stays usable; Cancel stops it)</source>
+        <translation>正在读取 %1…（实验室仍可使用；“取消”可停止读取）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
@@ -2108,6 +2128,13 @@ asked for %2 with %3 in use</source>
     <message>
         <source>  peak and low per minibatch</source>
         <translation>  每个小批量的峰值与低谷</translation>
+    </message>
+</context>
+<context>
+    <name>gpulab::ReplayLoader</name>
+    <message>
+        <source>%1: not enough memory to read this recording</source>
+        <translation>%1：内存不足，无法读取此记录</translation>
     </message>
 </context>
 <context>
