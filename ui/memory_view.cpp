@@ -15,6 +15,8 @@
 #include <QTextStream>
 #include <QVBoxLayout>
 
+#include <limits>
+
 namespace gpulab {
 
 namespace {
@@ -150,6 +152,8 @@ void MemoryView::initSlot(Slot& s, const RunInfo& run)
     s.curMin.assign(size_t(n), 0.0);
     s.lastKey.assign(size_t(n), 0.0);
     s.buckets.assign(size_t(n), Bucket{});
+    s.committedKey.assign(size_t(n), std::numeric_limits<double>::lowest());
+    s.provisional.assign(size_t(n), 0);
     s.oom = m_plot->addGraph();
     s.oom->setLineStyle(QCPGraph::lsNone);
     s.oom->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCrossCircle, QPen(Qt::black, 2.5),
@@ -232,6 +236,18 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
     Slot& s = *sp;
     const int n = static_cast<int>(s.graphs.size());
     std::vector<QVector<double>> keys(static_cast<size_t>(n)), values(static_cast<size_t>(n));
+    bool memory = false;
+    for (const Event& e : events)
+        if (e.is<ev::MemAlloc>() || e.is<ev::MemFree>()) {
+            memory = true;
+            break;
+        }
+    // the open buckets' points drawn at the last drain: taken back, the buckets go on
+    for (int d = 0; memory && d < n; ++d)
+        if (s.provisional[size_t(d)]) {
+            s.graphs[size_t(d)]->data()->removeAfter(s.committedKey[size_t(d)]);
+            s.provisional[size_t(d)] = 0;
+        }
     for (const Event& e : events) {
         if (e.is<ev::MinibatchLoss>()) {
             // a minibatch ended: its peak and low per device, then the next one starts here
@@ -299,11 +315,22 @@ void MemoryView::consume(const std::vector<Event>& events, const RunInfo& run)
         s.lastKey[size_t(e.device)] = t;
         m_maxT = std::max(m_maxT, t);
     }
-    // what arrived in this drain is drawn now, not with the next one
-    for (int d = 0; d < n; ++d) {
-        flushBucket(s.buckets[size_t(d)], keys[size_t(d)], values[size_t(d)]);
-        if (!keys[size_t(d)].isEmpty())
-            s.graphs[size_t(d)]->addData(keys[size_t(d)], values[size_t(d)], true);
+    // What arrived in this drain is drawn now, not with the next one: the closed buckets for
+    // good, the open one provisionally (its points as if it closed now). The next drain takes
+    // those back and fills the bucket on, so the curve (and memory.csv) is the same however
+    // the events were split into drains: a live run's ticks or a replay's.
+    for (int d = 0; memory && d < n; ++d) {
+        QVector<double>& k = keys[size_t(d)];
+        QVector<double>& v = values[size_t(d)];
+        if (!k.isEmpty())
+            s.committedKey[size_t(d)] = k.back();
+        Bucket open = s.buckets[size_t(d)];
+        if (open.count > 0) {
+            flushBucket(open, k, v);
+            s.provisional[size_t(d)] = 1;
+        }
+        if (!k.isEmpty())
+            s.graphs[size_t(d)]->addData(k, v, true);
     }
 }
 

@@ -80,6 +80,11 @@ private:
         QCPItemText* budgetText = nullptr;
         std::vector<double> lastKey;    // per device, keeps keys sorted
         std::vector<Bucket> buckets;    // per device
+        // per device: the key of the last point drawn for good, and whether the open
+        // bucket's points are drawn after it (provisionally: taken back at the next drain,
+        // so that the points do not depend on how the events were split into drains)
+        std::vector<double> committedKey;
+        std::vector<char> provisional;
         double oomT = -1;
         int oomDevice = -1;
         QString mode;                   // "sync", "async", "bounded" in the UI's language
