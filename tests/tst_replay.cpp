@@ -3,6 +3,7 @@
 // the controls (play/pause, speed, scrub, epoch, allreduce step) move the views, several
 // recordings overlay, an incomplete one says so, a bad one changes nothing, and a live run
 // leaves replay mode. The examples shipped with the lab open and read completely.
+#include "allreduce_view.h"
 #include "control_panel.h"
 #include "main_window.h"
 #include "memory_view.h"
@@ -99,9 +100,9 @@ private slots:
     }
 
     // `gpulab --replay FILE --export-dir DIR --quit` writes what the live run wrote: the
-    // same files, the training CSVs, the events and the trace byte for byte. (The Memory
-    // view thins each drain's allocations, so memory.csv follows how the events were
-    // drained and is not compared.)
+    // same files, the training CSVs, memory.csv, the events and the trace byte for byte
+    // (the Memory view thins the allocations in 5 ms buckets whose points do not depend on
+    // how the events were split into drains).
     void headlessReplayExportsWhatTheLiveRunExported()
     {
         const QString out = path(QStringLiteral("replayed"));
@@ -110,7 +111,7 @@ private slots:
                          QStringLiteral("--quit")},
                         &err),
                  0);
-        for (const char* name : {"training_loss.csv", "training_epochs.csv", "events.csv", "trace.json"}) {
+        for (const char* name : {"training_loss.csv", "training_epochs.csv", "memory.csv", "events.csv", "trace.json"}) {
             const QByteArray live = readAll(QDir(m_liveExport).filePath(QLatin1String(name)));
             const QByteArray replayed = readAll(QDir(out).filePath(QLatin1String(name)));
             QVERIFY2(live.size() > 40, name);
@@ -130,7 +131,7 @@ private slots:
                         &err),
                  0);
         QVERIFY2(err.contains("replay of run 1 ended"), err.constData());
-        for (const char* name : {"training_loss.csv", "training_epochs.csv", "events.csv"})
+        for (const char* name : {"training_loss.csv", "training_epochs.csv", "memory.csv", "events.csv"})
             QVERIFY2(readAll(QDir(m_liveExport).filePath(QLatin1String(name))) ==
                          readAll(QDir(played).filePath(QLatin1String(name))),
                      name);
@@ -234,6 +235,62 @@ private slots:
         w.openRecordingsInBackground({m_other});
         QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
         QCOMPARE(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("one.gpurec"));
+    }
+
+    // The keys of a live run act on a replay: F6 (Pause/Resume) pauses and plays it, F10
+    // (Step) pauses at the next allreduce step, whose transfers the Allreduce view then has.
+    void keysPauseAndStepAReplay()
+    {
+        MainWindow w;
+        w.show();
+        w.activateWindow();
+        QVERIFY(QTest::qWaitForWindowActive(&w));
+        QString error;
+        QVERIFY2(w.openRecordings({m_recording}, &error), qPrintable(error));
+        ReplaySession* s = w.replaySession();
+        QVERIFY(s->playing()); // a recording plays once open
+
+        QTest::keyClick(&w, Qt::Key_F6);
+        QVERIFY(!s->playing());
+        const double paused = s->position();
+        QTest::qWait(150);
+        QCOMPARE(s->position(), paused); // paused: the playhead stays
+        QTest::keyClick(&w, Qt::Key_F6);
+        QVERIFY(s->playing());
+        QTRY_VERIFY_WITH_TIMEOUT(s->position() > paused, 10000); // and moves on
+        QTest::keyClick(&w, Qt::Key_F6);
+        QVERIFY(!s->playing());
+
+        // F10 from the start: each press, the end of the next allreduce step, paused there
+        w.replaySeek(0);
+        const std::vector<double>& steps = s->primary().stepTimes();
+        QVERIFY(steps.size() > 4);
+        auto fed = [&](auto pred) {
+            int n = 0;
+            for (const Event& e : s->primary().events())
+                n += pred(e) ? 1 : 0;
+            return n;
+        };
+        double at = 0;
+        for (int press = 0; press < 4; ++press) {
+            QTest::keyClick(&w, Qt::Key_F10);
+            QVERIFY(!s->playing());
+            const double expected = *std::upper_bound(steps.begin(), steps.end(), at);
+            QCOMPARE(s->position(), expected);
+            at = expected;
+            // every step that ended by then has reached the views, none after it
+            const int stepsFed = fed([](const Event& e) { return e.is<ev::AllreduceStep>(); });
+            QCOMPARE(stepsFed, int(std::upper_bound(steps.begin(), steps.end(), at) - steps.begin()));
+            const int gradSnapshots = fed([](const Event& e) {
+                const auto* snap = e.get<ev::Snapshot>();
+                return snap && snap->what != SnapshotWhat::Params;
+            });
+            QCOMPARE(w.allreduceView()->receivedCount(), stepsFed + gradSnapshots);
+        }
+        // F6 then plays on from that step
+        QTest::keyClick(&w, Qt::Key_F6);
+        QVERIFY(s->playing());
+        QTRY_VERIFY_WITH_TIMEOUT(s->position() > at, 10000);
     }
 
     // In the window: the panel, the controls, scrubbing back and forth, epochs, steps.
