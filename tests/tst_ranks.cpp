@@ -321,7 +321,7 @@ private slots:
     {
         const QString name = QTest::currentTestFunction();
         if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero" ||
-            name == "eventStreamsMergeOnRankZero")
+            name == "eventStreamsMergeOnRankZero" || name == "streamedRecordingReadsAsTheFile")
             return;
         if (!ranks_available())
             QSKIP("this build has no Gloo (libgloo-dev): no ranks in separate processes");
@@ -577,6 +577,64 @@ private slots:
         const QByteArray named = "gpulab-cli train (rank " + QByteArray::number(1 - silent) + "): rank " +
                                  QByteArray::number(silent) + " stopped";
         QVERIFY2(out[1 - silent].contains(named), out[1 - silent].constData());
+    }
+
+    // What a rank streams is a recording: RecordingWriter onto an open stream, read back by
+    // RecordingStreamReader however the bytes are cut (here one at a time), gives the events
+    // and snapshots read_recording gives.
+    void streamedRecordingReadsAsTheFile()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath("s.gpurec");
+        {
+            std::FILE* f = std::fopen(path.toLocal8Bit().constData(), "wb");
+            QVERIFY(f);
+            RecordingHeader h;
+            h.program = "test";
+            h.devices = {"a", "b"};
+            RecordingWriter w(f, "the stream", h);
+            w.add(Event{.t_us = 1, .data = ev::RunBegin{.settings = "s", .devices = 2}});
+            Snapshot snap{.what = SnapshotWhat::Params, .epoch = 1, .batch = 2, .device = 1, .tensor = "all",
+                          .names = {"W"}, .values = {{1.5f, -2.0f, 3.25f}}};
+            w.add(Event{.t_us = 2, .device = 1, .data = ev::Snapshot{.index = 0, .epoch = 1, .batch = 2, .tensor = "all"}},
+                  &snap);
+            w.add(Event{.t_us = 3, .device = 1, .data = ev::Op{.op = "x", .t_end_us = 4}});
+            w.add(Event{.t_us = 5, .data = ev::RunEnd{.status = "completed"}});
+            w.finish(RunStatus::Completed, {});
+            QVERIFY(!w.failed());
+        }
+        const Recording file = read_recording(path.toStdString());
+        QFile f(path);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray bytes = f.readAll();
+        RecordingStreamReader r("the stream");
+        std::vector<Event> events;
+        for (char c : bytes) {
+            r.feed(reinterpret_cast<const uint8_t*>(&c), 1);
+            for (Event& e : r.take_events())
+                events.push_back(std::move(e));
+        }
+        QVERIFY(r.has_header());
+        QCOMPARE(r.header().devices, file.header.devices);
+        QVERIFY(r.ended());
+        QCOMPARE(r.status(), std::string("completed"));
+        QCOMPARE(events.size(), file.events.size());
+        QVERIFY(events == file.events);
+        const auto* s = events[1].get<ev::Snapshot>();
+        QVERIFY(s);
+        QVERIFY(r.snapshot(s->index));
+        QCOMPARE(r.snapshot(s->index)->values, file.snapshots.at(size_t(s->index))->values);
+        // a damaged byte is refused, as in a file
+        RecordingStreamReader bad("bad");
+        QByteArray broken = bytes;
+        broken[40] = char(broken[40] ^ 0x55);
+        bool refused = false;
+        try {
+            bad.feed(reinterpret_cast<const uint8_t*>(broken.constData()), size_t(broken.size()));
+        } catch (const GpulabError&) {
+            refused = true;
+        }
+        QVERIFY(refused);
     }
 
     void unreachableMaster()
