@@ -497,6 +497,9 @@ private slots:
             const QString line = o.out.mid(at, o.out.indexOf('\n', at) - at);
             QVERIFY2(line.contains("training diverged") || line.contains("stopped"), qPrintable(line));
         }
+        // a rank's device is named by its number in the job (rank 1's device 0 is device 1)
+        if (o.out.contains("[rank 1] gpulab-cli train (rank 1): the loss"))
+            QVERIFY2(o.out.contains("(device 1)"), qPrintable(o.out));
     }
 
     // Rank 1 runs out of memory (its own --memory-budget: not a setting the ranks share):

@@ -590,7 +590,7 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
         }
         auto inject = inject_in_loss_op;
         push_loss_readback(eng, d, loss, r.readback_vars[static_cast<size_t>(d)],
-                           [=, lr = c.lr, cnt = cnt](std::vector<float>& v) { // (clang 14 cannot capture a binding)
+                           [=, lr = c.lr, cnt = cnt, first = r.first](std::vector<float>& v) { // (clang 14 cannot capture a binding)
                                if (inject)
                                    inject(d, epoch, b);
                                const double l = v[0];
@@ -606,7 +606,7 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
                                                               : ErrorCode::LossInfinite,
                                              {{"epoch", std::to_string(epoch)},
                                               {"batch", std::to_string(b + 1)},
-                                              {"device", std::to_string(d)},
+                                              {"device", std::to_string(first + d)}, // the job's number
                                               {"lr", text(lr)}});
                                    if (std::isfinite(l))
                                        err.facts.push_back({"loss", text(mean)});
