@@ -13,6 +13,8 @@
 #include "trace/trace_export.h"
 #include "record/recording.h"
 #include "rank/kv_store.h"
+#include "rank/nccl_rank.h"
+#include "rank/nccl_rank_plan.h"
 #include "rank/rank_events.h"
 #include "rank/rank_group.h"
 #include "train/settings.h"
@@ -325,6 +327,7 @@ int cmd_train(const std::vector<std::string>& argv)
     RankOptions rank_opts;
     bool ranked = false;  // one rank of a job of several
     bool verbose = false; // a rank other than 0 prints its lines too
+    GpuRankPlan gpu_rank;  // a GPU rank's GPUs
     try {
         std::vector<std::string> with_value = {"--data",  "--trace", "--csv",   "--synthetic", "--record",
                                                "--world", "--rank",  "--master", "--token",    "--timeout",
@@ -367,10 +370,14 @@ int cmd_train(const std::vector<std::string>& argv)
         ranked = rank_options_from(a, &rank_opts);
         verbose = a.has("--verbose");
         if (ranked) {
-            if (cfg.backend == Backend::Cuda)
-                throw GpulabError(Error(ErrorCode::RankCudaNeedsNccl));
             if (!ranks_available())
                 throw GpulabError(Error(ErrorCode::RanksNotBuilt));
+            if (cfg.backend == Backend::Cuda) {
+                const auto [local, from] = local_rank_from_environment();
+                const GpuRankAsk ask{rank_opts.rank, cfg.devices, cuda_device_count(), nccl_available(), local, from};
+                if (Error e = plan_gpu_rank(ask, &gpu_rank))
+                    throw GpulabError(e);
+            }
             if (cfg.batch_size < static_cast<int64_t>(cfg.devices) * rank_opts.world)
                 throw Usage("--batch-size " + std::to_string(cfg.batch_size) + " is smaller than the " +
                             std::to_string(cfg.devices * rank_opts.world) +
@@ -436,6 +443,8 @@ int cmd_train(const std::vector<std::string>& argv)
             group = join_ranks(rank_opts, rank_settings_text(cfg, *data), [&](const Error& e) {
                 std::fprintf(stderr, "%s: refused a rank: %s\n", who.c_str(), english(e).c_str());
             });
+            if (cfg.backend == Backend::Cuda)
+                group = join_nccl_ranks(std::move(group), gpu_rank.first_gpu, rank_opts.timeout);
         } catch (const GpulabError& e) {
             std::fprintf(stderr, "%s: %s\n", who.c_str(), english(e.error).c_str());
             return 1;
@@ -443,6 +452,9 @@ int cmd_train(const std::vector<std::string>& argv)
         if (show)
             std::fprintf(out, "rank %d of %d: %d device(s) here, %d in the job\n", rank_opts.rank, rank_opts.world,
                          cfg.devices, cfg.devices * rank_opts.world);
+        if (show && cfg.backend == Backend::Cuda)
+            std::fprintf(out, "rank %d: from GPU %d on (rank %d on this machine: %s); NCCL sums the ranks' gradients\n",
+                         rank_opts.rank, gpu_rank.first_gpu, gpu_rank.local, gpu_rank.local_from.c_str());
     }
 
     // The trainer's events; rank 0 of a job also merges every rank's into job_events, and

@@ -1,6 +1,7 @@
 // gpulab-cli launch: a job of N ranks on this machine, one process each. The launcher picks
 // the rendezvous address (127.0.0.1 and a free port unless --master says otherwise) and a
-// random token, starts `gpulab-cli train ... --world N --rank R`, prefixes every line a rank
+// random token, starts `gpulab-cli train ... --world N --rank R` (with GPULAB_LOCAL_RANK=R: a GPU
+// rank's index on this machine, nccl_rank_plan.h), prefixes every line a rank
 // prints with "[rank R] ", and exits with the code of the first rank that failed, naming it.
 // Ctrl-C (SIGINT/SIGTERM) goes to every rank; the launcher then exits 130.
 #include "cli_commands.h"
@@ -163,6 +164,7 @@ int cmd_launch(const std::vector<std::string>& argv)
             ::dup2(fds[1], STDERR_FILENO);
             std::signal(SIGINT, SIG_DFL);
             std::signal(SIGTERM, SIG_DFL);
+            ::setenv("GPULAB_LOCAL_RANK", std::to_string(r).c_str(), 1); // one thread here: safe
             std::vector<char*> cargs;
             for (auto& s : args)
                 cargs.push_back(s.data());

@@ -11,6 +11,9 @@
 
 #ifdef GPULAB_HAVE_NCCL
 #include "comm/nccl_allreduce.h"
+#include "rank/kv_store.h"
+#include "rank/nccl_rank.h"
+#include "rank/rank_group.h"
 #endif
 
 #ifdef GPULAB_HAVE_CUDA
@@ -19,8 +22,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <stdexcept>
 #include <thread>
@@ -186,5 +192,171 @@ PT_TEST(async_and_bounded_modes_train_like_sync)
     require_ok(verify_training("4 devices, async = sync", async, sync, data, 1e-6, 1e-5, 1e-4));
     require_ok(verify_training("4 devices, bounded = sync", bounded, sync, data, 1e-6, 1e-5, 1e-4));
 }
+
+// ---- GPU ranks: NCCL across ranks (here threads of one process, each its own rank, meeting
+// through the TCP store on loopback; gpulab-cli launch runs them as processes) ----
+#ifdef GPULAB_HAVE_NCCL
+namespace {
+
+using namespace std::chrono_literals;
+
+void require_nccl_ranks()
+{
+    require_cuda();
+    std::string why;
+    if (!nccl_available(&why))
+        PT_SKIP(why);
+    if (!ranks_available(&why))
+        PT_SKIP(why);
+}
+
+int free_port()
+{
+    KvServer s("127.0.0.1", 0, {});
+    return s.port();
+}
+
+RankOptions rank_options(int rank, int world, int port, std::chrono::milliseconds timeout)
+{
+    RankOptions o;
+    o.world = world;
+    o.rank = rank;
+    o.master = "127.0.0.1:" + std::to_string(port);
+    o.token = "nccl-test";
+    o.timeout = timeout;
+    return o;
+}
+
+// Each rank adds (i mod 97) x (rank + 1) at i, and rank + 0.5 as the value beside it, on
+// `gpu`; every rank must end with the sums (whole numbers: exact in float).
+void sum_on_gpu(RankGroup& g, int gpu)
+{
+    auto dev = make_cuda_device(0, kDefaultMemoryBudget, nullptr, gpu);
+    auto* cuda = dynamic_cast<CudaDevice*>(dev.get());
+    PT_VERIFY(cuda && cuda->gpu() == gpu);
+    const size_t n = 61706 + 3;
+    std::vector<float> mine(n), back(n);
+    for (size_t i = 0; i < n; ++i)
+        mine[i] = float(i % 97) * float(g.rank() + 1);
+    auto memory = dev->allocate(int64_t(n * 4));
+    float* buf = static_cast<float*>(memory->data());
+    for (int round = 0; round < 3; ++round) {
+        dev->upload(buf, mine.data(), int64_t(n * 4));
+        float value = float(g.rank()) + 0.5f;
+        PT_VERIFY(g.device_allreduce_sum(*dev, buf, n, &value));
+        dev->download(back.data(), buf, int64_t(n * 4));
+        const int w = g.world();
+        size_t wrong = 0;
+        for (size_t i = 0; i < n; ++i)
+            wrong += back[i] != float(i % 97) * float(w * (w + 1) / 2);
+        PT_VERIFY2(wrong == 0, std::to_string(wrong) + " of " + std::to_string(n) + " sums wrong");
+        PT_COMPARE(value, float(w * w) / 2.0f);
+    }
+}
+
+} // namespace
+
+PT_TEST(nccl_rank_of_one_sums_on_its_gpu)
+{
+    require_nccl_ranks();
+    const int port = free_port();
+    auto g = join_nccl_ranks(join_ranks(rank_options(0, 1, port, 60s), "backend=cuda\n"), 0, 60s);
+    PT_COMPARE(g->first_gpu(), 0);
+    sum_on_gpu(*g, 0);
+    g->finish();
+}
+
+// Two ranks, one GPU each, as two threads of this process.
+PT_TEST(nccl_ranks_sum_across_two_gpus)
+{
+    require_nccl_ranks();
+    const int gpus = cuda_device_count();
+    if (gpus < 2)
+        PT_SKIP("needs 2 GPUs, found " + std::to_string(gpus));
+    const int port = free_port();
+    std::string failed[2];
+    auto rank = [&](int r) {
+        try {
+            auto g = join_nccl_ranks(join_ranks(rank_options(r, 2, port, 60s), "backend=cuda\n"), r, 60s);
+            sum_on_gpu(*g, r);
+            g->finish();
+        } catch (const plain_test::Failure& f) {
+            failed[r] = f.what;
+        } catch (const GpulabError& e) {
+            failed[r] = english(e.error);
+        } catch (const std::exception& e) {
+            failed[r] = e.what();
+        }
+    };
+    std::thread one(rank, 1);
+    rank(0);
+    one.join();
+    PT_VERIFY2(failed[0].empty() && failed[1].empty(), "rank 0: " + failed[0] + "; rank 1: " + failed[1]);
+}
+
+// Rank 1 joins the ranks but never makes the NCCL communicator: rank 0's NCCL would wait for
+// it for ever. It must give up within its timeout, say so, and tell rank 1.
+PT_TEST(nccl_init_gives_up_when_a_rank_never_comes)
+{
+    require_nccl_ranks();
+    const int port = free_port();
+    std::atomic<bool> done{false};
+    std::optional<std::pair<int, std::string>> heard;
+    std::thread absent([&] {
+        try {
+            auto g = join_ranks(rank_options(1, 2, port, 60s), "backend=cuda\n");
+            for (int i = 0; i < 600 && !heard; ++i) {
+                heard = g->failure();
+                std::this_thread::sleep_for(100ms);
+            }
+            g->finish();
+        } catch (const std::exception&) {
+        }
+    });
+    const auto t0 = std::chrono::steady_clock::now();
+    Error got;
+    try {
+        auto joined = join_ranks(rank_options(0, 2, port, 3s), "backend=cuda\n");
+        auto g = join_nccl_ranks(std::move(joined), 0, 3s);
+    } catch (const GpulabError& e) {
+        got = e.error;
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    absent.join();
+    std::printf("  after %.1f s: %s\n  rank 1 heard: %s\n", s, english(got).c_str(),
+                heard ? heard->second.c_str() : "(nothing)");
+    PT_VERIFY2(got.code == ErrorCode::RankNcclInitTimeout, english(got));
+    PT_COMPARE(english(got), std::string("the ranks' NCCL communicator was not ready within 3 s; start every rank, "
+                                         "or allow more time with --timeout"));
+    PT_VERIFY(s < 20);
+    PT_VERIFY(heard && heard->first == 0 && heard->second == english(got));
+}
+
+// Two ranks on one GPU: NCCL refuses them (both on the same device). Each rank must say so
+// promptly, not hang. (gpulab-cli refuses such a job before NCCL sees it: nccl_rank_plan.h.)
+PT_TEST(nccl_refuses_two_ranks_on_one_gpu_without_hanging)
+{
+    require_nccl_ranks();
+    const int port = free_port();
+    Error got[2];
+    auto rank = [&](int r) {
+        try {
+            auto g = join_nccl_ranks(join_ranks(rank_options(r, 2, port, 30s), "backend=cuda\n"), 0, 30s);
+            g->finish();
+        } catch (const GpulabError& e) {
+            got[r] = e.error;
+        }
+    };
+    const auto t0 = std::chrono::steady_clock::now();
+    std::thread one(rank, 1);
+    rank(0);
+    one.join();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("  after %.1f s:\n  rank 0: %s\n  rank 1: %s\n", s, english(got[0]).c_str(), english(got[1]).c_str());
+    PT_VERIFY(s < 30);
+    for (const Error& e : got)
+        PT_VERIFY2(e.code == ErrorCode::RankNcclInitFailed || e.code == ErrorCode::RankLost, english(e));
+}
+#endif
 
 PT_MAIN()

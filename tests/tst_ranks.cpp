@@ -1,11 +1,16 @@
-// Ranks in separate processes: the rendezvous store's refusals, and gpulab-cli train/launch
+// Ranks in separate processes: the rendezvous store's refusals, GPU ranks' CPU side (where they
+// run, their refusals, NCCL's id through the store), and gpulab-cli train/launch
 // on loopback — the same losses as one process with as many devices, and faults (a killed
 // rank, an unreachable master, a port in use, a wrong token, Ctrl-C) that end with a clear
 // message instead of a hang. Bounds on time are generous: they catch hangs, not slowness.
+#include "data/synthetic.h"
+#include "device/device_factory.h"
 #include "rank/kv_store.h"
+#include "rank/nccl_rank_plan.h"
 #include "rank/rank_events.h"
 #include "rank/rank_group.h"
 #include "record/recording.h"
+#include "train/train_config.h"
 
 #include <QtTest>
 #include <QDir>
@@ -231,6 +236,34 @@ private slots:
         QVERIFY(one.wait({"k"}, 100ms));
     }
 
+    // NCCL's unique id is 128 opaque bytes (zeros, newlines, 0xff...): one rank puts it in the
+    // store, another, waiting for it on its own connection, gets every byte back.
+    void storeCarriesTheNcclIdIntact()
+    {
+        const RankJob job{"t", 2, "backend=cuda\n"};
+        KvServer server("127.0.0.1", 0, job);
+        std::vector<char> id(kNcclIdBytes);
+        for (size_t i = 0; i < id.size(); ++i)
+            id[i] = static_cast<char>((i * 151 + 7) % 256); // every byte value 0..255 is a multiple away
+        id[0] = 0;
+        id[1] = '\n';
+        id[127] = static_cast<char>(0xff);
+        std::optional<std::vector<char>> got;
+        std::thread reader([&] {
+            KvClient c("127.0.0.1", server.port(), 5000ms);
+            if (!c.hello("t", 1, 2, job.settings))
+                got = c.get("gloo/gpulab-nccl-unique-id", 10000ms);
+        });
+        KvClient writer("127.0.0.1", server.port(), 5000ms);
+        QCOMPARE(writer.hello("t", 0, 2, job.settings).code, ErrorCode::None);
+        std::this_thread::sleep_for(100ms); // the reader is waiting by now (or soon: get waits)
+        writer.set("gloo/gpulab-nccl-unique-id", id);
+        reader.join();
+        QVERIFY(got);
+        QCOMPARE(got->size(), kNcclIdBytes);
+        QVERIFY(*got == id);
+    }
+
     void storeNamesTheRankThatDropped()
     {
         const RankJob job{"t", 3, ""};
@@ -316,12 +349,83 @@ private slots:
         QVERIFY(!split_host_port("host:8o", &h, &p));
     }
 
+    // ---- GPU ranks, before any GPU (no Gloo, no GPU needed) ----
+    void gpuRankPlacesAndRefuses()
+    {
+        GpuRankPlan plan;
+        // torchrun's LOCAL_RANK; one device per rank: the rank's own GPU
+        QCOMPARE(plan_gpu_rank({.rank = 3, .devices = 1, .gpus = 2, .local_text = "1", .local_from = "LOCAL_RANK"}, &plan)
+                     .code,
+                 ErrorCode::None);
+        QCOMPARE(plan.first_gpu, 1);
+        QCOMPARE(plan.local_from, std::string("LOCAL_RANK"));
+        // no local index given: the rank modulo the GPUs
+        QCOMPARE(plan_gpu_rank({.rank = 5, .devices = 1, .gpus = 4}, &plan).code, ErrorCode::None);
+        QCOMPARE(plan.local, 1);
+        QCOMPARE(plan.first_gpu, 1);
+        QCOMPARE(plan.local_from, std::string("rank mod GPUs"));
+        // two devices per rank: GPUs 2 and 3 for the second rank of a machine
+        QCOMPARE(plan_gpu_rank({.rank = 1, .devices = 2, .gpus = 4, .local_text = "1", .local_from = "GPULAB_LOCAL_RANK"},
+                               &plan)
+                     .code,
+                 ErrorCode::None);
+        QCOMPARE(plan.first_gpu, 2);
+
+        // the refusals, word for word
+        Error e = plan_gpu_rank({.rank = 0, .gpus = 2, .nccl_built = false}, &plan);
+        QCOMPARE(english(e), std::string("GPU ranks need NCCL, and this gpulab was built without it; install NCCL and "
+                                         "build again, or use --backend cpu"));
+        e = plan_gpu_rank({.rank = 1, .devices = 1, .gpus = 1, .local_text = "1", .local_from = "GPULAB_LOCAL_RANK"}, &plan);
+        QCOMPARE(english(e), std::string("rank 1 is rank 1 on this machine (GPULAB_LOCAL_RANK) and would use GPU 1, but "
+                                         "this machine has 1 GPU(s); a GPU rank needs GPUs of its own: start fewer ranks "
+                                         "here, or give each fewer --devices"));
+        e = plan_gpu_rank({.rank = 1, .devices = 2, .gpus = 3, .local_text = "1", .local_from = "LOCAL_RANK"}, &plan);
+        QCOMPARE(e.code, ErrorCode::RankTooFewGpus);
+        QCOMPARE(e.fact("needs"), std::string("GPUs 2 to 3"));
+        e = plan_gpu_rank({.rank = 0, .devices = 1, .gpus = 0}, &plan); // no GPU at all
+        QCOMPARE(e.code, ErrorCode::RankTooFewGpus);
+        QCOMPARE(e.fact("gpus"), std::string("0"));
+        e = plan_gpu_rank({.rank = 0, .gpus = 2, .local_text = "one", .local_from = "OMPI_COMM_WORLD_LOCAL_RANK"}, &plan);
+        QCOMPARE(english(e), std::string("OMPI_COMM_WORLD_LOCAL_RANK is 'one', not a rank's index on this machine (0 or "
+                                         "more); unset it or give each rank its own"));
+        e = plan_gpu_rank({.rank = 0, .gpus = 2, .local_text = "-1", .local_from = "LOCAL_RANK"}, &plan);
+        QCOMPARE(e.code, ErrorCode::RankLocalIndexBad);
+    }
+
+    // A CPU rank and a GPU rank in one job: the rendezvous refuses the one that differs.
+    void gpuRankMixedWithCpuRankIsRefused()
+    {
+        const FashionMnist data = make_synthetic_dataset(600, 100, 1);
+        TrainConfig gpu, cpu;
+        gpu.backend = Backend::Cuda;
+        cpu.backend = Backend::Cpu;
+        const RankJob job{"t", 2, rank_settings_text(gpu, data)};
+        const Error e = admit_rank(job, "t", 1, 2, rank_settings_text(cpu, data));
+        QCOMPARE(english(e), std::string("rank 1 was refused: its backend is cpu but rank 0's is cuda; every rank must "
+                                         "train with the same settings"));
+        QCOMPARE(admit_rank(job, "t", 1, 2, rank_settings_text(gpu, data)).code, ErrorCode::None);
+    }
+
+    // Where CUDA cannot run, a GPU rank stops at once with why (before any rendezvous).
+    void gpuRankWithoutAGpuIsRefused()
+    {
+        std::string why;
+        if (cuda_usable(&why))
+            QSKIP("CUDA is usable here: the GPU checks run GPU ranks");
+        const Outcome o = cli({"train", "--backend", "cuda", "--world", "2", "--rank", "1", "--master",
+                               QString("127.0.0.1:%1").arg(freePort()), "--timeout", "30", "--synthetic", "600"});
+        QCOMPARE(o.code, 2);
+        QCOMPARE(o.out.trimmed(), QString::fromStdString("gpulab-cli train: --backend cuda: " + why + "; use --backend cpu"));
+        QVERIFY2(o.ms < 20000, qPrintable(QString("took %1 ms").arg(o.ms)));
+    }
+
     // ---- gpulab-cli over Gloo ----
     void init()
     {
         const QString name = QTest::currentTestFunction();
         if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero" ||
-            name == "eventStreamsMergeOnRankZero" || name == "streamedRecordingReadsAsTheFile")
+            name == "eventStreamsMergeOnRankZero" || name == "streamedRecordingReadsAsTheFile" ||
+            name.startsWith("gpuRank"))
             return;
         if (!ranks_available())
             QSKIP("this build has no Gloo (libgloo-dev): no ranks in separate processes");
@@ -765,6 +869,57 @@ private slots:
         const Outcome o = cli(common + QStringList{"--rank", "1", "--timeout", "3"});
         QCOMPARE(o.code, 1);
         QVERIFY2(o.out.contains("another process already joined as rank 1"), qPrintable(o.out));
+    }
+
+    // NCCL's id through the ranks' own rendezvous, TCP and file: rank 0's 128 bytes reach
+    // rank 1 intact, and an id of another size is refused.
+    void ncclIdTravelsThroughTheRendezvous()
+    {
+        std::vector<char> id(kNcclIdBytes);
+        for (size_t i = 0; i < id.size(); ++i)
+            id[i] = static_cast<char>(255 - i * 2);
+        QTemporaryDir dir;
+        for (const std::string& rendezvous : {std::string(), "file:" + dir.path().toStdString()}) {
+            const int port = freePort();
+            std::vector<char> got[2];
+            std::string failed[2];
+            auto rank = [&](int r) {
+                try {
+                    RankOptions o;
+                    o.world = 2;
+                    o.rank = r;
+                    o.master = "127.0.0.1:" + std::to_string(port);
+                    o.token = "t";
+                    o.timeout = 30000ms;
+                    o.rendezvous = rendezvous;
+                    auto g = join_ranks(o, "backend=cuda\n");
+                    got[r] = share_nccl_id(*g, r == 0 ? id : std::vector<char>());
+                    g->finish();
+                } catch (const GpulabError& e) {
+                    failed[r] = english(e.error);
+                }
+            };
+            std::thread one(rank, 1);
+            rank(0);
+            one.join();
+            QVERIFY2(failed[0].empty() && failed[1].empty(), (failed[0] + " / " + failed[1]).c_str());
+            QVERIFY(got[0] == id);
+            QVERIFY(got[1] == id);
+        }
+        // rank 0 with an id of the wrong size: refused before it reaches the store
+        RankOptions o;
+        o.world = 1;
+        o.master = "127.0.0.1:" + std::to_string(freePort());
+        o.token = "t";
+        auto g = join_ranks(o, "");
+        try {
+            share_nccl_id(*g, std::vector<char>(127));
+            QFAIL("an id of 127 bytes was shared");
+        } catch (const GpulabError& e) {
+            QCOMPARE(english(e.error), std::string("the NCCL id in the rendezvous store has 127 bytes, not 128; every "
+                                                   "rank must run the same gpulab"));
+        }
+        g->finish();
     }
 
 private:

@@ -92,7 +92,12 @@ const Phrase kPhrases[] = {
     {ErrorCode::RankSettingDiffers, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} was refused: its {setting} is {value} but rank 0's is {value0}; every rank must train with the same settings")},
     {ErrorCode::RankJoinTimeout, QT_TRANSLATE_NOOP("CoreMessages", "the ranks did not all join within {seconds} s; start every rank, or allow more time with --timeout")},
     {ErrorCode::RankLost, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} stopped ({why}); every rank of the job stops")},
-    {ErrorCode::RankCudaNeedsNccl, QT_TRANSLATE_NOOP("CoreMessages", "ranks in separate processes run on simulated CPU devices (Gloo); CUDA ranks are not available yet: use --backend cpu")},
+    {ErrorCode::RankCudaNeedsNccl, QT_TRANSLATE_NOOP("CoreMessages", "GPU ranks need NCCL, and this gpulab was built without it; install NCCL and build again, or use --backend cpu")},
+    {ErrorCode::RankLocalIndexBad, QT_TRANSLATE_NOOP("CoreMessages", "{variable} is '{value}', not a rank's index on this machine (0 or more); unset it or give each rank its own")},
+    {ErrorCode::RankTooFewGpus, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} is rank {local} on this machine ({from}) and would use {needs}, but this machine has {gpus} GPU(s); a GPU rank needs GPUs of its own: start fewer ranks here, or give each fewer --devices")},
+    {ErrorCode::RankNcclIdBad, QT_TRANSLATE_NOOP("CoreMessages", "the NCCL id in the rendezvous store has {bytes} bytes, not 128; every rank must run the same gpulab")},
+    {ErrorCode::RankNcclInitFailed, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} could not join the ranks' NCCL communicator on GPU {gpu}: {why}")},
+    {ErrorCode::RankNcclInitTimeout, QT_TRANSLATE_NOOP("CoreMessages", "the ranks' NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout")},
 };
 
 // The settings' names as messages use them (SettingSpec::label).

@@ -320,12 +320,12 @@ std::string cuda_versions()
     return s;
 }
 
-std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget, EventStream* trace)
+std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget, EventStream* trace, int on_gpu)
 {
     Error why;
     if (!cuda_usable(&why))
         throw GpulabError(why);
-    const int gpu = logical_index % cuda_device_count();
+    const int gpu = (on_gpu < 0 ? logical_index : on_gpu) % cuda_device_count();
     if (cuda_device_count() > 1)
         enable_peer_access_for(gpu);
     return std::make_unique<CudaDevice>(logical_index, gpu, memory_budget, trace);

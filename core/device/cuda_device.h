@@ -30,11 +30,11 @@ struct NcclComms; // comm/nccl_allreduce.cpp
 // ---- the backend as a whole -----------------------------------------------------------
 // cuda_usable(), cuda_device_count() and cuda_gpus() are declared in device_factory.h.
 
-// One logical device on physical GPU (logical_index mod cuda_device_count()). Peer access
-// is enabled between its GPU and every other GPU that already holds a device, and only
-// between those: GPUs the run does not use are left alone.
+// One logical device on physical GPU (gpu mod cuda_device_count(); gpu < 0: logical_index
+// instead). Peer access is enabled between its GPU and every other GPU that already holds a
+// device, and only between those: GPUs the run does not use are left alone.
 std::unique_ptr<Device> make_cuda_device(int logical_index, int64_t memory_budget,
-                                         EventStream* trace);
+                                         EventStream* trace, int gpu = -1);
 
 // The pairs (from, to) of GPUs whose peer access must be enabled when `gpu` first holds a
 // device, given the GPUs that held one before (both directions with each). Plain logic,

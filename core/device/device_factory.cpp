@@ -90,7 +90,7 @@ CudaVerdict cuda_verdict(std::string* why)
 }
 
 std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_t memory_budget,
-                                                  int threads_per_device, EventStream* trace)
+                                                  int threads_per_device, EventStream* trace, int first_gpu)
 {
     std::vector<std::unique_ptr<Device>> devices;
     if (kind == DeviceKind::Cuda) {
@@ -99,7 +99,7 @@ std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_
             throw GpulabError(why);
 #ifdef GPULAB_HAVE_CUDA
         for (int i = 0; i < n; ++i)
-            devices.push_back(make_cuda_device(i, memory_budget, trace));
+            devices.push_back(make_cuda_device(i, memory_budget, trace, first_gpu + i));
 #endif
         return devices;
     }

@@ -42,9 +42,10 @@ std::vector<GpuInfo> cuda_gpus();
 // "driver CUDA 13.0, runtime CUDA 13.0, cuDNN 9.19.0, NCCL 2.28.9"; says when not built.
 std::string cuda_versions();
 
-// n logical devices of the kind asked for. cuda: logical i on GPU i mod P. Throws
-// std::runtime_error when the backend is not usable.
+// n logical devices of the kind asked for. cuda: logical i on GPU (first_gpu + i) mod P
+// (first_gpu: where a GPU rank's devices start). Throws std::runtime_error when the backend is
+// not usable.
 std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_t memory_budget,
-                                                  int threads_per_device, EventStream* trace);
+                                                  int threads_per_device, EventStream* trace, int first_gpu = 0);
 
 } // namespace gpulab

@@ -142,7 +142,17 @@ const Entry kEntries[] = {
     {ErrorCode::RankLost, "rank_lost",
      "rank {rank} stopped ({why}); every rank of the job stops"},
     {ErrorCode::RankCudaNeedsNccl, "rank_cuda_needs_nccl",
-     "ranks in separate processes run on simulated CPU devices (Gloo); CUDA ranks are not available yet: use --backend cpu"},
+     "GPU ranks need NCCL, and this gpulab was built without it; install NCCL and build again, or use --backend cpu"},
+    {ErrorCode::RankLocalIndexBad, "rank_local_index_bad",
+     "{variable} is '{value}', not a rank's index on this machine (0 or more); unset it or give each rank its own"},
+    {ErrorCode::RankTooFewGpus, "rank_too_few_gpus",
+     "rank {rank} is rank {local} on this machine ({from}) and would use {needs}, but this machine has {gpus} GPU(s); a GPU rank needs GPUs of its own: start fewer ranks here, or give each fewer --devices"},
+    {ErrorCode::RankNcclIdBad, "rank_nccl_id_bad",
+     "the NCCL id in the rendezvous store has {bytes} bytes, not 128; every rank must run the same gpulab"},
+    {ErrorCode::RankNcclInitFailed, "rank_nccl_init_failed",
+     "rank {rank} could not join the ranks' NCCL communicator on GPU {gpu}: {why}"},
+    {ErrorCode::RankNcclInitTimeout, "rank_nccl_init_timeout",
+     "the ranks' NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout"},
 };
 
 const Entry* entry(ErrorCode c)

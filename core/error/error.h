@@ -99,6 +99,11 @@ enum class ErrorCode {
     RankJoinTimeout,          // seconds
     RankLost,                 // rank, why
     RankCudaNeedsNccl,        // 
+    RankLocalIndexBad,        // variable, value
+    RankTooFewGpus,           // rank, local, from, needs, gpus
+    RankNcclIdBad,            // bytes
+    RankNcclInitFailed,       // rank, gpu, why
+    RankNcclInitTimeout,      // seconds
 };
 
 struct Error {

@@ -78,7 +78,8 @@ std::string rank_settings_text(const TrainConfig& c, const FashionMnist& data)
     h = fnv(h, data.test.images.data(), static_cast<size_t>(test_count * kImagePixels) * sizeof(float));
     h = fnv(h, data.test.labels.data(), static_cast<size_t>(test_count) * sizeof(data.test.labels[0]));
     std::ostringstream o;
-    o << "model=lenet\n"
+    o << "backend=" << backend_name(c.backend) << "\n"
+      << "model=lenet\n"
       << "batch_size=" << c.batch_size << "\n"
       << "lr=" << text_of(c.lr) << "\n"
       << "seed=" << c.seed << "\n"

@@ -16,6 +16,7 @@
 
 namespace gpulab {
 
+class Device;
 struct FashionMnist;
 struct TrainConfig;
 
@@ -35,8 +36,9 @@ bool ranks_available(std::string* why = nullptr);
 // A random token: 16 hex digits.
 std::string random_token();
 
-// What every rank must share with rank 0, "name=value" per line: the model, the global batch,
-// lr, seed, mode, epochs, devices per rank, subsets and the training set's fingerprint.
+// What every rank must share with rank 0, "name=value" per line: the backend, the model, the
+// global batch, lr, seed, mode, epochs, devices per rank, subsets and the training set's
+// fingerprint.
 std::string rank_settings_text(const TrainConfig& c, const FashionMnist& data);
 
 class RankGroup {
@@ -72,6 +74,18 @@ public:
     // rank silent for kSilence (kv_store.h) counts as failed; so does rank 0 when its store
     // is lost.
     virtual std::optional<std::pair<int, std::string>> failure() { return std::nullopt; }
+
+    // ---- GPU ranks (nccl_rank.h) ----
+    // The GPU of this rank's first device (its others follow it); -1 for CPU ranks.
+    virtual int first_gpu() const { return -1; }
+    // Sums `count` floats at `data` on `device` (this rank's first device) over every rank in
+    // place, and `value` (host) with them. False where the ranks sum on the host
+    // (allreduce_sum). Throws as allreduce_sum.
+    virtual bool device_allreduce_sum(Device& device, float* data, size_t count, float* value)
+    {
+        (void)device, (void)data, (void)count, (void)value;
+        return false;
+    }
 };
 
 // Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its

@@ -346,7 +346,9 @@ RunResult Trainer::run()
             kind = DeviceKind::Cuda;
         if (kind == DeviceKind::CpuSim)
             set_cpu_kernel_threads(m_cfg.threads_per_device);
-        r.devices = make_devices(kind, r.n, m_cfg.memory_budget, m_cfg.threads_per_device, &m_trace);
+        // GPU ranks: from the rank's own GPU on (nccl_rank_plan.h)
+        const int first_gpu = m_ranks && m_ranks->first_gpu() >= 0 ? m_ranks->first_gpu() : 0;
+        r.devices = make_devices(kind, r.n, m_cfg.memory_budget, m_cfg.threads_per_device, &m_trace, first_gpu);
         for (auto& d : r.devices)
             res.device_names.push_back(d->name());
         if (on_devices_made) {
@@ -727,6 +729,7 @@ double Trainer::evaluate(Run& r)
 // The second stage of a job of ranks: after the devices' own allreduce every device of this
 // rank holds the rank's sum; one op on device 0 takes it to the host with the rank's loss,
 // sums both over every rank (Gloo), and puts the job's sum back on every device of the rank.
+// GPU ranks sum device 0's gradient where it is (NCCL) and copy it to the rank's other devices.
 // Rank 0 then records the minibatch's loss as one process would.
 void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tensor>& losses, int64_t b, int64_t bs)
 {
@@ -747,19 +750,24 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
              nb = ep.batches, buffer = r.rank_buffer] {
         const Tensor& g0 = grads.front();
         const int64_t count = g0.numel();
-        std::vector<float>& host = *buffer;
-        g0.device().download(host.data(), g0.f(), count * 4);
         double loss = 0;
         for (const Tensor& l : losses) {
             float v = 0;
             l.device().download(&v, l.f(), 4);
             loss += v;
         }
-        host.back() = static_cast<float>(loss);
         // the step across ranks, as this rank saw it: from its device 0 (a local number, as
         // every event of a rank; rank 0 numbers them globally) to every rank
         const double t0 = trace->now_us();
-        ranks->allreduce_sum(host.data(), host.size());
+        float summed = static_cast<float>(loss);
+        const bool on_gpu = ranks->device_allreduce_sum(g0.device(), g0.f(), static_cast<size_t>(count), &summed);
+        if (!on_gpu) {
+            std::vector<float>& host = *buffer;
+            g0.device().download(host.data(), g0.f(), count * 4);
+            host.back() = summed;
+            ranks->allreduce_sum(host.data(), host.size());
+            summed = host.back();
+        }
         trace->record(Event{.t_us = t0,
                             .data = ev::AllreduceStep{.t_end_us = trace->now_us(),
                                                       .epoch = epoch,
@@ -768,12 +776,17 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
                                                       .steps = 1,
                                                       .src = 0,
                                                       .dst = -1,
-                                                      .bytes = static_cast<int64_t>(host.size() * sizeof(float)),
-                                                      .phase = "gloo",
+                                                      .bytes = (count + 1) * static_cast<int64_t>(sizeof(float)),
+                                                      .phase = on_gpu ? "nccl" : "gloo",
                                                       .stage = AllreduceStage::AcrossRanks}});
-        for (const Tensor& g : grads)
-            g.device().upload(g.f(), host.data(), count * 4);
-        const double total = host.back();
+        if (on_gpu) {
+            for (size_t i = 1; i < grads.size(); ++i)
+                grads[i].device().copy_from(grads[i].f(), g0.device(), g0.f(), count * 4);
+        } else {
+            for (const Tensor& g : grads)
+                g.device().upload(g.f(), buffer->data(), count * 4);
+        }
+        const double total = summed;
         {
             std::lock_guard lock(em->mutex);
             em->loss_sum += total;

@@ -300,8 +300,28 @@
         <translation>rank {rank} 已停止（{why}）；本作业的所有 rank 都将停止</translation>
     </message>
     <message>
-        <source>ranks in separate processes run on simulated CPU devices (Gloo); CUDA ranks are not available yet: use --backend cpu</source>
-        <translation>多进程 rank 目前只能在模拟 CPU 设备上运行（Gloo）；尚不支持 CUDA rank：请使用 --backend cpu</translation>
+        <source>GPU ranks need NCCL, and this gpulab was built without it; install NCCL and build again, or use --backend cpu</source>
+        <translation>GPU rank 需要 NCCL，而本 gpulab 构建时没有 NCCL；请安装 NCCL 后重新构建，或使用 --backend cpu</translation>
+    </message>
+    <message>
+        <source>{variable} is &apos;{value}&apos;, not a rank&apos;s index on this machine (0 or more); unset it or give each rank its own</source>
+        <translation>{variable} 为“{value}”，不是本机上的 rank 序号（0 或更大）；请取消设置它，或给每个 rank 各自的序号</translation>
+    </message>
+    <message>
+        <source>rank {rank} is rank {local} on this machine ({from}) and would use {needs}, but this machine has {gpus} GPU(s); a GPU rank needs GPUs of its own: start fewer ranks here, or give each fewer --devices</source>
+        <translation>rank {rank} 是本机上的第 {local} 个 rank（{from}），将使用 {needs}，但本机只有 {gpus} 个 GPU；每个 GPU rank 需要独占的 GPU：请在本机少启动几个 rank，或减少每个 rank 的 --devices</translation>
+    </message>
+    <message>
+        <source>the NCCL id in the rendezvous store has {bytes} bytes, not 128; every rank must run the same gpulab</source>
+        <translation>会合存储中的 NCCL id 有 {bytes} 字节，而不是 128；所有 rank 必须运行同一个 gpulab</translation>
+    </message>
+    <message>
+        <source>rank {rank} could not join the ranks&apos; NCCL communicator on GPU {gpu}: {why}</source>
+        <translation>rank {rank} 无法在 GPU {gpu} 上加入各 rank 的 NCCL 通信器：{why}</translation>
+    </message>
+    <message>
+        <source>the ranks&apos; NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout</source>
+        <translation>{seconds} 秒内各 rank 的 NCCL 通信器仍未就绪；请启动所有 rank，或用 --timeout 留出更多时间</translation>
     </message>
 </context>
 <context>
