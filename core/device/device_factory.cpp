@@ -100,6 +100,8 @@ std::vector<std::unique_ptr<Device>> make_devices(DeviceKind kind, int n, int64_
 #ifdef GPULAB_HAVE_CUDA
         for (int i = 0; i < n; ++i)
             devices.push_back(make_cuda_device(i, memory_budget, trace, first_gpu + i));
+#else
+        (void)first_gpu;
 #endif
         return devices;
     }
