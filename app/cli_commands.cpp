@@ -262,6 +262,9 @@ int cmd_help()
         "  --timeout S            seconds to wait for the rendezvous and each collective (60)\n"
         "  --rendezvous file:DIR  meet in a shared folder (Gloo's FileStore) instead\n"
         "  --verbose              ranks other than 0 print their lines too\n"
+        "with --backend cuda the ranks sum gradients with NCCL, each on GPUs of its own: a rank\n"
+        "with local index L (GPULAB_LOCAL_RANK, LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, else the\n"
+        "rank mod the GPU count) uses GPUs L x --devices onwards\n"
         "\n"
         "sweep options (sync mode; also %s):\n"
         "  --devices N,N,...      device counts (default 1,2,4)\n"
@@ -374,7 +377,8 @@ int cmd_train(const std::vector<std::string>& argv)
                 throw GpulabError(Error(ErrorCode::RanksNotBuilt));
             if (cfg.backend == Backend::Cuda) {
                 const auto [local, from] = local_rank_from_environment();
-                const GpuRankAsk ask{rank_opts.rank, cfg.devices, cuda_device_count(), nccl_available(), local, from};
+                const GpuRankAsk ask{rank_opts.rank, cfg.devices, cuda_device_count(), nccl_available(),
+                                     local, from, nccl_shares_gpus_from_environment()};
                 if (Error e = plan_gpu_rank(ask, &gpu_rank))
                     throw GpulabError(e);
             }

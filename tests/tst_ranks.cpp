@@ -390,6 +390,15 @@ private slots:
                                          "more); unset it or give each rank its own"));
         e = plan_gpu_rank({.rank = 0, .gpus = 2, .local_text = "-1", .local_from = "LOCAL_RANK"}, &plan);
         QCOMPARE(e.code, ErrorCode::RankLocalIndexBad);
+        // NCCL_MULTI_RANK_GPU_ENABLE=1 (NCCL 2.30 and later): ranks may share a GPU
+        QCOMPARE(plan_gpu_rank({.rank = 1, .devices = 1, .gpus = 1, .local_text = "1", .local_from = "GPULAB_LOCAL_RANK",
+                                .share_gpus = true},
+                               &plan)
+                     .code,
+                 ErrorCode::None);
+        QCOMPARE(plan.first_gpu, 0);
+        QCOMPARE(plan_gpu_rank({.rank = 0, .devices = 1, .gpus = 0, .share_gpus = true}, &plan).code,
+                 ErrorCode::RankTooFewGpus);
     }
 
     // A CPU rank and a GPU rank in one job: the rendezvous refuses the one that differs.

@@ -50,6 +50,7 @@ public:
         release();
         if (failed.code != ErrorCode::RankLost)
             m_host->report_failure(english(failed));
+        m_host->finish(); // rank 0 keeps the store up until the others have heard (or 5 s)
         throw GpulabError(failed);
     }
 
@@ -59,6 +60,9 @@ public:
         release();
     }
 
+private:
+    // The unique id through the store, the communicator, the buffers of the value summed
+    // beside the gradient.
     void make()
     {
         GPULAB_CUDA_CHECK(cudaSetDevice(m_gpu));
@@ -110,6 +114,8 @@ public:
         m_value_dev = m_value_host = nullptr;
     }
 
+public:
+
     int rank() const override { return m_host->rank(); }
     int world() const override { return m_host->world(); }
     void allreduce_sum(float* data, size_t count) override { m_host->allreduce_sum(data, count); }
@@ -148,24 +154,28 @@ public:
         *m_value_host = *value;
         GPULAB_CUDA_CHECK(cudaMemcpyAsync(m_value_dev, m_value_host, sizeof(float), cudaMemcpyHostToDevice,
                                           dev->stream()));
+        ncclResult_t r;
         {
-            // Held until NCCL has launched its kernels (cuda_device.h says why).
+            // Around the group, as for every NCCL group (cuda_device.h). Not while NCCL
+            // finishes the launch without blocking: that may wait for the other ranks (its
+            // connections are made at the first allreduce), and ranks that are threads of one
+            // process (the tests) would then wait for each other's lock.
             std::lock_guard lock(cuda_global_mutex());
             GPULAB_CUDA_CHECK(ncclGroupStart());
-            ncclResult_t r = ncclAllReduce(data, data, count, ncclFloat, ncclSum, m_comm, dev->stream());
+            r = ncclAllReduce(data, data, count, ncclFloat, ncclSum, m_comm, dev->stream());
             if (r == ncclSuccess || r == ncclInProgress)
                 r = ncclAllReduce(m_value_dev, m_value_dev, 1, ncclFloat, ncclSum, m_comm, dev->stream());
             const ncclResult_t end = ncclGroupEnd();
             if (r == ncclSuccess || r == ncclInProgress)
                 r = end;
-            if (r != ncclSuccess && r != ncclInProgress) {
-                const std::string why = nccl_words(r, m_comm);
-                abort_comm();
-                throw GpulabError(lost(why));
-            }
-            if (Error e = wait_ready(deadline, false))
-                throw GpulabError(e);
         }
+        if (r != ncclSuccess && r != ncclInProgress) {
+            const std::string why = nccl_words(r, m_comm);
+            abort_comm();
+            throw GpulabError(lost(why));
+        }
+        if (Error e = wait_ready(deadline, false))
+            throw GpulabError(e);
         GPULAB_CUDA_CHECK(cudaMemcpyAsync(m_value_host, m_value_dev, sizeof(float), cudaMemcpyDeviceToHost,
                                           dev->stream()));
         GPULAB_CUDA_CHECK(cudaEventRecord(m_done, dev->stream()));

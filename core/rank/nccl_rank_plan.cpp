@@ -15,6 +15,12 @@ std::pair<std::string, std::string> local_rank_from_environment()
     return {"", ""};
 }
 
+bool nccl_shares_gpus_from_environment()
+{
+    const char* v = std::getenv("NCCL_MULTI_RANK_GPU_ENABLE");
+    return v && std::string(v) == "1";
+}
+
 Error plan_gpu_rank(const GpuRankAsk& ask, GpuRankPlan* plan)
 {
     if (!ask.nccl_built)
@@ -38,8 +44,10 @@ Error plan_gpu_rank(const GpuRankAsk& ask, GpuRankPlan* plan)
         p.local_from = "rank mod GPUs";
     }
     p.first_gpu = p.local * ask.devices;
+    if (ask.share_gpus && ask.gpus > 0)
+        p.first_gpu %= ask.gpus; // the devices follow it modulo the GPUs too (make_devices)
     const int last = p.first_gpu + ask.devices - 1;
-    if (last >= ask.gpus) {
+    if (last >= ask.gpus && !(ask.share_gpus && ask.gpus > 0)) {
         const std::string needs = ask.devices == 1 ? "GPU " + std::to_string(p.first_gpu)
                                                    : "GPUs " + std::to_string(p.first_gpu) + " to " + std::to_string(last);
         return Error(ErrorCode::RankTooFewGpus, {{"rank", std::to_string(ask.rank)},

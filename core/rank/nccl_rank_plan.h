@@ -18,6 +18,8 @@ class RankGroup;
 // that is set, else it is the rank modulo the machine's GPU count (right when every machine
 // runs as many ranks as it has GPUs, numbered machine by machine). A rank of --devices n
 // uses GPUs local x n ... local x n + n - 1: one GPU per device, none shared with another rank.
+// NCCL 2.28 refuses two ranks on one GPU; NCCL 2.30 and later allow it where
+// NCCL_MULTI_RANK_GPU_ENABLE=1, and so does this plan then (GPUs counted modulo the machine's).
 struct GpuRankAsk {
     int rank = 0;
     int devices = 1;            // per rank
@@ -25,6 +27,7 @@ struct GpuRankAsk {
     bool nccl_built = true;
     std::string local_text;     // the local index as the environment gave it; "" for none
     std::string local_from;     // the variable it came from
+    bool share_gpus = false;    // NCCL_MULTI_RANK_GPU_ENABLE=1
 };
 struct GpuRankPlan {
     int local = 0;              // the rank's local index
@@ -34,6 +37,8 @@ struct GpuRankPlan {
 
 // {value, variable} of the first local-index variable set, or {"", ""}.
 std::pair<std::string, std::string> local_rank_from_environment();
+// NCCL_MULTI_RANK_GPU_ENABLE=1 in the environment.
+bool nccl_shares_gpus_from_environment();
 
 // Code None and *plan filled when the rank can run; else RankCudaNeedsNccl,
 // RankLocalIndexBad or RankTooFewGpus with its facts.
