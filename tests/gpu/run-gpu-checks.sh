@@ -209,6 +209,59 @@ if [ "$HAVE_GPU" = 1 ]; then
     step "allreduce on one GPU, copy + add transfers (16 MiB and up)" env GPULAB_CUDA_FUSED_REDUCE=0 \
       "$BIN/gpulab-bench" allreduce --backend cuda --devices 2,4 --min-bytes 16777216
   fi
+  # GPU ranks: NCCL across processes (rank 0's unique id through the rendezvous store,
+  # ncclCommInitRank, each minibatch's allreduce across ranks on the GPU). A rank needs a GPU
+  # of its own (NCCL refuses two ranks on one GPU), so a one-GPU machine runs a job of one rank,
+  # which must give a plain run's losses, and refuses a second rank; two ranks need two GPUs.
+  # same_losses NAME A.csv B.csv: the minibatch losses of two --csv files agree within 5e-5
+  # relative (the ranks' tests' bound).
+  same_losses() {
+    local t0=$SECONDS verdict
+    verdict=$(awk -F, 'FNR == 1 { for (i = 1; i <= NF; i++) { if ($i == "kind") k = i; if ($i == "value") v = i }; next }
+      $k == "minibatch_loss" { if (FILENAME == ARGV[1]) a[na++] = $v; else b[nb++] = $v }
+      END {
+        if (na == 0 || na != nb) { printf "FAIL (%d and %d minibatch losses)", na, nb; exit }
+        w = 0; for (i = 0; i < na; i++) { d = a[i] - b[i]; if (d < 0) d = -d; r = d / (a[i] < 0 ? -a[i] : a[i]); if (r > w) w = r }
+        if (w <= 5e-5) printf "PASS (worst relative difference %.3g over %d minibatches)", w, na
+        else printf "FAIL (worst relative difference %.3g over %d minibatches)", w, na
+      }' "$2" "$3" 2>&1) || verdict="FAIL (cannot read $2 or $3)"
+    [ -n "$verdict" ] || verdict="FAIL (no verdict)"
+    say ""
+    record "$1" "$verdict" "$t0"
+  }
+  RANK_RUN=(--batch-size 240 --lr 0.9 --seed 3 --epochs 1 --subset 14400 --test-subset 480 --quiet "${DATA[@]}")
+  step "GPU ranks: a job of one rank (launch --nproc 1)" "$BIN/gpulab-cli" launch --nproc 1 -- --backend cuda \
+    --devices 1 "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-ranks-1.csv"
+  step "GPU ranks: one process, 1 device, to compare" "$BIN/gpulab-cli" train --backend cuda --devices 1 \
+    "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-process-1.csv"
+  same_losses "GPU ranks: one rank gives one process's losses" "$LOGDIR/gpu-process-1.csv" "$LOGDIR/gpu-ranks-1.csv"
+  if [ "${GPUS:-0}" -ge 2 ]; then
+    step "GPU ranks: launch --nproc 2, one GPU each" "$BIN/gpulab-cli" launch --nproc 2 -- --backend cuda \
+      --devices 1 "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-ranks-2.csv"
+    step "GPU ranks: one process, 2 devices, to compare" "$BIN/gpulab-cli" train --backend cuda --devices 2 \
+      "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-process-2.csv"
+    same_losses "GPU ranks: 2 ranks x 1 GPU give 1 process x 2 GPUs' losses" "$LOGDIR/gpu-process-2.csv" \
+      "$LOGDIR/gpu-ranks-2.csv"
+  else
+    say ""
+    record "GPU ranks: launch --nproc 2, one GPU each (needs 2 GPUs, found ${GPUS:-0})" SKIP "$SECONDS"
+    refused "GPU ranks: a second rank on a one-GPU machine is refused" 2 "a GPU rank needs GPUs of its own" \
+      "$BIN/gpulab-cli" launch --nproc 2 --timeout 20 -- --backend cuda --devices 1 "${RANK_RUN[@]}"
+    # Two ranks on the one GPU: NCCL 2.30 and later allow it with NCCL_MULTI_RANK_GPU_ENABLE=1;
+    # 2.28 has no such setting and refuses ("Duplicate GPU detected").
+    NCCL_VER=$("$BIN/gpulab-cli" devices | sed -n 's/.*NCCL \([0-9]*\)\.\([0-9]*\)\..*/\1 \2/p' | head -1)
+    if [ -n "$NCCL_VER" ] && awk -v v="$NCCL_VER" 'BEGIN { split(v, a, " "); exit !(a[1] > 2 || (a[1] == 2 && a[2] >= 30)) }'; then
+      step "GPU ranks: 2 ranks sharing the GPU (NCCL_MULTI_RANK_GPU_ENABLE=1)" env NCCL_MULTI_RANK_GPU_ENABLE=1 \
+        "$BIN/gpulab-cli" launch --nproc 2 -- --backend cuda --devices 1 "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-ranks-shared.csv"
+      step "GPU ranks: one process, 2 logical devices, to compare" "$BIN/gpulab-cli" train --backend cuda --devices 2 \
+        "${RANK_RUN[@]}" --csv "$LOGDIR/gpu-process-2-logical.csv"
+      same_losses "GPU ranks: 2 ranks on one GPU give 1 process x 2 devices' losses" "$LOGDIR/gpu-process-2-logical.csv" \
+        "$LOGDIR/gpu-ranks-shared.csv"
+    else
+      say ""
+      record "GPU ranks: 2 ranks sharing the GPU (NCCL ${NCCL_VER/ /.} refuses it; 2.30 and later allow it)" SKIP "$SECONDS"
+    fi
+  fi
 else
   say ""
   say "no usable CUDA device: the training runs on GPUs are skipped"
