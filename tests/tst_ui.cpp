@@ -1500,7 +1500,13 @@ private slots:
         QCOMPARE(engine->opsReceived(), opsIn(four));
         // the overlays still hold both; their tab says so
         QVERIFY(m.showView(QStringLiteral("training")));
-        QVERIFY(label->text().contains(QStringLiteral("all 2")));
+        QCOMPARE(label->text(), QStringLiteral("Devices · Allreduce · Engine show:"));
+        QVERIFY(label->toolTip().contains(QStringLiteral("overlay all 2 recordings")));
+        // a projector's large font: the words shorten so that the tabs keep their room
+        m.setProjectorMode(true);
+        QCOMPARE(label->text(), QStringLiteral("Others show:"));
+        m.setProjectorMode(false);
+        QCOMPARE(label->text(), QStringLiteral("Devices · Allreduce · Engine show:"));
         QCOMPARE(m.findChild<TrainingView*>()->runCount(), 2);
         // stepping through allreduce steps goes by the shown recording's steps
         m.replaySeek(0);

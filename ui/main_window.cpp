@@ -127,7 +127,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_recordingChooserLabel->setFont(chooserFont);
     m_recordingCombo = new QComboBox;
     m_recordingCombo->setObjectName(QStringLiteral("recordingCombo"));
-    m_recordingCombo->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    // never wider than leaves the tabs their room (a projector's 1024 pixels): long names elide
+    m_recordingCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    m_recordingCombo->setMinimumContentsLength(16);
     m_recordingCombo->setToolTip(tr("The recording the Devices, Allreduce and Engine views show; the Training and "
                                     "Memory views overlay every recording open"));
     rc->addWidget(m_recordingChooserLabel);
@@ -555,6 +557,7 @@ void MainWindow::setProjectorMode(bool on)
         m_projector = true;
         // the views get the room: the panel becomes one line (its button brings it back)
         setPanelCollapsed(true);
+        updateRecordingChooser();
         // the screen's size first: where no window manager takes the window to full screen
         // (a bare X server) the state alone would not resize it
         if (QScreen* sc = screen())
@@ -562,6 +565,7 @@ void MainWindow::setProjectorMode(bool on)
         showFullScreen();
     } else {
         m_projector = false;
+        updateRecordingChooser();
         QApplication::setPalette(m_normalPalette);
         QApplication::setFont(m_normalFont);
         setPaintedFontScale(1.0);
@@ -1361,9 +1365,13 @@ void MainWindow::updateRecordingChooser()
     if (!several)
         return;
     const bool single = singleViews().contains(qobject_cast<LabView*>(m_tabs->currentWidget()));
-    m_recordingChooserLabel->setText(single ? tr("This view shows:")
-                                            : tr("Overlaid here: all %1 · Devices, Allreduce, Engine show:")
-                                                  .arg(m_replayRuns.size()));
+    // a projector's large font on a small screen leaves the tabs' corner little room
+    m_recordingChooserLabel->setText(m_projector ? (single ? tr("Shows:") : tr("Others show:"))
+                                     : single    ? tr("This view shows:")
+                                                 : tr("Devices · Allreduce · Engine show:"));
+    m_recordingChooserLabel->setToolTip(tr("The Training and Memory views overlay all %1 recordings; the Devices, "
+                                           "Allreduce and Engine views show the one chosen here")
+                                            .arg(m_replayRuns.size()));
     m_recordingCombo->setCurrentIndex(m_shownRecording);
 }
 

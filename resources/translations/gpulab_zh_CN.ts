@@ -1965,10 +1965,6 @@
         <translation>本视图显示：</translation>
     </message>
     <message>
-        <source>Overlaid here: all %1 · Devices, Allreduce, Engine show:</source>
-        <translation>此处叠加全部 %1 个 · 设备、Allreduce、引擎视图显示：</translation>
-    </message>
-    <message>
         <source>#%1 · %2 (%3)</source>
         <translation>#%1 · %2（%3）</translation>
     </message>
@@ -1995,6 +1991,22 @@
     <message>
         <source>Reading %1… (the lab stays usable; Cancel stops it)</source>
         <translation>正在读取 %1…（实验室仍可使用；“取消”可停止读取）</translation>
+    </message>
+    <message>
+        <source>Devices · Allreduce · Engine show:</source>
+        <translation>设备 · Allreduce · 引擎视图显示：</translation>
+    </message>
+    <message>
+        <source>The Training and Memory views overlay all %1 recordings; the Devices, Allreduce and Engine views show the one chosen here</source>
+        <translation>训练和内存视图叠加显示全部 %1 个录制；设备、Allreduce 和引擎视图显示此处选中的录制</translation>
+    </message>
+    <message>
+        <source>Shows:</source>
+        <translation>显示：</translation>
+    </message>
+    <message>
+        <source>Others show:</source>
+        <translation>其他视图显示：</translation>
     </message>
 </context>
 <context>
