@@ -1273,13 +1273,27 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
                        e.t_us / 1e6, step->t_end_us / 1e6, QString::fromStdString(step->phase),
                        step->modelled, step->modelled ? step->charged_bytes : 0,
                        step->stage == AllreduceStage::AcrossRanks};
+            // A job's ranks are merged in time order: a late step of an earlier minibatch (another
+            // rank's) goes to the CSV but not over the latest allreduce drawn
+            const std::pair<int, int> at{t.epoch, t.batch};
             if (t.across) {
                 // the network hop: beside the allreduces within the ranks, not one of their steps
+                if (!m_across.empty() && at < std::pair<int, int>{m_across.front().epoch, m_across.front().batch}) {
+                    m_all.push_back(t);
+                    ++m_received;
+                    continue;
+                }
                 if (!m_across.empty() && (m_across.front().epoch != t.epoch || m_across.front().batch != t.batch))
                     m_across.clear();
                 m_across.push_back(t);
                 m_all.push_back(t);
                 m_topology->setAcross(m_across);
+                m_stepsDirty = true;
+                ++m_received;
+                continue;
+            }
+            if (!m_current.empty() && at < std::pair<int, int>{m_current.front().epoch, m_current.front().batch}) {
+                m_all.push_back(t); // an earlier minibatch's, from a rank whose events came later
                 m_stepsDirty = true;
                 ++m_received;
                 continue;
