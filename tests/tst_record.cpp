@@ -417,6 +417,25 @@ private slots:
             }
         }
         QVERIFY(refused > 500);
+        // every bit of the stream's last bytes (the last block's end, the checksum), and every
+        // cut of the checksum: the end record is there, so never read as an incomplete run
+        for (size_t at = m_bytes.size() - 16; at < m_bytes.size(); ++at) {
+            for (int bit = 0; bit < 8; ++bit) {
+                std::vector<uint8_t> b = m_bytes;
+                b[at] ^= static_cast<uint8_t>(1 << bit);
+                const std::string v = verdict(b);
+                QVERIFY2(v != "incomplete", qPrintable(QStringLiteral("flip of bit %1 at %2 from the end read as incomplete")
+                                                           .arg(bit)
+                                                           .arg(m_bytes.size() - at)));
+            }
+            if (m_bytes.size() - at > 4)
+                continue; // a cut before the checksum may cut the end record: incomplete is right
+            const std::vector<uint8_t> cut(m_bytes.begin(), m_bytes.begin() + std::ptrdiff_t(at));
+            QVERIFY2(verdict(cut) == "recording_damaged",
+                     qPrintable(QStringLiteral("cut %1 bytes from the end: %2")
+                                    .arg(m_bytes.size() - at)
+                                    .arg(QString::fromStdString(verdict(cut)))));
+        }
     }
 
     void badFiles_data()

@@ -608,6 +608,11 @@ public:
         // The stream was finished, yet a record is cut or the end record missing: damaged.
         if (m_ended && (!m_end_seen || !m_buf.empty()))
             fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(kFileHeader + m_zs.total_in)}});
+        // The end record arrived but the stream does not end: the writer writes both in one
+        // go (finish()), so the stream's last bytes were changed or cut, not a killed run's
+        // prefix (which never holds the end record).
+        if (m_end_seen && !m_ended)
+            fail(ErrorCode::RecordingDamaged, {{"offset", std::to_string(kFileHeader + m_zs.total_in)}});
         if (!m_header_seen)
             fail(ErrorCode::RecordingTruncatedHeader, {{"bytes", std::to_string(kFileHeader + m_zs.total_in)}});
         // Not ended: the writer was stopped (crash, kill) and what it flushed is here.
