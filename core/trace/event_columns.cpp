@@ -122,7 +122,7 @@ Event event_from_columns(EventKind k, const EventColumns& c)
     Event e{.t_us = c.t_us, .device = c.device};
     switch (k) {
     case EventKind::RunBegin: {
-        ev::RunBegin x{.settings = c.name, .devices = whole<int>(c.value, "value"), .world = c.world == 0 ? 1 : c.world};
+        ev::RunBegin x{.settings = c.name, .devices = whole<int>(c.value, "value"), .world = c.world == 0 ? 1 : c.world, .device_ranks = {}};
         if (x.world < 1)
             throw std::invalid_argument("a run's world size is at least 1");
         for (size_t at = 0; !c.ranks.empty() && at <= c.ranks.size();) {

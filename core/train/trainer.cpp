@@ -334,7 +334,7 @@ RunResult Trainer::run()
         if (m_ranks)
             settings += ", rank " + std::to_string(m_ranks->rank()) + " of " + std::to_string(m_ranks->world()) +
                         " (" + std::to_string(m_ranks->world() * m_cfg.devices) + " devices in the job)";
-        m_trace.record(Event{.data = ev::RunBegin{.settings = settings, .devices = m_cfg.devices}});
+        m_trace.record(Event{.data = ev::RunBegin{.settings = settings, .devices = m_cfg.devices, .world = 1, .device_ranks = {}}});
     }
     Run r;
     r.n = m_cfg.devices;
