@@ -2,6 +2,8 @@
 // of fields, each a 4-byte length and its bytes; the first field names the operation.
 #include "rank/kv_store.h"
 
+#include "rank/socket_io.h"
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -63,34 +65,6 @@ bool decode(const std::vector<char>& body, Fields* out)
             return false;
         out->emplace_back(body.data() + at, n);
         at += n;
-    }
-    return true;
-}
-
-bool send_all(int fd, const std::vector<char>& msg)
-{
-    size_t at = 0;
-    while (at < msg.size()) {
-        const ssize_t n = ::send(fd, msg.data() + at, msg.size() - at, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        at += static_cast<size_t>(n);
-    }
-    return true;
-}
-
-bool recv_all(int fd, char* p, size_t n)
-{
-    size_t at = 0;
-    while (at < n) {
-        const ssize_t got = ::recv(fd, p + at, n - at, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0)
-            return false;
-        at += static_cast<size_t>(got);
     }
     return true;
 }
@@ -410,7 +384,7 @@ void KvServer::serve(std::shared_ptr<Conn> c)
         } else {
             break;
         }
-        if (!send_all(c->fd, encode(reply)))
+        if (const std::vector<char> out = encode(reply); !send_all(c->fd, out.data(), out.size()))
             break;
     }
     std::lock_guard lock(m_mutex);
@@ -509,7 +483,7 @@ std::vector<char> KvClient::request(const std::vector<char>& msg, std::chrono::m
     // The store answers at once, or after a get/wait's own time: a store silent for
     // kSilence longer (rank 0 stopped, its machine or network down) is lost.
     std::vector<char> body;
-    if (m_lost || !send_all(m_fd, msg)) {
+    if (m_lost || !send_all(m_fd, msg.data(), msg.size())) {
         m_lost = true;
         throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", m_master}}));
     }

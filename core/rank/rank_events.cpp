@@ -6,6 +6,7 @@
 #include "rank/rank_events.h"
 
 #include "rank/rank_group.h"
+#include "rank/socket_io.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -27,36 +28,6 @@ using Clock = std::chrono::steady_clock;
 constexpr char kHello[8] = {'G', 'P', 'U', 'L', 'A', 'B', 'E', 'V'};
 constexpr int kPings = 8;
 constexpr uint32_t kMaxToken = 256;
-
-bool send_all(int fd, const void* p, size_t n)
-{
-    const char* c = static_cast<const char*>(p);
-    size_t at = 0;
-    while (at < n) {
-        const ssize_t k = ::send(fd, c + at, n - at, MSG_NOSIGNAL);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        at += static_cast<size_t>(k);
-    }
-    return true;
-}
-
-bool recv_all(int fd, void* p, size_t n)
-{
-    char* c = static_cast<char*>(p);
-    size_t at = 0;
-    while (at < n) {
-        const ssize_t k = ::recv(fd, c + at, n - at, 0);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            return false;
-        at += static_cast<size_t>(k);
-    }
-    return true;
-}
 
 void set_timeouts(int fd, std::chrono::milliseconds t)
 {
