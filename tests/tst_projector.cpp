@@ -25,6 +25,21 @@ using namespace gpulab;
 class TestProjector : public QObject {
     Q_OBJECT
 
+    // The widgets whose minimum width is widest, from the window down: says which forces it.
+    static QString widestChain(QWidget* w)
+    {
+        QString out;
+        while (w) {
+            out += QStringLiteral("%1(%2) min %3 / ").arg(QString::fromLatin1(w->metaObject()->className()), w->objectName()).arg(w->minimumSizeHint().width());
+            QWidget* widest = nullptr;
+            for (QWidget* c : w->findChildren<QWidget*>(Qt::FindDirectChildrenOnly))
+                if (!c->isWindow() && (!widest || c->minimumSizeHint().width() > widest->minimumSizeHint().width()))
+                    widest = c;
+            w = widest;
+        }
+        return out;
+    }
+
 private slots:
     void toggleScalesAndRestoresExactly()
     {
@@ -161,6 +176,41 @@ private slots:
         w.resize(1600, 1000);
         QTRY_VERIFY(!view->compactLayout());
         QTRY_COMPARE(textBox->parentWidget(), steps->parentWidget()); // back under the step plot
+    }
+
+    // Two recordings replayed in projector mode on a 1024x768 screen: no view asks for more
+    // than the screen's width (the Engine view's legend in one row and the Memory view's
+    // entries, a recording's settings and file, each did at the projector's font, though the
+    // tab was not shown), and the Training loss plot's legend stays within its plot.
+    void replayOfTwoFitsAt1024x768()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QString error;
+        const QString dir = QStringLiteral(":/recordings/");
+        QVERIFY2(w.openRecordings({dir + QStringLiteral("gpu-book-2-devices.gpurec"),
+                                   dir + QStringLiteral("ring-4-devices.gpurec")}, &error),
+                 qPrintable(error));
+        w.replayToEnd();
+        w.setProjectorMode(true);
+        w.showNormal();
+        w.setGeometry(0, 0, 1024, 768);
+        QTest::qWait(100);
+        QVERIFY2(w.minimumSizeHint().width() <= 1024, qPrintable(widestChain(&w)));
+        QTRY_COMPARE(w.width(), 1024);
+
+        // the loss plot's legend: within its plot, its labels elided rather than cut off
+        auto* loss = w.findChild<QCustomPlot*>(QStringLiteral("lossPlot"));
+        QVERIFY(loss);
+        loss->replot();
+        QVERIFY(loss->legend->visible());
+        const QRect legend = loss->legend->outerRect();
+        QVERIFY2(legend.left() >= 0 && legend.right() <= loss->width(),
+                 qPrintable(QStringLiteral("legend %1..%2 in a plot %3 wide").arg(legend.left()).arg(legend.right()).arg(loss->width())));
+
+        w.setProjectorMode(false);
     }
 
     void keptWithTheSettings()

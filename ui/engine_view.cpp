@@ -263,6 +263,7 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     trackUserZoom(m_plot);
     // the legend (op kinds) below the plot, in one row
     placeLegendBelow(m_plot, 3, 7, QMargins(6, 2, 6, 2)); // empty until a run begins
+    fitLegendBelowToWidth(m_plot); // in two rows or more where one is too wide (projector mode)
     v->addWidget(m_plot, 1);
 
     connect(m_windowBox, &QComboBox::currentIndexChanged, this, [this] {

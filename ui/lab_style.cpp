@@ -126,6 +126,71 @@ void updateLegend(QCustomPlot* plot)
     legend->setVisible(want);
 }
 
+void fitLegendBelowToWidth(QCustomPlot* plot)
+{
+    QCPLegend* legend = plot->legend;
+    const int most = std::max(1, legend->wrap());
+    plot->setProperty("legendMostColumns", most);
+    const auto fit = [plot, legend, most] {
+        // entries a row: the most that, columns first, fit the plot's width at the current font
+        const int n = legend->itemCount();
+        if (n == 0)
+            return; // entries come with the run; its replot fits them
+        const QMargins m = legend->margins();
+        const int avail = plot->width() - m.left() - m.right() - 2;
+        int cols = std::min(most, std::max(1, n));
+        for (; cols > 1; --cols) {
+            int total = (cols - 1) * legend->columnSpacing();
+            for (int c = 0; c < cols; ++c) {
+                int widest = 0;
+                for (int i = c; i < n; i += cols)
+                    if (QCPAbstractLegendItem* it = legend->item(i))
+                        widest = std::max(widest, static_cast<QCPLayoutElement*>(it)->minimumOuterSizeHint().width());
+                total += widest;
+            }
+            if (total <= avail)
+                break;
+        }
+        if (legend->wrap() != cols) {
+            legend->setWrap(cols);
+            legend->setFillOrder(legend->fillOrder(), true); // the entries rearranged to it
+        }
+    };
+    // the legend's entries, their font (projector mode) and the plot's width all change: the
+    // wrap follows before every replot, so the legend never sets the plot's minimum width
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, fit);
+    plot->setMinimumWidth(std::max(plot->minimumWidth(), 160));
+    fit();
+}
+
+void elideLegendToPlot(QCustomPlot* plot)
+{
+    // before every replot: each entry's name, elided in the middle (its number and its file
+    // stay) to what the axis rect leaves beside the icon, at the legend's current font
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] {
+        QCPLegend* legend = plot->legend;
+        const QCPAxisRect* rect = plot->axisRect();
+        const int width = rect && rect->width() > 0 ? rect->width() : plot->width();
+        const QMargins inset(12, 12, 12, 12); // the inset layout's margins and a border
+        const int avail = width - inset.left() - inset.right() - legend->margins().left() - legend->margins().right() -
+                          legend->iconSize().width() - legend->iconTextPadding();
+        for (int i = 0; i < legend->itemCount(); ++i) {
+            auto* item = qobject_cast<QCPPlottableLegendItem*>(legend->item(i));
+            if (!item)
+                continue;
+            QCPAbstractPlottable* p = item->plottable();
+            // a name the view set since (not the one elided here) is the full name anew
+            if (p->name() != p->property("legendShown").toString())
+                p->setProperty("legendFull", p->name());
+            const QString full = p->property("legendFull").toString();
+            const QString shown = QFontMetrics(item->font()).elidedText(full, Qt::ElideMiddle, std::max(avail, 40));
+            p->setProperty("legendShown", shown);
+            if (p->name() != shown)
+                p->setName(shown);
+        }
+    });
+}
+
 void trackUserZoom(QCustomPlot* plot)
 {
     QObject::connect(plot, &QCustomPlot::mouseWheel, plot,

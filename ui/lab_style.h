@@ -37,6 +37,13 @@ void updateLegend(QCustomPlot* plot);
 // its own (QCustomPlot gives a layout column the smallest maximum width of its elements),
 // so updateLegend keeps it out of the layout while it has no entries.
 void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& margins);
+// The legend placed below the plot takes as many entries a row (at most its wrap) as fit the
+// plot's width, fewer when the plot is narrow or its font large (projector mode), so that
+// its entries never make the plot, and the window, wider than the screen.
+void fitLegendBelowToWidth(QCustomPlot* plot);
+// The legend inside the plot: each entry's name elided in the middle to the plot's width,
+// so that long names (a recording's settings and file) never run out of the plot.
+void elideLegendToPlot(QCustomPlot* plot);
 
 // Auto-ranging stops once the user drags or zooms a plot; a double click resumes it.
 void trackUserZoom(QCustomPlot* plot);

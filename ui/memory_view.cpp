@@ -72,6 +72,10 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     // the runs' legend under the plot: inside, it covered the out-of-memory marker and the
     // budget's note, which both sit high on the plot
     placeLegendBelow(m_plot, 2, 1, QMargins(4, 2, 4, 2));
+    // its entries (a run's settings, a recording's file) elided to the plot's width, which
+    // they no longer set: in projector mode they made the window wider than a 1024 screen
+    elideLegendToPlot(m_plot);
+    m_plot->setMinimumWidth(160);
     connect(m_plot, &QCustomPlot::mouseDoubleClick, this, [this] { refresh(); });
     v->addWidget(m_plot, 1);
     // notes about the plot that belong on screen, not on an exported slide

@@ -92,6 +92,7 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
 {
     m_loss = makePlot(this, tr("Training loss"), tr("epoch"), tr("loss"));
     m_loss->setObjectName(QStringLiteral("lossPlot"));
+    elideLegendToPlot(m_loss); // the runs' labels (a recording's file) within the plot
     m_loss->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     {
         auto* guess = new QCPItemStraightLine(m_loss);
