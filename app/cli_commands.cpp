@@ -236,7 +236,7 @@ int cmd_help()
         "  gpulab-cli replay FILE [--trace OUT] [--csv OUT]\n"
         "                               print a recording's header and epoch lines as\n"
         "                               recorded; convert it to a Chrome trace or CSV\n"
-        "  gpulab-cli launch --nproc N [--master HOST:PORT] [--timeout S] -- <train options>\n"
+        "  gpulab-cli launch --nproc N [--master HOST:PORT] [--timeout S] -- [train] <train options>\n"
         "                               a job of N ranks on this machine, one process each\n"
         "  gpulab-cli --version         the version (and the git description of the build)\n"
         "\n"

@@ -95,6 +95,9 @@ int cmd_launch(const std::vector<std::string>& argv)
         }
         (after ? train : own).push_back(a);
     }
+    // "-- train --devices 1 ..." reads like the command each rank runs: the word is optional
+    if (!train.empty() && train.front() == "train")
+        train.erase(train.begin());
     int nproc = 0;
     std::string master;
     double timeout = 60;

@@ -543,12 +543,13 @@ private slots:
     }
 
     // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'
-    // devices (numbered 0 and 1) and the steps across ranks; the recording replays.
+    // devices (numbered 0 and 1) and the steps across ranks; the recording replays. (Its
+    // options after "--" start with the word "train", which launch allows.)
     void rankZeroRecordsTheWholeJob()
     {
         QTemporaryDir dir;
         const QString rec = dir.filePath("job.gpurec"), trace = dir.filePath("job.json"), csv = dir.filePath("job.csv");
-        Outcome o = cli({"launch", "--nproc", "2", "--", "--devices", "1", "--synthetic", "1200", "--test-subset", "120",
+        Outcome o = cli({"launch", "--nproc", "2", "--", "train", "--devices", "1", "--synthetic", "1200", "--test-subset", "120",
                          "--batch-size", "240", "--epochs", "1", "--quiet", "--record", rec, "--trace", trace, "--csv", csv});
         QVERIFY2(o.code == 0, qPrintable(o.out));
         const Recording r = read_recording(rec.toStdString());
