@@ -179,6 +179,23 @@ struct EpochMeter {
     std::mutex mutex;
     double loss_sum = 0;
     int64_t images = 0;
+
+    // A minibatch of `images` images whose summed loss is `total`: counted for the epoch's
+    // mean, and its MinibatchLoss event recorded.
+    void minibatch(EventStream& trace, int epoch, int64_t batch, int64_t batches, int64_t images_in_batch,
+                   double total)
+    {
+        {
+            std::lock_guard lock(mutex);
+            loss_sum += total;
+            images += images_in_batch;
+        }
+        trace.record(Event{.data = ev::MinibatchLoss{.epoch = epoch,
+                                                     .batch = static_cast<int>(batch),
+                                                     .batches_in_epoch = static_cast<int>(batches),
+                                                     .images = images_in_batch,
+                                                     .loss = total / static_cast<double>(images_in_batch)}});
+    }
 };
 
 } // namespace
@@ -615,18 +632,9 @@ void Trainer::push_minibatch(Run& r, RunResult& res, EpochState& ep, int64_t b)
                                    throw NonFiniteLoss(std::move(err));
                                }
                                double total = 0;
-                               if (meter->add(l, &total) && !ranks) {
-                                   {
-                                       std::lock_guard lock(em->mutex);
-                                       em->loss_sum += total;
-                                       em->images += bs;
-                                   }
-                                   trace->record(Event{.data = ev::MinibatchLoss{.epoch = epoch,
-                                                                                 .batch = static_cast<int>(b),
-                                                                                 .batches_in_epoch = static_cast<int>(nb),
-                                                                                 .images = static_cast<int64_t>(bs),
-                                                                                 .loss = total / static_cast<double>(bs)}});
-                               }
+                               if (meter->add(l, &total) && !ranks)
+                                   em->minibatch(*trace, epoch, static_cast<int64_t>(b), static_cast<int64_t>(nb),
+                                                 static_cast<int64_t>(bs), total);
                            });
         losses.push_back(loss);
     }
@@ -786,17 +794,8 @@ void Trainer::push_rank_allreduce(Run& r, EpochState& ep, const std::vector<Tens
             for (const Tensor& g : grads)
                 g.device().upload(g.f(), buffer->data(), count * 4);
         }
-        const double total = summed;
-        {
-            std::lock_guard lock(em->mutex);
-            em->loss_sum += total;
-            em->images += bs;
-        }
-        trace->record(Event{.data = ev::MinibatchLoss{.epoch = epoch,
-                                                      .batch = static_cast<int>(b),
-                                                      .batches_in_epoch = static_cast<int>(nb),
-                                                      .images = bs,
-                                                      .loss = total / static_cast<double>(bs)}});
+        em->minibatch(*trace, epoch, static_cast<int64_t>(b), static_cast<int64_t>(nb), static_cast<int64_t>(bs),
+                      static_cast<double>(summed));
     };
     r.engine->push(std::move(op));
 }
