@@ -185,11 +185,10 @@ std::string event_v2(const Event& e, int snapshot, bool v3 = false)
     return o.b;
 }
 
-// A snapshot record of versions 2 and 3 without references: each float's bits zigzagged,
-// stored as byte planes.
-std::string snapshot_v2(const Snapshot& s)
+// What every version's snapshot record starts with: kind, epoch, batch, device, tensor,
+// the names and the number of value arrays.
+void snapshot_prefix(Bytes& o, const Snapshot& s)
 {
-    Bytes o;
     o.put<uint8_t>(static_cast<uint8_t>(s.what));
     o.put<int32_t>(s.epoch);
     o.put<int32_t>(s.batch);
@@ -199,6 +198,14 @@ std::string snapshot_v2(const Snapshot& s)
     for (const auto& n : s.names)
         o.str(n);
     o.put<uint32_t>(static_cast<uint32_t>(s.values.size()));
+}
+
+// A snapshot record of versions 2 and 3 without references: each float's bits zigzagged,
+// stored as byte planes.
+std::string snapshot_v2(const Snapshot& s)
+{
+    Bytes o;
+    snapshot_prefix(o, s);
     std::vector<uint32_t> z;
     for (const auto& v : s.values) {
         o.put<uint32_t>(static_cast<uint32_t>(v.size()));
@@ -647,15 +654,7 @@ private slots:
             if (e.is<ev::Snapshot>()) {
                 const Snapshot& s = *m_run.snapshots[snapshots];
                 Bytes sp;
-                sp.put<uint8_t>(static_cast<uint8_t>(s.what));
-                sp.put<int32_t>(s.epoch);
-                sp.put<int32_t>(s.batch);
-                sp.put<int32_t>(s.device);
-                sp.str(s.tensor);
-                sp.put<uint32_t>(static_cast<uint32_t>(s.names.size()));
-                for (const auto& n : s.names)
-                    sp.str(n);
-                sp.put<uint32_t>(static_cast<uint32_t>(s.values.size()));
+                snapshot_prefix(sp, s);
                 for (const auto& v : s.values) {
                     sp.put<uint32_t>(static_cast<uint32_t>(v.size()));
                     sp.b.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
