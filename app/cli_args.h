@@ -22,11 +22,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// --name value pairs and --flags, checked against what the command knows.
+// --name value pairs and --flags, checked against what the command knows. An option in
+// `optional_value` takes the next argument as its value unless there is none or it is
+// another option (then its value is empty).
 class Args {
 public:
     Args(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
-         const std::vector<std::string>& flags)
+         const std::vector<std::string>& flags, const std::vector<std::string>& optional_value = {})
     {
         for (size_t i = 0; i < args.size(); ++i) {
             const std::string& a = args[i];
@@ -37,7 +39,11 @@ public:
                 value = a.substr(eq + 1);
                 has_inline = true;
             }
-            if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+            if (std::find(optional_value.begin(), optional_value.end(), name) != optional_value.end()) {
+                if (!has_inline && i + 1 < args.size() && args[i + 1].rfind("--", 0) != 0)
+                    value = args[++i];
+                m_values[name] = value;
+            } else if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
                 m_values[name] = std::string(1, '1'); // (= "1" trips GCC 12's false -Wrestrict)
             } else if (std::find(with_value.begin(), with_value.end(), name) != with_value.end()) {
                 if (!has_inline) {
@@ -89,5 +95,21 @@ public:
 private:
     std::map<std::string, std::string> m_values;
 };
+
+// --synthetic [N]: train on N generated images (and N/6 test images) instead of
+// Fashion-MNIST; without N, on as many as the lab's synthetic set. 0 when not given.
+constexpr long long kSyntheticImages = 20000;
+inline long long synthetic_images(const Args& a)
+{
+    if (!a.has("--synthetic"))
+        return 0;
+    if (a.str("--synthetic", "").empty())
+        return kSyntheticImages;
+    const long long n = a.integer("--synthetic", 0);
+    if (n < 1 || n > 1000000)
+        throw Usage("--synthetic needs a number of training images from 1 to 1000000 (got " + std::to_string(n) +
+                    "), or none for " + std::to_string(kSyntheticImages));
+    return n;
+}
 
 } // namespace gpulab::cli

@@ -187,6 +187,12 @@ bool rank_options_from(const Args& a, RankOptions* o)
         throw Usage("--rendezvous needs file:DIR, a folder every rank can read and write (got '" + o->rendezvous + "')");
     if (o->rendezvous == "file:")
         throw Usage("--rendezvous file:DIR needs a folder");
+    o->advertise = first_of("--advertise", {"GPULAB_ADVERTISE"});
+    if (a.has("--advertise") || !o->advertise.empty()) {
+        if (is_wildcard_host(o->advertise) || o->advertise.find_first_of(" \t/") != std::string::npos)
+            throw Usage("--advertise needs this machine's address as the other ranks reach it, such as "
+                        "192.168.1.11 (got '" + o->advertise + "'; a wildcard such as 0.0.0.0 is not one)");
+    }
     return o->world > 1 || a.has("--rank");
 }
 
@@ -243,7 +249,8 @@ int cmd_help()
         "train options:\n"
         "%s"
         "  --data DIR             Fashion-MNIST directory (default %s)\n"
-        "  --synthetic N          use N generated images instead of Fashion-MNIST (demos)\n"
+        "  --synthetic [N]        use N generated images instead of Fashion-MNIST (demos;\n"
+        "                         without N, 20000: as many as the lab's synthetic set)\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
         "  --record FILE          record the run (events and snapshots) as it goes, for\n"
@@ -261,6 +268,9 @@ int cmd_help()
         "  --token T              the job's token (rank 0 makes and prints one when not given)\n"
         "  --timeout S            seconds to wait for the rendezvous and each collective (60)\n"
         "  --rendezvous file:DIR  meet in a shared folder (Gloo's FileStore) instead\n"
+        "  --advertise HOST       this machine's address as the other ranks reach it (also\n"
+        "                         GPULAB_ADVERTISE; default: --master's host on rank 0, else\n"
+        "                         the address of the host name or of the first network interface)\n"
         "  --verbose              ranks other than 0 print their lines too\n"
         "with --backend cuda the ranks sum gradients with NCCL, each on GPUs of its own: a rank\n"
         "with local index L (GPULAB_LOCAL_RANK, LOCAL_RANK, OMPI_COMM_WORLD_LOCAL_RANK, else the\n"
@@ -332,20 +342,17 @@ int cmd_train(const std::vector<std::string>& argv)
     bool verbose = false; // a rank other than 0 prints its lines too
     GpuRankPlan gpu_rank;  // a GPU rank's GPUs
     try {
-        std::vector<std::string> with_value = {"--data",  "--trace", "--csv",   "--synthetic", "--record",
-                                               "--world", "--rank",  "--master", "--token",    "--timeout",
-                                               "--rendezvous"};
+        std::vector<std::string> with_value = {"--data",  "--trace", "--csv",   "--record",  "--world",
+                                               "--rank",  "--master", "--token", "--timeout", "--rendezvous",
+                                               "--advertise"};
         for (const SettingSpec& spec : run_settings())
             with_value.push_back(spec.flag);
-        Args a(argv, with_value,
-               {"--quiet", "--help", "--op-summary", "--json", "--verbose"});
+        Args a(argv, with_value, {"--quiet", "--help", "--op-summary", "--json", "--verbose"}, {"--synthetic"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
         data_dir = a.str("--data", default_fashion_mnist_dir());
-        synthetic = a.integer("--synthetic", 0);
-        if (synthetic < 0 || synthetic > 1000000)
-            throw Usage("--synthetic needs a number of training images from 1 to 1000000");
+        synthetic = synthetic_images(a);
         trace_path = a.str("--trace", "");
         csv_path = a.str("--csv", "");
         record_path = a.str("--record", "");
@@ -456,6 +463,16 @@ int cmd_train(const std::vector<std::string>& argv)
         if (show)
             std::fprintf(out, "rank %d of %d: %d device(s) here, %d in the job\n", rank_opts.rank, rank_opts.world,
                          cfg.devices, cfg.devices * rank_opts.world);
+        std::string master_host;
+        int master_port = 0;
+        split_host_port(rank_opts.master, &master_host, &master_port);
+        if (show && rank_opts.advertise.empty() &&
+            (!rank_opts.rendezvous.empty() || (rank_opts.rank == 0 && is_wildcard_host(master_host)))) {
+            std::string how;
+            machine_address(&how);
+            std::fprintf(out, "rank %d: the other ranks reach this one at %s (%s; --advertise HOST says otherwise)\n",
+                         rank_opts.rank, group->host().c_str(), how.c_str());
+        }
         if (show && cfg.backend == Backend::Cuda)
             std::fprintf(out, "rank %d: from GPU %d on (rank %d on this machine: %s); NCCL sums the ranks' gradients\n",
                          rank_opts.rank, gpu_rank.first_gpu, gpu_rank.local, gpu_rank.local_from.c_str());
@@ -484,9 +501,72 @@ int cmd_train(const std::vector<std::string>& argv)
     std::mutex names_mutex;
     std::vector<std::string> made_names;
     trainer.on_devices_made = [&](const std::vector<Device*>& devs) {
-        std::lock_guard lock(names_mutex);
-        for (Device* d : devs)
-            made_names.push_back(d->name());
+        std::string published;
+        {
+            std::lock_guard lock(names_mutex);
+            for (Device* d : devs) {
+                made_names.push_back(d->name());
+                if (!published.empty())
+                    published += '\n';
+                published += d->name();
+            }
+        }
+        // Every rank's device names, for rank 0's lines and recording. Set before this rank's
+        // first collective, so rank 0 finds them all once a minibatch has been summed.
+        if (group && rank_opts.rank != 0) {
+            try {
+                group->store_set("gpulab-devices-" + std::to_string(rank_opts.rank), published);
+            } catch (const GpulabError&) { // the rendezvous is gone: the run will say so
+            }
+        }
+    };
+    // Rank 0 of a job: the job's devices, every rank's, numbered globally ("rank R: NAME").
+    // Another rank's names come from the rendezvous; until they do, "rank R: device d".
+    std::vector<std::string> other_names(merging ? size_t(rank_opts.world) : 0);
+    std::vector<bool> other_known(other_names.size(), false);
+    auto job_names = [&](const std::vector<std::string>& mine, bool* complete) {
+        std::vector<std::string> job;
+        bool all = !mine.empty();
+        for (int r = 0; r < rank_opts.world; ++r) {
+            std::vector<std::string> names;
+            if (r == 0) {
+                names = mine;
+            } else if (other_known[size_t(r)]) {
+                std::string text = other_names[size_t(r)];
+                for (size_t at = 0; at <= text.size();) {
+                    const size_t nl = std::min(text.find('\n', at), text.size());
+                    names.push_back(text.substr(at, nl - at));
+                    at = nl + 1;
+                }
+            }
+            if (static_cast<int>(names.size()) != cfg.devices) {
+                all = false;
+                names.clear();
+                for (int d = 0; d < cfg.devices; ++d)
+                    names.push_back("device " + std::to_string(d));
+            }
+            for (const std::string& n : names)
+                job.push_back("rank " + std::to_string(r) + ": " + n);
+        }
+        if (complete)
+            *complete = all;
+        return job;
+    };
+    // Asks the rendezvous (without waiting) for the names not known yet; true when all are.
+    auto learn_names = [&] {
+        bool all = true;
+        if (!group)
+            return all;
+        for (int r = 1; r < rank_opts.world; ++r)
+            if (!other_known[size_t(r)]) {
+                if (auto v = group->store_try_get("gpulab-devices-" + std::to_string(r))) {
+                    other_names[size_t(r)] = *v;
+                    other_known[size_t(r)] = true;
+                } else {
+                    all = false;
+                }
+            }
+        return all;
     };
     std::unique_ptr<RecordingWriter> recorder;
     size_t record_cursor = 0;
@@ -505,17 +585,21 @@ int cmd_train(const std::vector<std::string>& argv)
             if (names.empty() && !at_end)
                 return;
             if (merging) { // every rank's devices, numbered globally: rank r's d is r x devices + d
-                std::vector<std::string> job_names;
-                for (int r = 0; r < rank_opts.world; ++r)
-                    for (size_t d = 0; d < names.size(); ++d)
-                        job_names.push_back("rank " + std::to_string(r) + ": " +
-                                            (r == 0 ? names[d] : "cpu-sim(" + std::to_string(d) + ")"));
-                names = std::move(job_names);
+                // opened once every rank's names are known (after the first minibatch)
+                if (!learn_names() && !at_end)
+                    return;
+                names = job_names(names, nullptr);
             }
-            // rank 0 of a job records the job: its settings say the job's devices
+            // rank 0 of a job records the job: its settings say the job's devices; and every
+            // recording says how many images the run had (a subset of 0 means Fashion-MNIST's
+            // 60,000 and 10,000, not what --synthetic made)
             TrainConfig recorded = cfg;
             if (merging)
                 recorded.devices = cfg.devices * rank_opts.world;
+            recorded.train_subset = recorded.train_subset > 0 ? std::min(recorded.train_subset, data->train.count)
+                                                              : data->train.count;
+            recorded.test_subset = recorded.test_subset > 0 ? std::min(recorded.test_subset, data->test.count)
+                                                            : data->test.count;
             recorder = std::make_unique<RecordingWriter>(record_path,
                                                          RecordingHeader::for_run(recorded, "gpulab-cli", names));
         }
@@ -539,6 +623,21 @@ int cmd_train(const std::vector<std::string>& argv)
     std::vector<Event> news;
     std::string devices = "[]";
     std::vector<std::string> device_list;
+    bool devices_known = false; // every device's name is in device_list
+    // The epoch lines' devices: this process's, or on rank 0 of a job every rank's.
+    auto refresh_devices = [&](const std::vector<std::string>& mine) {
+        if (mine.empty())
+            return;
+        if (!merging) {
+            device_list = mine;
+            devices_known = true;
+        } else {
+            device_list = job_names(mine, &devices_known);
+            if (!devices_known && learn_names())
+                device_list = job_names(mine, &devices_known);
+        }
+        devices = join_names(device_list);
+    };
     bool progress_shown = false;
     double last_loss = 0;
     auto epoch_start = std::chrono::steady_clock::now();
@@ -579,7 +678,8 @@ int cmd_train(const std::vector<std::string>& argv)
                 if (json) {
                     std::printf("{\"epoch\":%d,\"loss\":%.6g,\"test_acc\":%.6g,\"seconds\":%.6g,"
                                 "\"devices\":%d,\"batch_size\":%lld,\"lr\":%.6g,\"mode\":\"%s\",\"device_names\":%s}\n",
-                                epoch->epoch, epoch->train_loss, epoch->test_accuracy, epoch->seconds, cfg.devices,
+                                epoch->epoch, epoch->train_loss, epoch->test_accuracy, epoch->seconds,
+                                static_cast<int>(device_list.size()),
                                 static_cast<long long>(cfg.batch_size), cfg.lr, exec_mode_name(cfg.mode),
                                 json_names(device_list).c_str());
                     std::fflush(stdout);
@@ -642,12 +742,13 @@ int cmd_train(const std::vector<std::string>& argv)
             if (other_failed && !finished && now - failure_seen > std::chrono::seconds(5))
                 give_up();
         }
-        if (devices == "[]") {
-            std::lock_guard lock(names_mutex);
-            if (!made_names.empty()) {
-                devices = join_names(made_names);
-                device_list = made_names;
+        if (!devices_known) {
+            std::vector<std::string> mine;
+            {
+                std::lock_guard lock(names_mutex);
+                mine = made_names;
             }
+            refresh_devices(mine);
         }
         drain();
     }
@@ -669,10 +770,8 @@ int cmd_train(const std::vector<std::string>& argv)
                          100.0 * group->allreduce_seconds() / train_s);
         group->finish();
     }
-    if (!result.device_names.empty()) {
-        devices = join_names(result.device_names);
-        device_list = result.device_names;
-    }
+    if (!result.device_names.empty())
+        refresh_devices(result.device_names);
     drain();
     if (progress_shown)
         std::fprintf(stderr, "\n");

@@ -65,14 +65,14 @@ std::vector<int64_t> table_list(const char* name, const std::string& text, const
 int cmd_sweep(const std::vector<std::string>& argv)
 {
     std::vector<std::string> with_value = {"--devices", "--batch-size", "--minibatches", "--lr-scale", "--csv",
-                                           "--data",    "--synthetic",  "--warmup"};
+                                           "--data",    "--warmup"};
     for (const std::string& name : sweep_table_settings())
         with_value.push_back(find_setting(name)->flag);
     SweepConfig sc;
     std::string csv_path, data_dir = default_fashion_mnist_dir();
     long long synthetic = 0;
     try {
-        const Args a(argv, with_value, {"--help"});
+        const Args a(argv, with_value, {"--help"}, {"--synthetic"});
         if (a.has("--help"))
             return cmd_help();
         auto has = [&](const char* n) { return a.has(n); };
@@ -103,11 +103,7 @@ int cmd_sweep(const std::vector<std::string>& argv)
             sc.lr_scale = parse_lr_scale(opt("--lr-scale"));
         if (has("--data"))
             data_dir = opt("--data");
-        if (has("--synthetic")) {
-            synthetic = a.integer("--synthetic", 0);
-            if (synthetic < 1 || synthetic > 1000000)
-                throw std::invalid_argument("--synthetic needs a number of training images from 1 to 1000000");
-        }
+        synthetic = synthetic_images(a);
         csv_path = opt("--csv");
         if (sc.base.backend == Backend::Auto) {
             std::string why;

@@ -88,6 +88,9 @@ private slots:
         QTest::newRow("missing value") << QStringList{"--devices"} << "--devices needs a value";
         QTest::newRow("no data dir")
             << QStringList{"--data", "/nonexistent/fashion"} << "dataset-fashion-mnist";
+        QTest::newRow("synthetic 0") << QStringList{"--synthetic", "0"} << "--synthetic needs a number of training images";
+        QTest::newRow("advertise a wildcard")
+            << QStringList{"--world", "2", "--advertise", "0.0.0.0"} << "--advertise needs this machine's address";
         QTest::newRow("bounded k=0")
             << QStringList{"--mode", "bounded", "--inflight", "0"} << "--inflight";
     }
@@ -330,6 +333,26 @@ private slots:
         Outcome w = cli({"train", "--synthetic", "256", "--record", dir.path(), "--quiet"});
         QCOMPARE(w.code, 2); // refused before the run
         QVERIFY2(w.err.contains("cannot write the recording"), qPrintable(w.err));
+    }
+
+    // --synthetic without a count makes as many images as the lab's synthetic set (20000, and
+    // a sixth of that to test on), and a recording's settings say the counts the run had.
+    void syntheticWithoutACount()
+    {
+        QTemporaryDir dir;
+        const QString rec = dir.filePath("run.gpurec");
+        Outcome o = cli({"train", "--synthetic", "--subset", "256", "--devices", "1", "--batch-size", "128",
+                         "--epochs", "1", "--quiet", "--record", rec});
+        QVERIFY2(o.code == 0, qPrintable(o.err + o.out));
+        Outcome r = cli({"replay", rec});
+        QCOMPARE(r.code, 0);
+        QVERIFY2(r.out.contains(" subset=256 ") && r.out.contains(" test_subset=3333 "), qPrintable(r.out));
+        // a count still works, and an option right after --synthetic is not taken for one
+        o = cli({"train", "--synthetic", "300", "--devices", "1", "--batch-size", "100", "--epochs", "1", "--quiet",
+                 "--record", rec});
+        QVERIFY2(o.code == 0, qPrintable(o.err + o.out));
+        r = cli({"replay", rec});
+        QVERIFY2(r.out.contains(" subset=300 ") && r.out.contains(" test_subset=50 "), qPrintable(r.out));
     }
 
     void devicesCommand()

@@ -177,6 +177,39 @@ int helloAs(const std::string& addr, uint32_t rank, const std::string& token)
     return got == 1 ? verdict : -1;
 }
 
+// Whether this machine lets a process listen on `host` (Linux: every 127.x.y.z is loopback).
+bool canListenOn(const std::string& host)
+{
+    try {
+        KvServer s(host, 0, {});
+        return true;
+    } catch (const GpulabError&) {
+        return false;
+    }
+}
+
+// The IPv4 addresses something listens on at `port` (/proc/net/tcp: "0100007F:1F90" is
+// 127.0.0.1:8080; state 0A is LISTEN).
+QStringList listenersOn(int port)
+{
+    QStringList out;
+    QFile f("/proc/net/tcp");
+    if (!f.open(QIODevice::ReadOnly))
+        return out;
+    f.readLine();
+    while (!f.atEnd()) {
+        const QList<QByteArray> cols = f.readLine().simplified().split(' ');
+        if (cols.size() < 4 || cols[3] != "0A")
+            continue;
+        const QList<QByteArray> hostPort = cols[1].split(':');
+        if (hostPort.size() != 2 || hostPort[1].toInt(nullptr, 16) != port)
+            continue;
+        const uint32_t a = hostPort[0].toUInt(nullptr, 16); // in network order, read as little-endian
+        out << QString("%1.%2.%3.%4").arg(a & 0xff).arg((a >> 8) & 0xff).arg((a >> 16) & 0xff).arg(a >> 24);
+    }
+    return out;
+}
+
 QByteArray cmdline(qint64 pid)
 {
     QFile f(QString("/proc/%1/cmdline").arg(pid));
@@ -441,6 +474,103 @@ private slots:
     }
 
     void twoRanksMatchTwoDevices() { sameMaths(2, 1); }
+
+    // Rank 0 listens exactly where it is asked, and the addresses the ranks publish are ones
+    // another machine could reach: with --master on a loopback alias other than 127.0.0.1,
+    // the rendezvous, the event listener and rank 0's collectives are on that alias; with
+    // --master 0.0.0.0 the rendezvous and the event listener are on every interface (rank 1
+    // reaches both by yet another alias, connecting to the events at the host it knows from
+    // --master) while the collectives take one real address (the advertised one, else the
+    // machine's); with a file rendezvous, the advertised address.
+    void rankZeroListensWhereAsked_data()
+    {
+        QTest::addColumn<QString>("master0");   // rank 0's --master host ("" for a file rendezvous)
+        QTest::addColumn<QString>("master1");   // rank 1's
+        QTest::addColumn<QString>("advertise"); // both ranks' --advertise
+        QTest::addColumn<QString>("events");    // where rank 0's event listener must be
+        QTest::addColumn<QString>("gloo");      // rank 0's collectives' address ("machine": machine_address())
+        QTest::newRow("alias") << "127.0.0.2" << "127.0.0.2" << "" << "127.0.0.2" << "127.0.0.2";
+        QTest::newRow("wildcard") << "0.0.0.0" << "127.0.0.3" << "" << "0.0.0.0" << "machine";
+        QTest::newRow("wildcard, advertised") << "0.0.0.0" << "127.0.0.3" << "127.0.0.4" << "0.0.0.0" << "127.0.0.4";
+        QTest::newRow("file, advertised") << "" << "" << "127.0.0.2" << "127.0.0.2" << "127.0.0.2";
+    }
+    void rankZeroListensWhereAsked()
+    {
+        QFETCH(QString, master0);
+        QFETCH(QString, master1);
+        QFETCH(QString, advertise);
+        QFETCH(QString, events);
+        QFETCH(QString, gloo);
+        for (const char* alias : {"127.0.0.2", "127.0.0.3", "127.0.0.4"})
+            if (!canListenOn(alias))
+                QSKIP("this kernel does not let a process listen on loopback aliases such as 127.0.0.2");
+        const int port = freePort();
+        QTemporaryDir dir;
+        auto options = [&](int r) {
+            RankOptions o;
+            o.world = 2;
+            o.rank = r;
+            o.token = "t";
+            o.timeout = 30000ms;
+            o.advertise = advertise.toStdString();
+            if (master0.isEmpty())
+                o.rendezvous = "file:" + dir.path().toStdString();
+            else
+                o.master = (r == 0 ? master0 : master1).toStdString() + ":" + std::to_string(port);
+            return o;
+        };
+        std::unique_ptr<RankGroup> g[2];
+        std::string failed[2];
+        std::thread one([&] {
+            try {
+                g[1] = join_ranks(options(1), "");
+            } catch (const GpulabError& e) {
+                failed[1] = english(e.error);
+            }
+        });
+        try {
+            g[0] = join_ranks(options(0), "");
+        } catch (const GpulabError& e) {
+            failed[0] = english(e.error);
+        }
+        one.join();
+        QVERIFY2(failed[0].empty() && failed[1].empty(), (failed[0] + " / " + failed[1]).c_str());
+        if (!master0.isEmpty()) // the rendezvous: only where asked
+            QCOMPARE(listenersOn(port), QStringList{master0});
+        QCOMPARE(QString::fromStdString(g[0]->events_host()), events);
+        QCOMPARE(QString::fromStdString(g[0]->host()), gloo == "machine" ? QString::fromStdString(machine_address()) : gloo);
+        // the event streams connect: rank 0 publishes its listener's address, rank 1 reaches it
+        EventStream local[2], job[2];
+        std::unique_ptr<RankEvents> relay[2];
+        std::thread zero([&] {
+            try {
+                relay[0] = std::make_unique<RankEvents>(*g[0], local[0], job[0], 1, RecordingHeader{});
+            } catch (const GpulabError& e) {
+                failed[0] = english(e.error);
+            }
+        });
+        const std::string published = g[1]->store_get("gpulab-events");
+        QVERIFY2(published.rfind(events.toStdString() + ":", 0) == 0, published.c_str());
+        try {
+            relay[1] = std::make_unique<RankEvents>(*g[1], local[1], job[1], 1, RecordingHeader{});
+        } catch (const GpulabError& e) {
+            failed[1] = english(e.error);
+        }
+        zero.join();
+        QVERIFY2(failed[0].empty() && failed[1].empty(), (failed[0] + " / " + failed[1]).c_str());
+        local[1].record(Event{.data = ev::Log{.text = "from rank 1"}});
+        relay[1]->finish(10s);
+        QVERIFY(relay[0]->finish(10s).empty());
+        bool heard = false;
+        for (const Event& e : job[0].all())
+            if (const auto* l = e.get<ev::Log>())
+                heard = heard || l->text == "rank 1: from rank 1";
+        QVERIFY(heard);
+        std::thread bye([&] { g[1]->finish(); });
+        g[0]->finish();
+        bye.join();
+    }
+
     void threeRanksOfTwoMatchSixDevices() { sameMaths(3, 2); }
 
     void killedRankStopsTheOthers()
@@ -552,10 +682,19 @@ private slots:
         Outcome o = cli({"launch", "--nproc", "2", "--", "train", "--devices", "1", "--synthetic", "1200", "--test-subset", "120",
                          "--batch-size", "240", "--epochs", "1", "--quiet", "--record", rec, "--trace", trace, "--csv", csv});
         QVERIFY2(o.code == 0, qPrintable(o.out));
+        // rank 0's epoch line names every device of the job, as one process names its own
+        const int at = o.out.indexOf("[rank 0] epoch 1: loss");
+        QVERIFY2(at >= 0, qPrintable(o.out));
+        const QString epochLine = o.out.mid(at + 9, o.out.indexOf('\n', at) - at - 9);
+        QVERIFY2(epochLine.endsWith(" on [rank 0: cpu-sim(0), rank 1: cpu-sim(0)]"), qPrintable(epochLine));
         const Recording r = read_recording(rec.toStdString());
         QVERIFY(r.complete);
         QCOMPARE(r.header.devices.size(), size_t(2));
         QVERIFY2(r.header.settings.find("devices=2") != std::string::npos, r.header.settings.c_str());
+        // the settings say how many images the job had (--synthetic made them, not Fashion-MNIST)
+        QVERIFY2(r.header.settings.find(" subset=1200 ") != std::string::npos &&
+                     r.header.settings.find(" test_subset=120 ") != std::string::npos,
+                 r.header.settings.c_str());
         QVERIFY(r.events.front().is<ev::RunBegin>());
         QCOMPARE(r.events.front().get<ev::RunBegin>()->devices, 2);
         QCOMPARE(r.events.front().get<ev::RunBegin>()->world, 2);
@@ -590,6 +729,7 @@ private slots:
         o = cli({"replay", rec});
         QVERIFY2(o.code == 0, qPrintable(o.out));
         QVERIFY2(o.out.contains("devices: [rank 0: cpu-sim(0), rank 1: cpu-sim(0)]"), qPrintable(o.out));
+        QVERIFY2(o.out.contains(epochLine + "\n"), qPrintable(o.out)); // replay prints what train printed
         QVERIFY2(o.out.contains("run completed"), qPrintable(o.out));
     }
 
@@ -857,9 +997,12 @@ private slots:
     void fileRendezvous()
     {
         QTemporaryDir dir;
-        const QStringList common = {"train", "--world", "2", "--rendezvous", "file:" + dir.path(), "--token", "t",
-                                    "--timeout", "60", "--synthetic", "600", "--devices", "1", "--epochs", "1",
-                                    "--quiet", "--verbose"};
+        QStringList common = {"train", "--world", "2", "--rendezvous", "file:" + dir.path(), "--token", "t",
+                              "--timeout", "60", "--synthetic", "600", "--devices", "1", "--epochs", "1",
+                              "--quiet", "--verbose"};
+        // the ranks reach each other at the address they advertise (else the machine's own)
+        if (canListenOn("127.0.0.2"))
+            common << "--advertise" << "127.0.0.2";
         QProcess zero, one;
         for (auto [p, r] : {std::pair{&zero, "0"}, std::pair{&one, "1"}}) {
             p->setProcessChannelMode(QProcess::MergedChannels);

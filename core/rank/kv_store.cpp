@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -134,6 +136,66 @@ bool split_host_port(const std::string& s, std::string* host, int* port)
     *host = h;
     *port = v;
     return true;
+}
+
+bool is_wildcard_host(const std::string& host)
+{
+    return host.empty() || host == "0.0.0.0" || host == "::" || host == "[::]" || host == "*";
+}
+
+namespace {
+
+bool is_loopback(const sockaddr* sa)
+{
+    if (sa->sa_family == AF_INET)
+        return (ntohl(reinterpret_cast<const sockaddr_in*>(sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6)
+        return IN6_IS_ADDR_LOOPBACK(&reinterpret_cast<const sockaddr_in6*>(sa)->sin6_addr);
+    return false;
+}
+
+} // namespace
+
+std::string machine_address(std::string* how)
+{
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) == 0 && name[0]) {
+        addrinfo hints{};
+        hints.ai_family = AF_INET;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        if (::getaddrinfo(name, nullptr, &hints, &res) == 0) {
+            std::string found;
+            for (addrinfo* a = res; a && found.empty(); a = a->ai_next)
+                if (!is_loopback(a->ai_addr))
+                    found = address_text(a->ai_addr);
+            ::freeaddrinfo(res);
+            if (!found.empty()) {
+                if (how)
+                    *how = std::string("the address of its host name ") + name;
+                return found;
+            }
+        }
+    }
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) == 0) {
+        std::string found, iface;
+        for (ifaddrs* i = list; i && found.empty(); i = i->ifa_next)
+            if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET && (i->ifa_flags & IFF_UP) &&
+                !(i->ifa_flags & IFF_LOOPBACK) && !is_loopback(i->ifa_addr)) {
+                found = address_text(i->ifa_addr);
+                iface = i->ifa_name ? i->ifa_name : "";
+            }
+        ::freeifaddrs(list);
+        if (!found.empty()) {
+            if (how)
+                *how = "the address of its network interface " + iface;
+            return found;
+        }
+    }
+    if (how)
+        *how = "loopback: this machine has no other address, so only ranks on it can join";
+    return "127.0.0.1";
 }
 
 // ---------------------------------------------------------------- server

@@ -42,6 +42,17 @@ Error admit_rank(const RankJob& job, const std::string& token, int rank, int wor
 // "HOST:PORT" -> {host, port}; false when it is not that shape (port 1..65535).
 bool split_host_port(const std::string& s, std::string* host, int* port);
 
+// True for an address that means "every interface" (0.0.0.0, ::): a place to listen, not
+// one another machine can be told to connect to.
+bool is_wildcard_host(const std::string& host);
+
+// An address of this machine that other machines can reach it by, for when nobody said
+// which: the host name's own address unless it is a loopback one (Debian maps the host name
+// to 127.0.1.1), else the first IPv4 address of an interface that is up and not loopback,
+// else 127.0.0.1 (a machine without a network: only its own ranks can reach it). *how (if
+// given) says which of those it was, in English.
+std::string machine_address(std::string* how = nullptr);
+
 class KvServer {
 public:
     // Listens on host:port (only that address; port 0 picks a free one). Throws GpulabError:

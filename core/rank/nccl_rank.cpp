@@ -129,7 +129,10 @@ public:
     double allreduce_seconds() const override { return m_host->allreduce_seconds() + m_seconds; }
     void store_set(const std::string& key, const std::string& value) override { m_host->store_set(key, value); }
     std::string store_get(const std::string& key) override { return m_host->store_get(key); }
+    std::optional<std::string> store_try_get(const std::string& key) override { return m_host->store_try_get(key); }
     std::string host() const override { return m_host->host(); }
+    std::string events_host() const override { return m_host->events_host(); }
+    std::string master_host() const override { return m_host->master_host(); }
     std::string token() const override { return m_host->token(); }
     std::chrono::milliseconds timeout() const override { return m_host->timeout(); }
     void leave() override

@@ -5,6 +5,7 @@
 // on the rank sends a recording (RecordingWriter onto the socket) until its run ends.
 #include "rank/rank_events.h"
 
+#include "rank/kv_store.h"
 #include "rank/rank_group.h"
 #include "rank/socket_io.h"
 
@@ -156,7 +157,9 @@ RankEvents::RankEvents(RankGroup& group, EventStream& local, EventStream& job, i
     const auto deadline = Clock::now() + timeout;
 
     if (m_rank == 0) {
-        const std::string host = group.host();
+        // exactly where asked: a wildcard only when --master is one (then the others
+        // connect to the host they reach the rendezvous by)
+        const std::string host = group.events_host();
         int port = 0;
         std::string why;
         const int lfd = listen_on(host, &port, &why);
@@ -261,10 +264,19 @@ RankEvents::RankEvents(RankGroup& group, EventStream& local, EventStream& job, i
     std::string host, port, why;
     if (!split(addr, &host, &port))
         throw GpulabError(Error(ErrorCode::RankMasterLost, {{"master", addr}}));
+    if (is_wildcard_host(host)) { // rank 0 listens on every interface: use the one we reach it by
+        host = group.master_host();
+        if (host.empty())
+            throw GpulabError(Error(ErrorCode::RankMasterUnreachable,
+                                    {{"master", addr},
+                                     {"seconds", "0"},
+                                     {"why", "rank 0 published a wildcard address for its events"}}));
+    }
+    const std::string where = (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
     const int fd = connect_to(host, port, deadline, &why);
     if (fd < 0)
         throw GpulabError(Error(ErrorCode::RankMasterUnreachable,
-                                {{"master", addr}, {"seconds", seconds_text(timeout)}, {"why", why}}));
+                                {{"master", where}, {"seconds", seconds_text(timeout)}, {"why", why}}));
     no_delay(fd);
     set_timeouts(fd, timeout);
     const std::string token = group.token();

@@ -14,10 +14,12 @@
 // epochs (rank 0's: the other ranks' copies are left out), the other ranks' logs and errors
 // prefixed with their rank, and rank 0's RunEnd last. On the other ranks `job` stays empty.
 //
-// Connection: rank 0 listens on its own rendezvous address (the one the other machines
-// reach it by; never a wildcard it was not asked for) and publishes "HOST:PORT" under the
-// rendezvous key "gpulab-events". A rank connects and says hello with its rank and the job's
-// token; rank 0 refuses a wrong token or rank and keeps waiting for the right one.
+// Connection: rank 0 listens on RankGroup::events_host() (--master's host, a wildcard only
+// when --master is one; with a file rendezvous the advertised address) and publishes
+// "HOST:PORT" under the rendezvous key "gpulab-events". A rank connects there, or, when HOST
+// is a wildcard, to the host it reaches the rendezvous by (RankGroup::master_host()), and
+// says hello with its rank and the job's token; rank 0 refuses a wrong token or rank and
+// keeps waiting for the right one.
 //
 // Clocks: each process counts microseconds from its own start; machines' clocks are never
 // compared. When a rank connects, rank 0 sends it 8 pings of its clock; the rank answers each

@@ -131,7 +131,11 @@ class Meeting {
 public:
     virtual ~Meeting() = default;
     virtual gloo::rendezvous::Store& store() = 0;
+    // This rank's address for the others: Gloo listens there and publishes it.
     virtual std::string local_address() = 0;
+    // Rank 0: where its event listener listens (RankGroup::events_host).
+    virtual std::string events_host() = 0;
+    virtual std::string master_host() { return {}; }
     virtual std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) = 0;
     virtual void fail(int rank, const std::string& why) = 0;
     virtual void finish(std::chrono::milliseconds) {}
@@ -185,9 +189,21 @@ public:
         if (Error refused = m_client->hello(o.token, o.rank, o.world, settings))
             throw GpulabError(refused);
         m_store = std::make_unique<TcpStore>(*m_client, o.timeout);
+        m_master_host = host;
+        // Rank 0 listens where --master says, also for its collectives; where that is a
+        // wildcard, they need one address to publish: the advertised one, else the machine's.
+        // The others: the address they reach rank 0 from (the kernel picks the interface).
+        if (!o.advertise.empty())
+            m_address = o.advertise;
+        else if (o.rank == 0)
+            m_address = is_wildcard_host(host) ? machine_address() : host;
+        else
+            m_address = m_client->local_address();
     }
     gloo::rendezvous::Store& store() override { return *m_store; }
-    std::string local_address() override { return m_client->local_address(); }
+    std::string local_address() override { return m_address; }
+    std::string events_host() override { return m_master_host; }
+    std::string master_host() override { return m_master_host; }
     std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) override
     {
         return m_client->first_failure(t);
@@ -213,6 +229,8 @@ private:
     std::unique_ptr<KvServer> m_server;
     std::unique_ptr<KvClient> m_client;
     std::unique_ptr<TcpStore> m_store;
+    std::string m_master_host;
+    std::string m_address;
 };
 
 // Gloo's FileStore on a folder every rank can read and write. Each rank checks in with its
@@ -222,7 +240,8 @@ class FileMeeting : public Meeting {
 public:
     FileMeeting(const RankOptions& o, const std::string& dir, const std::string& settings,
                 std::function<void(const Error&)> on_refusal)
-        : m_dir(dir), m_timeout(o.timeout), m_files(dir)
+        : m_dir(dir), m_timeout(o.timeout), m_files(dir),
+          m_address(o.advertise.empty() ? machine_address() : o.advertise)
     {
         struct stat st{};
         if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
@@ -289,7 +308,8 @@ public:
         }
     }
     gloo::rendezvous::Store& store() override { return m_files; }
-    std::string local_address() override { return "127.0.0.1"; }
+    std::string local_address() override { return m_address; }
+    std::string events_host() override { return m_address; }
     std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) override
     {
         try {
@@ -324,6 +344,7 @@ private:
     std::string m_dir;
     std::chrono::milliseconds m_timeout;
     gloo::rendezvous::FileStore m_files;
+    std::string m_address;
 };
 
 class GlooGroup : public RankGroup {
@@ -404,7 +425,19 @@ public:
             throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
         }
     }
+    std::optional<std::string> store_try_get(const std::string& key) override
+    {
+        try {
+            m_meeting->store().wait({key}, std::chrono::milliseconds(0));
+            const std::vector<char> v = m_meeting->store().get(key);
+            return std::string(v.begin(), v.end());
+        } catch (const std::exception&) { // not there yet (a timeout), or the rendezvous is gone
+            return std::nullopt;
+        }
+    }
     std::string host() const override { return m_meeting->local_address(); }
+    std::string events_host() const override { return m_meeting->events_host(); }
+    std::string master_host() const override { return m_meeting->master_host(); }
     std::string token() const override { return m_token; }
     std::chrono::milliseconds timeout() const override { return m_timeout; }
     void leave() override { m_ctx.reset(); }

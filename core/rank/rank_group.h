@@ -27,6 +27,11 @@ struct RankOptions {
     std::string token;          // the job's; rank 0 makes a random one when empty
     std::chrono::milliseconds timeout{60000}; // joining, and each collective
     std::string rendezvous;     // "" (TCP on master) or "file:DIR" (Gloo's FileStore)
+    // The address the other ranks reach this process's machine by (never a wildcard). Empty:
+    // with a TCP rendezvous, rank 0 takes --master's host (or, when that is a wildcard, the
+    // machine's own address: machine_address()) and the others the address they reach rank 0
+    // from; with a file rendezvous, every rank takes the machine's own address.
+    std::string advertise;
 };
 
 // True when this build can run ranks in separate processes (Gloo was found); otherwise why
@@ -63,8 +68,23 @@ public:
     // job's timeout). Throw GpulabError when the rendezvous is gone or the time is up.
     virtual void store_set(const std::string& key, const std::string& value);
     virtual std::string store_get(const std::string& key);
-    // The address the other ranks reach this process's machine by.
+    // The key's value if it is set now (no wait); nothing when it is not, or the rendezvous
+    // is gone.
+    virtual std::optional<std::string> store_try_get(const std::string& key)
+    {
+        (void)key;
+        return std::nullopt;
+    }
+    // The address the other ranks reach this process's machine by: its collectives listen
+    // there (never a wildcard).
     virtual std::string host() const { return "127.0.0.1"; }
+    // Rank 0: where it listens for the other ranks' event streams (rank_events.h): exactly
+    // the address asked for: --master's host with a TCP rendezvous (a wildcard such as
+    // 0.0.0.0 when that was asked), the advertised address with a file rendezvous.
+    virtual std::string events_host() const { return host(); }
+    // The host this rank reaches rank 0's rendezvous by (--master's); it stands in for a
+    // wildcard address that rank 0 publishes. Empty with a file rendezvous.
+    virtual std::string master_host() const { return {}; }
     virtual std::string token() const { return {}; }
     virtual std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(60000); }
     // The run failed here: stop taking part in collectives now, so that the other ranks'
