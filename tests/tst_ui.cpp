@@ -1602,6 +1602,11 @@ private slots:
                  qPrintable(allreduce->topologyAcrossLine()));
         QVERIFY2(allreduce->modelText().contains(QStringLiteral("Across ranks, the network hop (gloo): measured 1.50 ms for 516.5 kB")),
                  qPrintable(allreduce->modelText()));
+        // the text counts the job's devices and says the two stages (the formulas' n is a rank's)
+        QVERIFY2(allreduce->modelText().startsWith(QStringLiteral(
+                     "A job of 2 ranks × 2 devices: 4 devices in all. Its allreduce runs in two stages: 1. within "
+                     "each rank, among its 2 devices (the formulas below, n = 2); 2. across the 2 ranks")),
+                 qPrintable(allreduce->modelText()));
         // the network hop is a bar of its own after the two steps within the ranks
         auto* across = qobject_cast<QCPBars*>(m.findChild<QCustomPlot*>(QStringLiteral("stepsPlot"))->plottable(3));
         QVERIFY(across && across->name().contains(QStringLiteral("across ranks")));

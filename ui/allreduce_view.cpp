@@ -932,16 +932,41 @@ QString AllreduceView::stepToolTip(int step) const
 void AllreduceView::rebuildModelText()
 {
     QStringList lines;
-    // within a rank: its own devices (a job of several ranks numbers them all globally)
+    // A job of several ranks numbers every rank's devices globally and reduces in two stages:
+    // within each rank (the link model's formulas, whose n is a rank's own devices), then
+    // across the ranks over the network (measured). The text says the job's count and both.
     int n = m_devices;
-    if (!m_deviceRanks.empty())
-        n = int(std::count(m_deviceRanks.begin(), m_deviceRanks.end(), 0));
-    if (n < 2 && m_across.empty()) {
+    const int rankCount =
+        m_deviceRanks.empty() ? 1 : *std::max_element(m_deviceRanks.begin(), m_deviceRanks.end()) + 1;
+    QString job;
+    if (rankCount > 1) {
+        const int perRank = int(std::count(m_deviceRanks.begin(), m_deviceRanks.end(), 0));
+        job = perRank == 1 ? tr("A job of %1 ranks × 1 device: %2 devices in all.").arg(rankCount).arg(m_devices)
+                           : tr("A job of %1 ranks × %2 devices: %3 devices in all.")
+                                 .arg(rankCount)
+                                 .arg(perRank)
+                                 .arg(m_devices);
+        if (perRank >= 2)
+            job += QLatin1Char(' ') + tr("Its allreduce runs in two stages: 1. within each rank, among its %1 devices "
+                                         "(the formulas below, n = %1); 2. across the %2 ranks, over the network "
+                                         "(measured, the last line).")
+                                          .arg(perRank)
+                                          .arg(rankCount);
+        n = perRank;
+    }
+    if (n < 2 && m_across.empty() && job.isEmpty()) {
         m_modelText->setText(tr("One device: no allreduce, nothing crosses a link."));
         return;
     }
+    if (!job.isEmpty())
+        lines << job;
     if (n < 2) {
-        m_modelText->setText(tr("One device per rank: nothing to reduce within a rank.") + QLatin1Char('\n') +
+        if (m_across.empty()) {
+            m_modelText->setText(job);
+            return;
+        }
+        m_modelText->setText((job.isEmpty() ? QString() : job + QLatin1Char('\n')) +
+                             tr("One device per rank: nothing to reduce within a rank.") + QLatin1Char('\n') +
                              tr("Across ranks, the network hop (%1): measured %2 for %3 per rank, %4 ranks (epoch %5, "
                                 "minibatch %6)")
                                  .arg(m_across.front().phase, niceTime(acrossStepMs() * 1000),

@@ -859,6 +859,18 @@
         <source>One device per rank: nothing to reduce within a rank.</source>
         <translation>每个 rank 一个设备：rank 内无需归约。</translation>
     </message>
+    <message>
+        <source>A job of %1 ranks × 1 device: %2 devices in all.</source>
+        <translation>一个由 %1 个 rank × 1 个设备组成的作业：共 %2 个设备。</translation>
+    </message>
+    <message>
+        <source>A job of %1 ranks × %2 devices: %3 devices in all.</source>
+        <translation>一个由 %1 个 rank × %2 个设备组成的作业：共 %3 个设备。</translation>
+    </message>
+    <message>
+        <source>Its allreduce runs in two stages: 1. within each rank, among its %1 devices (the formulas below, n = %1); 2. across the %2 ranks, over the network (measured, the last line).</source>
+        <translation>它的全规约分两个阶段：1. 在每个 rank 内部，于它的 %1 个设备之间进行（下面的公式，n = %1）；2. 在 %2 个 rank 之间，经由网络进行（实测，见最后一行）。</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ColorLegend</name>
