@@ -193,6 +193,42 @@ PT_TEST(async_and_bounded_modes_train_like_sync)
     require_ok(verify_training("4 devices, bounded = sync", bounded, sync, data, 1e-6, 1e-5, 1e-4));
 }
 
+// The newer paths, each off by default, switched on: fused units of calls (the model's ops
+// grouped per layer, =1, or the whole step, =2; one CUDA graph per unit) with the two-pass
+// bias gradient, and the two-pass bias gradient alone, train as the CPU reference does (1
+// device; 4 devices with ring). And with fused units (and the GPU times' events between
+// them) a bounded run equals a sync run as tightly as the test above: the front end running
+// ahead must not reorder a unit's work. (That a unit equals its calls one by one, bit for
+// bit, tst_cuda_kernels checks.)
+PT_TEST(training_with_the_newer_switches_matches_the_cpu_reference)
+{
+    require_cuda();
+    const FashionMnist data = verify_dataset();
+    const double tol = 1e-5, eps = 1e-3;
+    struct Setting {
+        const char* fused;
+        const char* split;
+    };
+    for (const Setting st : {Setting{"1", "1"}, Setting{"2", "1"}, Setting{"0", "1"}}) {
+        ScopedEnv f("GPULAB_CUDA_FUSED_GRAPHS", st.fused), sp("GPULAB_CUDA_SPLIT_SUMS", st.split);
+        const std::string tag = std::string("GPULAB_CUDA_FUSED_GRAPHS=") + st.fused + " GPULAB_CUDA_SPLIT_SUMS=" + st.split;
+        require_ok(verify_training(tag + ", 1 device", verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive),
+                                   verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, tol, eps));
+        require_ok(verify_training(tag + ", 4 devices, ring", verify_train_config(Backend::Cuda, 4, AllreduceKind::Ring),
+                                   verify_train_config(Backend::Cpu, 4, AllreduceKind::Ring), data, tol, eps));
+    }
+    TrainConfig sync = verify_train_config(Backend::Cuda, 4, AllreduceKind::Ring);
+    TrainConfig bounded = sync;
+    bounded.mode = ExecMode::Bounded;
+    bounded.inflight = 2;
+    for (const char* fused : {"1", "2"}) {
+        ScopedEnv f("GPULAB_CUDA_FUSED_GRAPHS", fused), t("GPULAB_CUDA_GPU_TIMES", "1");
+        require_ok(verify_training(std::string("4 devices, bounded with GPULAB_CUDA_FUSED_GRAPHS=") + fused
+                                       + " and GPU times = sync",
+                                   bounded, sync, data, 1e-6, 1e-5, 1e-4));
+    }
+}
+
 // ---- GPU ranks: NCCL across ranks (here threads of one process, each its own rank, meeting
 // through the TCP store on loopback; gpulab-cli launch runs them as processes) ----
 #ifdef GPULAB_HAVE_NCCL

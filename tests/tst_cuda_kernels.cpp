@@ -289,6 +289,219 @@ PT_TEST(dense_graphs_replay_with_new_data_and_buffers)
 #endif
 }
 
+// The switches for the newer paths (off by default): every kernel still matches the CPU
+// reference with each on. (GPULAB_CUDA_FUSED_GRAPHS changes nothing for calls made outside
+// a unit, as here; the tests below hold calls in units.)
+PT_TEST(every_kernel_matches_with_the_newer_switches_on)
+{
+    require_cuda();
+    for (const char* sw : {"GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_GPU_TIMES"}) {
+        ScopedEnv on(sw, "1");
+        std::printf("  %s=1\n", sw);
+        auto devs = cuda_devices(1);
+        require_all_ok(verify_kernels(*devs.front(), 11));
+    }
+}
+
+#ifdef GPULAB_HAVE_CUDA
+namespace {
+
+// The buffers of one pass of a small network through the kernel table: conv (20 -> 50
+// channels, 5x5) with ReLU, pool, dense 800 -> 16 with ReLU, softmax loss, and back.
+struct NetBuffers {
+    int n = 0;
+    std::shared_ptr<Buffer> x, w, b, a, p, W3, b3, h, labels, loss, dl, dp, dW3, db3, da, dw, db, dx, u, ws;
+};
+
+ConvShape net_shape(int n) { return ConvShape{n, 20, 13, 13, 50, 5, 5}; }
+
+NetBuffers net_buffers(Device& dev, const Kernels& k, int n)
+{
+    NetBuffers b;
+    b.n = n;
+    auto f = [&](int64_t count) { return dev.allocate(std::max<int64_t>(count, 1) * 4); };
+    b.x = f(int64_t(n) * 20 * 13 * 13);
+    b.w = f(50 * 20 * 5 * 5);
+    b.b = f(50);
+    b.a = f(int64_t(n) * 50 * 9 * 9);
+    b.p = f(int64_t(n) * 800);
+    b.W3 = f(800 * 16);
+    b.b3 = f(16);
+    b.h = f(int64_t(n) * 16);
+    b.labels = f(n);
+    b.loss = f(1);
+    b.dl = f(int64_t(n) * 16);
+    b.dp = f(int64_t(n) * 800);
+    b.dW3 = f(800 * 16);
+    b.db3 = f(16);
+    b.da = f(int64_t(n) * 50 * 9 * 9);
+    b.dw = f(50 * 20 * 5 * 5);
+    b.db = f(50);
+    b.dx = f(int64_t(n) * 20 * 13 * 13);
+    b.u = f(800 * 16);
+    b.ws = dev.allocate(std::max<int64_t>(4, k.conv_workspace_bytes(net_shape(n))));
+    return b;
+}
+
+// Forward, loss, backward and an SGD step of scale `scale`, as one unit of fused calls (a
+// table that does not fuse queues each call at once).
+void net_pass(const Kernels& k, const NetBuffers& b, float scale)
+{
+    auto F = [](const std::shared_ptr<Buffer>& p) { return static_cast<float*>(p->data()); };
+    const int n = b.n;
+    const ConvShape sh = net_shape(n);
+    FusedCalls unit(k);
+    k.conv2d_relu_forward(sh, F(b.x), F(b.w), F(b.b), F(b.a), F(b.ws));
+    k.avgpool2_forward(n, 50, 9, 9, F(b.a), F(b.p));
+    k.dense_forward(n, 800, 16, F(b.p), F(b.W3), F(b.b3), F(b.h));
+    k.relu_forward(int64_t(n) * 16, F(b.h), F(b.h));
+    k.softmax_xent(n, 16, F(b.h), static_cast<const int32_t*>(b.labels->data()), F(b.loss), F(b.dl));
+    k.relu_backward(int64_t(n) * 16, F(b.h), F(b.dl), F(b.dl));
+    k.dense_backward(n, 800, 16, F(b.p), F(b.W3), F(b.dl), F(b.dp), F(b.dW3), F(b.db3));
+    k.avgpool2_relu_backward(n, 50, 9, 9, F(b.dp), F(b.a), F(b.da));
+    k.conv2d_backward_weights(sh, F(b.x), F(b.da), F(b.dw), F(b.db), F(b.ws));
+    k.conv2d_backward_data(sh, F(b.da), F(b.w), F(b.dx), F(b.ws));
+    k.sgd_update(800 * 16, scale, F(b.dW3), F(b.u));
+    unit.end();
+}
+
+} // namespace
+#endif
+
+// Units of fused calls (GPULAB_CUDA_FUSED_GRAPHS=1) against the same calls queued one by
+// one on another device whose table does not fuse: on three buffer sets (two of one batch
+// size, one of another) whose inputs change before every pass, and with an SGD scale that
+// changes every round (a graph replays the values it was captured with: the scale must be
+// part of its key), every output is the same, bit for bit (the same kernels in the same
+// order). The units must replay from graphs after their first passes. With split sums on
+// both sides too (their bias gradients then come from the two-pass kernels).
+PT_TEST(fused_units_match_the_calls_one_by_one)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    for (const char* split : {"0", "1"}) {
+        ScopedEnv sp("GPULAB_CUDA_SPLIT_SUMS", split);
+        std::vector<std::unique_ptr<Device>> fused_devs, plain_devs;
+        {
+            ScopedEnv on("GPULAB_CUDA_FUSED_GRAPHS", "1");
+            fused_devs = cuda_devices(1);
+        }
+        {
+            ScopedEnv off("GPULAB_CUDA_FUSED_GRAPHS", "0");
+            plain_devs = cuda_devices(1);
+        }
+        Device& fd = *fused_devs.front();
+        Device& pd = *plain_devs.front();
+        const Kernels& fk = kernels_for(fd);
+        const Kernels& pk = kernels_for(pd);
+        PT_VERIFY(fk.fusion() == Kernels::Fusion::Layers);
+        PT_VERIFY(pk.fusion() == Kernels::Fusion::None);
+        std::vector<NetBuffers> fsets, psets;
+        for (int n : {6, 6, 5}) {
+            fsets.push_back(net_buffers(fd, fk, n));
+            psets.push_back(net_buffers(pd, pk, n));
+        }
+        std::mt19937 rng(5);
+        std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+        auto both = [&](const std::shared_ptr<Buffer>& a, const std::shared_ptr<Buffer>& b, int64_t count) {
+            std::vector<float> v(static_cast<size_t>(count));
+            for (float& f : v)
+                f = u(rng);
+            fd.upload(a->data(), v.data(), count * 4);
+            pd.upload(b->data(), v.data(), count * 4);
+        };
+        int compared = 0;
+        for (int round = 0; round < 4; ++round)
+            for (size_t i = 0; i < fsets.size(); ++i) {
+                const NetBuffers& F = fsets[i];
+                const NetBuffers& P = psets[i];
+                const int n = F.n;
+                both(F.x, P.x, int64_t(n) * 20 * 13 * 13);
+                both(F.w, P.w, 50 * 20 * 5 * 5);
+                both(F.b, P.b, 50);
+                both(F.W3, P.W3, 800 * 16);
+                both(F.b3, P.b3, 16);
+                both(F.u, P.u, 800 * 16);
+                std::vector<int32_t> labels(static_cast<size_t>(n));
+                for (int32_t& l : labels)
+                    l = int32_t(rng() % 16);
+                fd.upload(F.labels->data(), labels.data(), n * 4);
+                pd.upload(P.labels->data(), labels.data(), n * 4);
+                const float scale = 0.1f * float(round + 1);
+                net_pass(fk, F, scale);
+                net_pass(pk, P, scale);
+                struct Out {
+                    const char* name;
+                    std::shared_ptr<Buffer> NetBuffers::*buf;
+                    int64_t count;
+                };
+                for (const Out& o : {Out{"a", &NetBuffers::a, int64_t(n) * 50 * 81}, Out{"p", &NetBuffers::p, int64_t(n) * 800},
+                                     Out{"h", &NetBuffers::h, int64_t(n) * 16}, Out{"loss", &NetBuffers::loss, 1},
+                                     Out{"dl", &NetBuffers::dl, int64_t(n) * 16}, Out{"dp", &NetBuffers::dp, int64_t(n) * 800},
+                                     Out{"dW3", &NetBuffers::dW3, 800 * 16}, Out{"db3", &NetBuffers::db3, 16},
+                                     Out{"da", &NetBuffers::da, int64_t(n) * 50 * 81}, Out{"dw", &NetBuffers::dw, 50 * 500},
+                                     Out{"db", &NetBuffers::db, 50}, Out{"dx", &NetBuffers::dx, int64_t(n) * 20 * 169},
+                                     Out{"u (after sgd)", &NetBuffers::u, 800 * 16}}) {
+                    std::vector<float> got(static_cast<size_t>(o.count)), want(got.size());
+                    fd.download(got.data(), (F.*o.buf)->data(), o.count * 4);
+                    pd.download(want.data(), (P.*o.buf)->data(), o.count * 4);
+                    PT_VERIFY2(std::memcmp(got.data(), want.data(), got.size() * 4) == 0,
+                               std::string(o.name) + " differs between the fused unit and the calls one by one (round "
+                                   + std::to_string(round) + ", set " + std::to_string(i) + ")");
+                    ++compared;
+                }
+            }
+        const CudaGraphStats fs = cuda_graph_stats(fk), ps = cuda_graph_stats(pk);
+        std::printf("  GPULAB_CUDA_SPLIT_SUMS=%s: %d outputs equal; fused units: %ld captured, %ld replayed, %ld call by "
+                    "call, %ld failed captures\n",
+                    split, compared, fs.fused_captured, fs.fused_replayed, fs.fused_plain, fs.fused_failed);
+        PT_VERIFY2(fs.fused_failed == 0, "a unit of fused calls could not be captured into a CUDA graph on this machine "
+                                         "(it ran call by call, correctly)");
+        PT_VERIFY2(fs.fused_captured > 0 && fs.fused_replayed > 0, "no unit of fused calls was replayed from a graph");
+        PT_VERIFY(ps.fused_captured == 0 && ps.fused_replayed == 0 && ps.fused_plain == 0);
+    }
+#endif
+}
+
+// A unit whose call throws (a bad shape) is dropped whole: the calls held before the throw
+// never run, the table holds nothing afterwards, and the next unit runs.
+PT_TEST(a_unit_that_throws_is_dropped)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    ScopedEnv on("GPULAB_CUDA_FUSED_GRAPHS", "1");
+    auto devs = cuda_devices(1);
+    Device& dev = *devs.front();
+    const Kernels& k = kernels_for(dev);
+    auto buf = dev.allocate(64 * 4);
+    float* y = static_cast<float*>(buf->data());
+    k.fill(64, 1.0f, y);
+    bool threw = false;
+    try {
+        FusedCalls unit(k);
+        k.fill(64, 7.0f, y); // held
+        k.conv_workspace_bytes(ConvShape{1, 1, 2, 2, 1, 3, 3}); // filter larger than the image: throws
+        unit.end();
+    } catch (const std::invalid_argument&) {
+        threw = true;
+    }
+    PT_VERIFY(threw);
+    std::vector<float> v(64);
+    dev.download(v.data(), y, 64 * 4);
+    PT_COMPARE(v[0], 1.0f); // the held fill was dropped
+    {
+        FusedCalls unit(k);
+        k.fill(64, 3.0f, y);
+        unit.end();
+    }
+    dev.download(v.data(), y, 64 * 4);
+    PT_COMPARE(v[63], 3.0f);
+    k.fill(64, 4.0f, y); // outside any unit: at once
+    dev.download(v.data(), y, 64 * 4);
+    PT_COMPARE(v[5], 4.0f);
+#endif
+}
+
 PT_TEST(transfers_between_logical_devices_on_one_or_more_gpus)
 {
     require_cuda();

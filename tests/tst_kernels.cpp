@@ -8,6 +8,7 @@
 #include "kernels/cuda_avgpool2.h"
 #include "kernels/kernels.h"
 #include "model/lenet.h"
+#include "trace/event_stream.h"
 #include "support/random_values.h"
 
 #include <QObject>
@@ -21,6 +22,8 @@
 #include <cstdint>
 #include <functional>
 #include <random>
+#include <set>
+#include <string>
 #include <stdexcept>
 #include <vector>
 
@@ -305,6 +308,7 @@ private slots:
     // ---- LeNet's flat parameter buffer ----
     void lenetParametersAreAligned();
     void lenetGapsStayZeroThroughATrainingStep();
+    void lenetOpGroupsForFusingTablesMatchOpByOp();
 };
 
 // ---- convolution ----------------------------------------------------------------------
@@ -1039,6 +1043,222 @@ void TestKernels::lenetGapsStayZeroThroughATrainingStep()
             QVERIFY2(g[i] == 0.0f, qPrintable(QString("grad gap at %1 holds %2").arg(i).arg(g[i])));
             QVERIFY2(w[i] == 0.0f, qPrintable(QString("param gap at %1 holds %2").arg(i).arg(w[i])));
         }
+}
+
+namespace {
+
+// The CPU table behind a table that says it fuses calls (as a GPU table does with
+// GPULAB_CUDA_FUSED_GRAPHS): every call goes straight to the CPU table, and the wrapper counts
+// units and the calls made inside and outside them. A unit's calls here run at once, which
+// a fusing table may do too; what is checked is the model's grouping around them.
+class FusingCpuTable final : public gpulab::Kernels {
+public:
+    FusingCpuTable(const gpulab::Kernels& cpu, Fusion f) : m_k(cpu), m_f(f) {}
+    Fusion fusion() const override { return m_f; }
+    bool begin_fused() const override
+    {
+        ++depth;
+        ++units;
+        return true;
+    }
+    void end_fused() const override { --depth; }
+    void abandon_fused() const override { --depth; }
+    mutable int depth = 0, units = 0, inside = 0, outside = 0;
+
+    const char* name() const override { return "fusing cpu"; }
+    int64_t conv_workspace_bytes(const gpulab::ConvShape& sh) const override { return m_k.conv_workspace_bytes(sh); }
+    void conv2d_forward(const gpulab::ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                        float* ws) const override
+    {
+        count();
+        m_k.conv2d_forward(sh, x, w, b, y, ws);
+    }
+    void conv2d_relu_forward(const gpulab::ConvShape& sh, const float* x, const float* w, const float* b, float* y,
+                             float* ws) const override
+    {
+        count();
+        m_k.conv2d_relu_forward(sh, x, w, b, y, ws);
+    }
+    void conv2d_backward_data(const gpulab::ConvShape& sh, const float* dy, const float* w, float* dx,
+                              float* ws) const override
+    {
+        count();
+        m_k.conv2d_backward_data(sh, dy, w, dx, ws);
+    }
+    void conv2d_backward_weights(const gpulab::ConvShape& sh, const float* x, const float* dy, float* dw, float* db,
+                                 float* ws) const override
+    {
+        count();
+        m_k.conv2d_backward_weights(sh, x, dy, dw, db, ws);
+    }
+    void avgpool2_forward(int n, int c, int h, int w, const float* x, float* y) const override
+    {
+        count();
+        m_k.avgpool2_forward(n, c, h, w, x, y);
+    }
+    void avgpool2_backward(int n, int c, int h, int w, const float* dy, float* dx) const override
+    {
+        count();
+        m_k.avgpool2_backward(n, c, h, w, dy, dx);
+    }
+    void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y, float* dx) const override
+    {
+        count();
+        m_k.avgpool2_relu_backward(n, c, h, w, dy, y, dx);
+    }
+    void relu_forward(int64_t count_, const float* x, float* y) const override
+    {
+        count();
+        m_k.relu_forward(count_, x, y);
+    }
+    void relu_backward(int64_t count_, const float* y, const float* dy, float* dx) const override
+    {
+        count();
+        m_k.relu_backward(count_, y, dy, dx);
+    }
+    void dense_forward(int n, int in, int out, const float* x, const float* w, const float* b, float* y) const override
+    {
+        count();
+        m_k.dense_forward(n, in, out, x, w, b, y);
+    }
+    void dense_backward(int n, int in, int out, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                        float* db) const override
+    {
+        count();
+        m_k.dense_backward(n, in, out, x, w, dy, dx, dw, db);
+    }
+    void softmax_xent(int n, int classes, const float* logits, const int32_t* labels, float* loss_sum,
+                      float* dlogits) const override
+    {
+        count();
+        m_k.softmax_xent(n, classes, logits, labels, loss_sum, dlogits);
+    }
+    void count_correct(int n, int classes, const float* logits, const int32_t* labels, float* correct) const override
+    {
+        count();
+        m_k.count_correct(n, classes, logits, labels, correct);
+    }
+    void sgd_update(int64_t count_, float scale, const float* grad, float* w) const override
+    {
+        count();
+        m_k.sgd_update(count_, scale, grad, w);
+    }
+    void add(int64_t count_, const float* a, float* y) const override
+    {
+        count();
+        m_k.add(count_, a, y);
+    }
+    void copy(int64_t count_, const float* src, float* dst) const override
+    {
+        count();
+        m_k.copy(count_, src, dst);
+    }
+    void fill(int64_t count_, float value, float* y) const override
+    {
+        count();
+        m_k.fill(count_, value, y);
+    }
+    void gather_rows(int n, int64_t row_bytes, const int32_t* index, int64_t src_rows, const void* src,
+                     void* dst) const override
+    {
+        count();
+        m_k.gather_rows(n, row_bytes, index, src_rows, src, dst);
+    }
+
+private:
+    void count() const { ++(depth > 0 ? inside : outside); }
+    const gpulab::Kernels& m_k;
+    Fusion m_f;
+};
+
+} // namespace
+
+// A table that fuses calls (Kernels::fusion) gets the model's ops grouped: per layer (each
+// layer's op with the small ops after it) or the whole step in one op. Every call then runs
+// inside a unit, the engine sees the grouped ops under their names, and the results (loss,
+// gradients, parameters after SGD, the evaluation's count) are those of the ops one by one,
+// bit for bit. Without fusing, the op sequence is the ungrouped one.
+void TestKernels::lenetOpGroupsForFusingTablesMatchOpByOp()
+{
+    using namespace gpulab;
+    using Fusion = Kernels::Fusion;
+    struct Outcome {
+        std::vector<float> grads, params;
+        float loss = 0, correct = 0;
+        std::vector<std::string> ops;
+        int units = 0, inside = 0, outside = 0;
+    };
+    std::mt19937 rng(11);
+    const int n = 7;
+    const auto images = random_vector(rng, size_t(n) * 784, 0.0f, 1.0f);
+    std::vector<int32_t> labels(n);
+    for (int i = 0; i < n; ++i)
+        labels[size_t(i)] = (3 * i) % 10;
+    const auto init = lenet_init(5);
+    auto run = [&](Fusion f) {
+        EventStream trace;
+        auto engine = make_engine(EngineKind::Threaded, 1, &trace);
+        CpuDevice dev(0, int64_t(256) << 20, nullptr, 1);
+        DeviceModel m = make_device_model(*engine, dev, 2);
+        FusingCpuTable table(kernels_for(dev), f);
+        if (f != Fusion::None)
+            m.kernels = &table;
+        dev.upload(m.params.f(), init.data(), m.params.bytes());
+        Tensor x = make_tensor(*engine, dev, {n, 1, 28, 28});
+        Tensor y = make_tensor(*engine, dev, {n});
+        dev.upload(x.f(), images.data(), x.bytes());
+        dev.upload(y.f(), labels.data(), y.bytes());
+        Tensor loss = push_forward_backward(*engine, m, x, y, n);
+        push_sgd(*engine, m, 0.5f, n);
+        Tensor correct = push_evaluate(*engine, m, x, y, n);
+        engine->wait_all();
+        Outcome o;
+        o.grads.resize(size_t(lenet_flat_count()));
+        o.params.resize(o.grads.size());
+        dev.download(o.grads.data(), m.grads.f(), m.grads.bytes());
+        dev.download(o.params.data(), m.params.f(), m.params.bytes());
+        dev.download(&o.loss, loss.f(), 4);
+        dev.download(&o.correct, correct.f(), 4);
+        for (const Event& e : trace.all())
+            if (const auto* op = e.get<ev::Op>())
+                o.ops.push_back(op->op);
+        o.units = table.units;
+        o.inside = table.inside;
+        o.outside = table.outside;
+        return o;
+    };
+    auto joined = [](const std::vector<std::string>& v) {
+        std::string s;
+        for (const auto& x : v)
+            s += x + " ";
+        return s;
+    };
+    const Outcome plain = run(Fusion::None);
+    const std::vector<std::string> plain_ops = {
+        "conv1_relu_fwd", "pool1_fwd",      "conv2_relu_fwd", "pool2_fwd",      "dense3_fwd",     "relu3_fwd",
+        "dense4_fwd",     "softmax_xent",   "dense4_bwd",     "relu3_bwd",      "dense3_bwd",     "pool2_relu_bwd",
+        "conv2_bwd_w",    "conv2_bwd_x",    "pool1_relu_bwd", "conv1_bwd_w",    "sgd",            "conv1_relu_fwd",
+        "pool1_fwd",      "conv2_relu_fwd", "pool2_fwd",      "dense3_fwd",     "relu3_fwd",      "dense4_fwd",
+        "count_correct"};
+    QCOMPARE(QString::fromStdString(joined(plain.ops)), QString::fromStdString(joined(plain_ops)));
+    const std::vector<std::string> layer_ops = {
+        "conv1_relu_pool1_fwd", "conv2_relu_pool2_fwd",    "dense3_relu3_fwd",     "dense4_fwd_softmax_xent",
+        "dense4_relu3_bwd",     "dense3_pool2_relu_bwd",   "conv2_pool1_relu_bwd", "conv1_bwd_w",
+        "sgd",                  "conv1_relu_pool1_fwd",    "conv2_relu_pool2_fwd", "dense3_relu3_fwd",
+        "dense4_fwd_count_correct"};
+    const std::vector<std::string> step_ops = {"forward_backward", "sgd", "forward_count_correct"};
+    for (Fusion f : {Fusion::Layers, Fusion::Step}) {
+        const Outcome o = run(f);
+        const auto& want = f == Fusion::Layers ? layer_ops : step_ops;
+        QCOMPARE(QString::fromStdString(joined(o.ops)), QString::fromStdString(joined(want)));
+        QCOMPARE(o.units, int(want.size()));
+        QCOMPARE(o.outside, 0);       // every call of the model inside a unit
+        QCOMPARE(o.inside, 16 + 1 + 8); // the calls of the ops one by one
+        QVERIFY(o.loss == plain.loss);
+        QVERIFY(o.correct == plain.correct);
+        QVERIFY(std::memcmp(o.grads.data(), plain.grads.data(), o.grads.size() * 4) == 0);
+        QVERIFY(std::memcmp(o.params.data(), plain.params.data(), o.params.size() * 4) == 0);
+    }
 }
 
 QTEST_APPLESS_MAIN(TestKernels)

@@ -9,6 +9,7 @@
 #include <math_constants.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace gpulab {
 namespace cuda {
@@ -184,6 +185,55 @@ __global__ void channel_sums_kernel(int n, int k, int64_t plane, const float* dy
         db[j] = part[0];
 }
 
+// The bias gradient in two passes, for more blocks than channels: block (s, j) sums its
+// slice of the images of channel j into part[j * slices + s] (four running sums a thread,
+// so that four loads are in flight, then a tree), and one thread per channel adds its
+// slices in order. Every order depends only on the shape: results repeat. 32-bit indices:
+// the launcher checks that n * plane fits.
+constexpr int kSliceThreads = 256;
+__global__ void channel_slice_sums_kernel(int n, int k, int plane, int slices, const float* dy, float* part)
+{
+    __shared__ float tree[kSliceThreads];
+    const int j = blockIdx.y, s = blockIdx.x;
+    const int img0 = int(int64_t(n) * s / slices), img1 = int(int64_t(n) * (s + 1) / slices);
+    const int cells = (img1 - img0) * plane;
+    const int stride = blockDim.x;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    int t = threadIdx.x;
+    auto at = [&](int u) {
+        const int img = img0 + u / plane, cell = u - (u / plane) * plane;
+        return dy[(int64_t(img) * k + j) * plane + cell];
+    };
+    for (; t + 3 * stride < cells; t += 4 * stride) {
+        a0 += at(t);
+        a1 += at(t + stride);
+        a2 += at(t + 2 * stride);
+        a3 += at(t + 3 * stride);
+    }
+    for (; t < cells; t += stride)
+        a0 += at(t);
+    tree[threadIdx.x] = (a0 + a1) + (a2 + a3);
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+        if (threadIdx.x < half)
+            tree[threadIdx.x] += tree[threadIdx.x + half];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0)
+        part[int64_t(j) * slices + s] = tree[0];
+}
+
+__global__ void slice_totals_kernel(int k, int slices, const float* part, float* db)
+{
+    const int j = blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= k)
+        return;
+    float sum = 0.0f;
+    for (int s = 0; s < slices; ++s)
+        sum += part[int64_t(j) * slices + s];
+    db[j] = sum;
+}
+
 __global__ void avgpool2_forward_kernel(int64_t count, int h, int w, const float* x, float* y)
 {
     const int oh = h / 2, ow = w / 2;
@@ -319,6 +369,32 @@ void channel_sums(cudaStream_t s, int n, int k, int64_t plane, const float* dy, 
     if (k <= 0)
         return;
     channel_sums_kernel<<<k, kSumThreads, 0, s>>>(n, k, plane, dy, db);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+}
+
+int channel_sum_slices(int n, int k, int64_t plane, int64_t scratch_floats)
+{
+    if (n <= 0 || k <= 0 || plane <= 0 || int64_t(n) * plane > INT32_MAX || k > 65535)
+        return 0;
+    // About 16 K values a block (a few loads per thread), at most 64 slices, all in scratch.
+    const int64_t want = std::clamp<int64_t>(int64_t(n) * plane / 16384, 1, 64);
+    const int64_t fit = scratch_floats / k;
+    return int(std::min<int64_t>({want, fit, int64_t(n)}));
+}
+
+void channel_sums_split(cudaStream_t s, int n, int k, int64_t plane, const float* dy, float* db, float* scratch,
+                        int slices)
+{
+    if (k <= 0)
+        return;
+    if (slices <= 0) { // the shape does not fit the two passes
+        channel_sums(s, n, k, plane, dy, db);
+        return;
+    }
+    channel_slice_sums_kernel<<<dim3(unsigned(slices), unsigned(k)), kSliceThreads, 0, s>>>(n, k, int(plane), slices,
+                                                                                             dy, scratch);
+    GPULAB_CUDA_CHECK(cudaGetLastError());
+    slice_totals_kernel<<<(k + 127) / 128, 128, 0, s>>>(k, slices, scratch, db);
     GPULAB_CUDA_CHECK(cudaGetLastError());
 }
 

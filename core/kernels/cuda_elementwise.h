@@ -40,6 +40,15 @@ void bias_act(cudaStream_t s, int n, int k, int64_t plane, const float* b, float
 // db (k) = the sum of dy (n,k,plane) over n and plane, per channel; deterministic (fixed
 // summation order). A convolution's bias gradient.
 void channel_sums(cudaStream_t s, int n, int k, int64_t plane, const float* dy, float* db);
+// The same sums in two passes over more blocks (channel_sums has one block per channel:
+// for conv1's 20 channels of 256 x 26 x 26 values, 20 blocks each read 676 KB one load at
+// a time). `slices` blocks per channel write their sums into scratch (k * slices floats),
+// then one thread per channel adds them in order: deterministic too, in another order than
+// channel_sums (the results agree within float rounding). slices from channel_sum_slices;
+// 0 (a shape too large for 32-bit indices, or scratch too small) falls back to channel_sums.
+int channel_sum_slices(int n, int k, int64_t plane, int64_t scratch_floats);
+void channel_sums_split(cudaStream_t s, int n, int k, int64_t plane, const float* dy, float* db, float* scratch,
+                        int slices);
 // y (n,c,h/2,w/2) = 2x2 average of x (n,c,h,w), stride 2, with the CPU reference's float
 // operations in its order: 0.25f * (x00 + x01 + x10 + x11).
 void avgpool2_forward(cudaStream_t s, int n, int c, int h, int w, const float* x, float* y);

@@ -98,6 +98,46 @@ public:
         avgpool2_backward(n, c, h, w, dy, dx);
         relu_backward(int64_t(n) * c * h * w, y, dx, dx);
     }
+
+    // ---- calls queued as one unit (a GPU table may replay them as one CUDA graph) ----
+    // How the model groups a minibatch's ops for this table: None, one engine op per layer
+    // op (the CPU tables, and a GPU's by default); Layers, each layer's op together with the
+    // small ops that follow it (pooling, ReLU, the loss) in one engine op; Step, the whole
+    // forward, loss and backward of a device's shard in one engine op.
+    enum class Fusion { None, Layers, Step };
+    virtual Fusion fusion() const { return Fusion::None; }
+    // Between begin_fused() and end_fused() on one thread, a table may hold the calls' work
+    // back and queue it all at end_fused (arguments are checked at each call, as always).
+    // begin_fused returns whether it did begin (false: every call queues at once, as the CPU
+    // tables do); abandon_fused drops what was held (a call threw). Use FusedCalls.
+    virtual bool begin_fused() const { return false; }
+    virtual void end_fused() const {}
+    virtual void abandon_fused() const {}
+};
+
+// The calls made while it lives are one unit for the table (Kernels::begin_fused): end()
+// queues them; without end() (an exception) they are dropped.
+class FusedCalls {
+public:
+    explicit FusedCalls(const Kernels& k) : m_k(k), m_on(k.begin_fused()) {}
+    ~FusedCalls()
+    {
+        if (m_on)
+            m_k.abandon_fused();
+    }
+    FusedCalls(const FusedCalls&) = delete;
+    FusedCalls& operator=(const FusedCalls&) = delete;
+    void end()
+    {
+        if (m_on) {
+            m_on = false;
+            m_k.end_fused();
+        }
+    }
+
+private:
+    const Kernels& m_k;
+    bool m_on;
 };
 
 // The CPU reference kernels (plain loops + BLAS sgemm): the oracle for every backend.

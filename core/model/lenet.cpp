@@ -4,7 +4,9 @@
 
 #include "kernels/kernels.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 #include <random>
 #include <stdexcept>
 
@@ -151,6 +153,71 @@ void push_op(Engine& e, const DeviceModel& m, const char* name, std::vector<Var>
     e.push(std::move(op));
 }
 
+// Consecutive ops of one device pushed as one engine op when the kernel table fuses calls
+// (Kernels::fusion): the op runs its parts' calls between begin_fused and end_fused, so that
+// the table may queue them as one unit (on a GPU, one CUDA graph instead of a graph and the
+// plain kernels after it). Reads and writes are the parts' together. Off (or inside an
+// enclosing group that is on, which takes the parts instead), each part is pushed as its own
+// op, under its own name: the op sequence is then exactly the unfused one.
+class OpGroup {
+public:
+    OpGroup(Engine& e, const DeviceModel& m, const char* name, bool on, OpGroup* outer = nullptr)
+        : m_e(e), m_m(m), m_name(name), m_on(on), m_outer(outer && outer->merging() ? outer : nullptr)
+    {
+    }
+    OpGroup(const OpGroup&) = delete;
+    OpGroup& operator=(const OpGroup&) = delete;
+
+    void add(const char* name, std::vector<Var> reads, std::vector<Var> writes, std::function<void()> fn)
+    {
+        if (m_outer) {
+            m_outer->add(name, std::move(reads), std::move(writes), std::move(fn));
+            return;
+        }
+        if (!m_on) {
+            push_op(m_e, m_m, name, std::move(reads), std::move(writes), std::move(fn));
+            return;
+        }
+        auto has = [](const std::vector<Var>& vs, const Var& v) { return std::find(vs.begin(), vs.end(), v) != vs.end(); };
+        for (Var& v : writes)
+            if (!has(m_writes, v))
+                m_writes.push_back(std::move(v));
+        for (Var& v : reads)
+            if (!has(m_reads, v))
+                m_reads.push_back(std::move(v));
+        m_fns.push_back(std::move(fn));
+    }
+
+    // Pushes the merged op (a group that merges nothing pushes nothing).
+    void push()
+    {
+        if (!merging() || m_fns.empty())
+            return;
+        std::erase_if(m_reads, [&](const Var& v) { return std::find(m_writes.begin(), m_writes.end(), v) != m_writes.end(); });
+        push_op(m_e, m_m, m_name, std::move(m_reads), std::move(m_writes),
+                [k = m_m.kernels, fns = std::move(m_fns)] {
+                    FusedCalls unit(*k);
+                    for (const auto& fn : fns)
+                        fn();
+                    unit.end();
+                });
+        m_reads.clear();
+        m_writes.clear();
+        m_fns.clear();
+    }
+
+private:
+    bool merging() const { return m_on && !m_outer; }
+
+    Engine& m_e;
+    const DeviceModel& m_m;
+    const char* m_name;
+    bool m_on;
+    OpGroup* m_outer;
+    std::vector<Var> m_reads, m_writes;
+    std::vector<std::function<void()>> m_fns;
+};
+
 struct Activations {
     Tensor a1;     // (n,20,26,26) conv1 output after its ReLU
     Tensor p1;     // (n,20,13,13)
@@ -177,48 +244,57 @@ Tensor workspace(Engine& e, DeviceModel& m, int n)
 // Pointer to parameter i inside a flat tensor (params or grads).
 float* at(const Tensor& flat, int i) { return flat.f() + P(i).offset; }
 
-Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n)
+// Pushes the forward pass up to the logits. With the table's Fusion::Layers, each layer's op
+// and the ops after it up to the next layer's are one op; the last layer's op (dense4) goes
+// into `last`, where the caller adds the loss or the count. `step` encloses everything with
+// Fusion::Step.
+Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n, OpGroup* step, OpGroup& last)
 {
     const Kernels* k = m.kernels;
+    const bool layers = k->fusion() == Kernels::Fusion::Layers;
     const Tensor W = m.params;
     const Tensor ws = workspace(e, m, n);
     Activations a;
     {
+        OpGroup g(e, m, "conv1_relu_pool1_fwd", layers, step);
         const ConvShape sh = conv1_shape(n);
         a.a1 = make_tensor(e, *m.device, {n, 20, 26, 26});
         // The book's Conv2D(activation='relu'): one layer, one op, one pass over its output.
-        push_op(e, m, "conv1_relu_fwd", {x.var, W.var}, {a.a1.var, ws.var}, [=] {
+        g.add("conv1_relu_fwd", {x.var, W.var}, {a.a1.var, ws.var}, [=] {
             k->conv2d_relu_forward(sh, x.f(), at(W, 0), at(W, 1), a.a1.f(), ws.f());
         });
+        a.p1 = make_tensor(e, *m.device, {n, 20, 13, 13});
+        g.add("pool1_fwd", {a.a1.var}, {a.p1.var}, [k, n, in = a.a1, out = a.p1] {
+            k->avgpool2_forward(n, 20, 26, 26, in.f(), out.f());
+        });
+        g.push();
     }
-    a.p1 = make_tensor(e, *m.device, {n, 20, 13, 13});
-    push_op(e, m, "pool1_fwd", {a.a1.var}, {a.p1.var}, [k, n, in = a.a1, out = a.p1] {
-        k->avgpool2_forward(n, 20, 26, 26, in.f(), out.f());
-    });
     {
+        OpGroup g(e, m, "conv2_relu_pool2_fwd", layers, step);
         const ConvShape sh = conv2_shape(n);
         a.a2 = make_tensor(e, *m.device, {n, 50, 9, 9});
-        push_op(e, m, "conv2_relu_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var},
-                [k, sh, in = a.p1, W, out = a.a2, ws] {
-                    k->conv2d_relu_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
-                });
+        g.add("conv2_relu_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var}, [k, sh, in = a.p1, W, out = a.a2, ws] {
+            k->conv2d_relu_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
+        });
+        a.p2 = make_tensor(e, *m.device, {n, 800});
+        g.add("pool2_fwd", {a.a2.var}, {a.p2.var}, [k, n, in = a.a2, out = a.p2] {
+            k->avgpool2_forward(n, 50, 9, 9, in.f(), out.f());
+        });
+        g.push();
     }
-    a.p2 = make_tensor(e, *m.device, {n, 800});
-    push_op(e, m, "pool2_fwd", {a.a2.var}, {a.p2.var}, [k, n, in = a.a2, out = a.p2] {
-        k->avgpool2_forward(n, 50, 9, 9, in.f(), out.f());
-    });
-    a.h3 = make_tensor(e, *m.device, {n, 128});
-    push_op(e, m, "dense3_fwd", {a.p2.var, W.var}, {a.h3.var}, [k, n, in = a.p2, W, out = a.h3] {
-        k->dense_forward(n, 800, 128, in.f(), at(W, 4), at(W, 5), out.f());
-    });
-    push_op(e, m, "relu3_fwd", {}, {a.h3.var}, [k, y = a.h3] {
-        k->relu_forward(y.numel(), y.f(), y.f());
-    });
+    {
+        OpGroup g(e, m, "dense3_relu3_fwd", layers, step);
+        a.h3 = make_tensor(e, *m.device, {n, 128});
+        g.add("dense3_fwd", {a.p2.var, W.var}, {a.h3.var}, [k, n, in = a.p2, W, out = a.h3] {
+            k->dense_forward(n, 800, 128, in.f(), at(W, 4), at(W, 5), out.f());
+        });
+        g.add("relu3_fwd", {}, {a.h3.var}, [k, y = a.h3] { k->relu_forward(y.numel(), y.f(), y.f()); });
+        g.push();
+    }
     a.logits = make_tensor(e, *m.device, {n, 10});
-    push_op(e, m, "dense4_fwd", {a.h3.var, W.var}, {a.logits.var},
-            [k, n, in = a.h3, W, out = a.logits] {
-                k->dense_forward(n, 128, 10, in.f(), at(W, 6), at(W, 7), out.f());
-            });
+    last.add("dense4_fwd", {a.h3.var, W.var}, {a.logits.var}, [k, n, in = a.h3, W, out = a.logits] {
+        k->dense_forward(n, 128, 10, in.f(), at(W, 6), at(W, 7), out.f());
+    });
     return a;
 }
 
@@ -228,72 +304,85 @@ Tensor push_forward_backward(Engine& e, DeviceModel& m, const Tensor& x, const T
                              int n)
 {
     const Kernels* k = m.kernels;
+    const Kernels::Fusion fusion = k->fusion();
+    const bool layers = fusion == Kernels::Fusion::Layers;
     const Tensor W = m.params;
     const Tensor G = m.grads;
     const std::vector<Var> gv = m.grad_vars();
-    Activations a = push_forward(e, m, x, n);
+    OpGroup step(e, m, "forward_backward", fusion == Kernels::Fusion::Step);
+    OpGroup last(e, m, "dense4_fwd_softmax_xent", layers, &step);
+    Activations a = push_forward(e, m, x, n, &step, last);
     const Tensor ws = m.workspace; // push_forward sized it for n
 
     Tensor loss = make_tensor(e, *m.device, {1});
     Tensor dlogits = make_tensor(e, *m.device, {n, 10});
-    push_op(e, m, "softmax_xent", {a.logits.var, labels.var}, {loss.var, dlogits.var},
-            [k, n, lg = a.logits, labels, loss, dlogits] {
-                k->softmax_xent(n, 10, lg.f(), labels.i32(), loss.f(), dlogits.f());
-            });
-    // dense4: dh3, dW4, db4
+    last.add("softmax_xent", {a.logits.var, labels.var}, {loss.var, dlogits.var},
+             [k, n, lg = a.logits, labels, loss, dlogits] {
+                 k->softmax_xent(n, 10, lg.f(), labels.i32(), loss.f(), dlogits.f());
+             });
+    last.push();
+    // dense4: dh3, dW4, db4; then back through relu3 (its mask is h3 > 0)
     Tensor dh3 = make_tensor(e, *m.device, {n, 128});
     {
+        OpGroup g(e, m, "dense4_relu3_bwd", layers, &step);
         std::vector<Var> w = gv;
         w.push_back(dh3.var);
-        push_op(e, m, "dense4_bwd", {a.h3.var, W.var, dlogits.var}, w,
-                [k, n, h3 = a.h3, W, dlogits, dh3, G] {
-                    k->dense_backward(n, 128, 10, h3.f(), at(W, 6), dlogits.f(), dh3.f(),
-                                      at(G, 6), at(G, 7));
-                });
+        g.add("dense4_bwd", {a.h3.var, W.var, dlogits.var}, w, [k, n, h3 = a.h3, W, dlogits, dh3, G] {
+            k->dense_backward(n, 128, 10, h3.f(), at(W, 6), dlogits.f(), dh3.f(), at(G, 6), at(G, 7));
+        });
+        g.add("relu3_bwd", {a.h3.var}, {dh3.var}, [k, h3 = a.h3, dh3] {
+            k->relu_backward(dh3.numel(), h3.f(), dh3.f(), dh3.f());
+        });
+        g.push();
     }
-    push_op(e, m, "relu3_bwd", {a.h3.var}, {dh3.var}, [k, h3 = a.h3, dh3] {
-        k->relu_backward(dh3.numel(), h3.f(), dh3.f(), dh3.f());
-    });
+    // (Each output is made just before the op that writes it, as without groups: the
+    // memory events of an unfused run keep their order.)
     Tensor dp2 = make_tensor(e, *m.device, {n, 800});
+    Tensor da2;
     {
+        OpGroup g(e, m, "dense3_pool2_relu_bwd", layers, &step);
         std::vector<Var> w = gv;
         w.push_back(dp2.var);
-        push_op(e, m, "dense3_bwd", {a.p2.var, W.var, dh3.var}, w,
-                [k, n, p2 = a.p2, W, dh3, dp2, G] {
-                    k->dense_backward(n, 800, 128, p2.f(), at(W, 4), dh3.f(), dp2.f(),
-                                      at(G, 4), at(G, 5));
-                });
+        g.add("dense3_bwd", {a.p2.var, W.var, dh3.var}, w, [k, n, p2 = a.p2, W, dh3, dp2, G] {
+            k->dense_backward(n, 800, 128, p2.f(), at(W, 4), dh3.f(), dp2.f(), at(G, 4), at(G, 5));
+        });
+        // Back through pool2 and conv2's ReLU in one pass (the ReLU's mask is a2 > 0).
+        da2 = make_tensor(e, *m.device, {n, 50, 9, 9});
+        g.add("pool2_relu_bwd", {dp2.var, a.a2.var}, {da2.var}, [k, n, dp2, a2 = a.a2, da2] {
+            k->avgpool2_relu_backward(n, 50, 9, 9, dp2.f(), a2.f(), da2.f());
+        });
+        g.push();
     }
-    Tensor da2 = make_tensor(e, *m.device, {n, 50, 9, 9});
-    // Back through pool2 and conv2's ReLU in one pass (the ReLU's mask is a2 > 0).
-    push_op(e, m, "pool2_relu_bwd", {dp2.var, a.a2.var}, {da2.var}, [k, n, dp2, a2 = a.a2, da2] {
-        k->avgpool2_relu_backward(n, 50, 9, 9, dp2.f(), a2.f(), da2.f());
-    });
     Tensor dp1 = make_tensor(e, *m.device, {n, 20, 13, 13});
+    Tensor da1;
     {
+        OpGroup g(e, m, "conv2_pool1_relu_bwd", layers, &step);
         const ConvShape sh = conv2_shape(n);
         std::vector<Var> w = gv;
         w.push_back(ws.var);
-        push_op(e, m, "conv2_bwd_w", {a.p1.var, da2.var}, w, [k, sh, p1 = a.p1, da2, G, ws] {
+        g.add("conv2_bwd_w", {a.p1.var, da2.var}, w, [k, sh, p1 = a.p1, da2, G, ws] {
             k->conv2d_backward_weights(sh, p1.f(), da2.f(), at(G, 2), at(G, 3), ws.f());
         });
-        push_op(e, m, "conv2_bwd_x", {da2.var, W.var}, {dp1.var, ws.var},
-                [k, sh, da2, W, dp1, ws] {
-                    k->conv2d_backward_data(sh, da2.f(), at(W, 2), dp1.f(), ws.f());
-                });
+        g.add("conv2_bwd_x", {da2.var, W.var}, {dp1.var, ws.var}, [k, sh, da2, W, dp1, ws] {
+            k->conv2d_backward_data(sh, da2.f(), at(W, 2), dp1.f(), ws.f());
+        });
+        da1 = make_tensor(e, *m.device, {n, 20, 26, 26});
+        g.add("pool1_relu_bwd", {dp1.var, a.a1.var}, {da1.var}, [k, n, dp1, a1 = a.a1, da1] {
+            k->avgpool2_relu_backward(n, 20, 26, 26, dp1.f(), a1.f(), da1.f());
+        });
+        g.push();
     }
-    Tensor da1 = make_tensor(e, *m.device, {n, 20, 26, 26});
-    push_op(e, m, "pool1_relu_bwd", {dp1.var, a.a1.var}, {da1.var}, [k, n, dp1, a1 = a.a1, da1] {
-        k->avgpool2_relu_backward(n, 20, 26, 26, dp1.f(), a1.f(), da1.f());
-    });
     {
+        OpGroup g(e, m, "conv1_bwd_w", layers, &step);
         const ConvShape sh = conv1_shape(n);
         std::vector<Var> w = gv;
         w.push_back(ws.var);
-        push_op(e, m, "conv1_bwd_w", {x.var, da1.var}, w, [k, sh, x, da1, G, ws] {
+        g.add("conv1_bwd_w", {x.var, da1.var}, w, [k, sh, x, da1, G, ws] {
             k->conv2d_backward_weights(sh, x.f(), da1.f(), at(G, 0), at(G, 1), ws.f());
         });
+        g.push();
     }
+    step.push();
     return loss;
 }
 
@@ -308,12 +397,16 @@ void push_zero_grads(Engine& e, DeviceModel& m)
 Tensor push_evaluate(Engine& e, DeviceModel& m, const Tensor& x, const Tensor& labels, int n)
 {
     const Kernels* k = m.kernels;
-    Activations a = push_forward(e, m, x, n);
+    const Kernels::Fusion fusion = k->fusion();
+    OpGroup step(e, m, "forward_count_correct", fusion == Kernels::Fusion::Step);
+    OpGroup last(e, m, "dense4_fwd_count_correct", fusion == Kernels::Fusion::Layers, &step);
+    Activations a = push_forward(e, m, x, n, &step, last);
     Tensor correct = make_tensor(e, *m.device, {1});
-    push_op(e, m, "count_correct", {a.logits.var, labels.var}, {correct.var},
-            [k, n, lg = a.logits, labels, correct] {
-                k->count_correct(n, 10, lg.f(), labels.i32(), correct.f());
-            });
+    last.add("count_correct", {a.logits.var, labels.var}, {correct.var}, [k, n, lg = a.logits, labels, correct] {
+        k->count_correct(n, 10, lg.f(), labels.i32(), correct.f());
+    });
+    last.push();
+    step.push();
     return correct;
 }
 
@@ -321,9 +414,12 @@ void push_sgd(Engine& e, DeviceModel& m, float lr, int64_t batch_size)
 {
     const Kernels* k = m.kernels;
     const float scale = lr / static_cast<float>(batch_size);
-    push_op(e, m, "sgd", m.grad_vars(), {m.params.var}, [k, scale, W = m.params, G = m.grads] {
+    // A unit of its own where the table fuses calls: on a GPU, a graph of one kernel.
+    OpGroup g(e, m, "sgd", k->fusion() != Kernels::Fusion::None);
+    g.add("sgd", m.grad_vars(), {m.params.var}, [k, scale, W = m.params, G = m.grads] {
         k->sgd_update(W.numel(), scale, G.f(), W.f());
     });
+    g.push();
 }
 
 } // namespace gpulab
