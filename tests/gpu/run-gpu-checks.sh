@@ -9,8 +9,8 @@
 # Prepare on the development machine (builds build-gpu/bundle: binaries, libs, data):
 #   tests/gpu/prepare-gpu-bundle.sh
 # then, on the GPU machine, with the tree and build-gpu/bundle (or its packed copy,
-# build-gpu/carry, which this script unpacks) copied there (one command, about 4 minutes on
-# an H200):
+# build-gpu/carry, which this script unpacks) copied there (one command, about 5 to 6
+# minutes on an H200):
 #   bash tests/gpu/run-gpu-checks.sh build-gpu/bundle
 # Here (no GPU) the same command runs the CPU parts and reports "no CUDA device" cleanly.
 # Where `nvidia-smi -L` lists a GPU, it sets GPULAB_REQUIRE_CUDA=1: every check that needs
@@ -203,6 +203,29 @@ if [ "$HAVE_GPU" = 1 ]; then
     --devices 1
   step "train 4 logical devices, ring, copy + add transfers (12000 images)" env GPULAB_CUDA_FUSED_REDUCE=0 \
     "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce ring --subset 12000 --test-subset 2000
+  # The paths that are off by default (README, "On NVIDIA GPUs": GPULAB_CUDA_FUSED_GRAPHS,
+  # GPULAB_CUDA_SPLIT_SUMS): training runs with them on (correctness: the runs must finish,
+  # learn, and count their fused units), where the GPU's time goes per call with the GPU times
+  # on, without and with them (how busy the GPU was: if it is busy nearly all the time, the
+  # host is not what sets the pace), then each variant against the default on the
+  # benchmark's run, alternating, with the ratios to the default and to PyTorch.
+  step "train 1 GPU device, fused layer graphs + split sums" env GPULAB_CUDA_FUSED_GRAPHS=1 \
+    GPULAB_CUDA_SPLIT_SUMS=1 GPULAB_CUDA_GRAPH_STATS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1
+  step "train 1 GPU device, bounded, fused step graphs + split sums" env GPULAB_CUDA_FUSED_GRAPHS=2 \
+    GPULAB_CUDA_SPLIT_SUMS=1 GPULAB_CUDA_GRAPH_STATS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded \
+    --inflight 2
+  step "train 4 logical devices, ring, fused layer graphs + split sums (12000 images)" env \
+    GPULAB_CUDA_FUSED_GRAPHS=1 GPULAB_CUDA_SPLIT_SUMS=1 GPULAB_CUDA_GRAPH_STATS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" \
+    --devices 4 --allreduce ring --subset 12000 --test-subset 2000
+  step "GPU time per call: default, 1 device, bounded, 2 epochs" env GPULAB_CUDA_GPU_TIMES=1 "$BIN/gpulab-cli" \
+    "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2 --op-summary
+  step "GPU time per call: fused layer graphs + split sums" env GPULAB_CUDA_GPU_TIMES=1 GPULAB_CUDA_FUSED_GRAPHS=1 \
+    GPULAB_CUDA_SPLIT_SUMS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2 --op-summary
+  if command -v python3 >/dev/null 2>&1; then
+    TORCH_S=$(sed -n 's/^GPU result (bounded.*pytorch \([0-9.]*\) s\/epoch.*/\1/p' "$LOG" | tail -1)
+    STEP_TIMEOUT=${AB_TIMEOUT:-150} step "the off-by-default paths against the default (the benchmark's run)" \
+      python3 tests/gpu/ab_bench.py --bin-dir "$BIN" "${BENCH_DATA[@]}" --pairs 3 --pytorch-seconds "${TORCH_S:-0}"
+  fi
   if [ -x "$BIN/gpulab-bench" ]; then
     step "allreduce on one GPU, fused transfers (16 MiB and up)" "$BIN/gpulab-bench" allreduce --backend cuda \
       --devices 2,4 --min-bytes 16777216
