@@ -204,8 +204,8 @@ if [ "$HAVE_GPU" = 1 ]; then
   step "train 4 logical devices, ring, copy + add transfers (12000 images)" env GPULAB_CUDA_FUSED_REDUCE=0 \
     "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce ring --subset 12000 --test-subset 2000
   # The paths that are off by default (README, "On NVIDIA GPUs": GPULAB_CUDA_FUSED_GRAPHS,
-  # GPULAB_CUDA_SPLIT_SUMS): training runs with them on (correctness: the runs must finish,
-  # learn, and count their fused units), where the GPU's time goes per call with the GPU times
+  # GPULAB_CUDA_SPLIT_SUMS): training runs with them on (each must finish; their losses and
+  # counts of graphs and fused units are printed), where the GPU's time goes per call with the GPU times
   # on, without and with them (how busy the GPU was: if it is busy nearly all the time, the
   # host is not what sets the pace), then each variant against the default on the
   # benchmark's run, alternating, with the ratios to the default and to PyTorch.
