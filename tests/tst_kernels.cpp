@@ -1196,11 +1196,13 @@ void TestKernels::lenetOpGroupsForFusingTablesMatchOpByOp()
         labels[size_t(i)] = (3 * i) % 10;
     const auto init = lenet_init(5);
     auto run = [&](Fusion f) {
+        // Made in this order so that the engine goes first (it drains the ops that free the
+        // tensors), then the trace, the table and the device those ops use.
+        CpuDevice dev(0, int64_t(256) << 20, nullptr, 1);
+        FusingCpuTable table(kernels_for(dev), f);
         EventStream trace;
         auto engine = make_engine(EngineKind::Threaded, 1, &trace);
-        CpuDevice dev(0, int64_t(256) << 20, nullptr, 1);
         DeviceModel m = make_device_model(*engine, dev, 2);
-        FusingCpuTable table(kernels_for(dev), f);
         if (f != Fusion::None)
             m.kernels = &table;
         dev.upload(m.params.f(), init.data(), m.params.bytes());
