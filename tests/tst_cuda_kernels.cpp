@@ -39,6 +39,13 @@ std::vector<std::unique_ptr<Device>> cuda_devices(int n, int64_t budget = kDefau
     return make_devices(DeviceKind::Cuda, n, budget, 1, trace);
 }
 
+std::string shape_text_for_test(const ConvShape& sh)
+{
+    return "x(" + std::to_string(sh.n) + "," + std::to_string(sh.c) + "," + std::to_string(sh.h) + "," +
+           std::to_string(sh.w) + ") w(" + std::to_string(sh.k) + "," + std::to_string(sh.c) + "," +
+           std::to_string(sh.r) + "," + std::to_string(sh.s) + ")";
+}
+
 void require_all_ok(const std::vector<VerifyCheck>& checks)
 {
     PT_VERIFY(!checks.empty());
@@ -463,6 +470,56 @@ PT_TEST(fused_units_match_the_calls_one_by_one)
 #endif
 }
 
+// The two-pass bias gradient (GPULAB_CUDA_SPLIT_SUMS=1) on shapes that give it many slices
+// per channel (LeNet's at batch 256, and an odd one), against the CPU reference; dw as well.
+PT_TEST(split_bias_gradient_matches_the_reference)
+{
+    require_cuda();
+#ifdef GPULAB_HAVE_CUDA
+    ScopedEnv on("GPULAB_CUDA_SPLIT_SUMS", "1");
+    auto devs = cuda_devices(1);
+    Device& dev = *devs.front();
+    const Kernels& k = kernels_for(dev);
+    const Kernels& ref = cpu_reference_kernels();
+    std::mt19937 rng(23);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (const ConvShape sh : {ConvShape{256, 1, 28, 28, 20, 3, 3}, ConvShape{256, 20, 13, 13, 50, 5, 5},
+                               ConvShape{37, 3, 30, 17, 7, 2, 4}}) {
+        const int64_t xs = int64_t(sh.n) * sh.c * sh.h * sh.w, ys = int64_t(sh.n) * sh.k * sh.oh() * sh.ow();
+        const int64_t wsz = int64_t(sh.k) * sh.c * sh.r * sh.s;
+        std::vector<float> x(static_cast<size_t>(xs)), dy(static_cast<size_t>(ys));
+        for (float& v : x)
+            v = u(rng);
+        for (float& v : dy)
+            v = 0.5f * (u(rng) + 1.0f); // in [0, 1]: every channel's sum is large, and a lost slice shows
+        auto X = dev.allocate(xs * 4), DY = dev.allocate(ys * 4), DW = dev.allocate(wsz * 4), DB = dev.allocate(sh.k * 4);
+        auto WS = dev.allocate(std::max<int64_t>(4, k.conv_workspace_bytes(sh)));
+        dev.upload(X->data(), x.data(), xs * 4);
+        dev.upload(DY->data(), dy.data(), ys * 4);
+        for (int rep = 0; rep < 3; ++rep) // the second and third from a graph
+            k.conv2d_backward_weights(sh, static_cast<const float*>(X->data()), static_cast<const float*>(DY->data()),
+                                      static_cast<float*>(DW->data()), static_cast<float*>(DB->data()),
+                                      static_cast<float*>(WS->data()));
+        std::vector<float> dw(static_cast<size_t>(wsz)), db(static_cast<size_t>(sh.k));
+        dev.download(dw.data(), DW->data(), wsz * 4);
+        dev.download(db.data(), DB->data(), sh.k * 4);
+        std::vector<float> rdw(dw.size()), rdb(db.size());
+        std::vector<float> hws(size_t(std::max<int64_t>(1, ref.conv_workspace_bytes(sh) / 4 + 1)));
+        ref.conv2d_backward_weights(sh, x.data(), dy.data(), rdw.data(), rdb.data(), hws.data());
+        // Sums of up to 173,056 values, in another order than the CPU reference's: db (about
+        // 86,500 for conv1) within 1e-4 relative, where one image's share is 4e-3 and a
+        // slice's far more; dw (cuDNN's, as without the switch) loosely.
+        VerifyCheck cb = compare_values(db, rdb, 0.05, 1e-4);
+        cb.group = "kernels";
+        cb.name = "channel sums db " + shape_text_for_test(sh);
+        VerifyCheck cw = compare_values(dw, rdw, 0.05, 1e-3);
+        cw.group = "kernels";
+        cw.name = "dw " + shape_text_for_test(sh);
+        require_all_ok({cb, cw});
+    }
+#endif
+}
+
 // A unit whose call throws (a bad shape) is dropped whole: the calls held before the throw
 // never run, the table holds nothing afterwards, and the next unit runs.
 PT_TEST(a_unit_that_throws_is_dropped)
@@ -598,7 +655,9 @@ PT_TEST(pinned_uploads_and_readbacks_that_land_later)
 }
 
 // A corrupt label is reported at the loss read-back that follows it (not as divergence),
-// whether the front end waits for every minibatch or runs ahead, and wherever the data is.
+// whether the front end waits for every minibatch or runs ahead, and wherever the data is;
+// also where the loss is computed inside a graph of fused calls (GPULAB_CUDA_FUSED_GRAPHS=1
+// and 2: the kernel's error slot is marked at each call, replayed or not).
 PT_TEST(a_bad_label_ends_a_training_run_cleanly)
 {
     require_cuda();
@@ -609,8 +668,11 @@ PT_TEST(a_bad_label_ends_a_training_run_cleanly)
         ExecMode mode;
         DataPlacement placement;
     };
+    for (const char* fused : {"0", "1", "2"})
     for (const Case k : {Case{2, ExecMode::Sync, DataPlacement::Auto}, Case{1, ExecMode::Bounded, DataPlacement::Host},
                          Case{1, ExecMode::Bounded, DataPlacement::Device}}) {
+        ScopedEnv f("GPULAB_CUDA_FUSED_GRAPHS", fused);
+        std::printf("  GPULAB_CUDA_FUSED_GRAPHS=%s\n", fused);
         TrainConfig cfg = verify_train_config(Backend::Cuda, k.devices, AllreduceKind::Naive);
         cfg.mode = k.mode;
         cfg.data = k.placement;
