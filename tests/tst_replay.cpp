@@ -10,6 +10,7 @@
 #include "replay_panel.h"
 #include "replay_source.h"
 #include "record/recording.h"
+#include "script_runner.h"
 #include "training_view.h"
 #include "support/offscreen_environment.h"
 
@@ -235,6 +236,97 @@ private slots:
         w.openRecordingsInBackground({m_other});
         QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
         QCOMPARE(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("one.gpurec"));
+    }
+
+    // `gpulab --replay FILE ...` (the script behind the command line) reads as File → Open
+    // recording does: when the script has begun, the window is up and says it is reading,
+    // with the progress and Cancel, and nothing replays yet (the reading's end can only
+    // arrive through the event loop, so this holds on any machine); then the replay plays,
+    // several files together, the one chosen with --replay-show in the single views.
+    // Cancel leaves the lab idle and usable; a bad file is the window's one message and
+    // changes nothing; headless, the exports wait for the reading.
+    void commandLineReplayReadsInTheBackground()
+    {
+        MainWindow w;
+        w.show();
+        auto* bar = w.findChild<QProgressBar*>(QStringLiteral("recordingLoadProgress"));
+        auto* cancel = w.findChild<QToolButton*>(QStringLiteral("recordingLoadCancel"));
+        QVERIFY(bar && cancel);
+        auto* script = new ScriptRunner(&w);
+
+        ScriptOptions two;
+        two.replay = {m_recording, m_other};
+        two.replayShow = 2;
+        script->run(two);
+        QVERIFY(script->active());
+        QVERIFY(w.loadingRecordings());
+        QVERIFY(!w.replaying());
+        QVERIFY(bar->isVisible() && cancel->isVisible());
+        QVERIFY2(w.statusMessage().contains(QStringLiteral("live.gpurec and 1 more")), qPrintable(w.statusMessage()));
+        QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
+        QVERIFY(!w.loadingRecordings() && !bar->isVisible());
+        QCOMPARE(int(w.replaySession()->sources().size()), 2);
+        QCOMPARE(w.shownRecording(), 1);
+        QVERIFY(w.replaySession()->playing());
+        QVERIFY(!script->active()); // in the window the script is done once the replay plays
+
+        // Cancel while a command-line replay is read: the lab idle, the script over, and the
+        // lab usable (a recording opens)
+        w.leaveReplay();
+        ScriptOptions one;
+        one.replay = {m_recording};
+        script->run(one);
+        QVERIFY(w.loadingRecordings());
+        cancel->click();
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loadingRecordings(), 60000);
+        QVERIFY(!script->active());
+        QVERIFY(!w.replaying());
+        QVERIFY(!bar->isVisible() && !cancel->isVisible());
+        QVERIFY2(w.statusMessage().contains(QStringLiteral("Opening live.gpurec was cancelled")),
+                 qPrintable(w.statusMessage()));
+        QTest::qWait(200); // nothing arrives later from the cancelled reading
+        QVERIFY(!w.replaying());
+        w.openRecordingsInBackground({m_other});
+        QTRY_VERIFY_WITH_TIMEOUT(w.replaying(), 60000);
+
+        // a bad file: the window's one message; the replay open stays, the script ends
+        const QString bad = path(QStringLiteral("script-not-a-recording.json"));
+        {
+            QFile f(bad);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("{\"not\": \"a recording\"}\n");
+        }
+        ScriptOptions wrong;
+        wrong.replay = {m_recording, bad};
+        script->run(wrong);
+        QVERIFY(w.loadingRecordings());
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loadingRecordings(), 60000);
+        QVERIFY(!script->active());
+        QVERIFY2(w.statusMessage().contains(QStringLiteral("script-not-a-recording.json")) &&
+                     w.statusMessage().contains(QStringLiteral("JSON")),
+                 qPrintable(w.statusMessage()));
+        QVERIFY(w.replaying());
+        QCOMPARE(int(w.replaySession()->sources().size()), 1);
+        QCOMPARE(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("one.gpurec"));
+
+        // headless (a fresh window, as a fresh process has): nothing is written while the
+        // file is read; once read, the live run's files
+        MainWindow fresh;
+        fresh.show();
+        auto* freshScript = new ScriptRunner(&fresh);
+        const QString out = path(QStringLiteral("script-replayed"));
+        ScriptOptions headless;
+        headless.replay = {m_recording};
+        headless.exportDir = out;
+        freshScript->run(headless);
+        QVERIFY(fresh.loadingRecordings());
+        QVERIFY(!QDir(out).exists());
+        QTRY_VERIFY_WITH_TIMEOUT(!freshScript->active(), 60000);
+        QVERIFY(fresh.replaying());
+        for (const char* name : {"training_loss.csv", "training_epochs.csv", "memory.csv"})
+            QVERIFY2(readAll(QDir(m_liveExport).filePath(QLatin1String(name))) ==
+                         readAll(QDir(out).filePath(QLatin1String(name))),
+                     name);
     }
 
     // The keys of a live run act on a replay: F6 (Pause/Resume) pauses and plays it, F10

@@ -1212,51 +1212,63 @@ bool MainWindow::openRecordings(const QStringList& paths, QString* error)
     return true;
 }
 
-void MainWindow::openRecordingsInBackground(const QStringList& paths)
+int MainWindow::openRecordingsInBackground(const QStringList& paths, QString* refused)
 {
-    if (paths.isEmpty())
-        return;
     QString why;
-    if (!canOpenRecordings(&why)) {
+    if (paths.isEmpty())
+        why = tr("No recording chosen");
+    else
+        canOpenRecordings(&why); // why stays empty when they can be opened
+    if (!why.isEmpty()) {
         showMessage(why, true);
-        return;
+        if (refused)
+            *refused = why;
+        return 0;
     }
     cancelLoadingRecordings();
     m_recLoader = new ReplayLoader(paths, this);
-    const QString names = QFileInfo(paths.front()).fileName() +
-                          (paths.size() > 1 ? tr(" and %1 more").arg(paths.size() - 1) : QString());
+    m_recReading = ++m_lastReading;
+    m_recNames = QFileInfo(paths.front()).fileName() +
+                 (paths.size() > 1 ? tr(" and %1 more").arg(paths.size() - 1) : QString());
+    // every outcome: the loader ended and gone, then the replay (if any), then the signal
+    auto ended = [this](ReadOutcome outcome, const QString& message) {
+        const int reading = m_recReading;
+        endLoading();
+        if (outcome != ReadOutcome::Opened)
+            showMessage(message, outcome == ReadOutcome::Failed);
+        emit recordingsRead(reading, outcome, message);
+    };
     connect(m_recLoader, &ReplayLoader::progress, this, [this](int permille, const QString& file) {
         m_loadBar->setValue(permille);
         m_loadBar->setToolTip(file); // the file being read
     });
-    connect(m_recLoader, &ReplayLoader::finished, this, [this, names] {
+    connect(m_recLoader, &ReplayLoader::finished, this, [this, ended] {
         const bool cancelled = m_recLoader->cancelRequested(); // Cancel came as it ended
         std::vector<std::unique_ptr<ReplaySource>> sources = m_recLoader->takeSources();
-        endLoading();
         if (cancelled) {
-            showMessage(tr("Opening %1 was cancelled").arg(names), false);
+            ended(ReadOutcome::Cancelled, tr("Opening %1 was cancelled").arg(m_recNames));
             return;
         }
         QString why;
         if (!canOpenRecordings(&why)) { // a run was started while the files were read
-            showMessage(why, true);
+            ended(ReadOutcome::Failed, why);
             return;
         }
+        const int reading = m_recReading;
+        endLoading();
         startReplay(std::move(sources));
+        emit recordingsRead(reading, ReadOutcome::Opened, QString());
     });
-    connect(m_recLoader, &ReplayLoader::failed, this, [this](const QString& error) {
-        endLoading();
-        showMessage(error, true);
-    });
-    connect(m_recLoader, &ReplayLoader::cancelled, this, [this, names] {
-        endLoading();
-        showMessage(tr("Opening %1 was cancelled").arg(names), false);
-    });
+    connect(m_recLoader, &ReplayLoader::failed, this,
+            [ended](const QString& error) { ended(ReadOutcome::Failed, error); });
+    connect(m_recLoader, &ReplayLoader::cancelled, this,
+            [this, ended] { ended(ReadOutcome::Cancelled, tr("Opening %1 was cancelled").arg(m_recNames)); });
     m_loadBar->setValue(0);
     m_loadBar->setVisible(true);
     m_loadCancel->setVisible(true);
-    showMessage(tr("Reading %1… (the lab stays usable; Cancel stops it)").arg(names), false);
+    showMessage(tr("Reading %1… (the lab stays usable; Cancel stops it)").arg(m_recNames), false);
     m_recLoader->start();
+    return m_recReading;
 }
 
 void MainWindow::cancelLoadingRecordings()
@@ -1264,9 +1276,12 @@ void MainWindow::cancelLoadingRecordings()
     if (!m_recLoader)
         return;
     // its reports are dropped with it; the thread is waited for (it stops at the next piece)
+    const int reading = m_recReading;
+    const QString message = tr("Opening %1 was cancelled").arg(m_recNames);
     delete m_recLoader;
     m_recLoader = nullptr;
     endLoading();
+    emit recordingsRead(reading, ReadOutcome::Cancelled, message);
 }
 
 void MainWindow::endLoading()
@@ -1275,6 +1290,7 @@ void MainWindow::endLoading()
         m_recLoader->deleteLater();
         m_recLoader = nullptr;
     }
+    m_recReading = 0;
     m_loadBar->setVisible(false);
     m_loadCancel->setVisible(false);
 }

@@ -133,11 +133,21 @@ public:
     // Training and Memory views, on one clock. False, with one message, when a file is not a readable
     // recording or a run is going: the lab then stays as it was.
     bool openRecordings(const QStringList& paths, QString* error);
-    // The same, read on a thread of its own (File → Open recording, Help → Example runs):
-    // the lab stays usable, the status bar shows the progress and a Cancel button, and the
-    // replay starts once every file has been read. A bad file, or a run started meanwhile,
-    // is one message and leaves the lab as it was. Opening again cancels the reading before.
-    void openRecordingsInBackground(const QStringList& paths);
+    // The same, read on a thread of its own (File → Open recording, Help → Example runs,
+    // gpulab --replay): the lab stays usable, the status bar shows the progress and a Cancel
+    // button, and the replay starts once every file has been read. A bad file, or a run
+    // started meanwhile, is one message and leaves the lab as it was. Opening again cancels
+    // the reading before. Returns a number naming this reading, which recordingsRead()
+    // carries when it ends; 0 when it is refused at once (a run is going, no file): *refused
+    // then says why, as the status bar does, and no recordingsRead() follows.
+    int openRecordingsInBackground(const QStringList& paths, QString* refused = nullptr);
+    // How a reading begun by openRecordingsInBackground ended.
+    enum class ReadOutcome {
+        Opened,    // every file was read and the replay has started
+        Failed,    // a file is not a readable recording, or a run was started meanwhile
+        Cancelled, // Cancel, cancelLoadingRecordings(), or another opening replaced it
+    };
+    Q_ENUM(ReadOutcome)
     bool loadingRecordings() const { return m_recLoader != nullptr; }
     void cancelLoadingRecordings();
     bool replaying() const { return m_replay != nullptr; }
@@ -163,6 +173,9 @@ signals:
     void runStarted(int runId);
     void runFinished(int runId, int status);   // status: int(RunStatus)
     void replayFinished(int runId);            // a replay has fed its recording's end
+    // A reading of openRecordingsInBackground has ended; message: what the status bar says
+    // when it did not open (the file and what is wrong, or that it was cancelled).
+    void recordingsRead(int reading, gpulab::MainWindow::ReadOutcome outcome, const QString& message);
     void eventsDispatched(int count);
     void dataReady(bool ok);
 
@@ -274,6 +287,9 @@ private:
     QStackedWidget* m_left = nullptr;          // the control panel, or the replay panel
     ReplayPanel* m_replayPanel = nullptr;
     ReplayLoader* m_recLoader = nullptr;       // recordings being read, if any
+    int m_recReading = 0;                      // its number (openRecordingsInBackground)
+    int m_lastReading = 0;
+    QString m_recNames;                        // its files, as the status bar names them
     QProgressBar* m_loadBar = nullptr;         // its progress, in the status bar
     QToolButton* m_loadCancel = nullptr;
 

@@ -32,6 +32,7 @@ void say(const QString& s)
 ScriptRunner::ScriptRunner(MainWindow* window) : QObject(window), m_w(window)
 {
     // A run has ended (and been drained, recorded and shown): the next one, or the end.
+    connect(m_w, &MainWindow::recordingsRead, this, &ScriptRunner::replayRead);
     connect(m_w, &MainWindow::runFinished, this, [this] {
         if (!m_script || !m_script->replay.isEmpty())
             return;
@@ -45,6 +46,7 @@ ScriptRunner::ScriptRunner(MainWindow* window) : QObject(window), m_w(window)
 void ScriptRunner::run(const ScriptOptions& opts)
 {
     m_script = opts;
+    m_reading = 0; // a reading of an earlier script is no longer this one's
     m_index = 0;
     m_failures = 0;
     m_exported = false;
@@ -56,8 +58,9 @@ void ScriptRunner::run(const ScriptOptions& opts)
     if (opts.memoryLogTime)
         m_w->memoryView()->setLogTime(true);
     if (!opts.replay.isEmpty()) {
-        // a recording needs no data
-        QTimer::singleShot(0, this, &ScriptRunner::replay);
+        // a recording needs no data; it is read on a thread of its own while the window
+        // shows the progress (and Cancel), and the replay goes on once it has been read
+        replay();
         return;
     }
     auto go = [this] {
@@ -98,14 +101,27 @@ void ScriptRunner::run(const ScriptOptions& opts)
 
 void ScriptRunner::replay()
 {
+    QString refused;
+    m_reading = m_w->openRecordingsInBackground(m_script->replay, &refused);
+    if (m_reading == 0) // refused at once (a run is going): said from the event loop, which quits
+        QTimer::singleShot(0, this, [this, refused] { replayRead(0, MainWindow::ReadOutcome::Failed, refused); });
+    // else replayRead() goes on when the files have been read
+}
+
+void ScriptRunner::replayRead(int reading, MainWindow::ReadOutcome outcome, const QString& message)
+{
+    if (!m_script || m_script->replay.isEmpty() || reading != m_reading)
+        return; // another reading's (File → Open recording)
+    m_reading = 0;
     const ScriptOptions& o = *m_script;
-    QString error;
-    if (!m_w->openRecordings(o.replay, &error)) {
-        say(error);
+    if (outcome != MainWindow::ReadOutcome::Opened) {
+        // a bad file (exit 2, nothing written), or the reading was cancelled (exit 1); the
+        // window says the same and stays as it was, usable
+        say(message);
         const bool quit = o.quit;
         m_script.reset();
         if (quit)
-            QCoreApplication::exit(2);
+            QCoreApplication::exit(outcome == MainWindow::ReadOutcome::Failed ? 2 : 1);
         return;
     }
     if (o.replayShow)

@@ -4,6 +4,8 @@
 // never calls back into it.
 #pragma once
 
+#include "main_window.h"
+
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -14,8 +16,6 @@
 #include <vector>
 
 namespace gpulab {
-
-class MainWindow;
 
 // What `gpulab` was asked to do from the command line (see app/gpulab_main.cpp).
 struct ScriptOptions {
@@ -67,12 +67,14 @@ private:
     void pressSteps(int left);
     void sweep();
     void replay();
+    void replayRead(int reading, MainWindow::ReadOutcome outcome, const QString& message);
     void replayEnded();
     bool exportNow();
 
     MainWindow* m_w;
     std::optional<ScriptOptions> m_script;
     int m_index = 0;
+    int m_reading = 0; // the recordings being read for --replay (openRecordingsInBackground)
     int m_failures = 0;
     bool m_exported = false;
 };
