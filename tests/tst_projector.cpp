@@ -11,6 +11,7 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QComboBox>
 #include <QSplitter>
 #include <QTabBar>
 #include <QTabWidget>
@@ -181,7 +182,8 @@ private slots:
     // Two recordings replayed in projector mode on a 1024x768 screen: no view asks for more
     // than the screen's width (the Engine view's legend in one row and the Memory view's
     // entries, a recording's settings and file, each did at the projector's font, though the
-    // tab was not shown), and the Training loss plot's legend stays within its plot.
+    // tab was not shown), the Training loss plot's legend stays within its plot, and every
+    // view tab's name is whole in view beside the chooser of the recording shown.
     void replayOfTwoFitsAt1024x768()
     {
         MainWindow w;
@@ -210,7 +212,40 @@ private slots:
         QVERIFY2(legend.left() >= 0 && legend.right() <= loss->width(),
                  qPrintable(QStringLiteral("legend %1..%2 in a plot %3 wide").arg(legend.left()).arg(legend.right()).arg(loss->width())));
 
+        // every view tab's whole label is visible, whichever view is shown (the chooser of
+        // the recording the single views show says other words on the overlay views): no
+        // tab scrolled away or under the chooser, no label elided, no scroll buttons
+        auto* tabWidget = w.findChild<QTabWidget*>(QStringLiteral("viewTabs"));
+        auto* chooser = w.findChild<QWidget*>(QStringLiteral("recordingChooser"));
+        auto* combo = w.findChild<QComboBox*>(QStringLiteral("recordingCombo"));
+        QVERIFY(tabWidget && chooser && combo);
+        QTabBar* tabs = tabWidget->tabBar();
+        for (int shown = 0; shown < tabs->count(); ++shown) {
+            tabWidget->setCurrentIndex(shown);
+            QTest::qWait(50);
+            QVERIFY(chooser->isVisible() && combo->isVisible());
+            for (QToolButton* scroll : tabs->findChildren<QToolButton*>())
+                QVERIFY2(!scroll->isVisible(), qPrintable(QStringLiteral("scroll buttons with %1 shown").arg(tabs->tabText(shown))));
+            const QRect chooserRect(chooser->mapTo(&w, QPoint(0, 0)), chooser->size());
+            for (int i = 0; i < tabs->count(); ++i) {
+                const QRect tab(tabs->mapTo(&w, tabs->tabRect(i).topLeft()), tabs->tabRect(i).size());
+                const QRect bar(tabs->mapTo(&w, QPoint(0, 0)), tabs->size());
+                const QString where = QStringLiteral("'%1' at %2..%3 (bar %4..%5, chooser %6..%7, %8 shown)")
+                                          .arg(tabs->tabText(i)).arg(tab.left()).arg(tab.right()).arg(bar.left())
+                                          .arg(bar.right()).arg(chooserRect.left()).arg(chooserRect.right())
+                                          .arg(tabs->tabText(shown));
+                QVERIFY2(bar.contains(tab) && w.rect().contains(tab), qPrintable(where));
+                QVERIFY2(!tab.intersects(chooserRect), qPrintable(where));
+                QVERIFY2(tabs->tabRect(i).width() >= QFontMetrics(tabs->font()).horizontalAdvance(tabs->tabText(i)),
+                         qPrintable(where));
+            }
+        }
+
+        // back at the desk's size and fonts, the chooser is beside the tabs again
         w.setProjectorMode(false);
+        QTRY_COMPARE(w.width(), 1600);
+        QTRY_COMPARE(tabWidget->cornerWidget(Qt::TopRightCorner), chooser);
+        QVERIFY(chooser->isVisible());
     }
 
     void keptWithTheSettings()

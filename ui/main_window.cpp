@@ -78,6 +78,9 @@ double threadCpuMs()
 }
 
 constexpr int kTickMs = 33;                         // ~30 Hz
+// The recording chooser's width in characters: beside the view tabs, and on its own row.
+constexpr qsizetype kChooserChars = 16;
+constexpr qsizetype kChooserRowChars = 40;
 constexpr qint64 kSnapshotBudget = qint64(192) << 20; // parameter snapshots kept per run
 } // namespace
 
@@ -129,7 +132,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     m_recordingCombo->setObjectName(QStringLiteral("recordingCombo"));
     // never wider than leaves the tabs their room (a projector's 1024 pixels): long names elide
     m_recordingCombo->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    m_recordingCombo->setMinimumContentsLength(16);
+    m_recordingCombo->setMinimumContentsLength(kChooserChars);
     m_recordingCombo->setToolTip(tr("The recording the Devices, Allreduce and Engine views show; the Training and "
                                     "Memory views overlay every recording open"));
     rc->addWidget(m_recordingChooserLabel);
@@ -137,6 +140,21 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     connect(m_recordingCombo, &QComboBox::activated, this, [this](int i) { setShownRecording(i); });
     m_tabs->setCornerWidget(m_recordingChooser, Qt::TopRightCorner);
     m_recordingChooser->hide();
+    // Where the tabs leave it too little room (a projector's large font on 1024 pixels), the
+    // chooser goes on a row of its own above them, so that every tab's name stays whole.
+    m_recordingChooserRow = new QWidget;
+    m_recordingChooserRow->setObjectName(QStringLiteral("recordingChooserRow"));
+    auto* chooserRow = new QHBoxLayout(m_recordingChooserRow);
+    chooserRow->setContentsMargins(0, 2, 0, 2);
+    chooserRow->addStretch(1);
+    m_recordingChooserRow->hide();
+    auto* tabsBox = new QWidget;
+    auto* tabsLayout = new QVBoxLayout(tabsBox);
+    tabsLayout->setContentsMargins(0, 0, 0, 0);
+    tabsLayout->setSpacing(0);
+    tabsLayout->addWidget(m_recordingChooserRow);
+    tabsLayout->addWidget(m_tabs, 1);
+    m_tabs->installEventFilter(this); // its width decides where the chooser goes
 
     // While recordings replay, their panel takes the control panel's place.
     m_replayPanel = new ReplayPanel;
@@ -164,7 +182,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
 
     auto* split = new QSplitter(Qt::Horizontal);
     split->addWidget(m_left);
-    split->addWidget(m_tabs);
+    split->addWidget(tabsBox);
     split->setStretchFactor(0, 0);
     split->setStretchFactor(1, 1);
     split->setChildrenCollapsible(false);
@@ -565,13 +583,13 @@ void MainWindow::setProjectorMode(bool on)
         showFullScreen();
     } else {
         m_projector = false;
-        updateRecordingChooser();
         QApplication::setPalette(m_normalPalette);
         QApplication::setFont(m_normalFont);
         setPaintedFontScale(1.0);
         applyProjectorToWidgets(this, false);
         if (m_sweep)
             applyProjectorToWidgets(m_sweep, false);
+        updateRecordingChooser(); // with the desk's fonts: the words, and where it fits
         setWindowState(m_normalWindowState);
         if (!(m_normalWindowState & (Qt::WindowMaximized | Qt::WindowFullScreen)))
             setGeometry(m_normalRect);
@@ -970,6 +988,13 @@ void MainWindow::showMessage(const QString& text, bool error)
 QString MainWindow::statusMessage() const
 {
     return m_messageLabel->text();
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* e)
+{
+    if (watched == m_tabs && e->type() == QEvent::Resize && m_replay && m_replayRuns.size() > 1)
+        placeRecordingChooser();
+    return QMainWindow::eventFilter(watched, e);
 }
 
 bool MainWindow::event(QEvent* e)
@@ -1377,9 +1402,11 @@ QList<LabView*> MainWindow::singleViews() const
 void MainWindow::updateRecordingChooser()
 {
     const bool several = m_replay && m_replayRuns.size() > 1;
-    m_recordingChooser->setVisible(several);
-    if (!several)
+    if (!several) {
+        m_recordingChooser->setVisible(false);
+        m_recordingChooserRow->setVisible(false);
         return;
+    }
     const bool single = singleViews().contains(qobject_cast<LabView*>(m_tabs->currentWidget()));
     // a projector's large font on a small screen leaves the tabs' corner little room
     m_recordingChooserLabel->setText(m_projector ? (single ? tr("Shows:") : tr("Others show:"))
@@ -1389,6 +1416,38 @@ void MainWindow::updateRecordingChooser()
                                            "Allreduce and Engine views show the one chosen here")
                                             .arg(m_replayRuns.size()));
     m_recordingCombo->setCurrentIndex(m_shownRecording);
+    placeRecordingChooser();
+}
+
+void MainWindow::placeRecordingChooser()
+{
+    const bool several = m_replay && m_replayRuns.size() > 1;
+    // Beside the tabs when every tab keeps its whole width there (the tab bar's size hint is
+    // all its tabs unscrolled), else on its own row, where the names are whole too. On the
+    // row the chooser is wider, so it comes back beside the tabs only where it fits at that
+    // width: no flicking between the two at a width in between.
+    const int slack = 8; // the tab widget's frame and the chooser's margins
+    const bool beside = m_tabs->tabBar()->sizeHint().width() + m_recordingChooser->sizeHint().width() + slack <=
+                        m_tabs->width();
+    const bool isBeside = m_tabs->cornerWidget(Qt::TopRightCorner) == m_recordingChooser;
+    if (beside != isBeside) {
+        if (beside) {
+            m_recordingChooserRow->layout()->removeWidget(m_recordingChooser);
+            m_tabs->setCornerWidget(m_recordingChooser, Qt::TopRightCorner);
+        } else {
+            m_tabs->setCornerWidget(nullptr, Qt::TopRightCorner);
+            m_recordingChooserRow->layout()->addWidget(m_recordingChooser);
+        }
+    }
+    // on the row, room for the whole of most names (a very long one still elides)
+    qsizetype chars = kChooserChars;
+    if (!beside)
+        for (int i = 0; i < m_recordingCombo->count(); ++i)
+            chars = std::clamp(m_recordingCombo->itemText(i).size(), chars, kChooserRowChars);
+    if (m_recordingCombo->minimumContentsLength() != chars)
+        m_recordingCombo->setMinimumContentsLength(int(chars));
+    m_recordingChooserRow->setVisible(several && !beside);
+    m_recordingChooser->setVisible(several); // moving it hid it
 }
 
 void MainWindow::setShownRecording(int index)

@@ -182,6 +182,7 @@ signals:
 protected:
     void closeEvent(QCloseEvent* e) override;
     bool event(QEvent* e) override;
+    bool eventFilter(QObject* watched, QEvent* e) override;
 
 private:
     void buildMenus();
@@ -200,6 +201,7 @@ private:
     QList<LabView*> overlayViews() const;
     QList<LabView*> singleViews() const; // the views that show one recording: Devices, Allreduce, Engine
     void updateRecordingChooser();
+    void placeRecordingChooser(); // beside the tabs where they keep their room, else above them
     void updateReplayPanel();
     void openRecordingInteractive();
     // The second half of openRecordings: the recordings read, played in the views.
@@ -283,6 +285,7 @@ private:
     int m_shownRecording = 0;                  // in the single views (setShownRecording)
     QWidget* m_recordingChooser = nullptr;     // the view tabs' corner, while several replay
     QLabel* m_recordingChooserLabel = nullptr;
+    QWidget* m_recordingChooserRow = nullptr;  // above the tabs: the chooser where it does not fit beside
     QComboBox* m_recordingCombo = nullptr;
     QStackedWidget* m_left = nullptr;          // the control panel, or the replay panel
     ReplayPanel* m_replayPanel = nullptr;
