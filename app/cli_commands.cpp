@@ -82,7 +82,7 @@ TrainConfig config_from(const Args& a)
 {
     TrainConfig c = cli_defaults();
     for (const SettingSpec& s : run_settings())
-        if (a.has(s.flag))
+        if (s.in_cli && a.has(s.flag))
             s.set(c, a.str(s.flag, ""));
     return c;
 }
@@ -251,6 +251,9 @@ int cmd_help()
         "  --data DIR             Fashion-MNIST directory (default %s)\n"
         "  --synthetic [N]        use N generated images instead of Fashion-MNIST (demos;\n"
         "                         without N, 20000: as many as the lab's synthetic set)\n"
+        "  --synthetic-test M     ... and M test images (default N/6)\n"
+        "  --synthetic-seed S     ... made from seed S (default --seed); the lab's synthetic\n"
+        "                         data is --synthetic --synthetic-test 2000 --synthetic-seed 7\n"
         "  --trace FILE           write a Chrome trace (Perfetto, chrome://tracing)\n"
         "  --csv FILE             write every event as CSV\n"
         "  --record FILE          record the run (events and snapshots) as it goes, for\n"
@@ -337,6 +340,8 @@ int cmd_train(const std::vector<std::string>& argv)
     bool json = false;
     FILE* out = stdout; // messages; stderr with --json, so stdout holds only the JSON lines
     long long synthetic = 0;
+    long long synthetic_test = -1;  // -1: synthetic / 6
+    long long synthetic_seed = -1;  // -1: the run's --seed
     RankOptions rank_opts;
     bool ranked = false;  // one rank of a job of several
     bool verbose = false; // a rank other than 0 prints its lines too
@@ -344,15 +349,26 @@ int cmd_train(const std::vector<std::string>& argv)
     try {
         std::vector<std::string> with_value = {"--data",  "--trace", "--csv",   "--record",  "--world",
                                                "--rank",  "--master", "--token", "--timeout", "--rendezvous",
-                                               "--advertise"};
+                                               "--advertise", "--synthetic-test", "--synthetic-seed"};
         for (const SettingSpec& spec : run_settings())
-            with_value.push_back(spec.flag);
+            if (spec.in_cli)
+                with_value.push_back(spec.flag);
         Args a(argv, with_value, {"--quiet", "--help", "--op-summary", "--json", "--verbose"}, {"--synthetic"});
         if (a.has("--help"))
             return cmd_help();
         cfg = config_from(a);
         data_dir = a.str("--data", default_fashion_mnist_dir());
         synthetic = synthetic_images(a);
+        if (a.has("--synthetic-test") || a.has("--synthetic-seed")) {
+            if (synthetic == 0)
+                throw Usage("--synthetic-test and --synthetic-seed go with --synthetic");
+            synthetic_test = a.integer("--synthetic-test", std::max(1LL, synthetic / 6));
+            if (synthetic_test < 1 || synthetic_test > 1000000)
+                throw Usage("--synthetic-test needs a number of test images from 1 to 1000000");
+            synthetic_seed = a.integer("--synthetic-seed", -1);
+            if (a.has("--synthetic-seed") && synthetic_seed < 0)
+                throw Usage("--synthetic-seed needs a whole number from 0");
+        }
         trace_path = a.str("--trace", "");
         csv_path = a.str("--csv", "");
         record_path = a.str("--record", "");
@@ -417,8 +433,9 @@ int cmd_train(const std::vector<std::string>& argv)
     std::shared_ptr<FashionMnist> data;
     try {
         if (synthetic > 0)
-            data = std::make_shared<FashionMnist>(
-                make_synthetic_dataset(synthetic, std::max(1LL, synthetic / 6), cfg.seed));
+            data = std::make_shared<FashionMnist>(make_synthetic_dataset(
+                synthetic, synthetic_test > 0 ? synthetic_test : std::max(1LL, synthetic / 6),
+                synthetic_seed >= 0 ? static_cast<uint64_t>(synthetic_seed) : cfg.seed));
         else
             data = std::make_shared<FashionMnist>(load_fashion_mnist(data_dir));
     } catch (const DataError& e) {

@@ -134,6 +134,13 @@ private slots:
                                      << "--inflight";
         QTest::newRow("subset < devices") << "devices=4 subset=3" << "subset" << int(ErrorCode::SubsetBelowDevices)
                                           << "at least the number of devices (4)";
+        QTest::newRow("batch < ranks x devices") << "ranks=4 devices=2 batch_size=6" << "batch_size"
+                                                 << int(ErrorCode::BatchBelowDevices)
+                                                 << "smaller than the number of devices (8)";
+        QTest::newRow("ranks on cuda") << "ranks=2 backend=cuda" << "ranks" << int(ErrorCode::LabRanksNeedCpu)
+                                       << "simulated CPU devices only";
+        QTest::newRow("ranks 9") << "ranks=9" << "ranks" << int(ErrorCode::SettingOutOfRange)
+                                 << "ranks must be between 1 and 8 (--ranks, got 9)";
         QTest::newRow("nccl on cpu") << "allreduce=nccl backend=cpu" << "allreduce" << int(ErrorCode::NcclNeedsCuda)
                                      << "use naive or ring";
         QTest::newRow("threads") << "threads_per_device=0" << "threads_per_device" << int(ErrorCode::SettingOutOfRange)

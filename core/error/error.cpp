@@ -153,6 +153,10 @@ const Entry kEntries[] = {
      "rank {rank} could not join the ranks' NCCL communicator on GPU {gpu}: {why}"},
     {ErrorCode::RankNcclInitTimeout, "rank_nccl_init_timeout",
      "the ranks' NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout"},
+    {ErrorCode::LabRanksNeedCpu, "lab_ranks_need_cpu",
+     "the lab runs a job of {ranks} ranks on simulated CPU devices only; choose the simulated CPU backend, or 1 rank"},
+    {ErrorCode::LabRanksNoStepMode, "lab_ranks_no_step_mode",
+     "a job of {ranks} ranks cannot wait for Step before each allreduce step (the other ranks would wait in theirs); untick \"Step through allreduce\", or choose 1 rank"},
 };
 
 const Entry* entry(ErrorCode c)

@@ -104,6 +104,9 @@ enum class ErrorCode {
     RankNcclIdBad,            // bytes
     RankNcclInitFailed,       // rank, gpu, why
     RankNcclInitTimeout,      // seconds
+    // ---- the lab's job of several ranks ----
+    LabRanksNeedCpu,          // ranks
+    LabRanksNoStepMode,       // ranks
 };
 
 struct Error {

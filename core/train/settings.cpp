@@ -2,6 +2,7 @@
 #include "train/settings.h"
 
 #include "device/device_factory.h"
+#include "rank/rank_group.h"
 
 #include <algorithm>
 #include <cmath>
@@ -122,6 +123,14 @@ std::vector<SettingSpec> make_table()
                }));
     add(integer("devices", "--devices", "N", "devices", "logical devices, one per core unless given", 1, 64,
                 &TrainConfig::devices));
+    {
+        SettingSpec s = integer("ranks", "--ranks", "N", "ranks",
+                                "a job of N ranks: separate processes on this machine, each with --devices devices, "
+                                "joined over loopback with Gloo as separate machines would be (simulated CPU devices)",
+                                1, 8, &TrainConfig::ranks);
+        s.in_cli = false; // gpulab-cli: --world and --rank, one process each
+        add(std::move(s));
+    }
     add(integer("batch_size", "--batch-size", "B", "batch size", "minibatch size, split over the devices", 1, 65536,
                 &TrainConfig::batch_size));
     {
@@ -312,14 +321,24 @@ std::vector<Error> check(const TrainConfig& c)
         if (!(v >= s.min && v <= s.max)) // NaN fails both
             out.push_back(range_error(s, c));
     }
-    if (c.devices >= 1 && c.batch_size >= 1 && c.batch_size < c.devices)
+    // a job of ranks: every device of every rank takes a share of the batch
+    const int64_t job_devices = static_cast<int64_t>(c.devices) * std::max(1, c.ranks);
+    if (c.devices >= 1 && c.batch_size >= 1 && c.batch_size < job_devices)
         out.push_back(Error(ErrorCode::BatchBelowDevices, {{"setting", "batch_size"},
                                                            {"batch", std::to_string(c.batch_size)},
-                                                           {"devices", std::to_string(c.devices)}}));
-    if (c.devices >= 1 && c.train_subset > 0 && c.train_subset < c.devices)
+                                                           {"devices", std::to_string(job_devices)}}));
+    if (c.devices >= 1 && c.train_subset > 0 && c.train_subset < job_devices)
         out.push_back(Error(ErrorCode::SubsetBelowDevices, {{"setting", "subset"},
                                                             {"subset", std::to_string(c.train_subset)},
-                                                            {"devices", std::to_string(c.devices)}}));
+                                                            {"devices", std::to_string(job_devices)}}));
+    if (c.ranks > 1) {
+        if (c.backend != Backend::Cpu)
+            out.push_back(Error(ErrorCode::LabRanksNeedCpu, {{"setting", "ranks"}, {"ranks", std::to_string(c.ranks)}}));
+        else if (!ranks_available())
+            out.push_back(Error(ErrorCode::RanksNotBuilt, {{"setting", "ranks"}}));
+        if (c.step_mode)
+            out.push_back(Error(ErrorCode::LabRanksNoStepMode, {{"setting", "ranks"}, {"ranks", std::to_string(c.ranks)}}));
+    }
     if (c.allreduce == AllreduceKind::Nccl && !c.link.none())
         out.push_back(Error(ErrorCode::LinkWithNccl, {{"setting", "link"}, {"link", c.link.name}}));
     if (c.link_params > 0 && c.link.none())
@@ -349,6 +368,8 @@ std::string settings_to_text(const TrainConfig& c)
 {
     std::string s;
     for (const SettingSpec& spec : run_settings()) {
+        if (!spec.in_cli)
+            continue;
         if (!s.empty())
             s += ' ';
         s += spec.name;
@@ -380,7 +401,7 @@ std::string settings_help(const TrainConfig& d, bool lab_only)
 {
     std::string out;
     for (const SettingSpec& s : run_settings()) {
-        if (lab_only && !s.in_lab)
+        if (lab_only ? !s.in_lab : !s.in_cli)
             continue;
         std::string left = std::string(s.flag) + " " + s.metavar;
         char buf[64];

@@ -28,6 +28,10 @@ struct SettingSpec {
     double min = 0, max = 0;          // Int, Real, Bytes: the allowed range, inclusive
     std::vector<std::string> choices{}; // Choice: the accepted words
     bool in_lab = true;               // gpulab's command line and the panel offer it
+    // gpulab-cli train takes it, and a run's settings text (recordings) holds it. The lab's
+    // ranks are not: a rank of gpulab-cli is --world/--rank, and a job's recording holds the
+    // job, its devices every rank's.
+    bool in_cli = true;
     // The value as text (what a recording or preset stores, what --help shows as default)
     std::function<std::string(const TrainConfig&)> get{};
     // Parses text and stores it; throws GpulabError (SettingNot*, SettingUnknownChoice,
@@ -48,12 +52,14 @@ std::vector<Error> check(const TrainConfig& c);
 // The first problem, or Error{} (code None) when c can run.
 Error check_first(const TrainConfig& c);
 
-// "devices=2 batch_size=256 lr=0.2 ...": every setting, in table order.
+// "devices=2 batch_size=256 lr=0.2 ...": every setting that gpulab-cli takes (in_cli), in
+// table order.
 std::string settings_to_text(const TrainConfig& c);
 // Applies "name=value" pairs (spaces between them) to c; throws GpulabError on an unknown
 // name (SettingUnknownChoice with setting "setting") or a bad value.
 void apply_settings_text(TrainConfig& c, const std::string& text);
-// The table's help lines ("  --batch-size B  ... (default 256)"), defaults taken from d.
+// The table's help lines ("  --batch-size B  ... (default 256)"), defaults taken from d:
+// gpulab-cli's settings, or with lab_only the lab's.
 std::string settings_help(const TrainConfig& d, bool lab_only = false);
 // A number as the table writes it: integers without a fraction, reals with up to 6 digits.
 std::string format_number(double v, SettingType t);

@@ -161,6 +161,8 @@ double TrainConfig::link_bytes_scale() const
 std::string TrainConfig::describe() const
 {
     std::ostringstream o;
+    if (ranks > 1)
+        o << ranks << " ranks x ";
     o << devices << " x " << (backend == Backend::Cuda ? "cuda" : "cpu-sim") << ", batch "
       << batch_size << ", lr " << lr << ", " << exec_mode_name(mode);
     if (mode == ExecMode::Bounded)

@@ -49,7 +49,11 @@ int64_t parse_link_params(const std::string& s);
 
 struct TrainConfig {
     Backend backend = Backend::Cpu;
-    int devices = 1;
+    int devices = 1;                   // per rank
+    // The lab's job of several ranks: each a process of its own on this machine (rank 0 the
+    // lab's, the others gpulab-cli train), every one with `devices` devices, joined over
+    // loopback with Gloo. 1 = one process. gpulab-cli's ranks are --world and --rank instead.
+    int ranks = 1;
     int64_t batch_size = 256;
     double lr = 0.2;
     int epochs = 4;
