@@ -123,7 +123,25 @@ void ControlPanel::buildUi()
     m_devices = new QSpinBox(runBox);
     m_devices->setObjectName(QStringLiteral("devicesSpin"));
     m_devices->setRange(1, 8);
-    form->addRow(tr("Devices"), m_devices);
+    // Ranks beside the devices: a job of ranks x devices
+    m_ranks = new QSpinBox(runBox);
+    m_ranks->setObjectName(QStringLiteral("ranksSpin"));
+    m_ranks->setRange(1, 8);
+    const QString ranksHelp =
+        tr("Ranks: separate processes on this machine, each with the devices on the left, joined over TCP "
+           "loopback with Gloo exactly as separate machines would be. Rank 0 is the lab; the others run "
+           "gpulab-cli train. 1 = one process, as usual. Simulated CPU devices only.");
+    m_ranks->setToolTip(ranksHelp);
+    auto* ranksLabel = new QLabel(tr("Ranks"), runBox);
+    ranksLabel->setToolTip(ranksHelp);
+    ranksLabel->setBuddy(m_ranks);
+    auto* devicesRow = new QHBoxLayout;
+    devicesRow->setContentsMargins(0, 0, 0, 0);
+    devicesRow->addWidget(m_devices, 1);
+    devicesRow->addSpacing(8);
+    devicesRow->addWidget(ranksLabel);
+    devicesRow->addWidget(m_ranks, 1);
+    form->addRow(tr("Devices"), devicesRow);
 
     m_batch = new QSpinBox(runBox);
     m_batch->setObjectName(QStringLiteral("batchSpin"));
@@ -234,6 +252,7 @@ void ControlPanel::buildUi()
         box->setRange(static_cast<int>(spec->min / scale), static_cast<int>(std::min(spec->max / scale, cap)));
     };
     range(m_devices, "devices", 8);
+    range(m_ranks, "ranks", 8);
     range(m_batch, "batch_size", 65536);
     range(m_epochs, "epochs", 1000);
     range(m_subset, "subset", 60000);
@@ -298,7 +317,7 @@ void ControlPanel::buildUi()
         if (m_preset->currentData().toString().isEmpty()) // however it was set: no preset's lesson stays
             m_lesson->setText(customText());
     });
-    for (QSpinBox* s : {m_devices, m_batch, m_epochs, m_inflight, m_subset, m_testSubset, m_budget, m_seed})
+    for (QSpinBox* s : {m_devices, m_ranks, m_batch, m_epochs, m_inflight, m_subset, m_testSubset, m_budget, m_seed})
         connect(s, &QSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
     connect(m_lr, &QDoubleSpinBox::valueChanged, this, &ControlPanel::onSettingChanged);
     for (QComboBox* c : {m_backend, m_mode, m_allreduce})
@@ -337,6 +356,7 @@ TrainConfig ControlPanel::config() const
     TrainConfig c = m_base; // threads per device, data placement, engine: no widget
     c.backend = static_cast<Backend>(m_backend->currentData().toInt());
     c.devices = m_devices->value();
+    c.ranks = m_ranks->value();
     c.batch_size = m_batch->value();
     c.lr = m_lr->value();
     c.epochs = m_epochs->value();
@@ -371,6 +391,7 @@ void ControlPanel::setConfig(const TrainConfig& c)
     };
     pick(m_backend, int(c.backend == Backend::Auto ? Backend::Cpu : c.backend));
     m_devices->setValue(c.devices);
+    m_ranks->setValue(c.ranks);
     m_batch->setValue(static_cast<int>(c.batch_size));
     m_lr->setValue(c.lr);
     m_epochs->setValue(c.epochs);
@@ -417,7 +438,7 @@ void ControlPanel::onSettingChanged()
     const QString id = m_preset->currentData().toString();
     if (const Preset* p = findPreset(id)) {
         const TrainConfig a = p->config, b = config();
-        const bool same = a.backend == b.backend && a.devices == b.devices &&
+        const bool same = a.backend == b.backend && a.devices == b.devices && a.ranks == b.ranks &&
                           a.batch_size == b.batch_size && qFuzzyCompare(a.lr, b.lr) &&
                           a.epochs == b.epochs && a.mode == b.mode &&
                           (a.mode != ExecMode::Bounded || a.inflight == b.inflight) &&
@@ -566,7 +587,8 @@ void ControlPanel::updateEnabled()
     m_problem->setVisible(idle && !why.isEmpty());
 
     for (QWidget* w : {static_cast<QWidget*>(m_preset), static_cast<QWidget*>(m_backend),
-                       static_cast<QWidget*>(m_devices), static_cast<QWidget*>(m_batch),
+                       static_cast<QWidget*>(m_devices), static_cast<QWidget*>(m_ranks),
+                       static_cast<QWidget*>(m_batch),
                        static_cast<QWidget*>(m_lr), static_cast<QWidget*>(m_epochs),
                        static_cast<QWidget*>(m_mode), static_cast<QWidget*>(m_allreduce),
                        static_cast<QWidget*>(m_link),
@@ -582,9 +604,12 @@ void ControlPanel::updateEnabled()
     m_linkParams->setEnabled(idle && m_link->currentText().trimmed() != QLatin1String("none"));
 
     m_start->setEnabled(idle && why.isEmpty());
-    m_pause->setEnabled(m_state == S::Running || m_state == S::Paused);
+    // A job of several ranks does not pause: the other ranks would wait in their allreduce
+    // until it gave up.
+    const bool ranked = m_ranks->value() > 1;
+    m_pause->setEnabled(!ranked && (m_state == S::Running || m_state == S::Paused));
     m_pause->setText(m_state == S::Paused ? tr("Resume") : tr("Pause"));
-    m_step->setEnabled(m_state == S::Paused || (m_state == S::Running && m_stepMode->isChecked()));
+    m_step->setEnabled(!ranked && (m_state == S::Paused || (m_state == S::Running && m_stepMode->isChecked())));
     m_stop->setEnabled(m_state == S::Running || m_state == S::Paused);
 }
 

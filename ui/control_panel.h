@@ -68,6 +68,7 @@ private:
     QComboBox* m_backend = nullptr;
     QLabel* m_backendNote = nullptr;
     QSpinBox* m_devices = nullptr;
+    QSpinBox* m_ranks = nullptr;
     QSpinBox* m_batch = nullptr;
     QDoubleSpinBox* m_lr = nullptr;
     QSpinBox* m_epochs = nullptr;

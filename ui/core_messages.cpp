@@ -98,12 +98,15 @@ const Phrase kPhrases[] = {
     {ErrorCode::RankNcclIdBad, QT_TRANSLATE_NOOP("CoreMessages", "the NCCL id in the rendezvous store has {bytes} bytes, not 128; every rank must run the same gpulab")},
     {ErrorCode::RankNcclInitFailed, QT_TRANSLATE_NOOP("CoreMessages", "rank {rank} could not join the ranks' NCCL communicator on GPU {gpu}: {why}")},
     {ErrorCode::RankNcclInitTimeout, QT_TRANSLATE_NOOP("CoreMessages", "the ranks' NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout")},
+    {ErrorCode::LabRanksNeedCpu, QT_TRANSLATE_NOOP("CoreMessages", "the lab runs a job of {ranks} ranks on simulated CPU devices only; choose the simulated CPU backend, or 1 rank")},
+    {ErrorCode::LabRanksNoStepMode, QT_TRANSLATE_NOOP("CoreMessages", "a job of {ranks} ranks cannot wait for Step before each allreduce step (the other ranks would wait in theirs); untick \"Step through allreduce\", or choose 1 rank")},
 };
 
 // The settings' names as messages use them (SettingSpec::label).
 [[maybe_unused]] const char* const kSettingLabels[] = {
     QT_TRANSLATE_NOOP("Settings", "backend"),
     QT_TRANSLATE_NOOP("Settings", "devices"),
+    QT_TRANSLATE_NOOP("Settings", "ranks"),
     QT_TRANSLATE_NOOP("Settings", "batch size"),
     QT_TRANSLATE_NOOP("Settings", "learning rate"),
     QT_TRANSLATE_NOOP("Settings", "epochs"),

@@ -6,6 +6,7 @@
 #include "data/fashion_mnist.h"
 #include "data/synthetic.h"
 
+#include <QFileInfo>
 #include <QLocale>
 #include <QMetaObject>
 
@@ -24,6 +25,7 @@ void DatasetLoader::load(Source source, const QString& dir)
     if (m_thread.joinable())
         m_thread.join(); // a load still going finishes first (a few seconds at most)
     m_source = source;
+    m_dir = dir;
     m_loading = true;
     m_error.clear();
     m_data.reset();
@@ -35,7 +37,7 @@ void DatasetLoader::load(Source source, const QString& dir)
         try {
             if (source == Source::Synthetic)
                 data = std::make_shared<const FashionMnist>(
-                    make_synthetic_dataset(kSyntheticTrain, kSyntheticTest, 7));
+                    make_synthetic_dataset(kSyntheticTrain, kSyntheticTest, kSyntheticSeed));
             else
                 data = std::make_shared<const FashionMnist>(load_fashion_mnist(path));
         } catch (const GpulabError& e) {
@@ -51,6 +53,14 @@ void DatasetLoader::load(Source source, const QString& dir)
         QMetaObject::invokeMethod(this, [this, generation] { onDone(generation); },
                                   Qt::QueuedConnection);
     });
+}
+
+QStringList DatasetLoader::cliArgs() const
+{
+    if (m_source == Source::Synthetic)
+        return {QStringLiteral("--synthetic"), QString::number(kSyntheticTrain), QStringLiteral("--synthetic-test"),
+                QString::number(kSyntheticTest), QStringLiteral("--synthetic-seed"), QString::number(kSyntheticSeed)};
+    return {QStringLiteral("--data"), QFileInfo(m_dir).absoluteFilePath()};
 }
 
 void DatasetLoader::onDone(quint64 generation)

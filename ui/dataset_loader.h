@@ -4,6 +4,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <memory>
 #include <mutex>
@@ -22,6 +23,7 @@ public:
     // Size of the synthetic stand-in (train, test).
     static constexpr qint64 kSyntheticTrain = 20000;
     static constexpr qint64 kSyntheticTest = 2000;
+    static constexpr quint64 kSyntheticSeed = 7;
 
     explicit DatasetLoader(QObject* parent = nullptr);
     ~DatasetLoader() override;
@@ -34,6 +36,9 @@ public:
     Source source() const { return m_source; }
     QString error() const { return m_error; }   // why the last load failed
     QString summary() const;                     // "Fashion-MNIST: 60,000 train, 10,000 test"
+    // The gpulab-cli train options that load the same data (the other ranks of a job):
+    // --data DIR, or --synthetic with the stand-in's sizes and seed.
+    QStringList cliArgs() const;
 
 signals:
     void loaded();                 // data() is ready
@@ -48,6 +53,7 @@ private:
     QString m_pendingError;
     std::shared_ptr<const FashionMnist> m_data;
     Source m_source = Source::FashionMnist;
+    QString m_dir;                 // the folder of the last load (Fashion-MNIST)
     QString m_error;
     bool m_loading = false;
     quint64 m_generation = 0;

@@ -24,7 +24,7 @@ class EventStream;
 // One training run as the views know it.
 struct RunInfo {
     int id = 0;                                // 1, 2, ... since the app started
-    TrainConfig config;
+    TrainConfig config;                        // a job of ranks: devices = every rank's, ranks = 1
     QString label;                             // "#2: 2 x cpu-sim, batch 256, ..."
     QString shortLabel;                        // "#2 · 2 dev · batch 256 · lr 0.2 · sync"
     QColor color;

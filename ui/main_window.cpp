@@ -666,7 +666,7 @@ RunInfo MainWindow::makeRun(int id, const TrainConfig& c) const
     run.label = tr("#%1: %2").arg(run.id).arg(QString::fromStdString(c.describe()));
     run.shortLabel = tr("#%1 · %2 dev · batch %3 · lr %4 · %5")
                          .arg(run.id)
-                         .arg(c.devices)
+                         .arg(c.ranks > 1 ? tr("%1 ranks × %2").arg(c.ranks).arg(c.devices) : QString::number(c.devices))
                          .arg(c.batch_size)
                          .arg(c.lr)
                          .arg(c.mode == ExecMode::Sync    ? tr("sync")
@@ -684,6 +684,12 @@ RunInfo MainWindow::makeRun(int id, const TrainConfig& c) const
     if (c.train_subset > 0) // runs on different subsets must not read the same
         run.shortLabel += tr(" · %1 images").arg(QLocale().toString(qlonglong(c.train_subset)));
     run.color = runColor(run.id);
+    if (c.ranks > 1) {
+        // the views, exports and recordings see the job: every rank's devices, numbered
+        // globally (as a job's recording says them)
+        run.config.devices = c.devices * c.ranks;
+        run.config.ranks = 1;
+    }
     return run;
 }
 
@@ -711,6 +717,7 @@ bool MainWindow::startRun(QString* error)
     c.step_mode = m_panel->stepMode();
     c.snapshot_interval = snapshotInterval(c);
     m_controller->setStepMode(c.step_mode);
+    m_controller->setRankDataArgs(m_loader->cliArgs()); // a job's other ranks load the same data
 
     RunInfo run = makeRun(m_nextRunId, c);
     const RunInfo previous = m_current;
@@ -933,7 +940,12 @@ void MainWindow::onFinished()
         break;
     }
     case RunStatus::Failed:
-        if (!m_errorShown)
+        if (!m_controller->rankNote().isEmpty()) // a job's rank that failed: how it ended, its last lines
+            showMessage(tr("Run %1 failed: %2 (%3)")
+                            .arg(m_current.id)
+                            .arg(coreMessage(r.error), m_controller->rankNote()),
+                        true);
+        else if (!m_errorShown)
             showMessage(tr("Run %1 failed: %2").arg(m_current.id).arg(coreMessage(r.error)), true);
         m_errorShown = true;
         m_panel->setProgress(0, tr("Failed"));
@@ -1188,7 +1200,7 @@ void MainWindow::recordCurrentRun(const QString& path)
 {
     if (!m_controller->busy())
         return;
-    m_recorder = std::make_unique<RunRecorder>(path, m_controller->config());
+    m_recorder = std::make_unique<RunRecorder>(path, m_current.config); // a job's: every rank's devices
 }
 
 // ---- replay ------------------------------------------------------------------------

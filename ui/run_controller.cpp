@@ -5,25 +5,129 @@
 #include "core_messages.h"
 #include "data/fashion_mnist.h"
 #include "device/device.h"
+#include "rank/rank_events.h"
+#include "rank/rank_group.h"
+#include "record/recording.h"
 #include "train/settings.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
 
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
 #include <QMetaObject>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QStandardPaths>
+#include <QTimer>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 namespace gpulab {
 
+namespace {
+
+// How long the lab's ranks wait to join, and in each collective (gpulab-cli's default).
+constexpr int kRankTimeoutS = 60;
+// Lines of a rank's output kept to say why it failed.
+constexpr int kTailLines = 6;
+
+// A port on 127.0.0.1 that nothing listens on right now (the kernel's pick).
+int freeLoopbackPort()
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = 0;
+    int port = 29500;
+    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        socklen_t len = sizeof a;
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+        port = ntohs(a.sin_port);
+    }
+    if (fd >= 0)
+        ::close(fd);
+    return port;
+}
+
+} // namespace
+
+// What the run's thread of a job shares with the controller (under mutex).
+struct RunController::Job {
+    std::mutex mutex;
+    RunController* owner = nullptr;  // null once the controller has let the thread go
+    Trainer* trainer = nullptr;      // while rank 0's trainer runs
+    bool cancel = false;             // Stop came
+    bool joined = false;             // every rank joined and streams its events
+    std::vector<std::string> names;  // every rank's devices, once rank 0's are made
+    RunResult result;                // when the thread has ended
+};
+
+// One of ranks 1..N-1: a gpulab-cli train process.
+struct RunController::RankProc {
+    int rank = 0;
+    QProcess* proc = nullptr;
+    QStringList tail;                // its last lines
+    QString partial;
+    bool running = false;
+};
+
 RunController::RunController(QObject* parent) : QObject(parent) {}
 
 RunController::~RunController()
 {
+    if (m_job) {
+        // every other rank ends now; rank 0's thread is joined, or let go when it is still
+        // waiting for the ranks to join (it gives up by itself at the timeout)
+        m_stopping = true;
+        for (auto& rp : m_ranks)
+            rp->proc->disconnect(this); // nothing reaches the window from here on
+        bool letGo = false;
+        {
+            std::lock_guard lock(m_job->mutex);
+            m_job->cancel = true;
+            if (m_job->trainer)
+                m_job->trainer->cancel();
+            letGo = !m_job->joined;
+            if (letGo)
+                m_job->owner = nullptr;
+        }
+        endRanks(true);
+        for (auto& rp : m_ranks)
+            if (rp->proc->state() != QProcess::NotRunning)
+                rp->proc->waitForFinished(2000);
+        if (letGo && m_thread.joinable())
+            m_thread.detach();
+    }
     if (m_trainer)
         m_trainer->cancel();
     joinThread();
+}
+
+QString RunController::cliProgram()
+{
+    const QString env = QProcessEnvironment::systemEnvironment().value(QStringLiteral("GPULAB_CLI"));
+    if (!env.isEmpty())
+        return QFileInfo(env).isExecutable() ? env : QString();
+    const QString beside = QDir(QCoreApplication::applicationDirPath()).filePath(QStringLiteral("gpulab-cli"));
+    if (QFileInfo(beside).isExecutable())
+        return beside;
+    return QStandardPaths::findExecutable(QStringLiteral("gpulab-cli"));
+}
+
+QList<qint64> RunController::rankPids() const
+{
+    QList<qint64> pids;
+    for (const auto& rp : m_ranks)
+        if (rp->running && rp->proc->processId() > 0)
+            pids << rp->proc->processId();
+    return pids;
 }
 
 void RunController::joinThread()
@@ -63,6 +167,9 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
     m_config.step_mode = m_stepMode;
     m_stream = std::make_shared<EventStream>();
     m_cursor = 0;
+    m_job.reset();
+    if (m_config.ranks > 1)
+        return startJob(std::move(data), error);
     m_trainer = std::make_unique<Trainer>(m_config, std::move(data), *m_stream);
     {
         std::lock_guard lock(m_namesMutex);
@@ -106,8 +213,279 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
     return true;
 }
 
+bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* error)
+{
+    const int world = m_config.ranks;
+    const QString cli = cliProgram();
+    if (cli.isEmpty()) {
+        if (error)
+            *error = tr("cannot start ranks 1 to %1: gpulab-cli was found neither beside gpulab (%2) nor on the PATH; "
+                        "build or install it (or set GPULAB_CLI), or choose 1 rank")
+                         .arg(world - 1)
+                         .arg(QCoreApplication::applicationDirPath());
+        return false;
+    }
+    if (m_rankDataArgs.isEmpty()) {
+        if (error)
+            *error = tr("the other ranks cannot load this data; load Fashion-MNIST from a folder or the synthetic data");
+        return false;
+    }
+    RankOptions o;
+    o.world = world;
+    o.rank = 0;
+    o.master = "127.0.0.1:" + std::to_string(freeLoopbackPort());
+    o.token = random_token();
+    o.timeout = std::chrono::seconds(kRankTimeoutS);
+    // ranks 1..N-1: gpulab-cli train with every setting of the table that it takes
+    QStringList args = {QStringLiteral("train"), QStringLiteral("--world"), QString::number(world),
+                        QStringLiteral("--master"), QString::fromStdString(o.master), QStringLiteral("--token"),
+                        QString::fromStdString(o.token), QStringLiteral("--timeout"), QString::number(kRankTimeoutS),
+                        QStringLiteral("--quiet")};
+    for (const SettingSpec& spec : run_settings())
+        if (spec.in_cli)
+            args << QString::fromLatin1(spec.flag) << QString::fromStdString(spec.get(m_config));
+    args << m_rankDataArgs;
+    m_ranks.clear();
+    m_rankNote.clear();
+    m_stopping = false;
+    for (int r = 1; r < world; ++r) {
+        auto rp = std::make_unique<RankProc>();
+        rp->rank = r;
+        rp->proc = new QProcess(this);
+        rp->proc->setProcessChannelMode(QProcess::MergedChannels);
+        rp->proc->setProgram(cli);
+        rp->proc->setArguments(args + QStringList{QStringLiteral("--rank"), QString::number(r)});
+        const int index = r - 1;
+        connect(rp->proc, &QProcess::readyReadStandardOutput, this, [this, index] { onRankOutput(index); });
+        connect(rp->proc, &QProcess::finished, this, [this, index](int code, QProcess::ExitStatus status) {
+            onRankEnded(index, code, status == QProcess::CrashExit);
+        });
+        connect(rp->proc, &QProcess::errorOccurred, this, [this, index](QProcess::ProcessError e) {
+            if (e == QProcess::FailedToStart)
+                onRankEnded(index, -1, false);
+        });
+        rp->running = true;
+        m_ranks.push_back(std::move(rp));
+    }
+    for (auto& rp : m_ranks)
+        rp->proc->start();
+
+    auto job = std::make_shared<Job>();
+    job->owner = this;
+    m_job = job;
+    {
+        std::lock_guard lock(m_namesMutex);
+        m_deviceNames.clear();
+    }
+    m_result = RunResult{};
+    m_threadDone = false;
+    setState(State::Running);
+    auto local = std::make_shared<EventStream>(); // rank 0's trainer writes here; the job's is m_stream
+    m_thread = std::thread([job, local, stream = m_stream, data = std::move(data), cfg = m_config, o,
+                            hook = m_trainerHook] {
+        setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kRunNice);
+        RunResult r;
+        auto failed = [&r](const Error& e) {
+            r.status = RunStatus::Failed;
+            r.error = e;
+            r.message = english(e);
+        };
+        std::unique_ptr<RankGroup> group;
+        std::unique_ptr<RankEvents> relay;
+        try {
+            group = join_ranks(o, rank_settings_text(cfg, *data));
+            relay = std::make_unique<RankEvents>(*group, *local, *stream, cfg.devices,
+                                                 RecordingHeader::for_run(cfg, "gpulab", {}));
+        } catch (const GpulabError& e) {
+            failed(e.error);
+            if (group)
+                group->report_failure(english(e.error));
+        }
+        bool letGo = false;
+        {
+            std::lock_guard lock(job->mutex);
+            job->joined = relay != nullptr;
+            letGo = job->owner == nullptr;
+        }
+        if (relay && !letGo) {
+            Trainer trainer(cfg, data, *local);
+            trainer.set_ranks(group.get());
+            trainer.on_devices_made = [job, world = o.world](const std::vector<Device*>& devs) {
+                std::vector<std::string> names;
+                for (int rank = 0; rank < world; ++rank)
+                    for (size_t d = 0; d < devs.size(); ++d)
+                        names.push_back("rank " + std::to_string(rank) + ": " +
+                                        (rank == 0 ? devs[d]->name() : "cpu-sim(" + std::to_string(d) + ")"));
+                std::lock_guard lock(job->mutex);
+                job->names = std::move(names);
+            };
+            if (hook)
+                hook(trainer);
+            {
+                std::lock_guard lock(job->mutex);
+                job->trainer = &trainer;
+                if (job->cancel)
+                    trainer.cancel();
+            }
+            try {
+                r = trainer.run();
+            } catch (const std::exception& e) {
+                failed(other_error(e.what()));
+                local->record(Event{.data = ev::RunEnd{.status = run_status_name(r.status), .message = r.message,
+                                                       .error = r.error}});
+            }
+            {
+                std::lock_guard lock(job->mutex);
+                job->trainer = nullptr;
+            }
+            // a rank that failed leaves the collectives at once, so the others stop now; then
+            // every rank's last events reach the job's stream
+            if (r.status != RunStatus::Completed)
+                group->leave();
+            relay->finish(std::chrono::seconds(15));
+        } else if (!letGo) {
+            stream->record(Event{
+                .data = ev::RunEnd{.status = run_status_name(r.status), .message = r.message, .error = r.error}});
+        }
+        if (group)
+            group->finish();
+        std::lock_guard lock(job->mutex);
+        if (!job->names.empty())
+            r.device_names = job->names;
+        job->result = std::move(r);
+        // a controller that let this thread go has already ended the run
+        if (job->owner)
+            QMetaObject::invokeMethod(job->owner, [owner = job->owner] { owner->onThreadDone(); },
+                                      Qt::QueuedConnection);
+    });
+    return true;
+}
+
+void RunController::onRankOutput(int index)
+{
+    RankProc& rp = *m_ranks[static_cast<size_t>(index)];
+    rp.partial += QString::fromLocal8Bit(rp.proc->readAllStandardOutput());
+    QStringList lines = rp.partial.split(QLatin1Char('\n'));
+    rp.partial = lines.takeLast();
+    for (const QString& line : lines) {
+        const QString l = line.trimmed();
+        if (l.isEmpty())
+            continue;
+        rp.tail << l;
+        if (rp.tail.size() > kTailLines)
+            rp.tail.removeFirst();
+    }
+}
+
+void RunController::onRankEnded(int index, int exitCode, bool crashed)
+{
+    RankProc& rp = *m_ranks[static_cast<size_t>(index)];
+    if (!rp.running)
+        return;
+    onRankOutput(index);
+    if (!rp.partial.trimmed().isEmpty())
+        rp.tail << rp.partial.trimmed();
+    rp.partial.clear();
+    rp.running = false;
+    const bool completed = m_threadDone && m_result.status == RunStatus::Completed;
+    if (!m_stopping && !completed && (crashed || exitCode != 0)) {
+        // the first rank that ended on its own is why the job fails
+        QString how = exitCode == -1 && !crashed
+                          ? tr("rank %1 could not be started (%2)").arg(rp.rank).arg(rp.proc->errorString())
+                      : crashed ? tr("rank %1 was killed or crashed").arg(rp.rank)
+                                : tr("rank %1 ended with exit code %2").arg(rp.rank).arg(exitCode);
+        if (!rp.tail.isEmpty())
+            how += tr("; its last lines: %1").arg(rp.tail.join(QStringLiteral(" / ")));
+        m_rankNote = how;
+        m_stopping = true;
+        bool joined = true;
+        {
+            std::lock_guard lock(m_job->mutex);
+            joined = m_job->joined;
+        }
+        if (!joined && !m_threadDone) // rank 0 still waits for the ranks to join: it need not
+            abandonJob(RunStatus::Failed,
+                       Error(ErrorCode::RankLost, {{"rank", std::to_string(rp.rank)},
+                                                   {"why", tr("its process ended").toStdString()}}));
+        // otherwise rank 0's collectives fail at once (the rank's connections closed) and
+        // the run ends naming it; the other ranks learn it from the rendezvous
+    }
+    finishJobIfDone();
+}
+
+void RunController::endRanks(bool now)
+{
+    for (auto& rp : m_ranks)
+        if (rp->running && rp->proc->state() != QProcess::NotRunning) {
+            if (now)
+                rp->proc->kill();
+            else
+                rp->proc->terminate(); // SIGTERM: gpulab-cli stops its run and exits
+        }
+}
+
+void RunController::abandonJob(RunStatus status, const Error& error)
+{
+    {
+        std::lock_guard lock(m_job->mutex);
+        if (m_job->joined || !m_job->owner)
+            return;
+        m_job->owner = nullptr; // the thread gives up at the timeout, by itself
+    }
+    if (m_thread.joinable())
+        m_thread.detach();
+    m_result = RunResult{};
+    m_result.status = status;
+    m_result.error = error;
+    m_result.message = english(error);
+    m_stream->record(Event{.data = ev::RunEnd{.status = run_status_name(status), .message = m_result.message,
+                                             .error = error}});
+    m_threadDone = true;
+    m_stopping = true;
+    endRanks(true);
+    finishJobIfDone();
+}
+
+void RunController::finishJobIfDone()
+{
+    if (!m_job || !m_threadDone || m_state == State::Idle)
+        return;
+    for (const auto& rp : m_ranks)
+        if (rp->running)
+            return;
+    setState(State::Idle);
+    emit finished();
+}
+
 void RunController::onThreadDone()
 {
+    if (m_job) {
+        joinThread();
+        {
+            std::lock_guard lock(m_job->mutex);
+            m_result = std::move(m_job->result);
+        }
+        m_threadDone = true;
+        // rank 0 is done: the others end by themselves (they finish with it); those that
+        // do not are asked to, then killed
+        const bool completed = m_result.status == RunStatus::Completed;
+        if (!completed) {
+            m_stopping = true;
+            endRanks(false);
+        }
+        QTimer::singleShot(completed ? 10000 : 3000, this, [this, job = m_job] {
+            if (m_job != job)
+                return;
+            m_stopping = true;
+            endRanks(false);
+            QTimer::singleShot(3000, this, [this, job] {
+                if (m_job == job)
+                    endRanks(true);
+            });
+        });
+        finishJobIfDone();
+        return;
+    }
     joinThread();
     {
         std::lock_guard lock(m_resultMutex);
@@ -144,6 +522,24 @@ void RunController::step()
 
 void RunController::stop()
 {
+    if (m_job && m_state != State::Idle && m_state != State::Stopping) {
+        m_stopping = true;
+        bool joined = false;
+        {
+            std::lock_guard lock(m_job->mutex);
+            m_job->cancel = true;
+            if (m_job->trainer)
+                m_job->trainer->cancel();
+            joined = m_job->joined;
+        }
+        setState(State::Stopping);
+        if (!joined) {
+            abandonJob(RunStatus::Cancelled, Error(ErrorCode::Stopped));
+            return;
+        }
+        endRanks(false); // each stops its run and exits; rank 0's collectives end with them
+        return;
+    }
     if (!m_trainer || m_state == State::Idle || m_state == State::Stopping)
         return;
     m_trainer->cancel();
@@ -159,6 +555,10 @@ void RunController::setStepMode(bool on)
 
 std::vector<std::string> RunController::deviceNames() const
 {
+    if (m_job) {
+        std::lock_guard lock(m_job->mutex);
+        return m_job->names;
+    }
     std::lock_guard lock(m_namesMutex);
     return m_deviceNames;
 }

@@ -1,11 +1,20 @@
 // Owns one training run at a time: the Trainer, its event stream and the std::thread its
 // blocking run() executes on. Steering calls return at once; the destructor cancels and
 // joins, so no thread outlives the window.
+//
+// A job of several ranks (TrainConfig::ranks > 1): this process is rank 0. Its thread
+// serves the rendezvous on 127.0.0.1 (a free port, a random token), joins the job and trains
+// its share; ranks 1..N-1 are `gpulab-cli train --world N --rank r ...` processes started
+// here. stream() is then the job's stream (core/rank/rank_events.h): every rank's events,
+// devices numbered globally. A rank that ends on its own fails the run, naming it; Stop and
+// the destructor end every rank, and finished() comes once every process has ended.
 #pragma once
 
 #include "train/train_config.h"
 
 #include <QObject>
+#include <QString>
+#include <QStringList>
 
 #include <functional>
 
@@ -61,7 +70,20 @@ public:
     const RunResult& lastResult() const { return m_result; }
     const TrainConfig& config() const { return m_config; }
     // The current run's devices' names, once its devices are made (empty before); any thread.
+    // A job's: every rank's, "rank R: cpu-sim(d)".
     std::vector<std::string> deviceNames() const;
+
+    // ---- a job of several ranks ----
+    // The gpulab-cli train options that load the run's data in the other ranks (--data DIR,
+    // or --synthetic ...); set before start().
+    void setRankDataArgs(const QStringList& args) { m_rankDataArgs = args; }
+    // gpulab-cli: GPULAB_CLI, else beside this program, else on the PATH; empty when none.
+    static QString cliProgram();
+    // Why the last job failed, as the other ranks tell it: "rank 1 ended with exit code 1;
+    // its last lines: ..." (empty when no other rank failed).
+    QString rankNote() const { return m_rankNote; }
+    // The other ranks' process ids while they run (tests).
+    QList<qint64> rankPids() const;
 
 signals:
     void stateChanged(gpulab::RunController::State state);
@@ -69,6 +91,13 @@ signals:
     void finished();
 
 private:
+    struct Job;
+    bool startJob(std::shared_ptr<const FashionMnist> data, QString* error);
+    void onRankOutput(int index);
+    void onRankEnded(int index, int exitCode, bool crashed);
+    void endRanks(bool now);        // terminate the other ranks (now: kill them)
+    void finishJobIfDone();
+    void abandonJob(RunStatus status, const Error& error); // before the ranks have joined
     void onThreadDone();
     void setState(State s);
     void joinThread();
@@ -87,6 +116,15 @@ private:
     std::mutex m_resultMutex;    // the run's thread hands its result over under it
     RunResult m_pending;
     RunResult m_result;
+
+    // a job of several ranks
+    std::shared_ptr<Job> m_job;      // shared with the run's thread
+    QStringList m_rankDataArgs;
+    struct RankProc;
+    std::vector<std::unique_ptr<RankProc>> m_ranks; // ranks 1..N-1
+    bool m_threadDone = true;        // the run's thread has ended (or was abandoned)
+    bool m_stopping = false;         // Stop (or a failure) asked the other ranks to end
+    QString m_rankNote;
 };
 
 } // namespace gpulab

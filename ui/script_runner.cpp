@@ -272,8 +272,9 @@ void ScriptRunner::next()
         if (o.stepMode)
             panel->setStepMode(*o.stepMode);
         QString error;
-        if (panel->config().devices != c.devices || panel->config().batch_size != c.batch_size) {
-            error = tr("a setting is outside what the panel offers (devices 1 to 8)");
+        if (panel->config().devices != c.devices || panel->config().ranks != c.ranks ||
+            panel->config().batch_size != c.batch_size) {
+            error = tr("a setting is outside what the panel offers (devices and ranks 1 to 8)");
         } else if (!m_w->startRun(&error)) {
             // error says why
         } else {

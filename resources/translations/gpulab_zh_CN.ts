@@ -323,6 +323,14 @@
         <source>the ranks&apos; NCCL communicator was not ready within {seconds} s; start every rank, or allow more time with --timeout</source>
         <translation>{seconds} 秒内各 rank 的 NCCL 通信器仍未就绪；请启动所有 rank，或用 --timeout 留出更多时间</translation>
     </message>
+    <message>
+        <source>the lab runs a job of {ranks} ranks on simulated CPU devices only; choose the simulated CPU backend, or 1 rank</source>
+        <translation>实验室只在模拟 CPU 设备上运行 {ranks} 个 rank 的作业；请选择模拟 CPU 后端，或选 1 个 rank</translation>
+    </message>
+    <message>
+        <source>a job of {ranks} ranks cannot wait for Step before each allreduce step (the other ranks would wait in theirs); untick &quot;Step through allreduce&quot;, or choose 1 rank</source>
+        <translation>{ranks} 个 rank 的作业不能在每个 allreduce 步骤前等待“单步”（其他 rank 会一直在各自的 allreduce 中等待）；请取消勾选“单步执行 allreduce”，或选 1 个 rank</translation>
+    </message>
 </context>
 <context>
     <name>Settings</name>
@@ -413,6 +421,10 @@
     <message>
         <source>one of the settings table&apos;s names</source>
         <translation>设置表中的某个名称</translation>
+    </message>
+    <message>
+        <source>ranks</source>
+        <translation>rank 数</translation>
     </message>
 </context>
 <context>
@@ -1253,6 +1265,14 @@
         <source>automatic (a CUDA GPU when there is one)</source>
         <translation>自动（有 CUDA GPU 时使用 GPU）</translation>
     </message>
+    <message>
+        <source>Ranks</source>
+        <translation>Rank 数</translation>
+    </message>
+    <message>
+        <source>Ranks: separate processes on this machine, each with the devices on the left, joined over TCP loopback with Gloo exactly as separate machines would be. Rank 0 is the lab; the others run gpulab-cli train. 1 = one process, as usual. Simulated CPU devices only.</source>
+        <translation>Rank：本机上各自独立的进程，每个都有左边设定的设备数，通过 TCP 回环用 Gloo 连接，与多台机器之间完全一样。rank 0 是实验室本身，其余运行 gpulab-cli train。1 = 一个进程，与平常相同。仅限模拟 CPU 设备。</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::DatasetLoader</name>
@@ -2020,6 +2040,14 @@
         <source>Others show:</source>
         <translation>其他视图显示：</translation>
     </message>
+    <message>
+        <source>%1 ranks × %2</source>
+        <translation>%1 个 rank × %2</translation>
+    </message>
+    <message>
+        <source>Run %1 failed: %2 (%3)</source>
+        <translation>运行 %1 失败：%2（%3）</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::MemoryView</name>
@@ -2314,6 +2342,34 @@ asked for %2 with %3 in use</source>
         <source>no dataset loaded yet</source>
         <translation>尚未加载数据集</translation>
     </message>
+    <message>
+        <source>cannot start ranks 1 to %1: gpulab-cli was found neither beside gpulab (%2) nor on the PATH; build or install it (or set GPULAB_CLI), or choose 1 rank</source>
+        <translation>无法启动 rank 1 到 %1：在 gpulab 旁边（%2）和 PATH 中都找不到 gpulab-cli；请构建或安装它（或设置 GPULAB_CLI），或选 1 个 rank</translation>
+    </message>
+    <message>
+        <source>the other ranks cannot load this data; load Fashion-MNIST from a folder or the synthetic data</source>
+        <translation>其他 rank 无法加载这份数据；请从文件夹加载 Fashion-MNIST，或使用合成数据</translation>
+    </message>
+    <message>
+        <source>rank %1 could not be started (%2)</source>
+        <translation>rank %1 无法启动（%2）</translation>
+    </message>
+    <message>
+        <source>rank %1 was killed or crashed</source>
+        <translation>rank %1 被终止或崩溃</translation>
+    </message>
+    <message>
+        <source>rank %1 ended with exit code %2</source>
+        <translation>rank %1 以退出码 %2 结束</translation>
+    </message>
+    <message>
+        <source>; its last lines: %1</source>
+        <translation>；它最后的输出：%1</translation>
+    </message>
+    <message>
+        <source>its process ended</source>
+        <translation>它的进程已结束</translation>
+    </message>
 </context>
 <context>
     <name>gpulab::ScriptRunner</name>
@@ -2346,8 +2402,8 @@ asked for %2 with %3 in use</source>
         <translation>未知预设“%1”（可选：%2）</translation>
     </message>
     <message>
-        <source>a setting is outside what the panel offers (devices 1 to 8)</source>
-        <translation>某项设置超出了面板允许的范围（设备数 1 到 8）</translation>
+        <source>a setting is outside what the panel offers (devices and ranks 1 to 8)</source>
+        <translation>某项设置超出了面板允许的范围（设备数和 rank 数 1 到 8）</translation>
     </message>
     <message>
         <source>run %1: %2</source>

@@ -1,0 +1,278 @@
+// The lab running a job of several local ranks: rank 0 in the lab, the others gpulab-cli
+// processes joined over loopback. Its losses are those of one process with as many
+// devices, every view and export shows every rank, a rank killed mid-run ends the run
+// naming it, and Stop (or the window closing) leaves no process behind.
+#include "control_panel.h"
+#include "dataset_loader.h"
+#include "devices_view.h"
+#include "main_window.h"
+#include "rank/rank_group.h"
+#include "trace/event_stream.h"
+#include "training_view.h"
+#include "train/settings.h"
+#include "support/offscreen_environment.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QLabel>
+#include <QProcess>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cerrno>
+#include <cmath>
+#include <csignal>
+#include <sys/types.h>
+
+using namespace gpulab;
+
+namespace {
+
+// Generous: CI is a loaded 2-core machine; no speed is checked.
+constexpr int kRunTimeoutMs = 300000;
+
+template <class F>
+bool waitUntil(F f, int timeoutMs)
+{
+    QElapsedTimer t;
+    t.start();
+    while (!f() && t.elapsed() < timeoutMs)
+        QTest::qWait(20);
+    return f();
+}
+
+bool processGone(qint64 pid)
+{
+    return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+} // namespace
+
+class TestLabRanks : public QObject {
+    Q_OBJECT
+
+    MainWindow* w = nullptr;
+
+    template <class T>
+    T* child(const char* name)
+    {
+        T* c = w->findChild<T*>(QString::fromLatin1(name));
+        if (!c)
+            qFatal("no widget named %s", name);
+        return c;
+    }
+
+    // The book's lesson at batch 240, lr 0.9 (as tst_ranks' same-maths check), on the
+    // synthetic data: ranks x devices.
+    void setControls(int ranks, int devices, int subset, int epochs)
+    {
+        child<QComboBox>("presetCombo")->setCurrentIndex(0);
+        child<QSpinBox>("ranksSpin")->setValue(ranks);
+        child<QSpinBox>("devicesSpin")->setValue(devices);
+        child<QSpinBox>("batchSpin")->setValue(240);
+        child<QDoubleSpinBox>("lrSpin")->setValue(0.9);
+        child<QSpinBox>("subsetSpin")->setValue(subset);
+        child<QSpinBox>("testSubsetSpin")->setValue(480);
+        child<QSpinBox>("epochsSpin")->setValue(epochs);
+        child<QSpinBox>("seedSpin")->setValue(3);
+        child<QComboBox>("modeCombo")->setCurrentIndex(0);
+        child<QComboBox>("allreduceCombo")->setCurrentIndex(0);
+        child<QComboBox>("linkCombo")->setCurrentText(QStringLiteral("none"));
+        child<QCheckBox>("stepModeCheck")->setChecked(false);
+    }
+
+    // Start; returns the run's id.
+    int start()
+    {
+        auto* startButton = child<QPushButton>("startButton");
+        if (!startButton->isEnabled())
+            qWarning("Start is disabled: %s", qPrintable(child<QLabel>("validationLabel")->text()));
+        QSignalSpy started(w, &MainWindow::runStarted);
+        QTest::mouseClick(startButton, Qt::LeftButton);
+        return started.count() == 1 ? w->currentRunId() : -1;
+    }
+
+    int waitForEnd(QSignalSpy& finished)
+    {
+        if (finished.isEmpty() && !finished.wait(kRunTimeoutMs))
+            return -1;
+        return finished.at(0).at(1).toInt();
+    }
+
+    std::vector<double> losses() const
+    {
+        std::vector<double> out;
+        for (const Event& e : w->controller()->stream()->all())
+            if (const auto* l = e.get<ev::MinibatchLoss>())
+                out.push_back(l->loss);
+        return out;
+    }
+
+private slots:
+    void initTestCase()
+    {
+        if (!ranks_available())
+            QSKIP("built without Gloo: no ranks");
+        qputenv("GPULAB_CLI", GPULAB_CLI);
+        w = new MainWindow;
+        w->resize(1400, 900);
+        w->show();
+        auto* source = child<QComboBox>("dataSourceCombo");
+        source->setCurrentIndex(source->findData(int(DatasetLoader::Source::Synthetic)));
+        QVERIFY(waitUntil([&] { return !w->loader()->loading() && w->loader()->data(); }, 60000));
+    }
+    void cleanupTestCase() { delete w; }
+
+    // 2 ranks x 1 device: the per-minibatch losses of 1 rank x 2 devices within 5e-5
+    // relative; every view and export shows both ranks' devices.
+    void jobHasTheLossesOfOneProcess()
+    {
+        setControls(1, 2, 240 * 12, 1);
+        QSignalSpy one(w, &MainWindow::runFinished);
+        QVERIFY(start() > 0);
+        QCOMPARE(waitForEnd(one), int(RunStatus::Completed));
+        const std::vector<double> a = losses();
+        QCOMPARE(a.size(), size_t(12));
+
+        setControls(2, 1, 240 * 12, 1);
+        QSignalSpy job(w, &MainWindow::runFinished);
+        QVERIFY(start() > 0);
+        QCOMPARE(w->controller()->rankPids().size(), 1);
+        QVERIFY2(waitForEnd(job) == int(RunStatus::Completed), qPrintable(w->statusMessage()));
+        const std::vector<double> b = losses();
+        QCOMPARE(b.size(), a.size());
+        double worst = 0;
+        for (size_t i = 0; i < a.size(); ++i)
+            worst = std::max(worst, std::abs(a[i] - b[i]) / std::abs(a[i]));
+        qInfo("worst relative difference over %zu minibatches: %.3g", a.size(), worst);
+        QVERIFY2(worst <= 5e-5, qPrintable(QStringLiteral("worst relative difference %1").arg(worst)));
+
+        // the Devices view groups the job's devices by rank
+        QCOMPARE(w->devicesView()->cardCount(), 2);
+        QCOMPARE(w->devicesView()->rankHeaders().size(), 2);
+        // the exports hold the job: both ranks' devices, the run begin says 2 ranks
+        QTemporaryDir dir;
+        QStringList written;
+        QString error;
+        QVERIFY2(w->exportAll(dir.path(), &written, &error), qPrintable(error));
+        QFile devices(dir.filePath(QStringLiteral("devices.csv")));
+        QVERIFY(devices.open(QIODevice::ReadOnly));
+        const QStringList rows = QString::fromUtf8(devices.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+        QCOMPARE(rows.size(), 3); // header, device 0 (rank 0), device 1 (rank 1)
+        bool begin = false;
+        for (const Event& e : w->controller()->stream()->all())
+            if (const auto* x = e.get<ev::RunBegin>()) {
+                QCOMPARE(x->world, 2);
+                QCOMPARE(x->devices, 2);
+                QCOMPARE(x->device_ranks, (std::vector<int>{0, 1}));
+                begin = true;
+            }
+        QVERIFY(begin);
+        // the recording of the job names every rank's device
+        const QString saved = dir.filePath(QStringLiteral("job.gpurec"));
+        QVERIFY2(w->saveRun(saved, &error), qPrintable(error));
+        QVERIFY(w->controller()->rankPids().isEmpty());
+    }
+
+    // Rank 1 killed mid-run: the lab's run fails naming rank 1, and the lab carries on.
+    void killedRankEndsTheRun()
+    {
+        setControls(2, 1, 0, 50);
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        const int id = start();
+        QVERIFY(id > 0);
+        QVERIFY(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= 3 || !w->controller()->busy(); },
+                          kRunTimeoutMs));
+        const QList<qint64> pids = w->controller()->rankPids();
+        QCOMPARE(pids.size(), 1);
+        QVERIFY(::kill(static_cast<pid_t>(pids[0]), SIGKILL) == 0);
+        QCOMPARE(waitForEnd(finished), int(RunStatus::Failed));
+        const QString message = w->statusMessage();
+        QVERIFY2(message.contains(QStringLiteral("rank 1")), qPrintable(message));
+        QVERIFY2(message.contains(QStringLiteral("killed")), qPrintable(message));
+        QVERIFY(!w->controller()->busy());
+        QVERIFY(processGone(pids[0]));
+        QVERIFY(child<QPushButton>("startButton")->isEnabled()); // the lab is alive and ready
+    }
+
+    // Stop ends every rank: no process is left.
+    void stopLeavesNoProcess()
+    {
+        setControls(3, 1, 0, 50);
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        const int id = start();
+        QVERIFY(id > 0);
+        QVERIFY(waitUntil([&] { return w->trainingView()->minibatchCount(id) >= 2 || !w->controller()->busy(); },
+                          kRunTimeoutMs));
+        QVERIFY2(w->controller()->busy(), qPrintable(w->statusMessage()));
+        const QList<qint64> pids = w->controller()->rankPids();
+        QCOMPARE(pids.size(), 2);
+        QTest::mouseClick(child<QPushButton>("stopButton"), Qt::LeftButton);
+        QCOMPARE(waitForEnd(finished), int(RunStatus::Cancelled));
+        for (qint64 pid : pids)
+            QVERIFY2(processGone(pid), qPrintable(QString::number(pid)));
+        QVERIFY(w->controller()->rankPids().isEmpty());
+    }
+
+    // Stop while the ranks are still joining ends at once too.
+    void stopWhileJoining()
+    {
+        setControls(2, 1, 0, 50);
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        QVERIFY(start() > 0);
+        const QList<qint64> pids = w->controller()->rankPids();
+        QCOMPARE(pids.size(), 1);
+        QTest::mouseClick(child<QPushButton>("stopButton"), Qt::LeftButton);
+        QVERIFY(waitForEnd(finished) >= 0);
+        QVERIFY(processGone(pids[0]));
+    }
+
+    // The panel refuses what a job cannot do, with the reason.
+    void panelRefusesWhatAJobCannotDo()
+    {
+        setControls(2, 2, 0, 1);
+        child<QSpinBox>("batchSpin")->setValue(3);
+        QVERIFY(!child<QPushButton>("startButton")->isEnabled());
+        QVERIFY2(child<QLabel>("validationLabel")->text().contains(QStringLiteral("(4)")),
+                 qPrintable(child<QLabel>("validationLabel")->text()));
+        child<QSpinBox>("batchSpin")->setValue(240);
+        child<QCheckBox>("stepModeCheck")->setChecked(true);
+        QVERIFY(!child<QPushButton>("startButton")->isEnabled());
+        QVERIFY2(child<QLabel>("validationLabel")->text().contains(QStringLiteral("Step")),
+                 qPrintable(child<QLabel>("validationLabel")->text()));
+        child<QCheckBox>("stepModeCheck")->setChecked(false);
+        QVERIFY(child<QPushButton>("startButton")->isEnabled());
+    }
+
+    // Headless: gpulab --ranks 2 ... --run --export-dir D --quit finds gpulab-cli beside it
+    // and exports the whole job.
+    void headlessJob()
+    {
+        QTemporaryDir dir;
+        QProcess p;
+        QProcessEnvironment env = offscreenEnvironment();
+        env.remove(QStringLiteral("GPULAB_CLI"));
+        p.setProcessEnvironment(env);
+        p.start(QStringLiteral(GPULAB_APP),
+                {QStringLiteral("--ranks"), QStringLiteral("2"), QStringLiteral("--devices"), QStringLiteral("2"),
+                 QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("1024"),
+                 QStringLiteral("--test-subset"), QStringLiteral("256"), QStringLiteral("--epochs"),
+                 QStringLiteral("1"), QStringLiteral("--run"), QStringLiteral("--export-dir"), dir.path(),
+                 QStringLiteral("--quit")});
+        QVERIFY(p.waitForFinished(kRunTimeoutMs));
+        const QByteArray err = p.readAllStandardError();
+        QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, err.constData());
+        QVERIFY2(err.contains("2 ranks x 2 x cpu-sim"), err.constData());
+        QFile devices(dir.filePath(QStringLiteral("devices.csv")));
+        QVERIFY(devices.open(QIODevice::ReadOnly));
+        QCOMPARE(QString::fromUtf8(devices.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts).size(), 5);
+    }
+};
+
+QTEST_MAIN(TestLabRanks)
+#include "tst_lab_ranks.moc"
