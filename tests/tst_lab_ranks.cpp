@@ -2,6 +2,7 @@
 // processes joined over loopback. Its losses are those of one process with as many
 // devices, every view and export shows every rank, a rank killed mid-run ends the run
 // naming it, and Stop (or the window closing) leaves no process behind.
+#include "allreduce_view.h"
 #include "control_panel.h"
 #include "dataset_loader.h"
 #include "devices_view.h"
@@ -177,6 +178,43 @@ private slots:
         const QString saved = dir.filePath(QStringLiteral("job.gpurec"));
         QVERIFY2(w->saveRun(saved, &error), qPrintable(error));
         QVERIFY(w->controller()->rankPids().isEmpty());
+    }
+
+    // Live, every rank's steps reach the lab later than rank 0's: the Allreduce view draws a
+    // minibatch once every rank's steps are in, both ranks' devices and both network hops,
+    // never rank 0's alone.
+    void allreduceViewDrawsEveryRankLive()
+    {
+        setControls(2, 2, 240 * 40, 1);
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        QVERIFY(start() > 0);
+        AllreduceView* view = w->allreduceView();
+        int samples = 0;
+        QStringList wrong;
+        while (finished.isEmpty() && waitUntil([&] { return !finished.isEmpty(); }, 25) == false) {
+            const auto& steps = view->currentSteps();
+            if (steps.empty() || !w->controller()->busy())
+                continue;
+            ++samples;
+            bool rank0 = false, rank1 = false;
+            for (const auto& t : steps) {
+                rank0 = rank0 || t.src < 2 || (t.dst >= 0 && t.dst < 2);
+                rank1 = rank1 || t.src >= 2 || t.dst >= 2;
+            }
+            const auto& across = view->acrossSteps();
+            const bool sameMinibatch = !across.empty() && across.front().epoch == steps.front().epoch &&
+                                       across.front().batch == steps.front().batch;
+            if (!rank0 || !rank1 || across.size() != 2 || !sameMinibatch)
+                wrong << QStringLiteral("minibatch %1: ranks %2%3, %4 hops")
+                             .arg(steps.front().batch)
+                             .arg(rank0 ? QStringLiteral("0") : QString())
+                             .arg(rank1 ? QStringLiteral("1") : QString())
+                             .arg(across.size());
+        }
+        QCOMPARE(waitForEnd(finished), int(RunStatus::Completed));
+        qInfo("%d samples of the live drawing", samples);
+        QVERIFY(samples >= 3);
+        QVERIFY2(wrong.isEmpty(), qPrintable(wrong.mid(0, 5).join(QStringLiteral("; "))));
     }
 
     // Rank 1 killed mid-run: the lab's run fails naming rank 1, and the lab carries on.

@@ -24,6 +24,7 @@
 #include <QTimer>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace gpulab {
@@ -1094,6 +1095,7 @@ void AllreduceView::beginRun(const RunInfo& run)
     m_current.clear();
     m_across.clear();
     m_deviceRanks.clear();
+    m_jobPending.clear();
     m_topology->setRanks({});
     m_topology->setAcross({});
     m_stepAcross->data()->clear();
@@ -1119,8 +1121,45 @@ void AllreduceView::beginRun(const RunInfo& run)
     m_gradsDirty = true;
 }
 
+int AllreduceView::jobRanks() const
+{
+    int ranks = 1;
+    for (int r : m_deviceRanks)
+        ranks = std::max(ranks, r + 1);
+    return ranks;
+}
+
+void AllreduceView::drawJobMinibatch(std::vector<Transfer> steps)
+{
+    std::vector<Transfer> within, across;
+    for (Transfer& t : steps)
+        (t.across ? across : within).push_back(std::move(t));
+    auto byStep = [](const Transfer& a, const Transfer& b) { return a.step < b.step; };
+    std::stable_sort(within.begin(), within.end(), byStep);
+    if (!across.empty()) {
+        m_across = std::move(across);
+        m_topology->setAcross(m_across);
+    }
+    if (within.empty())
+        return;
+    m_current = std::move(within);
+    std::vector<Transfer> last;
+    for (const auto& t : m_current)
+        if (t.step == m_current.back().step)
+            last.push_back(t);
+    m_topology->showStep(last);
+    m_topology->setSums(partialSums(m_current, m_devices, m_ring, last.front().step));
+    m_stepsDirty = true;
+}
+
 void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
 {
+    // a job's last minibatch that not every rank finished (a stopped or failed run) is drawn
+    // as far as it came
+    if (!m_jobPending.empty()) {
+        drawJobMinibatch(std::move(m_jobPending.rbegin()->second));
+        m_jobPending.clear();
+    }
     m_topology->setWaiting(false);
     if (m_current.empty())
         return;
@@ -1301,6 +1340,17 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             // A job's ranks are merged in time order: a late step of an earlier minibatch (another
             // rank's) goes to the CSV but not over the latest allreduce drawn
             const std::pair<int, int> at{t.epoch, t.batch};
+            if (jobRanks() > 1) {
+                // a job: held until every rank's steps of its minibatch are in (below)
+                m_all.push_back(t);
+                ++m_received;
+                m_stepsDirty = true;
+                const bool drawnLater = !m_current.empty() &&
+                                        at <= std::pair<int, int>{m_current.front().epoch, m_current.front().batch};
+                if (!drawnLater)
+                    m_jobPending[at].push_back(t);
+                continue;
+            }
             if (t.across) {
                 // the network hop: beside the allreduces within the ranks, not one of their steps
                 if (!m_across.empty() && at < std::pair<int, int>{m_across.front().epoch, m_across.front().batch}) {
@@ -1350,6 +1400,23 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             ++m_gradSnapshots;
             ++m_received;
         }
+    }
+    if (jobRanks() > 1 && !m_jobPending.empty()) {
+        // the latest minibatch that every rank has finished (its steps across ranks all in)
+        const int ranks = jobRanks();
+        for (auto it = m_jobPending.rbegin(); it != m_jobPending.rend(); ++it) {
+            const auto across = std::count_if(it->second.begin(), it->second.end(),
+                                              [](const Transfer& t) { return t.across; });
+            if (across < ranks)
+                continue;
+            const auto key = it->first;
+            std::vector<Transfer> steps = std::move(it->second);
+            m_jobPending.erase(m_jobPending.begin(), m_jobPending.upper_bound(key));
+            drawJobMinibatch(std::move(steps));
+            break;
+        }
+        while (m_jobPending.size() > 16) // a rank that never finishes one: keep the newest
+            m_jobPending.erase(m_jobPending.begin());
     }
     if (!latestStep.empty()) {
         // a step's transfers may land across two drains: show all of that step we have

@@ -86,6 +86,8 @@ public:
         bool across = false;   // a step across ranks (the network), not within a rank
     };
     // ---- a job of several ranks ----
+    // The allreduce drawn: its steps within the ranks (a live job's: every rank's).
+    const std::vector<Transfer>& currentSteps() const { return m_current; }
     // The latest minibatch's steps across ranks (the network hop), one per rank.
     const std::vector<Transfer>& acrossSteps() const { return m_across; }
     // The step plot's bar for the network hop: measured ms of the latest (0: none).
@@ -139,6 +141,12 @@ private:
     QCPBars* m_stepAcross = nullptr;  // the network hop across ranks, after the steps within
     std::vector<Transfer> m_across;   // the latest minibatch's steps across ranks
     std::vector<int> m_deviceRanks;   // ev::RunBegin: the rank owning each global device
+    // A job of several ranks streamed live: each rank's steps reach the lab later than rank
+    // 0's, so a minibatch is held here until every rank's step across ranks has come (then
+    // all its steps within the ranks have too) and drawn whole; the run's end draws the last.
+    std::map<std::pair<int, int>, std::vector<Transfer>> m_jobPending;
+    int jobRanks() const;             // ranks in m_deviceRanks (1: not a job)
+    void drawJobMinibatch(std::vector<Transfer> steps);
     QLabel* m_modelText = nullptr;
     QScrollArea* m_modelScroll = nullptr;
     QScrollArea* m_page = nullptr; // the whole view, scrolled when compact

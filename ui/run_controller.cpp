@@ -168,6 +168,10 @@ bool RunController::start(const TrainConfig& config, std::shared_ptr<const Fashi
     m_stream = std::make_shared<EventStream>();
     m_cursor = 0;
     m_job.reset();
+    for (auto& rp : m_ranks) // the last job's processes, all ended
+        rp->proc->deleteLater();
+    m_ranks.clear();
+    m_rankNote.clear();
     if (m_config.ranks > 1)
         return startJob(std::move(data), error);
     m_trainer = std::make_unique<Trainer>(m_config, std::move(data), *m_stream);
@@ -245,8 +249,6 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
         if (spec.in_cli)
             args << QString::fromLatin1(spec.flag) << QString::fromStdString(spec.get(m_config));
     args << m_rankDataArgs;
-    m_ranks.clear();
-    m_rankNote.clear();
     m_stopping = false;
     for (int r = 1; r < world; ++r) {
         auto rp = std::make_unique<RankProc>();
@@ -363,6 +365,8 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
 
 void RunController::onRankOutput(int index)
 {
+    if (index >= int(m_ranks.size()))
+        return;
     RankProc& rp = *m_ranks[static_cast<size_t>(index)];
     rp.partial += QString::fromLocal8Bit(rp.proc->readAllStandardOutput());
     QStringList lines = rp.partial.split(QLatin1Char('\n'));
@@ -379,6 +383,8 @@ void RunController::onRankOutput(int index)
 
 void RunController::onRankEnded(int index, int exitCode, bool crashed)
 {
+    if (!m_job || index >= int(m_ranks.size()))
+        return;
     RankProc& rp = *m_ranks[static_cast<size_t>(index)];
     if (!rp.running)
         return;
