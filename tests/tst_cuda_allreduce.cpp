@@ -195,7 +195,8 @@ PT_TEST(async_and_bounded_modes_train_like_sync)
 
 // The newer paths, each off by default, switched on: fused units of calls (the model's ops
 // grouped per layer, =1, or the whole step, =2; one CUDA graph per unit) with the two-pass
-// bias gradient, and the two-pass bias gradient alone, train as the CPU reference does (1
+// bias gradient, the two-pass bias gradient alone, and cuDNN's algorithms deterministic or
+// not, train as the CPU reference does (1
 // device; 4 devices with ring). And with fused units (and the GPU times' events between
 // them) a bounded run equals a sync run as tightly as the test above: the front end running
 // ahead must not reorder a unit's work. (That a unit equals its calls one by one, bit for
@@ -208,10 +209,14 @@ PT_TEST(training_with_the_newer_switches_matches_the_cpu_reference)
     struct Setting {
         const char* fused;
         const char* split;
+        const char* any_algo;
     };
-    for (const Setting st : {Setting{"1", "1"}, Setting{"2", "1"}, Setting{"0", "1"}}) {
-        ScopedEnv f("GPULAB_CUDA_FUSED_GRAPHS", st.fused), sp("GPULAB_CUDA_SPLIT_SUMS", st.split);
-        const std::string tag = std::string("GPULAB_CUDA_FUSED_GRAPHS=") + st.fused + " GPULAB_CUDA_SPLIT_SUMS=" + st.split;
+    for (const Setting st : {Setting{"1", "1", "0"}, Setting{"2", "1", "0"}, Setting{"0", "1", "0"},
+                             Setting{"0", "0", "1"}}) {
+        ScopedEnv f("GPULAB_CUDA_FUSED_GRAPHS", st.fused), sp("GPULAB_CUDA_SPLIT_SUMS", st.split),
+            aa("GPULAB_CUDA_ANY_ALGO", st.any_algo);
+        const std::string tag = std::string("GPULAB_CUDA_FUSED_GRAPHS=") + st.fused + " GPULAB_CUDA_SPLIT_SUMS=" + st.split
+                                + " GPULAB_CUDA_ANY_ALGO=" + st.any_algo;
         require_ok(verify_training(tag + ", 1 device", verify_train_config(Backend::Cuda, 1, AllreduceKind::Naive),
                                    verify_train_config(Backend::Cpu, 1, AllreduceKind::Naive), data, tol, eps));
         require_ok(verify_training(tag + ", 4 devices, ring", verify_train_config(Backend::Cuda, 4, AllreduceKind::Ring),

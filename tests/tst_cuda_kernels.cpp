@@ -302,7 +302,8 @@ PT_TEST(dense_graphs_replay_with_new_data_and_buffers)
 PT_TEST(every_kernel_matches_with_the_newer_switches_on)
 {
     require_cuda();
-    for (const char* sw : {"GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_GPU_TIMES"}) {
+    for (const char* sw :
+         {"GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_GPU_TIMES", "GPULAB_CUDA_ANY_ALGO"}) {
         ScopedEnv on(sw, "1");
         std::printf("  %s=1\n", sw);
         auto devs = cuda_devices(1);

@@ -30,7 +30,7 @@
 //   call goes straight to cuDNN/cuBLAS); GPULAB_CUDA_GRAPH_STATS=1 prints each device's
 //   counts (captured, replayed, plain, failed) to stderr when the device goes.
 //
-// Three switches, all off by default, for paths that are new:
+// Four switches, all off by default, for paths that are new:
 // - GPULAB_CUDA_FUSED_GRAPHS=1 (with graphs on): the model pushes each layer's op together
 //   with the small ops after it (pool, ReLU, the loss) as one engine op, and this table holds
 //   that op's calls back (begin_fused ... end_fused) and queues them as ONE graph, captured
@@ -41,7 +41,10 @@
 // - GPULAB_CUDA_SPLIT_SUMS=1: a convolution's bias gradient in two passes over k x slices
 //   blocks (cuda::channel_sums_split) instead of one block per channel.
 // - GPULAB_CUDA_GPU_TIMES=1: CUDA events around each call's (or unit's) work; each device
-//   prints the GPU time per call, and how busy the GPU was, to stderr when it goes.
+//   prints the GPU time per call, how busy the GPU was, and cuDNN's algorithms per shape, to
+//   stderr when it goes.
+// - GPULAB_CUDA_ANY_ALGO=1: cuDNN's algorithms in its heuristics' order, deterministic or not
+//   (results may then differ run to run within float rounding).
 #include "kernels/cuda_kernels.h"
 
 #include "device/cuda_check.h"
@@ -188,14 +191,15 @@ size_t workspace_cap(int64_t budget)
 
 // The first algorithm of the heuristics' ranking that succeeds, uses no tensor-core math,
 // and whose workspace query (under FMA math) succeeds with at most `cap` bytes; every
-// deterministic one before any other. Should the heuristics offer none, the classic
+// deterministic one before any other (with any_algo, in the heuristics' order whether
+// deterministic or not: GPULAB_CUDA_ANY_ALGO=1). Should the heuristics offer none, the classic
 // algorithms in `fallback` are tried in order (deterministic ones first; the last needs no
 // workspace at all).
 template <class Perf, class Algo, class WsQuery>
 Algo choose(const Perf* perf, int count, const WsQuery& ws_query, size_t cap, size_t* bytes, const char* what,
-            const ConvShape& sh, std::initializer_list<Algo> fallback)
+            const ConvShape& sh, std::initializer_list<Algo> fallback, bool any_algo)
 {
-    for (int pass = 0; pass < 2; ++pass)
+    for (int pass = any_algo ? 1 : 0; pass < 2; ++pass)
         for (int i = 0; i < count; ++i) {
             const Perf& p = perf[i];
             if (p.status != CUDNN_STATUS_SUCCESS || tensor_core_math(p.mathType))
@@ -238,7 +242,8 @@ public:
     explicit CudaKernels(CudaDevice& device)
         : m_dev(device), m_ws_cap(workspace_cap(device.memory_budget())), m_own(env_on("GPULAB_CUDA_OWN_KERNELS")),
           m_graphs(env_on("GPULAB_CUDA_GRAPHS")), m_fusion(fusion_from_env(m_graphs)),
-          m_split_sums(env_int("GPULAB_CUDA_SPLIT_SUMS", 0) == 1), m_gpu_times(env_int("GPULAB_CUDA_GPU_TIMES", 0) == 1)
+          m_split_sums(env_int("GPULAB_CUDA_SPLIT_SUMS", 0) == 1), m_gpu_times(env_int("GPULAB_CUDA_GPU_TIMES", 0) == 1),
+          m_any_algo(env_int("GPULAB_CUDA_ANY_ALGO", 0) == 1)
     {
         m_dev.activate();
         if (m_graphs) { // captures only: nothing ever runs on it
@@ -1002,6 +1007,14 @@ private:
         for (const TimeTotal* t : order)
             std::fprintf(stderr, "  %-64s %7ld %10.2f %9.1f %9.1f %5.1f%%\n", t->name.c_str(), t->count, t->ms,
                          1000.0 * t->ms / double(t->count), 1000.0 * t->max_ms, busy > 0 ? 100.0 * t->ms / busy : 0.0);
+        // cuDNN's algorithms behind the convolution calls (the enums' values: cudnn_cnn.h)
+        for (const auto& [key, plan] : m_plans)
+            std::fprintf(stderr,
+                         "  cuDNN algorithms for x(%d,%d,%d,%d) w(%d,%d,%d,%d): forward %d (workspace %zu B), backward "
+                         "data %d (%zu B), backward filter %d (%zu B)%s\n",
+                         key[0], key[1], key[2], key[3], key[4], key[1], key[5], key[6], int(plan->fwd),
+                         plan->fwd_bytes, int(plan->bwd_data), plan->bwd_data_bytes, int(plan->bwd_filter),
+                         plan->bwd_filter_bytes, m_any_algo ? " (GPULAB_CUDA_ANY_ALGO=1)" : "");
     }
 
     static void check_sizes(const char* op, int n, int classes)
@@ -1050,7 +1063,7 @@ private:
                 },
                 m_ws_cap, &p->fwd_bytes, "forward convolution", sh,
                 {CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM, CUDNN_CONVOLUTION_FWD_ALGO_GEMM,
-                 CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM});
+                 CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM}, m_any_algo);
         }
         {
             cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -1063,7 +1076,7 @@ private:
                     return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p->w.d, p->y.d, p->conv.d, p->x.d, a, b);
                 },
                 m_ws_cap, &p->bwd_data_bytes, "backward-data convolution", sh,
-                {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0});
+                {CUDNN_CONVOLUTION_BWD_DATA_ALGO_1, CUDNN_CONVOLUTION_BWD_DATA_ALGO_0}, m_any_algo);
         }
         {
             cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
@@ -1077,7 +1090,7 @@ private:
                 },
                 m_ws_cap, &p->bwd_filter_bytes, "backward-filter convolution", sh,
                 {CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3,
-                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0});
+                 CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0}, m_any_algo);
         }
         const ConvPlan& ref = *p;
         m_plans.emplace(key, std::move(p));
@@ -1091,6 +1104,7 @@ private:
     const Fusion m_fusion; // GPULAB_CUDA_FUSED_GRAPHS (with graphs on): how the model groups ops
     const bool m_split_sums; // GPULAB_CUDA_SPLIT_SUMS: the bias gradient in two passes
     const bool m_gpu_times;  // GPULAB_CUDA_GPU_TIMES: each call's GPU time, printed when the table goes
+    const bool m_any_algo;   // GPULAB_CUDA_ANY_ALGO: cuDNN's heuristics' order, deterministic or not
     cudaStream_t m_capture = nullptr;
     static constexpr size_t kCublasWorkspace = size_t(8) << 20;
     void* m_cublas_ws = nullptr;     // with graphs on: cuBLAS's workspace

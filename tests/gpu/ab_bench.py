@@ -23,6 +23,9 @@ VARIANTS = [
     ("split sums", {"GPULAB_CUDA_SPLIT_SUMS": "1"}, False),
     ("fused layers + split sums", {"GPULAB_CUDA_FUSED_GRAPHS": "1", "GPULAB_CUDA_SPLIT_SUMS": "1"}, False),
     ("fused step + split sums", {"GPULAB_CUDA_FUSED_GRAPHS": "2", "GPULAB_CUDA_SPLIT_SUMS": "1"}, False),
+    ("any cuDNN algorithm", {"GPULAB_CUDA_ANY_ALGO": "1"}, False),
+    ("layers + sums + any algo", {"GPULAB_CUDA_FUSED_GRAPHS": "1", "GPULAB_CUDA_SPLIT_SUMS": "1",
+                                  "GPULAB_CUDA_ANY_ALGO": "1"}, False),
 ]
 
 
@@ -33,7 +36,7 @@ def say(*a):
 
 def run(cmd, env, timeout):
     full = dict(os.environ)
-    for k in ("GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_GPU_TIMES"):
+    for k in ("GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_GPU_TIMES", "GPULAB_CUDA_ANY_ALGO"):
         full.pop(k, None)
     full.update(env)
     try:

@@ -204,7 +204,7 @@ if [ "$HAVE_GPU" = 1 ]; then
   step "train 4 logical devices, ring, copy + add transfers (12000 images)" env GPULAB_CUDA_FUSED_REDUCE=0 \
     "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce ring --subset 12000 --test-subset 2000
   # The paths that are off by default (README, "On NVIDIA GPUs": GPULAB_CUDA_FUSED_GRAPHS,
-  # GPULAB_CUDA_SPLIT_SUMS): training runs with them on (each must finish; their losses and
+  # GPULAB_CUDA_SPLIT_SUMS, GPULAB_CUDA_ANY_ALGO): training runs with them on (each must finish; their losses and
   # counts of graphs and fused units are printed), where the GPU's time goes per call with the GPU times
   # on, without and with them (how busy the GPU was: if it is busy nearly all the time, the
   # host is not what sets the pace), then each variant against the default on the
@@ -219,8 +219,11 @@ if [ "$HAVE_GPU" = 1 ]; then
     --devices 4 --allreduce ring --subset 12000 --test-subset 2000
   step "GPU time per call: default, 1 device, bounded, 2 epochs" env GPULAB_CUDA_GPU_TIMES=1 "$BIN/gpulab-cli" \
     "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2 --op-summary
-  step "GPU time per call: fused layer graphs + split sums" env GPULAB_CUDA_GPU_TIMES=1 GPULAB_CUDA_FUSED_GRAPHS=1 \
-    GPULAB_CUDA_SPLIT_SUMS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2 --op-summary
+  step "GPU time per call: split sums + any cuDNN algorithm" env GPULAB_CUDA_GPU_TIMES=1 GPULAB_CUDA_SPLIT_SUMS=1 \
+    GPULAB_CUDA_ANY_ALGO=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded --inflight 2 --op-summary
+  step "GPU time per fused unit: fused layer graphs + split sums" env GPULAB_CUDA_GPU_TIMES=1 \
+    GPULAB_CUDA_FUSED_GRAPHS=1 GPULAB_CUDA_SPLIT_SUMS=1 "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 1 --mode bounded \
+    --inflight 2 --op-summary
   if command -v python3 >/dev/null 2>&1; then
     TORCH_S=$(sed -n 's/^GPU result (bounded.*pytorch \([0-9.]*\) s\/epoch.*/\1/p' "$LOG" | tail -1)
     STEP_TIMEOUT=${AB_TIMEOUT:-150} step "the off-by-default paths against the default (the benchmark's run)" \
