@@ -270,6 +270,53 @@ private slots:
         QVERIFY(processGone(pids[0]));
     }
 
+    // Closing the window in the middle of a job ends every rank.
+    void closingTheWindowEndsEveryRank()
+    {
+        auto* other = new MainWindow;
+        other->show();
+        auto* source = other->findChild<QComboBox*>(QStringLiteral("dataSourceCombo"));
+        source->setCurrentIndex(source->findData(int(DatasetLoader::Source::Synthetic)));
+        QVERIFY(waitUntil([&] { return !other->loader()->loading() && other->loader()->data(); }, 60000));
+        MainWindow* mine = w;
+        w = other; // setControls and start drive this window
+        setControls(2, 1, 0, 50);
+        const int id = start();
+        QVERIFY(id > 0);
+        QVERIFY(waitUntil([&] { return other->trainingView()->minibatchCount(id) >= 2 || !other->controller()->busy(); },
+                          kRunTimeoutMs));
+        const QList<qint64> pids = other->controller()->rankPids();
+        w = mine;
+        QCOMPARE(pids.size(), 1);
+        QElapsedTimer t;
+        t.start();
+        other->close();
+        delete other;
+        qInfo("closed the window in %lld ms", static_cast<long long>(t.elapsed()));
+        QVERIFY2(processGone(pids[0]), qPrintable(QString::number(pids[0])));
+    }
+
+    // A rank that cannot run (here a program that fails at once) ends the run before the
+    // ranks have joined, naming it; a gpulab-cli that is not there is refused at Start.
+    void rankThatCannotRun()
+    {
+        setControls(2, 1, 0, 1);
+        qputenv("GPULAB_CLI", "/bin/false");
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        const int id = start();
+        qputenv("GPULAB_CLI", GPULAB_CLI);
+        QVERIFY(id > 0);
+        QCOMPARE(waitForEnd(finished), int(RunStatus::Failed));
+        QVERIFY2(w->statusMessage().contains(QStringLiteral("rank 1 ended with exit code 1")),
+                 qPrintable(w->statusMessage()));
+        qputenv("GPULAB_CLI", "/nonexistent/gpulab-cli");
+        QString error;
+        QVERIFY(!w->startRun(&error));
+        qputenv("GPULAB_CLI", GPULAB_CLI);
+        QVERIFY2(error.contains(QStringLiteral("GPULAB_CLI names /nonexistent/gpulab-cli")), qPrintable(error));
+        QVERIFY(!w->controller()->busy());
+    }
+
     // The panel refuses what a job cannot do, with the reason.
     void panelRefusesWhatAJobCannotDo()
     {

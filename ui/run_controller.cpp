@@ -222,11 +222,15 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
     const int world = m_config.ranks;
     const QString cli = cliProgram();
     if (cli.isEmpty()) {
+        const QString named = QProcessEnvironment::systemEnvironment().value(QStringLiteral("GPULAB_CLI"));
         if (error)
-            *error = tr("cannot start ranks 1 to %1: gpulab-cli was found neither beside gpulab (%2) nor on the PATH; "
-                        "build or install it (or set GPULAB_CLI), or choose 1 rank")
-                         .arg(world - 1)
-                         .arg(QCoreApplication::applicationDirPath());
+            *error = !named.isEmpty()
+                         ? tr("cannot start the job's other ranks: GPULAB_CLI names %1, which is not a program; "
+                              "set it to gpulab-cli, or unset it")
+                               .arg(named)
+                         : tr("cannot start the job's other ranks: gpulab-cli was found neither beside gpulab (%1) "
+                              "nor on the PATH; build or install it (or set GPULAB_CLI), or choose 1 rank")
+                               .arg(QCoreApplication::applicationDirPath());
         return false;
     }
     if (m_rankDataArgs.isEmpty()) {

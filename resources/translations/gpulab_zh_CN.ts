@@ -2343,8 +2343,12 @@ asked for %2 with %3 in use</source>
         <translation>尚未加载数据集</translation>
     </message>
     <message>
-        <source>cannot start ranks 1 to %1: gpulab-cli was found neither beside gpulab (%2) nor on the PATH; build or install it (or set GPULAB_CLI), or choose 1 rank</source>
-        <translation>无法启动 rank 1 到 %1：在 gpulab 旁边（%2）和 PATH 中都找不到 gpulab-cli；请构建或安装它（或设置 GPULAB_CLI），或选 1 个 rank</translation>
+        <source>cannot start the job&apos;s other ranks: GPULAB_CLI names %1, which is not a program; set it to gpulab-cli, or unset it</source>
+        <translation>无法启动作业的其他 rank：GPULAB_CLI 指向的 %1 不是可执行程序；请把它设为 gpulab-cli，或取消设置</translation>
+    </message>
+    <message>
+        <source>cannot start the job&apos;s other ranks: gpulab-cli was found neither beside gpulab (%1) nor on the PATH; build or install it (or set GPULAB_CLI), or choose 1 rank</source>
+        <translation>无法启动作业的其他 rank：在 gpulab 旁边（%1）和 PATH 中都找不到 gpulab-cli；请构建或安装它（或设置 GPULAB_CLI），或选 1 个 rank</translation>
     </message>
     <message>
         <source>the other ranks cannot load this data; load Fashion-MNIST from a folder or the synthetic data</source>
