@@ -8,6 +8,7 @@
 #include "devices_view.h"
 #include "main_window.h"
 #include "rank/rank_group.h"
+#include "record/recording.h"
 #include "trace/event_stream.h"
 #include "training_view.h"
 #include "train/settings.h"
@@ -177,6 +178,15 @@ private slots:
         // the recording of the job names every rank's device
         const QString saved = dir.filePath(QStringLiteral("job.gpurec"));
         QVERIFY2(w->saveRun(saved, &error), qPrintable(error));
+        const Recording rec = read_recording(saved.toStdString());
+        QVERIFY(rec.complete);
+        QCOMPARE(rec.header.devices, (std::vector<std::string>{"rank 0: cpu-sim(0)", "rank 1: cpu-sim(0)"}));
+        QVERIFY2(rec.header.settings.find("devices=2 ") != std::string::npos, rec.header.settings.c_str());
+        QVERIFY(rec.header.settings.find("ranks=") == std::string::npos);
+        int losses = 0;
+        for (const Event& e : rec.events)
+            losses += e.is<ev::MinibatchLoss>() ? 1 : 0;
+        QCOMPARE(losses, 12);
         QVERIFY(w->controller()->rankPids().isEmpty());
     }
 
@@ -347,7 +357,8 @@ private slots:
                 {QStringLiteral("--ranks"), QStringLiteral("2"), QStringLiteral("--devices"), QStringLiteral("2"),
                  QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("1024"),
                  QStringLiteral("--test-subset"), QStringLiteral("256"), QStringLiteral("--epochs"),
-                 QStringLiteral("1"), QStringLiteral("--run"), QStringLiteral("--export-dir"), dir.path(),
+                 QStringLiteral("1"), QStringLiteral("--run"), QStringLiteral("--record"),
+                 dir.filePath(QStringLiteral("job.gpurec")), QStringLiteral("--export-dir"), dir.path(),
                  QStringLiteral("--quit")});
         QVERIFY(p.waitForFinished(kRunTimeoutMs));
         const QByteArray err = p.readAllStandardError();
@@ -356,6 +367,18 @@ private slots:
         QFile devices(dir.filePath(QStringLiteral("devices.csv")));
         QVERIFY(devices.open(QIODevice::ReadOnly));
         QCOMPARE(QString::fromUtf8(devices.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts).size(), 5);
+        // the recording made as the job went holds the job: 4 devices, 2 a rank
+        const Recording rec = read_recording(dir.filePath(QStringLiteral("job.gpurec")).toStdString());
+        QVERIFY(rec.complete);
+        QCOMPARE(rec.header.devices.size(), size_t(4));
+        QCOMPARE(rec.header.devices[3], std::string("rank 1: cpu-sim(1)"));
+        bool begin = false;
+        for (const Event& e : rec.events)
+            if (const auto* x = e.get<ev::RunBegin>()) {
+                QCOMPARE(x->device_ranks, (std::vector<int>{0, 0, 1, 1}));
+                begin = true;
+            }
+        QVERIFY(begin);
     }
 };
 
