@@ -1053,11 +1053,24 @@ void AllreduceView::rebuildModelText()
         return last + 1 == m_current.front().steps;
     }();
     if (whole) {
-        double t0 = 1e300, t1 = -1e300;
+        // a job's ranks run their allreduce within the rank each on its own, not at the same
+        // moment: the slowest rank's own span, not one from the first rank's start to the last's end
+        std::map<int, std::pair<double, double>> span; // rank -> (first start, last end)
         for (const Transfer& t : m_current) {
-            t0 = std::min(t0, t.t0);
-            t1 = std::max(t1, t.t1);
+            const int dev = t.src >= 0 ? t.src : t.dst;
+            const int rank = dev >= 0 && dev < int(m_deviceRanks.size()) ? m_deviceRanks[size_t(dev)] : 0;
+            auto [it, fresh] = span.try_emplace(rank, t.t0, t.t1);
+            if (!fresh) {
+                it->second.first = std::min(it->second.first, t.t0);
+                it->second.second = std::max(it->second.second, t.t1);
+            }
         }
+        double t0 = 0, t1 = 0;
+        for (const auto& [rank, s] : span)
+            if (s.second - s.first > t1 - t0) {
+                t0 = s.first;
+                t1 = s.second;
+            }
         const double sec = t1 - t0;
         QString m = tr("Measured (epoch %1, minibatch %2): %3")
                         .arg(m_current.front().epoch)
