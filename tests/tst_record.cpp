@@ -3,6 +3,7 @@
 // names the file, and no cut or flipped byte crashes the reader or passes unnoticed.
 #include "data/synthetic.h"
 #include "record/recording.h"
+#include "record/residual_coder.h"
 #include "support/file_bytes.h"
 #include "trace/event_columns.h"
 #include "trace/event_stream.h"
@@ -219,6 +220,38 @@ std::string snapshot_v2(const Snapshot& s)
     for (int plane = 0; plane < 4; ++plane)
         for (uint32_t v : z)
             o.put<uint8_t>(static_cast<uint8_t>(v >> (8 * plane)));
+    return o.b;
+}
+
+// A snapshot record of versions 2 and 3 (byte planes) or 4 (the residual coder), stored
+// against references r1 and r2 (indexes ref1, ref2; nullptr for none), predicted and coded as
+// recording.h describes, independently of the writer.
+std::string snapshot_with_refs(uint32_t version, const Snapshot& s, int32_t ref1, const Snapshot* r1, int32_t ref2,
+                               const Snapshot* r2)
+{
+    Bytes o;
+    snapshot_prefix(o, s);
+    std::vector<uint32_t> z;
+    std::vector<uint8_t> hints;
+    auto zig = [](uint32_t r) { return r << 1 ^ static_cast<uint32_t>(static_cast<int32_t>(r) >> 31); };
+    for (size_t i = 0; i < s.values.size(); ++i) {
+        o.put<uint32_t>(static_cast<uint32_t>(s.values[i].size()));
+        for (size_t k = 0; k < s.values[i].size(); ++k) {
+            const uint32_t a = r1 ? std::bit_cast<uint32_t>(r1->values[i][k]) : 0u;
+            const uint32_t b = r2 ? std::bit_cast<uint32_t>(r2->values[i][k]) : a;
+            z.push_back(zig(std::bit_cast<uint32_t>(s.values[i][k]) - (2 * a - b)));
+            hints.push_back(r2 ? static_cast<uint8_t>(std::bit_width(zig(a - b))) : kHintNoLine);
+        }
+    }
+    o.put<int32_t>(ref1);
+    o.put<int32_t>(ref2);
+    if (version >= 4) {
+        o.b += encode_residuals(z.data(), hints.data(), z.size());
+    } else {
+        for (int plane = 0; plane < 4; ++plane)
+            for (uint32_t v : z)
+                o.put<uint8_t>(static_cast<uint8_t>(v >> (8 * plane)));
+    }
     return o.b;
 }
 
@@ -774,7 +807,7 @@ private slots:
             w.finish(RunStatus::Completed, Error{});
         }
         const Recording r = read_recording(p);
-        QCOMPARE(r.header.format, 3u);
+        QCOMPARE(r.header.format, kRecordingFormat); // the fields are the same in version 4
         QCOMPARE(r.events.size(), evs.size());
         for (size_t i = 0; i < evs.size(); ++i)
             QVERIFY2(r.events[i] == evs[i], qPrintable(QString::number(i)));
@@ -848,6 +881,118 @@ private slots:
                                  return s;
                              }()}),
                  std::string("recording_damaged"));
+    }
+
+
+    // Versions 3 and 4 by hand: snapshots stored with no reference, against one (a copy)
+    // and on a line through two, come back bit for bit; so do special floats.
+    void predictedSnapshotsOfVersions3And4()
+    {
+        auto bits = [](uint32_t u) { return std::bit_cast<float>(u); };
+        Snapshot s0;
+        s0.tensor = "all";
+        s0.names = {"W", "b"};
+        s0.values = {std::vector<float>(500), {bits(0x7fc12345), -0.0f, bits(1), INFINITY, bits(0xffffffff)}};
+        std::mt19937 rng(3);
+        for (float& f : s0.values[0])
+            f = std::normal_distribution<float>(0, 0.01f)(rng);
+        Snapshot s1 = s0, s2 = s0;
+        s1.batch = 10;
+        s2.batch = 20;
+        for (size_t i = 0; i < s0.values[0].size(); ++i) {
+            s1.values[0][i] = s0.values[0][i] + std::normal_distribution<float>(0, 1e-4f)(rng);
+            s2.values[0][i] = s1.values[0][i] + std::normal_distribution<float>(0, 1e-4f)(rng);
+        }
+        s1.values[1] = {bits(0x00000001), 0.0f, bits(0xfffffffe), -INFINITY, bits(0x7f800001)};
+        s2.values[1] = {bits(0x80000000), bits(0x7fffffff), bits(0x00800000), 1.0f, bits(0xff800000)};
+        for (uint32_t version : {3u, 4u}) {
+            const std::vector<uint8_t> f =
+                file_of(version, {{1, header_record("t")},
+                                  {3, snapshot_with_refs(version, s0, -1, nullptr, -1, nullptr)},
+                                  {3, snapshot_with_refs(version, s1, 0, &s0, -1, nullptr)},
+                                  {3, snapshot_with_refs(version, s2, 1, &s1, 0, &s0)},
+                                  {3, snapshot_with_refs(version, s2, 2, &s2, -1, nullptr)},
+                                  {4, end_record("completed")}});
+            Recording r;
+            QCOMPARE(verdict(f, &r), std::string("ok"));
+            QCOMPARE(r.header.format, version);
+            QCOMPARE(r.snapshots.size(), size_t(4));
+            int i = 0;
+            for (const Snapshot* want : {&s0, &s1, &s2, &s2})
+                QVERIFY2(same_bits(*r.snapshots[size_t(i++)], *want), qPrintable(QStringLiteral("v%1 snapshot %2").arg(version).arg(i)));
+        }
+    }
+
+    // Version 4's coded residuals: a count the coded bytes cannot hold is refused before
+    // anything is sized by it; coded bytes cut short, or not the coder's, are damaged.
+    void codedResidualsAreChecked()
+    {
+        Snapshot s;
+        s.tensor = "b1";
+        s.what = SnapshotWhat::GradBefore;
+        s.values = {std::vector<float>(1000, 0.0f)};
+        const std::string good = snapshot_with_refs(4, s, -1, nullptr, -1, nullptr);
+        auto verdict_of = [&](const std::string& snap) {
+            return verdict(file_of(4, {{1, header_record("t")}, {3, snap}, {4, end_record("completed")}}));
+        };
+        QCOMPARE(verdict_of(good), std::string("ok"));
+        // 1000 zeros code into a few bytes; a billion would need far more than are here
+        std::string huge = good;
+        Bytes prefix; // the vector's size follows the common start
+        prefix.b.reserve(64);
+        snapshot_prefix(prefix, s);
+        uint32_t billion = 1000000000u;
+        std::memcpy(huge.data() + prefix.b.size(), &billion, 4);
+        QCOMPARE(verdict_of(huge), std::string("recording_damaged"));
+        // cut: the coding runs past its bytes
+        for (size_t cut : {size_t(1), size_t(3), good.size() - prefix.b.size() - 12}) {
+            std::string s2 = good.substr(0, good.size() - cut);
+            QCOMPARE(verdict_of(s2), std::string("recording_damaged"));
+        }
+        // a first coded byte that the coder never writes
+        std::string bad = good;
+        bad[prefix.b.size() + 4 + 8 + 4] = 1; // after the size, the references and the length
+        QCOMPARE(verdict_of(bad), std::string("recording_damaged"));
+        // the coder alone: every value comes back; one byte short does not decode
+        std::vector<uint32_t> z{0, 1, 2, 3, 0xffffffffu, 0x80000000u, 12345, 0, 0, 7};
+        std::vector<uint8_t> hints{kHintNoLine, 0, 32, 5, 33, 1, 2, 3, 4, 0};
+        const std::string coded = encode_residuals(z.data(), hints.data(), z.size());
+        std::vector<uint32_t> back(z.size());
+        QVERIFY(decode_residuals(reinterpret_cast<const uint8_t*>(coded.data()), coded.size(), hints.data(), z.size(), back.data()));
+        QVERIFY(back == z);
+        QVERIFY(!decode_residuals(reinterpret_cast<const uint8_t*>(coded.data()), coded.size() - 1, hints.data(), z.size(), back.data()));
+        QVERIFY(max_residuals_in(coded.size()) >= z.size());
+    }
+
+    // A run killed in the middle of writing a snapshot: what was flushed before it reads
+    // back exactly, as incomplete; the cut snapshot is not there.
+    void aCutInsideASnapshotReadsAsIncomplete()
+    {
+        const std::string p = path("cut-snapshot.gpurec");
+        RecordingWriter w(p, RecordingHeader::for_run(m_run.config, "tst_record", {"cpu-sim(0)"}));
+        std::vector<size_t> sizes; // the file's size after each snapshot's event was flushed
+        size_t snapshots = 0;
+        for (const Event& e : m_run.events) {
+            const Snapshot* s = nullptr;
+            if (e.is<ev::Snapshot>())
+                s = m_run.snapshots[snapshots++].get();
+            w.add(e, s);
+            if (s) {
+                w.flush();
+                sizes.push_back(read_bytes(p).size());
+            }
+        }
+        QVERIFY(sizes.size() >= 4);
+        const std::vector<uint8_t> all = read_bytes(p);
+        for (size_t k = 1; k + 1 < sizes.size(); k += std::max<size_t>(1, sizes.size() / 6)) {
+            // halfway through snapshot k + 1's bytes (written between two flushes)
+            const size_t cut = sizes[k] + (sizes[k + 1] - sizes[k]) / 2;
+            Recording r;
+            QCOMPARE(verdict(std::vector<uint8_t>(all.begin(), all.begin() + std::ptrdiff_t(cut)), &r), std::string("incomplete"));
+            QVERIFY2(r.snapshots.size() == k + 1, qPrintable(QStringLiteral("cut %1: %2 snapshots").arg(cut).arg(r.snapshots.size())));
+            for (size_t i = 0; i < r.snapshots.size(); ++i)
+                QVERIFY(r.snapshots[i]->values == m_run.snapshots[i]->values);
+        }
     }
 
     // A record that claims more than any record may hold is refused before anything is

@@ -4,6 +4,8 @@
 // buffer from a length read in the file (buffers grow only with the bytes that arrive).
 #include "record/recording.h"
 
+#include "record/residual_coder.h"
+
 #include "trace/event_columns.h"
 #include "train/settings.h"
 
@@ -244,6 +246,9 @@ std::string event_payload(const Event& e, int snapshot)
     return o.b;
 }
 
+uint32_t zigzag(uint32_t r) { return (r << 1) ^ static_cast<uint32_t>(static_cast<int32_t>(r) >> 31); }
+uint32_t unzigzag(uint32_t z) { return (z >> 1) ^ (0u - (z & 1u)); }
+
 // A snapshot's floats as 32-bit patterns, all its vectors one after the other.
 size_t float_count(const Snapshot& s)
 {
@@ -300,6 +305,23 @@ struct RecordingWriter::SnapshotRefs {
 
 namespace {
 
+// The hint the residual coder gets for each float (residual_coder.h): with two references,
+// the bit length of how much that float's bits moved between them; else kHintNoLine.
+void residual_hints(const Snapshot* r1, const Snapshot* r2, std::vector<uint8_t>& out)
+{
+    if (!r1 || !r2) {
+        std::fill(out.begin(), out.end(), kHintNoLine);
+        return;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < r1->values.size(); ++i)
+        for (size_t k = 0; k < r1->values[i].size(); ++k, ++at) {
+            const uint32_t d = std::bit_cast<uint32_t>(r1->values[i][k]) - std::bit_cast<uint32_t>(r2->values[i][k]);
+            const uint32_t z = zigzag(d);
+            out[at] = static_cast<uint8_t>(z ? 32 - std::countl_zero(z) : 0);
+        }
+}
+
 std::string snapshot_payload(const Snapshot& s, int ref1, const Snapshot* r1, int ref2, const Snapshot* r2)
 {
     Out o;
@@ -317,22 +339,19 @@ std::string snapshot_payload(const Snapshot& s, int ref1, const Snapshot* r1, in
     o.i32(ref1);
     o.i32(ref2);
     // residuals against the prediction, zigzagged (small either way = small number), then
-    // byte planes: every value's lowest byte, then every second byte, ...
+    // entropy coded (residual_coder.h)
     const size_t n = float_count(s);
-    std::vector<uint32_t> pred(n);
-    predict(r1, r2, pred);
-    const size_t base = o.b.size();
-    o.b.resize(base + 4 * n);
-    char* planes = o.b.data() + base;
+    std::vector<uint32_t> z(n);
+    predict(r1, r2, z);
     size_t at = 0;
     for (const auto& v : s.values)
         for (float f : v) {
-            const uint32_t r = std::bit_cast<uint32_t>(f) - pred[at];
-            const uint32_t z = (r << 1) ^ static_cast<uint32_t>(static_cast<int32_t>(r) >> 31);
-            for (int b = 0; b < 4; ++b)
-                planes[size_t(b) * n + at] = static_cast<char>(z >> (8 * b));
+            z[at] = zigzag(std::bit_cast<uint32_t>(f) - z[at]);
             ++at;
         }
+    std::vector<uint8_t> hints(n);
+    residual_hints(r1, r2, hints);
+    o.b += encode_residuals(z.data(), hints.data(), n);
     return o.b;
 }
 
@@ -518,6 +537,13 @@ void RecordingWriter::finish(RunStatus status, const Error& error)
 {
     if (m_finished || !m_file)
         return;
+    // The end record goes in a stored (uncompressed) last block: every byte at the file's
+    // end is then the record itself (under its CRC) or the stream's checksum, so a flipped
+    // bit there is always seen as damage, never mistaken for a stream that was cut short
+    // (what a killed run leaves).
+    deflate_out(Z_SYNC_FLUSH);
+    if (m_file && deflateParams(&m_z->zs, 0, Z_DEFAULT_STRATEGY) != Z_OK && m_error.empty())
+        m_error = "zlib could not store the end record";
     Out o;
     o.str(run_status_name(status));
     o.error(error);
@@ -748,7 +774,7 @@ private:
             m_rec.events.push_back(m_rec.header.format == 1 ? event_v1(in) : event_v2(in, m_rec.header.format));
             break;
         case kSnapshot:
-            m_rec.snapshots.push_back(m_rec.header.format == 1 ? snapshot_v1(in) : snapshot_v2(in));
+            m_rec.snapshots.push_back(m_rec.header.format == 1 ? snapshot_v1(in) : snapshot_v2(in, m_rec.header.format));
             break;
         case kEnd:
             m_rec.status = in.str();
@@ -966,8 +992,9 @@ private:
         return s;
     }
 
-    // Version 2: the sizes, the references, then the residuals' byte planes.
-    std::shared_ptr<const Snapshot> snapshot_v2(In& in) const
+    // Versions 2 to 4: the sizes, the references, then the residuals: as byte planes (2, 3)
+    // or entropy coded (4).
+    std::shared_ptr<const Snapshot> snapshot_v2(In& in, uint32_t format)
     {
         auto s = snapshot_head(in);
         const uint32_t values = in.u32();
@@ -978,9 +1005,15 @@ private:
             total += sizes.back();
         }
         const int32_t ref1 = in.i32(), ref2 = in.i32();
-        if (total > (in.n - in.at) / 4) // before anything is sized by it
+        // before anything is sized by it: the floats fit in what the record holds
+        const size_t left = in.n - in.at;
+        if (format < 4 ? total > left / 4 : total > max_residuals_in(left))
             throw Malformed{};
-        in.need(size_t(total) * 4);
+        // and the values read so far stay under the recording's limit (a coded float may
+        // take a fraction of a byte)
+        m_values += 4 * total;
+        if (m_values > kMaxRecordingBytes)
+            fail(ErrorCode::RecordingTooLarge, {{"max_mib", std::to_string(kMaxRecordingBytes >> 20)}});
         // references: earlier snapshots of the same kind, tensor, names and sizes
         auto ref = [&](int32_t i) -> const Snapshot* {
             if (i == -1)
@@ -1002,20 +1035,30 @@ private:
         const size_t n = size_t(total);
         std::vector<uint32_t> pred(n);
         predict(r1, r2, pred);
-        const uint8_t* planes = in.p + in.at;
+        std::vector<uint32_t> z(n);
+        if (format < 4) {
+            in.need(4 * n);
+            const uint8_t* planes = in.p + in.at;
+            for (size_t at = 0; at < n; ++at)
+                z[at] = uint32_t(planes[at]) | uint32_t(planes[n + at]) << 8 | uint32_t(planes[2 * n + at]) << 16 |
+                        uint32_t(planes[3 * n + at]) << 24;
+            in.at += 4 * n;
+        } else {
+            std::vector<uint8_t> hints(n);
+            residual_hints(r1, r2, hints);
+            if (!decode_residuals(in.p + in.at, left, hints.data(), n, z.data()))
+                throw Malformed{};
+            in.at = in.n; // the coding runs to the record's end
+        }
         size_t at = 0;
         for (uint32_t size : sizes) {
             std::vector<float> v(size);
             for (float& f : v) {
-                const uint32_t z = uint32_t(planes[at]) | uint32_t(planes[n + at]) << 8 |
-                                   uint32_t(planes[2 * n + at]) << 16 | uint32_t(planes[3 * n + at]) << 24;
-                const uint32_t r = (z >> 1) ^ (0u - (z & 1u));
-                f = std::bit_cast<float>(pred[at] + r);
+                f = std::bit_cast<float>(pred[at] + unzigzag(z[at]));
                 ++at;
             }
             s->values.push_back(std::move(v));
         }
-        in.at += 4 * n;
         return s;
     }
 
@@ -1023,6 +1066,7 @@ private:
     z_stream m_zs{};
     std::vector<uint8_t> m_buf;
     uint64_t m_total = 0;
+    uint64_t m_values = 0; // 4 x the floats of every snapshot read (versions 2 to 4)
     bool m_ended = false, m_header_seen = false, m_end_seen = false;
     Recording m_rec;
 };

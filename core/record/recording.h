@@ -2,12 +2,13 @@
 // whose run it is. Written as the run goes (a crash leaves a readable prefix, which reads
 // back as incomplete); read back by a reader that trusts nothing in the file. No Qt.
 //
-// The format (version 3; all integers little-endian):
+// The format (version 4; all integers little-endian):
 //   bytes 0-7    "GPULABRC"
 //   bytes 8-11   u32 format version
 //   bytes 12-15  u32 CRC-32 of bytes 0-11
 //   bytes 16-    one zlib stream (RFC 1950) of records, flushed (Z_SYNC_FLUSH) as the run
-//                goes and finished after the end record
+//                goes and finished after the end record (which the writer stores in an
+//                uncompressed last block)
 //   record:      u8 type, u32 payload length (at most 64 MiB), u16 low half of the CRC-32
 //                of those 5 bytes, the payload, u32 CRC-32 of type, length and payload
 //   types:       1 header (first), 2 event, 3 snapshot (before the event that names it),
@@ -27,16 +28,25 @@
 //                allreduce_step's stage = u8 (0 within a rank, 1 across ranks)
 //   snapshot:    u8 what (0 params, 1 gradient before allreduce, 2 after), i32 epoch,
 //                batch, device, str tensor, u32 count + names, u32 count + that many u32
-//                vector sizes, i32 ref1, i32 ref2, then 4 * (sum of the sizes) bytes.
-//                ref1, ref2: indexes of earlier snapshot records of the same what, tensor,
-//                names and sizes (-1: none; ref2 only with ref1). Each float's 32 bits are
-//                predicted: 0 without references, ref1's bits with one, 2 * ref1 - ref2
-//                (mod 2^32) with two; the residual r = bits - prediction (mod 2^32) is
-//                zigzagged (z = r << 1 ^ (r as i32 >> 31)) and stored as byte planes: the
-//                lowest byte of every z, then every second byte, the third, the highest.
+//                vector sizes, i32 ref1, i32 ref2, then the coded residuals to the record's
+//                end. ref1, ref2: indexes of earlier snapshot records of the same what,
+//                tensor, names and sizes (-1: none; ref2 only with ref1). Each float's 32
+//                bits are predicted: 0 without references, ref1's bits with one, 2 * ref1 -
+//                ref2 (mod 2^32) with two; the residual r = bits - prediction (mod 2^32) is
+//                zigzagged (z = r << 1 ^ (r as i32 >> 31)) and coded by residual_coder.h:
+//                u32 length L of a range coding (LZMA's binary range coder, 11-bit
+//                probabilities adapting by 1/32, all starting at 1/2), its L bytes, then the
+//                plain bits, packed least significant first. For each z in order: its bit
+//                length k (0..32) as 6 bits, highest first, through a binary tree of
+//                probabilities chosen by (hint, previous z's k / 4), where hint is the bit
+//                length of zigzag(ref1 bits - ref2 bits) of the same float, or 33 without
+//                two references; then, below z's leading one, up to two bits through a tree
+//                chosen by k; then the k - 3 bits left (if any) as plain bits.
 //                Exact: the reader gets back every bit.
 //   end:         str status ("completed", "cancelled", "failed"), error
-// Version 2 (still read): the same, but run_begin ended after devices (world 1, no device
+// Version 3 (still read): the same, but the residuals were stored as byte planes: the
+// lowest byte of every z, then every second byte, the third, the highest.
+// Version 2 (still read): as version 3, but run_begin ended after devices (world 1, no device
 // ranks) and allreduce_step after phase (not modelled, charged 0, within a rank).
 // Version 1 (still read): an event was u8 kind, f64 t_us, f64 t_end_us, i32 device, epoch,
 // batch, step, src, dst, chunk, snapshot, i64 bytes, in_use, f64 value, value2, value3, str
@@ -58,7 +68,7 @@
 
 namespace gpulab {
 
-constexpr uint32_t kRecordingFormat = 3; // read: 1, 2 and 3
+constexpr uint32_t kRecordingFormat = 4; // read: 1 to 4
 constexpr uint32_t kMaxRecordBytes = 64u << 20;          // one record's payload
 constexpr uint64_t kMaxRecordingBytes = uint64_t(1) << 30; // all records, decompressed
 
