@@ -1,8 +1,8 @@
 // Writes small, valid recordings of the current format into a folder: the seeds of the
 // recording reader's fuzz corpus (tests/fuzz/corpus/recording). Every event kind (a run of
-// two ranks, a modelled step across them), snapshots
-// stored with no reference, as a copy and on a line through two earlier ones, a failed
-// run's end, and a flushed prefix (what a killed run leaves).
+// two ranks, a modelled step across them), snapshots stored with no reference, as a copy
+// and on a line through two earlier ones (the parameters and a gradient), a failed run's
+// end, and a flushed prefix (what a killed run leaves).
 //   recording_seeds DIR
 #include "record/recording.h"
 
@@ -47,6 +47,18 @@ void write(const std::string& path, RunStatus status, bool finish)
                    p3 = params(1, 1, 0, 0.03f);
     for (const Snapshot* s : {&p0, &p1, &p2, &p3})
         add(s->device, ev::Snapshot{.what = s->what, .epoch = s->epoch, .batch = s->batch, .tensor = s->tensor}, s);
+    // a gradient three times: coded with no reference, against one, on a line through two
+    for (int i = 0; i < 3; ++i) {
+        Snapshot b;
+        b.what = SnapshotWhat::GradBefore;
+        b.epoch = 1;
+        b.batch = i;
+        b.tensor = "b1";
+        b.values = {std::vector<float>(64)};
+        for (size_t k = 0; k < b.values[0].size(); ++k)
+            b.values[0][k] = 0.01f * float(k % 7) - 0.03f + 0.001f * float(i * i) * float(k % 3);
+        add(0, ev::Snapshot{.what = b.what, .epoch = 1, .batch = i, .tensor = "b1"}, &b);
+    }
     Snapshot g;
     g.what = SnapshotWhat::GradAfter;
     g.epoch = 1;
