@@ -17,6 +17,8 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QToolButton>
+#include <QScopeGuard>
+#include <QTranslator>
 #include <QLabel>
 #include <QScrollArea>
 #include <QtTest>
@@ -41,7 +43,74 @@ class TestProjector : public QObject {
         return out;
     }
 
+    // Every view tab's whole label within the tab bar and the window, no scroll buttons: what
+    // is wrong, or empty.
+    static QString tabsCut(MainWindow& w, const QString& where)
+    {
+        QTabBar* tabs = w.findChild<QTabWidget*>(QStringLiteral("viewTabs"))->tabBar();
+        QString out;
+        for (QToolButton* scroll : tabs->findChildren<QToolButton*>())
+            if (scroll->isVisible())
+                out += QStringLiteral("scroll buttons shown; ");
+        const QRect bar(tabs->mapTo(&w, QPoint(0, 0)), tabs->size());
+        for (int i = 0; i < tabs->count(); ++i) {
+            const QRect tab(tabs->mapTo(&w, tabs->tabRect(i).topLeft()), tabs->tabRect(i).size());
+            if (!bar.contains(tab) || !w.rect().contains(tab) ||
+                tabs->tabRect(i).width() < QFontMetrics(tabs->font()).horizontalAdvance(tabs->tabText(i)))
+                out += QStringLiteral("'%1' at %2..%3 in a bar %4..%5; ")
+                           .arg(tabs->tabText(i)).arg(tab.left()).arg(tab.right()).arg(bar.left()).arg(bar.right());
+        }
+        return out.isEmpty() ? out : where + QStringLiteral(": ") + out;
+    }
+
 private slots:
+    // A 1024x768 window at a desk (the control panel open, nothing replayed) and in projector
+    // mode, in English and in Chinese: every view tab's name whole, none scrolled away (the
+    // hidden chooser of the recording shown kept its width in the tabs' corner, and Memory
+    // and Engine scrolled off at the desk).
+    void viewTabsWholeAt1024x768_data()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+    void viewTabsWholeAt1024x768()
+    {
+        QFETCH(bool, chinese);
+        QTranslator zh;
+        if (chinese) {
+#ifdef GPULAB_HAVE_TRANSLATIONS
+            QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                            QStringLiteral(":/i18n")));
+            QCoreApplication::installTranslator(&zh);
+#else
+            QSKIP("built without translations");
+#endif
+        }
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        MainWindow w;
+        w.show();
+        w.setGeometry(0, 0, 1024, 768);
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QVERIFY2(w.minimumSizeHint().width() <= 1024, qPrintable(widestChain(&w)));
+        QTRY_COMPARE(w.width(), 1024);
+        QTest::qWait(50);
+        QVERIFY(!w.panelCollapsed());
+        QVERIFY(w.panel()->isVisible());
+        QVERIFY(w.panel()->width() > 200); // the panel open beside the views
+        QString cut = tabsCut(w, QStringLiteral("desk"));
+        QVERIFY2(cut.isEmpty(), qPrintable(cut));
+
+        w.setProjectorMode(true);
+        w.showNormal();
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_COMPARE(w.width(), 1024);
+        QTest::qWait(50);
+        cut = tabsCut(w, QStringLiteral("projector"));
+        QVERIFY2(cut.isEmpty(), qPrintable(cut));
+        w.setProjectorMode(false);
+    }
+
     void toggleScalesAndRestoresExactly()
     {
         MainWindow w;

@@ -138,8 +138,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     rc->addWidget(m_recordingChooserLabel);
     rc->addWidget(m_recordingCombo);
     connect(m_recordingCombo, &QComboBox::activated, this, [this](int i) { setShownRecording(i); });
-    m_tabs->setCornerWidget(m_recordingChooser, Qt::TopRightCorner);
-    m_recordingChooser->hide();
     // Where the tabs leave it too little room (a projector's large font on 1024 pixels), the
     // chooser goes on a row of its own above them, so that every tab's name stays whole.
     m_recordingChooserRow = new QWidget;
@@ -147,6 +145,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent)
     auto* chooserRow = new QHBoxLayout(m_recordingChooserRow);
     chooserRow->setContentsMargins(0, 2, 0, 2);
     chooserRow->addStretch(1);
+    // it waits here, hidden, until several recordings are replayed (placeRecordingChooser)
+    chooserRow->addWidget(m_recordingChooser);
+    m_recordingChooser->hide();
     m_recordingChooserRow->hide();
     auto* tabsBox = new QWidget;
     auto* tabsLayout = new QVBoxLayout(tabsBox);
@@ -1415,6 +1416,13 @@ void MainWindow::updateRecordingChooser()
 {
     const bool several = m_replay && m_replayRuns.size() > 1;
     if (!several) {
+        // out of the tabs' corner too: a hidden corner widget still takes its width from the
+        // tab bar (Qt lays the corner out whether or not it is shown), which made the tabs
+        // scroll at a 1024 px window with the control panel open
+        if (m_tabs->cornerWidget(Qt::TopRightCorner) == m_recordingChooser) {
+            m_tabs->setCornerWidget(nullptr, Qt::TopRightCorner);
+            m_recordingChooserRow->layout()->addWidget(m_recordingChooser);
+        }
         m_recordingChooser->setVisible(false);
         m_recordingChooserRow->setVisible(false);
         return;

@@ -75,7 +75,7 @@ QCustomPlot* makePlot(QWidget* parent, const QString& title, const QString& xLab
     plot->yAxis->setLabel(yLabel);
     stylePlot(plot);
     trackUserZoom(plot);
-    plot->setMinimumSize(260, 200);
+    plot->setMinimumSize(230, 200); // two abreast beside the control panel in a 1024 px window, in Chinese too
     return plot;
 }
 
