@@ -111,6 +111,61 @@ private slots:
         w.setProjectorMode(false);
     }
 
+    // Projector mode at 1024x768, the book's 2-device run replayed: the loss plot's legend
+    // covers no point of any curve (it sat over the top of the curves, along the guessing
+    // line) and the guessing label is whole inside the plot, clear of the legend.
+    void lossLegendHidesNoDataAt1024x768()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QString error;
+        QVERIFY2(w.openRecordings({QStringLiteral(":/recordings/book-2-devices.gpurec")}, &error), qPrintable(error));
+        w.replayToEnd();
+        w.setProjectorMode(true);
+        w.showNormal();
+        w.setGeometry(0, 0, 1024, 768);
+        w.showView(QStringLiteral("training"));
+        QTRY_COMPARE(w.width(), 1024);
+        QTest::qWait(100);
+        auto* loss = w.findChild<QCustomPlot*>(QStringLiteral("lossPlot"));
+        QVERIFY(loss);
+        loss->replot(); // the range follows the plot's size at the next refresh: one more
+        w.replayToEnd();
+        loss->replot();
+        QVERIFY(loss->legend->visible());
+        const QRectF legend = loss->legend->outerRect();
+        int points = 0;
+        for (int g = 0; g < loss->graphCount(); ++g) {
+            QCPGraph* graph = loss->graph(g);
+            if (!graph->visible())
+                continue;
+            for (auto it = graph->data()->constBegin(); it != graph->data()->constEnd(); ++it) {
+                const QPointF at = graph->coordsToPixels(it->key, it->value);
+                ++points;
+                QVERIFY2(!legend.contains(at),
+                         qPrintable(QStringLiteral("%1's point (%2, %3) at %4,%5 under the legend %6,%7 %8x%9")
+                                        .arg(graph->name()).arg(it->key).arg(it->value).arg(at.x()).arg(at.y())
+                                        .arg(legend.left()).arg(legend.top()).arg(legend.width()).arg(legend.height())));
+            }
+        }
+        QVERIFY(points > 100);
+        QCPItemText* guess = nullptr;
+        for (int i = 0; i < loss->itemCount(); ++i)
+            if (auto* t = qobject_cast<QCPItemText*>(loss->item(i)); t && t->objectName() == QStringLiteral("guessLabel"))
+                guess = t;
+        QVERIFY(guess && guess->visible());
+        const QRectF label = QRectF(guess->topLeft->pixelPosition(), guess->bottomRight->pixelPosition()).normalized();
+        const QRectF plotArea = loss->axisRect()->rect();
+        QVERIFY2(plotArea.contains(label) && !label.intersects(legend),
+                 qPrintable(QStringLiteral("label %1,%2 %3x%4, plot %5,%6 %7x%8, legend %9,%10")
+                                .arg(label.left()).arg(label.top()).arg(label.width()).arg(label.height())
+                                .arg(plotArea.left()).arg(plotArea.top()).arg(plotArea.width()).arg(plotArea.height())
+                                .arg(legend.left()).arg(legend.top())));
+        w.setProjectorMode(false);
+    }
+
     void toggleScalesAndRestoresExactly()
     {
         MainWindow w;

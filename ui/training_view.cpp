@@ -93,7 +93,14 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
     m_loss = makePlot(this, tr("Training loss"), tr("epoch"), tr("loss"));
     m_loss->setObjectName(QStringLiteral("lossPlot"));
     elideLegendToPlot(m_loss); // the runs' labels (a recording's file) within the plot
-    m_loss->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    // Under the plot, not inside it: every corner of the axis rect holds data at some point of
+    // a run (the curves start along the guessing line at the top, a diverged run spikes up,
+    // the raw losses reach the bottom), and a projector's font made the legend cover the top of
+    // the curves and the guessing label.
+    placeLegendBelow(m_loss, 2, 3, QMargins(4, 2, 4, 2));
+    fitLegendBelowToWidth(m_loss); // as many entries a row as fit the plot's width
+    // the guessing label above the curves, so that its white ground keeps it legible
+    m_loss->addLayer(QStringLiteral("guessing"), m_loss->layer(QStringLiteral("main")), QCustomPlot::limAbove);
     {
         auto* guess = new QCPItemStraightLine(m_loss);
         guess->point1->setCoords(0, kGuessLoss);
@@ -116,6 +123,7 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
         f.setPointSizeF(f.pointSizeF() * 1.1);
         text->setFont(f);
         text->setSelectable(false);
+        text->setLayer(QStringLiteral("guessing"));
         m_guessLabel = text;
     }
     m_acc = makePlot(this, tr("Test accuracy"), tr("epoch"), tr("accuracy"));
@@ -362,7 +370,7 @@ void TrainingView::placeDivergenceMarkers()
     // Each diverged run's box hangs from the top of the plot beside its marker, on the side
     // with more room; boxes of several diverged runs are stacked.
     // Boxes sit low on the left, where a run that learns has not yet come down (the runs
-    // start at the guessing line, high on the plot, and the legend is at the top).
+    // start at the guessing line, high on the plot, and its label is at the right).
     const QCPRange xr = m_loss->xAxis->range();
     const QCPRange yr = m_loss->yAxis->range();
     double y = 0.45;
@@ -456,6 +464,12 @@ void TrainingView::refresh()
             lower -= down;
             upper += grow - down;
         }
+        // room above the guessing line for its label, which would otherwise be cut at the
+        // top of the plot (the curves' highest point is about the line itself)
+        const int height = m_loss->axisRect()->height();
+        const double room = (QFontMetrics(m_guessLabel->font()).height() + 6.0) / std::max(1, height);
+        if (height > 0 && room < 0.5 && (upper - kGuessLoss) < room * (upper - lower))
+            upper = (kGuessLoss - room * lower) / (1 - room);
         m_loss->yAxis->setRange(lower, upper);
     }
     placeDivergenceMarkers();
