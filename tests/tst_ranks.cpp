@@ -538,6 +538,15 @@ private slots:
         if (!master0.isEmpty()) // the rendezvous: only where asked
             QCOMPARE(listenersOn(port), QStringList{master0});
         QCOMPARE(QString::fromStdString(g[0]->events_host()), events);
+        // looks at the rendezvous that must not wait (the CLI polls them while it trains): no
+        // failure yet, a key not set, a key set by the other rank
+        QElapsedTimer looked;
+        looked.start();
+        QVERIFY(!g[0]->failure() && !g[1]->failure());
+        QVERIFY(!g[0]->store_try_get("gpulab-test-none"));
+        g[1]->store_set("gpulab-test-key", "value");
+        QCOMPARE(g[0]->store_try_get("gpulab-test-key").value_or("(none)"), std::string("value"));
+        QVERIFY2(looked.elapsed() < 10000, "a look at the rendezvous waited");
         QCOMPARE(QString::fromStdString(g[0]->host()), gloo == "machine" ? QString::fromStdString(machine_address()) : gloo);
         // the event streams connect: rank 0 publishes its listener's address, rank 1 reaches it
         EventStream local[2], job[2];
@@ -994,11 +1003,13 @@ private slots:
         QVERIFY2(!out1.contains("epoch 1: loss"), out1.constData());
     }
 
+    // Two ranks meet in a folder (long enough, a few seconds, for each to poll the rendezvous
+    // for failures while it trains, which must not wait) and print the same epoch line.
     void fileRendezvous()
     {
         QTemporaryDir dir;
         QStringList common = {"train", "--world", "2", "--rendezvous", "file:" + dir.path(), "--token", "t",
-                              "--timeout", "60", "--synthetic", "600", "--devices", "1", "--epochs", "1",
+                              "--timeout", "60", "--synthetic", "3000", "--devices", "1", "--epochs", "2",
                               "--quiet", "--verbose"};
         // the ranks reach each other at the address they advertise (else the machine's own)
         if (canListenOn("127.0.0.2"))

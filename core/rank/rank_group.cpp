@@ -137,6 +137,8 @@ public:
     virtual std::string events_host() = 0;
     virtual std::string master_host() { return {}; }
     virtual std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) = 0;
+    // A key's value if it is set now, without waiting (RankGroup::store_try_get).
+    virtual std::optional<std::vector<char>> try_get(const std::string& key) = 0;
     virtual void fail(int rank, const std::string& why) = 0;
     virtual void finish(std::chrono::milliseconds) {}
 };
@@ -208,6 +210,10 @@ public:
     {
         return m_client->first_failure(t);
     }
+    std::optional<std::vector<char>> try_get(const std::string& key) override
+    {
+        return m_client->get("gloo/" + key, std::chrono::milliseconds(0)); // as TcpStore names it
+    }
     void fail(int, const std::string& why) override
     {
         try {
@@ -231,6 +237,14 @@ private:
     std::unique_ptr<TcpStore> m_store;
     std::string m_master_host;
     std::string m_address;
+};
+
+// Gloo's FileStore, and a look at whether keys are there that does not wait: its wait()
+// takes a timeout of 0 as "no timeout" and sleeps until the keys come.
+class FolderStore : public gloo::rendezvous::FileStore {
+public:
+    using FileStore::FileStore;
+    bool has(const std::vector<std::string>& keys) { return check(keys); }
 };
 
 // Gloo's FileStore on a folder every rank can read and write. Each rank checks in with its
@@ -313,7 +327,12 @@ public:
     std::optional<std::pair<int, std::string>> first_failure(std::chrono::milliseconds t) override
     {
         try {
-            m_files.wait({"gpulab-failed"}, t);
+            if (t.count() <= 0) {
+                if (!m_files.has({"gpulab-failed"}))
+                    return std::nullopt;
+            } else {
+                m_files.wait({"gpulab-failed"}, t);
+            }
             const std::vector<char> v = m_files.get("gpulab-failed");
             const std::string s(v.begin(), v.end());
             const auto nl = s.find('\n');
@@ -321,6 +340,12 @@ public:
         } catch (const std::exception&) {
             return std::nullopt;
         }
+    }
+    std::optional<std::vector<char>> try_get(const std::string& key) override
+    {
+        if (!m_files.has({key}))
+            return std::nullopt;
+        return m_files.get(key);
     }
     void fail(int rank, const std::string& why) override
     {
@@ -343,7 +368,7 @@ private:
     }
     std::string m_dir;
     std::chrono::milliseconds m_timeout;
-    gloo::rendezvous::FileStore m_files;
+    FolderStore m_files;
     std::string m_address;
 };
 
@@ -428,12 +453,11 @@ public:
     std::optional<std::string> store_try_get(const std::string& key) override
     {
         try {
-            m_meeting->store().wait({key}, std::chrono::milliseconds(0));
-            const std::vector<char> v = m_meeting->store().get(key);
-            return std::string(v.begin(), v.end());
-        } catch (const std::exception&) { // not there yet (a timeout), or the rendezvous is gone
-            return std::nullopt;
+            if (auto v = m_meeting->try_get(key))
+                return std::string(v->begin(), v->end());
+        } catch (const std::exception&) { // the rendezvous is gone
         }
+        return std::nullopt;
     }
     std::string host() const override { return m_meeting->local_address(); }
     std::string events_host() const override { return m_meeting->events_host(); }
