@@ -117,6 +117,7 @@ private:
     void start(const RecordingHeader& h);
     void record(uint8_t type, const std::string& payload);
     void deflate_out(int flush);
+    void set_level(int level);
 
     std::string m_path;
     std::FILE* m_file = nullptr;
