@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -133,6 +135,67 @@ GraphRun run_graph(const Graph& g, EngineKind kind, int devices, std::atomic<int
     run.values = std::move(values);
     return run;
 }
+
+// Stands for what an op's closure holds (tensors, buffers): it dies with the last copy of
+// the closure. Its destructor notes whether the engine already counted every op as
+// finished (pending() == 0) while this closure was still alive, then pauses before it
+// counts itself released, so that a wait which returned too early is seen doing so.
+struct ReleaseLog {
+    Engine* engine = nullptr;
+    std::chrono::milliseconds pause{20};
+    std::atomic<int> released{0};
+    std::atomic<int> released_after_finish{0};
+};
+
+struct ReleaseProbe {
+    explicit ReleaseProbe(ReleaseLog* l) : log(l) {}
+    ReleaseProbe(const ReleaseProbe&) = delete;
+    ReleaseProbe& operator=(const ReleaseProbe&) = delete;
+    ReleaseLog* log;
+    ~ReleaseProbe()
+    {
+        if (log->engine->pending() == 0)
+            log->released_after_finish++;
+        std::this_thread::sleep_for(log->pause);
+        log->released++;
+    }
+};
+
+OpDesc probed_op(ReleaseLog& log, int device, std::vector<Var> reads, std::vector<Var> writes,
+                 std::function<void()> work = [] {})
+{
+    OpDesc op;
+    op.device = device;
+    op.reads = std::move(reads);
+    op.writes = std::move(writes);
+    op.fn = [probe = std::make_shared<ReleaseProbe>(&log), work = std::move(work)] { work(); };
+    return op;
+}
+
+void add_engine_kind_rows()
+{
+    QTest::addColumn<int>("kind");
+    QTest::newRow("threaded") << int(EngineKind::Threaded);
+    QTest::newRow("sync") << int(EngineKind::Sync);
+}
+
+// A device whose release of storage is slow, as a GPU's free can be.
+struct SlowReleaseDevice final : Device {
+    std::atomic<int> releases{0};
+    SlowReleaseDevice() : Device(0, int64_t(1) << 20, nullptr) {}
+    DeviceKind kind() const override { return DeviceKind::CpuSim; }
+    std::string name() const override { return "slow-release(0)"; }
+    void upload(void*, const void*, int64_t) override {}
+    void download(void*, const void*, int64_t) override {}
+    void copy_from(void*, const Device&, const void*, int64_t) override {}
+    void* raw_allocate(int64_t bytes) override { return ::operator new(static_cast<size_t>(bytes)); }
+    void raw_release(void* ptr, int64_t) override
+    {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        ::operator delete(ptr);
+        releases++;
+    }
+};
 
 } // namespace
 
@@ -360,6 +423,124 @@ private slots:
             release = true;
         }
         QVERIFY2(ran.load() < 999, qPrintable(QString("%1 queued ops ran").arg(ran.load())));
+    }
+
+    // An op counts as finished only once its closure, and all it captured, is destroyed:
+    // code that destroys a device right after wait_all must find none of its buffers
+    // still being released by a worker.
+    void waitAllReturnsAfterEveryClosureIsDestroyed_data() { add_engine_kind_rows(); }
+    void waitAllReturnsAfterEveryClosureIsDestroyed()
+    {
+        QFETCH(int, kind);
+        ReleaseLog log; // outlives the engine, whose workers may still use it
+        auto engine = make_engine(EngineKind(kind), 3, nullptr);
+        log.engine = engine.get();
+        Var a = engine->new_var(), b = engine->new_var();
+        const int n = 12;
+        for (int i = 0; i < n; ++i) {
+            // A chain through a, and independent ops beside it.
+            if (i % 2 == 0)
+                engine->push(probed_op(log, i % 3, {a}, {a}));
+            else
+                engine->push(probed_op(log, i % 3, {}, {engine->new_var()}));
+        }
+        engine->push(probed_op(log, 2, {a}, {b}));
+        engine->wait_all();
+        const int released_at_return = log.released.load();
+        engine.reset(); // joins the workers: every closure is gone now
+        QCOMPARE(log.released_after_finish.load(), 0);
+        QCOMPARE(released_at_return, n + 1);
+    }
+
+    void waitToReadReturnsAfterTheWritersClosuresAreDestroyed_data() { add_engine_kind_rows(); }
+    void waitToReadReturnsAfterTheWritersClosuresAreDestroyed()
+    {
+        QFETCH(int, kind);
+        ReleaseLog log;
+        auto engine = make_engine(EngineKind(kind), 3, nullptr);
+        log.engine = engine.get();
+        Var v = engine->new_var();
+        const int n = 4;
+        for (int i = 0; i < n; ++i)
+            engine->push(probed_op(log, i % 3, {}, {v}));
+        engine->wait_to_read(v);
+        const int released_at_return = log.released.load();
+        engine.reset();
+        QCOMPARE(released_at_return, n);
+        QCOMPARE(log.released_after_finish.load(), 0);
+    }
+
+    // The same when the run stops: a wait that throws has seen every dropped op's closure
+    // destroyed.
+    void droppedOpsAreDestroyedBeforeTheWaitThrows_data()
+    {
+        QTest::addColumn<bool>("cancel");
+        QTest::newRow("error") << false;
+        QTest::newRow("cancel") << true;
+    }
+    void droppedOpsAreDestroyedBeforeTheWaitThrows()
+    {
+        QFETCH(bool, cancel);
+        ReleaseLog log;
+        log.pause = std::chrono::milliseconds(5);
+        auto engine = make_engine(EngineKind::Threaded, 4, nullptr);
+        log.engine = engine.get();
+        Var a = engine->new_var(), b = engine->new_var();
+        std::atomic<bool> go{false};
+        engine->push(probed_op(log, 1, {}, {a}, [&] {
+            while (!go)
+                std::this_thread::yield();
+            if (!cancel)
+                throw std::runtime_error("injected failure");
+        }));
+        const int n = 20;
+        for (int i = 0; i < n; ++i)
+            engine->push(probed_op(log, i % 4, {a}, {b}));
+        if (cancel)
+            engine->cancel();
+        go = true;
+        bool thrown = false;
+        try {
+            engine->wait_all();
+        } catch (const Cancelled&) {
+            thrown = cancel;
+        } catch (const std::runtime_error& e) {
+            thrown = !cancel && QString(e.what()).contains("injected failure");
+        }
+        const int released_at_return = log.released.load();
+        engine.reset();
+        QVERIFY(thrown);
+        QCOMPARE(log.released_after_finish.load(), 0);
+        QCOMPARE(released_at_return, n + 1);
+    }
+
+    // The order that crashed ("pure virtual method called"): the engine made first, the
+    // device after it, so the device is destroyed first, right after wait_all. Every
+    // buffer the ops held must be back by then.
+    void deviceMadeAfterTheEngineIsIdleAfterWaitAll_data() { add_engine_kind_rows(); }
+    void deviceMadeAfterTheEngineIsIdleAfterWaitAll()
+    {
+        QFETCH(int, kind);
+        auto engine = make_engine(EngineKind(kind), 2, nullptr);
+        int64_t in_use_at_return = -1;
+        int releases_at_return = -1;
+        const int n = 6;
+        {
+            SlowReleaseDevice dev;
+            Var v = engine->new_var();
+            for (int i = 0; i < n; ++i) {
+                OpDesc op;
+                op.device = i % 2;
+                op.writes = {i % 2 ? v : engine->new_var()};
+                op.fn = [buf = dev.allocate(256)] { static_cast<float*>(buf->data())[0] = 1.f; };
+                engine->push(std::move(op));
+            }
+            engine->wait_all();
+            in_use_at_return = dev.bytes_in_use();
+            releases_at_return = dev.releases.load();
+        }
+        QCOMPARE(in_use_at_return, int64_t(0));
+        QCOMPARE(releases_at_return, n);
     }
 
     void traceRecordsPushesAndOps()

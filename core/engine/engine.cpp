@@ -74,6 +74,16 @@ std::exception_ptr run_op(EventStream* trace, OpDesc& op)
     return err;
 }
 
+// Destroys op's closure with everything it captured (tensors, so their buffers go back to
+// their device) and its variable handles. An op counts as finished only after this, so a
+// wait that has returned leaves nothing of its ops on a worker. Never call it under an
+// engine lock: releasing a buffer calls into its device, which may trace, allocate or push.
+void release(OpDesc& op)
+{
+    OpDesc gone = std::move(op);
+    op = OpDesc{};
+}
+
 void check_device(int device, int n)
 {
     if (device < 0 || device >= n)
@@ -89,10 +99,17 @@ public:
     void push(OpDesc op) override
     {
         check_device(op.device, m_n);
-        if (m_error || m_cancelled)
+        if (m_error || m_cancelled) {
+            release(op); // dropped
             return;
+        }
         emit_push(m_trace, op);
-        m_error = run_op(m_trace, op);
+        ++m_pending; // counted while it runs and while its closure is destroyed
+        std::exception_ptr err = run_op(m_trace, op);
+        release(op);
+        --m_pending;
+        if (err && !m_error)
+            m_error = err;
     }
     void wait_to_read(const Var&) override { rethrow(); }
     void wait_all() override { rethrow(); }
@@ -102,7 +119,7 @@ public:
         m_error = nullptr;
         m_cancelled = false;
     }
-    size_t pending() const override { return 0; }
+    size_t pending() const override { return m_pending; }
     int num_devices() const override { return m_n; }
     EngineKind kind() const override { return EngineKind::Sync; }
 
@@ -118,6 +135,7 @@ private:
     EventStream* m_trace;
     std::exception_ptr m_error;
     bool m_cancelled = false;
+    std::atomic<size_t> m_pending{0}; // 1 while a push runs its op (more if that op pushes)
 };
 
 // ---- threaded engine ----------------------------------------------------------------
@@ -263,13 +281,13 @@ private:
             cv.notify_all();
     }
 
-    // Marks op done, releases its closure, readies its dependents. m_mutex held.
-    void complete(const std::shared_ptr<OpRecord>& op, std::unique_lock<std::mutex>& lock)
+    // Marks op done and readies its dependents; its closure has been released already.
+    // m_mutex held. Dropping deps here destroys no record: a dependent is still held by
+    // a queue (ready) or by another unfinished op it waits for.
+    void complete(const std::shared_ptr<OpRecord>& op)
     {
         op->done = true;
         auto deps = std::move(op->dependents);
-        OpDesc desc = std::move(op->desc); // closure and its buffers die outside the lock
-        op->desc = OpDesc{};
         for (auto& d : deps)
             if (--d->pending_deps == 0)
                 make_ready(d);
@@ -278,10 +296,6 @@ private:
         // waits on particular ops, so it is woken by every completion while it waits.
         if (m_pending == 0 || m_var_waiters > 0)
             m_cv_done.notify_all();
-        lock.unlock();
-        desc = OpDesc{};
-        deps.clear();
-        lock.lock();
     }
 
     void worker(int device)
@@ -296,19 +310,21 @@ private:
             }
             auto op = std::move(m_queues[device].front());
             m_queues[device].pop_front();
-            if (m_error || m_cancelled) {
-                complete(op, lock); // dropped
-                continue;
-            }
+            const bool dropped = m_error || m_cancelled;
             lock.unlock();
-            std::exception_ptr err = run_op(m_trace, op->desc);
+            std::exception_ptr err;
+            if (!dropped)
+                err = run_op(m_trace, op->desc);
+            // Before the op counts as finished, outside the lock (only this worker touches
+            // a dequeued op's desc).
+            release(op->desc);
             lock.lock();
             if (err && !m_error) {
                 m_error = err;
                 notify_workers();
                 m_cv_done.notify_all();
             }
-            complete(op, lock);
+            complete(op);
         }
     }
 

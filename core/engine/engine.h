@@ -47,11 +47,19 @@ public:
 
     Var new_var();
 
-    // Queues op and returns at once. After an error or a cancel, ops are dropped.
+    // An op *completes* once its fn has returned or thrown and its closure has been
+    // destroyed, with everything it captured (tensors, so their buffers are back on their
+    // device). A dropped op completes when its closure has been destroyed. So when a wait
+    // below returns (or throws), nothing of the ops it waited for is left on a worker, and
+    // a device or anything else their closures referred to may be destroyed at once.
+
+    // Queues op and returns at once. After an error or a cancel, ops are dropped (their
+    // closures destroyed before push returns).
     virtual void push(OpDesc op) = 0;
 
     // Blocks until every write to var pushed so far has completed. Rethrows the first
-    // error of any op (or Cancelled) once it has been raised.
+    // error of any op (or Cancelled) once it has been raised, after every op pushed so far
+    // has completed or been dropped.
     virtual void wait_to_read(const Var& var) = 0;
 
     // Blocks until every op pushed so far has completed or been dropped; rethrows.
@@ -63,7 +71,8 @@ public:
     // Forgets a kept error or cancel (after wait_all), so the engine can be reused.
     virtual void reset() = 0;
 
-    // Number of ops pushed and not yet completed or dropped.
+    // Number of ops pushed and not yet completed or dropped (the synchronous engine: the
+    // op its push is running, if any).
     virtual size_t pending() const = 0;
 
     virtual int num_devices() const = 0;
