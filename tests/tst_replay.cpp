@@ -238,6 +238,40 @@ private slots:
         QCOMPARE(w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayFile"))->text(), QStringLiteral("one.gpurec"));
     }
 
+    // `gpulab --replay FILE`: the data set is not read while the recording is (the lab read
+    // both at once), but after it, in the background, ready for a live run; a data set that
+    // is missing is still said in the panel.
+    void dataSetWaitsForTheRecordings()
+    {
+        MainWindow w; // asks for the data set, as every start does
+        QVERIFY(w.loader()->loading());
+        w.panel()->setDataDir(path(QStringLiteral("no-fashion-mnist-here")));
+        w.loadData(); // as a saved setting's folder would
+        w.show();
+        auto* script = new ScriptRunner(&w);
+        ScriptOptions one;
+        one.replay = {m_recording};
+        script->run(one);
+        QVERIFY(w.loadingRecordings());
+        int turns = 0;
+        while (w.loadingRecordings()) {
+            QVERIFY2(!w.loader()->reading(), "the data set is being read with the recording");
+            QVERIFY(w.loader()->loading()); // asked for, waiting
+            QTest::qWait(1);
+            QVERIFY(++turns < 60000);
+        }
+        QVERIFY(w.replaying());
+        QTRY_VERIFY_WITH_TIMEOUT(!w.loader()->loading(), 60000); // then it was read
+        QVERIFY(!w.loader()->data());
+        QVERIFY2(w.loader()->error().contains(QStringLiteral("no-fashion-mnist-here")), qPrintable(w.loader()->error()));
+        QVERIFY2(w.panel()->problem().contains(QStringLiteral("no-fashion-mnist-here")), qPrintable(w.panel()->problem()));
+        w.leaveReplay();
+        QVERIFY(w.panel()->isVisibleTo(&w));
+        QString error;
+        QVERIFY(!w.startRun(&error)); // Start says what is missing
+        QVERIFY2(error.contains(QStringLiteral("no-fashion-mnist-here")), qPrintable(error));
+    }
+
     // `gpulab --replay FILE ...` (the script behind the command line) reads as File → Open
     // recording does: when the script has begun, the window is up and says it is reading,
     // with the progress and Cancel, and nothing replays yet (the reading's end can only

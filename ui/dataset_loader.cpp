@@ -9,6 +9,7 @@
 #include <QFileInfo>
 #include <QLocale>
 #include <QMetaObject>
+#include <QTimer>
 
 namespace gpulab {
 
@@ -27,10 +28,36 @@ void DatasetLoader::load(Source source, const QString& dir)
     m_source = source;
     m_dir = dir;
     m_loading = true;
+    m_begun = false;
     m_error.clear();
     m_data.reset();
     const quint64 generation = ++m_generation;
-    const std::string path = dir.toStdString();
+    QMetaObject::invokeMethod(this, [this, generation] { begin(generation); }, Qt::QueuedConnection);
+}
+
+void DatasetLoader::hold()
+{
+    m_held = true;
+}
+
+void DatasetLoader::release()
+{
+    if (!m_held)
+        return;
+    m_held = false;
+    // on a timer, not a posted call: what the release's caller does next in this turn of the
+    // event loop comes first (a headless replay exports and quits, and never reads the data)
+    const quint64 generation = m_generation;
+    QTimer::singleShot(0, this, [this, generation] { begin(generation); });
+}
+
+void DatasetLoader::begin(quint64 generation)
+{
+    if (generation != m_generation || m_begun || m_held || !m_loading)
+        return; // replaced by a newer load, begun already, or held
+    m_begun = true;
+    const Source source = m_source;
+    const std::string path = m_dir.toStdString();
     m_thread = std::thread([this, source, path, generation] {
         std::shared_ptr<const FashionMnist> data;
         QString error;

@@ -28,10 +28,17 @@ public:
     explicit DatasetLoader(QObject* parent = nullptr);
     ~DatasetLoader() override;
 
-    // Starts loading in the background (a load already going is finished first).
+    // Loads in the background, from the next turn of the event loop: a load asked for again
+    // before then replaces it (the lab's defaults, then its saved settings or command line,
+    // read once); a load already going is finished first.
     void load(Source source, const QString& dir);
+    // While held, a load asked for waits, loading() true, until release(): the lab reads
+    // recordings first, and the data set after them, in the background.
+    void hold();
+    void release();
 
-    bool loading() const { return m_loading; }
+    bool loading() const { return m_loading; }   // asked for, and not yet loaded or failed
+    bool reading() const { return m_thread.joinable(); } // its thread has begun and is not yet joined
     std::shared_ptr<const FashionMnist> data() const { return m_data; }
     Source source() const { return m_source; }
     QString error() const { return m_error; }   // why the last load failed
@@ -45,6 +52,7 @@ signals:
     void failed(const QString& message);
 
 private:
+    void begin(quint64 generation);
     void onDone(quint64 generation);
 
     std::thread m_thread;
@@ -56,6 +64,8 @@ private:
     QString m_dir;                 // the folder of the last load (Fashion-MNIST)
     QString m_error;
     bool m_loading = false;
+    bool m_begun = false;          // the thread of the latest load has been started
+    bool m_held = false;
     quint64 m_generation = 0;
 };
 

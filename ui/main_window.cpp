@@ -1264,6 +1264,9 @@ int MainWindow::openRecordingsInBackground(const QStringList& paths, QString* re
         return 0;
     }
     cancelLoadingRecordings();
+    // the data set waits until the recordings have been read (they need none), then loads in
+    // the background for a live run: `gpulab --replay FILE` no longer reads both at once
+    m_loader->hold();
     m_recLoader = new ReplayLoader(paths, this);
     m_recReading = ++m_lastReading;
     m_recNames = QFileInfo(paths.front()).fileName() +
@@ -1329,6 +1332,7 @@ void MainWindow::endLoading()
         m_recLoader = nullptr;
     }
     m_recReading = 0;
+    m_loader->release(); // the data set, if it waited for the recordings
     m_loadBar->setVisible(false);
     m_loadCancel->setVisible(false);
 }
