@@ -24,7 +24,7 @@ cmake --build "$BUILD_DIR" -j"$(nproc)"
 # ctest must list exactly the suites this tree has, each with one of the labels cpu, ui or
 # gpu: a suite that dropped out of the build would otherwise go unnoticed.
 EXPECTED_SUITES="cuda_required_rule fuzz_corpus_idx fuzz_corpus_recording tst_cli tst_cuda_allreduce tst_cuda_kernels tst_data tst_engine tst_kernels
-  tst_plot_zoom tst_projector tst_ranks tst_record tst_replay tst_run_settings tst_settings tst_sweep tst_sweep_ui tst_trace tst_trainer tst_ui tst_verify"
+  tst_plot_zoom tst_lab_ranks tst_projector tst_ranks tst_record tst_replay tst_run_settings tst_settings tst_sweep tst_sweep_ui tst_trace tst_trainer tst_ui tst_verify"
 list_suites() { ctest --test-dir "$BUILD_DIR" -N "$@" | sed -n 's/^ *Test *#[0-9]*: *\([^ ]*\).*/\1/p' | sort; }
 expected=$(echo $EXPECTED_SUITES | tr ' ' '\n' | sort)
 listed=$(list_suites)
