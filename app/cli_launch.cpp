@@ -10,6 +10,7 @@
 
 #include "rank/kv_store.h"
 #include "rank/rank_group.h"
+#include "rank/socket_io.h"
 
 #include <arpa/inet.h>
 #include <cerrno>
@@ -32,25 +33,6 @@ namespace gpulab::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// A port on 127.0.0.1 that nothing listens on right now (the kernel's pick).
-int free_loopback_port()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    int port = 29500;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        socklen_t len = sizeof a;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
 
 struct RankProc {
     int rank = 0;

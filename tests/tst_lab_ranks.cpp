@@ -12,6 +12,7 @@
 #include "trace/event_stream.h"
 #include "training_view.h"
 #include "train/settings.h"
+#include "support/named_child.h"
 #include "support/offscreen_environment.h"
 
 #include <QCheckBox>
@@ -61,13 +62,7 @@ class TestLabRanks : public QObject {
     MainWindow* w = nullptr;
 
     template <class T>
-    T* child(const char* name)
-    {
-        T* c = w->findChild<T*>(QString::fromLatin1(name));
-        if (!c)
-            qFatal("no widget named %s", name);
-        return c;
-    }
+    T* child(const char* name) { return namedChild<T>(w, name); }
 
     // The book's lesson at batch 240, lr 0.9 (as tst_ranks' same-maths check), on the
     // synthetic data: ranks x devices.

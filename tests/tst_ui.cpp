@@ -21,6 +21,7 @@
 #include "trace/trace_export.h"
 #include "train/settings.h"
 #include "train/trainer.h"
+#include "support/named_child.h"
 #include "support/offscreen_environment.h"
 
 #include <qcustomplot.h>
@@ -92,13 +93,7 @@ class TestUi : public QObject {
     MainWindow* w = nullptr;
 
     template <class T>
-    T* child(const char* name)
-    {
-        T* c = w->findChild<T*>(QString::fromLatin1(name));
-        if (!c)
-            qFatal("no widget named %s", name);
-        return c;
-    }
+    T* child(const char* name) { return namedChild<T>(w, name); }
     QPushButton* button(const char* name) { return child<QPushButton>(name); }
 
     // The synthetic data loaded (tests run alone start from the default folder).

@@ -7,6 +7,7 @@
 #include "device/device.h"
 #include "rank/rank_events.h"
 #include "rank/rank_group.h"
+#include "rank/socket_io.h"
 #include "record/recording.h"
 #include "train/settings.h"
 #include "trace/event_stream.h"
@@ -36,25 +37,6 @@ namespace {
 constexpr int kRankTimeoutS = 60;
 // Lines of a rank's output kept to say why it failed.
 constexpr int kTailLines = 6;
-
-// A port on 127.0.0.1 that nothing listens on right now (the kernel's pick).
-int freeLoopbackPort()
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = 0;
-    int port = 29500;
-    if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        socklen_t len = sizeof a;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-        port = ntohs(a.sin_port);
-    }
-    if (fd >= 0)
-        ::close(fd);
-    return port;
-}
 
 } // namespace
 
@@ -241,7 +223,7 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
     RankOptions o;
     o.world = world;
     o.rank = 0;
-    o.master = "127.0.0.1:" + std::to_string(freeLoopbackPort());
+    o.master = "127.0.0.1:" + std::to_string(free_loopback_port());
     o.token = random_token();
     o.timeout = std::chrono::seconds(kRankTimeoutS);
     // ranks 1..N-1: gpulab-cli train with every setting of the table that it takes
