@@ -166,6 +166,45 @@ private slots:
         w.setProjectorMode(false);
     }
 
+    // Projector mode at 1024x768, the book's 2-device run replayed: the Engine view's queue plot
+    // is tall enough for its axis label upright and its tick labels one clear of the next (it
+    // was a few pixels high, the label ran past it and the ticks overlapped).
+    void engineQueuePlotLegibleAt1024x768()
+    {
+        MainWindow w;
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        QString error;
+        QVERIFY2(w.openRecordings({QStringLiteral(":/recordings/book-2-devices.gpurec")}, &error), qPrintable(error));
+        w.replayToEnd();
+        w.setProjectorMode(true);
+        w.showNormal();
+        w.setGeometry(0, 0, 1024, 768);
+        w.showView(QStringLiteral("engine"));
+        QTRY_COMPARE(w.width(), 1024);
+        QTest::qWait(100);
+        auto* plot = w.findChild<QCustomPlot*>(QStringLiteral("enginePlot"));
+        QVERIFY(plot);
+        w.replayToEnd();
+        plot->replot();
+        auto* queue = qobject_cast<QCPAxisRect*>(plot->plotLayout()->element(2, 0));
+        QVERIFY(queue);
+        QCPAxis* y = queue->axis(QCPAxis::atLeft);
+        const int labelLength = QFontMetrics(y->labelFont()).horizontalAdvance(y->label());
+        QVERIFY2(queue->rect().height() >= labelLength,
+                 qPrintable(QStringLiteral("queue plot %1 px high, its label %2 px long").arg(queue->rect().height()).arg(labelLength)));
+        const QVector<double> ticks = y->tickVector();
+        QVERIFY(ticks.size() >= 2);
+        const int tickHeight = QFontMetrics(y->tickLabelFont()).height();
+        for (int i = 1; i < ticks.size(); ++i) {
+            const double gap = std::abs(y->coordToPixel(ticks[i]) - y->coordToPixel(ticks[i - 1]));
+            QVERIFY2(gap >= tickHeight, qPrintable(QStringLiteral("ticks %1 and %2 are %3 px apart, a label is %4 px high")
+                                                       .arg(ticks[i - 1]).arg(ticks[i]).arg(gap).arg(tickHeight)));
+        }
+        w.setProjectorMode(false);
+    }
+
     void toggleScalesAndRestoresExactly()
     {
         MainWindow w;

@@ -7,6 +7,7 @@
 #include <qcustomplot.h>
 
 #include <QComboBox>
+#include <QFontMetrics>
 
 #include <algorithm>
 #include <QHBoxLayout>
@@ -569,8 +570,23 @@ void EngineView::setTitleRun(int runId)
         t->setText(tr("Front end and device workers (run #%1)").arg(runId));
 }
 
+// The queue's plot stays tall enough for its axis label written upright and for a few tick
+// labels one above another: in projector mode at 1024x768 a quarter of the plot was a few
+// pixels, the label ran past it and the ticks overlapped.
+void EngineView::fitQueueRect()
+{
+    QCPAxis* y = m_queue->axis(QCPAxis::atLeft);
+    const QFontMetrics label(y->labelFont());
+    const QFontMetrics ticks(y->tickLabelFont());
+    const int needed = std::max(label.horizontalAdvance(y->label()) + 8, 4 * ticks.height());
+    if (m_queue->minimumSize().height() != needed)
+        m_queue->setMinimumSize(0, needed);
+    y->ticker()->setTickCount(3);
+}
+
 void EngineView::refresh()
 {
+    fitQueueRect();
     if (!m_queued)
         return;
     if (!userZoomed(m_plot)) {

@@ -59,6 +59,7 @@ public:
 
 private:
     void setNote(bool gpu);
+    void fitQueueRect();
     void setTitleRun(int runId);
     struct OpRec {
         double t0, t1;
