@@ -111,12 +111,9 @@ private slots:
         w.setProjectorMode(false);
     }
 
-    // Projector mode at 1024x768, the book's 2-device run replayed: the loss plot's legend
-    // covers no point of any curve (it sat over the top of the curves, along the guessing
-    // line) and the guessing label is whole inside the plot, clear of the legend.
-    void lossLegendHidesNoDataAt1024x768()
+    // The book's 2-device run replayed to its end, then projector mode at 1024x768 showing `view`.
+    static void replayBookInProjector(MainWindow& w, const QString& view)
     {
-        MainWindow w;
         w.resize(1600, 1000);
         w.show();
         QVERIFY(QTest::qWaitForWindowExposed(&w));
@@ -126,9 +123,20 @@ private slots:
         w.setProjectorMode(true);
         w.showNormal();
         w.setGeometry(0, 0, 1024, 768);
-        w.showView(QStringLiteral("training"));
+        w.showView(view);
         QTRY_COMPARE(w.width(), 1024);
         QTest::qWait(100);
+    }
+
+    // Projector mode at 1024x768, the book's 2-device run replayed: the loss plot's legend
+    // covers no point of any curve (it sat over the top of the curves, along the guessing
+    // line) and the guessing label is whole inside the plot, clear of the legend.
+    void lossLegendHidesNoDataAt1024x768()
+    {
+        MainWindow w;
+        replayBookInProjector(w, QStringLiteral("training"));
+        if (QTest::currentTestFailed())
+            return;
         auto* loss = w.findChild<QCustomPlot*>(QStringLiteral("lossPlot"));
         QVERIFY(loss);
         loss->replot(); // the range follows the plot's size at the next refresh: one more
@@ -172,18 +180,9 @@ private slots:
     void engineQueuePlotLegibleAt1024x768()
     {
         MainWindow w;
-        w.resize(1600, 1000);
-        w.show();
-        QVERIFY(QTest::qWaitForWindowExposed(&w));
-        QString error;
-        QVERIFY2(w.openRecordings({QStringLiteral(":/recordings/book-2-devices.gpurec")}, &error), qPrintable(error));
-        w.replayToEnd();
-        w.setProjectorMode(true);
-        w.showNormal();
-        w.setGeometry(0, 0, 1024, 768);
-        w.showView(QStringLiteral("engine"));
-        QTRY_COMPARE(w.width(), 1024);
-        QTest::qWait(100);
+        replayBookInProjector(w, QStringLiteral("engine"));
+        if (QTest::currentTestFailed())
+            return;
         auto* plot = w.findChild<QCustomPlot*>(QStringLiteral("enginePlot"));
         QVERIFY(plot);
         w.replayToEnd();
