@@ -264,6 +264,7 @@ int main(int argc, char** argv)
         if ((!opts.run || opts.sweep) && opts.presets.size() == 1)
             w.panel()->applyPreset(opts.presets.first()); // just fill the panel (the sweep's base)
         auto* script = new ScriptRunner(&w);
+        QObject::connect(script, &ScriptRunner::quitRequested, &app, [](int code) { QCoreApplication::exit(code); });
         script->run(opts);
     }
     return app.exec();

@@ -17,6 +17,7 @@
 #include <qcustomplot.h>
 
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QLabel>
 #include <QMenu>
@@ -270,6 +271,40 @@ private slots:
         QString error;
         QVERIFY(!w.startRun(&error)); // Start says what is missing
         QVERIFY2(error.contains(QStringLiteral("no-fashion-mnist-here")), qPrintable(error));
+    }
+
+    // `gpulab --replay FILE ... --quit` plays the recording (at once, or at --replay-speed),
+    // exports and quits: it reads the data set neither with the recording nor after it, as a
+    // replay that stays open does (above) for a live Start.
+    void quittingReplayNeverReadsTheDataSet()
+    {
+        for (const bool played : {false, true}) {
+            MainWindow w; // asks for the data set, as every start does
+            QVERIFY(w.loader()->loading());
+            w.show();
+            auto* script = new ScriptRunner(&w);
+            QSignalSpy quit(script, &ScriptRunner::quitRequested);
+            ScriptOptions o;
+            o.replay = {m_recording};
+            o.exportDir = path(played ? QStringLiteral("quit-played") : QStringLiteral("quit-exported"));
+            o.quit = true;
+            if (played)
+                o.replaySpeed = 16;
+            script->run(o);
+            QElapsedTimer clock;
+            clock.start();
+            while (quit.isEmpty()) {
+                QVERIFY2(!w.loader()->reading(), "the data set is being read during a replay that quits");
+                QVERIFY(clock.elapsed() < kRunTimeoutMs);
+                QTest::qWait(1);
+            }
+            QCOMPARE(quit.first().first().toInt(), 0);
+            QVERIFY(QFile::exists(QDir(o.exportDir).filePath(QStringLiteral("training_loss.csv"))));
+            // a load would begin from the event loop once the reading has ended: let it have turns
+            QTest::qWait(100);
+            QVERIFY2(!w.loader()->reading() && !w.loader()->data(), "the data set was read after a replay that quits");
+            QVERIFY(w.loader()->loading()); // asked for, and held
+        }
     }
 
     // `gpulab --replay FILE ...` (the script behind the command line) reads as File → Open

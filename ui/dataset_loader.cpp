@@ -37,14 +37,13 @@ void DatasetLoader::load(Source source, const QString& dir)
 
 void DatasetLoader::hold()
 {
-    m_held = true;
+    ++m_holds;
 }
 
 void DatasetLoader::release()
 {
-    if (!m_held)
-        return;
-    m_held = false;
+    if (m_holds == 0 || --m_holds > 0)
+        return; // none held, or another hold still stands
     // on a timer, not a posted call: what the release's caller does next in this turn of the
     // event loop comes first (a headless replay exports and quits, and never reads the data)
     const quint64 generation = m_generation;
@@ -53,7 +52,7 @@ void DatasetLoader::release()
 
 void DatasetLoader::begin(quint64 generation)
 {
-    if (generation != m_generation || m_begun || m_held || !m_loading)
+    if (generation != m_generation || m_begun || m_holds > 0 || !m_loading)
         return; // replaced by a newer load, begun already, or held
     m_begun = true;
     const Source source = m_source;

@@ -32,10 +32,13 @@ public:
     // before then replaces it (the lab's defaults, then its saved settings or command line,
     // read once); a load already going is finished first.
     void load(Source source, const QString& dir);
-    // While held, a load asked for waits, loading() true, until release(): the lab reads
-    // recordings first, and the data set after them, in the background.
+    // While held, a load asked for waits, loading() true, until every hold is released:
+    // the lab reads recordings first, and the data set after them, in the background; a
+    // headless replay that quits when it has exported holds it to the end and never reads it.
+    // Holds count: each hold() is ended by one release() (a release() with none held does nothing).
     void hold();
     void release();
+    bool held() const { return m_holds > 0; }
 
     bool loading() const { return m_loading; }   // asked for, and not yet loaded or failed
     bool reading() const { return m_thread.joinable(); } // its thread has begun and is not yet joined
@@ -65,7 +68,7 @@ private:
     QString m_error;
     bool m_loading = false;
     bool m_begun = false;          // the thread of the latest load has been started
-    bool m_held = false;
+    int m_holds = 0;
     quint64 m_generation = 0;
 };
 

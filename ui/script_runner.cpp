@@ -14,7 +14,6 @@
 #include "sweep_window.h"
 #include "train/settings.h"
 
-#include <QCoreApplication>
 #include <QDir>
 #include <QTimer>
 
@@ -28,6 +27,11 @@ void say(const QString& s)
     std::fprintf(stderr, "gpulab: %s\n", qPrintable(s));
 }
 } // namespace
+
+void ScriptRunner::requestQuit(int exitCode)
+{
+    emit quitRequested(exitCode);
+}
 
 ScriptRunner::ScriptRunner(MainWindow* window) : QObject(window), m_w(window)
 {
@@ -59,7 +63,14 @@ void ScriptRunner::run(const ScriptOptions& opts)
         m_w->memoryView()->setLogTime(true);
     if (!opts.replay.isEmpty()) {
         // a recording needs no data; it is read on a thread of its own while the window
-        // shows the progress (and Cancel), and the replay goes on once it has been read
+        // shows the progress (and Cancel), and the replay goes on once it has been read.
+        // The lab reads the data set after the recordings, for a live run; one that quits
+        // when the replay has ended (and exported) never has one: it holds the data set to
+        // the end (the window's own hold while it reads ends, this one does not)
+        if (opts.quit && !m_holdingData) {
+            m_w->loader()->hold();
+            m_holdingData = true;
+        }
         replay();
         return;
     }
@@ -67,7 +78,7 @@ void ScriptRunner::run(const ScriptOptions& opts)
         if (!m_w->loader()->data()) {
             say(tr("no data: %1").arg(m_w->loader()->error()));
             if (m_script->quit)
-                QCoreApplication::exit(2);
+                requestQuit(2);
             return;
         }
         if (m_script->sweep)
@@ -121,7 +132,7 @@ void ScriptRunner::replayRead(int reading, MainWindow::ReadOutcome outcome, cons
         const bool quit = o.quit;
         m_script.reset();
         if (quit)
-            QCoreApplication::exit(outcome == MainWindow::ReadOutcome::Failed ? 2 : 1);
+            requestQuit(outcome == MainWindow::ReadOutcome::Failed ? 2 : 1);
         return;
     }
     if (o.replayShow)
@@ -164,7 +175,7 @@ void ScriptRunner::replayEnded()
     const bool quit = o.quit;
     m_script.reset();
     if (quit)
-        QCoreApplication::exit(code);
+        requestQuit(code);
 }
 
 void ScriptRunner::sweep()
@@ -194,14 +205,14 @@ void ScriptRunner::sweep()
                           : (error.isEmpty() ? tr("cannot write %1").arg(shot) : error));
             }
             if (m_script->quit)
-                QCoreApplication::exit(completed && wrote ? 0 : 1);
+                requestQuit(completed && wrote ? 0 : 1);
         },
         Qt::SingleShotConnection);
     QString error;
     if (!s->start(&error)) {
         say(error);
         if (o.quit)
-            QCoreApplication::exit(2);
+            requestQuit(2);
     }
 }
 
@@ -253,7 +264,7 @@ void ScriptRunner::next()
             if (!panel->applyPreset(id)) {
                 say(tr("unknown preset '%1' (choose one of: %2)").arg(id, presetIds().join(QStringLiteral(", "))));
                 if (o.quit)
-                    QCoreApplication::exit(2);
+                    requestQuit(2);
                 return;
             }
         }
@@ -265,7 +276,7 @@ void ScriptRunner::next()
         } catch (const GpulabError& e) {
             say(coreMessage(e.error));
             if (o.quit)
-                QCoreApplication::exit(2);
+                requestQuit(2);
             return;
         }
         panel->setConfig(c);
@@ -287,7 +298,7 @@ void ScriptRunner::next()
         }
         say(error);
         if (o.quit)
-            QCoreApplication::exit(2);
+            requestQuit(2);
         return;
     }
     int code = (m_failures > 0 && !m_exported) || m_w->recordingFailed() ? 1 : 0;
@@ -298,7 +309,7 @@ void ScriptRunner::next()
     const bool quit = o.quit;
     m_script.reset();
     if (quit)
-        QCoreApplication::exit(code);
+        requestQuit(code);
 }
 
 } // namespace gpulab

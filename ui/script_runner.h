@@ -58,9 +58,14 @@ class ScriptRunner : public QObject {
 public:
     explicit ScriptRunner(MainWindow* window);
 
-    // Runs opts (after the data has loaded); exits the application when opts.quit.
+    // Runs opts (after the data has loaded); when opts.quit, asks to quit once done.
     void run(const ScriptOptions& opts);
     bool active() const { return m_script.has_value(); }
+
+signals:
+    // The script with quit has ended: gpulab exits with this code (0, 1 or 2: see the
+    // README); the application connects it to QCoreApplication::exit.
+    void quitRequested(int exitCode);
 
 private:
     void next();
@@ -70,6 +75,7 @@ private:
     void replayRead(int reading, MainWindow::ReadOutcome outcome, const QString& message);
     void replayEnded();
     bool exportNow();
+    void requestQuit(int exitCode);
 
     MainWindow* m_w;
     std::optional<ScriptOptions> m_script;
@@ -77,6 +83,7 @@ private:
     int m_reading = 0; // the recordings being read for --replay (openRecordingsInBackground)
     int m_failures = 0;
     bool m_exported = false;
+    bool m_holdingData = false; // a replay that quits holds the data set (never read)
 };
 
 } // namespace gpulab
