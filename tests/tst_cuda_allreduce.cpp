@@ -2,6 +2,7 @@
 // devices per GPU where there is one GPU), and short training runs against the CPU
 // reference. Skips only where there is no NVIDIA driver or no GPU (require_cuda.h). Plain C++, no Qt.
 #include "support/plain_test.h"
+#include "support/pushed_allreduce.h"
 #include "support/scoped_env.h"
 #include "support/require_cuda.h"
 
@@ -24,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -87,6 +89,144 @@ PT_TEST(fused_and_copy_add_transfers_match_the_host_sum)
                     require_ok(verify_allreduce(first(devs, n), k, EngineKind::Threaded, count, 11));
     }
 }
+
+// The fused exchange of a ring of two (GPULAB_CUDA_FUSED_EXCHANGE=1): both devices end with
+// the sum, bit for bit the float sum a + b (what the ring computes), for odd counts too (chunk
+// 1 then starts off 16 bytes: the element-wise path); one op per device, named for both steps,
+// and the ring's four step events.
+PT_TEST(fused_exchange_sums_exactly_on_both_devices)
+{
+    require_cuda();
+    auto devs = make_devices(DeviceKind::Cuda, 2, kDefaultMemoryBudget, 1, nullptr);
+    const std::vector<Device*> two = {devs[0].get(), devs[1].get()};
+#ifdef GPULAB_HAVE_CUDA
+    auto* d0 = dynamic_cast<CudaDevice*>(devs[0].get());
+    auto* d1 = dynamic_cast<CudaDevice*>(devs[1].get());
+    PT_VERIFY(d0 && d1);
+    if (!d0->can_read_directly(*d1) || !d1->can_read_directly(*d0))
+        PT_SKIP(d0->name() + " and " + d1->name() + " cannot read each other's memory (no peer access)");
+#endif
+    const std::vector<std::string> steps = {"0/2 reduce-scatter 0->1 chunk 0", "0/2 reduce-scatter 1->0 chunk 1",
+                                            "1/2 all-gather 0->1 chunk 1", "1/2 all-gather 1->0 chunk 0"};
+    for (const char* how : {"switch", "context"}) {
+        const bool by_switch = std::string(how) == "switch";
+        ScopedEnv env("GPULAB_CUDA_FUSED_EXCHANGE", by_switch ? "1" : "0");
+        for (EngineKind e : {EngineKind::Threaded, EngineKind::Sync})
+            for (int64_t count : {int64_t(1) << 20, int64_t(129071), int64_t(5), int64_t(3), int64_t(1)}) {
+                const PushedAllreduce r = pushed_allreduce(two, AllreduceKind::Ring, e, by_switch ? -1 : 1, count);
+                std::printf("  %s, %s engine, %lld floats: %zu ops (%s), %zu step events\n", how, engine_kind_name(e),
+                            static_cast<long long>(count), r.ops.size(), r.ops.empty() ? "" : r.ops.front().c_str(),
+                            r.steps.size());
+                const std::vector<std::string> ops = {"reduce-scatter 0 + all-gather 1: 0->1->0",
+                                                      "reduce-scatter 0 + all-gather 1: 1->0->1"};
+                PT_VERIFY(r.ops == ops);
+                std::vector<std::string> sorted = r.steps;
+                std::sort(sorted.begin(), sorted.end());
+                PT_VERIFY(sorted == steps);
+                size_t wrong = 0;
+                for (int64_t i = 0; i < count; ++i) {
+                    const float want = float(1 + i % 1000) + float(2 + i % 1000);
+                    for (int d = 0; d < 2; ++d)
+                        wrong += std::memcmp(&r.sums[size_t(d)][size_t(i)], &want, 4) != 0;
+                }
+                PT_VERIFY2(wrong == 0, std::to_string(wrong) + " sums wrong");
+            }
+    }
+    // Off (the default): the ring's own four ops.
+    ScopedEnv off("GPULAB_CUDA_FUSED_EXCHANGE", "0");
+    const PushedAllreduce plain = pushed_allreduce(two, AllreduceKind::Ring, EngineKind::Sync, -1, 1001);
+    PT_VERIFY(plain.ops == (std::vector<std::string>{"reduce-scatter 0: 0->1", "reduce-scatter 0: 1->0",
+                                                     "all-gather 1: 0->1", "all-gather 1: 1->0"}));
+    // And verify's check of the sum, the copies and the step events' times, with it on.
+    ScopedEnv on("GPULAB_CUDA_FUSED_EXCHANGE", "1");
+    for (EngineKind e : {EngineKind::Threaded, EngineKind::Sync})
+        require_ok(verify_allreduce(two, AllreduceKind::Ring, e, 129071, 13));
+}
+
+#ifdef GPULAB_HAVE_CUDA
+// The fused exchange's ordering on the GPU, made visible by holding one device's stream
+// (CudaGpuSpan's gate) while everything is queued: the inputs are written on each device's
+// stream, the exchange runs, then each device copies its whole buffer on its own stream.
+// Device d's buffer is written by both kernels, one of them on the other stream: the copy
+// must wait for both (and each kernel for the writes of the inputs on both streams). Held
+// on either side, with the other stream free to run ahead, every copy holds the sum.
+PT_TEST(fused_exchange_orders_later_work_on_both_streams)
+{
+    require_cuda();
+    auto devs = make_devices(DeviceKind::Cuda, 2, kDefaultMemoryBudget, 1, nullptr);
+    auto* d0 = dynamic_cast<CudaDevice*>(devs[0].get());
+    auto* d1 = dynamic_cast<CudaDevice*>(devs[1].get());
+    PT_VERIFY(d0 && d1);
+    if (!d0->can_read_directly(*d1) || !d1->can_read_directly(*d0))
+        PT_SKIP(d0->name() + " and " + d1->name() + " cannot read each other's memory (no peer access)");
+    const int64_t count = (int64_t(16) << 20) + 3; // 64 MiB and a bit: long kernels, an odd split
+    std::vector<std::vector<float>> host(2, std::vector<float>(size_t(count)));
+    for (int d = 0; d < 2; ++d)
+        for (int64_t i = 0; i < count; ++i)
+            host[size_t(d)][size_t(i)] = float((i * (d + 3)) % 4099) * 0.25f - float(d);
+    for (int held = 0; held < 2; ++held) {
+        auto eng = make_engine(EngineKind::Threaded, 2, nullptr);
+        std::vector<Tensor> input, buf, out;
+        std::vector<std::vector<Tensor>> chunks(2);
+        for (int d = 0; d < 2; ++d) {
+            Device& dev = *devs[size_t(d)];
+            input.push_back(make_tensor(*eng, dev, {count}));
+            buf.push_back(make_tensor(*eng, dev, {count}));
+            out.push_back(make_tensor(*eng, dev, {count}));
+            dev.upload(input.back().f(), host[size_t(d)].data(), count * 4);
+            std::vector<float> stale(static_cast<size_t>(count), -7.0f);
+            dev.upload(buf.back().f(), stale.data(), count * 4);
+            dev.upload(out.back().f(), stale.data(), count * 4);
+            dev.synchronize();
+            const int64_t first = (count + 1) / 2;
+            chunks[size_t(d)] = {buf.back().view(0, {first}, eng->new_var()),
+                                 buf.back().view(first, {count - first}, eng->new_var())};
+        }
+        CudaGpuSpan gate({devs[size_t(held)].get()});
+        gate.hold();
+        for (int d = 0; d < 2; ++d) { // the inputs, written on each device's stream
+            OpDesc op;
+            op.device = d;
+            op.name = "inputs";
+            op.writes = {chunks[size_t(d)][0].var, chunks[size_t(d)][1].var};
+            Tensor src = input[size_t(d)], dst = buf[size_t(d)];
+            op.fn = [src, dst, count] { dst.device().copy_from(dst.f(), dst.device(), src.f(), count * 4); };
+            eng->push(std::move(op));
+        }
+        AllreduceContext ctx;
+        ctx.engine = eng.get();
+        ctx.fused_exchange = 1;
+        push_allreduce(AllreduceKind::Ring, ctx, chunks);
+        for (int d = 0; d < 2; ++d) { // later work on each stream reads the whole buffer
+            OpDesc op;
+            op.device = d;
+            op.name = "later";
+            op.reads = {chunks[size_t(d)][0].var, chunks[size_t(d)][1].var};
+            Tensor src = buf[size_t(d)], dst = out[size_t(d)];
+            op.fn = [src, dst, count] { dst.device().copy_from(dst.f(), dst.device(), src.f(), count * 4); };
+            eng->push(std::move(op));
+        }
+        eng->wait_all();
+        const double us = gate.release_us();
+        std::printf("  device %d held: the GPU took %.1f us once released\n", held, us);
+        PT_VERIFY2(us >= 0, "the gate gave up: something waited for the held stream");
+        for (int d = 0; d < 2; ++d) {
+            std::vector<float> got(static_cast<size_t>(count)), later(static_cast<size_t>(count));
+            devs[size_t(d)]->download(got.data(), buf[size_t(d)].f(), count * 4);
+            devs[size_t(d)]->download(later.data(), out[size_t(d)].f(), count * 4);
+            size_t wrong = 0, wrong_later = 0;
+            for (int64_t i = 0; i < count; ++i) {
+                const float want = host[0][size_t(i)] + host[1][size_t(i)];
+                wrong += std::memcmp(&got[size_t(i)], &want, 4) != 0;
+                wrong_later += std::memcmp(&later[size_t(i)], &want, 4) != 0;
+            }
+            PT_VERIFY2(wrong == 0, "device " + std::to_string(d) + ": " + std::to_string(wrong) + " sums wrong");
+            PT_VERIFY2(wrong_later == 0, "device " + std::to_string(d) + "'s later copy: " + std::to_string(wrong_later)
+                                             + " values not the sum (it ran before the exchange wrote them)");
+        }
+    }
+}
+#endif
 
 PT_TEST(step_events_time_the_transfers)
 {

@@ -2,6 +2,8 @@
 // of the simulated devices' table against the reference, allreduce, training runs), and
 // what it says where CUDA is absent. Plain C++ (tests/support/plain_test.h): runs without Qt.
 #include "support/plain_test.h"
+#include "support/pushed_allreduce.h"
+#include "support/scoped_env.h"
 
 #include "device/device_factory.h"
 #include "verify/verify.h"
@@ -84,6 +86,39 @@ PT_TEST(training_comparison_fails_a_run_that_does_not_learn_or_differs)
     PT_VERIFY(!diff.ok);
     PT_VERIFY2(diff.note.find("changed differently") != std::string::npos, diff.note);
     PT_VERIFY2(diff.note.find("losses") == std::string::npos, diff.note); // the losses alone would pass
+}
+
+// The fused exchange of a ring of two (GPULAB_CUDA_FUSED_EXCHANGE=1) needs CUDA devices that
+// read each other's memory: on simulated devices, switched on either way, the ring pushes its
+// usual four ops by their usual names and records its four step events, as with it off.
+PT_TEST(the_fused_exchange_leaves_a_ring_of_simulated_devices_as_it_was)
+{
+    auto devs = make_devices(DeviceKind::CpuSim, 2, kDefaultMemoryBudget, 1, nullptr);
+    const std::vector<Device*> two = {devs[0].get(), devs[1].get()};
+    const std::vector<std::string> ops = {"reduce-scatter 0: 0->1", "reduce-scatter 0: 1->0", "all-gather 1: 0->1",
+                                          "all-gather 1: 1->0"};
+    const std::vector<std::string> steps = {"0/2 reduce-scatter 0->1 chunk 0", "0/2 reduce-scatter 1->0 chunk 1",
+                                            "1/2 all-gather 0->1 chunk 1", "1/2 all-gather 1->0 chunk 0"};
+    const PushedAllreduce off = pushed_allreduce(two, AllreduceKind::Ring, EngineKind::Sync, 0, 1001);
+    PT_VERIFY(off.ops == ops);
+    PT_VERIFY(off.steps == steps);
+    for (int setting : {-1, 1}) {
+        ScopedEnv env("GPULAB_CUDA_FUSED_EXCHANGE", "1");
+        for (EngineKind e : {EngineKind::Sync, EngineKind::Threaded}) {
+            const PushedAllreduce on = pushed_allreduce(two, AllreduceKind::Ring, e, setting, 1001);
+            std::string names;
+            for (const auto& o : on.ops)
+                names += o + "; ";
+            PT_VERIFY2(on.ops == ops, names);
+            if (e == EngineKind::Sync) // the threaded engine's workers record in their own order
+                PT_VERIFY(on.steps == steps);
+            PT_COMPARE(on.steps.size(), steps.size());
+            PT_VERIFY(on.sums == off.sums);
+        }
+    }
+    for (size_t i = 0; i < off.sums[0].size(); ++i)
+        PT_COMPARE(off.sums[0][i], float(3 + 2 * (i % 1000)));
+    PT_VERIFY(off.sums[1] == off.sums[0]);
 }
 
 PT_TEST(nccl_is_refused_off_cuda)

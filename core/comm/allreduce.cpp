@@ -3,7 +3,8 @@
 // Between CUDA devices whose memory the receiver can read (logical devices on one GPU, or
 // GPUs with peer access) a transfer is one kernel instead, which reads the sender's chunk
 // where it lies and adds it in place (or copies it): no receive buffer and one pass over
-// memory fewer. GPULAB_CUDA_FUSED_REDUCE=0 goes back to copy + add.
+// memory fewer. GPULAB_CUDA_FUSED_REDUCE=0 goes back to copy + add. GPULAB_CUDA_FUSED_EXCHANGE=1
+// (off by default) makes a ring of two such devices one kernel per device (push_exchange).
 #include "comm/allreduce.h"
 
 #include "comm/link.h"
@@ -89,6 +90,25 @@ NoDirectReader* direct_reader(Device&, const Device&)
 }
 #endif
 
+// The step event of one transfer, src -> dst, from from_us to to_us.
+void record_step(EventStream* trace, double from_us, double to_us, int epoch, int batch, const AllreduceStepInfo& info,
+                 int src_dev, int dst_dev, int chunk, int64_t bytes, LinkClock* link)
+{
+    trace->record(Event{.t_us = from_us,
+                        .data = ev::AllreduceStep{.t_end_us = to_us,
+                                                  .epoch = epoch,
+                                                  .batch = batch,
+                                                  .step = info.step,
+                                                  .steps = info.steps,
+                                                  .src = src_dev,
+                                                  .dst = dst_dev,
+                                                  .chunk = chunk,
+                                                  .bytes = bytes,
+                                                  .phase = info.phase,
+                                                  .modelled = link != nullptr,
+                                                  .charged_bytes = link ? link->charged_bytes(bytes) : 0}});
+}
+
 // One transfer, run on dst's device: dst (+)= src. reads/writes are the vars that order
 // it (the chunk's own var, or every chunk var for a whole-buffer transfer).
 void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, int src_dev,
@@ -132,19 +152,7 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
             }
         };
         auto record = [&](double from_us, double to_us) {
-            trace->record(Event{.t_us = from_us,
-                                .data = ev::AllreduceStep{.t_end_us = to_us,
-                                                          .epoch = epoch,
-                                                          .batch = batch,
-                                                          .step = info.step,
-                                                          .steps = info.steps,
-                                                          .src = src_dev,
-                                                          .dst = dst_dev,
-                                                          .chunk = chunk,
-                                                          .bytes = count * 4,
-                                                          .phase = info.phase,
-                                                          .modelled = link != nullptr,
-                                                          .charged_bytes = link ? link->charged_bytes(count * 4) : 0}});
+            record_step(trace, from_us, to_us, epoch, batch, info, src_dev, dst_dev, chunk, count * 4, link);
         };
         if (link) {
             // The transfer holds the link from when both its sides are free; the copy happens
@@ -176,6 +184,65 @@ void push_transfer(const AllreduceContext& ctx, const AllreduceStepInfo& info, i
     };
     e.push(std::move(op));
 }
+
+// The fused exchange of a ring of two (push_allreduce's header says when it applies).
+#ifdef GPULAB_HAVE_CUDA
+bool fused_exchange_applies(const AllreduceContext& ctx, const std::vector<std::vector<Tensor>>& bufs)
+{
+    bool on = ctx.fused_exchange == 1;
+    if (ctx.fused_exchange < 0) {
+        const char* v = std::getenv("GPULAB_CUDA_FUSED_EXCHANGE");
+        on = v && std::string(v) == "1";
+    }
+    if (!on || bufs.size() != 2 || (ctx.link && !ctx.link->model().none()))
+        return false;
+    Device& a = bufs[0].front().device();
+    Device& b = bufs[1].front().device();
+    auto* ca = dynamic_cast<CudaDevice*>(&a);
+    auto* cb = dynamic_cast<CudaDevice*>(&b);
+    return &a != &b && ca && cb && ca->can_read_directly(b) && cb->can_read_directly(a);
+}
+
+// Chunk `chunk` of the ring's reduce-scatter step, sent by src_dev and received by dst_dev,
+// and of its all-gather step, sent back: one kernel on dst's device writes the sum into both
+// buffers. Both steps' events carry that kernel's span.
+void push_exchange(const AllreduceContext& ctx, int steps, int src_dev, int dst_dev, int chunk, const Tensor& theirs,
+                   const Tensor& mine)
+{
+    Device& dd = mine.device();
+    auto* cuda = dynamic_cast<CudaDevice*>(&dd);
+    OpDesc op;
+    op.device = dd.index();
+    op.name = "reduce-scatter 0 + all-gather 1: " + std::to_string(src_dev) + "->" + std::to_string(dst_dev) + "->"
+              + std::to_string(src_dev);
+    op.writes = {mine.var, theirs.var};
+    EventStream* trace = ctx.trace;
+    const int epoch = ctx.epoch, batch = ctx.batch;
+    op.fn = [=, &dd] {
+        const int64_t count = mine.numel();
+        auto work = [&] { cuda->exchange_sum(mine.f(), theirs.device(), theirs.f(), count); };
+        if (!trace) {
+            work();
+            return;
+        }
+        const double t0 = trace->now_us();
+        const double busy = dd.run_timed(work);
+        const double t1 = trace->now_us();
+        const double from = std::max(t0, t1 - busy);
+        record_step(trace, from, t1, epoch, batch, AllreduceStepInfo{0, steps, "reduce-scatter"}, src_dev, dst_dev,
+                    chunk, count * 4, nullptr);
+        record_step(trace, from, t1, epoch, batch, AllreduceStepInfo{1, steps, "all-gather"}, dst_dev, src_dev, chunk,
+                    count * 4, nullptr);
+    };
+    ctx.engine->push(std::move(op));
+}
+#else
+bool fused_exchange_applies(const AllreduceContext&, const std::vector<std::vector<Tensor>>&)
+{
+    return false;
+}
+void push_exchange(const AllreduceContext&, int, int, int, int, const Tensor&, const Tensor&) {}
+#endif
 
 // Device d's whole gradient as one tensor, and every chunk var that covers it.
 Tensor whole(const std::vector<Tensor>& chunks, std::vector<Var>& vars)
@@ -218,6 +285,13 @@ bool push_ring(const AllreduceContext& ctx, const std::vector<std::vector<Tensor
         if (static_cast<int>(b.size()) != n)
             throw std::invalid_argument("ring allreduce needs one chunk per device");
     const int steps = allreduce_steps(AllreduceKind::Ring, n);
+    if (fused_exchange_applies(ctx, bufs)) { // n == 2: chunk i goes from device i to the other
+        if (ctx.before_step && !ctx.before_step(AllreduceStepInfo{0, steps, "reduce-scatter"}))
+            return false;
+        for (int i = 0; i < n; ++i)
+            push_exchange(ctx, steps, i, 1 - i, i, bufs[i][i], bufs[1 - i][i]);
+        return true;
+    }
     for (int k = 0; k < n - 1; ++k) {
         AllreduceStepInfo info{k, steps, "reduce-scatter"};
         if (ctx.before_step && !ctx.before_step(info))

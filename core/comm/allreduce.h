@@ -43,11 +43,23 @@ struct AllreduceContext {
     // Called on the front end before each step is pushed; false stops the allreduce
     // (the caller is cancelling). May block (the GUI's step mode).
     std::function<bool(const AllreduceStepInfo&)> before_step;
+    // The fused exchange of a ring of two (see push_allreduce): -1 follows the switch
+    // GPULAB_CUDA_FUSED_EXCHANGE=1 (off by default), read when the ring is pushed; 0 off; 1 on.
+    int fused_exchange = -1;
 };
 
 // bufs[d] = device d's gradient, split into chunks (views with their own vars). For ring,
 // every buffer must have exactly bufs.size() chunks; naive uses every chunk var at once.
 // Pushes the ops; returns false when before_step asked to stop.
+// The fused exchange (on as fused_exchange says): a ring of two CUDA devices that can each
+// read the other's memory (logical devices on one GPU, or GPUs with peer access), without a
+// link model, takes one op per device instead of two: in the reduce-scatter step each device's
+// kernel writes its chunk's sum into both devices' buffers (a = b = a + b), so the all-gather
+// step has nothing left to move. The step events stay those of the ring: the reduce-scatter
+// step's and the all-gather step's, each transfer as src -> dst, both with the one kernel's
+// span (the all-gather's data moved in that kernel); before_step is asked for the first step
+// only, and the op is named for both steps.
+
 bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
                     const std::vector<std::vector<Tensor>>& bufs);
 

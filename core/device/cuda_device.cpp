@@ -9,6 +9,7 @@
 #include "kernels/cuda_elementwise.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -509,23 +510,46 @@ void CudaDevice::reduce_from(float* dst, const Device& from, const float* src, i
         cuda::add_or_copy(m_stream, count, src, dst, accumulate);
         return;
     }
+    between_source_work(*source, [&] { cuda::add_or_copy(m_stream, count, src, dst, accumulate); });
+}
+
+void CudaDevice::exchange_sum(float* mine, const Device& peer, float* theirs, int64_t count)
+{
+    if (count <= 0)
+        return;
+    const auto* source = dynamic_cast<const CudaDevice*>(&peer);
+    if (!source || !can_read_directly(peer))
+        throw std::invalid_argument("exchange_sum: " + name() + " cannot reach " + peer.name()
+                                    + "'s memory directly (not a CUDA device on this GPU or a peer GPU)");
+    activate();
+    if (source == this) {
+        cuda::exchange_sum(m_stream, count, mine, theirs);
+        return;
+    }
+    // As reduce_from: after the work that produced theirs, and before the peer's later work
+    // (which reads the sum written into theirs, writes theirs, or takes a new buffer in its place).
+    between_source_work(*source, [&] { cuda::exchange_sum(m_stream, count, mine, theirs); });
+}
+
+void CudaDevice::between_source_work(const CudaDevice& source, const std::function<void()>& launch)
+{
     // Ordered as copy_from: after the work that produced src, and before later work on the
     // source's stream (a write to src, or a new buffer in src's place).
     {
-        ScopedGpu on(source->m_gpu);
+        ScopedGpu on(source.m_gpu);
         ScopedEvent ready;
-        GPULAB_CUDA_CHECK(cudaEventRecord(ready.get(), source->m_stream));
+        GPULAB_CUDA_CHECK(cudaEventRecord(ready.get(), source.m_stream));
         activate();
         GPULAB_CUDA_CHECK(cudaStreamWaitEvent(m_stream, ready.get(), 0));
     }
     if (t_span.device == this) // a run_timed span starts once the inputs are ready
         GPULAB_CUDA_CHECK(cudaEventRecord(t_span.start, m_stream));
-    cuda::add_or_copy(m_stream, count, src, dst, accumulate);
+    launch();
     ScopedEvent done;
     GPULAB_CUDA_CHECK(cudaEventRecord(done.get(), m_stream));
     {
-        ScopedGpu on(source->m_gpu);
-        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(source->m_stream, done.get(), 0));
+        ScopedGpu on(source.m_gpu);
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(source.m_stream, done.get(), 0));
     }
 }
 
@@ -802,6 +826,97 @@ void CudaDevice::set_nccl_comms(std::shared_ptr<NcclComms> comms)
 {
     std::lock_guard lock(m_nccl_mutex);
     m_nccl = std::move(comms);
+}
+
+// ---- the GPU time of work on several streams ------------------------------------------------
+
+CudaGpuSpan::CudaGpuSpan(const std::vector<Device*>& devices)
+{
+    for (Device* d : devices) {
+        auto* cuda = dynamic_cast<CudaDevice*>(d);
+        if (!cuda)
+            throw std::invalid_argument("CudaGpuSpan: " + (d ? d->name() : std::string("(none)")) + " is not a CUDA device");
+        if (!m_devices.empty() && cuda->gpu() != m_devices.front()->gpu())
+            throw std::invalid_argument("CudaGpuSpan: " + m_devices.front()->name() + " and " + cuda->name()
+                                        + " are on different GPUs (their events cannot be compared)");
+        m_devices.push_back(cuda);
+    }
+    if (m_devices.empty())
+        throw std::invalid_argument("CudaGpuSpan: no device");
+    ScopedGpu on(m_devices.front()->gpu());
+    {
+        std::lock_guard lock(cuda_global_mutex());
+        GPULAB_CUDA_CHECK(cudaHostAlloc(reinterpret_cast<void**>(&m_flags), 2 * sizeof(int),
+                                        cudaHostAllocMapped | cudaHostAllocPortable));
+    }
+    m_flags[0] = 1;
+    m_flags[1] = 0;
+    GPULAB_CUDA_CHECK(cudaHostGetDevicePointer(reinterpret_cast<void**>(&m_flags_dev), m_flags, 0));
+    GPULAB_CUDA_CHECK(cudaEventCreate(&m_start));
+    m_end.resize(m_devices.size(), nullptr);
+    for (auto& e : m_end)
+        GPULAB_CUDA_CHECK(cudaEventCreate(&e));
+}
+
+CudaGpuSpan::~CudaGpuSpan()
+{
+    if (m_flags) {
+        reinterpret_cast<volatile int*>(m_flags)[0] = 1; // a gate still held ends now
+        for (CudaDevice* d : m_devices) {
+            (void)cudaSetDevice(d->gpu());
+            (void)cudaStreamSynchronize(d->stream());
+        }
+    }
+    for (cudaEvent_t e : m_end)
+        if (e)
+            (void)cudaEventDestroy(e);
+    if (m_start)
+        (void)cudaEventDestroy(m_start);
+    if (m_flags) {
+        std::lock_guard lock(cuda_global_mutex());
+        (void)cudaFreeHost(m_flags);
+    }
+    (void)cudaGetLastError();
+}
+
+void CudaGpuSpan::hold()
+{
+    if (m_held)
+        throw std::logic_error("CudaGpuSpan::hold: already held");
+    volatile int* flags = m_flags;
+    flags[0] = 0;
+    flags[1] = -1;
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    CudaDevice& first = *m_devices.front();
+    first.activate();
+    cuda::gate(first.stream(), m_flags_dev, m_flags_dev + 1, uint64_t(2'000'000'000));
+    GPULAB_CUDA_CHECK(cudaEventRecord(m_start, first.stream()));
+    for (size_t i = 1; i < m_devices.size(); ++i)
+        GPULAB_CUDA_CHECK(cudaStreamWaitEvent(m_devices[i]->stream(), m_start, 0));
+    m_held = true;
+}
+
+double CudaGpuSpan::release_us()
+{
+    if (!m_held)
+        throw std::logic_error("CudaGpuSpan::release_us: not held");
+    m_held = false;
+    m_devices.front()->activate();
+    for (size_t i = 0; i < m_devices.size(); ++i)
+        GPULAB_CUDA_CHECK(cudaEventRecord(m_end[i], m_devices[i]->stream()));
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    reinterpret_cast<volatile int*>(m_flags)[0] = 1;
+    for (CudaDevice* d : m_devices)
+        d->synchronize();
+    if (reinterpret_cast<volatile int*>(m_flags)[1] != 0)
+        return -1; // the gate gave up before it was opened
+    float worst = 0;
+    for (cudaEvent_t e : m_end) {
+        float ms = 0;
+        GPULAB_CUDA_CHECK(cudaEventElapsedTime(&ms, m_start, e));
+        worst = std::max(worst, ms);
+    }
+    return double(worst) * 1000.0;
 }
 
 } // namespace gpulab

@@ -84,6 +84,12 @@ public:
     // Whether this device's kernels can read from's memory: from is a CUDA device on this
     // GPU, or on a GPU this one has peer access to.
     bool can_read_directly(const Device& from) const;
+    // mine = theirs = mine + theirs, count floats, mine on this device, theirs on `peer`: one
+    // kernel of ours on this device's stream reads both and writes the sum into both, ordered
+    // against peer's stream as reduce_from is (after the work that produced theirs; the
+    // peer's later work waits for the write). The allreduce's fused exchange for a ring of
+    // two. Needs can_read_directly(peer); std::invalid_argument otherwise.
+    void exchange_sum(float* mine, const Device& peer, float* theirs, int64_t count);
     // Waits for the stream; reports a pending CudaAsyncError (std::out_of_range).
     void synchronize() override;
     // The copy lands in a pinned block of ours; `then` runs when a later download_then
@@ -107,6 +113,9 @@ public:
     void set_nccl_comms(std::shared_ptr<NcclComms> comms);
 
 protected:
+    // Queues launch() on this device's stream between source's earlier work and its later
+    // work (events both ways; no host wait); a run_timed span starts after the first wait.
+    void between_source_work(const CudaDevice& source, const std::function<void()>& launch);
     void* raw_allocate(int64_t bytes) override;
     void raw_release(void* ptr, int64_t bytes) override;
 
@@ -156,6 +165,35 @@ private:
 
     mutable std::mutex m_nccl_mutex;
     std::shared_ptr<NcclComms> m_nccl;
+};
+
+// ---- the GPU time of work on several streams, without the host's time to queue it ----------
+// For the benchmark. hold() parks the streams of the given devices (all on one GPU) behind a
+// gate: a one-thread kernel on the first device's stream waits for a flag in pinned host
+// memory (for 2 s at most) and the other streams wait for it. The caller then queues its work,
+// and waits until it is queued, not done (no host wait on these streams meanwhile: it would
+// last until the gate gives up). release_us() opens the gate, waits for every stream and
+// returns the microseconds from the gate's opening to the end of the last stream's work: the
+// time the GPU took with everything already queued. It returns a negative value when the gate
+// gave up before it was opened (then the time would include that wait).
+class CudaGpuSpan {
+public:
+    // std::invalid_argument when the devices are not all CUDA devices on one GPU.
+    explicit CudaGpuSpan(const std::vector<Device*>& devices);
+    ~CudaGpuSpan();
+    CudaGpuSpan(const CudaGpuSpan&) = delete;
+    CudaGpuSpan& operator=(const CudaGpuSpan&) = delete;
+
+    void hold();
+    double release_us();
+
+private:
+    std::vector<CudaDevice*> m_devices;
+    int* m_flags = nullptr; // pinned, mapped: [0] open, [1] timed out (-1 until the gate ends)
+    int* m_flags_dev = nullptr;
+    cudaEvent_t m_start = nullptr;
+    std::vector<cudaEvent_t> m_end;
+    bool m_held = false;
 };
 
 } // namespace gpulab

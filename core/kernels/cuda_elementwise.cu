@@ -276,6 +276,51 @@ __global__ void add_or_copy_kernel(int64_t count, const float* a, float* y, bool
         y[i] = accumulate ? y[i] + a[i] : a[i];
 }
 
+// a = b = a + b: 4 floats at a time (both pointers 16-byte aligned), then the tail. The sum
+// is a + b in float, the add kernels' y + a: the same bits in both places.
+__global__ void exchange_sum4_kernel(int64_t quads, float4* a, float4* b)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < quads; i += int64_t(gridDim.x) * blockDim.x) {
+        float4 o = a[i];
+        const float4 v = b[i];
+        o.x += v.x;
+        o.y += v.y;
+        o.z += v.z;
+        o.w += v.w;
+        a[i] = o;
+        b[i] = o;
+    }
+}
+
+__global__ void exchange_sum_kernel(int64_t count, float* a, float* b)
+{
+    for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < count; i += int64_t(gridDim.x) * blockDim.x) {
+        const float v = a[i] + b[i];
+        a[i] = v;
+        b[i] = v;
+    }
+}
+
+// One thread waits until *open is non-zero or max_ns have passed (the GPU's global timer);
+// then *timed_out says which.
+__global__ void gate_kernel(const volatile int* open, int* timed_out, unsigned long long max_ns)
+{
+    unsigned long long t0, t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+    for (;;) {
+        if (*open != 0) {
+            *timed_out = 0;
+            return;
+        }
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+        if (t - t0 > max_ns) {
+            *timed_out = 1;
+            return;
+        }
+        __nanosleep(1000);
+    }
+}
+
 // ---- launch helpers -----------------------------------------------------------------------
 
 int blocks_for(int64_t count)
@@ -434,6 +479,31 @@ void add_or_copy(cudaStream_t s, int64_t count, const float* a, float* y, bool a
         add_or_copy_kernel<<<blocks_for(rest), kThreads, 0, s>>>(rest, a + done, y + done, accumulate);
         GPULAB_CUDA_CHECK(cudaGetLastError());
     }
+}
+
+void exchange_sum(cudaStream_t s, int64_t count, float* a, float* b)
+{
+    if (count <= 0)
+        return;
+    const bool aligned = (reinterpret_cast<uintptr_t>(a) % 16 == 0) && (reinterpret_cast<uintptr_t>(b) % 16 == 0);
+    const int64_t quads = aligned ? count / 4 : 0;
+    if (quads > 0) {
+        const int blocks = int(std::min<int64_t>((quads + kThreads - 1) / kThreads, 8192));
+        exchange_sum4_kernel<<<blocks, kThreads, 0, s>>>(quads, reinterpret_cast<float4*>(a),
+                                                         reinterpret_cast<float4*>(b));
+        GPULAB_CUDA_CHECK(cudaGetLastError());
+    }
+    const int64_t done = quads * 4, rest = count - done;
+    if (rest > 0) {
+        exchange_sum_kernel<<<blocks_for(rest), kThreads, 0, s>>>(rest, a + done, b + done);
+        GPULAB_CUDA_CHECK(cudaGetLastError());
+    }
+}
+
+void gate(cudaStream_t s, const int* open, int* timed_out, uint64_t max_ns)
+{
+    gate_kernel<<<1, 1, 0, s>>>(open, timed_out, static_cast<unsigned long long>(max_ns));
+    GPULAB_CUDA_CHECK(cudaGetLastError());
 }
 
 void softmax_xent(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,

@@ -58,6 +58,14 @@ void relu_forward(cudaStream_t s, int64_t count, const float* x, float* y);
 // enabled, or belong to another logical device of this GPU. 16-byte vector loads where
 // both pointers allow. The allreduce's fused step: the peer's chunk is read in place.
 void add_or_copy(cudaStream_t s, int64_t count, const float* a, float* y, bool accumulate);
+// a = b = a + b, elementwise: both hold the sum afterwards (b may live on another GPU with
+// peer access enabled, or belong to another logical device of this GPU). 16-byte vector
+// accesses where both pointers allow. The allreduce's fused exchange for a ring of two.
+void exchange_sum(cudaStream_t s, int64_t count, float* a, float* b);
+// Holds the stream: one thread waits until *open (pinned host memory the GPU can read) is
+// non-zero, or max_ns nanoseconds have passed; then sets *timed_out (device-readable memory)
+// to 0 or 1. For the benchmark's GPU times (CudaGpuSpan).
+void gate(cudaStream_t s, const int* open, int* timed_out, uint64_t max_ns);
 // As Kernels::count_correct (ties go to the first maximum).
 void count_correct(cudaStream_t s, int n, int classes, const float* logits, const int32_t* labels,
                    float* correct);

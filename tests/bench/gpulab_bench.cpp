@@ -25,6 +25,9 @@
 #include "model/lenet.h"
 #include "trace/event_stream.h"
 #include "train/trainer.h"
+#ifdef GPULAB_HAVE_CUDA
+#include "device/cuda_device.h"
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -34,6 +37,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -226,6 +230,65 @@ bool backend_is_cuda(int argc, char** argv)
     return std::string(arg(argc, argv, "--backend", "cpu")) == "cuda";
 }
 
+// The GPU's own time of a row's work on CUDA devices that share one GPU (CudaGpuSpan: the
+// streams are held until every op is queued, then timed from their release to the end of
+// the last one's work), or null where that cannot be measured, and why.
+struct GpuTimer {
+#ifdef GPULAB_HAVE_CUDA
+    std::unique_ptr<CudaGpuSpan> span;
+#endif
+    std::string why_not;
+    bool on() const { return why_not.empty(); }
+    void hold()
+    {
+#ifdef GPULAB_HAVE_CUDA
+        span->hold();
+#endif
+    }
+    double release_us()
+    {
+#ifdef GPULAB_HAVE_CUDA
+        return span->release_us();
+#else
+        return -1;
+#endif
+    }
+};
+
+GpuTimer gpu_timer(const std::vector<std::unique_ptr<Device>>& devices)
+{
+    GpuTimer t;
+#ifdef GPULAB_HAVE_CUDA
+    std::vector<Device*> ds;
+    for (const auto& d : devices)
+        ds.push_back(d.get());
+    try {
+        t.span = std::make_unique<CudaGpuSpan>(ds);
+    } catch (const std::invalid_argument& e) {
+        t.why_not = e.what();
+    }
+#else
+    (void)devices;
+    t.why_not = "this build has no CUDA";
+#endif
+    return t;
+}
+
+// Whether a ring of these two devices can take the fused exchange (comm/allreduce.h).
+bool fused_exchange_possible(const std::vector<std::unique_ptr<Device>>& devices)
+{
+#ifdef GPULAB_HAVE_CUDA
+    if (devices.size() != 2)
+        return false;
+    auto* a = dynamic_cast<CudaDevice*>(devices[0].get());
+    auto* b = dynamic_cast<CudaDevice*>(devices[1].get());
+    return a && b && a->can_read_directly(*b) && b->can_read_directly(*a);
+#else
+    (void)devices;
+    return false;
+#endif
+}
+
 int cmd_allreduce(int argc, char** argv)
 {
     const DeviceKind kind = backend_is_cuda(argc, argv) ? DeviceKind::Cuda : DeviceKind::CpuSim;
@@ -257,22 +320,48 @@ int cmd_allreduce(int argc, char** argv)
         std::printf("link %s (alpha %g us, beta %g GB/s per direction): model = ring 2(n-1)a + 2(n-1)/n S/b, "
                     "naive 2(n-1)(a + S/b); ratio = measured / model (>= 1: the model is a lower bound)\n",
                     link.name.c_str(), link.latency_us, link.gb_per_s);
+    // On CUDA devices: the GPU's own time beside the wall time, each row's busbw against the
+    // copy's bandwidth by both, and the bound for devices that share one GPU's memory.
+    const bool cuda = kind == DeviceKind::Cuda;
+    if (cuda)
+        std::printf("gpu us = the GPU's own time (median of %d): every stream held until the row's ops were all "
+                    "queued, then CUDA events from their release to the end of the last stream's work (the wall "
+                    "time adds the host's: waking workers, queueing, waiting); vs copy = busbw / the copy's "
+                    "bandwidth at the same size, by wall time and by GPU time; ring-fx = ring with the fused "
+                    "exchange (GPULAB_CUDA_FUSED_EXCHANGE=1), 2 devices\n"
+                    "bound: when the n devices share one GPU's memory, an allreduce of S bytes reads and writes "
+                    "2nS bytes where the copy moves 2S, so with both at the memory's bandwidth busbw / copy <= "
+                    "2(n-1)/n^2 (0.50 for 2 devices, 0.375 for 4)\n",
+                    reps);
     std::printf("%-8s %3s %10s %12s %12s %12s %8s", "strategy", "n", "bytes", "time us", "algbw GB/s",
                 "busbw GB/s", "check");
     if (!link.none())
         std::printf(" %12s %8s", "model us", "ratio");
+    if (cuda)
+        std::printf(" %10s %10s %10s %7s", "gpu us", "vs copy", "(gpu)", "bound");
     std::printf("\n");
+    std::map<int64_t, std::pair<double, double>> copy_us; // bytes -> the copy's wall and GPU time
     for (const int n : counts) {
         auto devices = make_devices(kind, n, int64_t(4) << 30, 1, nullptr);
         auto engine = make_engine(EngineKind::Threaded, n, nullptr);
         LinkClock clock(link);
+        GpuTimer timer;
+        if (cuda) {
+            timer = gpu_timer(devices);
+            if (!timer.on())
+                std::printf("(no GPU time for %d devices: %s)\n", n, timer.why_not.c_str());
+        }
+        std::vector<const char*> strategies = {"copy", "naive", "ring"};
+        if (cuda && link.none() && fused_exchange_possible(devices))
+            strategies.push_back("ring-fx");
         for (int64_t bytes = min_bytes; bytes <= max_bytes; bytes *= 4) {
             const int64_t count = bytes / 4;
-            for (const char* strategy : {"copy", "naive", "ring"}) {
+            for (const char* strategy : strategies) {
                 const std::string st = strategy;
                 if (st == "copy" && n != counts.front())
                     continue; // the yardstick does not depend on n
-                const int chunks = st == "ring" ? n : 1;
+                const bool ring = st == "ring" || st == "ring-fx";
+                const int chunks = ring ? n : 1;
                 std::vector<std::vector<Tensor>> bufs(static_cast<size_t>(n));
                 for (int d = 0; d < n; ++d) {
                     Tensor t = make_tensor(*engine, *devices[size_t(d)], {count});
@@ -295,12 +384,12 @@ int cmd_allreduce(int argc, char** argv)
                 };
                 std::vector<double> times;
                 bool ok = true;
-                for (int r = 0; r <= reps; ++r) { // the first is a warm-up
-                    fill();
+                auto push_row = [&] {
                     AllreduceContext ctx;
                     ctx.engine = engine.get();
                     ctx.link = link.none() ? nullptr : &clock;
-                    const double t0 = wall_s();
+                    if (st == "ring-fx")
+                        ctx.fused_exchange = 1;
                     if (st == "copy") {
                         const Tensor src = bufs[1 % n].front().view(0, {count}, nullptr);
                         const Tensor dst = bufs[0].front().view(0, {count}, nullptr);
@@ -310,8 +399,13 @@ int cmd_allreduce(int argc, char** argv)
                         op.fn = [src, dst, bytes] { dst.device().copy_from(dst.f(), src.device(), src.f(), bytes); };
                         engine->push(std::move(op));
                     } else {
-                        push_allreduce(st == "ring" ? AllreduceKind::Ring : AllreduceKind::Naive, ctx, bufs);
+                        push_allreduce(ring ? AllreduceKind::Ring : AllreduceKind::Naive, ctx, bufs);
                     }
+                };
+                for (int r = 0; r <= reps; ++r) { // the first is a warm-up
+                    fill();
+                    const double t0 = wall_s();
+                    push_row();
                     engine->wait_all();
                     for (auto& d : devices)
                         d->synchronize();
@@ -327,11 +421,54 @@ int cmd_allreduce(int argc, char** argv)
                         }
                     }
                 }
+                // The GPU's own time: the same work again, queued while the streams are held
+                // (without the link model, which makes the workers wait).
+                double gpu_us = -1;
+                if (cuda && timer.on() && link.none()) {
+                    std::vector<double> gpu;
+                    for (int r = 0; r < reps; ++r) {
+                        fill();
+                        timer.hold();
+                        push_row();
+                        engine->wait_all();
+                        const double us = timer.release_us();
+                        if (us < 0) { // the gate gave up: something waited for the held streams
+                            gpu.clear();
+                            break;
+                        }
+                        gpu.push_back(us);
+                    }
+                    if (!gpu.empty())
+                        gpu_us = median(gpu);
+                }
                 const double t = median(times);
                 const double algbw = double(bytes) / t / 1e9;
                 const double busbw = st == "copy" ? algbw : algbw * 2.0 * (n - 1) / n;
                 std::printf("%-8s %3d %10lld %12.1f %12.2f %12.2f %8s", strategy, st == "copy" ? 2 : n,
                             static_cast<long long>(bytes), t * 1e6, algbw, busbw, st == "copy" ? "-" : ok ? "ok" : "WRONG");
+                if (cuda) {
+                    // busbw / copy = (S/t)(2(n-1)/n) / (S/t_copy)
+                    const double share = st == "copy" ? 1.0 : 2.0 * (n - 1) / n;
+                    if (st == "copy")
+                        copy_us[bytes] = {t * 1e6, gpu_us};
+                    const auto c = copy_us.find(bytes);
+                    auto ratio = [&](double copy, double mine) {
+                        char b[32] = "-";
+                        if (c != copy_us.end() && copy > 0 && mine > 0)
+                            std::snprintf(b, sizeof b, "%.3f", copy / mine * share);
+                        return std::string(b);
+                    };
+                    char g[32] = "-";
+                    if (gpu_us > 0)
+                        std::snprintf(g, sizeof g, "%.1f", gpu_us);
+                    char bound[32] = "-";
+                    if (st != "copy")
+                        std::snprintf(bound, sizeof bound, "%.3f", 2.0 * (n - 1) / (double(n) * n));
+                    std::printf(" %10s %10s %10s %7s", g,
+                                st == "copy" ? "-" : ratio(c == copy_us.end() ? 0 : c->second.first, t * 1e6).c_str(),
+                                st == "copy" ? "-" : ratio(c == copy_us.end() ? 0 : c->second.second, gpu_us).c_str(),
+                                bound);
+                }
                 if (!link.none()) {
                     // the copy yardstick is pushed without the link
                     const double model = st == "ring"    ? ring_allreduce_model_us(link, n, double(bytes))
@@ -485,8 +622,14 @@ int main(int argc, char** argv)
     const std::string cmd = argc > 1 ? argv[1] : "--help";
     if (cmd == "kernels")
         return cmd_kernels(argc - 1, argv + 1);
-    if (cmd == "allreduce")
-        return cmd_allreduce(argc - 1, argv + 1);
+    if (cmd == "allreduce") {
+        try {
+            return cmd_allreduce(argc - 1, argv + 1);
+        } catch (const GpulabError& e) { // e.g. --backend cuda where no GPU is usable
+            std::fprintf(stderr, "gpulab-bench allreduce: %s\n", english(e.error).c_str());
+            return 2;
+        }
+    }
     if (cmd == "memory")
         return cmd_memory(argc - 1, argv + 1);
     if (cmd == "engine")
