@@ -228,6 +228,25 @@ PT_TEST(fused_exchange_orders_later_work_on_both_streams)
 }
 #endif
 
+// Training with the fused exchange (2 devices, ring): as the CPU reference trains, and a
+// bounded run (the front end running ahead, SGD queued right behind the exchange on both
+// streams) as a sync run does.
+PT_TEST(training_with_the_fused_exchange_matches_the_cpu_reference)
+{
+    require_cuda();
+    const FashionMnist data = verify_dataset();
+    ScopedEnv on("GPULAB_CUDA_FUSED_EXCHANGE", "1");
+    require_ok(verify_training("2 devices, ring, GPULAB_CUDA_FUSED_EXCHANGE=1",
+                               verify_train_config(Backend::Cuda, 2, AllreduceKind::Ring),
+                               verify_train_config(Backend::Cpu, 2, AllreduceKind::Ring), data, 1e-5, 1e-3));
+    TrainConfig sync = verify_train_config(Backend::Cuda, 2, AllreduceKind::Ring);
+    TrainConfig bounded = sync;
+    bounded.mode = ExecMode::Bounded;
+    bounded.inflight = 2;
+    require_ok(verify_training("2 devices, ring, bounded = sync, GPULAB_CUDA_FUSED_EXCHANGE=1", bounded, sync, data,
+                               1e-6, 1e-5, 1e-4));
+}
+
 PT_TEST(step_events_time_the_transfers)
 {
     require_cuda();

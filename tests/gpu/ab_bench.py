@@ -6,7 +6,9 @@
 # its ratio to the default, and, given PyTorch's seconds per epoch from the benchmark, to
 # PyTorch and against the targets (<= 0.2 x PyTorch, <= 0.1 s). Fails (exit 1) when a run
 # fails, or when a variant that must compute exactly what the default computes (fused
-# units alone: the same kernels in the same order) prints other losses.
+# units alone: the same kernels in the same order) prints other losses. The fused exchange
+# (GPULAB_CUDA_FUSED_EXCHANGE, a ring of 2 devices) does nothing on this 1-device run: it is
+# cleared here, and timed against the copy by gpulab-bench allreduce (its ring-fx rows).
 import argparse
 import os
 import re
@@ -36,7 +38,8 @@ def say(*a):
 
 def run(cmd, env, timeout):
     full = dict(os.environ)
-    for k in ("GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_GPU_TIMES", "GPULAB_CUDA_ANY_ALGO"):
+    for k in ("GPULAB_CUDA_FUSED_GRAPHS", "GPULAB_CUDA_SPLIT_SUMS", "GPULAB_CUDA_GPU_TIMES", "GPULAB_CUDA_ANY_ALGO",
+              "GPULAB_CUDA_FUSED_EXCHANGE"):
         full.pop(k, None)
     full.update(env)
     try:

@@ -203,6 +203,9 @@ if [ "$HAVE_GPU" = 1 ]; then
     --devices 1
   step "train 4 logical devices, ring, copy + add transfers (12000 images)" env GPULAB_CUDA_FUSED_REDUCE=0 \
     "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 4 --allreduce ring --subset 12000 --test-subset 2000
+  # Off by default: the fused exchange of a ring of two (README, "On NVIDIA GPUs").
+  step "train 2 logical devices, ring, fused exchange (12000 images)" env GPULAB_CUDA_FUSED_EXCHANGE=1 \
+    "$BIN/gpulab-cli" "${TRAIN[@]}" --devices 2 --allreduce ring --subset 12000 --test-subset 2000
   # The paths that are off by default (README, "On NVIDIA GPUs": GPULAB_CUDA_FUSED_GRAPHS,
   # GPULAB_CUDA_SPLIT_SUMS, GPULAB_CUDA_ANY_ALGO): training runs with them on (each must finish; their losses and
   # counts of graphs and fused units are printed), where the GPU's time goes per call with the GPU times
@@ -230,10 +233,16 @@ if [ "$HAVE_GPU" = 1 ]; then
       python3 tests/gpu/ab_bench.py --bin-dir "$BIN" "${BENCH_DATA[@]}" --pairs 3 --pytorch-seconds "${TORCH_S:-0}"
   fi
   if [ -x "$BIN/gpulab-bench" ]; then
-    step "allreduce on one GPU, fused transfers (16 MiB and up)" "$BIN/gpulab-bench" allreduce --backend cuda \
-      --devices 2,4 --min-bytes 16777216
+    # Each row by wall time and by the GPU's own time (streams held until the row is queued),
+    # against the copy both ways; ring-fx is the ring with the fused exchange (2 devices).
+    step "allreduce on one GPU, fused transfers, ring-fx, GPU times (16 MiB and up)" "$BIN/gpulab-bench" allreduce \
+      --backend cuda --devices 2,4 --min-bytes 16777216
+    AR_OUT=$STEP_OUTPUT
     step "allreduce on one GPU, copy + add transfers (16 MiB and up)" env GPULAB_CUDA_FUSED_REDUCE=0 \
       "$BIN/gpulab-bench" allreduce --backend cuda --devices 2,4 --min-bytes 16777216
+    say ""
+    say "---- the allreduce target's rows (64 MiB, 2 logical devices on one GPU; target ring busbw >= 0.70 x copy):"
+    grep -E "^(strategy|copy|ring|ring-fx|naive) +(n|2) +(bytes|67108864) " <<<"$AR_OUT" | tee -a "$LOG"
   fi
   # GPU ranks: NCCL across processes (rank 0's unique id through the rendezvous store,
   # ncclCommInitRank, each minibatch's allreduce across ranks on the GPU). A rank needs a GPU
