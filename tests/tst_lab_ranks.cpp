@@ -30,7 +30,11 @@
 #include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 using namespace gpulab;
 
@@ -52,6 +56,19 @@ bool waitUntil(F f, int timeoutMs)
 bool processGone(qint64 pid)
 {
     return ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
+
+// Whether something accepts a connection at 127.0.0.1:port.
+bool canConnect(int port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
 }
 
 } // namespace
@@ -262,7 +279,9 @@ private slots:
         QVERIFY(w->controller()->rankPids().isEmpty());
     }
 
-    // Stop while the ranks are still joining ends at once too.
+    // Stop while the ranks are still joining ends the job, rank 0's join included: its
+    // rendezvous is closed by the time the run has ended (a join left to give up by itself
+    // would serve it until its timeout), and the user is told the run was stopped.
     void stopWhileJoining()
     {
         setControls(2, 1, 0, 50);
@@ -270,9 +289,20 @@ private slots:
         QVERIFY(start() > 0);
         const QList<qint64> pids = w->controller()->rankPids();
         QCOMPARE(pids.size(), 1);
+        QVERIFY(::kill(static_cast<pid_t>(pids[0]), SIGSTOP) == 0); // rank 1 never joins
+        const QStringList master = w->controller()->rankMaster().split(QLatin1Char(':'));
+        QCOMPARE(master.size(), 2);
+        const int port = master[1].toInt();
+        // rank 0 serves the rendezvous and waits there for rank 1
+        QVERIFY(waitUntil([&] { return canConnect(port); }, 60000));
+        QVERIFY(w->controller()->busy());
         QTest::mouseClick(child<QPushButton>("stopButton"), Qt::LeftButton);
-        QVERIFY(waitForEnd(finished) >= 0);
+        QCOMPARE(waitForEnd(finished), int(RunStatus::Cancelled));
+        QVERIFY2(!canConnect(port), "rank 0's rendezvous still listens: its join was left running");
+        QVERIFY2(w->statusMessage().contains(QStringLiteral("stopped")), qPrintable(w->statusMessage()));
+        qInfo("%s", qPrintable(w->statusMessage()));
         QVERIFY(processGone(pids[0]));
+        QVERIFY(child<QPushButton>("startButton")->isEnabled());
     }
 
     // Closing the window in the middle of a job ends every rank.

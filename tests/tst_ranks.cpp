@@ -21,7 +21,9 @@
 
 #include <csignal>
 #include <cmath>
+#include <atomic>
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <arpa/inet.h>
@@ -467,6 +469,7 @@ private slots:
         const QString name = QTest::currentTestFunction();
         if (name.startsWith("store") || name == "hostPort" || name == "foreignServerIsNotRankZero" ||
             name == "eventStreamsMergeOnRankZero" || name == "streamedRecordingReadsAsTheFile" ||
+            name == "eventStreamsStopWhenAsked" ||
             name.startsWith("gpuRank"))
             return;
         if (!ranks_available())
@@ -679,6 +682,67 @@ private slots:
         QCOMPARE(begins, 1);
         QCOMPARE(ends, 1);
         QVERIFY(log);
+    }
+
+    // Rank 0 waiting for the other ranks' event streams gives up with Stopped once asked,
+    // not at its timeout (RankJoinTimeout).
+    void eventStreamsStopWhenAsked()
+    {
+        struct Stopped : KeysOnlyGroup {
+            using KeysOnlyGroup::KeysOnlyGroup;
+            bool stop_requested() const override { return true; }
+        };
+        Stopped zero(0, 2, "tok", std::make_shared<KeysOnlyGroup::Keys>());
+        EventStream local, job;
+        try {
+            RankEvents relay(zero, local, job, 1, RecordingHeader{});
+            QFAIL("rank 0's event streams connected without rank 1");
+        } catch (const GpulabError& e) {
+            QCOMPARE(error_code_name(e.error.code), error_code_name(ErrorCode::Stopped));
+        }
+    }
+
+    // A join waiting for the other ranks gives up with Stopped once asked (the lab's Stop),
+    // long before its timeout: at rank 0's TCP rendezvous and at a folder's.
+    void joinStopsWhenAsked_data()
+    {
+        QTest::addColumn<bool>("file");
+        QTest::newRow("tcp") << false;
+        QTest::newRow("file") << true;
+    }
+    void joinStopsWhenAsked()
+    {
+        QFETCH(bool, file);
+        QTemporaryDir dir;
+        RankOptions o;
+        o.world = 2;
+        o.rank = 0;
+        o.master = "127.0.0.1:" + std::to_string(freePort());
+        o.token = "tok";
+        o.timeout = 120s; // far beyond what this test waits for the stop
+        if (file)
+            o.rendezvous = "file:" + dir.path().toStdString();
+        std::atomic<bool> stop{false}, asked{false};
+        o.stop_requested = [&] {
+            asked = true;
+            return stop.load();
+        };
+        std::promise<ErrorCode> outcome;
+        std::future<ErrorCode> ended = outcome.get_future();
+        std::thread t([&] {
+            try {
+                join_ranks(o, "settings");
+                outcome.set_value(ErrorCode::None);
+            } catch (const GpulabError& e) {
+                outcome.set_value(e.error.code);
+            }
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(asked.load(), 60000); // it waits for rank 1, asking
+        stop = true;
+        const bool stopped = ended.wait_for(60s) == std::future_status::ready;
+        t.join(); // at its timeout at the latest
+        QVERIFY2(stopped, "the join went on waiting after it was asked to stop");
+        QCOMPARE(error_code_name(ended.get()), error_code_name(ErrorCode::Stopped));
     }
 
     // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'

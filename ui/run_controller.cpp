@@ -22,6 +22,8 @@
 #include <QStandardPaths>
 #include <QTimer>
 
+#include <atomic>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
@@ -43,10 +45,16 @@ constexpr int kTailLines = 6;
 // What the run's thread of a job shares with the controller (under mutex).
 struct RunController::Job {
     std::mutex mutex;
-    RunController* owner = nullptr;  // null once the controller has let the thread go
+    RunController* owner = nullptr;  // null once the controller is going away
     Trainer* trainer = nullptr;      // while rank 0's trainer runs
     bool cancel = false;             // Stop came
     bool joined = false;             // every rank joined and streams its events
+    // Set before the ranks have joined (Stop, or a rank that ended): the join gives up within
+    // a tenth of a second (RankOptions::stop_requested) and the run ends as `stopStatus`
+    // with `stopError`.
+    std::atomic<bool> stopJoin{false};
+    RunStatus stopStatus = RunStatus::Cancelled;
+    Error stopError;
     std::vector<std::string> names;  // every rank's devices, once rank 0's are made
     RunResult result;                // when the thread has ended
 };
@@ -65,27 +73,23 @@ RunController::RunController(QObject* parent) : QObject(parent) {}
 RunController::~RunController()
 {
     if (m_job) {
-        // every other rank ends now; rank 0's thread is joined, or let go when it is still
-        // waiting for the ranks to join (it gives up by itself at the timeout)
+        // every other rank ends now; rank 0's thread stops its join, or its run, and is joined
         m_stopping = true;
         for (auto& rp : m_ranks)
             rp->proc->disconnect(this); // nothing reaches the window from here on
-        bool letGo = false;
         {
             std::lock_guard lock(m_job->mutex);
+            m_job->owner = nullptr;
             m_job->cancel = true;
+            m_job->stopError = Error(ErrorCode::Stopped);
+            m_job->stopJoin = true;
             if (m_job->trainer)
                 m_job->trainer->cancel();
-            letGo = !m_job->joined;
-            if (letGo)
-                m_job->owner = nullptr;
         }
         endRanks(true);
         for (auto& rp : m_ranks)
             if (rp->proc->state() != QProcess::NotRunning)
                 rp->proc->waitForFinished(2000);
-        if (letGo && m_thread.joinable())
-            m_thread.detach();
     }
     if (m_trainer)
         m_trainer->cancel();
@@ -226,6 +230,7 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
     o.master = "127.0.0.1:" + std::to_string(free_loopback_port());
     o.token = random_token();
     o.timeout = std::chrono::seconds(kRankTimeoutS);
+    m_rankMaster = QString::fromStdString(o.master);
     // ranks 1..N-1: gpulab-cli train with every setting of the table that it takes
     QStringList args = {QStringLiteral("train"), QStringLiteral("--world"), QString::number(world),
                         QStringLiteral("--master"), QString::fromStdString(o.master), QStringLiteral("--token"),
@@ -261,6 +266,7 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
     auto job = std::make_shared<Job>();
     job->owner = this;
     m_job = job;
+    o.stop_requested = [job] { return job->stopJoin.load(); };
     {
         std::lock_guard lock(m_namesMutex);
         m_deviceNames.clear();
@@ -278,6 +284,13 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
             r.error = e;
             r.message = english(e);
         };
+        // Stop, or a rank that ended, before the ranks had joined: the run ends as the
+        // controller said (under job->mutex)
+        auto stopped = [&r, &job] {
+            r.status = job->stopStatus;
+            r.error = job->stopError;
+            r.message = english(job->stopError);
+        };
         std::unique_ptr<RankGroup> group;
         std::unique_ptr<RankEvents> relay;
         try {
@@ -286,16 +299,28 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
                                                  RecordingHeader::for_run(cfg, "gpulab", {}));
         } catch (const GpulabError& e) {
             failed(e.error);
+            {
+                // Stopped, or what the stop caused (the other ranks were killed meanwhile)
+                std::lock_guard lock(job->mutex);
+                if (job->stopJoin)
+                    stopped();
+            }
             if (group)
-                group->report_failure(english(e.error));
+                group->report_failure(r.message);
         }
-        bool letGo = false;
+        bool stopNow = false; // asked to stop the moment the ranks had joined
         {
             std::lock_guard lock(job->mutex);
-            job->joined = relay != nullptr;
-            letGo = job->owner == nullptr;
+            stopNow = relay && job->stopJoin;
+            if (stopNow)
+                stopped();
+            job->joined = relay && !stopNow;
         }
-        if (relay && !letGo) {
+        if (stopNow) {
+            group->report_failure(r.message);
+            relay.reset();
+        }
+        if (relay) {
             Trainer trainer(cfg, data, *local);
             trainer.set_ranks(group.get());
             trainer.on_devices_made = [job, world = o.world](const std::vector<Device*>& devs) {
@@ -331,7 +356,7 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
             if (r.status != RunStatus::Completed)
                 group->leave();
             relay->finish(std::chrono::seconds(15));
-        } else if (!letGo) {
+        } else {
             stream->record(Event{
                 .data = ev::RunEnd{.status = run_status_name(r.status), .message = r.message, .error = r.error}});
         }
@@ -341,7 +366,7 @@ bool RunController::startJob(std::shared_ptr<const FashionMnist> data, QString* 
         if (!job->names.empty())
             r.device_names = job->names;
         job->result = std::move(r);
-        // a controller that let this thread go has already ended the run
+        // a controller going away joins this thread and needs no news
         if (job->owner)
             QMetaObject::invokeMethod(job->owner, [owner = job->owner] { owner->onThreadDone(); },
                                       Qt::QueuedConnection);
@@ -390,15 +415,10 @@ void RunController::onRankEnded(int index, int exitCode, bool crashed)
             how += tr("; its last lines: %1").arg(rp.tail.join(QStringLiteral(" / ")));
         m_rankNote = how;
         m_stopping = true;
-        bool joined = true;
-        {
-            std::lock_guard lock(m_job->mutex);
-            joined = m_job->joined;
-        }
-        if (!joined && !m_threadDone) // rank 0 still waits for the ranks to join: it need not
-            abandonJob(RunStatus::Failed,
-                       Error(ErrorCode::RankLost, {{"rank", std::to_string(rp.rank)},
-                                                   {"why", tr("its process ended").toStdString()}}));
+        if (!m_threadDone) // rank 0 may still wait for the ranks to join: it need not
+            stopJoining(RunStatus::Failed,
+                        Error(ErrorCode::RankLost, {{"rank", std::to_string(rp.rank)},
+                                                    {"why", tr("its process ended").toStdString()}}));
         // otherwise rank 0's collectives fail at once (the rank's connections closed) and
         // the run ends naming it; the other ranks learn it from the rendezvous
     }
@@ -416,26 +436,21 @@ void RunController::endRanks(bool now)
         }
 }
 
-void RunController::abandonJob(RunStatus status, const Error& error)
+bool RunController::stopJoining(RunStatus status, const Error& error)
 {
     {
         std::lock_guard lock(m_job->mutex);
-        if (m_job->joined || !m_job->owner)
-            return;
-        m_job->owner = nullptr; // the thread gives up at the timeout, by itself
+        if (m_job->joined)
+            return false;
+        if (m_job->stopJoin)
+            return true;
+        m_job->stopStatus = status;
+        m_job->stopError = error;
+        m_job->stopJoin = true; // the thread's join ends within a tenth of a second
     }
-    if (m_thread.joinable())
-        m_thread.detach();
-    m_result = RunResult{};
-    m_result.status = status;
-    m_result.error = error;
-    m_result.message = english(error);
-    m_stream->record(Event{.data = ev::RunEnd{.status = run_status_name(status), .message = m_result.message,
-                                             .error = error}});
-    m_threadDone = true;
     m_stopping = true;
-    endRanks(true);
-    finishJobIfDone();
+    endRanks(true); // nothing of theirs to keep yet
+    return true;
 }
 
 void RunController::finishJobIfDone()
@@ -516,19 +531,15 @@ void RunController::stop()
 {
     if (m_job && m_state != State::Idle && m_state != State::Stopping) {
         m_stopping = true;
-        bool joined = false;
         {
             std::lock_guard lock(m_job->mutex);
             m_job->cancel = true;
             if (m_job->trainer)
                 m_job->trainer->cancel();
-            joined = m_job->joined;
         }
         setState(State::Stopping);
-        if (!joined) {
-            abandonJob(RunStatus::Cancelled, Error(ErrorCode::Stopped));
+        if (stopJoining(RunStatus::Cancelled, Error(ErrorCode::Stopped)))
             return;
-        }
         endRanks(false); // each stops its run and exits; rank 0's collectives end with them
         return;
     }

@@ -7,7 +7,8 @@
 // its share; ranks 1..N-1 are `gpulab-cli train --world N --rank r ...` processes started
 // here. stream() is then the job's stream (core/rank/rank_events.h): every rank's events,
 // devices numbered globally. A rank that ends on its own fails the run, naming it; Stop and
-// the destructor end every rank, and finished() comes once every process has ended.
+// the destructor end every rank (also while they join: the join stops within a tenth of a
+// second), and finished() comes once every process and rank 0's thread have ended.
 #pragma once
 
 #include "train/train_config.h"
@@ -84,6 +85,8 @@ public:
     QString rankNote() const { return m_rankNote; }
     // The other ranks' process ids while they run (tests).
     QList<qint64> rankPids() const;
+    // Where the current (or last) job's rendezvous is served, "127.0.0.1:PORT" (tests).
+    QString rankMaster() const { return m_rankMaster; }
 
 signals:
     void stateChanged(gpulab::RunController::State state);
@@ -97,7 +100,9 @@ private:
     void onRankEnded(int index, int exitCode, bool crashed);
     void endRanks(bool now);        // terminate the other ranks (now: kill them)
     void finishJobIfDone();
-    void abandonJob(RunStatus status, const Error& error); // before the ranks have joined
+    // Before the ranks have joined: the join stops, and the run ends as status, error.
+    // False when they have joined already.
+    bool stopJoining(RunStatus status, const Error& error);
     void onThreadDone();
     void setState(State s);
     void joinThread();
@@ -122,9 +127,10 @@ private:
     QStringList m_rankDataArgs;
     struct RankProc;
     std::vector<std::unique_ptr<RankProc>> m_ranks; // ranks 1..N-1
-    bool m_threadDone = true;        // the run's thread has ended (or was abandoned)
+    bool m_threadDone = true;        // the run's thread has ended
     bool m_stopping = false;         // Stop (or a failure) asked the other ranks to end
     QString m_rankNote;
+    QString m_rankMaster;
 };
 
 } // namespace gpulab

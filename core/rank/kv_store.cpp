@@ -473,7 +473,8 @@ void KvServer::wait_for_goodbyes(std::chrono::milliseconds timeout)
 
 // ---------------------------------------------------------------- client
 
-KvClient::KvClient(const std::string& host, int port, std::chrono::milliseconds timeout)
+KvClient::KvClient(const std::string& host, int port, std::chrono::milliseconds timeout,
+                   const std::function<bool()>& stop)
     : m_master(host + ":" + std::to_string(port)), m_timeout(timeout)
 {
     const auto deadline = Clock::now() + timeout;
@@ -520,6 +521,8 @@ KvClient::KvClient(const std::string& host, int port, std::chrono::milliseconds 
         }
         if (m_fd >= 0)
             break;
+        if (stop && stop())
+            throw GpulabError(Error(ErrorCode::Stopped));
         if (Clock::now() >= deadline) {
             const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
             throw GpulabError(Error(ErrorCode::RankMasterUnreachable,

@@ -92,8 +92,9 @@ private:
 class KvClient {
 public:
     // Connects to host:port, trying again until `timeout` has passed. Throws GpulabError
-    // RankMasterUnreachable.
-    KvClient(const std::string& host, int port, std::chrono::milliseconds timeout);
+    // RankMasterUnreachable, or Stopped once `stop` (when given) says so between tries.
+    KvClient(const std::string& host, int port, std::chrono::milliseconds timeout,
+             const std::function<bool()>& stop = {});
     ~KvClient();
     KvClient(const KvClient&) = delete;
     KvClient& operator=(const KvClient&) = delete;

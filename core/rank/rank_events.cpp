@@ -167,23 +167,32 @@ RankEvents::RankEvents(RankGroup& group, EventStream& local, EventStream& job, i
             throw GpulabError(Error(ErrorCode::RankCannotListen, {{"address", host + ":0"}, {"why", why}}));
         group.store_set("gpulab-events", join_host(host, port));
         int connected = 0;
+        auto give_up = [&](const Error& why) {
+            ::close(lfd);
+            for (auto& p : m_peers)
+                ::close(p->fd);
+            throw GpulabError(why);
+        };
+        auto polled = Clock::now();
         while (connected < m_world - 1) {
+            if (group.stop_requested()) // asked between waits of a tenth of a second
+                give_up(Error(ErrorCode::Stopped));
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             pollfd pfd{lfd, POLLIN, 0};
-            const int rc = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 1000))) : 0;
+            const int rc = left.count() > 0 ? ::poll(&pfd, 1, static_cast<int>(std::min<long long>(left.count(), 100))) : 0;
+            if (rc == 0 && left.count() > 0 && Clock::now() - polled < std::chrono::seconds(1))
+                continue; // the rendezvous is asked about failures once a second
             if (rc <= 0) {
+                polled = Clock::now();
                 // a rank that failed before connecting its stream never will: say so now
                 std::optional<std::pair<int, std::string>> failed;
                 if (left.count() > 0)
                     failed = group.failure();
                 if (left.count() > 0 && !failed)
                     continue;
-                ::close(lfd);
-                for (auto& p : m_peers)
-                    ::close(p->fd);
                 if (failed)
-                    throw GpulabError(Error(ErrorCode::RankLost, {{"rank", std::to_string(failed->first)}, {"why", failed->second}}));
-                throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", seconds_text(timeout)}}));
+                    give_up(Error(ErrorCode::RankLost, {{"rank", std::to_string(failed->first)}, {"why", failed->second}}));
+                give_up(Error(ErrorCode::RankJoinTimeout, {{"seconds", seconds_text(timeout)}}));
             }
             const int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
             if (fd < 0)

@@ -7,6 +7,7 @@
 #include "rank/kv_store.h"
 #include "train/train_config.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -14,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <sys/stat.h>
+#include <thread>
 #include <unistd.h>
 
 #ifdef GPULAB_HAVE_GLOO
@@ -126,6 +128,34 @@ bool ranks_available(std::string*)
 
 namespace {
 
+// A wait while joining is cut into slices this long, so that a stop is heard between them.
+constexpr std::chrono::milliseconds kSlice{100};
+
+using StopFn = std::function<bool()>;
+
+[[noreturn]] void throw_join_timeout(std::chrono::milliseconds timeout)
+{
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout).count();
+    throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
+}
+
+// Calls `ready(slice)` (true when what it waits for is there, having waited at most `slice`)
+// until it is true; throws Stopped once `stop` says so, RankJoinTimeout after `timeout`.
+template <class Ready>
+void wait_in_slices(Ready ready, std::chrono::milliseconds timeout, const StopFn& stop)
+{
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+        if (stop && stop())
+            throw GpulabError(Error(ErrorCode::Stopped));
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+        if (ready(std::clamp(left, std::chrono::milliseconds(0), kSlice)))
+            return;
+        if (Clock::now() >= deadline)
+            throw_join_timeout(timeout);
+    }
+}
+
 // Where a rank meets the others and learns who failed: the TCP store or a shared folder.
 class Meeting {
 public:
@@ -143,16 +173,20 @@ public:
     virtual void finish(std::chrono::milliseconds) {}
 };
 
-// Gloo's Store over our TCP store (keys under "gloo/").
+// Gloo's Store over our TCP store (keys under "gloo/"). Its waits go in slices, so that a
+// stop is heard while the other ranks are awaited.
 class TcpStore : public gloo::rendezvous::Store {
 public:
-    TcpStore(KvClient& c, std::chrono::milliseconds timeout) : m_client(c), m_timeout(timeout) {}
+    TcpStore(KvClient& c, std::chrono::milliseconds timeout, StopFn stop)
+        : m_client(c), m_timeout(timeout), m_stop(std::move(stop))
+    {
+    }
     void set(const std::string& key, const std::vector<char>& data) override { m_client.set("gloo/" + key, data); }
     std::vector<char> get(const std::string& key) override
     {
-        auto v = m_client.get("gloo/" + key, m_timeout);
-        if (!v)
-            throw_timeout();
+        std::optional<std::vector<char>> v;
+        wait_in_slices([&](std::chrono::milliseconds slice) { return (v = m_client.get("gloo/" + key, slice)).has_value(); },
+                       m_timeout, m_stop);
         return *v;
     }
     void wait(const std::vector<std::string>& keys) override { wait(keys, m_timeout); }
@@ -161,18 +195,13 @@ public:
         std::vector<std::string> k;
         for (const auto& key : keys)
             k.push_back("gloo/" + key);
-        if (!m_client.wait(k, timeout))
-            throw_timeout();
+        wait_in_slices([&](std::chrono::milliseconds slice) { return m_client.wait(k, slice); }, timeout, m_stop);
     }
 
 private:
-    [[noreturn]] void throw_timeout()
-    {
-        const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
-        throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
-    }
     KvClient& m_client;
     std::chrono::milliseconds m_timeout;
+    StopFn m_stop;
 };
 
 class TcpMeeting : public Meeting {
@@ -187,10 +216,10 @@ public:
             m_server = std::make_unique<KvServer>(host, port, RankJob{o.token, o.world, settings});
             m_server->on_refusal = std::move(on_refusal);
         }
-        m_client = std::make_unique<KvClient>(host, port, o.timeout);
+        m_client = std::make_unique<KvClient>(host, port, o.timeout, o.stop_requested);
         if (Error refused = m_client->hello(o.token, o.rank, o.world, settings))
             throw GpulabError(refused);
-        m_store = std::make_unique<TcpStore>(*m_client, o.timeout);
+        m_store = std::make_unique<TcpStore>(*m_client, o.timeout, o.stop_requested);
         m_master_host = host;
         // Rank 0 listens where --master says, also for its collectives; where that is a
         // wildcard, they need one address to publish: the advertised one, else the machine's.
@@ -239,12 +268,32 @@ private:
     std::string m_address;
 };
 
-// Gloo's FileStore, and a look at whether keys are there that does not wait: its wait()
-// takes a timeout of 0 as "no timeout" and sleeps until the keys come.
+// Gloo's FileStore, and a look at whether keys are there that does not wait (its wait()
+// takes a timeout of 0 as "no timeout" and sleeps until the keys come). Its waits look every
+// 10 ms, as Gloo's own, and hear a stop between looks.
 class FolderStore : public gloo::rendezvous::FileStore {
 public:
-    using FileStore::FileStore;
+    FolderStore(const std::string& dir, std::chrono::milliseconds timeout, StopFn stop)
+        : FileStore(dir), m_timeout(timeout), m_stop(std::move(stop))
+    {
+    }
     bool has(const std::vector<std::string>& keys) { return check(keys); }
+    void wait(const std::vector<std::string>& keys) override { wait(keys, m_timeout); }
+    void wait(const std::vector<std::string>& keys, const std::chrono::milliseconds& timeout) override
+    {
+        wait_in_slices(
+            [&](std::chrono::milliseconds) {
+                if (check(keys))
+                    return true;
+                std::this_thread::sleep_for(std::chrono::milliseconds(10));
+                return false;
+            },
+            timeout, m_stop);
+    }
+
+private:
+    std::chrono::milliseconds m_timeout;
+    StopFn m_stop;
 };
 
 // Gloo's FileStore on a folder every rank can read and write. Each rank checks in with its
@@ -254,7 +303,7 @@ class FileMeeting : public Meeting {
 public:
     FileMeeting(const RankOptions& o, const std::string& dir, const std::string& settings,
                 std::function<void(const Error&)> on_refusal)
-        : m_dir(dir), m_timeout(o.timeout), m_files(dir),
+        : m_dir(dir), m_timeout(o.timeout), m_files(dir, o.timeout, o.stop_requested),
           m_address(o.advertise.empty() ? machine_address() : o.advertise)
     {
         struct stat st{};
@@ -361,9 +410,10 @@ private:
     {
         try {
             m_files.wait({key}, m_timeout);
+        } catch (const GpulabError&) { // stopped, or the time is up
+            throw;
         } catch (const std::exception&) {
-            const auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_timeout).count();
-            throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
+            throw_join_timeout(m_timeout);
         }
     }
     std::string m_dir;
@@ -375,7 +425,8 @@ private:
 class GlooGroup : public RankGroup {
 public:
     GlooGroup(const RankOptions& o, std::unique_ptr<Meeting> meeting)
-        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_token(o.token), m_meeting(std::move(meeting))
+        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_token(o.token), m_stop(o.stop_requested),
+          m_meeting(std::move(meeting))
     {
         gloo::transport::tcp::attr attr;
         attr.hostname = m_meeting->local_address();
@@ -464,6 +515,7 @@ public:
     std::string master_host() const override { return m_meeting->master_host(); }
     std::string token() const override { return m_token; }
     std::chrono::milliseconds timeout() const override { return m_timeout; }
+    bool stop_requested() const override { return m_stop && m_stop(); }
     void leave() override { m_ctx.reset(); }
     std::optional<std::pair<int, std::string>> failure() override
     {
@@ -482,6 +534,7 @@ private:
     int m_rank, m_world;
     std::chrono::milliseconds m_timeout;
     std::string m_token;
+    StopFn m_stop;
     std::unique_ptr<Meeting> m_meeting;
     std::shared_ptr<gloo::rendezvous::Context> m_ctx;
     uint32_t m_tag = 1;

@@ -32,6 +32,10 @@ struct RankOptions {
     // machine's own address: machine_address()) and the others the address they reach rank 0
     // from; with a file rendezvous, every rank takes the machine's own address.
     std::string advertise;
+    // Asked between the slices of every wait while joining (a tenth of a second each): once
+    // it returns true, join_ranks and RankEvents' wait for the event streams give up with
+    // ErrorCode::Stopped instead of waiting out the timeout (the lab's Stop). Empty: never.
+    std::function<bool()> stop_requested;
 };
 
 // True when this build can run ranks in separate processes (Gloo was found); otherwise why
@@ -87,6 +91,8 @@ public:
     virtual std::string master_host() const { return {}; }
     virtual std::string token() const { return {}; }
     virtual std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(60000); }
+    // RankOptions::stop_requested: true once whoever started the job wants it to stop.
+    virtual bool stop_requested() const { return false; }
     // The run failed here: stop taking part in collectives now, so that the other ranks'
     // waits end at once instead of at the timeout.
     virtual void leave() {}
@@ -111,7 +117,8 @@ public:
 // Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its
 // settings, then the ranks connect to one another. Throws GpulabError: RanksNotBuilt,
 // RankPortInUse, RankCannotListen, RankMasterUnreachable, a refusal (RankBadToken,
-// RankOutOfRange, RankTaken, RankWorldDiffers, RankSettingDiffers), RankJoinTimeout.
+// RankOutOfRange, RankTaken, RankWorldDiffers, RankSettingDiffers), RankJoinTimeout, and
+// Stopped once o.stop_requested() says so.
 // `on_refusal` (rank 0) hears each rank the rendezvous turned away.
 std::unique_ptr<RankGroup> join_ranks(const RankOptions& o, const std::string& settings,
                                       std::function<void(const Error&)> on_refusal = {});
