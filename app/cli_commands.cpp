@@ -778,6 +778,12 @@ int cmd_train(const std::vector<std::string>& argv)
         if (relay)
             for (int r : relay->finish(std::chrono::seconds(15)))
                 std::fprintf(stderr, "%s: rank %d's last events did not arrive within 15 s\n", who.c_str(), r);
+        // Rank 0's last events (its last epoch) reach the job's stream only as the relay
+        // finishes, unless its pump, every 50 ms, happened to move them before the loop's last
+        // drain: print them before the summary, so that the order does not depend on that.
+        if (!result.device_names.empty())
+            refresh_devices(result.device_names);
+        drain();
         double train_s = 0;
         for (const EpochStats& st : result.epochs)
             train_s += st.seconds;

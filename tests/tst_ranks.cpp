@@ -478,6 +478,23 @@ private slots:
 
     void twoRanksMatchTwoDevices() { sameMaths(2, 1); }
 
+    // Rank 0 prints its last epoch line before its summary of the time in the ranks'
+    // allreduce, every time. (The last epoch reached the job's stream only as the event relay
+    // finished unless its pump had moved it first: 2 of 8 such jobs printed it after the
+    // summary. A race, so several jobs.)
+    void lastEpochLineBeforeTheSummary()
+    {
+        for (int i = 0; i < 6; ++i) {
+            const Outcome o = cli({"launch", "--nproc", "2", "--", "--devices", "1", "--synthetic", "1200", "--subset",
+                                   "480", "--test-subset", "96", "--batch-size", "48", "--lr", "0.2", "--epochs", "1"});
+            QVERIFY2(o.code == 0, qPrintable(o.out));
+            const qsizetype epoch = o.out.indexOf("[rank 0] epoch 1:");
+            const qsizetype summary = o.out.indexOf("training in the ranks' allreduce");
+            QVERIFY2(epoch >= 0 && summary >= 0, qPrintable(o.out));
+            QVERIFY2(epoch < summary, qPrintable(o.out));
+        }
+    }
+
     // Rank 0 listens exactly where it is asked, and the addresses the ranks publish are ones
     // another machine could reach: with --master on a loopback alias other than 127.0.0.1,
     // the rendezvous, the event listener and rank 0's collectives are on that alias; with
