@@ -781,6 +781,51 @@ private slots:
         QVERIFY(g->data()->constBegin()->value > 0.0);
     }
 
+    // The Allreduce view's drawing and the text under its step plot describe the same
+    // minibatch: a busy window drains every tick but redraws less often (maybeRefresh), and
+    // the drawing followed every drain while the text waited for the refresh, minibatches behind.
+    void allreduceDrawingAndTextShowOneMinibatch()
+    {
+        AllreduceView v;
+        v.resize(1500, 900);
+        v.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&v));
+        RunInfo run;
+        run.id = 1;
+        run.config.devices = 2; // naive: device 1 into device 0, then back
+        v.beginRun(run);
+        auto minibatch = [](int batch) {
+            std::vector<Event> out;
+            const double t = 1000.0 * (batch + 1);
+            for (int step = 0; step < 2; ++step)
+                out.push_back(Event{.t_us = t + 100 * step, .device = 0,
+                                    .data = ev::AllreduceStep{.t_end_us = t + 100 * step + 80, .epoch = 1,
+                                                              .batch = batch, .step = step, .steps = 2,
+                                                              .src = step == 0 ? 1 : 0, .dst = step == 0 ? 0 : 1,
+                                                              .bytes = 516480,
+                                                              .phase = step == 0 ? "reduce" : "broadcast"}});
+            return out;
+        };
+        auto described = [&v] {
+            const QRegularExpressionMatch m =
+                QRegularExpression(QStringLiteral("Measured \\(epoch (\\d+), minibatch (\\d+)\\)")).match(v.modelText());
+            return m.hasMatch() ? std::pair<int, int>{m.captured(1).toInt(), m.captured(2).toInt() - 1}
+                                : std::pair<int, int>{-1, -1};
+        };
+        v.consume(minibatch(0), run);
+        v.refresh();
+        QCOMPARE(v.drawnAllreduce(), (std::pair<int, int>{1, 0}));
+        QCOMPARE(described(), (std::pair<int, int>{1, 0}));
+        // two more minibatches drained before the next refresh
+        v.consume(minibatch(1), run);
+        v.consume(minibatch(2), run);
+        QCOMPARE(v.drawnAllreduce(), described());
+        v.refresh();
+        QCOMPARE(v.drawnAllreduce(), (std::pair<int, int>{1, 2}));
+        QCOMPARE(described(), (std::pair<int, int>{1, 2}));
+        QCOMPARE(v.shownSums(), (QStringList{QString(), QStringLiteral("sum = d0+d1")})); // the broadcast reached device 1
+    }
+
     // Naive against ring: an earlier run's last allreduce drawn beside the latest one.
     void allreduceComparesTwoRuns()
     {

@@ -138,6 +138,7 @@ public:
         update();
     }
     QString finalLine() const { return m_finalLine; }
+    const std::vector<AllreduceView::Transfer>& step() const { return m_step; } // the step drawn
     // The run has ended: its last allreduce, landed, with one line saying it completed.
     void showFinal(const std::vector<AllreduceView::Transfer>& lastStep, const QString& line)
     {
@@ -1130,6 +1131,7 @@ void AllreduceView::beginRun(const RunInfo& run)
     updateLegend(m_before);
     updateLegend(m_after);
     m_book->clear();
+    m_drawPending = false;
     m_stepsDirty = true;
     m_gradsDirty = true;
 }
@@ -1174,6 +1176,7 @@ void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
         m_jobPending.clear();
     }
     m_topology->setWaiting(false);
+    m_drawPending = false; // the last allreduce is drawn whole, below
     if (m_current.empty())
         return;
     showFinal(m_topology, m_current, m_devices, m_ring,
@@ -1319,6 +1322,12 @@ std::vector<QString> AllreduceView::partialSums(const std::vector<Transfer>& all
     return out;
 }
 
+std::pair<int, int> AllreduceView::drawnAllreduce() const
+{
+    const auto& step = m_topology->step();
+    return step.empty() ? std::pair<int, int>{-1, -1} : std::pair<int, int>{step.front().epoch, step.front().batch};
+}
+
 QStringList AllreduceView::shownSums() const
 {
     QStringList l;
@@ -1432,14 +1441,27 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
             m_jobPending.erase(m_jobPending.begin());
     }
     if (!latestStep.empty()) {
-        // a step's transfers may land across two drains: show all of that step we have
-        std::vector<Transfer> step;
-        for (const auto& t : m_current)
-            if (t.step == latestStep.front().step)
-                step.push_back(t);
-        m_topology->showStep(step);
-        m_topology->setSums(partialSums(m_current, m_devices, m_ring, step.front().step));
+        // drawn at the next refresh, with the text and the plots that describe it: drawn now,
+        // the drawing ran ahead of them by the minibatches a busy UI drains between refreshes
+        m_drawStep = latestStep.front().step;
+        m_drawPending = true;
     }
+}
+
+void AllreduceView::drawLatestStep()
+{
+    if (!m_drawPending)
+        return;
+    m_drawPending = false;
+    // a step's transfers may land across two drains: show all of that step we have
+    std::vector<Transfer> step;
+    for (const auto& t : m_current)
+        if (t.step == m_drawStep)
+            step.push_back(t);
+    if (step.empty())
+        return;
+    m_topology->showStep(step);
+    m_topology->setSums(partialSums(m_current, m_devices, m_ring, m_drawStep));
 }
 
 void AllreduceView::rebuildStepPlots()
@@ -1607,6 +1629,7 @@ void AllreduceView::rebuildGradients()
 
 void AllreduceView::refresh()
 {
+    drawLatestStep(); // the drawing, the step plot, the bytes and the text: one minibatch
     if (m_stepsDirty) {
         m_stepsDirty = false;
         rebuildStepPlots();

@@ -63,6 +63,9 @@ public:
                                  : std::pair<int, int>{m_current.front().epoch, m_current.front().batch};
     }
     std::pair<int, int> shownGradients() const { return m_shownGrad; }
+    // The (epoch, batch) of the allreduce the drawing shows ((-1, -1): none yet). It changes
+    // at refresh(), with the step plot, the bytes and the text under them.
+    std::pair<int, int> drawnAllreduce() const;
     // An earlier run's last allreduce drawn beside this one's (0: none).
     void setCompareRun(int runId);
     int compareRun() const;
@@ -111,6 +114,7 @@ private:
     double transferModelUs(const Transfer& t) const; // what it charged when recorded, else as above
     bool latestModelled() const; // a step of the latest allreduce had its time set by the model
     void rebuildStepPlots();
+    void drawLatestStep(); // the step consume() saw last, drawn (refresh)
     void rebuildGradients();
     static std::vector<QString> partialSums(const std::vector<Transfer>& all, int devices, bool ring, int upTo);
     void showFinal(TopologyWidget* w, const std::vector<Transfer>& all, int devices, bool ring,
@@ -168,6 +172,8 @@ private:
     bool m_ring = false;
     bool m_hadRun = false; // previews stop once a run has begun
     bool m_stepsDirty = false;
+    bool m_drawPending = false; // a newer step to draw at the next refresh
+    int m_drawStep = 0;         // its index in m_current's allreduce
 
     // gradient snapshots: (epoch, batch) -> stage (1 before, 2 after) -> per device
     struct GradSet {
