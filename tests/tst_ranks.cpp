@@ -1128,6 +1128,7 @@ private slots:
             const int port = freePort();
             std::vector<char> got[2];
             std::string failed[2];
+            float summed[2] = {0, 0};
             auto rank = [&](int r) {
                 try {
                     RankOptions o;
@@ -1139,6 +1140,14 @@ private slots:
                     o.rendezvous = rendezvous;
                     auto g = join_ranks(o, "backend=cuda\n");
                     got[r] = share_nccl_id(*g, r == 0 ? id : std::vector<char>());
+                    // Rank 0 finds the id at once and, with a file rendezvous, nothing else
+                    // holds it: leaving now could close its connections while rank 1 is
+                    // still making its own (seen on a slow machine: "Connection closed by
+                    // peer"). A run meets in a collective first (rank 0's parameters go to every
+                    // rank); so do these ranks.
+                    float one = 1;
+                    g->allreduce_sum(&one, 1);
+                    summed[r] = one;
                     g->finish();
                 } catch (const GpulabError& e) {
                     failed[r] = english(e.error);
@@ -1150,6 +1159,8 @@ private slots:
             QVERIFY2(failed[0].empty() && failed[1].empty(), (failed[0] + " / " + failed[1]).c_str());
             QVERIFY(got[0] == id);
             QVERIFY(got[1] == id);
+            QCOMPARE(summed[0], 2.0f);
+            QCOMPARE(summed[1], 2.0f);
         }
         // rank 0 with an id of the wrong size: refused before it reaches the store
         RankOptions o;
