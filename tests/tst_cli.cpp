@@ -180,7 +180,9 @@ private slots:
         QVERIFY2(!out.contains("epoch 5:"), out.constData());
         QCOMPARE(p.state(), QProcess::Running);
         ::kill(static_cast<pid_t>(p.processId()), sig);
-        QVERIFY(p.waitForFinished(30000));
+        // it finishes the minibatch in flight and writes the trace: seconds on a slow machine;
+        // the bound only ends a run that never stops
+        QVERIFY(p.waitForFinished(120000));
         QCOMPARE(p.exitStatus(), QProcess::NormalExit);
         QCOMPARE(p.exitCode(), 130);
         out += p.readAllStandardOutput();
