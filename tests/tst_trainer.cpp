@@ -995,32 +995,56 @@ private slots:
     }
 
     // Tolerant: on an idle machine, the mean of measured / model over every transfer stays
-    // within 30% above 1 with custom:200,1 (the copy itself and the sleep's wake-up are the
-    // excess). A machine busy with other work oversleeps: the test tries three runs, and when
-    // none passes it measures how late this machine wakes from a plain 700 us sleep; if that
-    // alone is over 10% late, or the load average is above the core count, it skips saying
-    // so with the numbers. On a machine that wakes on time it fails.
+    // within 30% above 1 with custom:200,1 (the copy's start and the sleep's wake-up are the
+    // excess). The copy happens within the modelled time, so a step lasts the model's time
+    // or its copy's, whichever is longer: where the copy alone outlasts the model (a slow
+    // machine, a sanitizer build: under TSan here it took 3.3x the model), the step is judged
+    // against the copy as the same run without a link measures it. A machine busy with other
+    // work oversleeps: the test tries three runs, and when none passes it measures how late
+    // this machine wakes from a plain 700 us sleep; if that alone is over 10% late, or the
+    // load average is above the core count, it skips saying so with the numbers. On a
+    // machine that wakes on time it fails.
     void linkMeanWithin30PercentOfModel()
     {
         TrainConfig c = small_config(2);
         c.train_subset = 64 * 10;
+        // the copy alone: each step's device time in the run without a link, by its size
+        std::map<int64_t, std::pair<double, int>> copies;
+        {
+            const Recorded plain = run(c);
+            QCOMPARE(plain.result.status, RunStatus::Completed);
+            for (const auto& e : plain.events)
+                if (const auto* step = e.get<ev::AllreduceStep>()) {
+                    copies[step->bytes].first += step->t_end_us - e.t_us;
+                    copies[step->bytes].second++;
+                }
+        }
         apply_settings_text(c, "link=custom:200,1");
         QStringList tries;
+        double copy_share = 0;
         for (int attempt = 0; attempt < 3; ++attempt) {
             const Recorded r = run(c);
             QCOMPARE(r.result.status, RunStatus::Completed);
-            double sum = 0;
+            double sum = 0, copy_sum = 0;
             int count = 0;
             for (const auto& e : r.events)
                 if (const auto* step = e.get<ev::AllreduceStep>()) {
                     const double model = c.link.transfer_us(step->bytes);
-                    QVERIFY((step->t_end_us - e.t_us) / model >= 1 - 1e-9); // the lower bound always holds
-                    sum += (step->t_end_us - e.t_us) / model;
+                    const double took = step->t_end_us - e.t_us;
+                    QVERIFY(took / model >= 1 - 1e-9); // the lower bound always holds
+                    const auto copy = copies.find(step->bytes);
+                    QVERIFY2(copy != copies.end(), "a step of a size the run without a link did not have");
+                    const double copy_us = copy->second.first / copy->second.second;
+                    sum += took / std::max(model, copy_us);
+                    copy_sum += copy_us / model;
                     ++count;
                 }
             QVERIFY(count > 0);
             const double mean = sum / count;
-            qInfo("link custom:200,1: mean measured/model %.3f over %d transfers", mean, count);
+            copy_share = copy_sum / count;
+            qInfo("link custom:200,1: mean measured/max(model, copy) %.3f over %d transfers; the copy alone took %.3f "
+                  "of the model",
+                  mean, count, copy_share);
             if (mean <= 1.3)
                 return;
             tries << QString::number(mean, 'f', 3);
@@ -1034,11 +1058,13 @@ private slots:
         late /= 20;
         double load[1] = {0};
         const bool have_load = getloadavg(load, 1) == 1;
-        const QString facts = QString("mean measured/model %1 in three runs; a plain 700 us sleep took %2x; load %3 on %4 cores")
+        const QString facts = QString("mean measured/max(model, copy) %1 in three runs (the copy alone %5 of the model); "
+                                      "a plain 700 us sleep took %2x; load %3 on %4 cores")
                                   .arg(tries.join(", "))
                                   .arg(late, 0, 'f', 3)
                                   .arg(have_load ? load[0] : -1.0, 0, 'f', 2)
-                                  .arg(std::thread::hardware_concurrency());
+                                  .arg(std::thread::hardware_concurrency())
+                                  .arg(copy_share, 0, 'f', 3);
         if (late > 1.10 || (have_load && load[0] > std::thread::hardware_concurrency()))
             QSKIP(qPrintable("this machine is loaded, the tolerant check cannot judge the model: " + facts));
         QFAIL(qPrintable("the link model's waits run long on an idle machine: " + facts));
