@@ -75,6 +75,7 @@ private slots:
             QVERIFY(w.restoreSettings(path));
             c = w.panel()->config();
             c.devices = 3;
+            c.ranks = 2;
             c.batch_size = 300;
             c.lr = 0.35;
             c.epochs = 2;
@@ -90,6 +91,7 @@ private slots:
         const TrainConfig r = w.panel()->config();
         QCOMPARE(preset(w), QString());
         QCOMPARE(r.devices, 3);
+        QCOMPARE(r.ranks, 2);
         QCOMPARE(r.batch_size, int64_t(300));
         QCOMPARE(r.lr, 0.35);
         QCOMPARE(r.epochs, 2);
@@ -107,6 +109,7 @@ private slots:
         QTest::newRow("newer version") << QByteArray("[General]\nversion=99\n");
         QTest::newRow("bad value") << QByteArray("[General]\nversion=1\n[run]\ndevices=banana\nbatch_size=256\n");
         QTest::newRow("impossible value") << QByteArray("[General]\nversion=1\n[run]\ndevices=0\n");
+        QTest::newRow("impossible ranks") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nranks=99\n");
         QTest::newRow("bad geometry") << QByteArray("[General]\nversion=1\n[window]\ngeometry=@ByteArray(xyz)\n");
     }
     void damagedFileIsSetAsideAndReplaced()

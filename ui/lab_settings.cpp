@@ -91,6 +91,7 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                     };
                     c.backend = parse_backend(name("run/backend", backend_name(c.backend)));
                     c.devices = static_cast<int>(integer("run/devices", c.devices));
+                    c.ranks = static_cast<int>(integer("run/ranks", c.ranks));
                     c.batch_size = integer("run/batch_size", c.batch_size);
                     bool ok = true;
                     if (s.contains(QStringLiteral("run/lr")))
@@ -176,6 +177,7 @@ bool MainWindow::saveSettings(QString* error) const
     s.setValue(QStringLiteral("run/preset"), preset ? preset->currentData().toString() : QString());
     s.setValue(QStringLiteral("run/backend"), QString::fromLatin1(backend_name(c.backend)));
     s.setValue(QStringLiteral("run/devices"), c.devices);
+    s.setValue(QStringLiteral("run/ranks"), c.ranks);
     s.setValue(QStringLiteral("run/batch_size"), static_cast<qlonglong>(c.batch_size));
     s.setValue(QStringLiteral("run/lr"), c.lr);
     s.setValue(QStringLiteral("run/epochs"), c.epochs);
