@@ -6,6 +6,7 @@
 #include "control_panel.h"
 #include "dataset_loader.h"
 #include "devices_view.h"
+#include "memory_view.h"
 #include "main_window.h"
 #include "rank/rank_group.h"
 #include "record/recording.h"
@@ -20,6 +21,7 @@
 #include <QDoubleSpinBox>
 #include <QFile>
 #include <QLabel>
+#include <QListWidget>
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -178,6 +180,14 @@ private slots:
         QVERIFY(devices.open(QIODevice::ReadOnly));
         const QStringList rows = QString::fromUtf8(devices.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
         QCOMPARE(rows.size(), 3); // header, device 0 (rank 0), device 1 (rank 1)
+        // the Memory view's run list says what each run was: one process with 2 devices, a
+        // job of 2 ranks with 1 device each
+        auto* runList = namedChild<QListWidget>(w->memoryView(), "memoryRunList");
+        QVERIFY(runList->count() >= 2);
+        const QString oneText = runList->item(runList->count() - 2)->text();
+        const QString jobText = runList->item(runList->count() - 1)->text();
+        QVERIFY2(oneText.contains(QStringLiteral("(sync): 2 x cpu-sim,")), qPrintable(oneText));
+        QVERIFY2(jobText.contains(QStringLiteral("(sync): 2 ranks x 1 x cpu-sim,")), qPrintable(jobText));
         bool begin = false;
         for (const Event& e : w->controller()->stream()->all())
             if (const auto* x = e.get<ev::RunBegin>()) {

@@ -25,10 +25,22 @@ class EventStream;
 struct RunInfo {
     int id = 0;                                // 1, 2, ... since the app started
     TrainConfig config;                        // a job of ranks: devices = every rank's, ranks = 1
+    int ranks = 1;                             // a live job's ranks (config.devices counts all theirs)
     QString label;                             // "#2: 2 x cpu-sim, batch 256, ..."
     QString shortLabel;                        // "#2 · 2 dev · batch 256 · lr 0.2 · sync"
     QColor color;
     std::shared_ptr<const EventStream> stream; // the run's events and snapshots
+
+    // The run's settings in one line, a job's as it was started: "2 ranks x 2 x cpu-sim, ...".
+    std::string describe() const
+    {
+        TrainConfig c = config;
+        if (ranks > 1) {
+            c.devices /= ranks;
+            c.ranks = ranks;
+        }
+        return c.describe();
+    }
 };
 
 // A plot to export: a QCustomPlot (vector PDF/SVG) or any widget (rendered).

@@ -690,6 +690,7 @@ RunInfo MainWindow::makeRun(int id, const TrainConfig& c) const
         // globally (as a job's recording says them)
         run.config.devices = c.devices * c.ranks;
         run.config.ranks = 1;
+        run.ranks = c.ranks;
     }
     return run;
 }

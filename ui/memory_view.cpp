@@ -200,7 +200,7 @@ void MemoryView::beginRun(const RunInfo& run)
     s.item->setData(Qt::UserRole, run.id);
     s.item->setFlags(s.item->flags() | Qt::ItemIsUserCheckable);
     s.item->setForeground(s.graphs.empty() ? QColor(Qt::black) : s.graphs.front()->pen().color());
-    s.item->setText(tr("#%1 (%2): %3").arg(run.id).arg(s.mode, QString::fromStdString(run.config.describe())));
+    s.item->setText(tr("#%1 (%2): %3").arg(run.id).arg(s.mode, QString::fromStdString(run.describe())));
     {
         QSignalBlocker block(m_runList);
         s.item->setCheckState(Qt::Checked);
