@@ -377,6 +377,16 @@ private slots:
                  qPrintable(child<QLabel>("validationLabel")->text()));
         child<QCheckBox>("stepModeCheck")->setChecked(false);
         QVERIFY(child<QPushButton>("startButton")->isEnabled());
+        // Pause and Step stay off for a job, and their tooltips say why; with 1 rank they are
+        // the usual ones
+        for (const char* button : {"pauseButton", "stepButton"})
+            QVERIFY2(child<QPushButton>(button)->toolTip().contains(QStringLiteral("A job of several ranks cannot")),
+                     qPrintable(child<QPushButton>(button)->toolTip()));
+        child<QSpinBox>("ranksSpin")->setValue(1);
+        QVERIFY2(child<QPushButton>("pauseButton")->toolTip().startsWith(QStringLiteral("Pause at the next minibatch")),
+                 qPrintable(child<QPushButton>("pauseButton")->toolTip()));
+        QVERIFY2(child<QPushButton>("stepButton")->toolTip().startsWith(QStringLiteral("While paused")),
+                 qPrintable(child<QPushButton>("stepButton")->toolTip()));
     }
 
     // Headless: gpulab --ranks 2 ... --run --export-dir D --quit finds gpulab-cli beside it

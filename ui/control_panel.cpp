@@ -284,8 +284,6 @@ void ControlPanel::buildUi()
         b->setMinimumHeight(36);
     }
     m_start->setToolTip(tr("Start a run with these settings"));
-    m_pause->setToolTip(tr("Pause at the next minibatch boundary, or resume"));
-    m_step->setToolTip(tr("While paused: run one minibatch. With \"step through allreduce\": one allreduce step"));
     m_stop->setToolTip(tr("Stop the run (what is queued on the devices is dropped)"));
     buttons->addWidget(m_start, 0, 0);
     buttons->addWidget(m_pause, 0, 1);
@@ -605,8 +603,14 @@ void ControlPanel::updateEnabled()
 
     m_start->setEnabled(idle && why.isEmpty());
     // A job of several ranks does not pause: the other ranks would wait in their allreduce
-    // until it gave up.
+    // until it gave up. The disabled buttons say why.
     const bool ranked = m_ranks->value() > 1;
+    m_pause->setToolTip(ranked ? tr("A job of several ranks cannot pause: the other ranks would wait in their allreduce "
+                                    "until they gave up. Choose 1 rank to pause and step")
+                               : tr("Pause at the next minibatch boundary, or resume"));
+    m_step->setToolTip(ranked ? tr("A job of several ranks cannot step one minibatch at a time: the other ranks would "
+                                   "wait in their allreduce until they gave up. Choose 1 rank to step")
+                              : tr("While paused: run one minibatch. With \"step through allreduce\": one allreduce step"));
     m_pause->setEnabled(!ranked && (m_state == S::Running || m_state == S::Paused));
     m_pause->setText(m_state == S::Paused ? tr("Resume") : tr("Pause"));
     m_step->setEnabled(!ranked && (m_state == S::Paused || (m_state == S::Running && m_stepMode->isChecked())));

@@ -1086,6 +1086,14 @@
         <translation>暂停时：运行一个小批量。勾选“单步执行 allreduce”时：执行一个 allreduce 步骤</translation>
     </message>
     <message>
+        <source>A job of several ranks cannot pause: the other ranks would wait in their allreduce until they gave up. Choose 1 rank to pause and step</source>
+        <translation>多个 rank 的作业不能暂停：其他 rank 会一直在各自的 allreduce 中等待，直到放弃。要暂停和单步，请选 1 个 rank</translation>
+    </message>
+    <message>
+        <source>A job of several ranks cannot step one minibatch at a time: the other ranks would wait in their allreduce until they gave up. Choose 1 rank to step</source>
+        <translation>多个 rank 的作业不能逐个小批量单步执行：其他 rank 会一直在各自的 allreduce 中等待，直到放弃。要单步，请选 1 个 rank</translation>
+    </message>
+    <message>
         <source>Stop the run (what is queued on the devices is dropped)</source>
         <translation>停止运行（设备上排队的操作将被丢弃）</translation>
     </message>
