@@ -210,6 +210,10 @@ private slots:
             losses += e.is<ev::MinibatchLoss>() ? 1 : 0;
         QCOMPARE(losses, 12);
         QVERIFY(w->controller()->rankPids().isEmpty());
+        // replayed, the job reads as it did live in the Memory view's run list
+        QVERIFY2(w->openRecordings({saved}, &error), qPrintable(error));
+        const QString replayed = runList->item(runList->count() - 1)->text();
+        QVERIFY2(replayed.contains(QStringLiteral("(sync): 2 ranks x 1 x cpu-sim,")), qPrintable(replayed));
     }
 
     // Live, every rank's steps reach the lab later than rank 0's: the Allreduce view draws a

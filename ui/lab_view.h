@@ -25,7 +25,7 @@ class EventStream;
 struct RunInfo {
     int id = 0;                                // 1, 2, ... since the app started
     TrainConfig config;                        // a job of ranks: devices = every rank's, ranks = 1
-    int ranks = 1;                             // a live job's ranks (config.devices counts all theirs)
+    int ranks = 1;                             // a job's ranks (config.devices counts all theirs)
     QString label;                             // "#2: 2 x cpu-sim, batch 256, ..."
     QString shortLabel;                        // "#2 · 2 dev · batch 256 · lr 0.2 · sync"
     QColor color;

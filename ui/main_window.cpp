@@ -1345,7 +1345,13 @@ void MainWindow::startReplay(std::vector<std::unique_ptr<ReplaySource>> sources)
     m_replay = std::make_unique<ReplaySession>(std::move(sources));
     m_replayRuns.clear();
     for (const auto& s : m_replay->sources()) {
-        RunInfo run = makeRun(m_nextRunId++, s->config());
+        // a job's recording reads as the job did live: its ranks, each rank's devices
+        TrainConfig c = s->config();
+        if (s->ranks() > 1) {
+            c.devices /= s->ranks();
+            c.ranks = s->ranks();
+        }
+        RunInfo run = makeRun(m_nextRunId++, c);
         // the legend names the recording; the label (and with it the exports) is the run's own
         run.shortLabel += QStringLiteral(" · ") + QFileInfo(s->path()).fileName();
         run.stream = s->stream();

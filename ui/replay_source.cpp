@@ -116,6 +116,9 @@ ReplaySource::ReplaySource(const QString& path, const ReadProgress& progress) : 
         }
         if (isAllreduceStep(e))
             m_steps.push_back(latest);
+        if (const auto* begin = e.get<ev::RunBegin>(); begin && m_ranks == 1 && begin->world > 1 &&
+                                                       m_config.devices % begin->world == 0)
+            m_ranks = begin->world;
     }
     m_result = resultOf(m_rec, &m_lastEpoch);
 }

@@ -32,6 +32,9 @@ public:
     const QString& path() const { return m_path; }
     const RecordingHeader& header() const { return m_rec.header; }
     const TrainConfig& config() const { return m_config; }
+    // The ranks of the job it recorded (its run begin's world; 1 for one process): config()
+    // counts every rank's devices.
+    int ranks() const { return m_ranks; }
     // Empty when the header's settings all applied; otherwise what could not be read.
     const QString& settingsProblem() const { return m_settingsProblem; }
     bool complete() const { return m_rec.complete; }
@@ -61,6 +64,7 @@ private:
     QString m_path;
     Recording m_rec;
     TrainConfig m_config;
+    int m_ranks = 1;
     QString m_settingsProblem;
     std::shared_ptr<EventStream> m_snapshots; // the recording's snapshots, by their index
     std::vector<double> m_key;                // when event i is fed: the running latest time
