@@ -6,6 +6,8 @@
 #include "control_panel.h"
 #include "lab_style.h"
 #include "main_window.h"
+#include "note_row.h"
+#include "replay_panel.h"
 
 #include <qcustomplot.h>
 
@@ -190,7 +192,8 @@ private slots:
         auto* queue = qobject_cast<QCPAxisRect*>(plot->plotLayout()->element(2, 0));
         QVERIFY(queue);
         QCPAxis* y = queue->axis(QCPAxis::atLeft);
-        const int labelLength = QFontMetrics(y->labelFont()).horizontalAdvance(y->label());
+        // upright, the label's length is its longest line's (it may be on two)
+        const int labelLength = QFontMetrics(y->labelFont()).boundingRect(QRect(), Qt::TextDontClip, y->label()).width();
         QVERIFY2(queue->rect().height() >= labelLength,
                  qPrintable(QStringLiteral("queue plot %1 px high, its label %2 px long").arg(queue->rect().height()).arg(labelLength)));
         const QVector<double> ticks = y->tickVector();
@@ -202,6 +205,70 @@ private slots:
                                                        .arg(ticks[i - 1]).arg(ticks[i]).arg(gap).arg(tickHeight)));
         }
         w.setProjectorMode(false);
+    }
+
+    // Projector mode at 1024x768 with the controls opened ("Show the controls"), the book's
+    // 2-device run replayed, in English and in Chinese: the window stays within the screen
+    // (the Memory view's note beside its controls made it 1071 wide in English), no view asks
+    // for more height than it has, and the Engine view's plot has the room its layout needs
+    // (its note, a narrow column beside the controls, took ~150 px of it: the legend and the
+    // time line were squashed) and its title is not wider than it.
+    void everyViewFitsWithTheControlsOpenAt1024x768_data()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+    void everyViewFitsWithTheControlsOpenAt1024x768()
+    {
+        QFETCH(bool, chinese);
+        QTranslator zh;
+        if (chinese) {
+#ifdef GPULAB_HAVE_TRANSLATIONS
+            QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                            QStringLiteral(":/i18n")));
+            QCoreApplication::installTranslator(&zh);
+#else
+            QSKIP("built without translations");
+#endif
+        }
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        MainWindow w;
+        auto leave = qScopeGuard([&] { w.setProjectorMode(false); }); // the fonts back, whatever fails
+        replayBookInProjector(w, QStringLiteral("engine"));
+        if (QTest::currentTestFailed())
+            return;
+        w.setPanelCollapsed(false); // "Show the controls"
+        w.setGeometry(0, 0, 1024, 768);
+        QTest::qWait(100);
+        QVERIFY(w.replayPanel()->isVisible());
+        QVERIFY2(w.minimumSizeHint().width() <= 1024 && w.minimumSizeHint().height() <= 768,
+                 qPrintable(QStringLiteral("least %1x%2: %3").arg(w.minimumSizeHint().width())
+                                .arg(w.minimumSizeHint().height()).arg(widestChain(&w))));
+        QTRY_COMPARE(w.size(), QSize(1024, 768));
+        for (LabView* v : w.views()) {
+            w.showView(v->viewId());
+            QTest::qWait(50);
+            QVERIFY2(v->minimumSizeHint().height() <= v->height(),
+                     qPrintable(QStringLiteral("%1 needs %2 px, has %3").arg(v->viewId()).arg(v->minimumSizeHint().height()).arg(v->height())));
+            QVERIFY2(w.minimumSizeHint().width() <= 1024 && w.width() == 1024,
+                     qPrintable(QStringLiteral("with %1 shown: %2 wide, least %3: %4").arg(v->viewId()).arg(w.width())
+                                    .arg(w.minimumSizeHint().width()).arg(widestChain(&w))));
+        }
+        w.showView(QStringLiteral("engine"));
+        auto* plot = w.findChild<QCustomPlot*>(QStringLiteral("enginePlot"));
+        QVERIFY(plot);
+        plot->replot();
+        const QSize least = plot->plotLayout()->minimumOuterSizeHint();
+        QVERIFY2(least.height() <= plot->height() && least.width() <= plot->width(),
+                 qPrintable(QStringLiteral("the plot's layout needs %1x%2, it is %3x%4")
+                                .arg(least.width()).arg(least.height()).arg(plot->width()).arg(plot->height())));
+        // the notes above the controls, no narrow column beside them
+        for (const char* name : {"engineNoteRow", "memoryNoteRow"}) {
+            auto* row = w.findChild<NoteRow*>(QLatin1String(name));
+            QVERIFY(row);
+            QVERIFY2(row->stacked(), name);
+        }
     }
 
     void toggleScalesAndRestoresExactly()

@@ -3,6 +3,7 @@
 #include "engine_view.h"
 
 #include "lab_style.h"
+#include "note_row.h"
 
 #include <qcustomplot.h>
 
@@ -215,11 +216,14 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
 {
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(4, 4, 4, 4);
-    auto* bar = new QHBoxLayout;
     m_note = new QLabel(this);
     setNote(false);
     m_note->setWordWrap(true);
-    bar->addWidget(m_note, 1);
+    // the note above the controls where beside them it would be a narrow column, taking the
+    // plot's height (projector mode with the control panel open on a 1024x768 screen)
+    auto* noteRow = new NoteRow(m_note, this);
+    noteRow->setObjectName(QStringLiteral("engineNoteRow"));
+    QHBoxLayout* bar = noteRow->controls();
     bar->addWidget(new QLabel(tr("Show:"), this));
     m_windowBox = new QComboBox(this);
     m_windowBox->setObjectName(QStringLiteral("engineWindowCombo"));
@@ -236,7 +240,7 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     m_runBox->setMaximumWidth(260);
     m_runBox->setEnabled(false);
     bar->addWidget(m_runBox);
-    v->addLayout(bar);
+    v->addWidget(noteRow);
 
     m_plot = new QCustomPlot(this);
     m_plot->setObjectName(QStringLiteral("enginePlot"));
@@ -262,9 +266,18 @@ EngineView::EngineView(QWidget* parent) : LabView(parent)
     }
     stylePlot(m_plot);
     trackUserZoom(m_plot);
+    connect(m_plot, &QCustomPlot::beforeReplot, this, [this] { // at the plot's new size
+        fitTitle();
+        fitQueueRect();
+    });
+
     // the legend (op kinds) below the plot, in one row
     placeLegendBelow(m_plot, 3, 7, QMargins(6, 2, 6, 2)); // empty until a run begins
     fitLegendBelowToWidth(m_plot); // in two rows or more where one is too wide (projector mode)
+    // A least height of its own: QCustomPlot's is its layout's at the last replot, which a
+    // hidden view keeps from when its legend was in more rows on a narrow plot, and which
+    // kept the window taller than a 1024x768 screen in projector mode
+    fitPlotLeast();
     v->addWidget(m_plot, 1);
 
     connect(m_windowBox, &QComboBox::currentIndexChanged, this, [this] {
@@ -564,21 +577,68 @@ void EngineView::showRun(int runId)
     refresh();
 }
 
+void EngineView::fitPlotLeast()
+{
+    m_plot->setMinimumHeight(12 * QFontMetrics(font()).lineSpacing());
+}
+
+void EngineView::changeEvent(QEvent* event)
+{
+    LabView::changeEvent(event);
+    if (event->type() == QEvent::FontChange)
+        fitPlotLeast(); // projector mode's larger font
+}
+
 void EngineView::setTitleRun(int runId)
 {
-    if (auto* t = qobject_cast<QCPTextElement*>(m_plot->plotLayout()->element(0, 0)))
-        t->setText(tr("Front end and device workers (run #%1)").arg(runId));
+    m_title = tr("Front end and device workers (run #%1)").arg(runId);
+    fitTitle();
+}
+
+// The title on two lines, the run's number under the rest, where on one it is wider than the
+// plot (projector mode beside the open control panel on a 1024x768 screen): on one it set the
+// plot's least width, wider than the view, and was cut at both ends.
+void EngineView::fitTitle()
+{
+    auto* t = qobject_cast<QCPTextElement*>(m_plot->plotLayout()->element(0, 0));
+    if (!t || m_title.isEmpty())
+        return;
+    QString text = m_title;
+    const qsizetype at = std::max(m_title.lastIndexOf(QLatin1String(" (")), m_title.lastIndexOf(QChar(0xFF08)));
+    const QMargins m = t->margins();
+    if (at > 0 && QFontMetrics(t->font()).horizontalAdvance(m_title) + m.left() + m.right() + 8 > m_plot->width())
+        text = m_title.left(at).trimmed() + QLatin1Char('\n') + m_title.mid(at).trimmed();
+    if (t->text() != text)
+        t->setText(text);
 }
 
 // The queue's plot stays tall enough for its axis label written upright and for a few tick
 // labels one above another: in projector mode at 1024x768 a quarter of the plot was a few
 // pixels, the label ran past it and the ticks overlapped.
+// Where the label on one line would take more than a quarter of the plot's height (projector
+// mode beside the open control panel), it goes on two, broken at the space nearest its middle,
+// and leaves the time line above it the room.
 void EngineView::fitQueueRect()
 {
     QCPAxis* y = m_queue->axis(QCPAxis::atLeft);
     const QFontMetrics label(y->labelFont());
     const QFontMetrics ticks(y->tickLabelFont());
-    const int needed = std::max(label.horizontalAdvance(y->label()) + 8, 4 * ticks.height());
+    const QString one = tr("ops queued");
+    QString text = one;
+    if (label.horizontalAdvance(one) + 8 > m_plot->height() / 4) {
+        qsizetype best = -1;
+        for (qsizetype i = one.indexOf(QLatin1Char(' ')); i > 0; i = one.indexOf(QLatin1Char(' '), i + 1))
+            if (best < 0 || std::abs(i - one.size() / 2) < std::abs(best - one.size() / 2))
+                best = i;
+        if (best > 0)
+            text = one.left(best) + QLatin1Char('\n') + one.mid(best + 1);
+    }
+    if (y->label() != text)
+        y->setLabel(text);
+    int longest = 0;
+    for (const QString& line : text.split(QLatin1Char('\n')))
+        longest = std::max(longest, label.horizontalAdvance(line));
+    const int needed = std::max(longest + 8, 4 * ticks.height());
     if (m_queue->minimumSize().height() != needed)
         m_queue->setMinimumSize(0, needed);
     y->ticker()->setTickCount(3);

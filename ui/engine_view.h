@@ -57,10 +57,16 @@ public:
     enum Category { Forward, Backward, Allreduce, Sgd, Other, CategoryCount };
     static Category categoryOf(const std::string& opName);
 
+protected:
+    void changeEvent(QEvent* event) override;
+
 private:
     void setNote(bool gpu);
     void fitQueueRect();
+    void fitTitle();
+    void fitPlotLeast(); // the plot's least height: twelve lines of the view's font
     void setTitleRun(int runId);
+    QString m_title; // the plot's title on one line (the run's number in it); empty before a run
     struct OpRec {
         double t0, t1;
         int device;

@@ -4,6 +4,7 @@
 
 #include "core_messages.h"
 #include "lab_style.h"
+#include "note_row.h"
 
 #include <qcustomplot.h>
 
@@ -45,8 +46,11 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     f.setPointSizeF(f.pointSizeF() * 1.15);
     m_message->setFont(f);
     m_message->setText(tr("Run once in sync mode and once in async or bounded mode: the two are overlaid here."));
-    auto* row = new QHBoxLayout;
-    row->addWidget(m_message, 1);
+    // the note above the controls where beside them it would be a narrow column (projector
+    // mode with the control panel open on a 1024x768 screen, where it also widened the window)
+    auto* noteRow = new NoteRow(m_message, this);
+    noteRow->setObjectName(QStringLiteral("memoryNoteRow"));
+    QHBoxLayout* row = noteRow->controls();
     m_envelopeBox = new QCheckBox(tr("Peak and low per minibatch"), this);
     m_envelopeBox->setObjectName(QStringLiteral("memoryEnvelope"));
     m_envelopeBox->setToolTip(tr("Draw each minibatch's highest and lowest bytes in use (dashed) instead of every "
@@ -60,7 +64,7 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_timeAxis->addItem(tr("logarithmic"));
     m_timeAxis->setToolTip(tr("Logarithmic time shows a run that fails in a fraction of a second next to a long one"));
     row->addWidget(m_timeAxis);
-    v->addLayout(row);
+    v->addWidget(noteRow);
     connect(m_timeAxis, &QComboBox::currentIndexChanged, this, [this](int i) { setLogTime(i == 1); });
     m_plot = new QCustomPlot(this);
     m_plot->setObjectName(QStringLiteral("memoryPlot"));
