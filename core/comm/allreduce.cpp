@@ -339,6 +339,20 @@ bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
     return true;
 }
 
+std::vector<Tensor> split_chunks(Engine& engine, const Tensor& whole, int chunks)
+{
+    const int64_t count = whole.numel();
+    const int64_t base = count / chunks, extra = count % chunks;
+    std::vector<Tensor> out;
+    int64_t off = 0;
+    for (int c = 0; c < chunks; ++c) {
+        const int64_t len = base + (c < extra ? 1 : 0);
+        out.push_back(whole.view(off, {len}, engine.new_var()));
+        off += len;
+    }
+    return out;
+}
+
 std::vector<float> reference_allreduce(const std::vector<std::vector<float>>& parts)
 {
     std::vector<float> sum(parts.at(0).size(), 0.0f);

@@ -63,6 +63,10 @@ struct AllreduceContext {
 bool push_allreduce(AllreduceKind kind, const AllreduceContext& ctx,
                     const std::vector<std::vector<Tensor>>& bufs);
 
+// `whole` as `chunks` consecutive views, each with a var of its own from `engine`: the
+// first count % chunks views one float longer (what push_allreduce's bufs hold per device).
+std::vector<Tensor> split_chunks(Engine& engine, const Tensor& whole, int chunks);
+
 // Sum of the parts, host side: what every device must hold afterwards (tests).
 std::vector<float> reference_allreduce(const std::vector<std::vector<float>>& parts);
 

@@ -596,16 +596,8 @@ VerifyCheck verify_allreduce(const std::vector<Device*>& devices, AllreduceKind 
                                                 + std::to_string(d));
                 Tensor t = make_tensor(*eng, dev, {count});
                 dev.upload(t.f(), parts[size_t(d)].data(), count * 4);
-                std::vector<Tensor> cs;
-                const int64_t base = count / chunks, extra = count % chunks;
-                int64_t off = 0;
-                for (int c = 0; c < chunks; ++c) {
-                    const int64_t len = base + (c < extra ? 1 : 0);
-                    cs.push_back(t.view(off, {len}, eng->new_var()));
-                    off += len;
-                }
                 whole.push_back(t);
-                bufs.push_back(std::move(cs));
+                bufs.push_back(split_chunks(*eng, t, chunks));
             }
             AllreduceContext ctx;
             ctx.engine = eng.get();

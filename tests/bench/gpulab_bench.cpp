@@ -364,14 +364,8 @@ int cmd_allreduce(int argc, char** argv)
                 const int chunks = ring ? n : 1;
                 std::vector<std::vector<Tensor>> bufs(static_cast<size_t>(n));
                 for (int d = 0; d < n; ++d) {
-                    Tensor t = make_tensor(*engine, *devices[size_t(d)], {count});
-                    const int64_t base = count / chunks, extra = count % chunks;
-                    int64_t off = 0;
-                    for (int c = 0; c < chunks; ++c) {
-                        const int64_t len = base + (c < extra ? 1 : 0);
-                        bufs[size_t(d)].push_back(t.view(off, {len}, engine->new_var()));
-                        off += len;
-                    }
+                    bufs[size_t(d)] =
+                        split_chunks(*engine, make_tensor(*engine, *devices[size_t(d)], {count}), chunks);
                 }
                 auto fill = [&] { // device d holds d+1 everywhere: the sum is n(n+1)/2
                     for (int d = 0; d < n; ++d) {

@@ -37,16 +37,8 @@ inline PushedAllreduce pushed_allreduce(const std::vector<gpulab::Device*>& devi
             for (int64_t i = 0; i < count; ++i)
                 host[size_t(i)] = float(d + 1 + i % 1000);
             devices[size_t(d)]->upload(t.f(), host.data(), count * 4);
-            std::vector<Tensor> cs;
-            const int64_t base = count / chunks, extra = count % chunks;
-            int64_t off = 0;
-            for (int c = 0; c < chunks; ++c) {
-                const int64_t len = base + (c < extra ? 1 : 0);
-                cs.push_back(t.view(off, {len}, eng->new_var()));
-                off += len;
-            }
             whole.push_back(t);
-            bufs.push_back(std::move(cs));
+            bufs.push_back(split_chunks(*eng, t, chunks));
         }
         AllreduceContext ctx;
         ctx.engine = eng.get();
