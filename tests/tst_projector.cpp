@@ -30,6 +30,23 @@ using namespace gpulab;
 class TestProjector : public QObject {
     Q_OBJECT
 
+    // Installs the Chinese translation for one test (the caller removes it). False where the lab
+    // was built without translations: the caller skips. One that does not load fails the test.
+    static bool installChinese(QTranslator& zh)
+    {
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        if (zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                    QStringLiteral(":/i18n")))
+            QCoreApplication::installTranslator(&zh);
+        else
+            QTest::qFail("the Chinese translation did not load from :/i18n", __FILE__, __LINE__);
+        return true;
+#else
+        Q_UNUSED(zh);
+        return false;
+#endif
+    }
+
     // The widgets whose minimum width is widest, from the window down: says which forces it.
     static QString widestChain(QWidget* w)
     {
@@ -80,16 +97,11 @@ private slots:
     {
         QFETCH(bool, chinese);
         QTranslator zh;
-        if (chinese) {
-#ifdef GPULAB_HAVE_TRANSLATIONS
-            QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
-                            QStringLiteral(":/i18n")));
-            QCoreApplication::installTranslator(&zh);
-#else
+        if (chinese && !installChinese(zh))
             QSKIP("built without translations");
-#endif
-        }
         auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        if (QTest::currentTestFailed())
+            return;
         MainWindow w;
         w.show();
         w.setGeometry(0, 0, 1024, 768);
@@ -223,16 +235,11 @@ private slots:
     {
         QFETCH(bool, chinese);
         QTranslator zh;
-        if (chinese) {
-#ifdef GPULAB_HAVE_TRANSLATIONS
-            QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
-                            QStringLiteral(":/i18n")));
-            QCoreApplication::installTranslator(&zh);
-#else
+        if (chinese && !installChinese(zh))
             QSKIP("built without translations");
-#endif
-        }
         auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        if (QTest::currentTestFailed())
+            return;
         MainWindow w;
         auto leave = qScopeGuard([&] { w.setProjectorMode(false); }); // the fonts back, whatever fails
         replayBookInProjector(w, QStringLiteral("engine"));
@@ -268,6 +275,135 @@ private slots:
             auto* row = w.findChild<NoteRow*>(QLatin1String(name));
             QVERIFY(row);
             QVERIFY2(row->stacked(), name);
+        }
+    }
+
+    // What the open panel shows, cut on its right: a widget past the scroll area's viewport, a
+    // label or a button whose text is wider than it, a combo box whose current text is. Empty
+    // when every word is in view.
+    static QString panelCut(QScrollArea* scroll)
+    {
+        QString out;
+        const QRect view(scroll->viewport()->mapTo(scroll->window(), QPoint(0, 0)), scroll->viewport()->size());
+        for (QWidget* c : scroll->widget()->findChildren<QWidget*>()) {
+            if (!c->isVisible())
+                continue;
+            const QRect at(c->mapTo(scroll->window(), QPoint(0, 0)), c->size());
+            QString text;
+            int room = c->width();
+            if (auto* l = qobject_cast<QLabel*>(c); l && !l->wordWrap())
+                text = l->text();
+            else if (auto* b = qobject_cast<QAbstractButton*>(c)) {
+                text = b->text();
+                room = c->width() - 12;
+            } else if (auto* cb = qobject_cast<QComboBox*>(c)) {
+                QStyleOptionComboBox opt;
+                opt.initFrom(cb);
+                opt.editable = cb->isEditable();
+                text = cb->currentText();
+                room = cb->style()->subControlRect(QStyle::CC_ComboBox, &opt, QStyle::SC_ComboBoxEditField, cb).width();
+            }
+            text.remove(QLatin1Char('&'));
+            const int need = QFontMetrics(c->font()).horizontalAdvance(text);
+            if (at.right() > view.right() || need > room)
+                out += QStringLiteral("%1 '%2' at %3..%4 (%5 of text in %6) in a viewport %7..%8; ")
+                           .arg(QString::fromLatin1(c->metaObject()->className()), text.left(30))
+                           .arg(at.left()).arg(at.right()).arg(need).arg(room).arg(view.left()).arg(view.right());
+        }
+        return out;
+    }
+
+    // Every plot title of `view` within its plot: what is cut, or empty.
+    static QString titlesCut(QWidget* view)
+    {
+        QString out;
+        for (QCustomPlot* plot : view->findChildren<QCustomPlot*>()) {
+            if (!plot->isVisible() || plot->plotLayout()->elementCount() == 0)
+                continue;
+            auto* t = qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0));
+            if (!t)
+                continue;
+            const QFontMetrics fm(t->font());
+            int longest = 0;
+            for (const QString& line : t->text().split(QLatin1Char('\n')))
+                longest = std::max(longest, fm.horizontalAdvance(line));
+            if (longest + t->margins().left() + t->margins().right() > plot->width())
+                out += QStringLiteral("%1's title '%2' %3 px wide in a plot %4 wide; ")
+                           .arg(plot->objectName(), t->text()).arg(longest).arg(plot->width());
+        }
+        return out;
+    }
+
+    // Projector mode on a 1024x768 screen with the control panel open, nothing replayed, in
+    // English and in Chinese: every view tab whole (Engine scrolled away behind arrows), and the
+    // panel's words whole within it (its settings ran past its right edge).
+    void panelReadableWhenOpenAt1024x768_data()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+    void panelReadableWhenOpenAt1024x768()
+    {
+        QFETCH(bool, chinese);
+        QTranslator zh;
+        if (chinese && !installChinese(zh))
+            QSKIP("built without translations");
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        if (QTest::currentTestFailed())
+            return;
+        MainWindow w;
+        auto leave = qScopeGuard([&] { w.setProjectorMode(false); });
+        w.resize(1600, 1000);
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        w.setProjectorMode(true);
+        w.showNormal();
+        w.setPanelCollapsed(false); // "Show the controls"
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_COMPARE(w.size(), QSize(1024, 768));
+        QTest::qWait(100);
+        QVERIFY(w.panel()->isVisible());
+        auto* scroll = qobject_cast<QScrollArea*>(w.panel()->parentWidget()->parentWidget());
+        QVERIFY(scroll);
+        const QString cut = tabsCut(w, QStringLiteral("the tabs")) + panelCut(scroll);
+        QVERIFY2(cut.isEmpty(), qPrintable(cut));
+    }
+
+    // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open,
+    // in English and in Chinese: every plot's title whole in its plot (the Training view's
+    // "Seconds per epoch" was cut at both ends).
+    void viewsReadableWithThePanelOpenAt1024x768_data()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+    void viewsReadableWithThePanelOpenAt1024x768()
+    {
+        QFETCH(bool, chinese);
+        QTranslator zh;
+        if (chinese && !installChinese(zh))
+            QSKIP("built without translations");
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        if (QTest::currentTestFailed())
+            return;
+        MainWindow w;
+        auto leave = qScopeGuard([&] { w.setProjectorMode(false); });
+        replayBookInProjector(w, QStringLiteral("training"));
+        if (QTest::currentTestFailed())
+            return;
+        w.setPanelCollapsed(false);
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_COMPARE(w.size(), QSize(1024, 768));
+        QTest::qWait(100);
+        for (LabView* v : w.views()) {
+            w.showView(v->viewId());
+            QTest::qWait(50);
+            for (QCustomPlot* p : v->findChildren<QCustomPlot*>())
+                p->replot();
+            const QString titles = titlesCut(v);
+            QVERIFY2(titles.isEmpty(), qPrintable(v->viewId() + QStringLiteral(": ") + titles));
         }
     }
 

@@ -11,6 +11,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -22,9 +23,77 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardItemModel>
+#include <QStyleOptionComboBox>
+#include <QStylePainter>
 #include <QVBoxLayout>
 
 namespace gpulab {
+
+namespace {
+
+// A combo box whose words stay whole at any font (projector mode's is 1.6 times the desk's):
+// at least as wide as its longest item, since QComboBox keeps the least width it worked out at
+// its first font and the larger one cut its words; or, made `elided`, as narrow as its column
+// (a preset's title can be wider than the panel), its current item elided with "…".
+class WholeComboBox : public QComboBox {
+public:
+    WholeComboBox(bool elided, QWidget* parent) : QComboBox(parent), m_elided(elided) {}
+
+    QSize minimumSizeHint() const override
+    {
+        if (!m_elided)
+            return QComboBox::minimumSizeHint();
+        return {sizeFor(16 * fontMetrics().averageCharWidth()), QComboBox::minimumSizeHint().height()};
+    }
+
+protected:
+    void changeEvent(QEvent* e) override
+    {
+        QComboBox::changeEvent(e);
+        if (e->type() == QEvent::FontChange || e->type() == QEvent::StyleChange)
+            fit();
+    }
+    void showEvent(QShowEvent* e) override
+    {
+        fit();
+        QComboBox::showEvent(e);
+    }
+    void paintEvent(QPaintEvent* e) override
+    {
+        if (!m_elided || isEditable()) {
+            QComboBox::paintEvent(e);
+            return;
+        }
+        QStylePainter p(this);
+        QStyleOptionComboBox opt;
+        initStyleOption(&opt);
+        p.drawComplexControl(QStyle::CC_ComboBox, opt);
+        const QRect text = style()->subControlRect(QStyle::CC_ComboBox, &opt, QStyle::SC_ComboBoxEditField, this);
+        opt.currentText = fontMetrics().elidedText(opt.currentText, Qt::ElideRight, text.width());
+        p.drawControl(QStyle::CE_ComboBoxLabel, opt);
+    }
+
+private:
+    int sizeFor(int textWidth) const
+    {
+        QStyleOptionComboBox opt;
+        initStyleOption(&opt);
+        return style()->sizeFromContents(QStyle::CT_ComboBox, &opt, QSize(textWidth, fontMetrics().height()), this).width();
+    }
+    void fit()
+    {
+        if (m_elided)
+            return updateGeometry();
+        int widest = 0;
+        for (int i = 0; i < count(); ++i)
+            widest = std::max(widest, fontMetrics().horizontalAdvance(itemText(i)));
+        setMinimumWidth(sizeFor(widest));
+    }
+
+    bool m_elided;
+};
+
+} // namespace
 
 ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent)
 {
@@ -42,7 +111,7 @@ void ControlPanel::buildUi()
     // ---- presets ----
     auto* presetBox = new QGroupBox(tr("Preset"), this);
     auto* pv = new QVBoxLayout(presetBox);
-    m_preset = new QComboBox(presetBox);
+    m_preset = new WholeComboBox(true, presetBox);
     m_preset->setObjectName(QStringLiteral("presetCombo"));
     m_preset->addItem(tr("Custom settings"), QString());
     for (const Preset& p : presets())
@@ -62,7 +131,7 @@ void ControlPanel::buildUi()
     // ---- data ----
     auto* dataBox = new QGroupBox(tr("Data"), this);
     auto* dv = new QVBoxLayout(dataBox);
-    m_source = new QComboBox(dataBox);
+    m_source = new WholeComboBox(false, dataBox);
     m_source->setObjectName(QStringLiteral("dataSourceCombo"));
     m_source->addItem(tr("Fashion-MNIST files"), int(DatasetLoader::Source::FashionMnist));
     m_source->addItem(tr("Synthetic (no files needed)"), int(DatasetLoader::Source::Synthetic));
@@ -97,8 +166,9 @@ void ControlPanel::buildUi()
     auto* runBox = new QGroupBox(tr("Settings"), this);
     auto* form = new QFormLayout(runBox);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    form->setRowWrapPolicy(QFormLayout::WrapLongRows);
 
-    m_backend = new QComboBox(runBox);
+    m_backend = new WholeComboBox(false, runBox);
     m_backend->setObjectName(QStringLiteral("backendCombo"));
     m_backend->addItem(tr("Simulated CPU"), int(Backend::Cpu));
     m_backend->addItem(tr("CUDA GPU"), int(Backend::Cuda));
@@ -162,7 +232,7 @@ void ControlPanel::buildUi()
     form->addRow(tr("Epochs"), m_epochs);
 
     auto* modeRow = new QHBoxLayout;
-    m_mode = new QComboBox(runBox);
+    m_mode = new WholeComboBox(false, runBox);
     m_mode->setObjectName(QStringLiteral("modeCombo"));
     m_mode->addItem(tr("sync (wait every minibatch)"), int(ExecMode::Sync));
     m_mode->addItem(tr("async (never wait)"), int(ExecMode::Async));
@@ -176,7 +246,7 @@ void ControlPanel::buildUi()
     modeRow->addWidget(m_inflight);
     form->addRow(tr("Execution"), modeRow);
 
-    m_allreduce = new QComboBox(runBox);
+    m_allreduce = new WholeComboBox(false, runBox);
     m_allreduce->setObjectName(QStringLiteral("allreduceCombo"));
     m_allreduce->addItem(tr("naive (the book's: via device 0)"), int(AllreduceKind::Naive));
     m_allreduce->addItem(tr("ring"), int(AllreduceKind::Ring));

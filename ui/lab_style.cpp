@@ -96,6 +96,45 @@ void addPlotTitle(QCustomPlot* plot, const QString& title)
     auto* text = new QCPTextElement(plot, title, f);
     text->setMargins(QMargins(4, 6, 4, 0));
     plot->plotLayout()->addElement(0, 0, text);
+    // at every replot, so at every new size or font, and after a view sets another title
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fitPlotTitle(plot); });
+}
+
+void fitPlotTitle(QCustomPlot* plot)
+{
+    auto* t = plot->plotLayout()->elementCount() > 0 ? qobject_cast<QCPTextElement*>(plot->plotLayout()->element(0, 0))
+                                                     : nullptr;
+    if (!t)
+        return;
+    // the title as the view set it: what is shown, unless that is what this last made of it
+    QString title = t->text();
+    if (title == plot->property("fittedTitle").toString())
+        title = plot->property("plotTitle").toString();
+    const QFontMetrics fm(t->font());
+    const int room = plot->width() - t->margins().left() - t->margins().right() - 8;
+    // each line too wide in two, again while one is (a narrow plot, a large font)
+    QStringList lines = title.split(QLatin1Char('\n'));
+    for (qsizetype n = 0; n < lines.size() && lines.size() < 8;) {
+        const QString line = lines[n];
+        if (fm.horizontalAdvance(line) <= room || line.size() < 2) {
+            ++n;
+            continue;
+        }
+        // at the space nearest the middle; a title without one (Chinese) in its middle
+        qsizetype at = -1;
+        for (qsizetype i = line.indexOf(QLatin1Char(' ')); i > 0; i = line.indexOf(QLatin1Char(' '), i + 1))
+            if (at < 0 || std::abs(i - line.size() / 2) < std::abs(at - line.size() / 2))
+                at = i;
+        const QString first = at > 0 ? line.left(at).trimmed() : line.left(line.size() / 2);
+        const QString second = at > 0 ? line.mid(at + 1).trimmed() : line.mid(line.size() / 2);
+        lines[n] = first;
+        lines.insert(n + 1, second);
+    }
+    const QString fitted = lines.join(QLatin1Char('\n'));
+    plot->setProperty("plotTitle", title);
+    plot->setProperty("fittedTitle", fitted);
+    if (t->text() != fitted)
+        t->setText(fitted);
 }
 
 void placeLegendBelow(QCustomPlot* plot, int row, int wrap, const QMargins& margins)

@@ -28,6 +28,10 @@ void styleLegend(QCPLegend* legend);
 // A bold title row above the plot's main axis rect; returns nothing, keeps the plot's
 // layout (title row 0, axis rect row 1).
 void addPlotTitle(QCustomPlot* plot, const QString& title);
+// Each line of the title that is wider than the plot (projector mode beside the open control
+// panel) goes on two, broken at the space nearest its middle, or in its middle where it has none
+// (Chinese); whole again where it fits. addPlotTitle's plots do it at every replot.
+void fitPlotTitle(QCustomPlot* plot);
 
 // Shows the plot's legend only while it has entries (an empty one draws as a small empty
 // box): call it after adding or removing them.

@@ -576,6 +576,7 @@ void MainWindow::setProjectorMode(bool on)
         m_projector = true;
         // the views get the room: the panel becomes one line (its button brings it back)
         setPanelCollapsed(true);
+        fitTabFont();
         updateRecordingChooser();
         // the screen's size first: where no window manager takes the window to full screen
         // (a bare X server) the state alone would not resize it
@@ -1006,8 +1007,11 @@ QString MainWindow::statusMessage() const
 
 bool MainWindow::eventFilter(QObject* watched, QEvent* e)
 {
-    if (watched == m_tabs && e->type() == QEvent::Resize && m_replay && m_replayRuns.size() > 1)
-        placeRecordingChooser();
+    if (watched == m_tabs && e->type() == QEvent::Resize) {
+        fitTabFont();
+        if (m_replay && m_replayRuns.size() > 1)
+            placeRecordingChooser();
+    }
     return QMainWindow::eventFilter(watched, e);
 }
 
@@ -1448,6 +1452,33 @@ void MainWindow::updateRecordingChooser()
                                             .arg(m_replayRuns.size()));
     m_recordingCombo->setCurrentIndex(m_shownRecording);
     placeRecordingChooser();
+}
+
+// Projector mode beside the open control panel on a 1024-pixel screen: at the projector's
+// size the tabs' names were wider than the room, and the last ones scrolled away behind arrows.
+// Their font steps down until every tab is in view, never below the desk's tab font; back at
+// full size wherever that fits (the panel on one line). Leaving the mode puts the desk's font
+// back (applyProjectorToWidgets).
+void MainWindow::fitTabFont()
+{
+    QTabBar* bar = m_tabs->tabBar();
+    const QVariant desk = bar->property("prjFont"); // the desk's font, kept while the mode is on
+    if (!m_projector || !desk.isValid())
+        return;
+    const QFont deskFont = desk.value<QFont>();
+    if (deskFont.pointSizeF() <= 0)
+        return;
+    const QWidget* corner = m_tabs->cornerWidget(Qt::TopRightCorner);
+    const int room = m_tabs->width() - (corner && corner->isVisible() ? corner->width() : 0) - 8;
+    QFont f = deskFont;
+    const double least = deskFont.pointSizeF();
+    for (double pt = deskFont.pointSizeF() * kProjectorFontScale;; pt -= 0.5) {
+        f.setPointSizeF(std::max(pt, least));
+        if (bar->font() != f)
+            bar->setFont(f);
+        if (bar->sizeHint().width() <= room || pt <= least)
+            break;
+    }
 }
 
 void MainWindow::placeRecordingChooser()

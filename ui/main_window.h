@@ -202,6 +202,7 @@ private:
     QList<LabView*> singleViews() const; // the views that show one recording: Devices, Allreduce, Engine
     void updateRecordingChooser();
     void placeRecordingChooser(); // beside the tabs where they keep their room, else above them
+    void fitTabFont();            // projector mode: the tabs' names as large as leaves them all in view
     void updateReplayPanel();
     void openRecordingInteractive();
     // The second half of openRecordings: the recordings read, played in the views.
