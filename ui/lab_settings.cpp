@@ -5,6 +5,7 @@
 #include "lab_view.h"
 #include "main_window.h"
 #include "presets.h"
+#include "rank/rank_group.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -15,7 +16,9 @@
 #include <QStandardPaths>
 #include <QTabWidget>
 
+#include <functional>
 #include <stdexcept>
+#include <utility>
 
 namespace gpulab {
 
@@ -31,12 +34,29 @@ bool trustworthy(const QSettings& s)
     return ok && version == kSettingsVersion;
 }
 
+// Whether this build runs jobs of several ranks; a test may answer for it.
+std::function<bool()>& ranksAvailableOverride()
+{
+    static std::function<bool()> f;
+    return f;
+}
+
+bool labRanksAvailable()
+{
+    return ranksAvailableOverride() ? ranksAvailableOverride()() : ranks_available();
+}
+
 const char* sourceName(DatasetLoader::Source s)
 {
     return s == DatasetLoader::Source::Synthetic ? "synthetic" : "fashion-mnist";
 }
 
 } // namespace
+
+void setLabRanksAvailableForTesting(std::function<bool()> available)
+{
+    ranksAvailableOverride() = std::move(available);
+}
 
 QString labSettingsPath()
 {
@@ -64,6 +84,7 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
     if (!QFileInfo::exists(path))
         return true; // the first start: the defaults, saved when the window closes
     bool damaged = false;
+    QString ranksNote; // the saved ranks could not be kept: why
     {
         QSettings s(path, QSettings::IniFormat);
         damaged = !trustworthy(s);
@@ -87,7 +108,11 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                         return v;
                     };
                     auto name = [&](const char* key, const char* fallback) {
-                        return s.value(QLatin1String(key), QLatin1String(fallback)).toString().toStdString();
+                        // INI reads an unquoted "custom:200,1" as a list: join it back
+                        const QVariant v = s.value(QLatin1String(key), QLatin1String(fallback));
+                        return (v.typeId() == QMetaType::QStringList ? v.toStringList().join(QLatin1Char(','))
+                                                                     : v.toString())
+                            .toStdString();
                     };
                     c.backend = parse_backend(name("run/backend", backend_name(c.backend)));
                     c.devices = static_cast<int>(integer("run/devices", c.devices));
@@ -102,13 +127,25 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                     c.mode = parse_exec_mode(name("run/mode", exec_mode_name(c.mode)));
                     c.inflight = static_cast<int>(integer("run/inflight", c.inflight));
                     c.allreduce = parse_allreduce(name("run/allreduce", allreduce_name(c.allreduce)));
+                    c.link = parse_link(name("run/link", c.link.name.c_str()));
+                    c.link_params = parse_link_params(name("run/link_params", link_params_text(c.link_params).c_str()));
                     c.seed = static_cast<uint64_t>(integer("run/seed", static_cast<long long>(c.seed)));
                     c.train_subset = integer("run/subset", c.train_subset);
                     c.test_subset = integer("run/test_subset", c.test_subset);
                     c.memory_budget = integer("run/memory_budget", c.memory_budget);
+                    // A job of ranks saved by a build with Gloo, read by one without: the
+                    // rest of the settings still hold, with 1 rank.
+                    const int savedRanks = c.ranks;
+                    if (c.ranks > 1 && !labRanksAvailable())
+                        c.ranks = 1;
                     if (validate(c).empty()) {
                         m_panel->setConfig(c);
                         m_panel->setStepMode(s.value(QStringLiteral("run/step_mode")).toBool());
+                        if (c.ranks != savedRanks)
+                            ranksNote = tr("The saved settings ask for a job of %1 ranks, but this build of the lab has "
+                                           "no ranks (it was built without Gloo), so it starts with 1 rank and keeps "
+                                           "the other settings.")
+                                            .arg(savedRanks);
                     } else {
                         damaged = true;
                     }
@@ -160,6 +197,8 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                        "is kept as %1).")
                         .arg(aside),
                     true);
+    } else if (!ranksNote.isEmpty()) {
+        showMessage(ranksNote, false);
     }
     return !damaged;
 }
@@ -184,6 +223,8 @@ bool MainWindow::saveSettings(QString* error) const
     s.setValue(QStringLiteral("run/mode"), QString::fromLatin1(exec_mode_name(c.mode)));
     s.setValue(QStringLiteral("run/inflight"), c.inflight);
     s.setValue(QStringLiteral("run/allreduce"), QString::fromLatin1(allreduce_name(c.allreduce)));
+    s.setValue(QStringLiteral("run/link"), QString::fromStdString(c.link.name));
+    s.setValue(QStringLiteral("run/link_params"), QString::fromStdString(link_params_text(c.link_params)));
     s.setValue(QStringLiteral("run/seed"), static_cast<qulonglong>(c.seed));
     s.setValue(QStringLiteral("run/subset"), static_cast<qlonglong>(c.train_subset));
     s.setValue(QStringLiteral("run/test_subset"), static_cast<qlonglong>(c.test_subset));

@@ -7,6 +7,8 @@
 
 #include <QString>
 
+#include <functional>
+
 namespace gpulab {
 
 constexpr int kSettingsVersion = 1;
@@ -17,5 +19,10 @@ QString labSettingsPath();
 // The language kept in the settings file ("en", "zh_CN"), or empty when there is none or the
 // file cannot be trusted. Read before the window exists (the translators come first).
 QString savedLanguage(const QString& path);
+
+// A settings file's job of several ranks needs a build with Gloo (ranks_available()); without
+// one the lab starts with 1 rank and keeps the rest. A test answers for the build with
+// available (an empty function: the build answers again).
+void setLabRanksAvailableForTesting(std::function<bool()> available);
 
 } // namespace gpulab

@@ -1849,6 +1849,10 @@
         <translation>无法读取设置文件 %1；它已被另存为 %2，实验室以默认设置启动。</translation>
     </message>
     <message>
+        <source>The saved settings ask for a job of %1 ranks, but this build of the lab has no ranks (it was built without Gloo), so it starts with 1 rank and keeps the other settings.</source>
+        <translation>保存的设置要求 %1 个 rank 的作业，但此版本的实验室不支持多个 rank（构建时没有 Gloo），因此以 1 个 rank 启动，其他设置保持不变。</translation>
+    </message>
+    <message>
         <source>The settings file could not be read; the lab starts with its defaults (the old file is kept as %1).</source>
         <translation>无法读取设置文件；实验室以默认设置启动（旧文件保存为 %1）。</translation>
     </message>
