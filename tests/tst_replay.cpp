@@ -5,6 +5,7 @@
 // leaves replay mode. The examples shipped with the lab open and read completely.
 #include "allreduce_view.h"
 #include "control_panel.h"
+#include "core_messages.h"
 #include "main_window.h"
 #include "memory_view.h"
 #include "replay_panel.h"
@@ -19,6 +20,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QFormLayout>
 #include <QLabel>
 #include <QMenu>
 #include <QProcess>
@@ -553,6 +555,64 @@ private slots:
         QVERIFY(!w.replaying());
         QCOMPARE(left->currentWidget(), panelPage);
         QCOMPARE(w.trainingView()->epochCount(run), 3); // what was shown stays
+    }
+
+    // A job's recording (2 ranks x 1 device; config() counts both ranks' devices) shows its
+    // settings as the job was run: devices 1, ranks 2, in the panel, its summary and the
+    // overlay's line. Made from the lab's 2-device recording, its run begin saying 2 ranks, as
+    // a job's does.
+    void jobRecordingShowsItsRanks()
+    {
+        const Recording rec = read_recording(m_recording.toStdString());
+        QVERIFY(rec.complete);
+        const QString job = path(QStringLiteral("job.gpurec"));
+        {
+            RecordingHeader h = rec.header;
+            h.devices = {"rank 0: cpu-sim(0)", "rank 1: cpu-sim(0)"};
+            RecordingWriter out(job.toStdString(), h);
+            int begins = 0;
+            for (Event e : rec.events) {
+                if (auto* b = e.get<ev::RunBegin>()) {
+                    QCOMPARE(b->devices, 2);
+                    b->world = 2;
+                    b->device_ranks = {0, 1};
+                    ++begins;
+                }
+                const auto* snap = e.get<ev::Snapshot>();
+                out.add(e, snap ? rec.snapshots.at(size_t(snap->index)).get() : nullptr);
+            }
+            QCOMPARE(begins, 1);
+            out.finish(RunStatus::Completed, Error{});
+        }
+        ReplaySource src(job);
+        QCOMPARE(src.ranks(), 2);
+        QCOMPARE(src.config().devices, 2);
+
+        MainWindow w;
+        w.show();
+        QString error;
+        QVERIFY2(w.openRecordings({job, m_other}, &error), qPrintable(error));
+        auto* form = qobject_cast<QFormLayout*>(
+            w.replayPanel()->findChild<QWidget*>(QStringLiteral("replaySettings"))->findChild<QWidget*>()->layout());
+        QVERIFY(form);
+        QMap<QString, QString> shown;
+        for (int i = 0; i < form->rowCount(); ++i) {
+            auto* label = form->itemAt(i, QFormLayout::LabelRole);
+            auto* value = form->itemAt(i, QFormLayout::FieldRole);
+            if (label && value && label->widget() && value->widget())
+                shown[qobject_cast<QLabel*>(label->widget())->text()] = qobject_cast<QLabel*>(value->widget())->text();
+        }
+        QCOMPARE(shown.value(settingLabel("devices")), QStringLiteral("1"));
+        QCOMPARE(shown.value(settingLabel("ranks")), QStringLiteral("2"));
+        QCOMPARE(shown.value(settingLabel("batch size")), QStringLiteral("64"));
+        w.setPanelCollapsed(true);
+        const QString summary = w.findChild<QLabel*>(QStringLiteral("panelSummary"))->text();
+        QVERIFY2(summary.contains(QStringLiteral("job.gpurec: 2 ranks x 1 x cpu-sim,")), qPrintable(summary));
+        w.setPanelCollapsed(false);
+        // the other way round: the job overlaid on the 1-device run
+        QVERIFY2(w.openRecordings({m_other, job}, &error), qPrintable(error));
+        const QString overlays = w.replayPanel()->findChild<QLabel*>(QStringLiteral("replayOverlays"))->text();
+        QVERIFY2(overlays.contains(QStringLiteral("2 ranks x 1 x cpu-sim,")), qPrintable(overlays));
     }
 
     // Two recordings together: the first in every view, the second overlaid in the

@@ -506,7 +506,7 @@ void MainWindow::updatePanelSummary()
     if (m_replay) {
         const ReplaySource& p = m_replay->primary();
         m_panelSummary->setText(tr("Replaying %1: %2")
-                                    .arg(QFileInfo(p.path()).fileName(), QString::fromStdString(p.config().describe())));
+                                    .arg(QFileInfo(p.path()).fileName(), QString::fromStdString(p.jobConfig().describe())));
         return;
     }
     m_panelSummary->setText(QString::fromStdString(m_panel->config().describe()));
@@ -1350,12 +1350,7 @@ void MainWindow::startReplay(std::vector<std::unique_ptr<ReplaySource>> sources)
     m_replayRuns.clear();
     for (const auto& s : m_replay->sources()) {
         // a job's recording reads as the job did live: its ranks, each rank's devices
-        TrainConfig c = s->config();
-        if (s->ranks() > 1) {
-            c.devices /= s->ranks();
-            c.ranks = s->ranks();
-        }
-        RunInfo run = makeRun(m_nextRunId++, c);
+        RunInfo run = makeRun(m_nextRunId++, s->jobConfig());
         // the legend names the recording; the label (and with it the exports) is the run's own
         run.shortLabel += QStringLiteral(" · ") + QFileInfo(s->path()).fileName();
         run.stream = s->stream();
@@ -1382,7 +1377,7 @@ void MainWindow::startReplay(std::vector<std::unique_ptr<ReplaySource>> sources)
                                       tr("#%1 · %2 (%3)")
                                           .arg(m_replayRuns[i].id)
                                           .arg(QFileInfo(s.path()).fileName(), QString::fromStdString(s.header().machine)));
-            m_recordingCombo->setItemData(int(i), QString::fromStdString(s.config().describe()), Qt::ToolTipRole);
+            m_recordingCombo->setItemData(int(i), QString::fromStdString(s.jobConfig().describe()), Qt::ToolTipRole);
         }
     }
     updateRecordingChooser();

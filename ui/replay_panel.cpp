@@ -205,11 +205,12 @@ void ReplayPanel::setRecordings(const std::vector<const ReplaySource*>& sources,
     m_notice->setText(notes.join(QLatin1Char('\n')));
     m_notice->setVisible(!notes.isEmpty());
 
-    // the settings, read-only: one row per setting of the table that applies
+    // the settings, read-only: one row per setting of the table that applies; a job's as it
+    // was run (each rank's devices, its ranks)
     auto* form = static_cast<QFormLayout*>(m_settings->layout());
     while (form->rowCount() > 0)
         form->removeRow(0);
-    const TrainConfig& c = r.config();
+    const TrainConfig c = r.jobConfig();
     for (const SettingSpec& spec : run_settings()) {
         if (spec.applies && !spec.applies(c))
             continue;
@@ -225,7 +226,7 @@ void ReplayPanel::setRecordings(const std::vector<const ReplaySource*>& sources,
         lines << tr("<span style=\"color:%1\">■</span> %2 (%3, %4)%5")
                      .arg(col.name(), QFileInfo(o.path()).fileName().toHtmlEscaped(),
                           QString::fromStdString(o.header().machine).toHtmlEscaped(),
-                          QString::fromStdString(o.config().describe()).toHtmlEscaped(),
+                          QString::fromStdString(o.jobConfig().describe()).toHtmlEscaped(),
                           o.complete() ? QString() : tr(", incomplete"));
     }
     m_overlays->setText(lines.isEmpty() ? QString()

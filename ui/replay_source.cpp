@@ -125,6 +125,16 @@ ReplaySource::ReplaySource(const QString& path, const ReadProgress& progress) : 
 
 ReplaySource::~ReplaySource() = default;
 
+TrainConfig ReplaySource::jobConfig() const
+{
+    TrainConfig c = m_config;
+    if (m_ranks > 1) {
+        c.devices /= m_ranks;
+        c.ranks = m_ranks;
+    }
+    return c;
+}
+
 void ReplaySource::feedTo(double t)
 {
     while (m_fed < m_key.size() && m_key[m_fed] <= t)

@@ -35,6 +35,9 @@ public:
     // The ranks of the job it recorded (its run begin's world; 1 for one process): config()
     // counts every rank's devices.
     int ranks() const { return m_ranks; }
+    // The settings as the job was run: each rank's devices and the ranks (config() itself for
+    // one process). What the replay panel shows and the run's description says.
+    TrainConfig jobConfig() const;
     // Empty when the header's settings all applied; otherwise what could not be read.
     const QString& settingsProblem() const { return m_settingsProblem; }
     bool complete() const { return m_rec.complete; }
