@@ -184,6 +184,12 @@ private slots:
         QVERIFY2(message.contains(QStringLiteral("2 ranks")) && message.contains(QStringLiteral("without Gloo")) &&
                      message.contains(QStringLiteral("1 rank")),
                  qPrintable(message));
+        // ranks out of range are a damaged file, Gloo or not
+        const QString impossible = dir.filePath(QStringLiteral("impossible.conf"));
+        write(impossible, "[General]\nversion=1\n[run]\ndevices=2\nranks=99\n");
+        MainWindow damaged;
+        QVERIFY(!damaged.restoreSettings(impossible));
+        QVERIFY(QFile::exists(impossible + QStringLiteral(".damaged")));
 #ifdef GPULAB_HAVE_TRANSLATIONS
         // in 简体中文 too
         QTranslator zh;

@@ -6,6 +6,7 @@
 #include "main_window.h"
 #include "presets.h"
 #include "rank/rank_group.h"
+#include "train/settings.h"
 
 #include <QComboBox>
 #include <QDir>
@@ -134,9 +135,11 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                     c.test_subset = integer("run/test_subset", c.test_subset);
                     c.memory_budget = integer("run/memory_budget", c.memory_budget);
                     // A job of ranks saved by a build with Gloo, read by one without: the
-                    // rest of the settings still hold, with 1 rank.
+                    // rest of the settings still hold, with 1 rank. (Ranks out of range are
+                    // a damaged file whatever the build.)
                     const int savedRanks = c.ranks;
-                    if (c.ranks > 1 && !labRanksAvailable())
+                    const SettingSpec* ranksSpec = find_setting("ranks");
+                    if (c.ranks > 1 && ranksSpec && c.ranks <= ranksSpec->max && !labRanksAvailable())
                         c.ranks = 1;
                     if (validate(c).empty()) {
                         m_panel->setConfig(c);
