@@ -8,6 +8,7 @@
 #include "devices_view.h"
 #include "memory_view.h"
 #include "main_window.h"
+#include "replay_panel.h"
 #include "rank/rank_group.h"
 #include "record/recording.h"
 #include "trace/event_stream.h"
@@ -20,6 +21,7 @@
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFile>
+#include <QFormLayout>
 #include <QLabel>
 #include <QListWidget>
 #include <QProcess>
@@ -214,6 +216,20 @@ private slots:
         QVERIFY2(w->openRecordings({saved}, &error), qPrintable(error));
         const QString replayed = runList->item(runList->count() - 1)->text();
         QVERIFY2(replayed.contains(QStringLiteral("(sync): 2 ranks x 1 x cpu-sim,")), qPrintable(replayed));
+        // and its recorded settings, read-only, say 1 device and 2 ranks
+        auto* form = qobject_cast<QFormLayout*>(
+            w->replayPanel()->findChild<QWidget*>(QStringLiteral("replaySettings"))->findChild<QWidget*>()->layout());
+        QVERIFY(form);
+        QStringList settings;
+        for (int i = 0; i < form->rowCount(); ++i) {
+            const QLayoutItem* label = form->itemAt(i, QFormLayout::LabelRole);
+            const QLayoutItem* value = form->itemAt(i, QFormLayout::FieldRole);
+            if (label && value && label->widget() && value->widget())
+                settings << qobject_cast<QLabel*>(label->widget())->text() + QLatin1Char('=') +
+                            qobject_cast<QLabel*>(value->widget())->text();
+        }
+        QVERIFY2(settings.contains(QStringLiteral("devices=1")) && settings.contains(QStringLiteral("ranks=2")),
+                 qPrintable(settings.join(QLatin1Char('|'))));
     }
 
     // Live, every rank's steps reach the lab later than rank 0's: the Allreduce view draws a
