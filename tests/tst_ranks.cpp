@@ -32,6 +32,10 @@
 #include <thread>
 #include <unistd.h>
 
+#ifdef GPULAB_TEST_GLOO_ADDRESS
+#include <gloo/transport/tcp/address.h>
+#endif
+
 using namespace gpulab;
 
 namespace {
@@ -770,6 +774,80 @@ private slots:
         t.join(); // at its timeout at the latest
         QVERIFY2(stopped, "the join went on waiting after it was asked to stop");
         QCOMPARE(error_code_name(ended.get()), error_code_name(ErrorCode::Stopped));
+    }
+
+    // Rank 1 joins, publishes the address of its Gloo connection to rank 0 and vanishes
+    // before connecting: rank 0 waits in Gloo's connect for a peer that will never come (for
+    // 5 times the timeout, as Gloo waits), and Stop ends that wait too, long before the
+    // timeout.
+    void joinStopsWhileTheRanksConnect()
+    {
+#ifndef GPULAB_TEST_GLOO_ADDRESS
+        QSKIP("Gloo's headers and library were not found for this test");
+#else
+        const int port = freePort();
+        RankOptions o;
+        o.world = 2;
+        o.rank = 0;
+        o.master = "127.0.0.1:" + std::to_string(port); // rank 0's address for Gloo too
+        o.token = "tok";
+        o.timeout = 60s;
+        std::atomic<bool> stop{false};
+        std::mutex asked_mutex;
+        std::thread::id join_thread;
+        auto last_asked = std::chrono::steady_clock::now(); // by the joining thread
+        o.stop_requested = [&] {
+            std::lock_guard lock(asked_mutex);
+            if (std::this_thread::get_id() == join_thread)
+                last_asked = std::chrono::steady_clock::now();
+            return stop.load();
+        };
+        std::promise<ErrorCode> outcome;
+        std::future<ErrorCode> ended = outcome.get_future();
+        std::thread t([&] {
+            {
+                std::lock_guard lock(asked_mutex);
+                join_thread = std::this_thread::get_id();
+            }
+            try {
+                join_ranks(o, "settings");
+                outcome.set_value(ErrorCode::None);
+            } catch (const GpulabError& e) {
+                outcome.set_value(e.error.code);
+            }
+        });
+        // rank 1, by hand: it joins, publishes its host and the address of its connection to
+        // rank 0 (127.0.0.2 sorts after rank 0's 127.0.0.1, so rank 0 is the side that waits
+        // to be connected to), and is never heard of again
+        KvClient one("127.0.0.1", port, 60s);
+        const Error refused = one.hello("tok", 1, 2, "settings");
+        QVERIFY2(!refused, english(refused).c_str());
+        const std::string host = "elsewhere";
+        one.set("gloo/rank_1", std::vector<char>(host.begin(), host.end()));
+        sockaddr_in gone{};
+        gone.sin_family = AF_INET;
+        gone.sin_port = htons(1);
+        ::inet_pton(AF_INET, "127.0.0.2", &gone.sin_addr);
+        one.set("gloo/1", gloo::transport::tcp::Address(reinterpret_cast<const sockaddr*>(&gone), sizeof gone).bytes());
+        // rank 0 publishes its own, reads rank 1's and connects; its waits in the rendezvous
+        // ask for a stop every tenth of a second, Gloo's connect does not ask: the stop is
+        // asked once the joining thread has not asked for a second. (A machine that held
+        // the join that long before it connected makes this check weaker, never wrong.)
+        QVERIFY(one.wait({"gloo/0"}, 60s));
+        const auto quiet_since = [&] {
+            std::lock_guard lock(asked_mutex);
+            return std::chrono::steady_clock::now() - last_asked;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(quiet_since() > 1s, 60000);
+        QElapsedTimer since_stop;
+        since_stop.start();
+        stop = true;
+        const bool stopped = ended.wait_for(o.timeout / 2) == std::future_status::ready;
+        t.join(); // at Gloo's connect timeout at the latest
+        qInfo("the join ended %lld ms after the stop", static_cast<long long>(since_stop.elapsed()));
+        QVERIFY2(stopped, "the join went on waiting for rank 1's connection after it was asked to stop");
+        QCOMPARE(error_code_name(ended.get()), error_code_name(ErrorCode::Stopped));
+#endif
     }
 
     // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'

@@ -26,7 +26,15 @@
 #include <gloo/rendezvous/file_store.h>
 #include <gloo/rendezvous/prefix_store.h>
 #include <gloo/rendezvous/store.h>
+#include <gloo/transport/context.h>
+#include <gloo/transport/device.h>
+#include <gloo/transport/pair.h>
 #include <gloo/transport/tcp/device.h>
+
+#include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <system_error>
 #endif
 
 namespace gpulab {
@@ -422,6 +430,151 @@ private:
     std::string m_address;
 };
 
+// Gloo's context, its pairs connected as Gloo's rendezvous::Context::connectFullMesh does
+// (the same keys, in the same order), except that a stop is heard while a pair connects.
+// Gloo's pair connect waits for the other side without asking anything: a peer that published
+// its address and then vanished before connecting to this rank held it for 5 times the job's
+// timeout. Here a watcher thread, joined before connect() returns, asks `stop` every slice
+// while a pair connects and once it says so closes the pairs (Gloo's Pair::close, which wakes
+// the connect), and connect() throws Stopped.
+class MeshContext : public gloo::Context {
+public:
+    MeshContext(int rank, int size) : gloo::Context(rank, size) {}
+
+    void connect(gloo::rendezvous::Store& store, const std::shared_ptr<gloo::transport::Device>& dev,
+                 const StopFn& stop)
+    {
+        // the host of every rank, to number the ranks on one machine (as Gloo does)
+        char name[256] = {};
+        if (::gethostname(name, sizeof name - 1) != 0)
+            throw std::system_error(errno, std::system_category(), "gethostname");
+        const std::string host(name);
+        store.set("rank_" + std::to_string(rank), std::vector<char>(host.begin(), host.end()));
+        int local_rank = 0;
+        for (int i = 0; i < rank; ++i) {
+            const std::vector<char> other = store.get("rank_" + std::to_string(i));
+            local_rank += std::string(other.begin(), other.end()) == host;
+        }
+
+        std::shared_ptr<gloo::transport::Context> tc = dev->createContext(rank, size);
+        tc->setTimeout(getTimeout());
+        std::vector<char> mine;
+        std::vector<gloo::transport::Pair*> pairs;
+        for (int i = 0; i < size; ++i) {
+            if (i == rank)
+                continue;
+            auto& pair = tc->createPair(i);
+            pair->setLocalRank(local_rank);
+            const std::vector<char> a = pair->address().bytes();
+            mine.insert(mine.end(), a.begin(), a.end());
+            pairs.push_back(pair.get());
+        }
+        store.set(std::to_string(rank), mine);
+
+        Watch watch(pairs, stop); // joined before tc goes
+        for (int i = 0; i < size; ++i) {
+            if (i == rank)
+                continue;
+            store.wait({std::to_string(i)}, getTimeout()); // our stores hear a stop themselves
+            std::vector<char> all = store.get(std::to_string(i));
+            // the peer's list holds an address for every rank but itself
+            const size_t each = all.size() / static_cast<size_t>(size - 1);
+            const size_t at = static_cast<size_t>(rank > i ? rank - 1 : rank) * each;
+            if (each == 0 || all.size() % static_cast<size_t>(size - 1) != 0)
+                throw std::runtime_error("rank " + std::to_string(i) + " published an address list of " +
+                                         std::to_string(all.size()) + " bytes");
+            const std::vector<char> peer(all.begin() + static_cast<std::ptrdiff_t>(at),
+                                         all.begin() + static_cast<std::ptrdiff_t>(at + each));
+            watch.connecting(true);
+            try {
+                tc->getPair(i)->connect(peer);
+            } catch (const std::exception&) {
+                watch.connecting(false);
+                if (watch.stopped())
+                    throw GpulabError(Error(ErrorCode::Stopped));
+                throw;
+            }
+            watch.connecting(false);
+            if (watch.stopped()) // the pair was closed, not connected
+                throw GpulabError(Error(ErrorCode::Stopped));
+        }
+        watch.finish();
+        device_ = dev;
+        transportContext_ = std::move(tc);
+    }
+
+private:
+    // Asks `stop` every slice while a pair connects; once it says so, closes every pair and
+    // keeps doing so (a pair closed just before its connect began may open a new socket)
+    // until the connect has returned.
+    class Watch {
+    public:
+        Watch(std::vector<gloo::transport::Pair*> pairs, const StopFn& stop) : m_pairs(std::move(pairs)), m_stop(stop)
+        {
+            if (m_stop)
+                m_thread = std::thread([this] { run(); });
+        }
+        ~Watch() { finish(); }
+        Watch(const Watch&) = delete;
+        Watch& operator=(const Watch&) = delete;
+        // Throws Stopped when a stop was heard before this connect began.
+        void connecting(bool now)
+        {
+            std::lock_guard lock(m_mutex);
+            if (now && m_stopped)
+                throw GpulabError(Error(ErrorCode::Stopped));
+            m_connecting = now;
+            m_cv.notify_all();
+        }
+        bool stopped()
+        {
+            std::lock_guard lock(m_mutex);
+            return m_stopped;
+        }
+        void finish()
+        {
+            {
+                std::lock_guard lock(m_mutex);
+                m_done = true;
+            }
+            m_cv.notify_all();
+            if (m_thread.joinable())
+                m_thread.join();
+        }
+
+    private:
+        void run()
+        {
+            std::unique_lock lock(m_mutex);
+            while (!m_done) {
+                m_cv.wait_for(lock, kSlice);
+                if (m_done || !m_connecting)
+                    continue;
+                if (!m_stopped) {
+                    lock.unlock();
+                    const bool stop = m_stop();
+                    lock.lock();
+                    if (!stop || m_done)
+                        continue;
+                    m_stopped = true;
+                }
+                if (!m_connecting)
+                    continue;
+                // under the lock: the connect goes on until connecting(false), and the pairs
+                // outlive this thread; Pair::close takes only the pair's own lock
+                for (gloo::transport::Pair* p : m_pairs)
+                    p->close();
+            }
+        }
+        std::vector<gloo::transport::Pair*> m_pairs;
+        StopFn m_stop;
+        std::mutex m_mutex;
+        std::condition_variable m_cv;
+        bool m_connecting = false, m_stopped = false, m_done = false;
+        std::thread m_thread;
+    };
+};
+
 class GlooGroup : public RankGroup {
 public:
     GlooGroup(const RankOptions& o, std::unique_ptr<Meeting> meeting)
@@ -431,10 +584,10 @@ public:
         gloo::transport::tcp::attr attr;
         attr.hostname = m_meeting->local_address();
         auto dev = gloo::transport::tcp::CreateDevice(attr);
-        auto ctx = std::make_shared<gloo::rendezvous::Context>(o.rank, o.world);
+        auto ctx = std::make_shared<MeshContext>(o.rank, o.world);
         ctx->setTimeout(o.timeout);
         try {
-            ctx->connectFullMesh(m_meeting->store(), dev);
+            ctx->connect(m_meeting->store(), dev, m_stop);
         } catch (const GpulabError&) {
             throw;
         } catch (const std::exception& e) {
@@ -536,7 +689,7 @@ private:
     std::string m_token;
     StopFn m_stop;
     std::unique_ptr<Meeting> m_meeting;
-    std::shared_ptr<gloo::rendezvous::Context> m_ctx;
+    std::shared_ptr<gloo::Context> m_ctx;
     uint32_t m_tag = 1;
     double m_allreduce_s = 0;
 };

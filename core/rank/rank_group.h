@@ -35,6 +35,8 @@ struct RankOptions {
     // Asked between the slices of every wait while joining (a tenth of a second each): once
     // it returns true, join_ranks and RankEvents' wait for the event streams give up with
     // ErrorCode::Stopped instead of waiting out the timeout (the lab's Stop). Empty: never.
+    // While Gloo's connections are made it is asked from a thread of join_ranks' own (joined
+    // before join_ranks returns), so it must be safe to call from another thread.
     std::function<bool()> stop_requested;
 };
 
