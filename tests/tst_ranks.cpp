@@ -850,6 +850,91 @@ private slots:
 #endif
     }
 
+    // Ranks that met in a folder leave it together: a rank's finish() says goodbye and waits
+    // until every rank has (nobody serves a folder, so a rank gone early could close its
+    // connections, or let the folder go, while another still reads it), ending sooner when a
+    // failure is known or a stop asked; RankOptions::goodbye_wait bounds it.
+    void fileRendezvousWaitsForEveryGoodbye()
+    {
+        std::atomic<bool> stop{false};
+        // a job of 2 ranks in a fresh folder, joined and met in one allreduce; empty, or why not
+        auto job = [&](QTemporaryDir& dir, std::unique_ptr<RankGroup> (&g)[2]) {
+            std::string failed[2];
+            auto rank = [&](int r) {
+                RankOptions o;
+                o.world = 2;
+                o.rank = r;
+                o.token = "t";
+                o.timeout = 60s;
+                o.goodbye_wait = 120s; // far beyond what this test waits
+                o.rendezvous = "file:" + dir.path().toStdString();
+                o.stop_requested = [&stop] { return stop.load(); };
+                try {
+                    g[r] = join_ranks(o, "settings");
+                    float one = 1;
+                    g[r]->allreduce_sum(&one, 1);
+                } catch (const GpulabError& e) {
+                    failed[r] = english(e.error);
+                }
+            };
+            std::thread other(rank, 1);
+            rank(0);
+            other.join();
+            return failed[0] + failed[1];
+        };
+        // rank 0 leaves first: its finish() returns only after rank 1's goodbye
+        {
+            QTemporaryDir dir;
+            std::unique_ptr<RankGroup> g[2];
+            const std::string failed = job(dir, g);
+            QVERIFY2(failed.empty(), failed.c_str());
+            std::mutex m;
+            std::condition_variable cv;
+            bool zero_left = false, one_said_goodbye = false, zero_left_after_one = false;
+            std::thread zero([&] {
+                g[0]->finish();
+                std::lock_guard lock(m);
+                zero_left = true;
+                zero_left_after_one = one_said_goodbye;
+                cv.notify_all();
+            });
+            bool left_early = false;
+            {
+                // rank 1 takes its time (a machine slower than this only makes the check weaker)
+                std::unique_lock lock(m);
+                left_early = cv.wait_for(lock, 2s, [&] { return zero_left; });
+                one_said_goodbye = true;
+            }
+            g[1]->finish();
+            zero.join();
+            QVERIFY2(!left_early && zero_left_after_one, "rank 0 left the folder before rank 1 said goodbye");
+        }
+        // a stop ends the wait for a goodbye that does not come, and so does a failure
+        for (const bool failure : {false, true}) {
+            QTemporaryDir dir;
+            std::unique_ptr<RankGroup> g[2];
+            stop = false;
+            const std::string failed = job(dir, g);
+            QVERIFY2(failed.empty(), failed.c_str());
+            std::promise<void> left;
+            std::future<void> zero_left = left.get_future();
+            std::thread zero([&] {
+                g[0]->finish();
+                left.set_value();
+            });
+            if (failure)
+                g[1]->report_failure("out of memory");
+            else
+                stop = true;
+            const bool ended = zero_left.wait_for(60s) == std::future_status::ready;
+            zero.join(); // at goodbye_wait at the latest
+            QVERIFY2(ended, failure ? "rank 0 waited for a goodbye after rank 1 failed"
+                                    : "rank 0 waited for a goodbye after it was asked to stop");
+            stop = true;
+            g[1]->finish();
+        }
+    }
+
     // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'
     // devices (numbered 0 and 1) and the steps across ranks; the recording replays. (Its
     // options after "--" start with the word "train", which launch allows.)

@@ -311,8 +311,8 @@ class FileMeeting : public Meeting {
 public:
     FileMeeting(const RankOptions& o, const std::string& dir, const std::string& settings,
                 std::function<void(const Error&)> on_refusal)
-        : m_dir(dir), m_timeout(o.timeout), m_files(dir, o.timeout, o.stop_requested),
-          m_address(o.advertise.empty() ? machine_address() : o.advertise)
+        : m_dir(dir), m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_stop(o.stop_requested),
+          m_files(dir, o.timeout, o.stop_requested), m_address(o.advertise.empty() ? machine_address() : o.advertise)
     {
         struct stat st{};
         if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
@@ -411,6 +411,25 @@ public:
         } catch (const std::exception&) {
         }
     }
+    // Says goodbye ("bye-R"), then waits until every rank has, or a failure is known, at most
+    // `t` and no longer once a stop is asked: nobody serves this rendezvous, so no rank may
+    // leave (closing its connections, or letting the folder go) while another still needs it.
+    void finish(std::chrono::milliseconds t) override
+    {
+        try {
+            m_files.set("bye-" + std::to_string(m_rank), bytes("bye"));
+            std::vector<std::string> all;
+            for (int r = 0; r < m_world; ++r)
+                all.push_back("bye-" + std::to_string(r));
+            const auto deadline = Clock::now() + t;
+            while (!m_files.has(all) && !m_files.has({"gpulab-failed"})) {
+                if (Clock::now() >= deadline || (m_stop && m_stop()))
+                    return;
+                std::this_thread::sleep_for(std::chrono::milliseconds(10)); // as Gloo's FileStore looks
+            }
+        } catch (const std::exception&) { // the folder is gone: nobody is left to wait for
+        }
+    }
 
 private:
     static std::vector<char> bytes(const std::string& s) { return {s.begin(), s.end()}; }
@@ -425,7 +444,9 @@ private:
         }
     }
     std::string m_dir;
+    int m_rank, m_world;
     std::chrono::milliseconds m_timeout;
+    StopFn m_stop;
     FolderStore m_files;
     std::string m_address;
 };
@@ -578,8 +599,8 @@ private:
 class GlooGroup : public RankGroup {
 public:
     GlooGroup(const RankOptions& o, std::unique_ptr<Meeting> meeting)
-        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_token(o.token), m_stop(o.stop_requested),
-          m_meeting(std::move(meeting))
+        : m_rank(o.rank), m_world(o.world), m_timeout(o.timeout), m_goodbye_wait(o.goodbye_wait), m_token(o.token),
+          m_stop(o.stop_requested), m_meeting(std::move(meeting))
     {
         gloo::transport::tcp::attr attr;
         attr.hostname = m_meeting->local_address();
@@ -629,7 +650,7 @@ public:
         }
     }
     void report_failure(const std::string& why) override { m_meeting->fail(m_rank, why); }
-    void finish() override { m_meeting->finish(std::chrono::milliseconds(5000)); }
+    void finish() override { m_meeting->finish(m_goodbye_wait); }
     double allreduce_seconds() const override { return m_allreduce_s; }
     void store_set(const std::string& key, const std::string& value) override
     {
@@ -685,7 +706,7 @@ private:
         return Error(ErrorCode::RankLost, {{"rank", "?"}, {"why", what}});
     }
     int m_rank, m_world;
-    std::chrono::milliseconds m_timeout;
+    std::chrono::milliseconds m_timeout, m_goodbye_wait;
     std::string m_token;
     StopFn m_stop;
     std::unique_ptr<Meeting> m_meeting;

@@ -38,6 +38,11 @@ struct RankOptions {
     // While Gloo's connections are made it is asked from a thread of join_ranks' own (joined
     // before join_ranks returns), so it must be safe to call from another thread.
     std::function<bool()> stop_requested;
+    // How long a rank leaving the job (RankGroup::finish) waits for the others' goodbyes: rank 0
+    // of a TCP rendezvous (it serves the store), every rank of a folder's (a rank gone early
+    // could close its connections, or let the folder be removed, while another still reads
+    // it). A failure known to the rendezvous, or a stop, ends the wait sooner.
+    std::chrono::milliseconds goodbye_wait{5000};
 };
 
 // True when this build can run ranks in separate processes (Gloo was found); otherwise why
@@ -64,7 +69,8 @@ public:
     virtual void broadcast_from_rank0(float* data, size_t count) = 0;
     // This rank failed (the error in English): the others are told who failed first.
     virtual void report_failure(const std::string& why) = 0;
-    // This rank is done; rank 0 also waits (briefly) for the others' goodbyes.
+    // This rank is done: it says goodbye, and rank 0 (with a folder's rendezvous, every rank)
+    // waits for the others' (RankOptions::goodbye_wait at most).
     virtual void finish() = 0;
     // Seconds spent in allreduce_sum so far.
     virtual double allreduce_seconds() const = 0;
