@@ -27,7 +27,9 @@
 #include <QProcess>
 #include <QPushButton>
 #include <QSignalSpy>
+#include <QRegularExpression>
 #include <QSpinBox>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -266,6 +268,55 @@ private slots:
         QCOMPARE(waitForEnd(finished), int(RunStatus::Completed));
         qInfo("%d samples of the live drawing", samples);
         QVERIFY(samples >= 3);
+        QVERIFY2(wrong.isEmpty(), qPrintable(wrong.mid(0, 5).join(QStringLiteral("; "))));
+    }
+
+    // A job's Allreduce view samples the run at its refresh, as one process's does: the
+    // drawing changes with the text under it, never at each minibatch drained between
+    // refreshes. Hidden (another view shown, never refreshed) it keeps its empty drawing
+    // while minibatches come in; shown, it draws the latest, the one its text describes.
+    void allreduceDrawingSampledAtRefresh()
+    {
+        auto* tabs = w->findChild<QTabWidget*>(QStringLiteral("viewTabs"));
+        AllreduceView* view = w->allreduceView();
+        QVERIFY(tabs && view);
+        tabs->setCurrentWidget(w->trainingView());
+        setControls(2, 2, 240 * 40, 1);
+        QSignalSpy finished(w, &MainWindow::runFinished);
+        QVERIFY(start() > 0);
+        const std::pair<int, int> none{-1, -1};
+        QCOMPARE(view->drawnAllreduce(), none);
+        auto described = [view] {
+            const QRegularExpressionMatch m = QRegularExpression(QStringLiteral("Measured \\(epoch (\\d+), minibatch (\\d+)\\)"))
+                                                  .match(view->modelText());
+            return m.hasMatch() ? std::pair<int, int>{m.captured(1).toInt(), m.captured(2).toInt() - 1} : std::pair<int, int>{-1, -1};
+        };
+        // hidden: three minibatches of the job are in, none drawn
+        QVERIFY(waitUntil(
+            [&] {
+                const auto& steps = view->currentSteps();
+                return !finished.isEmpty() || (!steps.empty() && steps.front().batch >= 2);
+            },
+            kRunTimeoutMs));
+        QVERIFY2(finished.isEmpty(), "the run ended before its third minibatch was seen");
+        QCOMPARE(view->drawnAllreduce(), none);
+        // shown: drawn at once, the minibatch its text describes
+        tabs->setCurrentWidget(view);
+        QVERIFY(view->drawnAllreduce() != none);
+        QCOMPARE(view->drawnAllreduce(), described());
+        // and after every drain of the rest of the run, refreshed or not
+        int ticks = 0;
+        QStringList wrong;
+        const QMetaObject::Connection c = connect(w, &MainWindow::eventsDispatched, this, [&] {
+            ++ticks;
+            const auto drawn = view->drawnAllreduce(), text = described();
+            if (drawn != text)
+                wrong << QStringLiteral("drawn %1/%2, described %3/%4").arg(drawn.first).arg(drawn.second).arg(text.first).arg(text.second);
+        });
+        const int status = waitForEnd(finished);
+        disconnect(c);
+        QCOMPARE(status, int(RunStatus::Completed));
+        qInfo("%d drains checked", ticks);
         QVERIFY2(wrong.isEmpty(), qPrintable(wrong.mid(0, 5).join(QStringLiteral("; "))));
     }
 

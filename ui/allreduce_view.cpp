@@ -1132,6 +1132,7 @@ void AllreduceView::beginRun(const RunInfo& run)
     updateLegend(m_after);
     m_book->clear();
     m_drawPending = false;
+    m_acrossPending = false;
     m_stepsDirty = true;
     m_gradsDirty = true;
 }
@@ -1153,17 +1154,14 @@ void AllreduceView::drawJobMinibatch(std::vector<Transfer> steps)
     std::stable_sort(within.begin(), within.end(), byStep);
     if (!across.empty()) {
         m_across = std::move(across);
-        m_topology->setAcross(m_across);
+        m_acrossPending = true;
     }
     if (within.empty())
         return;
     m_current = std::move(within);
-    std::vector<Transfer> last;
-    for (const auto& t : m_current)
-        if (t.step == m_current.back().step)
-            last.push_back(t);
-    m_topology->showStep(last);
-    m_topology->setSums(partialSums(m_current, m_devices, m_ring, last.front().step));
+    // drawn at the next refresh, as a single process's latest step
+    m_drawStep = m_current.back().step;
+    m_drawPending = true;
     m_stepsDirty = true;
 }
 
@@ -1176,6 +1174,9 @@ void AllreduceView::endRun(const RunInfo& run, const RunResult& result)
         m_jobPending.clear();
     }
     m_topology->setWaiting(false);
+    if (m_acrossPending)
+        m_topology->setAcross(m_across);
+    m_acrossPending = false;
     m_drawPending = false; // the last allreduce is drawn whole, below
     if (m_current.empty())
         return;
@@ -1384,7 +1385,7 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
                     m_across.clear();
                 m_across.push_back(t);
                 m_all.push_back(t);
-                m_topology->setAcross(m_across);
+                m_acrossPending = true;
                 m_stepsDirty = true;
                 ++m_received;
                 continue;
@@ -1450,6 +1451,9 @@ void AllreduceView::consume(const std::vector<Event>& events, const RunInfo& run
 
 void AllreduceView::drawLatestStep()
 {
+    if (m_acrossPending) // a job's network hop, with the steps within the ranks
+        m_topology->setAcross(m_across);
+    m_acrossPending = false;
     if (!m_drawPending)
         return;
     m_drawPending = false;

@@ -173,6 +173,7 @@ private:
     bool m_hadRun = false; // previews stop once a run has begun
     bool m_stepsDirty = false;
     bool m_drawPending = false; // a newer step to draw at the next refresh
+    bool m_acrossPending = false; // and a newer network hop (a job's)
     int m_drawStep = 0;         // its index in m_current's allreduce
 
     // gradient snapshots: (epoch, batch) -> stage (1 before, 2 after) -> per device
