@@ -4,6 +4,7 @@
 #include "allreduce_view.h"
 #include "comm/link.h"
 #include "control_panel.h"
+#include "devices_view.h"
 #include "lab_style.h"
 #include "main_window.h"
 #include "note_row.h"
@@ -372,7 +373,8 @@ private slots:
 
     // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open,
     // in English and in Chinese: every plot's title whole in its plot (the Training view's
-    // "Seconds per epoch" was cut at both ends).
+    // "Seconds per epoch" was cut at both ends), and the device cards' words whole (W3's and
+    // W4's captions ran past the card).
     void viewsReadableWithThePanelOpenAt1024x768_data()
     {
         QTest::addColumn<bool>("chinese");
@@ -405,6 +407,12 @@ private slots:
             const QString titles = titlesCut(v);
             QVERIFY2(titles.isEmpty(), qPrintable(v->viewId() + QStringLiteral(": ") + titles));
         }
+        w.showView(QStringLiteral("devices"));
+        auto* devices = w.findChild<DevicesView*>();
+        QVERIFY(devices && devices->cardCount() == 2);
+        devices->grab(); // the cards painted at this size
+        QVERIFY2(devices->clippedTexts().isEmpty(),
+                 qPrintable(QStringLiteral("elided: ") + devices->clippedTexts().join(QStringLiteral(" | "))));
     }
 
     void toggleScalesAndRestoresExactly()

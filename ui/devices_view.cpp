@@ -120,12 +120,17 @@ public:
     void setName(const QString& n) { m_name = n; }
     void setOutOfMemory(bool oom) { m_oom = oom; }
     void setEnded(bool ended) { m_ended = ended; }
+    // What the last paint wrote wider than its room (elided): empty when every word was whole.
+    const QStringList& clipped() const { return m_clipped; }
 
 protected:
     void paintEvent(QPaintEvent*) override;
 
 private:
-    void caption(QPainter& p, const QRect& r, const QString& text) const;
+    // The first of the wordings that fits `room` at `fm`, longest first; the last one elided
+    // (and noted in m_clipped) where none does.
+    QString fitting(const QFontMetrics& fm, const QStringList& wordings, int room) const;
+    void caption(QPainter& p, const QRect& r, const QStringList& wordings) const;
     void drawBars(QPainter& p, const QRect& r, const std::vector<float>& v, float scale) const;
     void drawHeat(QPainter& p, const QRect& r, const std::vector<float>& v, int rows, int cols,
                   bool transpose, float scale) const;
@@ -139,15 +144,25 @@ private:
     std::vector<float> m_scales; // per parameter, shared by every card
     double m_diff = -1;
     mutable QHash<const void*, QImage> m_heat; // heatmaps of m_snap, made once per snapshot
+    mutable QStringList m_clipped;
 };
 
-void DeviceCard::caption(QPainter& p, const QRect& r, const QString& text) const
+QString DeviceCard::fitting(const QFontMetrics& fm, const QStringList& wordings, int room) const
+{
+    for (const QString& s : wordings)
+        if (fm.horizontalAdvance(s) <= room)
+            return s;
+    m_clipped << wordings.last();
+    return fm.elidedText(wordings.last(), Qt::ElideRight, room);
+}
+
+void DeviceCard::caption(QPainter& p, const QRect& r, const QStringList& wordings) const
 {
     QFont f = font();
     f.setPointSizeF(paintedPointSize(10));
     p.setFont(f);
     p.setPen(QColor(50, 50, 50));
-    p.drawText(r, Qt::AlignLeft | Qt::AlignVCenter, text);
+    p.drawText(r, Qt::AlignLeft | Qt::AlignVCenter, fitting(QFontMetrics(f), wordings, r.width()));
 }
 
 void DeviceCard::drawBars(QPainter& p, const QRect& r, const std::vector<float>& v, float scale) const
@@ -193,6 +208,7 @@ void DeviceCard::drawHeat(QPainter& p, const QRect& r, const std::vector<float>&
 void DeviceCard::paintEvent(QPaintEvent*)
 {
     QPainter p(this);
+    m_clipped.clear();
     p.fillRect(rect(), Qt::white);
     const QColor accent = deviceColor(m_device);
     p.setPen(QPen(accent, 2));
@@ -221,7 +237,8 @@ void DeviceCard::paintEvent(QPaintEvent*)
         title += QStringLiteral("  ·  ") + m_name;
     p.setFont(head);
     p.setPen(Qt::black);
-    p.drawText(QRect(m, y, w - noteW, headH), Qt::AlignLeft | Qt::AlignVCenter, title);
+    p.drawText(QRect(m, y, w - noteW, headH), Qt::AlignLeft | Qt::AlignVCenter,
+               fitting(QFontMetrics(head), {title}, w - noteW));
     if (!note.isEmpty()) {
         p.setFont(noteFont);
         p.setPen(m_diff == 0 ? QColor(27, 94, 32) : (m_diff < 1e-4 ? QColor(160, 100, 0) : QColor(176, 0, 32)));
@@ -262,12 +279,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
                  << tr("freed · budget %1").arg(formatBytes(m_budget)) << tr("freed");
     else
         wordings << tr("%1 of %2").arg(formatBytes(m_inUse), formatBytes(m_budget)) << formatBytes(m_inUse);
-    QString used = wordings.last();
-    for (const QString& s : wordings)
-        if (sfm.horizontalAdvance(s) <= room) {
-            used = s;
-            break;
-        }
+    const QString used = fitting(sfm, wordings, room);
     p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft, used);
     p.drawText(bar.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignRight, peakText);
     y += barH + 6;
@@ -290,7 +302,7 @@ void DeviceCard::paintEvent(QPaintEvent*)
     const int iW1 = paramIndex(s, "W1");
     int tile = 0;
     {
-        caption(p, QRect(m, y, w, capH), tr("W1: 20 filters, 3×3"));
+        caption(p, QRect(m, y, w, capH), {tr("W1: 20 filters, 3×3"), tr("W1: 20 × 3×3")});
         y += capH;
         const int gap = 4;
         const int tilesH = static_cast<int>(flexible * 0.30);
@@ -316,8 +328,8 @@ void DeviceCard::paintEvent(QPaintEvent*)
     {
         const int half = (w - 12) / 2;
         const int iB1 = paramIndex(s, "b1"), iB2 = paramIndex(s, "b2");
-        caption(p, QRect(m, y, half, capH), tr("b1 (20)"));
-        caption(p, QRect(m + half + 12, y, half, capH), tr("b2 (50)"));
+        caption(p, QRect(m, y, half, capH), {tr("b1 (20)")});
+        caption(p, QRect(m + half + 12, y, half, capH), {tr("b2 (50)")});
         y += capH;
         const int barsH = static_cast<int>(rest * 0.30);
         if (iB1 >= 0) {
@@ -333,7 +345,8 @@ void DeviceCard::paintEvent(QPaintEvent*)
     }
     // W3 (800, 128) shown as 128 rows (hidden units) x 800 columns (inputs)
     {
-        caption(p, QRect(m, y, w, capH), tr("W3: 800 inputs × 128 hidden units"));
+        caption(p, QRect(m, y, w, capH), {tr("W3: 800 inputs × 128 hidden units"), tr("W3: 800 inputs × 128 units"),
+                                           tr("W3: 800 × 128")});
         y += capH;
         const int h = static_cast<int>(rest * 0.44);
         const int i = paramIndex(s, "W3");
@@ -343,7 +356,8 @@ void DeviceCard::paintEvent(QPaintEvent*)
     }
     // W4 (128, 10) shown as 10 rows (classes) x 128 columns
     {
-        caption(p, QRect(m, y, w, capH), tr("W4: 128 hidden units × 10 classes"));
+        caption(p, QRect(m, y, w, capH), {tr("W4: 128 hidden units × 10 classes"), tr("W4: 128 units × 10 classes"),
+                                           tr("W4: 128 × 10")});
         y += capH;
         const int h = std::max(10, static_cast<int>(rest * 0.26));
         const int i = paramIndex(s, "W4");
@@ -467,6 +481,15 @@ void DevicesView::layoutCards()
             m_gridLayout->addWidget(m_cards[size_t(mine[i])], row + int(i) / cols, int(i) % cols);
         row += (int(mine.size()) + cols - 1) / cols;
     }
+}
+
+QStringList DevicesView::clippedTexts() const
+{
+    QStringList out;
+    for (const DeviceCard* c : m_cards)
+        if (c->isVisible())
+            out << c->clipped();
+    return out;
 }
 
 QStringList DevicesView::rankHeaders() const

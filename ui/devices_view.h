@@ -35,6 +35,9 @@ public:
 
     // ---- for tests ----
     int cardCount() const { return static_cast<int>(m_cards.size()); }
+    // What the cards' last paint wrote elided, wider than its room (a caption, the memory
+    // bar's words): empty when every word was whole.
+    QStringList clippedTexts() const;
     // A job of several ranks: one header per rank above its cards ("Rank 1 · devices 2–3");
     // empty for a single process.
     QStringList rankHeaders() const;

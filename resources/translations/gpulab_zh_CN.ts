@@ -1364,6 +1364,26 @@
         <translation>W4：128 个隐藏单元 × 10 个类别</translation>
     </message>
     <message>
+        <source>W1: 20 × 3×3</source>
+        <translation>W1：20 × 3×3</translation>
+    </message>
+    <message>
+        <source>W3: 800 inputs × 128 units</source>
+        <translation>W3：800 个输入 × 128 个单元</translation>
+    </message>
+    <message>
+        <source>W3: 800 × 128</source>
+        <translation>W3：800 × 128</translation>
+    </message>
+    <message>
+        <source>W4: 128 units × 10 classes</source>
+        <translation>W4：128 个单元 × 10 个类别</translation>
+    </message>
+    <message>
+        <source>W4: 128 × 10</source>
+        <translation>W4：128 × 10</translation>
+    </message>
+    <message>
         <source>The parameters appear here after the first minibatch's SGD step.</source>
         <translation>第一个小批量的 SGD 更新之后，参数会显示在这里。</translation>
     </message>
