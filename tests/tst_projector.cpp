@@ -373,8 +373,9 @@ private slots:
 
     // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open,
     // in English and in Chinese: every plot's title whole in its plot (the Training view's
-    // "Seconds per epoch" was cut at both ends), and the device cards' words whole (W3's and
-    // W4's captions ran past the card).
+    // "Seconds per epoch" was cut at both ends), the device cards' words whole (W3's and
+    // W4's captions ran past the card), and the Allreduce drawing's devices legible and apart
+    // (two abreast, under a column of text, they were 22 px across and overlapped).
     void viewsReadableWithThePanelOpenAt1024x768_data()
     {
         QTest::addColumn<bool>("chinese");
@@ -413,6 +414,25 @@ private slots:
         devices->grab(); // the cards painted at this size
         QVERIFY2(devices->clippedTexts().isEmpty(),
                  qPrintable(QStringLiteral("elided: ") + devices->clippedTexts().join(QStringLiteral(" | "))));
+
+        w.showView(QStringLiteral("allreduce"));
+        auto* allreduce = w.findChild<AllreduceView*>();
+        QVERIFY(allreduce);
+        QTRY_VERIFY(allreduce->narrowLayout());
+        allreduce->grab();
+        const QList<QRectF> nodes = allreduce->drawnNodes();
+        QCOMPARE(nodes.size(), 2);
+        // a device's number legible: its circle at least a line of the projector's text across
+        const int line = QFontMetrics(allreduce->font()).height();
+        for (const QRectF& n : nodes)
+            QVERIFY2(n.width() >= line, qPrintable(QStringLiteral("a device %1 px across, a line %2").arg(n.width()).arg(line)));
+        // apart, with a line's room between them for the chunk in flight
+        const QPointF d = nodes[0].center() - nodes[1].center();
+        QVERIFY2(std::hypot(d.x(), d.y()) >= (nodes[0].width() + nodes[1].width()) / 2 + line,
+                 qPrintable(QStringLiteral("devices at %1,%2 and %3,%4, %5 px across: no room between them")
+                                .arg(nodes[0].center().x()).arg(nodes[0].center().y()).arg(nodes[1].center().x())
+                                .arg(nodes[1].center().y()).arg(nodes[0].width())));
+        QVERIFY2(allreduce->drawingClipped().isEmpty(), qPrintable(allreduce->drawingClipped().join(QStringLiteral(" | "))));
     }
 
     void toggleScalesAndRestoresExactly()

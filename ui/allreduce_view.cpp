@@ -139,6 +139,9 @@ public:
     }
     QString finalLine() const { return m_finalLine; }
     const std::vector<AllreduceView::Transfer>& step() const { return m_step; } // the step drawn
+    // The last paint's device circles, and the one-line words it had to elide.
+    const QList<QRectF>& nodes() const { return m_nodes; }
+    const QStringList& clipped() const { return m_clipped; }
     // The run has ended: its last allreduce, landed, with one line saying it completed.
     void showFinal(const std::vector<AllreduceView::Transfer>& lastStep, const QString& line)
     {
@@ -194,6 +197,8 @@ private:
     std::vector<AllreduceView::Transfer> m_across;
     QTimer m_anim;
     QElapsedTimer m_clock, m_sinceLast;
+    QList<QRectF> m_nodes;
+    QStringList m_clipped;
 };
 
 void TopologyWidget::paintEvent(QPaintEvent*)
@@ -206,9 +211,19 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     title.setBold(true);
     p.setFont(title);
     p.setPen(Qt::black);
+    m_nodes.clear();
+    m_clipped.clear();
+    // a line of its own, elided (and said) where it is wider than the widget
+    auto elideLine = [this](const QFontMetrics& fm, const QString& text, int room) {
+        if (fm.horizontalAdvance(text) <= room)
+            return text;
+        m_clipped << text;
+        return fm.elidedText(text, Qt::ElideRight, room);
+    };
     const int titleH = QFontMetrics(title).height() + 4;
     p.drawText(QRect(8, 4, width() - 16, titleH), Qt::AlignLeft | Qt::AlignVCenter,
-               m_ring ? tr("Ring allreduce") : tr("Naive allreduce (the book's)"));
+               elideLine(QFontMetrics(title), m_ring ? tr("Ring allreduce") : tr("Naive allreduce (the book's)"),
+                       width() - 16));
     // The text block on top is measured, so the drawing below never runs into it.
     QFont f = font();
     f.setPointSizeF(paintedPointSize(11));
@@ -285,11 +300,11 @@ void TopologyWidget::paintEvent(QPaintEvent*)
     if (m_waiting) {
         p.setPen(QColor(176, 0, 32));
         p.drawText(QRect(8, height() - 24, width() - 16, 22), Qt::AlignLeft | Qt::AlignVCenter,
-                   tr("Step mode: press Step for the next allreduce step"));
+                   elideLine(p.fontMetrics(), tr("Step mode: press Step for the next allreduce step"), width() - 16));
     } else {
         p.setPen(QColor(90, 90, 90));
         p.drawText(QRect(8, height() - 24, width() - 16, 22), Qt::AlignLeft | Qt::AlignVCenter,
-                   tr("↑ sent  ↓ received (latest allreduce)"));
+                   elideLine(p.fontMetrics(), tr("↑ sent  ↓ received (latest allreduce)"), width() - 16));
     }
 
     const double top = lineR.bottom() + 8;
@@ -454,6 +469,7 @@ void TopologyWidget::paintEvent(QPaintEvent*)
         p.setPen(QPen(Qt::black, 1.5));
         p.setBrush(deviceColor(d));
         p.drawEllipse(c, nodeR, nodeR);
+        m_nodes << QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR);
         p.setFont(nf);
         p.setPen(Qt::white);
         p.drawText(QRectF(c.x() - nodeR, c.y() - nodeR, 2 * nodeR, 2 * nodeR), Qt::AlignCenter,
@@ -697,7 +713,7 @@ AllreduceView::AllreduceView(QWidget* parent) : LabView(parent)
     auto* outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
     outer->addWidget(m_page);
-    layoutCells(false);
+    layoutCells(false, false);
     previewSettings(TrainConfig{});
 }
 
@@ -731,10 +747,13 @@ void AllreduceView::fitLayout()
     // Three cells abreast need about 120 characters across and 30 lines down; less than
     // that (projector mode's large font on a 1024x768 screen) squashes the step plot and
     // its formula, so the cells go two abreast and scroll.
+    // Narrower still (beside the open control panel), the drawing's half was a column of text
+    // over devices a few pixels across: it takes the first screen's whole width then.
     const QFontMetrics fm(font());
     const bool compact = m_page->width() < 120 * fm.averageCharWidth() || m_page->height() < 30 * fm.lineSpacing();
-    if (compact != m_compact)
-        layoutCells(compact);
+    const bool narrow = compact && m_page->width() < kNarrowChars * fm.averageCharWidth();
+    if (compact != m_compact || narrow != m_narrow)
+        layoutCells(compact, narrow);
     const QSize room = m_page->viewport()->size();
     if (!m_compact) {
         m_content->resize(room);
@@ -746,11 +765,25 @@ void AllreduceView::fitLayout()
     // the formula under the drawing and the step plot, whole (it has the width of both)
     const int textH = m_modelText->heightForWidth(room.width() - gm.left() - gm.right()) + 4;
     m_modelScroll->setFixedHeight(textH);
+    const int line = fm.lineSpacing();
+    const int rest = std::max(12 * line, room.height() * 3 / 4);
+    if (m_narrow) {
+        // the drawing, a screen; then the step plot, the formula, the bytes beside the book's
+        // print-out and the gradients before and after
+        const int first = std::max(12 * line, room.height() - gm.top() - gm.bottom());
+        const int heights[] = {first, rest, textH, rest, rest};
+        int total = gm.top() + gm.bottom() + 4 * gap;
+        for (int r = 0; r < 5; ++r) {
+            grid->setRowMinimumHeight(r, heights[r]);
+            total += heights[r];
+        }
+        m_content->resize(room.width(), total);
+        grid->activate();
+        return;
+    }
     // the first screen: the drawing and the step plot, the formula under them; then the bytes
     // and the book's print-out, then the gradients, each most of a screen high
-    const int line = fm.lineSpacing();
     const int first = std::max(12 * line, room.height() - textH - gap - gm.top() - gm.bottom());
-    const int rest = std::max(12 * line, room.height() * 3 / 4);
     grid->setRowMinimumHeight(0, first);
     grid->setRowMinimumHeight(1, textH);
     grid->setRowMinimumHeight(2, rest);
@@ -759,9 +792,10 @@ void AllreduceView::fitLayout()
     grid->activate(); // now, not at the next event loop pass: an export may grab the view first
 }
 
-void AllreduceView::layoutCells(bool compact)
+void AllreduceView::layoutCells(bool compact, bool narrow)
 {
     m_compact = compact;
+    m_narrow = compact && narrow;
     // one screen across; down, the whole view scrolls when compact
     m_page->setVerticalScrollBarPolicy(compact ? Qt::ScrollBarAlwaysOn : Qt::ScrollBarAlwaysOff);
     // narrower cells: the titles on two lines, the step plot's legend one entry a row
@@ -792,6 +826,17 @@ void AllreduceView::layoutCells(bool compact)
             grid->setColumnStretch(c, 1);
         grid->setRowStretch(0, 5); // the drawing, the steps with their model text, the bytes
         grid->setRowStretch(1, 4);
+    } else if (m_narrow) {
+        grid->addWidget(m_drawings, 0, 0, 1, 2);
+        grid->addWidget(m_stepsBox, 1, 0, 1, 2);
+        m_stepsBox->layout()->removeWidget(m_modelScroll);
+        grid->addWidget(m_modelScroll, 2, 0, 1, 2);
+        grid->addWidget(m_traffic, 3, 0);
+        grid->addWidget(m_side, 3, 1);
+        grid->addWidget(m_before, 4, 0);
+        grid->addWidget(m_after, 4, 1);
+        for (int c = 0; c < 2; ++c)
+            grid->setColumnStretch(c, 1);
     } else {
         // the drawing beside the step plot, the formula under both; then the bytes beside
         // the book's print-out, then the gradients before and after
@@ -1327,6 +1372,16 @@ std::pair<int, int> AllreduceView::drawnAllreduce() const
 {
     const auto& step = m_topology->step();
     return step.empty() ? std::pair<int, int>{-1, -1} : std::pair<int, int>{step.front().epoch, step.front().batch};
+}
+
+QList<QRectF> AllreduceView::drawnNodes() const
+{
+    return m_topology->nodes();
+}
+
+QStringList AllreduceView::drawingClipped() const
+{
+    return m_topology->clipped();
 }
 
 QStringList AllreduceView::shownSums() const

@@ -7,6 +7,8 @@
 #include "lab_view.h"
 #include "comm/link.h"
 
+#include <QRectF>
+
 #include <map>
 #include <memory>
 #include <vector>
@@ -78,6 +80,14 @@ public:
     // Two cells abreast, scrolled, where three would squash them (a projector's large font
     // on a small screen); three abreast otherwise.
     bool compactLayout() const { return m_compact; }
+    // Compact and narrower than kNarrowChars characters (beside the open control panel): the
+    // drawing on a row of its own, the whole width, then the step plot under it.
+    bool narrowLayout() const { return m_narrow; }
+    static constexpr int kNarrowChars = 60;
+    // The drawing's device circles at its last paint, in its own coordinates, and the one-line
+    // words (its title, its note) it had to elide: for tests.
+    QList<QRectF> drawnNodes() const;
+    QStringList drawingClipped() const;
 
     struct Transfer {
         int epoch, batch, step, steps, src, dst, chunk;
@@ -106,7 +116,7 @@ protected:
 
 private:
     void fitLayout();
-    void layoutCells(bool compact);
+    void layoutCells(bool compact, bool narrow);
     void setShape(int devices, bool ring);
     void setLink(const TrainConfig& config);
     void rebuildModelText();
@@ -159,6 +169,7 @@ private:
     QWidget* m_stepsBox = nullptr;
     QWidget* m_side = nullptr;
     bool m_compact = false;
+    bool m_narrow = false;
     std::vector<double> m_modelStepMs;
     LinkModel m_link;
     double m_linkScale = 1.0;
