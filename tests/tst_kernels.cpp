@@ -237,6 +237,33 @@ bool conv_fast_matches_reference(const Kernels& fast, int threads, const ConvSha
     ok &= std::all_of(yr.begin(), yr.end(), [](float v) { return v >= 0.0f; });
     ok &= all_close(qPrintable(conv_name("fast conv2d_relu_forward y", sh, threads)), yr, yr_ref, 1e-5, 1e-4);
 
+    // Only a window of the output asked for (LeNet's conv2: the 8 x 8 its floor pool reads):
+    // inside it, the reference's values; outside, each pixel 0 or its value, never left stale.
+    for (const auto [rows, cols] : {std::pair{oh, ow}, std::pair{std::max(1, oh - 1), std::max(1, ow - 1)},
+                                    std::pair{std::max(1, oh / 2), ow}, std::pair{oh, 1}}) {
+        std::vector<float> yw(dy.size() + 1, kStale);
+        fast.conv2d_relu_forward_window(sh, rows, cols, x.data(), w.data(), b.data(), yw.data(), fws.get());
+        ok &= yw.back() == kStale;
+        yw.pop_back();
+        std::vector<float> inside, inside_ref;
+        bool outside_ok = true;
+        for (size_t i = 0; i < yw.size(); ++i) {
+            const int oy = int(i / size_t(ow)) % oh, ox = int(i % size_t(ow));
+            if (oy < rows && ox < cols) {
+                inside.push_back(yw[i]);
+                inside_ref.push_back(yr_ref[i]);
+            } else {
+                outside_ok &= yw[i] == 0.0f || std::abs(yw[i] - yr_ref[i]) <= 1e-5 + 1e-4 * std::abs(yr_ref[i]);
+            }
+        }
+        const QString what = conv_name("fast conv2d_relu_forward_window y", sh, threads)
+                             + QStringLiteral(", window %1 x %2").arg(rows).arg(cols);
+        if (!outside_ok)
+            qWarning("%s: a pixel outside the window is neither 0 nor its value", qPrintable(what));
+        ok &= outside_ok;
+        ok &= all_close(qPrintable(what), inside, inside_ref, 1e-5, 1e-4);
+    }
+
     std::vector<float> dx_ref(x.size(), kStale), dx(x.size() + 1, kStale);
     cpu().conv2d_backward_data(sh, dy.data(), w.data(), dx_ref.data(), rws.get());
     fast.conv2d_backward_data(sh, dy.data(), w.data(), dx.data(), fws.get());
@@ -782,6 +809,15 @@ void TestKernels::fastConvMatchesReference()
     fast.conv2d_backward_weights(sh, x.data(), dy.data(), dw.data(), db.data(), ws.get());
     QVERIFY(std::isnan(dx[size_t(sh.h * sh.w - 1)]));
     QVERIFY(std::isnan(dw[0]) && std::isnan(db[0]));
+
+    // A window outside the output is refused, by this table and by the default (the reference's).
+    std::vector<float> y(dy.size(), kStale);
+    for (const Kernels* k : {&fast, &cpu()})
+        for (const auto [rows, cols] : {std::pair{0, 1}, std::pair{1, 0}, std::pair{sh.oh() + 1, 1},
+                                        std::pair{1, sh.ow() + 1}})
+            QVERIFY_THROWS_EXCEPTION(std::invalid_argument, k->conv2d_relu_forward_window(sh, rows, cols, x.data(), w.data(),
+                                                                                          nullptr, y.data(), ws.get()));
+    QCOMPARE(y, std::vector<float>(dy.size(), kStale));
 
     // An empty batch: gradients are zero, nothing else is touched.
     ConvShape empty = sh;

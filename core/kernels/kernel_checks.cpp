@@ -1,4 +1,5 @@
-// The shared convolution preconditions and the CPU backends' gather (kernel_checks.h).
+// The shared convolution preconditions (kernel_checks.h), Kernels' default windowed forward,
+// and the CPU backends' gather.
 #include "kernels/kernel_checks.h"
 
 #include <cstring>
@@ -15,6 +16,23 @@ void check_conv_shape(const char* op, const ConvShape& sh)
             + std::to_string(sh.h) + "," + std::to_string(sh.w) + ") w(" + std::to_string(sh.k) + ","
             + std::to_string(sh.c) + "," + std::to_string(sh.r) + "," + std::to_string(sh.s)
             + "): need positive sizes and a filter no larger than the image");
+}
+
+void check_conv_window(const char* op, const ConvShape& sh, int rows, int cols)
+{
+    if (rows < 1 || rows > sh.oh() || cols < 1 || cols > sh.ow())
+        throw std::invalid_argument(std::string(op) + ": window of " + std::to_string(rows) + " rows x "
+                                    + std::to_string(cols) + " columns is outside the output (" + std::to_string(sh.oh())
+                                    + " x " + std::to_string(sh.ow()) + "): need 1 <= rows <= " + std::to_string(sh.oh())
+                                    + " and 1 <= columns <= " + std::to_string(sh.ow()));
+}
+
+void Kernels::conv2d_relu_forward_window(const ConvShape& sh, int rows, int cols, const float* x, const float* w,
+                                         const float* b, float* y, float* ws) const
+{
+    check_conv_shape("conv2d_relu_forward_window", sh);
+    check_conv_window("conv2d_relu_forward_window", sh, rows, cols);
+    conv2d_relu_forward(sh, x, w, b, y, ws);
 }
 
 void check_workspace(const char* op, const float* ws)

@@ -8,6 +8,8 @@ namespace gpulab {
 // Throws std::invalid_argument naming op and the shape unless every size is positive and
 // the filter fits the image.
 void check_conv_shape(const char* op, const ConvShape& sh);
+// Throws std::invalid_argument naming op unless 1 <= rows <= sh.oh() and 1 <= cols <= sh.ow().
+void check_conv_window(const char* op, const ConvShape& sh, int rows, int cols);
 // Throws std::invalid_argument when a convolution is given no workspace.
 void check_workspace(const char* op, const float* ws);
 

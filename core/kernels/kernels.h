@@ -90,6 +90,14 @@ public:
         conv2d_forward(sh, x, w, b, y, ws);
         relu_forward(int64_t(sh.n) * sh.k * sh.oh() * sh.ow(), y, y);
     }
+    // conv2d_relu_forward where only the output's first `rows` rows and `cols` columns are
+    // read afterwards (1 <= rows <= oh, 1 <= cols <= ow): a 2x2 pool of an odd size drops the
+    // last row and column, as LeNet's second pool does (9 -> 4). Those pixels are what
+    // conv2d_relu_forward gives; every other pixel holds that value too or 0 (a table may
+    // skip it: the fast CPU table writes 0). The default computes them all. Throws
+    // std::invalid_argument for a window outside the output.
+    virtual void conv2d_relu_forward_window(const ConvShape& sh, int rows, int cols, const float* x,
+                                            const float* w, const float* b, float* y, float* ws) const;
     // dx (n,c,h,w) = the gradient through a ReLU whose output is y (n,c,h,w) followed by
     // 2x2 average pooling: avgpool2_backward(dy), then zero where y <= 0. Overwrites dx.
     virtual void avgpool2_relu_backward(int n, int c, int h, int w, const float* dy, const float* y,

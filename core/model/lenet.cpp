@@ -273,8 +273,12 @@ Activations push_forward(Engine& e, DeviceModel& m, const Tensor& x, int n, OpGr
         OpGroup g(e, m, "conv2_relu_pool2_fwd", layers, step);
         const ConvShape sh = conv2_shape(n);
         a.a2 = make_tensor(e, *m.device, {n, 50, 9, 9});
+        // pool2 floors 9x9 to 4x4: it reads the first 8 rows and columns alone, and backward
+        // never reads a2 past them either (pool2's backward gives the rest a zero gradient
+        // whatever a2 holds), so the table may leave the last row and column out (0).
         g.add("conv2_relu_fwd", {a.p1.var, W.var}, {a.a2.var, ws.var}, [k, sh, in = a.p1, W, out = a.a2, ws] {
-            k->conv2d_relu_forward(sh, in.f(), at(W, 2), at(W, 3), out.f(), ws.f());
+            k->conv2d_relu_forward_window(sh, sh.oh() / 2 * 2, sh.ow() / 2 * 2, in.f(), at(W, 2), at(W, 3), out.f(),
+                                          ws.f());
         });
         a.p2 = make_tensor(e, *m.device, {n, 800});
         g.add("pool2_fwd", {a.a2.var}, {a.p2.var}, [k, n, in = a.a2, out = a.p2] {
