@@ -712,33 +712,6 @@ PT_TEST(an_unbounded_async_run_reports_out_of_memory)
         PT_COMPARE(b, int64_t(0));
 }
 
-// Peer access is enabled only between GPUs that hold devices: the pairs for a GPU that
-// joins are it and each earlier one, both ways. Plain logic: runs without a GPU.
-PT_TEST(peer_access_pairs_only_between_gpus_that_hold_devices)
-{
-#ifndef GPULAB_HAVE_CUDA
-    PT_SKIP("built without CUDA");
-#else
-    using Pairs = std::vector<std::pair<int, int>>;
-    PT_VERIFY(peer_pairs_to_enable({}, 0).empty());
-    PT_VERIFY(peer_pairs_to_enable({0}, 0).empty()); // a second device on GPU 0
-    PT_VERIFY((peer_pairs_to_enable({0}, 1) == Pairs{{1, 0}, {0, 1}}));
-    PT_VERIFY((peer_pairs_to_enable({0, 1}, 3) == Pairs{{3, 0}, {0, 3}, {3, 1}, {1, 3}}));
-    PT_VERIFY(peer_pairs_to_enable({0, 1, 3}, 1).empty());
-    // Two devices on a machine with eight GPUs touch GPUs 0 and 1 alone.
-    std::vector<int> held;
-    Pairs all;
-    for (int logical = 0; logical < 2; ++logical) {
-        const Pairs p = peer_pairs_to_enable(held, logical % 8);
-        all.insert(all.end(), p.begin(), p.end());
-        held.push_back(logical % 8);
-    }
-    for (const auto& [a, b] : all)
-        PT_VERIFY(a < 2 && b < 2);
-    PT_COMPARE(int(all.size()), 2);
-#endif
-}
-
 // Our own pool backward kernel (cuda_avgpool2.h), alone and fused with the ReLU before the
 // pool, against the CPU reference: the same bits. dx starts dirty: every cell is written.
 PT_TEST(pool_backward_kernel_matches_the_reference_bit_for_bit)

@@ -1,11 +1,15 @@
 // tst_kernels: the CPU reference kernels checked against finite differences and naive loops.
 // Every other backend is then checked against these (see DESIGN.md, Tests): here the fast
-// CPU kernels, op by op, on LeNet's shapes and odd ones.
+// CPU kernels, op by op, on LeNet's shapes and odd ones. Also the plain arithmetic and logic
+// of the CUDA backend that needs no GPU (its pool backward, its peer-access plan).
 #include "device/cpu_device.h"
 #include "engine/engine.h"
 #include "engine/tensor.h"
 #include "kernels/cpu_fast_kernels.h"
 #include "kernels/cuda_avgpool2.h"
+#ifdef GPULAB_HAVE_CUDA
+#include "device/cuda_device.h" // peer_pairs_to_enable
+#endif
 #include "kernels/kernels.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
@@ -331,6 +335,8 @@ private slots:
 
     // ---- the CUDA pool backward's arithmetic, run on the CPU ----
     void cudaPoolBackwardArithmeticMatchesReference();
+    // ---- the CUDA device's peer-access plan: plain logic, no GPU needed ----
+    void cudaPeerAccessPairsOnlyBetweenGpusThatHoldDevices();
 
     // ---- LeNet's flat parameter buffer ----
     void lenetParametersAreAligned();
@@ -1297,6 +1303,35 @@ void TestKernels::lenetOpGroupsForFusingTablesMatchOpByOp()
         QVERIFY(std::memcmp(o.grads.data(), plain.grads.data(), o.grads.size() * 4) == 0);
         QVERIFY(std::memcmp(o.params.data(), plain.params.data(), o.params.size() * 4) == 0);
     }
+}
+
+// Peer access is enabled only between GPUs that hold devices: the pairs for a GPU that
+// joins are it and each earlier one, both ways. Plain logic of the CUDA device, checked here
+// on the CPU so that the GPU suites skip wholly where there is no GPU.
+void TestKernels::cudaPeerAccessPairsOnlyBetweenGpusThatHoldDevices()
+{
+#ifndef GPULAB_HAVE_CUDA
+    QSKIP("built without CUDA");
+#else
+    using gpulab::peer_pairs_to_enable;
+    using Pairs = std::vector<std::pair<int, int>>;
+    QVERIFY(peer_pairs_to_enable({}, 0).empty());
+    QVERIFY(peer_pairs_to_enable({0}, 0).empty()); // a second device on GPU 0
+    QVERIFY((peer_pairs_to_enable({0}, 1) == Pairs{{1, 0}, {0, 1}}));
+    QVERIFY((peer_pairs_to_enable({0, 1}, 3) == Pairs{{3, 0}, {0, 3}, {3, 1}, {1, 3}}));
+    QVERIFY(peer_pairs_to_enable({0, 1, 3}, 1).empty());
+    // Two devices on a machine with eight GPUs touch GPUs 0 and 1 alone.
+    std::vector<int> held;
+    Pairs all;
+    for (int logical = 0; logical < 2; ++logical) {
+        const Pairs p = peer_pairs_to_enable(held, logical % 8);
+        all.insert(all.end(), p.begin(), p.end());
+        held.push_back(logical % 8);
+    }
+    for (const auto& [a, b] : all)
+        QVERIFY(a < 2 && b < 2);
+    QCOMPARE(int(all.size()), 2);
+#endif
 }
 
 QTEST_APPLESS_MAIN(TestKernels)
