@@ -8,6 +8,9 @@
 
 #include <QComboBox>
 #include <QFile>
+#include <QLabel>
+#include <QPushButton>
+#include <QSignalSpy>
 #include <QRegularExpression>
 #include <QScopeGuard>
 #include <QSettings>
@@ -207,23 +210,129 @@ private slots:
 #endif
     }
 
+    // Settings that cannot run together, as the panel can hold them when the window closes:
+    // they come back as they were with the rest of the file, the panel explains why under the
+    // controls, Start refuses, and the file is kept (and saved back as it was).
+    void invalidCombinationComesBackAsItWas_data()
+    {
+        QTest::addColumn<QByteArray>("run");
+        QTest::addColumn<QString>("why"); // in the panel's explanation
+        QTest::newRow("batch below devices")
+            << QByteArray("devices=4\nbatch_size=2\nlr=0.2\nmode=sync\ninflight=2\n")
+            << QStringLiteral("smaller than the number of devices");
+        QTest::newRow("bounded, k = 0") << QByteArray("devices=2\nbatch_size=256\nlr=0.2\nmode=bounded\ninflight=0\n")
+                                        << QStringLiteral("bounded");
+        QTest::newRow("learning rate 0") << QByteArray("devices=2\nbatch_size=256\nlr=0\nmode=async\ninflight=2\n")
+                                         << QStringLiteral("learning rate");
+    }
+    void invalidCombinationComesBackAsItWas()
+    {
+        QFETCH(QByteArray, run);
+        QFETCH(QString, why);
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("gpulab.conf"));
+        write(path, "[General]\nversion=1\n[run]\nbackend=cpu\nepochs=3\nseed=7\nsubset=640\nmemory_budget=536870912\n" +
+                        run + "[data]\nsource=synthetic\ndir=" + dir.path().toUtf8() +
+                        "\n[window]\nview=memory\n[ui]\nlanguage=en\n");
+        QSettings written(path, QSettings::IniFormat);
+        MainWindow w;
+        QString note;
+        QVERIFY2(w.restoreSettings(path, &note), qPrintable(note));
+        QVERIFY(QFile::exists(path));
+        QVERIFY(!QFile::exists(path + QStringLiteral(".damaged")));
+        QVERIFY(!w.statusMessage().contains(QStringLiteral("could not be read")));
+        QCOMPARE(savedLanguage(path), QStringLiteral("en"));
+        // every value as it was
+        const TrainConfig r = w.panel()->config();
+        QCOMPARE(r.devices, written.value(QStringLiteral("run/devices")).toInt());
+        QCOMPARE(r.batch_size, written.value(QStringLiteral("run/batch_size")).toLongLong());
+        QCOMPARE(r.lr, written.value(QStringLiteral("run/lr")).toDouble());
+        QCOMPARE(QString::fromLatin1(exec_mode_name(r.mode)), written.value(QStringLiteral("run/mode")).toString());
+        QCOMPARE(r.inflight, written.value(QStringLiteral("run/inflight")).toInt());
+        QCOMPARE(r.epochs, 3);
+        QCOMPARE(r.seed, uint64_t(7));
+        QCOMPARE(r.train_subset, int64_t(640));
+        QCOMPARE(r.memory_budget, int64_t(512) << 20);
+        QCOMPARE(w.panel()->dataSource(), DatasetLoader::Source::Synthetic);
+        QCOMPARE(w.panel()->dataDir(), dir.path());
+        QCOMPARE(currentView(w), QStringLiteral("memory"));
+        QVERIFY(!validate(r).empty());
+        // the panel's usual explanation, once the data is in; Start refuses
+        w.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&w));
+        auto* label = w.panel()->findChild<QLabel*>(QStringLiteral("validationLabel"));
+        auto* start = w.panel()->findChild<QPushButton*>(QStringLiteral("startButton"));
+        QVERIFY(label && start);
+        QTRY_VERIFY_WITH_TIMEOUT(label->isVisible() && label->text().contains(why), 60000);
+        QCOMPARE(label->text(), w.panel()->problem());
+        QVERIFY(!start->isEnabled());
+        QSignalSpy started(&w, &MainWindow::runStarted);
+        QTest::mouseClick(start, Qt::LeftButton);
+        QCOMPARE(started.count(), 0);
+        // closing saves it as it is; the next start reads it back the same
+        w.close();
+        MainWindow again;
+        QVERIFY2(again.restoreSettings(path, &note), qPrintable(note));
+        QVERIFY(!QFile::exists(path + QStringLiteral(".damaged")));
+        const TrainConfig a = again.panel()->config();
+        QCOMPARE(a.devices, r.devices);
+        QCOMPARE(a.batch_size, r.batch_size);
+        QCOMPARE(a.lr, r.lr);
+        QCOMPARE(a.mode, r.mode);
+        QCOMPARE(a.inflight, r.inflight);
+        QCOMPARE(validate(a), validate(r));
+    }
+
     void damagedFileIsSetAsideAndReplaced_data()
     {
         QTest::addColumn<QByteArray>("bytes");
-        QTest::newRow("garbage") << QByteArray("\x00\xff\x13[[[=\n\xfe\xfe garbage", 20);
-        QTest::newRow("not ours") << QByteArray("[General]\nfoo=bar\n");
-        QTest::newRow("newer version") << QByteArray("[General]\nversion=99\n");
-        QTest::newRow("bad value") << QByteArray("[General]\nversion=1\n[run]\ndevices=banana\nbatch_size=256\n");
-        QTest::newRow("impossible value") << QByteArray("[General]\nversion=1\n[run]\ndevices=0\n");
-        QTest::newRow("unknown link") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=warp-drive\n");
-        QTest::newRow("bad custom link") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=custom:-5,1\n");
-        QTest::newRow("bad link charge") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=pcie4\nlink_params=lots\n");
-        QTest::newRow("impossible ranks") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nranks=99\n");
-        QTest::newRow("bad geometry") << QByteArray("[General]\nversion=1\n[window]\ngeometry=@ByteArray(xyz)\n");
+        QTest::addColumn<QString>("why"); // what the note and the status bar name
+        QTest::newRow("garbage") << QByteArray("\x00\xff\x13[[[=\n\xfe\xfe garbage", 20) << QString();
+        QTest::newRow("not ours") << QByteArray("[General]\nfoo=bar\n") << QStringLiteral("no version");
+        QTest::newRow("newer version") << QByteArray("[General]\nversion=99\n") << QStringLiteral("newer");
+        QTest::newRow("bad value") << QByteArray("[General]\nversion=1\n[run]\ndevices=banana\nbatch_size=256\n")
+                                   << QStringLiteral("run/devices");
+        QTest::newRow("impossible value") << QByteArray("[General]\nversion=1\n[run]\ndevices=0\n")
+                                          << QStringLiteral("run/devices");
+        QTest::newRow("unknown link") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=warp-drive\n")
+                                      << QStringLiteral("run/link");
+        QTest::newRow("bad custom link") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=custom:-5,1\n")
+                                         << QStringLiteral("run/link");
+        QTest::newRow("bad link charge") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlink=pcie4\nlink_params=lots\n")
+                                         << QStringLiteral("run/link_params");
+        QTest::newRow("impossible ranks") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nranks=99\n")
+                                          << QStringLiteral("run/ranks");
+        QTest::newRow("bad geometry") << QByteArray("[General]\nversion=1\n[window]\ngeometry=@ByteArray(xyz)\n")
+                                      << QStringLiteral("window/geometry");
+        // A value its control cannot hold as it is damages the file, rather than coming back
+        // clamped or rounded into another value without a word.
+        QTest::newRow("devices beyond the box") << QByteArray("[General]\nversion=1\n[run]\ndevices=9\n")
+                                                << QStringLiteral("run/devices");
+        QTest::newRow("batch 0") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nbatch_size=0\n")
+                                 << QStringLiteral("run/batch_size");
+        QTest::newRow("epochs beyond the box") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nepochs=1001\n")
+                                               << QStringLiteral("run/epochs");
+        QTest::newRow("negative lr") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlr=-1\n")
+                                     << QStringLiteral("run/lr");
+        QTest::newRow("lr finer than the box") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nlr=0.0001\n")
+                                               << QStringLiteral("run/lr");
+        QTest::newRow("k beyond the box") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nmode=bounded\ninflight=65\n")
+                                          << QStringLiteral("run/inflight");
+        QTest::newRow("negative seed") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nseed=-1\n")
+                                       << QStringLiteral("run/seed");
+        QTest::newRow("budget not in MiB") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nmemory_budget=1000\n")
+                                           << QStringLiteral("run/memory_budget");
+        QTest::newRow("unknown mode") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nmode=turbo\n")
+                                      << QStringLiteral("run/mode");
+        QTest::newRow("allreduce the panel lacks") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nallreduce=nccl\n")
+                                                   << QStringLiteral("run/allreduce");
+        QTest::newRow("backend the panel lacks") << QByteArray("[General]\nversion=1\n[run]\ndevices=2\nbackend=auto\n")
+                                                 << QStringLiteral("run/backend");
     }
     void damagedFileIsSetAsideAndReplaced()
     {
         QFETCH(QByteArray, bytes);
+        QFETCH(QString, why);
         QTemporaryDir dir;
         const QString path = dir.filePath(QStringLiteral("gpulab.conf"));
         write(path, bytes);
@@ -232,11 +341,12 @@ private slots:
         MainWindow w;
         QString note;
         QVERIFY(!w.restoreSettings(path, &note));
-        QVERIFY2(note.contains(QStringLiteral("set aside")), qPrintable(note));
+        QVERIFY2(note.contains(QStringLiteral("set aside")) && note.contains(why), qPrintable(note));
         QVERIFY(QFile::exists(path + QStringLiteral(".damaged")));
         QVERIFY(!QFile::exists(path));
         QCOMPARE(w.panel()->config().devices, defaults.devices);
         QVERIFY(w.statusMessage().contains(QStringLiteral("could not be read")));
+        QVERIFY2(w.statusMessage().contains(why), qPrintable(w.statusMessage()));
         // the next save writes a file that reads back
         w.setLanguage(QStringLiteral("en"));
         QVERIFY(w.saveSettings());

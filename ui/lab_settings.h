@@ -1,8 +1,9 @@
 // Settings the lab keeps between sessions (QSettings, an INI file): the last run settings
 // or preset, the data source and folder, the window's layout and view, the language and
-// projector mode. A file that is damaged, not ours or from a newer version is set aside and
-// replaced, never fatal. MainWindow::restoreSettings / saveSettings are defined in
-// lab_settings.cpp.
+// projector mode. A file that is damaged, not ours, from a newer version, or holds a value
+// that does not read or that its control cannot hold as it is, is set aside and replaced,
+// never fatal; settings that read but cannot run together come back as they were, and the
+// panel says why. MainWindow::restoreSettings / saveSettings are defined in lab_settings.cpp.
 #pragma once
 
 #include <QString>

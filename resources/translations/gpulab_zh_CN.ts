@@ -1865,16 +1865,72 @@
         <translation>实验室下次启动时将使用此语言。</translation>
     </message>
     <message>
-        <source>The settings file %1 could not be read; it was set aside as %2 and the lab starts with its defaults.</source>
-        <translation>无法读取设置文件 %1；它已被另存为 %2，实验室以默认设置启动。</translation>
+        <source>The settings file %1 could not be read (%2); it was set aside as %3 and the lab starts with its defaults.</source>
+        <translation>无法读取设置文件 %1（%2）；它已被另存为 %3，实验室以默认设置启动。</translation>
     </message>
     <message>
         <source>The saved settings ask for a job of %1 ranks, but this build of the lab has no ranks (it was built without Gloo), so it starts with 1 rank and keeps the other settings.</source>
         <translation>保存的设置要求 %1 个 rank 的作业，但此版本的实验室不支持多个 rank（构建时没有 Gloo），因此以 1 个 rank 启动，其他设置保持不变。</translation>
     </message>
     <message>
-        <source>The settings file could not be read; the lab starts with its defaults (the old file is kept as %1).</source>
-        <translation>无法读取设置文件；实验室以默认设置启动（旧文件保存为 %1）。</translation>
+        <source>The settings file could not be read (%1); the lab starts with its defaults (the old file is kept as %2).</source>
+        <translation>无法读取设置文件（%1）；实验室以默认设置启动（旧文件保存为 %2）。</translation>
+    </message>
+    <message>
+        <source>it is not a settings file (INI) that can be read</source>
+        <translation>它不是可读取的设置文件（INI）</translation>
+    </message>
+    <message>
+        <source>it is not gpulab&apos;s: it has no version</source>
+        <translation>它不是 gpulab 的设置文件：没有版本号</translation>
+    </message>
+    <message>
+        <source>it comes from a newer gpulab (version %1; this one reads version %2)</source>
+        <translation>它来自更新版本的 gpulab（版本 %1；此版本读取版本 %2）</translation>
+    </message>
+    <message>
+        <source>its version &quot;%1&quot; is not one this gpulab reads (%2)</source>
+        <translation>其版本“%1”不是此 gpulab 能读取的版本（%2）</translation>
+    </message>
+    <message>
+        <source>a whole number</source>
+        <translation>整数</translation>
+    </message>
+    <message>
+        <source>%1 to %2</source>
+        <translation>%1 到 %2</translation>
+    </message>
+    <message>
+        <source>%1 to %2 MiB, in bytes (a multiple of %3)</source>
+        <translation>%1 到 %2 MiB，以字节表示（%3 的倍数）</translation>
+    </message>
+    <message>
+        <source>one of %1</source>
+        <translation>以下之一：%1</translation>
+    </message>
+    <message>
+        <source>a number</source>
+        <translation>数字</translation>
+    </message>
+    <message>
+        <source>%1 to %2, with at most %3 decimals</source>
+        <translation>%1 到 %2，最多 %3 位小数</translation>
+    </message>
+    <message>
+        <source>one of %1, or custom:LAT_US,GB_PER_S</source>
+        <translation>以下之一：%1，或 custom:LAT_US,GB_PER_S</translation>
+    </message>
+    <message>
+        <source>lenet, resnet50, gpt2-small or a parameter count such as 50M</source>
+        <translation>lenet、resnet50、gpt2-small 或参数数量，例如 50M</translation>
+    </message>
+    <message>
+        <source>%1 = &quot;%2&quot; cannot be used; the panel takes %3</source>
+        <translation>%1 = “%2” 无法使用；面板接受 %3</translation>
+    </message>
+    <message>
+        <source>window/geometry is not a window geometry</source>
+        <translation>window/geometry 不是有效的窗口几何信息</translation>
     </message>
     <message>
         <source>cannot write the settings to %1</source>
