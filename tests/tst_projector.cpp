@@ -335,6 +335,34 @@ private slots:
         return out;
     }
 
+    // Every plot axis of `view` whose tick labels run into one another: what crowds, or empty.
+    static QString ticksCrowded(QWidget* view)
+    {
+        QString out;
+        for (QCustomPlot* plot : view->findChildren<QCustomPlot*>()) {
+            if (!plot->isVisible())
+                continue;
+            for (QCPAxisRect* r : plot->axisRects())
+                for (QCPAxis* a : {r->axis(QCPAxis::atLeft), r->axis(QCPAxis::atBottom)}) {
+                    if (!a || !a->visible() || !a->tickLabels())
+                        continue;
+                    const QFontMetrics fm(a->tickLabelFont());
+                    const QVector<double> ticks = a->tickVector();
+                    const QVector<QString> labels = a->tickVectorLabels();
+                    for (int i = 1; i < ticks.size() && i < labels.size(); ++i) {
+                        const double gap = std::abs(a->coordToPixel(ticks[i]) - a->coordToPixel(ticks[i - 1]));
+                        const double need = a->orientation() == Qt::Vertical
+                                                ? fm.height()
+                                                : (fm.horizontalAdvance(labels[i - 1]) + fm.horizontalAdvance(labels[i])) / 2.0;
+                        if (gap < need)
+                            out += QStringLiteral("%1's %2 and %3 %4 px apart, need %5; ")
+                                       .arg(plot->objectName(), labels[i - 1], labels[i]).arg(gap).arg(need);
+                    }
+                }
+        }
+        return out;
+    }
+
     // Projector mode on a 1024x768 screen with the control panel open, nothing replayed, in
     // English and in Chinese: every view tab whole (Engine scrolled away behind arrows), and the
     // panel's words whole within it (its settings ran past its right edge).
@@ -405,7 +433,7 @@ private slots:
             QTest::qWait(50);
             for (QCustomPlot* p : v->findChildren<QCustomPlot*>())
                 p->replot();
-            const QString titles = titlesCut(v);
+            const QString titles = titlesCut(v) + ticksCrowded(v);
             QVERIFY2(titles.isEmpty(), qPrintable(v->viewId() + QStringLiteral(": ") + titles));
         }
         w.showView(QStringLiteral("devices"));

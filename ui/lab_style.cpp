@@ -85,6 +85,37 @@ void stylePlot(QCustomPlot* plot)
     for (QCPAxisRect* r : plot->axisRects())
         styleAxisRect(r);
     styleLegend(plot->legend);
+    QObject::connect(plot, &QCustomPlot::beforeReplot, plot, [plot] { fitTickCounts(plot); });
+}
+
+void fitTickCounts(QCustomPlot* plot)
+{
+    for (QCPAxisRect* r : plot->axisRects()) {
+        for (QCPAxis* a : {r->axis(QCPAxis::atLeft), r->axis(QCPAxis::atBottom)}) {
+            if (!a || !a->visible() || !a->tickLabels() || !a->ticker())
+                continue;
+            // the count the view asked for: the ticker's, unless it is what this last set
+            int wanted = a->ticker()->tickCount();
+            if (wanted == a->property("fittedTickCount").toInt() && a->property("wantedTickCount").isValid())
+                wanted = a->property("wantedTickCount").toInt();
+            // a label's room: up the side, its height and a half; across, the widest label
+            // and two characters' gap
+            const QFontMetrics fm(a->tickLabelFont());
+            int each = fm.height() * 3 / 2;
+            if (a->orientation() == Qt::Horizontal) {
+                int widest = fm.horizontalAdvance(QStringLiteral("0.88"));
+                for (const QString& l : a->tickVectorLabels())
+                    widest = std::max(widest, fm.horizontalAdvance(l));
+                each = widest + 2 * fm.averageCharWidth();
+            }
+            const int length = a->orientation() == Qt::Horizontal ? r->width() : r->height();
+            const int count = std::clamp(length / std::max(1, each), 2, std::max(2, wanted));
+            a->setProperty("wantedTickCount", wanted);
+            a->setProperty("fittedTickCount", count);
+            if (a->ticker()->tickCount() != count)
+                a->ticker()->setTickCount(count);
+        }
+    }
 }
 
 void addPlotTitle(QCustomPlot* plot, const QString& title)

@@ -23,6 +23,10 @@ QRgb divergingColor(float v, float scale);
 // ---- plots ----------------------------------------------------------------------------
 // Fonts, margins and interactions every plot of the lab shares.
 void stylePlot(QCustomPlot* plot);
+// Fewer ticks on an axis too short for the count asked (projector mode's large labels on a
+// small plot): each tick label keeps a clear gap to the next. stylePlot's plots do it at every
+// replot; never more ticks than asked.
+void fitTickCounts(QCustomPlot* plot);
 void styleAxisRect(QCPAxisRect* rect);
 void styleLegend(QCPLegend* legend);
 // A bold title row above the plot's main axis rect; returns nothing, keeps the plot's
