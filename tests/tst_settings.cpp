@@ -283,6 +283,48 @@ private slots:
         QCOMPARE(validate(a), validate(r));
     }
 
+    // A run value its control cannot hold sets the file aside, and the run settings start from
+    // their defaults; what did read (the data, the view) is kept, and the status bar says so,
+    // in 简体中文 too.
+    void badRunValueKeepsTheRest()
+    {
+        QTemporaryDir dir;
+        const QString path = dir.filePath(QStringLiteral("gpulab.conf"));
+        const QByteArray bytes = "[General]\nversion=1\n[run]\ndevices=9\nbatch_size=300\n[data]\nsource=synthetic\ndir=" +
+                                 dir.path().toUtf8() + "\n[window]\nview=memory\n";
+        write(path, bytes);
+        const TrainConfig defaults = MainWindow().panel()->config();
+        MainWindow w;
+        QString note;
+        QVERIFY(!w.restoreSettings(path, &note));
+        QVERIFY(QFile::exists(path + QStringLiteral(".damaged")));
+        QCOMPARE(w.panel()->config().devices, defaults.devices);
+        QCOMPARE(w.panel()->config().batch_size, defaults.batch_size);
+        QCOMPARE(w.panel()->dataSource(), DatasetLoader::Source::Synthetic);
+        QCOMPARE(w.panel()->dataDir(), dir.path());
+        QCOMPARE(currentView(w), QStringLiteral("memory"));
+        for (const QString& said : {note, w.statusMessage()})
+            QVERIFY2(said.contains(QStringLiteral("run/devices = \"9\"")) && said.contains(QStringLiteral("1 to 8")) &&
+                         said.contains(QStringLiteral("run settings start from their defaults")),
+                     qPrintable(said));
+#ifdef GPULAB_HAVE_TRANSLATIONS
+        QTranslator zh;
+        QVERIFY(zh.load(QLocale(QLocale::Chinese, QLocale::China), QStringLiteral("gpulab"), QStringLiteral("_"),
+                        QStringLiteral(":/i18n")));
+        QCoreApplication::installTranslator(&zh);
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        write(path, bytes);
+        MainWindow zhWindow;
+        QVERIFY(!zhWindow.restoreSettings(path));
+        const QString zhMessage = zhWindow.statusMessage();
+        static const QRegularExpression han(QStringLiteral("[\\x{4e00}-\\x{9fff}]"));
+        QVERIFY2(zhMessage.contains(han) && zhMessage.contains(QStringLiteral("run/devices")) &&
+                     !zhMessage.contains(QStringLiteral("could not be read")) &&
+                     !zhMessage.contains(QStringLiteral("run settings")),
+                 qPrintable(zhMessage));
+#endif
+    }
+
     void damagedFileIsSetAsideAndReplaced_data()
     {
         QTest::addColumn<QByteArray>("bytes");

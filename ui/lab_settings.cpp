@@ -110,11 +110,14 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
     if (!QFileInfo::exists(path))
         return true; // the first start: the defaults, saved when the window closes
     QString damage;    // why the file is set aside (empty: it is kept)
+    QString fallback;  // what starts from the defaults then (the rest was read)
     QString ranksNote; // the saved ranks could not be kept: why
     {
         QSettings s(path, QSettings::IniFormat);
         damage = distrust(s);
-        if (damage.isEmpty()) {
+        if (!damage.isEmpty())
+            fallback = tr("the lab starts with its defaults");
+        else {
             // ---- the run's settings: a preset, or the controls one by one ----
             // Each value must read and fit its control as it is: a value the panel would clamp
             // or round into another one damages the file. A combination that cannot run (a batch
@@ -236,7 +239,8 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                                         .arg(savedRanks);
                 } catch (const BadValue& bad) {
                     // a value we cannot use: keep the defaults
-                    damage = tr("%1 = \"%2\" cannot be used; the panel takes %3").arg(bad.key, bad.value, bad.allowed);
+                    damage = tr("%1 = \"%2\": the panel takes %3").arg(bad.key, bad.value, bad.allowed);
+                    fallback = tr("the run settings start from their defaults");
                 }
             }
             // ---- data ----
@@ -256,8 +260,10 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
                 loadData();
             // ---- the window ----
             if (s.contains(QStringLiteral("window/geometry")) &&
-                !restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray()) && damage.isEmpty())
+                !restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray()) && damage.isEmpty()) {
                 damage = tr("window/geometry is not a window geometry");
+                fallback = tr("the window starts at its default size");
+            }
             if (s.contains(QStringLiteral("window/state")))
                 restoreState(s.value(QStringLiteral("window/state")).toByteArray());
             if (m_split && s.contains(QStringLiteral("window/splitter")))
@@ -270,18 +276,16 @@ bool MainWindow::restoreSettings(const QString& path, QString* note)
         }
     }
     if (!damage.isEmpty()) {
-        // Set it aside (a teacher may want to look at it) and start from what was read; the
-        // next save writes a fresh file.
+        // Set it aside (a teacher may want to look at it) and start from what was read, the
+        // defaults for the rest; the next save writes a fresh file.
         const QString aside = path + QStringLiteral(".damaged");
         QFile::remove(aside);
         QFile::rename(path, aside);
         if (note)
-            *note = tr("The settings file %1 could not be read (%2); it was set aside as %3 and the lab "
-                       "starts with its defaults.")
-                        .arg(path, damage, aside);
-        showMessage(tr("The settings file could not be read (%1); the lab starts with its defaults (the old file "
-                       "is kept as %2).")
-                        .arg(damage, aside),
+            *note = tr("The settings file %1 could not be read (%2); it was set aside as %3 and %4.")
+                        .arg(path, damage, aside, fallback);
+        showMessage(tr("The settings file could not be read (%1); %2 (the old file is kept as %3).")
+                        .arg(damage, fallback, aside),
                     true);
     } else if (!ranksNote.isEmpty()) {
         showMessage(ranksNote, false);

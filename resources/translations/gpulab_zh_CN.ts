@@ -1865,16 +1865,28 @@
         <translation>实验室下次启动时将使用此语言。</translation>
     </message>
     <message>
-        <source>The settings file %1 could not be read (%2); it was set aside as %3 and the lab starts with its defaults.</source>
-        <translation>无法读取设置文件 %1（%2）；它已被另存为 %3，实验室以默认设置启动。</translation>
+        <source>The settings file %1 could not be read (%2); it was set aside as %3 and %4.</source>
+        <translation>无法读取设置文件 %1（%2）；它已被另存为 %3，并且%4。</translation>
+    </message>
+    <message>
+        <source>the lab starts with its defaults</source>
+        <translation>实验室以默认设置启动</translation>
+    </message>
+    <message>
+        <source>the run settings start from their defaults</source>
+        <translation>运行设置恢复为默认值</translation>
+    </message>
+    <message>
+        <source>the window starts at its default size</source>
+        <translation>窗口以默认大小启动</translation>
     </message>
     <message>
         <source>The saved settings ask for a job of %1 ranks, but this build of the lab has no ranks (it was built without Gloo), so it starts with 1 rank and keeps the other settings.</source>
         <translation>保存的设置要求 %1 个 rank 的作业，但此版本的实验室不支持多个 rank（构建时没有 Gloo），因此以 1 个 rank 启动，其他设置保持不变。</translation>
     </message>
     <message>
-        <source>The settings file could not be read (%1); the lab starts with its defaults (the old file is kept as %2).</source>
-        <translation>无法读取设置文件（%1）；实验室以默认设置启动（旧文件保存为 %2）。</translation>
+        <source>The settings file could not be read (%1); %2 (the old file is kept as %3).</source>
+        <translation>无法读取设置文件（%1）；%2（旧文件保存为 %3）。</translation>
     </message>
     <message>
         <source>it is not a settings file (INI) that can be read</source>
@@ -1925,8 +1937,8 @@
         <translation>lenet、resnet50、gpt2-small 或参数数量，例如 50M</translation>
     </message>
     <message>
-        <source>%1 = &quot;%2&quot; cannot be used; the panel takes %3</source>
-        <translation>%1 = “%2” 无法使用；面板接受 %3</translation>
+        <source>%1 = &quot;%2&quot;: the panel takes %3</source>
+        <translation>%1 = “%2”：面板接受 %3</translation>
     </message>
     <message>
         <source>window/geometry is not a window geometry</source>
