@@ -401,9 +401,11 @@ private slots:
 
     // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open,
     // in English and in Chinese: every plot's title whole in its plot (the Training view's
-    // "Seconds per epoch" was cut at both ends), the device cards' words whole (W3's and
-    // W4's captions ran past the card), and the Allreduce drawing's devices legible and apart
-    // (two abreast, under a column of text, they were 22 px across and overlapped).
+    // "Seconds per epoch" was cut at both ends), every axis's tick labels apart, the loss plot's
+    // guessing label whole (its start was cut at the plot's left), the device cards' words
+    // whole (W3's and W4's captions ran past the card), and the Allreduce drawing's devices
+    // legible and apart (two abreast, under a column of text, they were 22 px across and
+    // overlapped).
     void viewsReadableWithThePanelOpenAt1024x768_data()
     {
         QTest::addColumn<bool>("chinese");
@@ -436,6 +438,29 @@ private slots:
             const QString titles = titlesCut(v) + ticksCrowded(v);
             QVERIFY2(titles.isEmpty(), qPrintable(v->viewId() + QStringLiteral(": ") + titles));
         }
+        // the guessing label whole within the loss plot's axis rect (once the plot has followed
+        // its new size: the label's lines, then the range that leaves them room)
+        w.showView(QStringLiteral("training"));
+        auto* loss = w.findChild<QCustomPlot*>(QStringLiteral("lossPlot"));
+        QVERIFY(loss);
+        loss->replot();
+        QCPItemText* guess = nullptr;
+        for (int i = 0; i < loss->itemCount(); ++i)
+            if (auto* t = qobject_cast<QCPItemText*>(loss->item(i)); t && t->objectName() == QStringLiteral("guessLabel"))
+                guess = t;
+        QVERIFY(guess);
+        auto labelRect = [&] {
+            return QRectF(guess->topLeft->pixelPosition(), guess->bottomRight->pixelPosition()).normalized();
+        };
+        const QRectF plotArea = loss->axisRect()->rect();
+        auto where = [&] {
+            const QRectF l = labelRect();
+            return QStringLiteral("'%1' at %2..%3, %4..%5 in a plot %6..%7, %8..%9").arg(guess->text())
+                .arg(l.left()).arg(l.right()).arg(l.top()).arg(l.bottom())
+                .arg(plotArea.left()).arg(plotArea.right()).arg(plotArea.top()).arg(plotArea.bottom());
+        };
+        QTRY_VERIFY2_WITH_TIMEOUT(plotArea.contains(labelRect()), qPrintable(where()), 5000);
+
         w.showView(QStringLiteral("devices"));
         auto* devices = w.findChild<DevicesView*>();
         QVERIFY(devices && devices->cardCount() == 2);

@@ -9,6 +9,7 @@
 
 #include <QComboBox>
 #include <QGridLayout>
+#include <QTimer>
 #include <QGroupBox>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -125,6 +126,20 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
         text->setSelectable(false);
         text->setLayer(QStringLiteral("guessing"));
         m_guessLabel = text;
+        // on two lines, after its colon, where on one it is wider than the plot (projector mode
+        // beside the open control panel): its start was cut at the plot's left
+        connect(m_loss, &QCustomPlot::beforeReplot, this, [this] {
+            const QString one = tr("guessing: ln 10 = %1").arg(kGuessLoss, 0, 'f', 3);
+            QString fitted = one;
+            const qsizetype colon = std::max(one.indexOf(QLatin1Char(':')), one.indexOf(QChar(0xFF1A)));
+            if (colon > 0 && QFontMetrics(m_guessLabel->font()).horizontalAdvance(one) + 12 > m_loss->axisRect()->width())
+                fitted = one.left(colon + 1) + QLatin1Char('\n') + one.mid(colon + 1).trimmed();
+            if (m_guessLabel->text() == fitted)
+                return;
+            m_guessLabel->setText(fitted);
+            // the loss range leaves room above the line for the label's lines
+            QTimer::singleShot(0, this, [this] { refresh(); });
+        });
     }
     m_acc = makePlot(this, tr("Test accuracy"), tr("epoch"), tr("accuracy"));
     m_acc->setObjectName(QStringLiteral("accuracyPlot"));
@@ -467,7 +482,8 @@ void TrainingView::refresh()
         // room above the guessing line for its label, which would otherwise be cut at the
         // top of the plot (the curves' highest point is about the line itself)
         const int height = m_loss->axisRect()->height();
-        const double room = (QFontMetrics(m_guessLabel->font()).height() + 6.0) / std::max(1, height);
+        const int labelH = QFontMetrics(m_guessLabel->font()).boundingRect(QRect(), 0, m_guessLabel->text()).height();
+        const double room = (labelH + 8.0) / std::max(1, height); // its lines (two where it is narrow)
         if (height > 0 && room < 0.5 && (upper - kGuessLoss) < room * (upper - lower))
             upper = (kGuessLoss - room * lower) / (1 - room);
         m_loss->yAxis->setRange(lower, upper);
