@@ -778,13 +778,21 @@ private slots:
 
     // Rank 1 joins, publishes the address of its Gloo connection to rank 0 and vanishes
     // before connecting: rank 0 waits in Gloo's connect for a peer that will never come (for
-    // 5 times the timeout, as Gloo waits), and Stop ends that wait too, long before the
-    // timeout.
-    void joinStopsWhileTheRanksConnect()
+    // 5 times the timeout, as Gloo waits). A stop ends that wait long before the timeout, and
+    // so does the rendezvous learning that rank 1 is gone (its connection to the store
+    // closed without a goodbye): then the join names rank 1.
+    void joinEndsWhileTheRanksConnect_data()
+    {
+        QTest::addColumn<bool>("stopAsked");
+        QTest::newRow("stop") << true;
+        QTest::newRow("rank 1 gone") << false;
+    }
+    void joinEndsWhileTheRanksConnect()
     {
 #ifndef GPULAB_TEST_GLOO_ADDRESS
         QSKIP("Gloo's headers and library were not found for this test");
 #else
+        QFETCH(bool, stopAsked);
         const int port = freePort();
         RankOptions o;
         o.world = 2;
@@ -802,8 +810,8 @@ private slots:
                 last_asked = std::chrono::steady_clock::now();
             return stop.load();
         };
-        std::promise<ErrorCode> outcome;
-        std::future<ErrorCode> ended = outcome.get_future();
+        std::promise<Error> outcome;
+        std::future<Error> ended = outcome.get_future();
         std::thread t([&] {
             {
                 std::lock_guard lock(asked_mutex);
@@ -811,42 +819,53 @@ private slots:
             }
             try {
                 join_ranks(o, "settings");
-                outcome.set_value(ErrorCode::None);
+                outcome.set_value(Error());
             } catch (const GpulabError& e) {
-                outcome.set_value(e.error.code);
+                outcome.set_value(e.error);
             }
         });
         // rank 1, by hand: it joins, publishes its host and the address of its connection to
         // rank 0 (127.0.0.2 sorts after rank 0's 127.0.0.1, so rank 0 is the side that waits
-        // to be connected to), and is never heard of again
-        KvClient one("127.0.0.1", port, 60s);
-        const Error refused = one.hello("tok", 1, 2, "settings");
+        // to be connected to), and never connects
+        auto one = std::make_unique<KvClient>("127.0.0.1", port, 60s);
+        const Error refused = one->hello("tok", 1, 2, "settings");
         QVERIFY2(!refused, english(refused).c_str());
         const std::string host = "elsewhere";
-        one.set("gloo/rank_1", std::vector<char>(host.begin(), host.end()));
+        one->set("gloo/rank_1", std::vector<char>(host.begin(), host.end()));
         sockaddr_in gone{};
         gone.sin_family = AF_INET;
         gone.sin_port = htons(1);
         ::inet_pton(AF_INET, "127.0.0.2", &gone.sin_addr);
-        one.set("gloo/1", gloo::transport::tcp::Address(reinterpret_cast<const sockaddr*>(&gone), sizeof gone).bytes());
+        one->set("gloo/1", gloo::transport::tcp::Address(reinterpret_cast<const sockaddr*>(&gone), sizeof gone).bytes());
         // rank 0 publishes its own, reads rank 1's and connects; its waits in the rendezvous
-        // ask for a stop every tenth of a second, Gloo's connect does not ask: the stop is
-        // asked once the joining thread has not asked for a second. (A machine that held
-        // the join that long before it connected makes this check weaker, never wrong.)
-        QVERIFY(one.wait({"gloo/0"}, 60s));
+        // ask for a stop every tenth of a second, Gloo's connect does not ask: rank 1 goes
+        // once the joining thread has not asked for a second. (A machine that held the join
+        // that long before it connected makes this check weaker, never wrong.)
+        QVERIFY(one->wait({"gloo/0"}, 60s));
         const auto quiet_since = [&] {
             std::lock_guard lock(asked_mutex);
             return std::chrono::steady_clock::now() - last_asked;
         };
         QTRY_VERIFY_WITH_TIMEOUT(quiet_since() > 1s, 60000);
-        QElapsedTimer since_stop;
-        since_stop.start();
-        stop = true;
-        const bool stopped = ended.wait_for(o.timeout / 2) == std::future_status::ready;
+        QElapsedTimer since;
+        since.start();
+        if (stopAsked)
+            stop = true;
+        else
+            one.reset(); // its connection to the store closes without a goodbye
+        const bool over = ended.wait_for(o.timeout / 2) == std::future_status::ready;
         t.join(); // at Gloo's connect timeout at the latest
-        qInfo("the join ended %lld ms after the stop", static_cast<long long>(since_stop.elapsed()));
-        QVERIFY2(stopped, "the join went on waiting for rank 1's connection after it was asked to stop");
-        QCOMPARE(error_code_name(ended.get()), error_code_name(ErrorCode::Stopped));
+        qInfo("the join ended %lld ms after rank 1 %s", static_cast<long long>(since.elapsed()),
+              stopAsked ? "was given up (Stop)" : "went");
+        QVERIFY2(over, "the join went on waiting for rank 1's connection");
+        const Error e = ended.get();
+        if (stopAsked) {
+            QCOMPARE(error_code_name(e.code), error_code_name(ErrorCode::Stopped));
+        } else {
+            QCOMPARE(error_code_name(e.code), error_code_name(ErrorCode::RankLost));
+            QCOMPARE(english(e), std::string("rank 1 stopped (its process ended or its connection was lost); every rank "
+                                             "of the job stops"));
+        }
 #endif
     }
 

@@ -452,18 +452,19 @@ private:
 };
 
 // Gloo's context, its pairs connected as Gloo's rendezvous::Context::connectFullMesh does
-// (the same keys, in the same order), except that a stop is heard while a pair connects.
-// Gloo's pair connect waits for the other side without asking anything: a peer that published
-// its address and then vanished before connecting to this rank held it for 5 times the job's
-// timeout. Here a watcher thread, joined before connect() returns, asks `stop` every slice
-// while a pair connects and once it says so closes the pairs (Gloo's Pair::close, which wakes
-// the connect), and connect() throws Stopped.
+// (the same keys, in the same order), except that a stop, or a failure the rendezvous knows
+// of, is heard while a pair connects. Gloo's pair connect waits for the other side without
+// asking anything: a peer that published its address and then vanished before connecting to
+// this rank held it for 5 times the job's timeout. Here a watcher thread, joined before
+// connect() returns, asks `stop` and then `failed` every slice while a pair connects; once
+// one says so it closes the pairs (Gloo's Pair::close, which wakes the connect), and
+// connect() throws Stopped, or std::runtime_error for a failure (the group names the rank).
 class MeshContext : public gloo::Context {
 public:
     MeshContext(int rank, int size) : gloo::Context(rank, size) {}
 
     void connect(gloo::rendezvous::Store& store, const std::shared_ptr<gloo::transport::Device>& dev,
-                 const StopFn& stop)
+                 const StopFn& stop, const std::function<bool()>& failed)
     {
         // the host of every rank, to number the ranks on one machine (as Gloo does)
         char name[256] = {};
@@ -492,7 +493,7 @@ public:
         }
         store.set(std::to_string(rank), mine);
 
-        Watch watch(pairs, stop); // joined before tc goes
+        Watch watch(pairs, stop, failed); // joined before tc goes
         for (int i = 0; i < size; ++i) {
             if (i == rank)
                 continue;
@@ -511,13 +512,11 @@ public:
                 tc->getPair(i)->connect(peer);
             } catch (const std::exception&) {
                 watch.connecting(false);
-                if (watch.stopped())
-                    throw GpulabError(Error(ErrorCode::Stopped));
+                watch.throw_if_ended();
                 throw;
             }
             watch.connecting(false);
-            if (watch.stopped()) // the pair was closed, not connected
-                throw GpulabError(Error(ErrorCode::Stopped));
+            watch.throw_if_ended(); // the pair was closed, not connected
         }
         watch.finish();
         device_ = dev;
@@ -525,32 +524,32 @@ public:
     }
 
 private:
-    // Asks `stop` every slice while a pair connects; once it says so, closes every pair and
-    // keeps doing so (a pair closed just before its connect began may open a new socket)
-    // until the connect has returned.
+    // Asks `stop`, then `failed`, every slice while a pair connects; once one says so, closes
+    // every pair and keeps doing so (a pair closed just before its connect began may open a
+    // new socket) until the connect has returned.
     class Watch {
     public:
-        Watch(std::vector<gloo::transport::Pair*> pairs, const StopFn& stop) : m_pairs(std::move(pairs)), m_stop(stop)
+        Watch(std::vector<gloo::transport::Pair*> pairs, const StopFn& stop, const std::function<bool()>& failed)
+            : m_pairs(std::move(pairs)), m_stop(stop), m_failed(failed), m_thread([this] { run(); })
         {
-            if (m_stop)
-                m_thread = std::thread([this] { run(); });
         }
         ~Watch() { finish(); }
         Watch(const Watch&) = delete;
         Watch& operator=(const Watch&) = delete;
-        // Throws Stopped when a stop was heard before this connect began.
         void connecting(bool now)
         {
             std::lock_guard lock(m_mutex);
-            if (now && m_stopped)
-                throw GpulabError(Error(ErrorCode::Stopped));
             m_connecting = now;
             m_cv.notify_all();
         }
-        bool stopped()
+        // Throws what ended the connect, if anything did.
+        void throw_if_ended()
         {
             std::lock_guard lock(m_mutex);
-            return m_stopped;
+            if (m_ended == Ended::Stopped)
+                throw GpulabError(Error(ErrorCode::Stopped));
+            if (m_ended == Ended::Failed)
+                throw std::runtime_error("another rank failed while the ranks connected");
         }
         void finish()
         {
@@ -564,6 +563,7 @@ private:
         }
 
     private:
+        enum class Ended { No, Stopped, Failed };
         void run()
         {
             std::unique_lock lock(m_mutex);
@@ -571,13 +571,17 @@ private:
                 m_cv.wait_for(lock, kSlice);
                 if (m_done || !m_connecting)
                     continue;
-                if (!m_stopped) {
+                if (m_ended == Ended::No) {
                     lock.unlock();
-                    const bool stop = m_stop();
+                    Ended ended = Ended::No;
+                    if (m_stop && m_stop())
+                        ended = Ended::Stopped;
+                    else if (m_failed && m_failed())
+                        ended = Ended::Failed;
                     lock.lock();
-                    if (!stop || m_done)
+                    if (ended == Ended::No || m_done)
                         continue;
-                    m_stopped = true;
+                    m_ended = ended;
                 }
                 if (!m_connecting)
                     continue;
@@ -589,10 +593,12 @@ private:
         }
         std::vector<gloo::transport::Pair*> m_pairs;
         StopFn m_stop;
+        std::function<bool()> m_failed;
         std::mutex m_mutex;
         std::condition_variable m_cv;
-        bool m_connecting = false, m_stopped = false, m_done = false;
-        std::thread m_thread;
+        bool m_connecting = false, m_done = false;
+        Ended m_ended = Ended::No;
+        std::thread m_thread; // last: it starts with everything above made
     };
 };
 
@@ -608,7 +614,8 @@ public:
         auto ctx = std::make_shared<MeshContext>(o.rank, o.world);
         ctx->setTimeout(o.timeout);
         try {
-            ctx->connect(m_meeting->store(), dev, m_stop);
+            ctx->connect(m_meeting->store(), dev, m_stop,
+                         [this] { return m_meeting->first_failure(std::chrono::milliseconds(0)).has_value(); });
         } catch (const GpulabError&) {
             throw;
         } catch (const std::exception& e) {

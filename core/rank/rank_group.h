@@ -125,8 +125,9 @@ public:
 // Joins the job: rank 0 serves the rendezvous, every rank checks in with the token and its
 // settings, then the ranks connect to one another. Throws GpulabError: RanksNotBuilt,
 // RankPortInUse, RankCannotListen, RankMasterUnreachable, a refusal (RankBadToken,
-// RankOutOfRange, RankTaken, RankWorldDiffers, RankSettingDiffers), RankJoinTimeout, and
-// Stopped once o.stop_requested() says so.
+// RankOutOfRange, RankTaken, RankWorldDiffers, RankSettingDiffers), RankJoinTimeout, RankLost
+// (another rank failed, or is known gone, while the ranks connect), and Stopped once
+// o.stop_requested() says so.
 // `on_refusal` (rank 0) hears each rank the rendezvous turned away.
 std::unique_ptr<RankGroup> join_ranks(const RankOptions& o, const std::string& settings,
                                       std::function<void(const Error&)> on_refusal = {});
