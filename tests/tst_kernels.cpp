@@ -801,6 +801,12 @@ void TestKernels::fastConvMatchesReference()
                                         true, 12));
     QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 2, .c = 3, .h = 9, .w = 14, .k = 2, .r = 2, .s = 3},
                                         false, 13));
+    // Rows of exactly 8 output pixels (AVX2's im2col: one move a row), and 9 whose backward
+    // and window cut them to 8.
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 7, .c = 2, .h = 10, .w = 10, .k = 3, .r = 3, .s = 3},
+                                        false, 14));
+    QVERIFY(conv_fast_matches_reference(fast, threads, {.n = 7, .c = 3, .h = 11, .w = 11, .k = 4, .r = 3, .s = 3},
+                                        true, 15));
 
     // A NaN in the last row is not zero: it must reach dx and dw as in the reference.
     const ConvShape sh{.n = 2, .c = 2, .h = 6, .w = 6, .k = 3, .r = 3, .s = 3};
