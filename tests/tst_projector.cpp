@@ -399,6 +399,40 @@ private slots:
         QVERIFY2(cut.isEmpty(), qPrintable(cut));
     }
 
+    // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open, in
+    // English and in Chinese: the replay panel, in the control panel's place, has its words whole
+    // within it (its speed row and its recorded settings ran past its right edge).
+    void replayPanelReadableWhenOpenAt1024x768_data()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+    void replayPanelReadableWhenOpenAt1024x768()
+    {
+        QFETCH(bool, chinese);
+        QTranslator zh;
+        if (chinese && !installChinese(zh))
+            QSKIP("built without translations");
+        auto untranslate = qScopeGuard([&] { QCoreApplication::removeTranslator(&zh); });
+        if (QTest::currentTestFailed())
+            return;
+        MainWindow w;
+        auto leave = qScopeGuard([&] { w.setProjectorMode(false); });
+        replayBookInProjector(w, QStringLiteral("training"));
+        if (QTest::currentTestFailed())
+            return;
+        w.setPanelCollapsed(false); // "Show the controls"
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_COMPARE(w.size(), QSize(1024, 768));
+        QTest::qWait(100);
+        QVERIFY(w.replayPanel()->isVisible());
+        auto* scroll = qobject_cast<QScrollArea*>(w.replayPanel()->parentWidget()->parentWidget());
+        QVERIFY(scroll);
+        const QString cut = panelCut(scroll);
+        QVERIFY2(cut.isEmpty(), qPrintable(cut));
+    }
+
     // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open,
     // in English and in Chinese: every plot's title whole in its plot (the Training view's
     // "Seconds per epoch" was cut at both ends), every axis's tick labels apart, the loss plot's

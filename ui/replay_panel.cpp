@@ -8,6 +8,7 @@
 
 #include <QComboBox>
 #include <QCoreApplication>
+#include <QEvent>
 #include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
@@ -18,8 +19,10 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStyle>
+#include <QStyleOptionComboBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace gpulab {
@@ -34,6 +37,37 @@ QLabel* valueLabel()
     l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return l;
 }
+
+// A combo box at least as wide as its longest item at the current font: QComboBox keeps the
+// least width it worked out at its first font, which cut "1×" at projector mode's larger one.
+class WholeComboBox : public QComboBox {
+public:
+    using QComboBox::QComboBox;
+
+protected:
+    void changeEvent(QEvent* e) override
+    {
+        QComboBox::changeEvent(e);
+        if (e->type() == QEvent::FontChange || e->type() == QEvent::StyleChange)
+            fit();
+    }
+    void showEvent(QShowEvent* e) override
+    {
+        fit();
+        QComboBox::showEvent(e);
+    }
+
+private:
+    void fit()
+    {
+        int widest = 0;
+        for (int i = 0; i < count(); ++i)
+            widest = std::max(widest, fontMetrics().horizontalAdvance(itemText(i)));
+        QStyleOptionComboBox opt;
+        initStyleOption(&opt);
+        setMinimumWidth(style()->sizeFromContents(QStyle::CT_ComboBox, &opt, QSize(widest, fontMetrics().height()), this).width());
+    }
+};
 
 // A recorded choice in the words the control panel uses for it (translated), with the
 // command line's word beside it: "sync (wait every minibatch) · sync". Other values as recorded.
@@ -81,7 +115,7 @@ ReplayPanel::ReplayPanel(QWidget* parent) : QWidget(parent)
     m_play = new QPushButton;
     m_play->setObjectName(QStringLiteral("replayPlayButton"));
     connect(m_play, &QPushButton::clicked, this, &ReplayPanel::playToggled);
-    m_speed = new QComboBox;
+    m_speed = new WholeComboBox;
     m_speed->setObjectName(QStringLiteral("replaySpeed"));
     for (double s : speeds())
         m_speed->addItem(QStringLiteral("%1×").arg(QLocale().toString(s)), s);
@@ -137,6 +171,7 @@ ReplayPanel::ReplayPanel(QWidget* parent) : QWidget(parent)
     auto* who = new QGroupBox(tr("Recording"));
     auto* wl = new QFormLayout(who);
     wl->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    wl->setRowWrapPolicy(QFormLayout::WrapLongRows); // a value under its label where beside it does not fit
     m_file = valueLabel();
     m_file->setObjectName(QStringLiteral("replayFile"));
     m_machine = valueLabel();
@@ -162,7 +197,9 @@ ReplayPanel::ReplayPanel(QWidget* parent) : QWidget(parent)
     settings->setObjectName(QStringLiteral("replaySettings"));
     auto* sl = new QVBoxLayout(settings);
     m_settings = new QWidget;
-    new QFormLayout(m_settings);
+    auto* settingsForm = new QFormLayout(m_settings);
+    settingsForm->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+    settingsForm->setRowWrapPolicy(QFormLayout::WrapLongRows);
     sl->addWidget(m_settings);
     top->addWidget(settings);
 
