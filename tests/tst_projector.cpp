@@ -31,6 +31,14 @@ using namespace gpulab;
 class TestProjector : public QObject {
     Q_OBJECT
 
+    // A test's two rows: in English, and in Chinese ("chinese": install it with installChinese).
+    static void inEnglishAndChinese()
+    {
+        QTest::addColumn<bool>("chinese");
+        QTest::newRow("en") << false;
+        QTest::newRow("zh_CN") << true;
+    }
+
     // Installs the Chinese translation for one test (the caller removes it). False where the lab
     // was built without translations: the caller skips. One that does not load fails the test.
     static bool installChinese(QTranslator& zh)
@@ -90,9 +98,7 @@ private slots:
     // and Engine scrolled off at the desk).
     void viewTabsWholeAt1024x768_data()
     {
-        QTest::addColumn<bool>("chinese");
-        QTest::newRow("en") << false;
-        QTest::newRow("zh_CN") << true;
+        inEnglishAndChinese();
     }
     void viewTabsWholeAt1024x768()
     {
@@ -228,9 +234,7 @@ private slots:
     // time line were squashed) and its title is not wider than it.
     void everyViewFitsWithTheControlsOpenAt1024x768_data()
     {
-        QTest::addColumn<bool>("chinese");
-        QTest::newRow("en") << false;
-        QTest::newRow("zh_CN") << true;
+        inEnglishAndChinese();
     }
     void everyViewFitsWithTheControlsOpenAt1024x768()
     {
@@ -368,9 +372,7 @@ private slots:
     // panel's words whole within it (its settings ran past its right edge).
     void panelReadableWhenOpenAt1024x768_data()
     {
-        QTest::addColumn<bool>("chinese");
-        QTest::newRow("en") << false;
-        QTest::newRow("zh_CN") << true;
+        inEnglishAndChinese();
     }
     void panelReadableWhenOpenAt1024x768()
     {
@@ -404,9 +406,7 @@ private slots:
     // within it (its speed row and its recorded settings ran past its right edge).
     void replayPanelReadableWhenOpenAt1024x768_data()
     {
-        QTest::addColumn<bool>("chinese");
-        QTest::newRow("en") << false;
-        QTest::newRow("zh_CN") << true;
+        inEnglishAndChinese();
     }
     void replayPanelReadableWhenOpenAt1024x768()
     {
@@ -442,9 +442,7 @@ private slots:
     // overlapped).
     void viewsReadableWithThePanelOpenAt1024x768_data()
     {
-        QTest::addColumn<bool>("chinese");
-        QTest::newRow("en") << false;
-        QTest::newRow("zh_CN") << true;
+        inEnglishAndChinese();
     }
     void viewsReadableWithThePanelOpenAt1024x768()
     {

@@ -7,6 +7,7 @@
 #include "device/device_factory.h"
 #include "presets.h"
 #include "train/settings.h"
+#include "whole_combo_box.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -23,77 +24,9 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QStandardItemModel>
-#include <QStyleOptionComboBox>
-#include <QStylePainter>
 #include <QVBoxLayout>
 
 namespace gpulab {
-
-namespace {
-
-// A combo box whose words stay whole at any font (projector mode's is 1.6 times the desk's):
-// at least as wide as its longest item, since QComboBox keeps the least width it worked out at
-// its first font and the larger one cut its words; or, made `elided`, as narrow as its column
-// (a preset's title can be wider than the panel), its current item elided with "…".
-class WholeComboBox : public QComboBox {
-public:
-    WholeComboBox(bool elided, QWidget* parent) : QComboBox(parent), m_elided(elided) {}
-
-    QSize minimumSizeHint() const override
-    {
-        if (!m_elided)
-            return QComboBox::minimumSizeHint();
-        return {sizeFor(16 * fontMetrics().averageCharWidth()), QComboBox::minimumSizeHint().height()};
-    }
-
-protected:
-    void changeEvent(QEvent* e) override
-    {
-        QComboBox::changeEvent(e);
-        if (e->type() == QEvent::FontChange || e->type() == QEvent::StyleChange)
-            fit();
-    }
-    void showEvent(QShowEvent* e) override
-    {
-        fit();
-        QComboBox::showEvent(e);
-    }
-    void paintEvent(QPaintEvent* e) override
-    {
-        if (!m_elided || isEditable()) {
-            QComboBox::paintEvent(e);
-            return;
-        }
-        QStylePainter p(this);
-        QStyleOptionComboBox opt;
-        initStyleOption(&opt);
-        p.drawComplexControl(QStyle::CC_ComboBox, opt);
-        const QRect text = style()->subControlRect(QStyle::CC_ComboBox, &opt, QStyle::SC_ComboBoxEditField, this);
-        opt.currentText = fontMetrics().elidedText(opt.currentText, Qt::ElideRight, text.width());
-        p.drawControl(QStyle::CE_ComboBoxLabel, opt);
-    }
-
-private:
-    int sizeFor(int textWidth) const
-    {
-        QStyleOptionComboBox opt;
-        initStyleOption(&opt);
-        return style()->sizeFromContents(QStyle::CT_ComboBox, &opt, QSize(textWidth, fontMetrics().height()), this).width();
-    }
-    void fit()
-    {
-        if (m_elided)
-            return updateGeometry();
-        int widest = 0;
-        for (int i = 0; i < count(); ++i)
-            widest = std::max(widest, fontMetrics().horizontalAdvance(itemText(i)));
-        setMinimumWidth(sizeFor(widest));
-    }
-
-    bool m_elided;
-};
-
-} // namespace
 
 ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent)
 {

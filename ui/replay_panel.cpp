@@ -4,6 +4,7 @@
 #include "core_messages.h"
 #include "lab_style.h"
 #include "replay_source.h"
+#include "whole_combo_box.h"
 #include "train/settings.h"
 
 #include <QComboBox>
@@ -19,7 +20,6 @@
 #include <QSlider>
 #include <QSpinBox>
 #include <QStyle>
-#include <QStyleOptionComboBox>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -37,37 +37,6 @@ QLabel* valueLabel()
     l->setTextInteractionFlags(Qt::TextSelectableByMouse);
     return l;
 }
-
-// A combo box at least as wide as its longest item at the current font: QComboBox keeps the
-// least width it worked out at its first font, which cut "1×" at projector mode's larger one.
-class WholeComboBox : public QComboBox {
-public:
-    using QComboBox::QComboBox;
-
-protected:
-    void changeEvent(QEvent* e) override
-    {
-        QComboBox::changeEvent(e);
-        if (e->type() == QEvent::FontChange || e->type() == QEvent::StyleChange)
-            fit();
-    }
-    void showEvent(QShowEvent* e) override
-    {
-        fit();
-        QComboBox::showEvent(e);
-    }
-
-private:
-    void fit()
-    {
-        int widest = 0;
-        for (int i = 0; i < count(); ++i)
-            widest = std::max(widest, fontMetrics().horizontalAdvance(itemText(i)));
-        QStyleOptionComboBox opt;
-        initStyleOption(&opt);
-        setMinimumWidth(style()->sizeFromContents(QStyle::CT_ComboBox, &opt, QSize(widest, fontMetrics().height()), this).width());
-    }
-};
 
 // A recorded choice in the words the control panel uses for it (translated), with the
 // command line's word beside it: "sync (wait every minibatch) · sync". Other values as recorded.
