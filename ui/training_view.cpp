@@ -129,16 +129,9 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
         // on two lines, after its colon, where on one it is wider than the plot (projector mode
         // beside the open control panel): its start was cut at the plot's left
         connect(m_loss, &QCustomPlot::beforeReplot, this, [this] {
-            const QString one = tr("guessing: ln 10 = %1").arg(kGuessLoss, 0, 'f', 3);
-            QString fitted = one;
-            const qsizetype colon = std::max(one.indexOf(QLatin1Char(':')), one.indexOf(QChar(0xFF1A)));
-            if (colon > 0 && QFontMetrics(m_guessLabel->font()).horizontalAdvance(one) + 12 > m_loss->axisRect()->width())
-                fitted = one.left(colon + 1) + QLatin1Char('\n') + one.mid(colon + 1).trimmed();
-            if (m_guessLabel->text() == fitted)
-                return;
-            m_guessLabel->setText(fitted);
-            // the loss range leaves room above the line for the label's lines
-            QTimer::singleShot(0, this, [this] { refresh(); });
+            // a plot resized since the last refresh: the range leaves room for the label's lines
+            if (fitGuessLabel())
+                QTimer::singleShot(0, this, [this] { refresh(); });
         });
     }
     m_acc = makePlot(this, tr("Test accuracy"), tr("epoch"), tr("accuracy"));
@@ -429,6 +422,22 @@ void TrainingView::rebuildSmoothed(Curves& c)
     c.smooth->setData(xs, ys);
 }
 
+// The guessing label on two lines, after its colon, where on one it is wider than the loss plot
+// (projector mode beside the open control panel: its start was cut at the plot's left). True
+// when its text changed.
+bool TrainingView::fitGuessLabel()
+{
+    const QString one = tr("guessing: ln 10 = %1").arg(kGuessLoss, 0, 'f', 3);
+    QString fitted = one;
+    const qsizetype colon = std::max(one.indexOf(QLatin1Char(':')), one.indexOf(QChar(0xFF1A)));
+    if (colon > 0 && QFontMetrics(m_guessLabel->font()).horizontalAdvance(one) + 12 > m_loss->axisRect()->width())
+        fitted = one.left(colon + 1) + QLatin1Char('\n') + one.mid(colon + 1).trimmed();
+    if (m_guessLabel->text() == fitted)
+        return false;
+    m_guessLabel->setText(fitted);
+    return true;
+}
+
 void TrainingView::refresh()
 {
     if (!userZoomed(m_loss)) {
@@ -481,6 +490,7 @@ void TrainingView::refresh()
         }
         // room above the guessing line for its label, which would otherwise be cut at the
         // top of the plot (the curves' highest point is about the line itself)
+        fitGuessLabel();
         const int height = m_loss->axisRect()->height();
         const int labelH = QFontMetrics(m_guessLabel->font()).boundingRect(QRect(), 0, m_guessLabel->text()).height();
         const double room = (labelH + 8.0) / std::max(1, height); // its lines (two where it is narrow)

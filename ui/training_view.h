@@ -59,6 +59,7 @@ private:
     void removeCurves(Curves& c); // its graphs, markers and list entry
     void placeDivergenceMarkers();
     void rebuildSpeed();
+    bool fitGuessLabel(); // true when its text changed
 
     QCustomPlot* m_loss = nullptr;
     QCustomPlot* m_acc = nullptr;
