@@ -128,8 +128,9 @@ int main(int argc, char** argv)
     QCommandLineOption lrScale(QStringLiteral("lr-scale"), QStringLiteral("Scaling sweep: linear (lr grows with the batch) or none."), QStringLiteral("scale"));
     QCommandLineOption projector(QStringLiteral("projector"), QStringLiteral("Start in projector mode (full screen, large fonts, thick lines, high contrast; F11 toggles it)."));
     QCommandLineOption collapse(QStringLiteral("collapse-panel"), QStringLiteral("Start with the control panel on one line."));
+    QCommandLineOption openPanel(QStringLiteral("open-panel"), QStringLiteral("Start with the control panel open, also in projector mode (which folds it to one line)."));
     QCommandLineOption envelope(QStringLiteral("memory-envelope"), QStringLiteral("Memory view: each minibatch's peak and low per device instead of every allocation."));
-    parser.addOptions({projector, collapse, envelope});
+    parser.addOptions({projector, collapse, openPanel, envelope});
     parser.addOptions({sweep, sweepDevices, sweepBatches, sweepMinibatches, lrScale});
     parser.addOptions({preset, run, exportDir, record, replay, replaySpeed, replayShow, quit, stepMode, synthetic, data, view, window, memoryTime, pressStep,
                        size, lang});
@@ -211,6 +212,9 @@ int main(int argc, char** argv)
                         parser.isSet(lrScale)))
         usageError(QStringLiteral("--sweep-devices, --sweep-batch-sizes, --sweep-minibatches and --lr-scale go with --sweep"));
 
+    if (parser.isSet(collapse) && parser.isSet(openPanel))
+        usageError(QStringLiteral("--collapse-panel and --open-panel ask for opposite things: choose one"));
+
     opts.recordPath = parser.value(record);
     if (!opts.recordPath.isEmpty()) {
         if (!opts.run || opts.sweep)
@@ -257,6 +261,8 @@ int main(int argc, char** argv)
         w.setPanelCollapsed(true);
     if (parser.isSet(projector) || w.savedProjectorMode())
         w.setProjectorMode(true);
+    if (parser.isSet(openPanel))
+        w.setPanelCollapsed(false);
     const bool scripted = opts.run || opts.quit || !opts.exportDir.isEmpty() || opts.synthetic ||
                           !opts.dataDir.isEmpty() || !opts.presets.isEmpty() || !opts.settings.empty() ||
                           !opts.view.isEmpty() || opts.sweep || !opts.replay.isEmpty();
