@@ -275,8 +275,9 @@ private slots:
         QVERIFY2(least.height() <= plot->height() && least.width() <= plot->width(),
                  qPrintable(QStringLiteral("the plot's layout needs %1x%2, it is %3x%4")
                                 .arg(least.width()).arg(least.height()).arg(plot->width()).arg(plot->height())));
-        // the notes above the controls, no narrow column beside them
-        for (const char* name : {"engineNoteRow", "memoryNoteRow"}) {
+        // the notes above the controls (the Devices view's summary above its colour scale), no
+        // narrow column beside them
+        for (const char* name : {"engineNoteRow", "memoryNoteRow", "devicesNoteRow"}) {
             auto* row = w.findChild<NoteRow*>(QLatin1String(name));
             QVERIFY(row);
             QVERIFY2(row->stacked(), name);

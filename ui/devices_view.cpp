@@ -3,6 +3,7 @@
 #include "devices_view.h"
 
 #include "lab_style.h"
+#include "note_row.h"
 #include "model/lenet.h"
 #include "trace/event_stream.h"
 
@@ -372,7 +373,6 @@ DevicesView::DevicesView(QWidget* parent) : LabView(parent)
 {
     auto* v = new QVBoxLayout(this);
     v->setContentsMargins(4, 4, 4, 4);
-    auto* top = new QHBoxLayout;
     m_summary = new QLabel(tr("Start a run to see each device's copy of the parameters."), this);
     m_summary->setObjectName(QStringLiteral("agreementLabel"));
     m_summary->setWordWrap(true);
@@ -382,9 +382,12 @@ DevicesView::DevicesView(QWidget* parent) : LabView(parent)
     m_legend = new ColorLegend(this);
     m_legend->setFixedSize(260, 34);
     m_legend->setToolTip(tr("Colour of a weight: blue negative, white zero, red positive"));
-    top->addWidget(m_summary, 1);
-    top->addWidget(m_legend);
-    v->addLayout(top);
+    // the summary above the legend where beside it it would be a narrow column (projector mode
+    // with the control panel open on a 1024x768 screen: five lines of a few words)
+    auto* top = new NoteRow(m_summary, this);
+    top->setObjectName(QStringLiteral("devicesNoteRow"));
+    top->controls()->addWidget(m_legend);
+    v->addWidget(top);
     m_scroll = new QScrollArea(this);
     m_scroll->setWidgetResizable(true);
     m_scroll->setFrameShape(QFrame::NoFrame);
