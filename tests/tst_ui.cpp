@@ -1277,6 +1277,33 @@ private slots:
         QVERIFY(bad.waitForFinished(kRunTimeoutMs));
         QCOMPARE(bad.exitCode(), 2);
         QVERIFY(bad.readAllStandardError().contains("smaller than the number of devices"));
+        // values the panel cannot hold: named, each with what it would have run instead of it
+        // (a learning rate finer than its steps ran as 0; a batch past its range was blamed on
+        // the devices)
+        QProcess unheld;
+        unheld.setProcessEnvironment(env);
+        unheld.start(QStringLiteral(GPULAB_APP), {QStringLiteral("--synthetic"), QStringLiteral("--lr"),
+                                                  QStringLiteral("0.0001"), QStringLiteral("--batch-size"),
+                                                  QStringLiteral("100000"), QStringLiteral("--run"), QStringLiteral("--quit")});
+        QVERIFY(unheld.waitForFinished(kRunTimeoutMs));
+        QCOMPARE(unheld.exitCode(), 2);
+        const QByteArray unheldErr = unheld.readAllStandardError();
+        QVERIFY2(unheldErr.contains("--batch-size 100000 (the panel holds 65536)") &&
+                     unheldErr.contains("--lr 0.0001 (the panel holds 0)"),
+                 unheldErr.constData());
+        // a run that fails says why on the terminal, where a headless run has nothing else
+        QProcess diverges;
+        diverges.setProcessEnvironment(env);
+        diverges.start(QStringLiteral(GPULAB_APP),
+                       {QStringLiteral("--synthetic"), QStringLiteral("--subset"), QStringLiteral("512"),
+                        QStringLiteral("--test-subset"), QStringLiteral("128"), QStringLiteral("--epochs"),
+                        QStringLiteral("5"), QStringLiteral("--lr"), QStringLiteral("1000"), QStringLiteral("--run"),
+                        QStringLiteral("--quit")});
+        QVERIFY(diverges.waitForFinished(kRunTimeoutMs));
+        const QByteArray divergesErr = diverges.readAllStandardError();
+        QVERIFY2(diverges.exitCode() == 1 && divergesErr.contains("run 1 failed: ") &&
+                     divergesErr.contains("lower the learning rate"),
+                 divergesErr.constData());
         // --replay-show names one of the --replay files
         QProcess badShow;
         badShow.setProcessEnvironment(env);

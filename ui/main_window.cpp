@@ -955,7 +955,14 @@ void MainWindow::onFinished()
         break;
     }
     m_stopClock.invalidate();
-    std::fprintf(stderr, "gpulab: run %d %s; ui %s\n", m_current.id, run_status_name(r.status),
+    // headless (--quit), the terminal is all there is: a failed run says why there too
+    QString why;
+    if (r.status == RunStatus::Failed) {
+        why = QStringLiteral(": ") + coreMessage(r.error);
+        if (!m_controller->rankNote().isEmpty())
+            why += QStringLiteral(" (") + m_controller->rankNote() + QLatin1Char(')');
+    }
+    std::fprintf(stderr, "gpulab: run %d %s%s; ui %s\n", m_current.id, run_status_name(r.status), qPrintable(why),
                  qPrintable(tickSummary()));
     emit runFinished(m_current.id, static_cast<int>(r.status));
 }

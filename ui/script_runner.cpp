@@ -282,10 +282,19 @@ void ScriptRunner::next()
         panel->setConfig(c);
         if (o.stepMode)
             panel->setStepMode(*o.stepMode);
+        // a value the panel cannot hold (out of its range, finer than its steps) would run as
+        // another one without a word: name each, with what the panel would have run
+        QStringList unheld;
+        const TrainConfig held = panel->config();
+        for (const SettingSpec& spec : run_settings())
+            if (spec.in_lab && spec.get && spec.get(held) != spec.get(c))
+                unheld << tr("%1 %2 (the panel holds %3)")
+                              .arg(QLatin1String(spec.flag), QString::fromStdString(spec.get(c)),
+                                   QString::fromStdString(spec.get(held)));
         QString error;
-        if (panel->config().devices != c.devices || panel->config().ranks != c.ranks ||
-            panel->config().batch_size != c.batch_size) {
-            error = tr("a setting is outside what the panel offers (devices and ranks 1 to 8)");
+        if (!unheld.isEmpty()) {
+            error = tr("outside what the lab's panel offers: %1; gpulab-cli train takes the core's whole range")
+                        .arg(unheld.join(QStringLiteral(", ")));
         } else if (!m_w->startRun(&error)) {
             // error says why
         } else {

@@ -2506,8 +2506,12 @@ asked for %2 with %3 in use</source>
         <translation>未知预设“%1”（可选：%2）</translation>
     </message>
     <message>
-        <source>a setting is outside what the panel offers (devices and ranks 1 to 8)</source>
-        <translation>某项设置超出了面板允许的范围（设备数和 rank 数 1 到 8）</translation>
+        <source>%1 %2 (the panel holds %3)</source>
+        <translation>%1 %2（面板只能取 %3）</translation>
+    </message>
+    <message>
+        <source>outside what the lab&apos;s panel offers: %1; gpulab-cli train takes the core&apos;s whole range</source>
+        <translation>超出了实验室面板允许的范围：%1；gpulab-cli train 接受核心库的全部取值范围</translation>
     </message>
     <message>
         <source>run %1: %2</source>
