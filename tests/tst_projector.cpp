@@ -23,6 +23,7 @@
 #include <QScopeGuard>
 #include <QTranslator>
 #include <QLabel>
+#include <QListWidget>
 #include <QScrollArea>
 #include <QtTest>
 
@@ -493,6 +494,18 @@ private slots:
                 .arg(plotArea.left()).arg(plotArea.right()).arg(plotArea.top()).arg(plotArea.bottom());
         };
         QTRY_VERIFY2_WITH_TIMEOUT(plotArea.contains(labelRect()), qPrintable(where()), 5000);
+        // the lists of runs wrap an entry at their width: nothing to scroll sideways to read it
+        for (const char* name : {"runList", "memoryRunList"}) {
+            w.showView(QLatin1String(name) == QLatin1String("runList") ? QStringLiteral("training")
+                                                                        : QStringLiteral("memory"));
+            auto* runs = w.findChild<QListWidget*>(QLatin1String(name));
+            QVERIFY(runs && runs->count() > 0);
+            auto entry = [&] { return runs->visualItemRect(runs->item(0)); };
+            QTRY_VERIFY2(entry().right() < runs->viewport()->width(),
+                         qPrintable(QStringLiteral("%1: the entry reaches x = %2, the list is %3 wide")
+                                        .arg(QLatin1String(name)).arg(entry().right()).arg(runs->viewport()->width())));
+        }
+        w.showView(QStringLiteral("training"));
 
         w.showView(QStringLiteral("devices"));
         auto* devices = w.findChild<DevicesView*>();

@@ -1,6 +1,8 @@
 // Colours, plot styling and formatting shared by every view.
 #include "lab_style.h"
 
+#include <QListWidget>
+
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -501,6 +503,15 @@ double paintedPointSize(double pt)
 void setPaintedFontScale(double scale)
 {
     g_paintedFontScale = scale;
+}
+
+void wrapRunList(QListWidget* list)
+{
+    list->setWordWrap(true);
+    list->setTextElideMode(Qt::ElideNone);
+    list->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    list->setResizeMode(QListView::Adjust); // wrap again at a new width
+    list->setVerticalScrollMode(QAbstractItemView::ScrollPerPixel); // an entry taller than the list
 }
 
 } // namespace gpulab

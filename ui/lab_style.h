@@ -10,6 +10,7 @@
 class QCustomPlot;
 class QCPAxisRect;
 class QCPLegend;
+class QListWidget;
 
 namespace gpulab {
 
@@ -69,6 +70,11 @@ void setPlotProjector(QCustomPlot* plot, bool on);
 bool plotProjector(const QCustomPlot* plot);
 // A palette with black text on white and a strong blue selection, for a projector.
 QPalette projectorPalette();
+
+// A list of runs whose entries wrap at its width rather than run past it (projector mode's
+// larger font beside the open control panel cut "#1: 2 x cpu-sim, bat..." with a sideways
+// scroll bar).
+void wrapRunList(QListWidget* list);
 // Text a view paints itself (device cards, the allreduce drawing) is sized in points here:
 // pt while projector mode is off, pt × kProjectorFontScale while it is on.
 double paintedPointSize(double pt);

@@ -90,6 +90,7 @@ MemoryView::MemoryView(QWidget* parent) : LabView(parent)
     m_runList = new QListWidget(this);
     m_runList->setObjectName(QStringLiteral("memoryRunList"));
     m_runList->setMaximumHeight(84);
+    wrapRunList(m_runList);
     m_runList->setToolTip(tr("Tick the runs to compare; the last run of each mode is shown"));
     v->addWidget(m_runList);
     connect(m_runList, &QListWidget::itemChanged, this, [this](QListWidgetItem* item) {

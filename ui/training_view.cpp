@@ -152,6 +152,7 @@ TrainingView::TrainingView(QWidget* parent) : LabView(parent)
     m_runList = new QListWidget(runsBox);
     m_runList->setObjectName(QStringLiteral("runList"));
     m_runList->setMaximumHeight(96);
+    wrapRunList(m_runList);
     auto* side = new QVBoxLayout;
     m_smoothingLabel = new QLabel(runsBox);
     m_smoothing = new QSlider(Qt::Horizontal, runsBox);
