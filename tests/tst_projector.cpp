@@ -403,6 +403,19 @@ private slots:
         QVERIFY2(cut.isEmpty(), qPrintable(cut));
     }
 
+    // The book's 2-device run replayed in projector mode (its Training view shown), then the
+    // panel opened ("Show the controls") on a 1024x768 screen.
+    static void replayBookWithThePanelOpen(MainWindow& w)
+    {
+        replayBookInProjector(w, QStringLiteral("training"));
+        if (QTest::currentTestFailed())
+            return;
+        w.setPanelCollapsed(false);
+        w.setGeometry(0, 0, 1024, 768);
+        QTRY_COMPARE(w.size(), QSize(1024, 768));
+        QTest::qWait(100);
+    }
+
     // The book's 2-device run replayed in projector mode on a 1024x768 screen, the panel open, in
     // English and in Chinese: the replay panel, in the control panel's place, has its words whole
     // within it (its speed row and its recorded settings ran past its right edge).
@@ -421,13 +434,9 @@ private slots:
             return;
         MainWindow w;
         auto leave = qScopeGuard([&] { w.setProjectorMode(false); });
-        replayBookInProjector(w, QStringLiteral("training"));
+        replayBookWithThePanelOpen(w);
         if (QTest::currentTestFailed())
             return;
-        w.setPanelCollapsed(false); // "Show the controls"
-        w.setGeometry(0, 0, 1024, 768);
-        QTRY_COMPARE(w.size(), QSize(1024, 768));
-        QTest::qWait(100);
         QVERIFY(w.replayPanel()->isVisible());
         auto* scroll = qobject_cast<QScrollArea*>(w.replayPanel()->parentWidget()->parentWidget());
         QVERIFY(scroll);
@@ -457,13 +466,9 @@ private slots:
             return;
         MainWindow w;
         auto leave = qScopeGuard([&] { w.setProjectorMode(false); });
-        replayBookInProjector(w, QStringLiteral("training"));
+        replayBookWithThePanelOpen(w);
         if (QTest::currentTestFailed())
             return;
-        w.setPanelCollapsed(false);
-        w.setGeometry(0, 0, 1024, 768);
-        QTRY_COMPARE(w.size(), QSize(1024, 768));
-        QTest::qWait(100);
         for (LabView* v : w.views()) {
             w.showView(v->viewId());
             QTest::qWait(50);
