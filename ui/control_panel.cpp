@@ -38,8 +38,8 @@ ControlPanel::ControlPanel(QWidget* parent) : QWidget(parent)
 void ControlPanel::buildUi()
 {
     auto* top = new QVBoxLayout(this);
-    top->setContentsMargins(8, 8, 8, 8);
-    top->setSpacing(8);
+    top->setContentsMargins(8, 6, 8, 6);
+    top->setSpacing(5);
 
     // ---- presets ----
     auto* presetBox = new QGroupBox(tr("Preset"), this);
