@@ -954,6 +954,56 @@ private slots:
         }
     }
 
+    // Rank 0 of a job met at its TCP rendezvous waits at the end for the others' goodbyes
+    // (RankOptions::goodbye_wait at most); a stop ends that wait at once, not at its end.
+    void tcpGoodbyeWaitHearsStop()
+    {
+        const int port = freePort();
+        std::atomic<bool> stop{false};
+        constexpr auto kGoodbyeWait = 30s;
+        std::unique_ptr<RankGroup> g[2];
+        std::string failed[2];
+        auto rank = [&](int r) {
+            RankOptions o;
+            o.world = 2;
+            o.rank = r;
+            o.master = "127.0.0.1:" + std::to_string(port);
+            o.token = "t";
+            o.timeout = 60s;
+            o.goodbye_wait = kGoodbyeWait;
+            o.stop_requested = [&stop] { return stop.load(); };
+            try {
+                g[r] = join_ranks(o, "settings");
+                float one = 1;
+                g[r]->allreduce_sum(&one, 1);
+            } catch (const GpulabError& e) {
+                failed[r] = english(e.error);
+            }
+        };
+        std::thread other(rank, 1);
+        rank(0);
+        other.join();
+        QVERIFY2(failed[0].empty() && failed[1].empty(), (failed[0] + failed[1]).c_str());
+        // rank 1 stays (its heartbeats go on) and never says goodbye: rank 0 waits for it
+        std::promise<void> left;
+        std::future<void> zero_left = left.get_future();
+        std::thread zero([&] {
+            g[0]->finish();
+            left.set_value();
+        });
+        // rank 0 is waiting by now, or soon (a machine slower than this only makes the check weaker)
+        const bool early = zero_left.wait_for(1s) == std::future_status::ready;
+        QElapsedTimer since;
+        since.start();
+        stop = true;
+        const bool ended = zero_left.wait_for(kGoodbyeWait / 2) == std::future_status::ready;
+        zero.join(); // at goodbye_wait at the latest
+        qInfo("rank 0's goodbye wait ended %lld ms after the stop", static_cast<long long>(since.elapsed()));
+        QVERIFY2(!early, "rank 0 left before rank 1 said goodbye, with no stop asked");
+        QVERIFY2(ended, "rank 0 went on waiting for rank 1's goodbye after it was asked to stop");
+        g[1]->finish();
+    }
+
     // A 2-rank job with --record, --trace and --csv on rank 0: the files hold both ranks'
     // devices (numbered 0 and 1) and the steps across ranks; the recording replays. (Its
     // options after "--" start with the word "train", which launch allows.)

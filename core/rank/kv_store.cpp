@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <fcntl.h>
 #include <ifaddrs.h>
@@ -458,17 +459,30 @@ void KvServer::serve(std::shared_ptr<Conn> c)
     m_cv.notify_all();
 }
 
-void KvServer::wait_for_goodbyes(std::chrono::milliseconds timeout)
+void KvServer::wait_for_goodbyes(std::chrono::milliseconds timeout, const std::function<bool()>& stop)
 {
-    std::unique_lock lock(m_mutex);
-    m_cv.wait_for(lock, timeout, [&] {
+    const auto all_gone = [&] { // m_mutex held
         if (static_cast<int>(m_joined.size()) < m_job.world)
             return m_kv.count("gpulab/failed") > 0;
         for (const auto& [rank, state] : m_joined)
             if (state != 2)
                 return false;
         return true;
-    });
+    };
+    const auto deadline = Clock::now() + timeout;
+    std::unique_lock lock(m_mutex);
+    // in slices of a tenth of a second, asking `stop` between them (without the lock: it is
+    // the caller's)
+    while (!all_gone() && Clock::now() < deadline) {
+        if (stop) {
+            lock.unlock();
+            const bool stopped = stop();
+            lock.lock();
+            if (stopped)
+                return;
+        }
+        m_cv.wait_until(lock, std::min(deadline, Clock::now() + std::chrono::milliseconds(100)));
+    }
 }
 
 // ---------------------------------------------------------------- client

@@ -65,8 +65,9 @@ public:
     int port() const { return m_port; }
     // Called (from a server thread) with each refusal, for rank 0 to print.
     std::function<void(const Error&)> on_refusal;
-    // Waits until every rank has said goodbye or dropped, at most `timeout`.
-    void wait_for_goodbyes(std::chrono::milliseconds timeout);
+    // Waits until every rank has said goodbye or dropped, or a failure is known, at most
+    // `timeout`; ends sooner once `stop` (when given; asked every tenth of a second) says so.
+    void wait_for_goodbyes(std::chrono::milliseconds timeout, const std::function<bool()>& stop = {});
 
 private:
     struct Conn;

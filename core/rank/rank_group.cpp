@@ -228,6 +228,7 @@ public:
         if (Error refused = m_client->hello(o.token, o.rank, o.world, settings))
             throw GpulabError(refused);
         m_store = std::make_unique<TcpStore>(*m_client, o.timeout, o.stop_requested);
+        m_stop = o.stop_requested;
         m_master_host = host;
         // Rank 0 listens where --master says, also for its collectives; where that is a
         // wildcard, they need one address to publish: the advertised one, else the machine's.
@@ -265,13 +266,14 @@ public:
         } catch (const GpulabError&) {
         }
         if (m_server)
-            m_server->wait_for_goodbyes(t);
+            m_server->wait_for_goodbyes(t, m_stop); // a stop ends it
     }
 
 private:
     std::unique_ptr<KvServer> m_server;
     std::unique_ptr<KvClient> m_client;
     std::unique_ptr<TcpStore> m_store;
+    StopFn m_stop;
     std::string m_master_host;
     std::string m_address;
 };
