@@ -1122,6 +1122,24 @@ void AllreduceView::rebuildModelText()
                         .arg(m_current.front().epoch)
                         .arg(m_current.front().batch + 1)
                         .arg(niceTime(sec * 1e6));
+        // One process: the steps' own time beside it (each step from its first transfer's start
+        // to its last's end, as the step plot's bars), so that a span much longer than the bars
+        // reads as waiting between the steps (for a worker, the other devices, the machine).
+        if (span.size() == 1) {
+            std::map<int, std::pair<double, double>> steps; // step -> (first start, last end)
+            for (const Transfer& t : m_current) {
+                auto [it, fresh] = steps.try_emplace(t.step, t.t0, t.t1);
+                if (!fresh) {
+                    it->second.first = std::min(it->second.first, t.t0);
+                    it->second.second = std::max(it->second.second, t.t1);
+                }
+            }
+            double own = 0;
+            for (const auto& [step, s] : steps)
+                own += s.second - s.first;
+            if (sec > 0 && own < 0.5 * sec) // more than half of it waiting
+                m += tr(" (the steps themselves %1; the rest waits between them)").arg(niceTime(own * 1e6));
+        }
         if (modelUs > 0)
             m += tr(", %1× the model").arg(sec * 1e6 / modelUs, 0, 'f', 2);
         lines << m + QStringLiteral(" · ") + tr("algbw = S/t = %1, busbw = algbw·2(n−1)/n = %2 (as nccl-tests)%3")

@@ -808,6 +808,10 @@
         <translation>实测（第 %1 个迭代周期，第 %2 个小批量）：%3</translation>
     </message>
     <message>
+        <source> (the steps themselves %1; the rest waits between them)</source>
+        <translation>（各步骤本身共 %1，其余是步骤之间的等待）</translation>
+    </message>
+    <message>
         <source>, %1× the model</source>
         <translation>，为模型的 %1 倍</translation>
     </message>
