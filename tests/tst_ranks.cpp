@@ -869,6 +869,45 @@ private slots:
 #endif
     }
 
+    // Rank 1 joins the TCP rendezvous and its connection closes (its process ended) before it
+    // publishes its address: the store marks it failed, and rank 0's join, waiting for that
+    // address, ends naming rank 1 instead of waiting out the timeout.
+    void joinEndsWhenARankDiesBeforePublishing()
+    {
+        const int port = freePort();
+        RankOptions o;
+        o.world = 2;
+        o.rank = 0;
+        o.master = "127.0.0.1:" + std::to_string(port);
+        o.token = "tok";
+        o.timeout = 60s;
+        std::promise<Error> outcome;
+        std::future<Error> ended = outcome.get_future();
+        std::thread t([&] {
+            try {
+                join_ranks(o, "settings");
+                outcome.set_value(Error());
+            } catch (const GpulabError& e) {
+                outcome.set_value(e.error);
+            }
+        });
+        auto one = std::make_unique<KvClient>("127.0.0.1", port, 60s);
+        const Error refused = one->hello("tok", 1, 2, "settings");
+        QVERIFY2(!refused, english(refused).c_str());
+        QVERIFY(one->wait({"gloo/0"}, 60s)); // rank 0 has published its own and waits for rank 1's
+        QElapsedTimer since;
+        since.start();
+        one.reset(); // its connection to the store closes without a goodbye
+        const bool over = ended.wait_for(o.timeout / 2) == std::future_status::ready;
+        t.join(); // at the timeout at the latest
+        qInfo("the join ended %lld ms after rank 1 went", static_cast<long long>(since.elapsed()));
+        QVERIFY2(over, "the join went on waiting for the address of a rank the rendezvous knew was gone");
+        const Error e = ended.get();
+        QCOMPARE(error_code_name(e.code), error_code_name(ErrorCode::RankLost));
+        QCOMPARE(english(e), std::string("rank 1 stopped (its process ended or its connection was lost); every rank "
+                                         "of the job stops"));
+    }
+
     // Ranks that met in a folder leave it together: a rank's finish() says goodbye and waits
     // until every rank has (nobody serves a folder, so a rank gone early could close its
     // connections, or let the folder go, while another still reads it), ending sooner when a

@@ -147,10 +147,14 @@ using StopFn = std::function<bool()>;
     throw GpulabError(Error(ErrorCode::RankJoinTimeout, {{"seconds", std::to_string(secs)}}));
 }
 
+// The first failure the rendezvous knows of, {rank, why}, without waiting; nothing when none.
+using FailedFn = std::function<std::optional<std::pair<int, std::string>>()>;
+
 // Calls `ready(slice)` (true when what it waits for is there, having waited at most `slice`)
-// until it is true; throws Stopped once `stop` says so, RankJoinTimeout after `timeout`.
+// until it is true; throws Stopped once `stop` says so, RankLost naming the rank once
+// `failed` (when given) knows of a failure, RankJoinTimeout after `timeout`.
 template <class Ready>
-void wait_in_slices(Ready ready, std::chrono::milliseconds timeout, const StopFn& stop)
+void wait_in_slices(Ready ready, std::chrono::milliseconds timeout, const StopFn& stop, const FailedFn& failed = {})
 {
     const auto deadline = Clock::now() + timeout;
     for (;;) {
@@ -159,6 +163,9 @@ void wait_in_slices(Ready ready, std::chrono::milliseconds timeout, const StopFn
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (ready(std::clamp(left, std::chrono::milliseconds(0), kSlice)))
             return;
+        if (failed)
+            if (const auto f = failed())
+                throw GpulabError(Error(ErrorCode::RankLost, {{"rank", std::to_string(f->first)}, {"why", f->second}}));
         if (Clock::now() >= deadline)
             throw_join_timeout(timeout);
     }
@@ -182,11 +189,14 @@ public:
 };
 
 // Gloo's Store over our TCP store (keys under "gloo/"). Its waits go in slices, so that a
-// stop is heard while the other ranks are awaited.
+// stop is heard while the other ranks are awaited, and so is a rank the store knows failed
+// (one that reported a failure, or whose connection closed without a goodbye, perhaps
+// before it published what is awaited): the wait ends naming it.
 class TcpStore : public gloo::rendezvous::Store {
 public:
     TcpStore(KvClient& c, std::chrono::milliseconds timeout, StopFn stop)
-        : m_client(c), m_timeout(timeout), m_stop(std::move(stop))
+        : m_client(c), m_timeout(timeout), m_stop(std::move(stop)),
+          m_failed([&c] { return c.first_failure(std::chrono::milliseconds(0)); })
     {
     }
     void set(const std::string& key, const std::vector<char>& data) override { m_client.set("gloo/" + key, data); }
@@ -194,7 +204,7 @@ public:
     {
         std::optional<std::vector<char>> v;
         wait_in_slices([&](std::chrono::milliseconds slice) { return (v = m_client.get("gloo/" + key, slice)).has_value(); },
-                       m_timeout, m_stop);
+                       m_timeout, m_stop, m_failed);
         return *v;
     }
     void wait(const std::vector<std::string>& keys) override { wait(keys, m_timeout); }
@@ -203,13 +213,15 @@ public:
         std::vector<std::string> k;
         for (const auto& key : keys)
             k.push_back("gloo/" + key);
-        wait_in_slices([&](std::chrono::milliseconds slice) { return m_client.wait(k, slice); }, timeout, m_stop);
+        wait_in_slices([&](std::chrono::milliseconds slice) { return m_client.wait(k, slice); }, timeout, m_stop,
+                       m_failed);
     }
 
 private:
     KvClient& m_client;
     std::chrono::milliseconds m_timeout;
     StopFn m_stop;
+    FailedFn m_failed;
 };
 
 class TcpMeeting : public Meeting {
