@@ -1122,21 +1122,13 @@ void AllreduceView::rebuildModelText()
                         .arg(m_current.front().epoch)
                         .arg(m_current.front().batch + 1)
                         .arg(niceTime(sec * 1e6));
-        // One process: the steps' own time beside it (each step from its first transfer's start
-        // to its last's end, as the step plot's bars), so that a span much longer than the bars
-        // reads as waiting between the steps (for a worker, the other devices, the machine).
+        // One process: the steps' own time beside it (the step plot's bars added up), so that a
+        // span much longer than the bars reads as waiting between the steps (for a worker, the
+        // other devices, the machine).
         if (span.size() == 1) {
-            std::map<int, std::pair<double, double>> steps; // step -> (first start, last end)
-            for (const Transfer& t : m_current) {
-                auto [it, fresh] = steps.try_emplace(t.step, t.t0, t.t1);
-                if (!fresh) {
-                    it->second.first = std::min(it->second.first, t.t0);
-                    it->second.second = std::max(it->second.second, t.t1);
-                }
-            }
             double own = 0;
-            for (const auto& [step, s] : steps)
-                own += s.second - s.first;
+            for (double s : stepSeconds())
+                own += s;
             if (sec > 0 && own < 0.5 * sec) // more than half of it waiting
                 m += tr(" (the steps themselves %1; the rest waits between them)").arg(niceTime(own * 1e6));
         }
@@ -1541,16 +1533,27 @@ void AllreduceView::drawLatestStep()
     m_topology->setSums(partialSums(m_current, m_devices, m_ring, m_drawStep));
 }
 
+std::vector<double> AllreduceView::stepSeconds() const
+{
+    const int steps = m_current.empty() ? 0 : m_current.front().steps;
+    std::vector<double> sec(size_t(std::max(steps, 1)), 0.0);
+    for (const auto& t : m_current)
+        if (t.step >= 0 && t.step < int(sec.size()))
+            sec[size_t(t.step)] = std::max(sec[size_t(t.step)], t.t1 - t.t0);
+    return sec;
+}
+
 void AllreduceView::rebuildStepPlots()
 {
     const int steps = m_current.empty() ? 0 : m_current.front().steps;
-    std::vector<double> dur(size_t(std::max(steps, 1)), 0.0);
+    std::vector<double> dur = stepSeconds();
+    for (double& d : dur)
+        d *= 1000; // ms
     std::vector<qint64> sent(size_t(m_devices), 0), recv(size_t(m_devices), 0);
     std::vector<bool> first(dur.size(), true);
     for (const auto& t : m_current) {
         if (t.step < 0 || t.step >= int(dur.size()))
             continue;
-        dur[size_t(t.step)] = std::max(dur[size_t(t.step)], (t.t1 - t.t0) * 1000);
         first[size_t(t.step)] = firstHalf(t.phase);
         if (t.src >= 0 && t.src < m_devices)
             sent[size_t(t.src)] += t.bytes;

@@ -124,6 +124,8 @@ private:
     double transferModelUs(const Transfer& t) const; // what it charged when recorded, else as above
     bool latestModelled() const; // a step of the latest allreduce had its time set by the model
     void rebuildStepPlots();
+    // The latest allreduce's time per step: its slowest transfer (a ring step's run side by side).
+    std::vector<double> stepSeconds() const;
     void drawLatestStep(); // the step consume() saw last, drawn (refresh)
     void rebuildGradients();
     static std::vector<QString> partialSums(const std::vector<Transfer>& all, int devices, bool ring, int upTo);
